@@ -1,0 +1,694 @@
+"""Statistics for lot data: tolerance factors, capability, comparability, small-n facts.
+
+Formulas follow ``/work/shared/statistics-reference.md`` (section numbers below refer to it).
+All functions are pure (no I/O, no global state except memoisation caches) and raise
+``ValueError`` for invalid arguments.
+
+Dependency note: this module requires **SciPy** (``scipy.special``, and NumPy through it) for
+the chi-square, Student t and noncentral t distributions and for the exact tolerance-factor
+integral.  SciPy is imported lazily, inside the functions that need it, so that
+``import cmcflex.stats`` stays cheap (stdlib only); the first call that needs SciPy pays the
+import (about 0.3 s for ``scipy.special``).  Only ``scipy.special`` is used: ``scipy.stats``
+(~1.2 s) and ``scipy.optimize`` (~0.8 s) are deliberately avoided; root finding is a local
+Brent implementation.  ``scipy`` must be listed in the project dependencies.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+__all__ = [
+    "ONE_SIDED_METHODS",
+    "TWO_SIDED_METHODS",
+    "Summary",
+    "TostResult",
+    "chi2_cdf",
+    "chi2_ppf",
+    "describe",
+    "fraction_within",
+    "identify_tolerance_factor",
+    "mean_k_sd_expected_coverage",
+    "minmax_coverage_confidence",
+    "minmax_expected_coverage",
+    "nct_cdf",
+    "nct_ppf",
+    "norm_cdf",
+    "norm_ppf",
+    "pp",
+    "ppk",
+    "prediction_factor",
+    "prediction_interval",
+    "quality_range",
+    "success_run_lots",
+    "t_cdf",
+    "t_ppf",
+    "tolerance_factor",
+    "tolerance_interval",
+    "tolerance_interval_from_summary",
+    "tost",
+]
+
+TWO_SIDED_METHODS: tuple[str, ...] = ("exact", "howe", "guenther")
+ONE_SIDED_METHODS: tuple[str, ...] = ("exact", "natrella")
+IDENTIFY_TOLERANCE: float = 0.0006
+_GL_POINTS = 200  # Gauss-Legendre nodes on u in [0, 10]; 100 already agree to 1e-11.
+_U_MAX = 10.0
+
+
+# --------------------------------------------------------------------------- lazy imports
+
+
+def _special() -> Any:
+    """Return ``scipy.special`` (imported on first use)."""
+    import scipy.special
+
+    return scipy.special
+
+
+def _numpy() -> Any:
+    """Return ``numpy`` (imported on first use)."""
+    import numpy
+
+    return numpy
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_prob(name: str, value: float) -> float:
+    """Validate a probability strictly inside (0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    v = float(value)
+    if not (0.0 < v < 1.0):
+        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+    return v
+
+
+def _check_int(name: str, value: int, minimum: int) -> int:
+    """Validate an integer >= minimum (bools and floats are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    v = int(value)
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    return v
+
+
+def _check_df(df: float) -> float:
+    """Validate degrees of freedom (> 0, finite)."""
+    if isinstance(df, bool) or not isinstance(df, numbers.Real):
+        raise ValueError(f"df must be a positive number, got {df!r}")
+    v = float(df)
+    if not (v > 0.0 and math.isfinite(v)):
+        raise ValueError(f"df must be positive and finite, got {df!r}")
+    return v
+
+
+def _check_finite(name: str, value: float) -> float:
+    """Validate a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def _as_floats(values: Iterable[float], name: str = "values") -> list[float]:
+    """Convert to a list of finite floats; raise ValueError on non-numeric or non-finite."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a sequence of numbers")
+    out: list[float] = []
+    for x in values:
+        out.append(_check_finite(name, x))
+    return out
+
+
+def _mean_sd(xs: Sequence[float]) -> tuple[float, float | None]:
+    """Mean and sample SD (n - 1 denominator; None if n < 2), both via fsum."""
+    n = len(xs)
+    if n == 0:
+        raise ValueError("at least one value is required")
+    mean = math.fsum(xs) / n
+    if n < 2:
+        return mean, None
+    ss = math.fsum((x - mean) ** 2 for x in xs)
+    return mean, math.sqrt(ss / (n - 1))
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+def norm_cdf(x: float) -> float:
+    """Standard normal CDF Φ(x)."""
+    return 0.5 * math.erfc(-_check_finite("x", x) / math.sqrt(2.0))
+
+
+def norm_ppf(q: float) -> float:
+    """Standard normal quantile Φ⁻¹(q)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(_check_prob("q", q))
+
+
+def chi2_cdf(x: float, df: float) -> float:
+    """Chi-square CDF P(χ²_df ≤ x)."""
+    x = _check_finite("x", x)
+    df = _check_df(df)
+    return 0.0 if x <= 0 else float(_special().chdtr(df, x))
+
+
+def chi2_ppf(q: float, df: float) -> float:
+    """Chi-square lower-tail q-quantile χ²_{q;df}."""
+    q = _check_prob("q", q)
+    df = _check_df(df)
+    sp = _special()
+    if q <= 0.5:
+        return 2.0 * float(sp.gammaincinv(df / 2.0, q))
+    return 2.0 * float(sp.gammainccinv(df / 2.0, 1.0 - q))
+
+
+def t_cdf(x: float, df: float) -> float:
+    """Student t CDF."""
+    return float(_special().stdtr(_check_df(df), _check_finite("x", x)))
+
+
+def t_ppf(q: float, df: float) -> float:
+    """Student t q-quantile t_{q;df}."""
+    return float(_special().stdtrit(_check_df(df), _check_prob("q", q)))
+
+
+def nct_cdf(x: float, df: float, nc: float) -> float:
+    """Noncentral t CDF with df degrees of freedom and noncentrality nc."""
+    return float(
+        _special().nctdtr(_check_df(df), _check_finite("nc", nc), _check_finite("x", x))
+    )
+
+
+def nct_ppf(q: float, df: float, nc: float) -> float:
+    """Noncentral t q-quantile t′_{q;df,nc}."""
+    return float(
+        _special().nctdtrit(_check_df(df), _check_finite("nc", nc), _check_prob("q", q))
+    )
+
+
+# --------------------------------------------------------------------------- root finding
+
+
+def _brent(
+    f: Callable[[float], float], a: float, b: float, xtol: float = 1e-12, maxiter: int = 200
+) -> float:
+    """Brent's method for a root of f bracketed by [a, b]."""
+    fa, fb = f(a), f(b)
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    if (fa > 0) == (fb > 0):
+        raise ValueError("root is not bracketed")
+    c, fc = a, fa
+    d = e = b - a
+    for _ in range(maxiter):
+        if (fb > 0) == (fc > 0):
+            c, fc = a, fa
+            d = e = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol = 2.0 * 2.2e-16 * abs(b) + 0.5 * xtol
+        m = 0.5 * (c - b)
+        if abs(m) <= tol or fb == 0.0:
+            return b
+        if abs(e) >= tol and abs(fa) > abs(fb):
+            s = fb / fa
+            if a == c:
+                p, q = 2.0 * m * s, 1.0 - s
+            else:
+                q, r = fa / fc, fb / fc
+                p = s * (2.0 * m * q * (q - r) - (b - a) * (r - 1.0))
+                q = (q - 1.0) * (r - 1.0) * (s - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if 2.0 * p < min(3.0 * m * q - abs(tol * q), abs(e * q)):
+                e, d = d, p / q
+            else:
+                d = e = m
+        else:
+            d = e = m
+        a, fa = b, fb
+        b += d if abs(d) > tol else (tol if m > 0 else -tol)
+        fb = f(b)
+    raise RuntimeError("Brent root finding did not converge")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- tolerance factors
+
+
+@lru_cache(maxsize=1)
+def _gauss_legendre() -> tuple["np.ndarray", "np.ndarray"]:
+    """Nodes u and weights·2φ(u) for ∫₀^U_MAX g(u)·2φ(u) du (half-normal weight)."""
+    np = _numpy()
+    x, w = np.polynomial.legendre.leggauss(_GL_POINTS)
+    u = 0.5 * _U_MAX * (x + 1.0)
+    wt = 0.5 * _U_MAX * w * math.sqrt(2.0 / math.pi) * np.exp(-0.5 * u * u)
+    return u, wt
+
+
+def _solve_r(z: "np.ndarray", coverage: float) -> "np.ndarray":
+    """Vectorised r(z; P) with Φ(z+r) − Φ(z−r) = P, by safeguarded Newton (§1.2.3).
+
+    Bracket: max(z_{(1+P)/2}, z + z_P) ≤ r ≤ z + z_{(1+P)/2}. Tail form keeps precision at P→1.
+    """
+    np = _numpy()
+    sp = _special()
+    tail = 1.0 - coverage
+    z_p = float(sp.ndtri(coverage))
+    z_h = float(sp.ndtri(0.5 * (1.0 + coverage)))
+    lo = np.maximum(z_h, z + z_p)
+    hi = z + z_h
+    r = lo.copy()
+    inv_sqrt_2pi = 1.0 / math.sqrt(2.0 * math.pi)
+    for _ in range(100):
+        g = sp.ndtr(-(z + r)) + sp.ndtr(z - r) - tail  # decreasing in r
+        lo = np.where(g > 0, r, lo)
+        hi = np.where(g <= 0, r, hi)
+        dens = inv_sqrt_2pi * (np.exp(-0.5 * (z + r) ** 2) + np.exp(-0.5 * (z - r) ** 2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = r + g / dens
+        bad = ~np.isfinite(new) | (new <= lo) | (new >= hi)
+        new = np.where(bad, 0.5 * (lo + hi), new)
+        done = np.max(np.abs(new - r)) <= 1e-14 * max(1.0, float(np.max(r)))
+        r = new
+        if done:
+            break
+    return r
+
+
+def _exact_two_sided(n: int, coverage: float, confidence: float, nu: float) -> float:
+    """Exact two-sided k2: root of the Odeh / Krishnamoorthy-Mathew integral (§1.2.3)."""
+    np = _numpy()
+    sp = _special()
+    u, wt = _gauss_legendre()
+    r = _solve_r(u / math.sqrt(n), coverage)
+    nu_r2 = nu * r * r
+
+    def g(k: float) -> float:
+        return float(np.dot(wt, sp.chdtrc(nu, nu_r2 / (k * k)))) - confidence
+
+    k0 = _howe(n, coverage, confidence, nu)
+    lo, hi = 0.5 * k0, 2.0 * k0
+    for _ in range(60):
+        if g(lo) < 0:
+            break
+        lo *= 0.5
+    else:  # pragma: no cover
+        raise ValueError("could not bracket the exact tolerance factor")
+    for _ in range(60):
+        if g(hi) > 0:
+            break
+        hi *= 2.0
+    else:
+        raise ValueError("confidence too close to 1 for the exact tolerance factor")
+    return _brent(g, lo, hi, xtol=1e-12 * k0)
+
+
+def _howe(n: int, coverage: float, confidence: float, nu: float) -> float:
+    """Howe (1969) two-sided k2 (§1.2.1)."""
+    sp = _special()
+    z = float(sp.ndtri(0.5 * (1.0 + coverage)))
+    chi = chi2_ppf(1.0 - confidence, nu)
+    return z * math.sqrt(nu * (1.0 + 1.0 / n) / chi)
+
+
+def _guenther(n: int, coverage: float, confidence: float, nu: float) -> float:
+    """Howe with Guenther's (1977) correction (§1.2.2); ν − 2 = n − 3 for a single sample."""
+    chi = chi2_ppf(1.0 - confidence, nu)
+    w2 = 1.0 + (nu - 2.0 - chi) / (2.0 * (n + 1.0) ** 2)
+    if w2 <= 0:  # pragma: no cover - needs extreme inputs
+        raise ValueError("Guenther correction undefined for these arguments")
+    return _howe(n, coverage, confidence, nu) * math.sqrt(w2)
+
+
+def _exact_one_sided(n: int, coverage: float, confidence: float, nu: float) -> float:
+    """One-sided k1 = t′_{γ;ν,δ}/√n with δ = z_P·√n (§1.3)."""
+    sp = _special()
+    delta = float(sp.ndtri(coverage)) * math.sqrt(n)
+    return float(sp.nctdtrit(nu, delta, confidence)) / math.sqrt(n)
+
+
+def _natrella(n: int, coverage: float, confidence: float, nu: float) -> float:
+    """Natrella (1963) one-sided approximation used by NIST (§1.3)."""
+    z_p, z_g = norm_ppf(coverage), norm_ppf(confidence)
+    a = 1.0 - z_g**2 / (2.0 * nu)
+    b = z_p**2 - z_g**2 / n
+    disc = z_p**2 - a * b
+    if a <= 0 or disc < 0:
+        raise ValueError("Natrella approximation undefined: z_γ² ≥ 2ν (n too small)")
+    return (z_p + math.sqrt(disc)) / a
+
+
+_DISPATCH: dict[tuple[int, str], Callable[[int, float, float, float], float]] = {
+    (2, "exact"): _exact_two_sided,
+    (2, "howe"): _howe,
+    (2, "guenther"): _guenther,
+    (1, "exact"): _exact_one_sided,
+    (1, "natrella"): _natrella,
+}
+
+
+@lru_cache(maxsize=2048)
+def _tolerance_factor_cached(
+    n: int, coverage: float, confidence: float, sides: int, method: str, nu: float
+) -> float:
+    """Memoised dispatcher (arguments already validated)."""
+    return _DISPATCH[(sides, method)](n, coverage, confidence, nu)
+
+
+def _validate_tol_args(
+    n: int, coverage: float, confidence: float, sides: int, df: float | None
+) -> tuple[int, float, float, int, float]:
+    """Validate shared tolerance-factor arguments; return normalised values and ν."""
+    n = _check_int("n", n, 2)
+    coverage = _check_prob("coverage", coverage)
+    confidence = _check_prob("confidence", confidence)
+    if isinstance(sides, bool) or sides not in (1, 2):
+        raise ValueError(f"sides must be 1 or 2, got {sides!r}")
+    nu = float(n - 1) if df is None else _check_df(df)
+    return n, coverage, confidence, int(sides), nu
+
+
+def tolerance_factor(
+    n: int,
+    coverage: float,
+    confidence: float,
+    sides: int = 2,
+    method: str = "exact",
+    df: float | None = None,
+) -> float:
+    """Normal tolerance factor k (interval x̄ ± k·s covers ≥ `coverage` with `confidence`).
+
+    sides=2: method 'exact' (integral, §1.2.3), 'howe' (§1.2.1) or 'guenther' (§1.2.2).
+    sides=1: method 'exact' (noncentral t, §1.3) or 'natrella' (NIST approximation).
+    `df` overrides ν = n − 1 (e.g. pooled variance of m samples, ν = m(n − 1), ISO 16269-6).
+    Results are memoised.
+    """
+    n, coverage, confidence, sides, nu = _validate_tol_args(n, coverage, confidence, sides, df)
+    allowed = TWO_SIDED_METHODS if sides == 2 else ONE_SIDED_METHODS
+    if method not in allowed:
+        raise ValueError(f"method for sides={sides} must be one of {allowed}, got {method!r}")
+    return _tolerance_factor_cached(n, coverage, confidence, sides, method, nu)
+
+
+def identify_tolerance_factor(
+    stated_k: float,
+    n: int,
+    coverage: float,
+    confidence: float,
+    sides: int = 2,
+    df: float | None = None,
+    tol: float = IDENTIFY_TOLERANCE,
+) -> str | None:
+    """Name the method whose factor matches a dossier-stated k within `tol`, else None.
+
+    Two-sided candidates: 'exact', 'howe', 'guenther'; one-sided: 'exact', 'natrella'.
+    If several match (large n), the closest wins; ties go to the earlier name.
+    """
+    stated = _check_finite("stated_k", stated_k)
+    if not (tol >= 0 and math.isfinite(tol)):
+        raise ValueError("tol must be a non-negative finite number")
+    n, coverage, confidence, sides, _ = _validate_tol_args(n, coverage, confidence, sides, df)
+    best: tuple[float, str] | None = None
+    for method in TWO_SIDED_METHODS if sides == 2 else ONE_SIDED_METHODS:
+        try:
+            k = tolerance_factor(n, coverage, confidence, sides, method, df)
+        except ValueError:
+            continue
+        diff = abs(k - stated)
+        if diff <= tol and (best is None or diff < best[0]):
+            best = (diff, method)
+    return None if best is None else best[1]
+
+
+def tolerance_interval_from_summary(
+    mean: float,
+    sd: float,
+    n: int,
+    coverage: float,
+    confidence: float,
+    sides: int = 2,
+    method: str = "exact",
+) -> tuple[float, float]:
+    """(x̄ − k·s, x̄ + k·s). For sides=1 each end is a separate one-sided bound (§1.1)."""
+    mean = _check_finite("mean", mean)
+    sd = _check_finite("sd", sd)
+    if sd < 0:
+        raise ValueError("sd must be >= 0")
+    k = tolerance_factor(n, coverage, confidence, sides, method)
+    return mean - k * sd, mean + k * sd
+
+
+def tolerance_interval(
+    values: Iterable[float],
+    coverage: float,
+    confidence: float,
+    sides: int = 2,
+    method: str = "exact",
+    log: bool = False,
+) -> tuple[float, float]:
+    """Normal tolerance limits from data; log=True computes on ln(x) and exponentiates (§1.1)."""
+    xs = _as_floats(values)
+    if log:
+        if any(x <= 0 for x in xs):
+            raise ValueError("log=True requires strictly positive values")
+        xs = [math.log(x) for x in xs]
+    if len(xs) < 2:
+        raise ValueError("at least 2 values are required")
+    mean, sd = _mean_sd(xs)
+    assert sd is not None
+    lo, hi = tolerance_interval_from_summary(mean, sd, len(xs), coverage, confidence, sides, method)
+    return (math.exp(lo), math.exp(hi)) if log else (lo, hi)
+
+
+# --------------------------------------------------------------------------- capability
+
+
+def _check_limits(lsl: float | None, usl: float | None) -> tuple[float | None, float | None]:
+    """Validate specification limits (finite; lsl < usl when both given)."""
+    lo = None if lsl is None else _check_finite("lsl", lsl)
+    hi = None if usl is None else _check_finite("usl", usl)
+    if lo is not None and hi is not None and lo >= hi:
+        raise ValueError("lsl must be < usl")
+    return lo, hi
+
+
+def ppk(
+    values: Iterable[float], lsl: float | None = None, usl: float | None = None
+) -> float | None:
+    """Ppk = min((USL − x̄)/3s, (x̄ − LSL)/3s), one-sided with one limit (§1.4).
+
+    Returns None when not estimable (n < 2 or s = 0).
+    """
+    lo, hi = _check_limits(lsl, usl)
+    if lo is None and hi is None:
+        raise ValueError("at least one of lsl, usl is required")
+    xs = _as_floats(values)
+    if len(xs) < 2:
+        return None
+    mean, sd = _mean_sd(xs)
+    if not sd:
+        return None
+    sides = []
+    if hi is not None:
+        sides.append((hi - mean) / (3.0 * sd))
+    if lo is not None:
+        sides.append((mean - lo) / (3.0 * sd))
+    return min(sides)
+
+
+def pp(values: Iterable[float], lsl: float, usl: float) -> float | None:
+    """Pp = (USL − LSL)/6s (§1.4); None when n < 2 or s = 0."""
+    if lsl is None or usl is None:
+        raise ValueError("pp requires both lsl and usl")
+    lo, hi = _check_limits(lsl, usl)
+    assert lo is not None and hi is not None
+    xs = _as_floats(values)
+    if len(xs) < 2:
+        return None
+    _, sd = _mean_sd(xs)
+    if not sd:
+        return None
+    return (hi - lo) / (6.0 * sd)
+
+
+# --------------------------------------------------------------------------- summaries, ranges
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Descriptive statistics; sd is the sample SD (n − 1), None if n < 2."""
+
+    n: int
+    mean: float
+    sd: float | None
+    min: float
+    max: float
+
+
+def describe(values: Iterable[float]) -> Summary:
+    """Summary(n, mean, sd, min, max) of at least one finite value."""
+    xs = _as_floats(values)
+    mean, sd = _mean_sd(xs)
+    return Summary(n=len(xs), mean=mean, sd=sd, min=min(xs), max=max(xs))
+
+
+def quality_range(values: Iterable[float], k: float = 3.0) -> tuple[float, float]:
+    """Quality range x̄ ± k·s from reference lots (sample SD, n − 1) (§1.7)."""
+    k = _check_finite("k", k)
+    if k < 0:
+        raise ValueError("k must be >= 0")
+    xs = _as_floats(values)
+    if len(xs) < 2:
+        raise ValueError("at least 2 reference values are required")
+    mean, sd = _mean_sd(xs)
+    assert sd is not None
+    return mean - k * sd, mean + k * sd
+
+
+def fraction_within(values: Iterable[float], interval: tuple[float, float]) -> float:
+    """Fraction of values inside the closed interval [lo, hi]."""
+    xs = _as_floats(values)
+    if not xs:
+        raise ValueError("at least one value is required")
+    lo, hi = _check_finite("lower", interval[0]), _check_finite("upper", interval[1])
+    return sum(lo <= x <= hi for x in xs) / len(xs)
+
+
+def prediction_factor(n: int, confidence: float = 0.95) -> float:
+    """Two-sided prediction factor t_{1−α/2;n−1}·√(1 + 1/n) for one future lot (§1.6)."""
+    n = _check_int("n", n, 2)
+    confidence = _check_prob("confidence", confidence)
+    return t_ppf(0.5 * (1.0 + confidence), n - 1) * math.sqrt(1.0 + 1.0 / n)
+
+
+def prediction_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Prediction interval x̄ ± t_{1−α/2;n−1}·√(1 + 1/n)·s for one future lot (§1.6)."""
+    xs = _as_floats(values)
+    if len(xs) < 2:
+        raise ValueError("at least 2 values are required")
+    mean, sd = _mean_sd(xs)
+    assert sd is not None
+    half = prediction_factor(len(xs), confidence) * sd
+    return mean - half, mean + half
+
+
+def minmax_expected_coverage(n: int) -> float:
+    """Expected coverage of [min, max] of n lots = P(next lot inside) = (n − 1)/(n + 1) (§1.5)."""
+    n = _check_int("n", n, 2)
+    return (n - 1) / (n + 1)
+
+
+def minmax_coverage_confidence(n: int, coverage: float) -> float:
+    """Confidence that [min, max] of n lots covers ≥ `coverage`: 1 − nP^(n−1) + (n−1)P^n (§1.5)."""
+    n = _check_int("n", n, 2)
+    p = _check_prob("coverage", coverage)
+    return 1.0 - n * p ** (n - 1) + (n - 1) * p**n
+
+
+def success_run_lots(coverage: float, confidence: float) -> int:
+    """Zero-failure lots needed: ⌈ln(1 − γ)/ln(P)⌉ (§1.5); 0.90/0.95 → 29, 0.99/0.95 → 299."""
+    p = _check_prob("coverage", coverage)
+    g = _check_prob("confidence", confidence)
+    x = math.log1p(-g) / math.log(p)
+    return max(1, math.ceil(x - 1e-9))
+
+
+def mean_k_sd_expected_coverage(n: int, k: float = 3.0) -> float:
+    """Expected coverage of x̄ ± k·s from n lots: 2·F_t(k/√(1 + 1/n); n − 1) − 1.
+
+    Equals P(next lot inside); n = 3, k = 3 gives 0.878 (not 0.9973).
+    """
+    n = _check_int("n", n, 2)
+    k = _check_finite("k", k)
+    if k < 0:
+        raise ValueError("k must be >= 0")
+    return 2.0 * t_cdf(k / math.sqrt(1.0 + 1.0 / n), n - 1) - 1.0
+
+
+# --------------------------------------------------------------------------- TOST
+
+
+@dataclass(frozen=True)
+class TostResult:
+    """Two one-sided tests for equivalence of means (§1.8); CI is the (1 − 2α) interval."""
+
+    difference: float
+    se: float
+    df: float
+    t_critical: float
+    ci_lower: float
+    ci_upper: float
+    margin: float
+    alpha: float
+    pooled: bool
+    equivalent: bool
+
+
+def tost(
+    test_values: Iterable[float],
+    ref_values: Iterable[float],
+    margin: float,
+    alpha: float = 0.05,
+    pooled: bool = True,
+) -> TostResult:
+    """TOST of |μ_T − μ_R| < margin: equivalent iff the (1 − 2α) CI of x̄_T − x̄_R lies in (−θ, θ).
+
+    pooled=True: pooled SD, df = n_T + n_R − 2; pooled=False: Welch SE and Welch–Satterthwaite df.
+    """
+    xt = _as_floats(test_values, "test_values")
+    xr = _as_floats(ref_values, "ref_values")
+    if len(xt) < 2 or len(xr) < 2:
+        raise ValueError("each group needs at least 2 values")
+    theta = _check_finite("margin", margin)
+    if theta <= 0:
+        raise ValueError("margin must be > 0")
+    a = _check_prob("alpha", alpha)
+    if a >= 0.5:
+        raise ValueError("alpha must be < 0.5")
+    nt, nr = len(xt), len(xr)
+    mt, st = _mean_sd(xt)
+    mr, sr = _mean_sd(xr)
+    assert st is not None and sr is not None
+    diff = mt - mr
+    if pooled:
+        df = float(nt + nr - 2)
+        sp2 = ((nt - 1) * st**2 + (nr - 1) * sr**2) / df
+        se = math.sqrt(sp2 * (1.0 / nt + 1.0 / nr))
+    else:
+        vt, vr = st**2 / nt, sr**2 / nr
+        se = math.sqrt(vt + vr)
+        denom = vt**2 / (nt - 1) + vr**2 / (nr - 1)
+        df = (vt + vr) ** 2 / denom if denom > 0 else float(nt + nr - 2)
+    tc = t_ppf(1.0 - a, df)
+    lo, hi = diff - tc * se, diff + tc * se
+    return TostResult(
+        difference=diff,
+        se=se,
+        df=df,
+        t_critical=tc,
+        ci_lower=lo,
+        ci_upper=hi,
+        margin=theta,
+        alpha=a,
+        pooled=bool(pooled),
+        equivalent=(lo > -theta) and (hi < theta),
+    )
