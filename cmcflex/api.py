@@ -1,0 +1,94 @@
+"""The library entry point: ``check(path, ...) -> Report`` for scripts and tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Iterable
+
+from cmcflex import RULESET_VERSION, __version__
+from cmcflex.dossier.loader import Dossier, load_dossier
+from cmcflex.engine import evaluate
+from cmcflex.phases import Phase, resolve
+from cmcflex.report.model import DossierInfo, InputEntry, Report, ToolInfo, sort_key
+from cmcflex.rules import REGISTRY
+from cmcflex.rules.base import Context, Rule, Severity
+from cmcflex.waivers import LocatedWaiver, apply_waivers
+
+
+def located_waivers(dossier: Dossier) -> list[LocatedWaiver]:
+    """The dossier's own waivers with their line in waivers.yaml."""
+    if dossier.waivers is None:
+        return []
+    return [
+        LocatedWaiver(w, "waivers.yaml", dossier.where("waivers.yaml", "waivers", i).line or None)
+        for i, w in enumerate(dossier.waivers.waivers)
+    ]
+
+
+def build_report(
+    dossier: Dossier,
+    *,
+    phase: Phase | None = None,
+    target: Phase | None = None,
+    as_of: dt.date | None = None,
+    fail_on: Severity = Severity.MAJOR,
+    rules: Iterable[Rule] | None = None,
+    overrides: dict[str, Severity] | None = None,
+    extra_waivers: list[LocatedWaiver] | None = None,
+    path_label: str | None = None,
+    generated_at: str | None = None,
+) -> Report:
+    """Evaluate a loaded dossier and assemble the report."""
+    as_of = as_of or dt.date.today()
+    current, evaluated = resolve(dossier.info.phase, dossier.info.pivotal_phase, phase, target)
+    ctx = Context(phase=evaluated, current=current, as_of=as_of, target=target)
+    result = evaluate(dossier, ctx, list(rules) if rules is not None else list(REGISTRY), overrides)
+    findings = sorted(result.findings, key=sort_key)
+    waivers = located_waivers(dossier) + list(extra_waivers or [])
+    open_findings, waived, notes = apply_waivers(findings, waivers, as_of)
+    counts = {s.value: sum(1 for f in open_findings if f.severity is s) for s in Severity}
+    counts["waived"] = len(waived)
+    counts["not_evaluated"] = len(result.not_evaluated)
+    verdict = "fail" if any(f.severity >= fail_on for f in open_findings) else "pass"
+    info = dossier.info
+    return Report(
+        tool=ToolInfo(version=__version__, ruleset=RULESET_VERSION),
+        dossier=DossierInfo(
+            path=path_label if path_label is not None else str(dossier.root),
+            product=info.product.name,
+            modality=info.product.modality.value,
+            pivotal_phase=info.pivotal_phase,
+        ),
+        phase=current,
+        evaluated_phase=evaluated,
+        target=target,
+        as_of=as_of.isoformat(),
+        fail_on=fail_on,
+        verdict=verdict,
+        counts=counts,
+        findings=open_findings,
+        waived=waived,
+        waiver_notes=notes,
+        not_evaluated=sorted(result.not_evaluated, key=lambda n: (n.rule, n.reason)),
+        rules_evaluated=result.evaluated,
+        severity_overrides=dict(sorted((overrides or {}).items())),
+        inputs=[InputEntry(file=i.file, sha256=i.sha256, bytes=i.size) for i in dossier.inputs],
+        generated_at=generated_at,
+    )
+
+
+def check(
+    path: str | os.PathLike[str],
+    *,
+    phase: Phase | None = None,
+    target: Phase | None = None,
+    as_of: dt.date | None = None,
+    fail_on: Severity = Severity.MAJOR,
+    follow_links: bool = False,
+    overrides: dict[str, Severity] | None = None,
+) -> Report:
+    """Load the dossier at ``path`` and check it. Raises DossierError for bad input."""
+    dossier = load_dossier(path, follow_links=follow_links)
+    return build_report(dossier, phase=phase, target=target, as_of=as_of, fail_on=fail_on,
+                        overrides=overrides, path_label=str(path))

@@ -1,0 +1,1 @@
+"""Loading a dossier folder into typed, located records."""

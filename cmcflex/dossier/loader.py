@@ -1,0 +1,367 @@
+"""Read a dossier folder into a typed :class:`Dossier`, collecting every load problem.
+
+Loading is read-only: files are opened for reading and nothing is written into the folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, NamedTuple
+
+from pydantic import BaseModel, ValidationError
+
+from cmcflex.dossier.errors import DossierError, Problem, did_you_mean
+from cmcflex.dossier.lots import LotTable, StabilityPoint, read_lots_csv, read_stability_csv
+from cmcflex.dossier.models import (
+    ALLOGENEIC_MODALITIES,
+    AUTOLOGOUS_MODALITIES,
+    YAML_FILES,
+    ChangesFile,
+    DossierFile,
+    GmpFile,
+    Method,
+    MethodsFile,
+    Modality,
+    PPQFile,
+    Site,
+    Specification,
+    SpecificationsFile,
+    SpecTest,
+    WaiversFile,
+)
+from cmcflex.dossier.yaml_source import SourceMap, YamlProblem, parse_yaml
+from cmcflex.phases import Phase
+
+MAX_YAML_BYTES = 5 * 1024 * 1024
+MAX_CSV_BYTES = 2 * 1024 * 1024 * 1024
+CSV_FILES = ("lots.csv", "stability.csv")
+
+
+class Location(NamedTuple):
+    """Where a record stands: a dossier file and a 1-based line (0 when not known)."""
+
+    file: str
+    line: int = 0
+
+
+class InputFile(NamedTuple):
+    file: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class Dossier:
+    """A loaded dossier: typed records, lot data, and where each record came from."""
+
+    root: Path
+    info: DossierFile
+    gmp: GmpFile | None = None
+    specifications: SpecificationsFile | None = None
+    methods: MethodsFile | None = None
+    ppq: PPQFile | None = None
+    changes: ChangesFile | None = None
+    waivers: WaiversFile | None = None
+    lots: LotTable | None = None
+    stability: list[StabilityPoint] | None = None
+    sources: dict[str, SourceMap] = field(default_factory=dict)
+    inputs: list[InputFile] = field(default_factory=list)
+
+    # ------------------------------------------------------------ identity
+
+    @property
+    def modality(self) -> Modality:
+        return self.info.product.modality
+
+    @property
+    def autologous(self) -> bool:
+        """Patient-derived product (dossier-format.md, autologous modalities)."""
+        if self.info.product.autologous is not None:
+            return self.info.product.autologous
+        return self.modality in AUTOLOGOUS_MODALITIES
+
+    @property
+    def allogeneic(self) -> bool:
+        return self.modality in ALLOGENEIC_MODALITIES
+
+    @property
+    def pivotal_use(self) -> str:
+        """The lots.csv ``use`` value of pivotal lots."""
+        return self.info.pivotal_phase.value
+
+    # ------------------------------------------------------------ lookups
+
+    def where(self, file: str, *path: str | int) -> Location:
+        """Location of a value in a YAML file, by its key path."""
+        source = self.sources.get(file)
+        if source is None:
+            return Location(file, 0)
+        return Location(file, source.locate(tuple(path))[0])
+
+    def site(self, site_id: str | None) -> Site | None:
+        return next((s for s in self.info.sites if s.id == site_id), None)
+
+    def method(self, method_id: str | None) -> Method | None:
+        if self.methods is None or method_id is None:
+            return None
+        return next((m for m in self.methods.methods if m.id == method_id), None)
+
+    def spec_tests(self) -> Iterator[tuple[int, int, Specification, SpecTest]]:
+        """Every test of every specification, with its indices for locating it."""
+        if self.specifications is None:
+            return
+        for i, spec in enumerate(self.specifications.specifications):
+            for j, test in enumerate(spec.tests):
+                yield i, j, spec, test
+
+    def pivotal_lot_ids(self, material: str | None = None) -> list[str]:
+        if self.lots is None:
+            return []
+        return [
+            lot.id
+            for lot in self.lots.lots()
+            if lot.use == self.pivotal_use and (material is None or lot.material == material)
+        ]
+
+
+# ---------------------------------------------------------------------------- reading files
+
+
+class _HashingReader(io.RawIOBase):
+    """A raw binary stream that hashes what passes through it."""
+
+    def __init__(self, raw: typing.BinaryIO):
+        self._raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)
+        if n:
+            self.digest.update(memoryview(buffer)[:n])
+            self.size += n
+        return n or 0
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _check_file(root: Path, path: Path, rel: str, follow_links: bool, problems: list[Problem]) -> bool:
+    if not follow_links and not _inside(root, path):
+        problems.append(Problem(rel, 0, 0, "", "symbolic link leads outside the dossier folder; "
+                                "refused (use --follow-links to allow it)"))
+        return False
+    if not path.is_file():
+        problems.append(Problem(rel, 0, 0, "", "not a regular file"))
+        return False
+    return True
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found at ``loc`` inside ``model`` (for suggestions)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(part))
+            if info is None:
+                return []
+            current = info.annotation
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Optional, list and Annotated wrappers down to the model type."""
+    for _ in range(5):
+        origin = typing.get_origin(tp)
+        if origin is None:
+            return tp
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        tp = models[0] if models else (args[0] if args else tp)
+    return tp
+
+
+def _validation_problems(
+    exc: ValidationError, model: type[BaseModel], rel: str, source: SourceMap
+) -> list[Problem]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        message = err["msg"]
+        if kind == "extra_forbidden":
+            known = _known_fields(model, loc[:-1])
+            message = f"unknown key '{loc[-1]}'{did_you_mean(str(loc[-1]), known)}"
+            if known and not did_you_mean(str(loc[-1]), known):
+                message += f"; known keys: {', '.join(known)}"
+            line, col = source.locate(loc, key=True)
+        elif kind == "missing":
+            message = f"required field '{loc[-1]}' is missing"
+            line, col = source.locate(loc)
+        else:
+            if message.startswith("Value error, "):
+                message = message[len("Value error, "):]
+            got = err.get("input")
+            if kind not in ("value_error",) and not isinstance(got, (dict, list)):
+                message += f" (got {got!r})"
+            line, col = source.locate(loc)
+        out.append(Problem(rel, line, col, _field_name(loc), message))
+    return out
+
+
+def _load_yaml(
+    root: Path, name: str, follow_links: bool, problems: list[Problem], inputs: list[InputFile],
+    sources: dict[str, SourceMap],
+) -> Any:
+    path = root / name
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not _check_file(root, path, name, follow_links, problems):
+        return None
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            problems.append(Problem(name, 0, 0, "", f"file is {size:,} bytes; YAML dossier files are "
+                                    f"limited to {MAX_YAML_BYTES // (1024 * 1024)} MiB"))
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(name, 0, 0, "", f"cannot read file: {exc.strerror or exc}"))
+        return None
+    inputs.append(InputFile(name, hashlib.sha256(data).hexdigest(), len(data)))
+    if b"\x00" in data:
+        problems.append(Problem(name, 1, 1, "", "binary file (NUL bytes); expected UTF-8 YAML text"))
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.append(Problem(name, line, 1, "", f"not UTF-8 text: byte 0x{data[exc.start]:02x} "
+                                f"at offset {exc.start}"))
+        return None
+    try:
+        raw, source = parse_yaml(text, name)
+    except YamlProblem as exc:
+        problems.append(exc.problem)
+        return None
+    sources[name] = source
+    model = YAML_FILES[name]
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        problems.append(Problem(name, 1, 1, "", f"expected a mapping of keys ({', '.join(model.model_fields)}), "
+                                f"found a {type(raw).__name__}"))
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(exc, model, name, source))
+        return None
+
+
+def _load_csv(root: Path, rel: str, follow_links: bool, problems: list[Problem],
+              inputs: list[InputFile], read: Any) -> Any:
+    path = root / rel
+    if not _check_file(root, path, rel, follow_links, problems):
+        return None
+    try:
+        size = path.stat().st_size
+        if size > MAX_CSV_BYTES:
+            problems.append(Problem(rel, 0, 0, "", f"file is {size:,} bytes; the limit is 2 GiB"))
+            return None
+        with open(path, "rb") as raw:
+            hashing = _HashingReader(raw)
+            text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 20), encoding="utf-8-sig", newline="")
+            result = read(text, rel)
+            while text.read(1 << 20):  # hash any unread tail (e.g. after an early stop)
+                pass
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(rel, 0, 0, "", f"not UTF-8 text ({exc.reason})"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(rel, 0, 0, "", f"cannot read file: {exc.strerror or exc}"))
+        return None
+    inputs.append(InputFile(rel, hashing.digest.hexdigest(), hashing.size))
+    return result
+
+
+def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Dossier:
+    """Load every file of a dossier folder; raise :class:`DossierError` with all problems."""
+    root = Path(path)
+    label = str(path)
+    if not root.exists():
+        raise DossierError([Problem(label, 0, 0, "", "no such dossier folder")])
+    if not root.is_dir():
+        raise DossierError([Problem(label, 0, 0, "", "not a folder: a dossier is a folder holding dossier.yaml")])
+    problems: list[Problem] = []
+    inputs: list[InputFile] = []
+    sources: dict[str, SourceMap] = {}
+    loaded: dict[str, Any] = {}
+    if not (root / "dossier.yaml").exists():
+        problems.append(Problem("dossier.yaml", 0, 0, "", "required file is missing: every dossier "
+                                "needs dossier.yaml (product, phase, sites)"))
+    for name in YAML_FILES:
+        loaded[name] = _load_yaml(root, name, follow_links, problems, inputs, sources)
+
+    lots: LotTable | None = None
+    lot_files = []
+    if (root / "lots.csv").exists() or (root / "lots.csv").is_symlink():
+        lot_files.append("lots.csv")
+    if (root / "lots").is_dir():
+        lot_files += sorted(f"lots/{p.name}" for p in (root / "lots").glob("*.csv"))
+    if lot_files:
+        lots = LotTable()
+        for rel in lot_files:
+            _load_csv(root, rel, follow_links, problems, inputs,
+                      lambda s, r: read_lots_csv(s, r, lots, problems))
+    stability = None
+    if (root / "stability.csv").exists() or (root / "stability.csv").is_symlink():
+        stability = _load_csv(root, "stability.csv", follow_links, problems, inputs,
+                              lambda s, r: read_stability_csv(s, r, problems))
+    if problems or loaded["dossier.yaml"] is None:
+        raise DossierError(problems)
+    return Dossier(
+        root=root,
+        info=loaded["dossier.yaml"],
+        gmp=loaded["gmp.yaml"],
+        specifications=loaded["specifications.yaml"],
+        methods=loaded["methods.yaml"],
+        ppq=loaded["ppq.yaml"],
+        changes=loaded["changes.yaml"],
+        waivers=loaded["waivers.yaml"],
+        lots=lots,
+        stability=stability,
+        sources=sources,
+        inputs=sorted(inputs),
+    )
+
+
+__all__ = ["Dossier", "InputFile", "Location", "Phase", "load_dossier"]

@@ -1,0 +1,84 @@
+"""Run the rules that apply at the evaluated phase and stamp their findings."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from cmcflex.dossier.loader import Dossier
+from cmcflex.phases import Phase
+from cmcflex.report.model import Finding, NotEvaluatedEntry
+from cmcflex.rules.base import Context, Gap, NotEvaluated, Rule, Severity
+
+
+class InternalError(Exception):
+    """A rule failed unexpectedly: a defect in cmcflex, never a verdict on the dossier."""
+
+
+@dataclass
+class Evaluation:
+    findings: list[Finding] = field(default_factory=list)
+    not_evaluated: list[NotEvaluatedEntry] = field(default_factory=list)
+    evaluated: list[str] = field(default_factory=list)
+
+
+def fingerprint(rule_id: str, file: str, record: str | None, message: str) -> str:
+    """A stable key of a finding across dossier versions: rule + file + record."""
+    key = f"{rule_id}|{file}|{record if record else message}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | None = None) -> Finding:
+    """Turn a rule's gap into a finding carrying the rule's identity and severity."""
+    severity = gap.severity or rule.severity[ctx.phase]
+    overridden = None
+    if overrides and rule.id in overrides:
+        overridden, severity = severity, overrides[rule.id]
+    message = gap.message
+    if ctx.planning and ctx.target is not None:
+        message = f"{message} (needed by {_milestone(ctx.target)})"
+    return Finding(
+        rule=rule.id,
+        slug=rule.slug,
+        title=rule.title,
+        area=rule.area.value,
+        severity=severity,
+        default_severity=overridden,
+        message=message,
+        file=gap.at.file,
+        line=gap.at.line or None,
+        record=gap.record,
+        cites=list(rule.cites),
+        remedy=gap.remedy or rule.remedy,
+        data=dict(gap.data) if gap.data else None,
+        fingerprint=fingerprint(rule.id, gap.at.file, gap.record, gap.message),
+    )
+
+
+def _milestone(phase: Phase) -> str:
+    return {Phase.BLA: "BLA", Phase.POST_APPROVAL: "approval"}.get(phase, phase.label)
+
+
+def evaluate(
+    dossier: Dossier,
+    ctx: Context,
+    rules: Iterable[Rule],
+    overrides: dict[str, Severity] | None = None,
+) -> Evaluation:
+    """Run each rule that applies at ``ctx.phase``; collect findings and not-evaluated reasons."""
+    out = Evaluation()
+    for rule in rules:
+        if not rule.applies_at(ctx.phase):
+            continue
+        out.evaluated.append(rule.id)
+        try:
+            outcomes = list(rule.check(dossier, ctx))
+        except Exception as exc:  # noqa: BLE001 - reported as an internal error, exit 2
+            raise InternalError(f"rule {rule.id} failed: {type(exc).__name__}: {exc}") from exc
+        for outcome in outcomes:
+            if isinstance(outcome, NotEvaluated):
+                out.not_evaluated.append(NotEvaluatedEntry(rule=rule.id, title=rule.title, reason=outcome.reason))
+            else:
+                out.findings.append(stamp(rule, outcome, ctx, overrides))
+    return out

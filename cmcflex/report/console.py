@@ -1,0 +1,123 @@
+"""The terminal report (Rich): header, findings by area and severity, not-evaluated, summary.
+
+Every dossier string goes in as plain :class:`rich.text.Text`, never as markup, so a dossier
+cannot inject colours, links or control sequences.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from cmcflex.report.model import Finding, Report
+from cmcflex.report.text import clean, location
+from cmcflex.rules.base import Area, Severity
+
+STYLE = {
+    Severity.BLOCKER: "bold white on red",
+    Severity.MAJOR: "bold red",
+    Severity.MINOR: "yellow",
+    Severity.INFO: "cyan",
+}
+
+
+def _header(report: Report) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    d = report.dossier
+    grid.add_row("Product", Text(clean(d.product)))
+    grid.add_row("Modality", Text(d.modality))
+    phase = report.phase.label
+    if report.evaluated_phase != report.phase:
+        phase += f" (rules of {report.evaluated_phase.label})"
+    grid.add_row("Phase", Text(phase))
+    grid.add_row("Target", Text(report.target.label if report.target else "current phase"))
+    grid.add_row("Pivotal phase", Text(d.pivotal_phase.label))
+    grid.add_row("Evaluated as of", Text(report.as_of))
+    verdict = Text("PASS", style="bold green") if report.verdict == "pass" else Text("FAIL", style="bold red")
+    verdict.append(f"  (fails on {report.fail_on.value} and above)", style="dim")
+    grid.add_row("Verdict", verdict)
+    return Panel(grid, title=Text(f"cmcflex {report.tool.version} · {clean(d.path)}"), expand=False)
+
+
+def _finding(f: Finding, waived: bool = False) -> Group:
+    head = Text()
+    head.append(f" {f.severity.value.upper()} ", style=STYLE[f.severity])
+    head.append(f" {f.rule} ", style="bold")
+    if f.default_severity is not None:
+        head.append(f"(severity set by configuration; default {f.default_severity.value}) ", style="dim")
+    head.append(clean(f.message))
+    lines = [head]
+    where = location(f.file, f.line)
+    if f.record:
+        where += f" · {f.record}"
+    lines.append(Text.assemble(("    where  ", "dim"), clean(where)))
+    lines.append(Text.assemble(("    cites  ", "dim"), clean("; ".join(f.cites))))
+    lines.append(Text.assemble(("    remedy ", "dim"), clean(f.remedy)))
+    if waived:
+        w = f  # WaivedFinding
+        lines.append(Text.assemble(("    waived ", "dim"), clean(getattr(w, "waiver_justification", "")),
+                                   (f" (approved by {clean(getattr(w, 'waiver_approved_by', None) or 'unknown')}"
+                                    + (f", expires {getattr(w, 'waiver_expires')}" if getattr(w, "waiver_expires", None) else "")
+                                    + ")", "dim")))
+    return Group(*lines)
+
+
+def _summary(report: Report) -> Text:
+    c = report.counts
+    text = Text()
+    for sev in reversed(list(Severity)):
+        n = c.get(sev.value, 0)
+        text.append(f"{n} {sev.value}", style=STYLE[sev] if n else "dim")
+        text.append(" · ")
+    text.append(f"{c.get('waived', 0)} waived · {c.get('not_evaluated', 0)} not evaluated · "
+                f"{len(report.rules_evaluated)} rules run")
+    return text
+
+
+def build(report: Report) -> list:
+    """The renderables of the report, in order."""
+    parts: list = [_header(report)]
+    for area in Area:
+        group = [f for f in report.findings if f.area == area.value]
+        if not group:
+            continue
+        parts.append(Text(f"\n{area.value} — {area.title} ({len(group)})", style="bold underline"))
+        parts.extend(_finding(f) for f in group)
+    if not report.findings:
+        parts.append(Text("\nNo gaps found at this phase.", style="bold green"))
+    if report.waived:
+        parts.append(Text(f"\nWaived ({len(report.waived)})", style="bold underline"))
+        parts.extend(_finding(f, waived=True) for f in report.waived)
+    if report.waiver_notes:
+        parts.append(Text("\nWaivers that did not apply", style="bold underline"))
+        for n in report.waiver_notes:
+            why = (f"expired on {n.expires}; the gap is open again" if n.status == "expired"
+                   else "matches no finding; remove it or correct its rule or scope")
+            parts.append(Text(f"  {location(n.file, n.line)} {n.rule}"
+                              f"{' (' + clean(n.scope) + ')' if n.scope else ''}: {why}"))
+    if report.not_evaluated:
+        parts.append(Text(f"\nNot evaluated ({len(report.not_evaluated)})", style="bold underline"))
+        for n in report.not_evaluated:
+            parts.append(Text.assemble(("  " + n.rule + " ", "bold"), clean(n.reason)))
+    parts.append(Text())
+    parts.append(_summary(report))
+    return parts
+
+
+def print_report(report: Report, console: Console) -> None:
+    for part in build(report):
+        console.print(part)
+
+
+def render(report: Report) -> str:
+    """Plain text (no colour) of the console report, for files."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, color_system=None, force_terminal=False, highlight=False)
+    print_report(report, console)
+    return buffer.getvalue()

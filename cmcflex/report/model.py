@@ -1,0 +1,115 @@
+"""The one immutable Report model that every output format renders."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from cmcflex.phases import Phase
+from cmcflex.rules.base import Area, Severity
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Finding(_Frozen):
+    rule: str
+    slug: str
+    title: str
+    area: str
+    severity: Severity
+    default_severity: Severity | None = None  # set when configuration overrode the severity
+    message: str
+    file: str
+    line: int | None = None
+    record: str | None = None
+    cites: list[str]
+    remedy: str
+    data: dict[str, Any] | None = None
+    fingerprint: str
+
+
+class WaivedFinding(Finding):
+    waiver_justification: str
+    waiver_approved_by: str | None = None
+    waiver_expires: str | None = None
+
+
+class NotEvaluatedEntry(_Frozen):
+    rule: str
+    title: str
+    reason: str
+
+
+class WaiverNote(_Frozen):
+    """A waiver that did not apply: expired or matching nothing."""
+
+    rule: str
+    scope: str | None = None
+    status: Literal["expired", "unused"]
+    expires: str | None = None
+    line: int | None = None
+    file: str = "waivers.yaml"
+
+
+class InputEntry(_Frozen):
+    file: str
+    sha256: str
+    bytes: int
+
+
+class ToolInfo(_Frozen):
+    name: str = "cmcflex"
+    version: str
+    ruleset: str
+
+
+class DossierInfo(_Frozen):
+    path: str
+    product: str
+    modality: str
+    pivotal_phase: Phase
+
+
+class Report(_Frozen):
+    """Everything one check found, plus what is needed to repeat it exactly."""
+
+    tool: ToolInfo
+    dossier: DossierInfo
+    phase: Phase  # where the product stands (after --phase)
+    evaluated_phase: Phase  # whose severities applied (pivotal → phase_3, --target)
+    target: Phase | None = None
+    as_of: str
+    fail_on: Severity
+    verdict: Literal["pass", "fail"]
+    counts: dict[str, int]
+    findings: list[Finding]
+    waived: list[WaivedFinding] = []
+    waiver_notes: list[WaiverNote] = []
+    not_evaluated: list[NotEvaluatedEntry] = []
+    rules_evaluated: list[str] = []
+    severity_overrides: dict[str, Severity] = {}
+    inputs: list[InputEntry]
+    generated_at: str | None = None  # the only field that may differ between identical runs
+
+    def gaps_at_or_above(self, level: Severity) -> list[Finding]:
+        return [f for f in self.findings if f.severity >= level]
+
+    @property
+    def areas(self) -> list[str]:
+        return [a.value for a in Area]
+
+
+def sort_key(f: Finding) -> tuple[Any, ...]:
+    """Findings grouped by area, most severe first, then rule, file, line."""
+    return (
+        [a.value for a in Area].index(f.area) if f.area in {a.value for a in Area} else 99,
+        -f.severity.rank,
+        f.rule,
+        f.file,
+        f.line or 0,
+        f.record or "",
+        f.message,
+    )

@@ -1,0 +1,203 @@
+"""Rules, their metadata, the findings they yield, and the registry that holds them.
+
+A rule is a function of the loaded dossier with its metadata beside it. It yields
+:class:`Gap` (something missing or wrong) or :class:`NotEvaluated` (data lacking); the engine,
+not the rule, stamps id, area, severity and citations on what it yields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+from cmcflex.phases import PHASES, Phase
+
+if TYPE_CHECKING:
+    from cmcflex.dossier.loader import Dossier, Location
+
+
+class Severity(str, Enum):
+    """How much a gap matters; ``info`` is shown but never fails a run."""
+
+    INFO = "info"
+    MINOR = "minor"
+    MAJOR = "major"
+    BLOCKER = "blocker"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __le__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_SEVERITY_ORDER = [Severity.INFO, Severity.MINOR, Severity.MAJOR, Severity.BLOCKER]
+B, MA, MI, I = Severity.BLOCKER, Severity.MAJOR, Severity.MINOR, Severity.INFO
+
+
+class Area(str, Enum):
+    GMP = "GMP"
+    SPEC = "SPEC"
+    PPQ = "PPQ"
+    CMP = "CMP"
+    STAB = "STAB"
+
+    @property
+    def title(self) -> str:
+        return _AREA_TITLES[self]
+
+
+_AREA_TITLES = {
+    Area.GMP: "GMP expectations",
+    Area.SPEC: "Specifications and methods",
+    Area.PPQ: "Process performance qualification",
+    Area.CMP: "Comparability of changes",
+    Area.STAB: "Stability",
+}
+
+
+def by_phase(p1: Severity | None, p2: Severity | None, p3: Severity | None,
+             bla: Severity | None, pa: Severity | None) -> dict[Phase, Severity]:
+    """Severity map from the catalogue's columns P1, P2, P3, BLA, PA (None = not applied)."""
+    return {ph: s for ph, s in zip(PHASES, (p1, p2, p3, bla, pa)) if s is not None}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a rule may know besides the dossier: phases and the evaluation date."""
+
+    phase: Phase  # the phase whose severities apply (after pivotal and --target resolution)
+    current: Phase  # where the product stands now
+    as_of: dt.date
+    target: Phase | None = None
+
+    @property
+    def planning(self) -> bool:
+        """True when evaluating a later milestone than the current phase."""
+        return self.target is not None and self.target > self.current
+
+
+@dataclass(frozen=True)
+class Gap:
+    """What a rule reports: one sentence, where, which record, and optional figures.
+
+    ``severity`` may be set only by rules whose catalogue entry grades parts of the check
+    differently (e.g. PPQ-005); otherwise the engine uses the rule's severity for the phase.
+    ``remedy`` overrides the rule's general remedy with a record-specific one.
+    """
+
+    message: str
+    at: "Location"
+    record: str | None = None
+    data: Mapping[str, Any] | None = None
+    severity: Severity | None = None
+    remedy: str | None = None
+
+
+@dataclass(frozen=True)
+class NotEvaluated:
+    """The rule applies but the dossier lacks the data it needs."""
+
+    reason: str
+
+
+Outcome = Gap | NotEvaluated
+Check = Callable[["Dossier", Context], Iterable[Outcome]]
+_ID = re.compile(r"^[A-Z]+-\d{3}$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule's metadata and its check."""
+
+    id: str
+    slug: str
+    title: str
+    area: Area
+    severity: Mapping[Phase, Severity]
+    cites: tuple[str, ...]
+    remedy: str
+    why: str
+    check: Check = field(compare=False, repr=False)
+
+    def applies_at(self, phase: Phase) -> bool:
+        return phase in self.severity
+
+    def severity_at(self, phase: Phase) -> Severity | None:
+        return self.severity.get(phase)
+
+
+class Registry:
+    """An explicit id → rule table that refuses duplicate ids."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, Rule] = {}
+
+    def add(self, rule: Rule) -> Rule:
+        if not _ID.match(rule.id):
+            raise ValueError(f"rule id {rule.id!r} is not of the form AREA-NNN")
+        if rule.id in self._rules:
+            raise ValueError(f"duplicate rule id {rule.id}")
+        if any(r.slug == rule.slug for r in self._rules.values()):
+            raise ValueError(f"duplicate rule slug {rule.slug}")
+        if not rule.id.startswith(rule.area.value + "-"):
+            raise ValueError(f"rule {rule.id} is filed under area {rule.area.value}")
+        self._rules[rule.id] = rule
+        return rule
+
+    def get(self, rule_id: str) -> Rule | None:
+        return self._rules.get(rule_id.upper())
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self._rules.values(), key=lambda r: (list(Area).index(r.area), r.id)))
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules
+
+
+REGISTRY = Registry()
+
+
+def rule(
+    *,
+    id: str,
+    slug: str,
+    title: str,
+    area: Area,
+    severity: Mapping[Phase, Severity],
+    cites: tuple[str, ...],
+    remedy: str,
+    why: str,
+    registry: Registry = REGISTRY,
+) -> Callable[[Check], Check]:
+    """Declare a rule: metadata beside its check function, added to the registry."""
+
+    def register(check: Check) -> Check:
+        registry.add(Rule(id, slug, title, area, dict(severity), tuple(cites), remedy, why, check))
+        return check
+
+    return register

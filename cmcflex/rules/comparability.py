@@ -1,0 +1,1 @@
+"""comparability rules (see rules-catalogue.md)."""

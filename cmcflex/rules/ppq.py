@@ -1,0 +1,1 @@
+"""ppq rules (see rules-catalogue.md)."""

@@ -1,0 +1,1 @@
+"""specifications rules (see rules-catalogue.md)."""

@@ -1,0 +1,1 @@
+"""stability rules (see rules-catalogue.md)."""

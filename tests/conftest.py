@@ -1,0 +1,36 @@
+"""Shared fixtures: small dossiers built in tmp_path, and the shared reference folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tests.helpers import SHARED, base_dossier_yaml, write_dossier
+
+
+@pytest.fixture
+def dossier_dir(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: ``dossier_dir({"gmp.yaml": {...}}, phase="bla")`` writes a dossier, returns its folder.
+
+    Keyword arguments replace top-level keys of the default dossier.yaml.
+    """
+    counter = {"n": 0}
+
+    def make(files: dict[str, Any] | None = None, **dossier_overrides: Any) -> Path:
+        counter["n"] += 1
+        files = dict(files or {})
+        if dossier_overrides or "dossier.yaml" not in files:
+            files["dossier.yaml"] = {**files.get("dossier.yaml", base_dossier_yaml()), **dossier_overrides}
+        return write_dossier(tmp_path / f"dossier{counter['n']}", files)
+
+    return make
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """../shared beside the project; tests that need it skip where it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present (fresh clone); reference-material tests skipped")
+    return SHARED

@@ -1,0 +1,78 @@
+"""Acceptance criteria and lot results: every example of dossier-format.md parses."""
+
+from __future__ import annotations
+
+import pytest
+
+from cmcflex.dossier.criteria import (
+    NumericCriterion,
+    QualitativeCriterion,
+    ReportOnlyCriterion,
+    parse_criterion,
+    parse_result,
+)
+
+
+@pytest.mark.parametrize(
+    "text, low, high, unit",
+    [
+        (">= 70", 70, None, None),
+        ("≥ 70 %", 70, None, "%"),
+        ("<= 5.0 EU/mL", None, 5.0, "EU/mL"),
+        ("< 0.5", None, 0.5, None),
+        ("NMT 5", None, 5, None),
+        ("NLT 1.0E8", 1.0e8, None, None),
+        ("1.0E12 - 5.0E12 vg/mL", 1.0e12, 5.0e12, "vg/mL"),
+        ("70 - 130 % of reference", 70, 130, "% of reference"),
+        ("6.8 - 7.6", 6.8, 7.6, None),
+        ("Not more than 10 %", None, 10, "%"),
+    ],
+)
+def test_numeric_criteria_from_the_format(text, low, high, unit):
+    c = parse_criterion(text)
+    assert isinstance(c, NumericCriterion)
+    assert (c.min, c.max, c.unit) == (low, high, unit)
+
+
+def test_mapping_criterion():
+    c = parse_criterion({"min": 70, "max": None, "unit": "%"})
+    assert isinstance(c, NumericCriterion) and c.min == 70 and c.max is None and c.unit == "%"
+
+
+@pytest.mark.parametrize("text", ["Conforms", "No growth", "Negative", "Not detected"])
+def test_qualitative_criteria(text):
+    assert isinstance(parse_criterion(text), QualitativeCriterion)
+
+
+def test_report_only():
+    assert isinstance(parse_criterion("Report result"), ReportOnlyCriterion)
+
+
+@pytest.mark.parametrize("bad", ["about seventy", "", "5 - 1", 42, {"mn": 3}, {"min": "x"}])
+def test_unreadable_criteria_are_rejected_with_a_reason(bad):
+    with pytest.raises(ValueError) as info:
+        parse_criterion(bad)
+    assert str(info.value)
+
+
+def test_censored_results_compare_as_what_they_say():
+    nmt5 = parse_criterion("<= 5.0 EU/mL")
+    nlt1 = parse_criterion(">= 1.0")
+    assert nmt5.accepts(parse_result("<0.50")) is True
+    assert nlt1.accepts(parse_result("<0.50")) is False  # below 0.5, so certainly below 1.0
+    assert parse_criterion("<= 5").accepts(parse_result("<6")) is None  # cannot be told
+    assert parse_criterion(">= 70").accepts(parse_result("69.9")) is False
+    assert parse_criterion("< 0.5").accepts(parse_result("0.5")) is False
+
+
+def test_qualitative_results_against_qualitative_criteria():
+    assert parse_criterion("No growth").accepts(parse_result("Growth")) is False
+    assert parse_criterion("Negative").accepts(parse_result("Not detected")) is True
+    assert parse_criterion("Negative").accepts(parse_result("82")) is None
+    assert parse_criterion(">= 70").accepts(parse_result("Conforms")) is None
+
+
+@pytest.mark.parametrize("bad", ["abc", "", "<", "1.2.3"])
+def test_unreadable_results(bad):
+    with pytest.raises(ValueError):
+        parse_result(bad)
