@@ -71,6 +71,8 @@ class Dossier:
     stability: list[StabilityPoint] | None = None
     sources: dict[str, SourceMap] = field(default_factory=dict)
     inputs: list[InputFile] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Derived views computed once per dossier and shared by rules (see rules/common.py)."""
 
     # ------------------------------------------------------------ identity
 
