@@ -55,6 +55,13 @@ CriterionField = Annotated[
 ]
 
 
+def _one_or_list(schema: dict[str, Any]) -> None:
+    """JSON Schema of a list field that also accepts a single item (``basis: safety``)."""
+    item = schema.pop("items")
+    schema.pop("type", None)
+    schema["anyOf"] = [item, {"type": "array", "items": item}]
+
+
 # ---------------------------------------------------------------------------- vocabularies
 
 
@@ -298,35 +305,51 @@ def to_months(value: float, unit: TimeUnit) -> float:
 
 class Inspection(Record):
     date: dt.date = Field(description="Inspection date (ISO 8601)")
-    type: InspectionType
-    outcome: InspectionOutcome
+    type: InspectionType = Field(
+        description="Inspection type: pre_license, pre_approval, surveillance or for_cause"
+    )
+    outcome: InspectionOutcome = Field(description="Classification: NAI, VAI, OAI, or pending")
     open_observations: int = Field(0, ge=0, description="Form 483 items without completed CAPA")
 
 
 class Site(Record):
     id: str = Field(description="Site id used in lots.csv and ppq.yaml")
-    name: str | None = None
-    roles: list[SiteRole] = Field(default_factory=list)
+    name: str | None = Field(
+        None, description="Site name and location, e.g. Example Cell Processing Center, Durham NC"
+    )
+    roles: list[SiteRole] = Field(
+        default_factory=list,
+        description="What the site does: drug_substance, drug_product, vector, testing, cell_bank, packaging"
+    )
     third_party: bool = Field(False, description="A contract (third-party) site")
     gmp_regime: GmpRegime = Field(GmpRegime.PART_211, description="phase_1_guidance | part_211")
     commercial: bool = Field(False, description="Named in the BLA as a commercial site")
     quality_agreement: str | None = Field(None, description="Quality agreement id (third-party sites)")
-    inspections: list[Inspection] = Field(default_factory=list)
+    inspections: list[Inspection] = Field(
+        default_factory=list, description="FDA inspections of the site, most recent last"
+    )
 
 
 class DossierFile(Record):
     """dossier.yaml: product, phase, sites."""
 
     cmcflex: Literal[1] = Field(description="Format version (1)")
-    product: Product
+    product: Product = Field(description="The product: name, modality, route, indication")
     phase: Phase = Field(description="phase_1 | phase_2 | phase_3 | bla | post_approval")
     pivotal_phase: Phase = Field(Phase.PHASE_3, description="Phase of the registrational study")
     commercial_process: str | None = Field(
         None, description="process_version of the intended commercial process"
     )
-    shelf_life: Period | None = None
-    in_use: Period | None = None
-    sites: list[Site] = Field(default_factory=list)
+    shelf_life: Period | None = Field(
+        None, description="Claimed shelf life, e.g. {value: 12, unit: months, storage: ...}"
+    )
+    in_use: Period | None = Field(
+        None, description="Claimed in-use period after thaw or preparation, e.g. {value: 4, unit: hours}"
+    )
+    sites: list[Site] = Field(
+        default_factory=list,
+        description="Manufacturing and testing sites; their ids are used in lots.csv and ppq.yaml"
+    )
 
     @field_validator("pivotal_phase")
     @classmethod
@@ -340,56 +363,82 @@ class DossierFile(Record):
 
 
 class QualityUnit(Record):
-    independent: bool = False
-    responsibilities_written: bool = False
+    independent: bool = Field(
+        False, description="The quality unit (QC function at phase 1) is independent of production"
+    )
+    responsibilities_written: bool = Field(
+        False, description="The quality unit's responsibilities and procedures are written"
+    )
 
 
 class Control(Record):
-    status: ControlStatus
+    status: ControlStatus = Field(description="State of the control: in_place, partial, planned or absent")
     evidence: str | None = Field(None, description="Document id that shows the control")
 
 
 class EnvironmentalMonitoring(Control):
-    trending: bool | None = None
-    uninvestigated_excursions: int | None = Field(None, ge=0)
+    trending: bool | None = Field(None, description="EM results are trended")
+    uninvestigated_excursions: int | None = Field(
+        None, ge=0, description="Number of EM excursions without a completed investigation"
+    )
 
 
 class DataIntegrity(Control):
-    audit_trail: bool | None = None
-    systems_validated: bool | None = None
-    unique_logins: bool | None = None
+    audit_trail: bool | None = Field(
+        None, description="Audit trails are enabled and reviewed on GMP computerised systems"
+    )
+    systems_validated: bool | None = Field(None, description="GMP computerised systems are validated")
+    unique_logins: bool | None = Field(None, description="Every user has a unique login (no shared accounts)")
 
 
 class Controls(Record):
-    written_procedures: Control | None = None
-    batch_records: Control | None = None
-    personnel_training: Control | None = None
-    deviation_management: Control | None = None
-    oos_investigation: Control | None = None
-    change_control: Control | None = None
-    equipment_qualification: Control | None = None
-    supplier_qualification: Control | None = None
-    environmental_monitoring: EnvironmentalMonitoring | None = None
-    data_integrity: DataIntegrity | None = None
-    chain_of_identity: Control | None = None
+    written_procedures: Control | None = Field(None, description="Written procedures (SOP system)")
+    batch_records: Control | None = Field(None, description="Master and executed batch records")
+    personnel_training: Control | None = Field(None, description="Personnel training program")
+    deviation_management: Control | None = Field(None, description="Deviation management procedure")
+    oos_investigation: Control | None = Field(
+        None, description="Out-of-specification investigation procedure"
+    )
+    change_control: Control | None = Field(None, description="Change control procedure")
+    equipment_qualification: Control | None = Field(None, description="Equipment and facility qualification")
+    supplier_qualification: Control | None = Field(None, description="Supplier qualification program")
+    environmental_monitoring: EnvironmentalMonitoring | None = Field(
+        None, description="Environmental monitoring program, with trending and excursions"
+    )
+    data_integrity: DataIntegrity | None = Field(
+        None, description="Data integrity controls: audit trails, validated systems, unique logins"
+    )
+    chain_of_identity: Control | None = Field(
+        None, description="Chain of identity and custody (autologous products)"
+    )
 
 
 class AsepticProcessSimulation(Record):
-    date: dt.date
-    site: str | None = None
-    suite: str | None = None
-    purpose: APSPurpose | None = None
-    units: int | None = Field(None, ge=0)
-    contaminated: int = Field(0, ge=0)
-    worst_case: bool | None = None
+    date: dt.date = Field(description="Date of the media fill (ISO 8601), e.g. 2025-11-02")
+    site: str | None = Field(None, description="Site id from dossier.yaml")
+    suite: str | None = Field(None, description="Cleanroom suite or filling line, e.g. SUITE-1")
+    purpose: APSPurpose | None = Field(
+        None, description="initial (qualification run) or periodic (requalification)"
+    )
+    units: int | None = Field(None, ge=0, description="Number of units filled")
+    contaminated: int = Field(0, ge=0, description="Number of contaminated units (0 expected)")
+    worst_case: bool | None = Field(
+        None,
+        description="The simulation covered worst-case conditions (longest duration, most interventions)"
+    )
 
 
 class Material(Record):
-    name: str
-    role: MaterialRole
-    origin: MaterialOrigin
-    grade: MaterialGrade
-    supplier_qualified: bool | None = None
+    name: str = Field(description="Material name, e.g. Fetal bovine serum")
+    role: MaterialRole = Field(
+        description="ancillary, raw, excipient, starting_material, critical_reagent, component "
+        "or container_closure"
+    )
+    origin: MaterialOrigin = Field(description="human, animal, recombinant, chemical or cell_line")
+    grade: MaterialGrade = Field(
+        description="research, gmp, compendial or not_applicable (e.g. patient material)"
+    )
+    supplier_qualified: bool | None = Field(None, description="The supplier of the material is qualified")
     risk_assessment: str | None = Field(None, description="Required for human/animal-derived materials")
     qualification: str | None = Field(
         None, description="Extension: document id of the in-house qualification of the material"
@@ -400,29 +449,53 @@ class Material(Record):
 
 
 class Donor(Record):
-    id: str
-    eligibility_determined: bool = False
-    tests_complete: bool = False
-    released_from_quarantine: bool = False
-    lots: list[str] = Field(default_factory=list)
+    id: str = Field(description="Donor id, e.g. D-0001")
+    eligibility_determined: bool = Field(
+        False, description="A donor eligibility determination was made (21 CFR 1271.50)"
+    )
+    tests_complete: bool = Field(
+        False, description="Required donor testing is complete (21 CFR 1271.80, 1271.85)"
+    )
+    released_from_quarantine: bool = Field(
+        False, description="The donor's material was released from quarantine"
+    )
+    lots: list[str] = Field(
+        default_factory=list, description="Lot ids made from this donor's material (optional)"
+    )
 
 
 class GmpFile(Record):
     """gmp.yaml: quality system, facility controls, materials, donors."""
 
-    quality_unit: QualityUnit | None = None
-    controls: Controls = Field(default_factory=Controls)
-    aseptic_process_simulation: list[AsepticProcessSimulation] = Field(default_factory=list)
-    materials: list[Material] = Field(default_factory=list)
-    donors: list[Donor] = Field(default_factory=list)
+    quality_unit: QualityUnit | None = Field(
+        None, description="The quality unit: independence and written responsibilities"
+    )
+    controls: Controls = Field(
+        default_factory=Controls,
+        description="Quality system and facility controls, each with a status and evidence"
+    )
+    aseptic_process_simulation: list[AsepticProcessSimulation] = Field(
+        default_factory=list, description="Aseptic process simulations (media fills)"
+    )
+    materials: list[Material] = Field(
+        default_factory=list, description="Materials used in manufacture, with role, origin and grade"
+    )
+    donors: list[Donor] = Field(default_factory=list, description="Donors of allogeneic starting material")
 
 
 # ---------------------------------------------------------------------------- specifications.yaml
 
 
 class Justification(Record):
-    basis: list[JustificationBasis] = Field(default_factory=list)
-    text: str | None = None
+    basis: list[JustificationBasis] = Field(
+        default_factory=list,
+        description="Basis of the criterion, one or a list of: clinical_lots, safety, compendial, "
+        "statistical, capability, mechanistic, platform",
+        json_schema_extra=_one_or_list,
+    )
+    text: str | None = Field(
+        None, description="The justification in words, e.g. 'All 24 pivotal lots were >= 78 %'"
+    )
     lots: list[str] | None = Field(None, description="Lots the justification rests on (default: pivotal lots)")
 
     @field_validator("basis", mode="before")
@@ -441,12 +514,21 @@ class SpecTest(Record):
     test: str | None = Field(None, description="Canonical test type (defaults to attribute)")
     category: TestCategory | None = Field(None, description="Category of a custom test")
     method: str | None = Field(None, description="Method id in methods.yaml")
-    unit: str | None = None
-    cqa: bool | None = None
+    unit: str | None = Field(None, description="Unit of the result, e.g. %, EU/mL, vg/mL")
+    cqa: bool | None = Field(
+        None,
+        description="A critical quality attribute (default: true for safety, identity, potency "
+        "and quantity tests)"
+    )
     criterion: CriterionField
-    shelf_life_criterion: CriterionField | None = None
-    justification: Justification | None = None
-    reevaluation: Reevaluation | None = None
+    shelf_life_criterion: CriterionField | None = Field(
+        None,
+        description="End-of-shelf-life criterion, where it differs from release; same forms as criterion"
+    )
+    justification: Justification | None = Field(None, description="Basis and justification of the criterion")
+    reevaluation: Reevaluation | None = Field(
+        None, description="Post-approval plan to re-evaluate the criterion: {after_lots, method}"
+    )
 
     @property
     def test_type(self) -> str:
@@ -455,56 +537,81 @@ class SpecTest(Record):
 
 class Specification(Record):
     material: str = Field(description="drug_substance | drug_product | vector | <custom>")
-    version: str | None = None
-    tests: list[SpecTest] = Field(default_factory=list)
+    version: str | None = Field(
+        None, description='Specification version, e.g. "3.0" (quote it so it stays text)'
+    )
+    tests: list[SpecTest] = Field(default_factory=list, description="The release tests of this material")
 
 
 class SpecificationsFile(Record):
-    specifications: list[Specification] = Field(default_factory=list)
+    specifications: list[Specification] = Field(
+        default_factory=list,
+        description="One specification per material (drug_substance, drug_product, vector, ...)"
+    )
 
 
 # ---------------------------------------------------------------------------- methods.yaml
 
 
 class Method(Record):
-    id: str
-    name: str | None = None
-    compendial: bool = False
-    status: MethodStatus
+    id: str = Field(description="Method id referred to by specifications.yaml and lots.csv, e.g. M-POT")
+    name: str | None = Field(None, description="What the method measures and how")
+    compendial: bool = Field(
+        False, description="A compendial method (USP, Ph. Eur.), verified rather than validated"
+    )
+    status: MethodStatus = Field(description="in_development, qualified, validated or verified (compendial)")
     report: str | None = Field(None, description="Validation or verification report id")
     moa_linked: bool | None = Field(None, description="Potency only: measures the mechanism of action")
-    quantitative: bool | None = None
+    quantitative: bool | None = Field(None, description="The method gives a numeric result")
     replaces: str | None = Field(None, description="The method this one replaced")
     bridging_study: str | None = Field(None, description="Study that bridges the two methods")
 
 
 class MethodsFile(Record):
-    methods: list[Method] = Field(default_factory=list)
+    methods: list[Method] = Field(
+        default_factory=list, description="Analytical methods and their validation status"
+    )
 
 
 # ---------------------------------------------------------------------------- ppq.yaml
 
 
 class LotCountJustification(Record):
-    approach: LotCountApproach | None = None
-    text: str | None = None
-    evidence: list[str] = Field(default_factory=list)
+    approach: LotCountApproach | None = Field(
+        None, description="process_knowledge, risk_based, statistical, expected_coverage or platform"
+    )
+    text: str | None = Field(None, description="Why the number of PPQ lots gives confidence in the process")
+    evidence: list[str] = Field(
+        default_factory=list, description="Document ids the justification rests on, e.g. [PD-RPT-007]"
+    )
 
 
 class ConcurrentRelease(Record):
-    planned: bool = False
-    rationale: str | None = None
-    lots_meet_release_criteria: bool | None = None
-    failure_plan: str | None = None
+    planned: bool = Field(False, description="PPQ lots will be released before the PPQ report is approved")
+    rationale: str | None = Field(
+        None, description="Why concurrent release is needed, e.g. each autologous lot is one patient's dose"
+    )
+    lots_meet_release_criteria: bool | None = Field(
+        None, description="The protocol commits every concurrently released lot to all release criteria"
+    )
+    failure_plan: str | None = Field(None, description="What happens to distributed lots if PPQ fails")
 
 
 class ProtocolElements(Record):
-    operating_conditions: str | None = None
-    data_to_collect: str | None = None
-    tests_and_criteria: str | None = None
-    sampling_plan: str | None = None
-    statistical_methods: str | None = None
-    deviation_handling: str | None = None
+    operating_conditions: str | None = Field(
+        None, description="Where the protocol states the operating conditions, e.g. PPQ-PROT-001 s5"
+    )
+    data_to_collect: str | None = Field(None, description="Where the protocol states the data to collect")
+    tests_and_criteria: str | None = Field(
+        None, description="Where the protocol states the tests and acceptance criteria"
+    )
+    sampling_plan: str | None = Field(None, description="Where the protocol states the sampling plan")
+    statistical_methods: str | None = Field(
+        None, description="Where the protocol states the statistical methods"
+    )
+    deviation_handling: str | None = Field(
+        None, description="Where the protocol states how deviations are handled"
+    )
 
 
 Prerequisite = bool | str | None
@@ -513,40 +620,71 @@ Prerequisite = bool | str | None
 class Prerequisites(Record):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=False, frozen=True)
 
-    facility_equipment_qualified: Prerequisite = None
-    personnel_trained: Prerequisite = None
-    material_sources_verified: Prerequisite = None
-    analytical_methods_validated: Prerequisite = None
-    aseptic_simulation_current: Prerequisite = None
-    hold_times_validated: Prerequisite = None
-    shipping_validated: Prerequisite = None
-    vector_process_validated: Prerequisite = None
+    facility_equipment_qualified: Prerequisite = Field(
+        None, description="Facility and equipment qualified: true, false, or a document id"
+    )
+    personnel_trained: Prerequisite = Field(
+        None, description="Personnel trained: true, false, or a document id"
+    )
+    material_sources_verified: Prerequisite = Field(
+        None, description="Material sources verified: true, false, or a document id"
+    )
+    analytical_methods_validated: Prerequisite = Field(
+        None, description="Analytical methods validated: true, false, or a document id"
+    )
+    aseptic_simulation_current: Prerequisite = Field(
+        None, description="Aseptic process simulation current: true, false, or a document id"
+    )
+    hold_times_validated: Prerequisite = Field(
+        None, description="Hold times validated: true, false, or a document id"
+    )
+    shipping_validated: Prerequisite = Field(
+        None, description="Shipping validated: true, false, or a document id"
+    )
+    vector_process_validated: Prerequisite = Field(
+        None, description="Vector process validated (ex vivo modified cells): true, false, or a document id"
+    )
 
 
 class Protocol(Record):
-    id: str | None = None
-    approved_by_quality_unit: bool = False
-    site: str | None = None
+    id: str | None = Field(None, description="Protocol id, e.g. PPQ-PROT-001")
+    approved_by_quality_unit: bool = Field(False, description="The protocol is approved by the quality unit")
+    site: str | None = Field(None, description="Site id where PPQ runs")
     scale: str | None = Field(None, description="e.g. commercial")
-    lots_planned: int | None = Field(None, ge=0)
-    lot_count_justification: LotCountJustification | None = None
-    starting_material: PPQStartingMaterial | None = None
-    starting_material_justification: str | None = None
-    concurrent_release: ConcurrentRelease | None = None
-    elements: ProtocolElements = Field(default_factory=ProtocolElements)
-    prerequisites: Prerequisites = Field(default_factory=Prerequisites)
+    lots_planned: int | None = Field(None, ge=0, description="Number of PPQ lots planned")
+    lot_count_justification: LotCountJustification | None = Field(
+        None, description="Why the number of lots is enough: approach, text, evidence"
+    )
+    starting_material: PPQStartingMaterial | None = Field(
+        None, description="patient, healthy_donor, mixed or cell_bank"
+    )
+    starting_material_justification: str | None = Field(
+        None, description="Why the PPQ starting material represents commercial manufacture"
+    )
+    concurrent_release: ConcurrentRelease | None = Field(
+        None, description="Concurrent release of PPQ lots: plan, rationale, commitment, failure plan"
+    )
+    elements: ProtocolElements = Field(
+        default_factory=ProtocolElements,
+        description="Where the protocol covers each element of the 2011 process validation guidance"
+    )
+    prerequisites: Prerequisites = Field(
+        default_factory=Prerequisites, description="Prerequisites met before PPQ starts"
+    )
 
 
 class PPQReport(Record):
-    id: str | None = None
-    status: ReportStatus = ReportStatus.NOT_STARTED
-    conclusion: PPQConclusion = PPQConclusion.PENDING
-    open_deviations: int = Field(0, ge=0)
+    id: str | None = Field(None, description="PPQ report id, e.g. PPQ-RPT-001")
+    status: ReportStatus = Field(ReportStatus.NOT_STARTED, description="not_started, in_progress or complete")
+    conclusion: PPQConclusion = Field(
+        PPQConclusion.PENDING, description="validated, not_validated or pending"
+    )
+    open_deviations: int = Field(0, ge=0, description="Number of PPQ deviations still open")
 
 
 class PPQFile(Record):
-    protocol: Protocol | None = None
-    report: PPQReport | None = None
+    protocol: Protocol | None = Field(None, description="The PPQ protocol")
+    report: PPQReport | None = Field(None, description="The PPQ report")
     continued_process_verification: str | None = Field(None, description="Stage 3 CPV plan id")
 
 
@@ -554,36 +692,54 @@ class PPQFile(Record):
 
 
 class Comparability(Record):
-    design: StudyDesign | None = None
-    pre_lots: list[str] = Field(default_factory=list)
-    post_lots: list[str] = Field(default_factory=list)
-    attributes: list[str] = Field(default_factory=list)
-    method: ComparisonMethod | None = None
-    criteria_predefined: bool | None = None
-    conclusion: Conclusion = Conclusion.PENDING
-    nonclinical_bridge: str | None = None
-    clinical_bridge: str | None = None
+    design: StudyDesign | None = Field(None, description="side_by_side, split_source or historical")
+    pre_lots: list[str] = Field(default_factory=list, description="Lot ids made before the change")
+    post_lots: list[str] = Field(default_factory=list, description="Lot ids made after the change")
+    attributes: list[str] = Field(
+        default_factory=list, description="Attributes compared (lots.csv attribute keys)"
+    )
+    method: ComparisonMethod | None = Field(
+        None, description="quality_range, equivalence, min_max or descriptive"
+    )
+    criteria_predefined: bool | None = Field(
+        None, description="Method and acceptance criteria were set before the data were seen"
+    )
+    conclusion: Conclusion = Field(
+        Conclusion.PENDING, description="comparable, not_comparable, inconclusive or pending"
+    )
+    nonclinical_bridge: str | None = Field(
+        None, description="Document id of a nonclinical bridging study, if any"
+    )
+    clinical_bridge: str | None = Field(None, description="Document id of a clinical bridging study, if any")
 
 
 class Change(Record):
-    id: str
-    title: str | None = None
-    kind: ChangeKind
+    id: str = Field(description="Change id, e.g. CHG-004")
+    title: str | None = Field(None, description="Short description of the change")
+    kind: ChangeKind = Field(description="process, site, scale, raw_material, equipment, method or vector")
     phase: Phase = Field(description="Phase in which the change was implemented")
-    risk: ChangeRisk
-    risk_assessment: str | None = None
+    risk: ChangeRisk = Field(description="minor, moderate or major")
+    risk_assessment: str | None = Field(None, description="Risk assessment document id, e.g. RA-044")
     summary: str | None = Field(
         None, description="Extension: proportionate comparability summary for a minor change"
     )
-    from_version: str | None = None
-    to_version: str | None = None
-    affected_attributes: list[str] = Field(default_factory=list)
-    reporting_category: ReportingCategory | None = None
-    comparability: Comparability | None = None
+    from_version: str | None = Field(
+        None, description="process_version (lots.csv) before the change, e.g. v1"
+    )
+    to_version: str | None = Field(None, description="process_version (lots.csv) after the change, e.g. v2")
+    affected_attributes: list[str] = Field(
+        default_factory=list, description="Quality attributes the change may affect"
+    )
+    reporting_category: ReportingCategory | None = Field(
+        None, description="Post-approval reporting category: PAS, CBE-30, CBE-0 or annual_report"
+    )
+    comparability: Comparability | None = Field(None, description="The comparability study of the change")
 
 
 class ChangesFile(Record):
-    changes: list[Change] = Field(default_factory=list)
+    changes: list[Change] = Field(
+        default_factory=list, description="Manufacturing changes and their comparability studies"
+    )
 
 
 # ---------------------------------------------------------------------------- waivers.yaml
@@ -593,8 +749,10 @@ class Waiver(Record):
     rule: str = Field(description="Rule id, e.g. PPQ-006")
     scope: str | None = Field(None, description="A file, or a record such as 'change CHG-004'")
     justification: str = Field(min_length=1, description="Why the gap is accepted (required)")
-    approved_by: str | None = None
-    expires: dt.date | None = None
+    approved_by: str | None = Field(None, description="Who accepted the gap, e.g. Head of Regulatory Affairs")
+    expires: dt.date | None = Field(
+        None, description="Date after which the waiver no longer applies (ISO 8601), e.g. 2027-01-31"
+    )
 
     @field_validator("justification")
     @classmethod
@@ -605,7 +763,9 @@ class Waiver(Record):
 
 
 class WaiversFile(Record):
-    waivers: list[Waiver] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(
+        default_factory=list, description="Accepted gaps, each with a justification"
+    )
 
 
 YAML_FILES: dict[str, type[Record]] = {
