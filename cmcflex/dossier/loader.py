@@ -277,7 +277,9 @@ def _load_yaml(
     sources[name] = source
     model = YAML_FILES[name]
     if raw is None:
-        raw = {}
+        problems.append(Problem(name, 1, 1, "", "the file holds no data (empty or only comments); "
+                                f"fill in its keys ({', '.join(model.model_fields)}) or remove the file"))
+        return None
     if not isinstance(raw, dict):
         problems.append(Problem(name, 1, 1, "", f"expected a mapping of keys ({', '.join(model.model_fields)}), "
                                 f"found a {type(raw).__name__}"))

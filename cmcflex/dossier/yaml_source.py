@@ -1,8 +1,10 @@
 """Safe YAML parsing that keeps the line and column of every key and value.
 
-Only YAML's core scalar types are built (strings, numbers, booleans, nulls, dates as text);
-any tag that would construct an object is refused. Aliases are followed but bounded, duplicate
-keys are errors, and nesting depth is limited, so hostile files fail fast with a located error.
+The document is built from the parser's event stream with an explicit stack (no recursion,
+so deep nesting cannot overflow the interpreter or the C stack). Only YAML's core scalar types
+are built (strings, numbers, booleans, nulls; dates stay text); any tag that would construct
+an object is refused. Aliases are followed but their expansion is bounded, duplicate keys are
+errors, and nesting depth is limited, so hostile files fail fast with a located error.
 """
 
 from __future__ import annotations
@@ -19,20 +21,12 @@ try:  # the C parser is several times faster; fall back to pure Python where abs
 except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_NODES = 200_000
-MAX_DEPTH = 64
+MAX_NODES = 200_000  # values in one file, counting alias expansion
+MAX_DEPTH = 64  # nesting levels
 
-_STR = "tag:yaml.org,2002:str"
-_ALLOWED_SCALAR_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
-}
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
+_P = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ, _TIMESTAMP, _MERGE = _P + "str", _P + "map", _P + "seq", _P + "timestamp", _P + "merge"
+_ALLOWED_SCALAR_TAGS = {_STR, _TIMESTAMP, _P + "int", _P + "float", _P + "bool", _P + "null"}
 
 Path = tuple[str | int, ...]
 
@@ -69,94 +63,176 @@ class YamlProblem(Exception):
         super().__init__(str(problem))
 
 
-class _Builder:
-    def __init__(self, file: str):
-        self.file = file
-        self.map = SourceMap(file)
-        self.count = 0
-
-    def fail(self, node: yaml.Node, message: str, path: Path = ()) -> YamlProblem:
-        mark = node.start_mark
-        return YamlProblem(
-            Problem(self.file, mark.line + 1, mark.column + 1, _dotted(path), message)
-        )
-
-    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise self.fail(
-                node,
-                f"more than {MAX_NODES:,} values (alias expansion or an oversized file); "
-                "a dossier file is never this large",
-                path,
-            )
-        if depth > MAX_DEPTH:
-            raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels", path)
-        self.map.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ:
-                raise self.fail(node, f"tag {node.tag!r} is not allowed", path)
-            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode):
-            if node.tag != _MAP:
-                raise self.fail(node, f"tag {node.tag!r} is not allowed", path)
-            return self.mapping(node, path, depth)
-        raise self.fail(node, "unsupported YAML node", path)  # pragma: no cover
-
-    def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise self.fail(key_node, "merge keys (<<) are not supported in a dossier", path)
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise self.fail(key_node, "a key must be a plain word, not a list or mapping", path)
-            key = self.scalar(key_node, path)
-            if not isinstance(key, (str, int, float, bool)) or isinstance(key, bool):
-                key = str(key_node.value)
-            key = str(key)
-            if key in out:
-                first = self.map.keys.get(path + (key,), (0, 0))[0]
-                raise self.fail(
-                    key_node,
-                    f"duplicate key '{key}' (first at line {first}); the data would be ambiguous",
-                    path + (key,),
-                )
-            self.map.keys[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = self.build(value_node, path + (key,), depth + 1)
-        return out
-
-    def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
-        tag = node.tag
-        if tag not in _ALLOWED_SCALAR_TAGS:
-            raise self.fail(node, f"tag {tag!r} is not allowed (dossier files hold plain data)", path)
-        if tag in (_STR, "tag:yaml.org,2002:timestamp"):
-            return node.value  # dates stay text; the models parse ISO 8601 themselves
-        try:
-            return _CONSTRUCTOR.construct_object(node, deep=False)
-        except Exception as exc:  # noqa: BLE001 - any construction failure is bad input
-            raise self.fail(node, f"cannot read value {node.value!r}: {exc}", path) from None
-
-
-_CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used
-
-
-def _dotted(path: Path) -> str:
+def dotted(path: Path) -> str:
+    """``sites[0].roles`` from ``("sites", 0, "roles")``."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
+_CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used
+
+
+@dataclass
+class _Frame:
+    container: dict[str, Any] | list[Any]
+    path: Path
+    anchor: str | None
+    start_count: int
+    key: str | None = None
+    key_pending: bool = True  # mappings: the next value event is a key
+
+
+class _Builder:
+    def __init__(self, file: str, loader: Any):
+        self.file = file
+        self.loader = loader
+        self.map = SourceMap(file)
+        self.count = 0
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.stack: list[_Frame] = []
+        self.root: Any = None
+        self.documents = 0
+
+    def fail(self, mark: Any, message: str, path: Path = ()) -> YamlProblem:
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        field_name = dotted(path)
+        if len(field_name) > 80:
+            field_name = field_name[:77] + "..."
+        return YamlProblem(Problem(self.file, line, col, field_name, message))
+
+    def _count(self, mark: Any, n: int = 1) -> None:
+        self.count += n
+        if self.count > MAX_NODES:
+            raise self.fail(mark, f"more than {MAX_NODES:,} values (alias expansion or an oversized "
+                            "file); a dossier file is never this large", self._path())
+
+    def _path(self) -> Path:
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if isinstance(top.container, list):
+            return top.path + (len(top.container),)
+        return top.path + ((top.key,) if top.key is not None and not top.key_pending else ())
+
+    def run(self) -> Any:
+        loader = self.loader
+        while True:
+            event = loader.get_event()
+            if isinstance(event, yaml.StreamEndEvent):
+                return self.root
+            if isinstance(event, yaml.DocumentStartEvent):
+                self.documents += 1
+                if self.documents > 1:
+                    raise self.fail(event.start_mark, "more than one YAML document in the file "
+                                    "(a second '---'); a dossier file holds one document")
+                continue
+            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
+                continue
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = self.stack.pop()
+                if isinstance(frame.container, dict) and not frame.key_pending:  # pragma: no cover
+                    raise self.fail(event.start_mark, "mapping ended after a key without a value")
+                if frame.anchor is not None:
+                    self.anchors[frame.anchor] = (frame.container, self.count - frame.start_count + 1)
+                continue
+            self.value_event(event)
+
+    def value_event(self, event: Any) -> None:
+        top = self.stack[-1] if self.stack else None
+        if top is not None and isinstance(top.container, dict) and top.key_pending:
+            self.key_event(event, top)
+            return
+        path = self._path()
+        mark = event.start_mark
+        self.map.values.setdefault(path, (mark.line + 1, mark.column + 1))
+        self._count(mark)
+        if len(self.stack) >= MAX_DEPTH:
+            raise self.fail(mark, f"nesting deeper than {MAX_DEPTH} levels", path)
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in self.anchors:
+                raise self.fail(mark, f"alias *{event.anchor} refers to no complete anchor "
+                                "(undefined or recursive)", path)
+            value, size = self.anchors[event.anchor]
+            self._count(mark, size)
+            self.place(value)
+        elif isinstance(event, yaml.ScalarEvent):
+            value = self.scalar(event, path)
+            if event.anchor is not None:
+                self.anchors[event.anchor] = (value, 1)
+            self.place(value)
+        elif isinstance(event, yaml.MappingStartEvent):
+            if event.tag not in (None, "!", _MAP):
+                raise self.fail(mark, f"tag {event.tag!r} is not allowed (dossier files hold plain data)", path)
+            container: dict[str, Any] = {}
+            self.place(container)
+            self.stack.append(_Frame(container, path, event.anchor, self.count))
+        elif isinstance(event, yaml.SequenceStartEvent):
+            if event.tag not in (None, "!", _SEQ):
+                raise self.fail(mark, f"tag {event.tag!r} is not allowed (dossier files hold plain data)", path)
+            items: list[Any] = []
+            self.place(items)
+            self.stack.append(_Frame(items, path, event.anchor, self.count))
+        else:  # pragma: no cover - the parser yields no other value events
+            raise self.fail(mark, f"unexpected YAML event {type(event).__name__}", path)
+
+    def key_event(self, event: Any, top: _Frame) -> None:
+        mark = event.start_mark
+        if not isinstance(event, yaml.ScalarEvent):
+            raise self.fail(mark, "a key must be a plain word, not a list, mapping or alias", top.path)
+        tag = self.resolve_tag(event)
+        if tag == _MERGE:
+            raise self.fail(mark, "merge keys (<<) are not supported in a dossier", top.path)
+        if tag not in _ALLOWED_SCALAR_TAGS:
+            raise self.fail(mark, f"tag {tag!r} is not allowed (dossier files hold plain data)", top.path)
+        key = event.value
+        assert isinstance(top.container, dict)
+        if key in top.container:
+            first = self.map.keys.get(top.path + (key,), (0, 0))[0]
+            raise self.fail(mark, f"duplicate key '{key}' (first at line {first}); the data would "
+                            "be ambiguous", top.path + (key,))
+        self.map.keys[top.path + (key,)] = (mark.line + 1, mark.column + 1)
+        top.key = key
+        top.key_pending = False
+        self._count(mark)
+
+    def place(self, value: Any) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        top = self.stack[-1]
+        if isinstance(top.container, list):
+            top.container.append(value)
+        else:
+            assert top.key is not None
+            top.container[top.key] = value
+            top.key_pending = True
+
+    def resolve_tag(self, event: Any) -> str:
+        if event.tag is None or event.tag == "!":
+            return self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-any-return]
+        return event.tag  # type: ignore[no-any-return]
+
+    def scalar(self, event: Any, path: Path) -> Any:
+        tag = self.resolve_tag(event)
+        if tag not in _ALLOWED_SCALAR_TAGS:
+            raise self.fail(event.start_mark, f"tag {tag!r} is not allowed (dossier files hold plain data)", path)
+        if tag in (_STR, _TIMESTAMP):
+            return event.value  # dates stay text; the models parse ISO 8601 themselves
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            return _CONSTRUCTOR.construct_object(node, deep=False)
+        except Exception as exc:  # noqa: BLE001 - any construction failure is bad input
+            raise self.fail(event.start_mark, f"cannot read value {event.value!r}: {exc}", path) from None
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document into plain data plus the position of every value."""
+    loader = _Loader(text)
+    builder = _Builder(file, loader)
     try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
+        data = builder.run()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -164,13 +240,6 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         raise YamlProblem(Problem(file, line, col, "", f"invalid YAML: {message}")) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Problem(file, 1, 1, "", f"invalid YAML: {exc}")) from None
-    except RecursionError:
-        raise YamlProblem(Problem(file, 1, 1, "", f"nesting deeper than {MAX_DEPTH} levels")) from None
-    builder = _Builder(file)
-    if node is None:
-        return None, builder.map
-    try:
-        data = builder.build(node, (), 0)
-    except RecursionError:
-        raise YamlProblem(Problem(file, 1, 1, "", f"nesting deeper than {MAX_DEPTH} levels")) from None
+    finally:
+        loader.dispose()
     return data, builder.map
