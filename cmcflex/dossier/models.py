@@ -486,6 +486,44 @@ class GmpFile(Record):
 # ---------------------------------------------------------------------------- specifications.yaml
 
 
+def _fraction(value: Any) -> Any:
+    """Accept a proportion written as 0.99 or as a percentage (99)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 < value < 100:
+        return value / 100.0
+    return value
+
+
+Fraction = Annotated[float, BeforeValidator(_fraction), Field(gt=0, lt=1)]
+
+
+class StatisticalInterval(Record):
+    """Extension: how a statistical or capability limit was derived from the lots (SPEC-007)."""
+
+    method: Literal["tolerance_interval", "mean_k_sd", "prediction_interval", "ppk", "min_max"] = Field(
+        description="Extension: tolerance_interval (x̄ ± k·s covering `coverage` of lots with `confidence`), "
+        "mean_k_sd (x̄ ± k·s, k default 3), prediction_interval (one future lot, `confidence`), "
+        "ppk (limit at x̄ ∓ 3·ppk·s), min_max (the range of the lots)"
+    )
+    coverage: Fraction | None = Field(
+        None, description="Extension: tolerance_interval: proportion covered, 0.99 or 99 (default 0.99)"
+    )
+    confidence: Fraction | None = Field(
+        None, description="Extension: tolerance_interval and prediction_interval: confidence, 0.95 or 95 (default 0.95)"
+    )
+    sides: Literal[1, 2] | None = Field(
+        None, description="Extension: 1 (one-sided limits) or 2 (two-sided interval); default: 2 for a "
+        "range criterion, 1 for a single limit"
+    )
+    k: float | None = Field(
+        None, gt=0, description="Extension: the factor used; tolerance_interval: checked against the exact, "
+        "Howe and Guenther factors; mean_k_sd: default 3"
+    )
+    ppk: float | None = Field(None, gt=0, description="Extension: method ppk: the target Ppk (default 1.33)")
+    log: bool = Field(
+        False, description="Extension: computed on ln(value) and transformed back (titers, impurity levels)"
+    )
+
+
 class Justification(Record):
     basis: list[JustificationBasis] = Field(
         default_factory=list,
@@ -497,6 +535,9 @@ class Justification(Record):
         None, description="The justification in words, e.g. 'All 24 pivotal lots were >= 78 %'"
     )
     lots: list[str] | None = Field(None, description="Lots the justification rests on (default: pivotal lots)")
+    interval: StatisticalInterval | None = Field(
+        None, description="Extension: the interval behind a statistical or capability basis (recomputed by SPEC-007)"
+    )
 
     @field_validator("basis", mode="before")
     @classmethod
