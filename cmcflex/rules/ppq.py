@@ -1,1 +1,601 @@
-"""ppq rules (see rules-catalogue.md)."""
+"""PPQ rules: the process performance qualification protocol, its execution and report.
+
+Under the January 2026 CBER announcement and the 2026 FDA CMC flexibilities guidance, fewer than
+three PPQ lots and concurrent release of PPQ lots are acceptable when the protocol justifies
+them. These rules therefore never flag the lot count or concurrent release by itself: they flag
+a flexible choice that lacks its justification, and say which flexibility applies.
+
+At phase 3 (or the pivotal phase) the rules speak as planning advice ("— needed by BLA"); at BLA
+and post-approval they are the gaps of the catalogue. Executed PPQ lots are the lots.csv rows
+with ``use: ppq``; their results are judged by :func:`cmcflex.rules.common.out_of_spec`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.lots import Lot
+from cmcflex.dossier.models import (
+    EX_VIVO_MODIFIED_MODALITIES,
+    PPQConclusion,
+    PPQStartingMaterial,
+    Protocol,
+    ReportStatus,
+)
+from cmcflex.phases import Phase
+from cmcflex.rules.base import MA, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
+from cmcflex.rules.common import OutOfSpec, out_of_spec, spec_index
+
+B, MI, I = Severity.BLOCKER, Severity.MINOR, Severity.INFO
+FILE = "ppq.yaml"
+PPQ_USE = "ppq"
+TRADITIONAL_LOT_COUNT = 3
+
+PV_2011 = "FDA, Process Validation: General Principles and Practices (2011)"
+CBER_2026 = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
+FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
+             "and Gene Therapy Products for a Biologics License Application, final guidance (2026)")
+
+ELEMENTS = ("operating_conditions", "data_to_collect", "tests_and_criteria", "sampling_plan",
+            "statistical_methods", "deviation_handling")
+PREREQUISITES = ("facility_equipment_qualified", "personnel_trained", "material_sources_verified",
+                 "analytical_methods_validated", "aseptic_simulation_current", "hold_times_validated",
+                 "shipping_validated", "vector_process_validated")
+NOT_PATIENT = ("healthy_donor", "cell_bank")
+NO_PROTOCOL = "ppq.yaml holds no PPQ protocol, so there is nothing to check (see PPQ-001)"
+
+
+# ---------------------------------------------------------------------------- shared views
+
+
+def _protocol(d: Dossier) -> Protocol | None:
+    return d.ppq.protocol if d.ppq is not None else None
+
+
+def _at(d: Dossier, *path: str | int) -> Location:
+    """Location of a key of ppq.yaml (the file itself when it is absent)."""
+    return d.where(FILE, *path)
+
+
+def _record(p: Protocol) -> str:
+    return f"protocol {p.id}" if p.id else "protocol"
+
+
+def _name(p: Protocol) -> str:
+    return f"PPQ protocol {p.id}" if p.id else "The PPQ protocol"
+
+
+def _advice(ctx: Context) -> str:
+    """Phase 3 without a target: findings are planning advice for the BLA."""
+    return " — needed by BLA" if ctx.phase is Phase.PHASE_3 and not ctx.planning else ""
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _met(value: bool | str | None) -> bool:
+    """A prerequisite is met when true or a non-empty document id."""
+    if isinstance(value, bool):
+        return value
+    return not _blank(value)
+
+
+def _lots_file(d: Dossier) -> str:
+    return d.lots.files[0] if d.lots is not None and d.lots.files else "lots.csv"
+
+
+def ppq_lots(d: Dossier) -> list[Lot]:
+    """The executed PPQ lots (``use: ppq``), in file order."""
+    return [] if d.lots is None else d.lots.lots_where(use=PPQ_USE)
+
+
+def counted_lots(lots: list[Lot]) -> list[Lot]:
+    """The PPQ lots counted against ``lots_planned``: one material's lots, so that a drug
+    substance lot and the drug product lot made from it count once — drug product where there
+    is any, else the material with the most PPQ lots."""
+    by_material: dict[str, list[Lot]] = {}
+    for lot in lots:
+        by_material.setdefault(lot.material, []).append(lot)
+    if not by_material:
+        return []
+    if "drug_product" in by_material:
+        return by_material["drug_product"]
+    material = min(by_material, key=lambda m: (-len(by_material[m]), m))
+    return by_material[material]
+
+
+def lot_failures(d: Dossier, lots: list[Lot]) -> dict[str, list[OutOfSpec]]:
+    """Out-of-specification results of the given lots, by lot id (the SPEC criterion logic)."""
+    failures: dict[str, list[OutOfSpec]] = {}
+    for oos in out_of_spec(d, [lot.id for lot in lots]):
+        failures.setdefault(oos.lot_id, []).append(oos)
+    return failures
+
+
+def _ids(lots: list[Lot]) -> str:
+    return ", ".join(lot.id for lot in lots)
+
+
+# ---------------------------------------------------------------------------- PPQ-001
+
+
+@rule(
+    id="PPQ-001",
+    slug="protocol-exists",
+    title="A PPQ protocol exists",
+    area=Area.PPQ,
+    severity=by_phase(None, None, MI, B, B),
+    cites=(f"{PV_2011}, IV.C.3", "21 CFR 211.100(a)"),
+    remedy="Write the PPQ protocol in ppq.yaml (protocol: id, site, scale, lots_planned with its "
+           "justification, elements, prerequisites) and have the quality unit approve it before "
+           "the first PPQ lot is made.",
+    why="Stage 2 of process validation is run under a written, pre-approved protocol; without one "
+        "there is no evidence that the commercial process performs as designed.",
+)
+def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if _protocol(d) is None:
+        where = "ppq.yaml is missing" if d.ppq is None else "ppq.yaml has no protocol"
+        yield Gap(f"No PPQ protocol: {where}{_advice(ctx)}.", _at(d, "protocol"), record="protocol")
+
+
+# ---------------------------------------------------------------------------- PPQ-002
+
+
+@rule(
+    id="PPQ-002",
+    slug="lot-count-justified",
+    title="The number of PPQ lots is justified",
+    area=Area.PPQ,
+    severity=by_phase(None, None, MI, MA, MA),
+    cites=("FDA, CGMP Questions and Answers: Production and Process Controls, Q5", CBER_2026, FLEX_2026),
+    remedy="State in protocol.lot_count_justification why the number of lots gives confidence in "
+           "the process: the approach (process_knowledge, risk_based, statistical, "
+           "expected_coverage or platform), the reasoning in text, and the evidence documents "
+           "(development reports, clinical manufacturing history).",
+    why="No fixed number of PPQ lots is required; the number must rest on process knowledge and "
+        "data, and under the 2026 CBER flexibility fewer than three lots is acceptable only with "
+        "such a justification.",
+)
+def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    p = _protocol(d)
+    if p is None:
+        yield NotEvaluated(NO_PROTOCOL)
+        return
+    name, record, advice = _name(p), _record(p), _advice(ctx)
+    if p.lots_planned is None:
+        yield Gap(f"{name} does not state the number of PPQ lots (lots_planned){advice}.",
+                  _at(d, "protocol"), record=record)
+        return
+    n = p.lots_planned
+    if n == 0:
+        yield Gap(f"{name} plans no PPQ lots (lots_planned: 0){advice}.",
+                  _at(d, "protocol", "lots_planned"), record=record, data={"lots_planned": 0})
+        return
+    j = p.lot_count_justification
+    missing = [part for part, absent in (
+        ("approach", j is None or j.approach is None),
+        ("text", j is None or _blank(j.text)),
+        ("evidence", j is None or not [e for e in j.evidence if not _blank(e)]),
+    ) if absent]
+    data: dict[str, Any] = {"lots_planned": n, "missing": missing}
+    at = _at(d, "protocol", "lot_count_justification" if j is not None else "lots_planned")
+    if missing:
+        if n < TRADITIONAL_LOT_COUNT:
+            msg = (f"{name} plans {n} PPQ lot{'s' if n != 1 else ''} but its lot-count justification "
+                   f"lacks {_join(missing)}; fewer than {TRADITIONAL_LOT_COUNT} lots is acceptable "
+                   f"under the 2026 CBER flexibility only with a justification{advice}.")
+        else:
+            msg = (f"{name} does not justify its number of PPQ lots ({n}): the lot-count "
+                   f"justification lacks {_join(missing)}{advice}.")
+        yield Gap(msg, at, record=record, data=data)
+    elif n < TRADITIONAL_LOT_COUNT and j is not None and j.approach is not None:
+        yield Gap(
+            f"{name} plans {n} PPQ lot{'s' if n != 1 else ''}, justified by {j.approach.value} "
+            f"({', '.join(j.evidence)}): the 2026 CBER flexibility for fewer than "
+            f"{TRADITIONAL_LOT_COUNT} PPQ lots applies.",
+            at, record=record, severity=I,
+            data={"lots_planned": n, "approach": j.approach.value, "flexibility": "fewer_ppq_lots"},
+            remedy="None needed; keep the justification and its evidence with the protocol.",
+        )
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ---------------------------------------------------------------------------- PPQ-003
+
+
+@rule(
+    id="PPQ-003",
+    slug="protocol-elements",
+    title="The PPQ protocol names each required element",
+    area=Area.PPQ,
+    severity=by_phase(None, None, I, B, B),
+    cites=(f"{PV_2011}, IV.C.3",),
+    remedy="Name in protocol.elements the protocol section for each element: operating "
+           "conditions, data to collect, tests and acceptance criteria, sampling plan, "
+           "statistical methods, and deviation handling.",
+    why="The 2011 process validation guidance lists what a PPQ protocol must specify; a protocol "
+        "without them cannot show the process is in control.",
+)
+def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    p = _protocol(d)
+    if p is None:
+        yield NotEvaluated(NO_PROTOCOL)
+        return
+    missing = [e for e in ELEMENTS if _blank(getattr(p.elements, e))]
+    if missing:
+        yield Gap(f"{_name(p)} does not name {_join(missing)}{_advice(ctx)}.",
+                  _at(d, "protocol", "elements"), record=_record(p), data={"missing": missing})
+
+
+# ---------------------------------------------------------------------------- PPQ-004
+
+
+@rule(
+    id="PPQ-004",
+    slug="quality-unit-approval",
+    title="The PPQ protocol is approved by the quality unit",
+    area=Area.PPQ,
+    severity=by_phase(None, None, I, B, B),
+    cites=(f"{PV_2011}, IV.C.4", "21 CFR 211.22", "21 CFR 211.100"),
+    remedy="Have the quality unit review and approve the PPQ protocol before the first PPQ lot, "
+           "and set protocol.approved_by_quality_unit: true.",
+    why="The quality unit must approve the protocol before PPQ starts; an unapproved protocol does "
+        "not bind the acceptance criteria in advance.",
+)
+def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    p = _protocol(d)
+    if p is None:
+        yield NotEvaluated(NO_PROTOCOL)
+        return
+    if not p.approved_by_quality_unit:
+        yield Gap(f"{_name(p)} is not approved by the quality unit{_advice(ctx)}.",
+                  _at(d, "protocol", "approved_by_quality_unit"), record=_record(p))
+
+
+# ---------------------------------------------------------------------------- PPQ-005
+
+
+@rule(
+    id="PPQ-005",
+    slug="concurrent-release-justified",
+    title="Concurrent release of PPQ lots is justified",
+    area=Area.PPQ,
+    severity=by_phase(None, None, MI, B, B),
+    cites=(f"{PV_2011}, V (concurrent release of PPQ batches)", CBER_2026),
+    remedy="In protocol.concurrent_release state the rationale (e.g. each autologous lot is one "
+           "patient's only dose), commit every concurrently released lot to all release criteria "
+           "(lots_meet_release_criteria: true), and give the plan if PPQ fails (how distributed "
+           "lots are assessed and patients protected).",
+    why="Concurrent release lets patients receive PPQ lots before the PPQ report is complete; the "
+        "2026 CBER flexibility allows it when the protocol justifies it, holds each lot to all "
+        "release criteria, and plans for a PPQ failure.",
+)
+def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    p = _protocol(d)
+    if p is None:
+        yield NotEvaluated(NO_PROTOCOL)
+        return
+    name, record, advice = _name(p), _record(p), _advice(ctx)
+    graded = ctx.phase >= Phase.BLA  # the catalogue grades the parts where the rule is a blocker
+    cr = p.concurrent_release
+    if cr is None or not cr.planned:
+        released = [lot for lot in ppq_lots(d)
+                    if lot.disposition in ("released", "released_under_exception")]
+        report = d.ppq.report if d.ppq is not None else None
+        if released and (report is None or report.status is not ReportStatus.COMPLETE):
+            status = "not written" if report is None else report.status.value
+            yield Gap(
+                f"PPQ lots {_ids(released)} were released while the PPQ report is {status}, but "
+                f"{name} does not plan concurrent release (rationale, release-criteria commitment, "
+                f"failure plan){advice}.",
+                _at(d, "protocol", "concurrent_release") if cr is not None else _at(d, "protocol"),
+                record=record, data={"released_lots": [lot.id for lot in released]},
+            )
+        return
+    at = _at(d, "protocol", "concurrent_release")
+    if _blank(cr.rationale):
+        yield Gap(f"{name} plans concurrent release without a rationale{advice}.",
+                  at, record=record, severity=MA if graded else None, data={"part": "rationale"})
+    if cr.lots_meet_release_criteria is not True:
+        yield Gap(f"{name} plans concurrent release without committing every concurrently released "
+                  f"lot to all release criteria (lots_meet_release_criteria){advice}.",
+                  _at(d, "protocol", "concurrent_release", "lots_meet_release_criteria"),
+                  record=record, data={"part": "lots_meet_release_criteria"})
+    if _blank(cr.failure_plan):
+        yield Gap(f"{name} plans concurrent release without a plan for a PPQ failure "
+                  f"(failure_plan){advice}.",
+                  at, record=record, severity=MA if graded else None, data={"part": "failure_plan"})
+
+
+# ---------------------------------------------------------------------------- PPQ-006
+
+
+@rule(
+    id="PPQ-006",
+    slug="starting-material-representative",
+    title="PPQ starting material represents patient material",
+    area=Area.PPQ,
+    severity=by_phase(None, None, MI, MA, MA),
+    cites=("CGT precedent (lentiviral vector process change, 2020)",
+           "FDA, Considerations for the Development of Chimeric Antigen Receptor (CAR) T Cell "
+           "Products (2024)"),
+    remedy="Make PPQ lots from patient starting material, or state in "
+           "protocol.starting_material_justification why healthy-donor material represents "
+           "patient material (e.g. a comparison of donor and patient cells, or a split-source "
+           "study), with its evidence.",
+    why="Patient cells vary more than healthy-donor cells (prior therapy, disease state); a PPQ "
+        "run only on healthy-donor material may not show the process performs on the material it "
+        "will meet commercially.",
+)
+def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if not d.autologous:
+        return
+    p = _protocol(d)
+    if p is None:
+        yield NotEvaluated(NO_PROTOCOL)
+        return
+    name, record, advice = _name(p), _record(p), _advice(ctx)
+    justified = not _blank(p.starting_material_justification)
+    planned = p.starting_material
+    planned_non_patient = planned in (PPQStartingMaterial.HEALTHY_DONOR, PPQStartingMaterial.CELL_BANK)
+    lots = ppq_lots(d)
+    known = [lot for lot in lots if lot.starting_material not in (None, "not_applicable")]
+    lots_non_patient = bool(known) and all(lot.starting_material in NOT_PATIENT for lot in known)
+    if planned_non_patient and not justified:
+        yield Gap(f"{name} plans PPQ on {planned.value} starting material (not patient material) "
+                  f"without a starting_material_justification{advice}.",
+                  _at(d, "protocol", "starting_material"), record=record,
+                  data={"starting_material": planned.value})
+        return
+    if lots_non_patient and not (planned_non_patient and justified):
+        kinds = sorted({lot.starting_material or "" for lot in known})
+        why = ("although the protocol plans patient material" if planned is not None
+               and not planned_non_patient else "without a starting_material_justification")
+        yield Gap(f"The executed PPQ lots {_ids(known)} were all made from {' and '.join(kinds)} "
+                  f"starting material, not patient material, {why}{advice}.",
+                  Location(known[0].file, known[0].line), record=record,
+                  data={"lots": [lot.id for lot in known], "starting_material": kinds})
+        return
+    if planned is None and not known:
+        yield Gap(f"{name} does not state its starting material (patient, healthy_donor, mixed) "
+                  f"for an autologous product{advice}.",
+                  _at(d, "protocol"), record=record)
+
+
+# ---------------------------------------------------------------------------- PPQ-007
+
+
+@rule(
+    id="PPQ-007",
+    slug="prerequisites-met",
+    title="PPQ prerequisites are met",
+    area=Area.PPQ,
+    severity=by_phase(None, None, I, B, B),
+    cites=(f"{PV_2011}, IV.C.1", f"{PV_2011}, IV.C.3", "21 CFR 211.113(b)"),
+    remedy="Complete each prerequisite before PPQ and record it in protocol.prerequisites as true "
+           "or as the id of the document that shows it (qualification, training, validation "
+           "report, aseptic process simulation).",
+    why="PPQ only means something when it runs in qualified facilities and equipment, with "
+        "trained staff, verified materials, validated methods, a current aseptic process "
+        "simulation and validated hold times and shipping.",
+)
+def prerequisites_met(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    p = _protocol(d)
+    if p is None:
+        yield NotEvaluated(NO_PROTOCOL)
+        return
+    wanted = [k for k in PREREQUISITES
+              if k != "vector_process_validated" or d.modality in EX_VIVO_MODIFIED_MODALITIES]
+    missing = [k for k in wanted if not _met(getattr(p.prerequisites, k))]
+    if missing:
+        yield Gap(f"{_name(p)} does not show these prerequisites met: {_join(missing)}{_advice(ctx)}.",
+                  _at(d, "protocol", "prerequisites"), record=_record(p), data={"missing": missing})
+
+
+# ---------------------------------------------------------------------------- PPQ-008
+
+
+@rule(
+    id="PPQ-008",
+    slug="executed-lots-pass",
+    title="Executed PPQ lots pass and the PPQ report concludes the process is validated",
+    area=Area.PPQ,
+    severity=by_phase(None, None, None, B, B),
+    cites=(f"{PV_2011}, IV.C.4",),
+    remedy="Complete the planned PPQ lots, investigate any lot that fails its specification, close "
+           "the open deviations, and issue the PPQ report with the conclusion that the process is "
+           "validated.",
+    why="The BLA rests on PPQ showing the commercial process consistently makes product that "
+        "meets its specification; failing lots, missing lots or an open report leave that unshown.",
+)
+def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    p = _protocol(d)
+    name = _name(p) if p is not None else "The PPQ protocol"
+    record = _record(p) if p is not None else "protocol"
+    if d.lots is None:
+        yield NotEvaluated("no lots.csv: the executed PPQ lots (use: ppq) cannot be counted or checked")
+    else:
+        lots = ppq_lots(d)
+        counted = counted_lots(lots)
+        planned = p.lots_planned if p is not None else None
+        if not lots:
+            yield Gap(f"lots.csv holds no PPQ lots (use: ppq)"
+                      f"{f'; {name} plans {planned}' if planned else ''}.",
+                      Location(_lots_file(d), 0), record=record, data={"lots_planned": planned})
+        elif planned is not None and len(counted) < planned:
+            yield Gap(f"Only {len(counted)} of the {planned} planned PPQ lots are in lots.csv "
+                      f"({_ids(counted)}).", Location(counted[0].file, counted[0].line),
+                      record=record, data={"lots_planned": planned, "lots_executed": len(counted)})
+        if lots:
+            yield from _lot_gaps(d, lots)
+    if d.ppq is None or d.ppq.report is None:
+        yield Gap("No PPQ report: ppq.yaml has no report (status, conclusion, open deviations).",
+                  _at(d, "report"), record="report")
+        return
+    r = d.ppq.report
+    problems = []
+    if r.status is not ReportStatus.COMPLETE:
+        problems.append(f"is {r.status.value.replace('_', ' ')}")
+    if r.conclusion is not PPQConclusion.VALIDATED:
+        problems.append(f"concludes {r.conclusion.value.replace('_', ' ')}")
+    if r.open_deviations:
+        problems.append(f"has {r.open_deviations} open deviation{'s' if r.open_deviations != 1 else ''}")
+    if problems:
+        label = f"PPQ report {r.id}" if r.id else "The PPQ report"
+        yield Gap(f"{label} {_join(problems)}; it must be complete, conclude validated and have no "
+                  "open deviations.", _at(d, "report"),
+                  record=f"report {r.id}" if r.id else "report",
+                  data={"status": r.status.value, "conclusion": r.conclusion.value,
+                        "open_deviations": r.open_deviations})
+
+
+def _lot_gaps(d: Dossier, lots: list[Lot]) -> Iterator[Outcome]:
+    """Each PPQ lot rejected, or with results outside its specification."""
+    if d.specifications is None:
+        yield NotEvaluated("no specifications.yaml: PPQ lot results cannot be judged against a "
+                           "specification")
+    failures = lot_failures(d, lots) if d.specifications is not None else {}
+    for lot in lots:
+        fails = failures.get(lot.id, [])
+        if fails:
+            parts = [f"{_attr(d, f)} {f.result.result.describe()} (criterion {f.criterion.describe()})"
+                     for f in fails]
+            first = fails[0].result
+            yield Gap(f"PPQ lot {lot.id} fails its specification: {'; '.join(parts)}.",
+                      Location(first.file, first.line), record=f"lot {lot.id}",
+                      data={"failures": [{"test": _attr(d, f), "result": f.result.result.describe(),
+                                          "criterion": f.criterion.describe()} for f in fails]})
+        elif lot.disposition == "rejected":
+            yield Gap(f"PPQ lot {lot.id} was rejected.", Location(lot.file, lot.line),
+                      record=f"lot {lot.id}", data={"disposition": "rejected"})
+
+
+def _attr(d: Dossier, f: OutOfSpec) -> str:
+    """The ``material/attribute`` of an out-of-spec result, found through its criterion."""
+    names = d.cache.get("ppq_criterion_names")
+    if names is None:
+        names = {}
+        for (material, attribute), ref in spec_index(d).items():
+            names.setdefault(id(ref.test.criterion), f"{material}/{attribute}")
+            if ref.test.shelf_life_criterion is not None:
+                names.setdefault(id(ref.test.shelf_life_criterion), f"{material}/{attribute}")
+        d.cache["ppq_criterion_names"] = names
+    return names.get(id(f.criterion), "a result")
+
+
+# ---------------------------------------------------------------------------- PPQ-009
+
+
+@rule(
+    id="PPQ-009",
+    slug="continued-process-verification",
+    title="A stage 3 continued process verification plan exists",
+    area=Area.PPQ,
+    severity=by_phase(None, None, None, MA, B),
+    cites=(f"{PV_2011}, IV.D",),
+    remedy="Write a continued process verification plan (attributes and parameters trended, "
+           "statistical methods, review frequency, response to signals) and name it in "
+           "ppq.yaml continued_process_verification.",
+    why="After PPQ, stage 3 verification keeps showing the process stays in control and detects "
+        "drift across commercial lots.",
+)
+def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.ppq is None or _blank(d.ppq.continued_process_verification):
+        yield Gap("No stage 3 continued process verification plan is named "
+                  "(ppq.yaml continued_process_verification).",
+                  _at(d, "continued_process_verification"), record="plan CPV")
+
+
+# ---------------------------------------------------------------------------- PPQ-010
+
+
+@rule(
+    id="PPQ-010",
+    slug="commercial-site-and-scale",
+    title="PPQ runs at a commercial site and at commercial scale",
+    area=Area.PPQ,
+    severity=by_phase(None, None, I, MA, MA),
+    cites=(f"{PV_2011}, IV.C.2", f"{PV_2011}, IV.C.4"),
+    remedy="Run PPQ at a site named in the BLA as commercial (commercial: true in dossier.yaml) "
+           "and at commercial scale (protocol.scale: commercial); otherwise justify the site or "
+           "scale and plan PPQ at the commercial one.",
+    why="PPQ qualifies the commercial process as it will run: at the commercial site, with its "
+        "equipment, staff and scale.",
+)
+def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    p = _protocol(d)
+    if p is None:
+        yield NotEvaluated(NO_PROTOCOL)
+        return
+    name, record, advice = _name(p), _record(p), _advice(ctx)
+    if _blank(p.site):
+        yield Gap(f"{name} does not name its manufacturing site{advice}.", _at(d, "protocol"),
+                  record=record)
+    else:
+        site = d.site(p.site)
+        if site is None:
+            yield Gap(f"{name} names site {p.site}, which is not among the sites of dossier.yaml"
+                      f"{advice}.", _at(d, "protocol", "site"), record=f"site {p.site}")
+        elif not site.commercial:
+            yield Gap(f"{name} runs PPQ at site {site.id}, which is not a commercial site "
+                      f"(commercial: true in dossier.yaml){advice}.", _at(d, "protocol", "site"),
+                      record=f"site {site.id}")
+    if _blank(p.scale):
+        yield Gap(f"{name} does not state its scale (scale: commercial){advice}.", _at(d, "protocol"),
+                  record=record)
+    elif p.scale.strip().lower() != "commercial":
+        yield Gap(f"{name} runs PPQ at {p.scale} scale, not commercial scale{advice}.",
+                  _at(d, "protocol", "scale"), record=record, data={"scale": p.scale})
+    by_site: dict[str, list[Lot]] = {}
+    for lot in ppq_lots(d):
+        if lot.site and lot.site != p.site:
+            by_site.setdefault(lot.site, []).append(lot)
+    for site_id in sorted(by_site):
+        site = d.site(site_id)
+        if site is None or not site.commercial:
+            lots = by_site[site_id]
+            what = "an unknown site" if site is None else "not a commercial site"
+            yield Gap(f"PPQ lots {_ids(lots)} were made at site {site_id}, {what}{advice}.",
+                      Location(lots[0].file, lots[0].line), record=f"site {site_id}",
+                      data={"lots": [lot.id for lot in lots]})
+
+
+# ---------------------------------------------------------------------------- summary
+
+
+def summarize(d: Dossier) -> dict[str, Any] | None:
+    """The PPQ protocol at a glance, for the report; None when the dossier has no PPQ at all.
+
+    Keys: protocol (id), lots_planned, lots_executed (None without lots.csv), lots_passing
+    (None without lots.csv or specifications.yaml), concurrent_release (bool), justification
+    (the lot-count approach or None), report_status and report_conclusion (None without a report).
+    """
+    p = _protocol(d)
+    lots = ppq_lots(d)
+    if p is None and not lots and (d.ppq is None or d.ppq.report is None):
+        return None
+    counted = counted_lots(lots)
+    passing: int | None = None
+    if d.lots is not None and d.specifications is not None:
+        failures = lot_failures(d, counted)
+        passing = sum(1 for lot in counted if lot.id not in failures and lot.disposition != "rejected")
+    j = p.lot_count_justification if p is not None else None
+    report = d.ppq.report if d.ppq is not None else None
+    return {
+        "protocol": p.id if p is not None else None,
+        "lots_planned": p.lots_planned if p is not None else None,
+        "lots_executed": len(counted) if d.lots is not None else None,
+        "lots_passing": passing,
+        "concurrent_release": bool(p is not None and p.concurrent_release is not None
+                                   and p.concurrent_release.planned),
+        "justification": j.approach.value if j is not None and j.approach is not None else None,
+        "report_status": report.status.value if report is not None else None,
+        "report_conclusion": report.conclusion.value if report is not None else None,
+    }
