@@ -39,17 +39,20 @@ CriterionField = Annotated[
         "'No growth', 'Negative', 'Report result', or {min, max, unit}",
         json_schema_extra={
             "anyOf": [
-                {"type": "string"},
+                {"type": "string", "description": "A criterion as written, e.g. '>= 70 %' or 'No growth'"},
                 {
                     "type": "object",
+                    "description": "A numeric range; leave min or max null for a one-sided limit",
                     "properties": {
-                        "min": {"type": ["number", "null"]},
-                        "max": {"type": ["number", "null"]},
-                        "unit": {"type": ["string", "null"]},
+                        "min": {"type": ["number", "null"], "description": "Lower limit (inclusive), e.g. 70"},
+                        "max": {"type": ["number", "null"], "description": "Upper limit (inclusive), e.g. 5.0"},
+                        "unit": {"type": ["string", "null"], "description": "Unit, e.g. % or EU/mL"},
                     },
                     "additionalProperties": False,
                 },
-            ]
+            ],
+            "examples": [">= 70 %", "NMT 5 EU/mL", "1.0E12 - 5.0E12 vg/mL", "No growth", "Negative",
+                         "Report result"],
         },
     ),
 ]

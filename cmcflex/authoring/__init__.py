@@ -1,0 +1,1 @@
+"""Authoring and planning helpers: starter dossiers, editor schemas, the milestone roadmap."""
