@@ -56,6 +56,7 @@ class OutOfSpec(NamedTuple):
     lot_id: str
     result: LotResult
     criterion: Criterion
+    ref: SpecRef | None = None  # the specification test whose criterion rejects the result
 
 
 def out_of_spec(
@@ -74,7 +75,7 @@ def out_of_spec(
         criterion = criterion_for(ref, shelf_life)
         for res in dossier.lots.results(material, attribute, wanted):
             if criterion.accepts(res.result) is False:
-                out.append(OutOfSpec(res.lot_id, res, criterion))
+                out.append(OutOfSpec(res.lot_id, res, criterion, ref))
     return out
 
 
