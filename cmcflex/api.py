@@ -11,6 +11,7 @@ from cmcflex.dossier.loader import Dossier, load_dossier
 from cmcflex.engine import evaluate
 from cmcflex.phases import Phase, resolve
 from cmcflex.report.model import DossierInfo, InputEntry, Report, ToolInfo, sort_key
+from cmcflex.report.series import lot_series
 from cmcflex.rules import REGISTRY
 from cmcflex.rules.base import Context, Rule, Severity
 from cmcflex.waivers import LocatedWaiver, apply_waivers
@@ -38,6 +39,7 @@ def build_report(
     extra_waivers: list[LocatedWaiver] | None = None,
     path_label: str | None = None,
     generated_at: str | None = None,
+    extra_inputs: list[InputEntry] | None = None,
 ) -> Report:
     """Evaluate a loaded dossier and assemble the report."""
     as_of = as_of or dt.date.today()
@@ -73,7 +75,9 @@ def build_report(
         not_evaluated=sorted(result.not_evaluated, key=lambda n: (n.rule, n.reason)),
         rules_evaluated=result.evaluated,
         severity_overrides=dict(sorted((overrides or {}).items())),
-        inputs=[InputEntry(file=i.file, sha256=i.sha256, bytes=i.size) for i in dossier.inputs],
+        inputs=[InputEntry(file=i.file, sha256=i.sha256, bytes=i.size) for i in dossier.inputs]
+        + list(extra_inputs or []),
+        lot_series=lot_series(dossier),
         generated_at=generated_at,
     )
 

@@ -13,6 +13,11 @@ from cmcflex.report.model import Report
 FORMATS: dict[str, str] = {
     "console": "cmcflex.report.console",
     "json": "cmcflex.report.json",
+    "sarif": "cmcflex.report.sarif",
+    "junit": "cmcflex.report.junit",
+    "markdown": "cmcflex.report.markdown",
+    "html": "cmcflex.report.html",
+    "github": "cmcflex.report.github",
 }
 
 

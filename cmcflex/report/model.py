@@ -58,6 +58,7 @@ class InputEntry(_Frozen):
     file: str
     sha256: str
     bytes: int
+    role: Literal["dossier", "waivers", "config"] = "dossier"  # waivers/config: path as given, outside the dossier
 
 
 class ToolInfo(_Frozen):
@@ -71,6 +72,26 @@ class DossierInfo(_Frozen):
     product: str
     modality: str
     pivotal_phase: Phase
+
+
+class LotSeries(_Frozen):
+    """Lot results of one numeric specification test, for charts (format-neutral).
+
+    ``points`` are uncensored results as [lot id, value, use]; ``censored`` are [lot id,
+    value, "<" or ">", use]. Only the last ``cap`` results in file order are kept;
+    ``total`` counts them all.
+    """
+
+    material: str
+    attribute: str
+    unit: str | None = None
+    criterion: str
+    min: float | None = None
+    max: float | None = None
+    points: list[tuple[str, float, str]] = []
+    censored: list[tuple[str, float, str, str]] = []
+    total: int = 0
+    cap: int = 0
 
 
 class Report(_Frozen):
@@ -92,6 +113,7 @@ class Report(_Frozen):
     rules_evaluated: list[str] = []
     severity_overrides: dict[str, Severity] = {}
     inputs: list[InputEntry]
+    lot_series: list[LotSeries] = []
     generated_at: str | None = None  # the only field that may differ between identical runs
 
     def gaps_at_or_above(self, level: Severity) -> list[Finding]:

@@ -1,0 +1,88 @@
+"""Small helpers shared by the file formats (SARIF, JUnit, Markdown, HTML, GitHub)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from cmcflex.report.model import Finding, Report, WaiverNote
+from cmcflex.report.text import clean
+from cmcflex.rules.base import Area, Severity
+
+
+class FiredRule(NamedTuple):
+    """What the report knows about a rule that produced at least one finding."""
+
+    id: str
+    slug: str
+    title: str
+    area: str
+    cites: tuple[str, ...]
+    remedy: str
+
+
+def artifact_uri(report: Report, file: str) -> str:
+    """The dossier file as a forward-slash path beside the checked folder (``dossiers/x/ppq.yaml``)."""
+    if any(i.file == file and i.role != "dossier" for i in report.inputs):
+        return file.replace("\\", "/")
+    base = report.dossier.path.replace("\\", "/").rstrip("/")
+    while base.startswith("./"):
+        base = base[2:]
+    return f"{base}/{file}" if base not in ("", ".") else file
+
+
+def all_findings(report: Report) -> list[Finding]:
+    """Open findings, then waived ones (each list already in report order)."""
+    return [*report.findings, *report.waived]
+
+
+def fired_rules(report: Report) -> list[FiredRule]:
+    """Rules with open or waived findings, in rule-id order within area order."""
+    seen: dict[str, FiredRule] = {}
+    for f in all_findings(report):
+        seen.setdefault(f.rule, FiredRule(f.rule, f.slug, f.title, f.area, tuple(f.cites), f.remedy))
+    order = [a.value for a in Area]
+    return sorted(seen.values(), key=lambda r: (order.index(r.area) if r.area in order else 99, r.id))
+
+
+def phase_text(report: Report) -> str:
+    text = report.phase.label
+    if report.evaluated_phase != report.phase:
+        text += f" (rules of {report.evaluated_phase.label})"
+    if report.target is not None:
+        text += f", target {report.target.label}"
+    return text
+
+
+def where(f: Finding) -> str:
+    loc = f"{f.file}:{f.line}" if f.line else f.file
+    return f"{loc} · {f.record}" if f.record else loc
+
+
+def note_text(note: WaiverNote) -> str:
+    """One sentence on a waiver that did not apply."""
+    scope = f" ({clean(note.scope)})" if note.scope else ""
+    if note.status == "expired":
+        return f"waiver of {note.rule}{scope} expired on {note.expires}; the gap is open again"
+    return f"waiver of {note.rule}{scope} matches no finding; remove it or correct its rule or scope"
+
+
+def waiver_text(f: Finding) -> str:
+    """``justification (approved by X, expires D)`` of a waived finding."""
+    just = clean(getattr(f, "waiver_justification", ""))
+    by = clean(getattr(f, "waiver_approved_by", None) or "unknown")
+    expires = getattr(f, "waiver_expires", None)
+    return f"{just} (approved by {by}{', expires ' + expires if expires else ''})"
+
+
+def severity_note(f: Finding) -> str:
+    if f.default_severity is None:
+        return ""
+    return f"severity set by configuration; default {f.default_severity.value}"
+
+
+def counts_line(report: Report) -> str:
+    c = report.counts
+    parts = [f"{c.get(s.value, 0)} {s.value}" for s in reversed(list(Severity))]
+    parts += [f"{c.get('waived', 0)} waived", f"{c.get('not_evaluated', 0)} not evaluated",
+              f"{len(report.rules_evaluated)} rules run"]
+    return " · ".join(parts)

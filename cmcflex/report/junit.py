@@ -1,0 +1,122 @@
+"""JUnit XML (Ant schema): one test suite per area, one test case per rule evaluated.
+
+A rule with open gaps at or above ``--fail-on`` is a failure (so the published test results agree
+with the verdict); a rule whose findings are all waived, or that could not be evaluated, is
+skipped with the reason; any other rule passes. Gaps below ``--fail-on`` are listed in the
+suite's ``system-out`` so nothing is hidden.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from cmcflex.report.common import note_text, waiver_text, where
+from cmcflex.report.model import Finding, Report
+from cmcflex.report.text import clean
+from cmcflex.rules.base import Area
+
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+def _x(text: object) -> str:
+    """Text safe in XML 1.0: no control characters, no unpaired surrogates."""
+    return _NOT_XML.sub("\N{REPLACEMENT CHARACTER}", clean(text))
+
+
+def _timestamp(report: Report) -> str:
+    if report.generated_at:
+        return report.generated_at[:19]
+    return f"{report.as_of}T00:00:00"
+
+
+def _describe(f: Finding) -> str:
+    lines = [f"[{f.severity.value}] {f.message}", f"  where:  {where(f)}",
+             f"  cites:  {'; '.join(f.cites)}", f"  remedy: {f.remedy}"]
+    if f.default_severity is not None:
+        lines.append(f"  note:   severity set by configuration; default {f.default_severity.value}")
+    return "\n".join(lines)
+
+
+def _properties(report: Report, suite: ET.Element) -> None:
+    props = ET.SubElement(suite, "properties")
+    pairs = [
+        ("tool.version", report.tool.version), ("ruleset", report.tool.ruleset),
+        ("product", report.dossier.product), ("modality", report.dossier.modality),
+        ("phase", report.phase.value), ("evaluated_phase", report.evaluated_phase.value),
+        ("target", report.target.value if report.target else ""), ("as_of", report.as_of),
+        ("fail_on", report.fail_on.value), ("verdict", report.verdict),
+    ]
+    pairs += [(f"severity_override.{k}", v.value) for k, v in report.severity_overrides.items()]
+    pairs += [(f"sha256.{i.file}", i.sha256) for i in report.inputs]
+    for name, value in pairs:
+        ET.SubElement(props, "property", name=_x(name), value=_x(value))
+
+
+def _area_of(rule_id: str) -> str:
+    return rule_id.split("-", 1)[0]
+
+
+def to_element(report: Report) -> ET.Element:
+    root = ET.Element("testsuites")
+    open_by_rule: dict[str, list[Finding]] = {}
+    for f in report.findings:
+        open_by_rule.setdefault(f.rule, []).append(f)
+    waived_by_rule: dict[str, list[Finding]] = {}
+    for f in report.waived:
+        waived_by_rule.setdefault(f.rule, []).append(f)
+    reasons: dict[str, list[str]] = {}
+    for n in report.not_evaluated:
+        reasons.setdefault(n.rule, []).append(n.reason)
+    order = [a.value for a in Area]
+    areas = sorted({_area_of(r) for r in report.rules_evaluated},
+                   key=lambda a: (order.index(a) if a in order else 99, a))
+    for suite_id, area in enumerate(areas or ["cmcflex"]):
+        suite = ET.Element("testsuite", name=f"cmcflex.{area}", timestamp=_timestamp(report),
+                           hostname="localhost", tests="0", failures="0", errors="0", skipped="0",
+                           time="0", package="cmcflex", id=str(suite_id))
+        root.append(suite)
+        _properties(report, suite)
+        tests = failures = skipped = 0
+        below: list[str] = []
+        for rule_id in (r for r in report.rules_evaluated if _area_of(r) == area):
+            tests += 1
+            case = ET.SubElement(suite, "testcase", name=rule_id, classname=f"cmcflex.{area}", time="0")
+            gaps = open_by_rule.get(rule_id, [])
+            failing = [f for f in gaps if f.severity >= report.fail_on]
+            below += [_describe(f) for f in gaps if not f.severity >= report.fail_on]
+            if failing:
+                failures += 1
+                worst = max(failing, key=lambda f: f.severity.rank)
+                message = failing[0].message if len(failing) == 1 else f"{len(failing)} gaps: {failing[0].message}"
+                failure = ET.SubElement(case, "failure", message=_x(message), type=worst.severity.value)
+                failure.text = _x("\n\n".join(_describe(f) for f in failing))
+            elif rule_id in waived_by_rule:
+                skipped += 1
+                text = "; ".join(waiver_text(f) for f in waived_by_rule[rule_id])
+                ET.SubElement(case, "skipped", message=_x(f"waived: {text}")).text = _x(
+                    "\n\n".join(_describe(f) + "\n  waived: " + waiver_text(f) for f in waived_by_rule[rule_id]))
+            elif rule_id in reasons:
+                skipped += 1
+                ET.SubElement(case, "skipped", message=_x("not evaluated: " + "; ".join(reasons[rule_id])))
+        suite.set("tests", str(tests))
+        suite.set("failures", str(failures))
+        suite.set("skipped", str(skipped))
+        out = ET.SubElement(suite, "system-out")
+        notes = [note_text(n) for n in report.waiver_notes
+                 if _area_of(n.rule.strip().upper()) == area
+                 or (suite_id == 0 and _area_of(n.rule.strip().upper()) not in areas)]
+        text = []
+        if below:
+            text.append(f"Gaps below --fail-on {report.fail_on.value}:\n" + "\n\n".join(below))
+        if notes:
+            text.append("Waivers that did not apply:\n" + "\n".join(f"  {n}" for n in notes))
+        out.text = _x("\n\n".join(text))
+        ET.SubElement(suite, "system-err").text = ""
+    return root
+
+
+def render(report: Report) -> str:
+    root = to_element(report)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

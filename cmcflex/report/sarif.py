@@ -1,0 +1,135 @@
+"""SARIF 2.1.0 log for code-scanning services: one result per finding, waived ones suppressed.
+
+Rules that fired are described in ``tool.driver.rules`` (title, citations, remedy); input files
+and their SHA-256 are ``artifacts``; waivers that did not apply and rules that could not be
+evaluated are tool notifications of the one invocation.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from cmcflex.report.common import FiredRule, all_findings, artifact_uri, fired_rules, note_text, severity_note
+from cmcflex.report.model import Finding, Report, WaivedFinding
+from cmcflex.rules.base import Severity
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/cmcflex/"
+LEVEL = {Severity.BLOCKER: "error", Severity.MAJOR: "error", Severity.MINOR: "warning", Severity.INFO: "note"}
+
+
+def _uri(report: Report, file: str) -> str:
+    path = artifact_uri(report, file)
+    encoded = quote(path, safe="/:-._~")
+    return f"file://{encoded}" if path.startswith("/") else encoded
+
+
+def _rule(rule: FiredRule, report: Report) -> dict[str, Any]:
+    cites = "; ".join(rule.cites)
+    text = f"{rule.title}.\nRemedy: {rule.remedy}\nCites: {cites}"
+    markdown = (f"**{rule.title}**\n\n**Remedy:** {rule.remedy}\n\n**Cites:** {cites}\n\n"
+                f"Run `cmcflex explain {rule.id}` for why it matters and its severity by phase.")
+    first = next(f for f in all_findings(report) if f.rule == rule.id)
+    return {
+        "id": rule.id,
+        "name": rule.slug,
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": f"{rule.title}. Cites: {cites}"},
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": LEVEL[first.default_severity or first.severity]},
+        "properties": {"area": rule.area, "cites": list(rule.cites), "tags": ["cmc", rule.area.lower()]},
+    }
+
+
+def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]:
+    location: dict[str, Any] = {"artifactLocation": {"uri": _uri(report, f.file)}}
+    if f.line:
+        location["region"] = {"startLine": f.line}
+    message = f.message if not f.record else f"{f.message} [{f.record}]"
+    properties: dict[str, Any] = {"severity": f.severity.value, "area": f.area, "remedy": f.remedy}
+    if f.record:
+        properties["record"] = f.record
+    if f.default_severity is not None:
+        properties["defaultSeverity"] = f.default_severity.value
+        properties["note"] = severity_note(f)
+    if f.data:
+        properties["data"] = f.data
+    result: dict[str, Any] = {
+        "ruleId": f.rule,
+        "ruleIndex": index[f.rule],
+        "level": LEVEL[f.severity],
+        "message": {"text": message},
+        "locations": [{"physicalLocation": location}],
+        "partialFingerprints": {"cmcflex/v1": f.fingerprint},
+        "properties": properties,
+    }
+    if isinstance(f, WaivedFinding):
+        suppression: dict[str, Any] = {"kind": "external", "status": "accepted",
+                                       "justification": f.waiver_justification}
+        props = {k: v for k, v in (("approvedBy", f.waiver_approved_by), ("expires", f.waiver_expires)) if v}
+        if props:
+            suppression["properties"] = props
+        result["suppressions"] = [suppression]
+    return result
+
+
+def _notifications(report: Report) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for note in report.waiver_notes:
+        location: dict[str, Any] = {"artifactLocation": {"uri": _uri(report, note.file)}}
+        if note.line:
+            location["region"] = {"startLine": note.line}
+        out.append({"level": "warning", "message": {"text": note_text(note)},
+                    "locations": [{"physicalLocation": location}],
+                    "associatedRule": {"id": note.rule}})
+    for n in report.not_evaluated:
+        out.append({"level": "note", "message": {"text": f"{n.rule} not evaluated: {n.reason}"},
+                    "associatedRule": {"id": n.rule}})
+    return out
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    rules = fired_rules(report)
+    index = {r.id: i for i, r in enumerate(rules)}
+    invocation: dict[str, Any] = {
+        "executionSuccessful": True,
+        "toolExecutionNotifications": _notifications(report),
+    }
+    if report.generated_at:
+        invocation["endTimeUtc"] = report.generated_at
+    run: dict[str, Any] = {
+        "tool": {"driver": {
+            "name": report.tool.name,
+            "version": report.tool.version,
+            "semanticVersion": report.tool.version,
+            "informationUri": INFORMATION_URI,
+            "rules": [_rule(r, report) for r in rules],
+            "properties": {"ruleset": report.tool.ruleset},
+        }},
+        "invocations": [invocation],
+        "artifacts": [
+            {"location": {"uri": _uri(report, i.file)}, "length": i.bytes, "hashes": {"sha-256": i.sha256}}
+            for i in report.inputs
+        ],
+        "results": [_result(f, report, index) for f in all_findings(report)],
+        "columnKind": "unicodeCodePoints",
+        "properties": {
+            "product": report.dossier.product,
+            "modality": report.dossier.modality,
+            "phase": report.phase.value,
+            "evaluatedPhase": report.evaluated_phase.value,
+            "target": report.target.value if report.target else None,
+            "asOf": report.as_of,
+            "failOn": report.fail_on.value,
+            "verdict": report.verdict,
+            "counts": report.counts,
+            "severityOverrides": {k: v.value for k, v in report.severity_overrides.items()},
+        },
+    }
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def render(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,58 @@
+"""Chart data for the report: lot results of each numeric specification test.
+
+Renderers see only the Report, so the data a chart needs (limits and the latest lot results)
+is collected here once, in a compact, format-neutral form. Large dossiers are capped: only the
+last ``CAP`` results of each test (in file order) are kept, and the total is stated.
+"""
+
+from __future__ import annotations
+
+from cmcflex.dossier.criteria import NumericCriterion
+from cmcflex.dossier.loader import Dossier
+from cmcflex.dossier.lots import ABOVE, BELOW, NO_CENSOR
+from cmcflex.report.model import LotSeries
+
+CAP = 200
+
+
+def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:
+    """One series per numeric specification test that has lot results, sorted by material, test."""
+    if dossier.lots is None:
+        return []
+    from cmcflex.rules.common import spec_index
+
+    table = dossier.lots
+    uses = table.lot_values["use"]
+    out = []
+    for (material, attribute), ref in sorted(spec_index(dossier).items()):
+        criterion = ref.test.criterion
+        if not isinstance(criterion, NumericCriterion):
+            continue
+        col = table.columns.get((material, attribute))
+        if col is None:
+            continue
+        numeric = [k for k in range(len(col.lot)) if col.censor[k] in (NO_CENSOR, BELOW, ABOVE)]
+        if not numeric:
+            continue
+        points: list[tuple[str, float, str]] = []
+        censored: list[tuple[str, float, str, str]] = []
+        for k in numeric[-cap:]:
+            i = col.lot[k]
+            lot_id, value, use = table.lot_ids[i], float(col.value[k]), uses[i] or ""
+            if col.censor[k] == NO_CENSOR:
+                points.append((lot_id, value, use))
+            else:
+                censored.append((lot_id, value, "<" if col.censor[k] == BELOW else ">", use))
+        out.append(LotSeries(
+            material=material,
+            attribute=attribute,
+            unit=ref.test.unit or criterion.unit or next(iter(sorted(col.units)), None),
+            criterion=criterion.describe(),
+            min=criterion.min,
+            max=criterion.max,
+            points=points,
+            censored=censored,
+            total=len(numeric),
+            cap=cap,
+        ))
+    return out
