@@ -25,7 +25,7 @@ from cmcflex.dossier.models import (
 )
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
-from cmcflex.rules.common import OutOfSpec, out_of_spec, spec_index
+from cmcflex.rules.common import OutOfSpec, out_of_spec
 
 B, MI, I = Severity.BLOCKER, Severity.MINOR, Severity.INFO
 FILE = "ppq.yaml"
@@ -430,7 +430,8 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       f"{f'; {name} plans {planned}' if planned else ''}.",
                       Location(_lots_file(d), 0), record=record, data={"lots_planned": planned})
         elif planned is not None and len(counted) < planned:
-            yield Gap(f"Only {len(counted)} of the {planned} planned PPQ lots are in lots.csv "
+            yield Gap(f"Only {len(counted)} of the {planned} planned PPQ lots "
+                      f"{'is' if len(counted) == 1 else 'are'} in lots.csv "
                       f"({_ids(counted)}).", Location(counted[0].file, counted[0].line),
                       record=record, data={"lots_planned": planned, "lots_executed": len(counted)})
         if lots:
@@ -465,7 +466,7 @@ def _lot_gaps(d: Dossier, lots: list[Lot]) -> Iterator[Outcome]:
     for lot in lots:
         fails = failures.get(lot.id, [])
         if fails:
-            parts = [f"{_attr(d, f)} {f.result.result.describe()} (criterion {f.criterion.describe()})"
+            parts = [f"{_attr(d, f)} = {f.result.result.describe()} (criterion: {f.criterion.describe()})"
                      for f in fails]
             first = fails[0].result
             yield Gap(f"PPQ lot {lot.id} fails its specification: {'; '.join(parts)}.",
@@ -478,16 +479,10 @@ def _lot_gaps(d: Dossier, lots: list[Lot]) -> Iterator[Outcome]:
 
 
 def _attr(d: Dossier, f: OutOfSpec) -> str:
-    """The ``material/attribute`` of an out-of-spec result, found through its criterion."""
-    names = d.cache.get("ppq_criterion_names")
-    if names is None:
-        names = {}
-        for (material, attribute), ref in spec_index(d).items():
-            names.setdefault(id(ref.test.criterion), f"{material}/{attribute}")
-            if ref.test.shelf_life_criterion is not None:
-                names.setdefault(id(ref.test.shelf_life_criterion), f"{material}/{attribute}")
-        d.cache["ppq_criterion_names"] = names
-    return names.get(id(f.criterion), "a result")
+    """The ``material/attribute`` of an out-of-spec result."""
+    if f.ref is not None:
+        return f"{f.ref.spec.material}/{f.ref.test.attribute}"
+    return "a result"
 
 
 # ---------------------------------------------------------------------------- PPQ-009

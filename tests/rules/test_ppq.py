@@ -1,0 +1,471 @@
+"""PPQ rules: each fires and stays silent at the phases where its severity differs."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from cmcflex.dossier.loader import load_dossier
+from cmcflex.rules.base import Severity
+from cmcflex.rules.ppq import summarize
+from tests.helpers import findings_for, lot_rows, not_evaluated_for, report_for
+
+B, MA, MI, I = Severity.BLOCKER, Severity.MAJOR, Severity.MINOR, Severity.INFO
+MISSING = object()
+
+PPQ: dict[str, Any] = {
+    "protocol": {
+        "id": "PPQ-PROT-001",
+        "approved_by_quality_unit": True,
+        "site": "SITE-A",
+        "scale": "commercial",
+        "lots_planned": 2,
+        "lot_count_justification": {
+            "approach": "process_knowledge",
+            "text": "Stage 1 studies and 31 clinical lots of the commercial process show low variability.",
+            "evidence": ["PD-RPT-007", "CLIN-MFG-SUMMARY-2"],
+        },
+        "starting_material": "patient",
+        "concurrent_release": {
+            "planned": True,
+            "rationale": "Autologous product; each lot is one patient's only dose.",
+            "lots_meet_release_criteria": True,
+            "failure_plan": "If PPQ fails, distributed lots are assessed under CAPA-PLAN-9.",
+        },
+        "elements": {
+            "operating_conditions": "s5", "data_to_collect": "s6", "tests_and_criteria": "s7",
+            "sampling_plan": "s8", "statistical_methods": "s9", "deviation_handling": "s10",
+        },
+        "prerequisites": {
+            "facility_equipment_qualified": True, "personnel_trained": True,
+            "material_sources_verified": True, "analytical_methods_validated": "VAL-SUM-1",
+            "aseptic_simulation_current": True, "hold_times_validated": True,
+            "shipping_validated": True, "vector_process_validated": "VAL-LVV-PPQ-2",
+        },
+    },
+    "report": {"id": "PPQ-RPT-001", "status": "complete", "conclusion": "validated", "open_deviations": 0},
+    "continued_process_verification": "CPV-PLAN-01",
+}
+
+SPECS = {"specifications": [{"material": "drug_product", "tests": [
+    {"attribute": "sterility", "criterion": "No growth"},
+    {"attribute": "viability", "unit": "%", "criterion": ">= 70"},
+]}]}
+
+SITES = [
+    {"id": "SITE-A", "roles": ["drug_product"], "commercial": True},
+    {"id": "SITE-B", "roles": ["drug_product"], "commercial": False},
+]
+
+
+def ppq(**changes: Any) -> dict[str, Any]:
+    """The complete PPQ above with changes at dotted paths (``MISSING`` removes a key)."""
+    data = copy.deepcopy(PPQ)
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        node = data
+        for key in parents:
+            node = node[key]
+        if value is MISSING:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return data
+
+
+def lots(*specs: tuple[str, dict[str, Any]], use: str = "ppq", **lot: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for lot_id, values in specs:
+        rows += lot_rows(lot_id, use, values, **lot)
+    return rows
+
+
+GOOD_LOTS = lots(("PPQ-1", {"sterility": "No growth", "viability": 88.0}),
+                 ("PPQ-2", {"sterility": "No growth", "viability": 91.5}))
+
+
+@pytest.fixture
+def make(dossier_dir: Callable[..., Path]) -> Callable[..., Path]:
+    """make(phase, ppq=..., lots=..., **dossier keys): a dossier with specs and two sites."""
+
+    def build(phase: str = "bla", ppq_data: Any = PPQ, lot_data: Any = GOOD_LOTS, **overrides: Any) -> Path:
+        files: dict[str, Any] = {"specifications.yaml": SPECS}
+        if ppq_data is not None:
+            files["ppq.yaml"] = ppq_data
+        if lot_data is not None:
+            files["lots.csv"] = lot_data
+        overrides.setdefault("sites", SITES)
+        return dossier_dir(files, phase=phase, **overrides)
+
+    return build
+
+
+def one(path: Path, rule_id: str, phase: str | None = None, target: str | None = None):  # type: ignore[no-untyped-def]
+    found = findings_for(path, rule_id, phase=phase, target=target)
+    assert len(found) == 1, [f.message for f in found]
+    return found[0]
+
+
+# ---------------------------------------------------------------------------- the done-when case
+
+
+def test_justified_two_lot_ppq_with_concurrent_release_has_no_gap_above_info(make):
+    report = report_for(make("bla"))
+    ppq_findings = [f for f in report.findings if f.area == "PPQ"]
+    assert [(f.rule, f.severity) for f in ppq_findings] == [("PPQ-002", I)]
+    assert "flexibility" in ppq_findings[0].message and "process_knowledge" in ppq_findings[0].message
+    assert not [n for n in report.not_evaluated if n.rule.startswith("PPQ")]
+
+
+def test_same_ppq_without_justification_or_failure_plan_gets_catalogue_gaps(make):
+    path = make("bla", ppq(protocol__lot_count_justification=MISSING,
+                           protocol__concurrent_release__failure_plan=MISSING))
+    report = report_for(path)
+    got = sorted((f.rule, f.severity) for f in report.findings if f.area == "PPQ")
+    assert got == [("PPQ-002", MA), ("PPQ-005", MA)]
+
+
+def test_ppq_rules_do_not_apply_before_phase_3(make):
+    report = report_for(make("phase_2", ppq_data=None))
+    assert not [r for r in report.rules_evaluated if r.startswith("PPQ")]
+
+
+# ---------------------------------------------------------------------------- PPQ-001
+
+
+@pytest.mark.parametrize("phase,severity", [("phase_3", MI), ("bla", B), ("post_approval", B)])
+def test_ppq001_fires_without_protocol(make, phase, severity):
+    f = one(make(phase, ppq_data=None), "PPQ-001")
+    assert f.severity is severity and f.file == "ppq.yaml"
+    assert ("needed by BLA" in f.message) == (phase == "phase_3")
+
+
+def test_ppq001_fires_on_ppq_file_without_protocol(make):
+    f = one(make("bla", ppq(protocol=MISSING)), "PPQ-001")
+    assert "no protocol" in f.message
+
+
+@pytest.mark.parametrize("phase", ["phase_3", "bla"])
+def test_ppq001_silent_with_protocol(make, phase):
+    assert findings_for(make(phase), "PPQ-001") == []
+
+
+def test_target_bla_from_phase_3_shows_bla_view(make):
+    path = make("phase_3", ppq_data=None)
+    f = one(path, "PPQ-001", target="bla")
+    assert f.severity is B and f.message.endswith("(needed by BLA)")
+    assert "— needed by BLA" not in f.message
+
+
+def test_pivotal_phase_2_dossier_gets_phase_3_advice(make):
+    path = make("phase_2", ppq_data=None, pivotal_phase="phase_2")
+    f = one(path, "PPQ-001")
+    assert f.severity is MI and "— needed by BLA" in f.message
+
+
+# ---------------------------------------------------------------------------- PPQ-002
+
+
+@pytest.mark.parametrize("phase", ["phase_3", "bla"])
+def test_ppq002_two_justified_lots_is_info_naming_the_flexibility(make, phase):
+    f = one(make(phase), "PPQ-002")
+    assert f.severity is I
+    assert "2026 CBER flexibility" in f.message and f.data["flexibility"] == "fewer_ppq_lots"
+
+
+@pytest.mark.parametrize("phase,severity", [("phase_3", MI), ("bla", MA), ("post_approval", MA)])
+def test_ppq002_two_lots_without_justification_is_the_gap(make, phase, severity):
+    f = one(make(phase, ppq(protocol__lot_count_justification=MISSING)), "PPQ-002")
+    assert f.severity is severity
+    assert "2 PPQ lots" in f.message and "flexibility" in f.message
+    assert f.record == "protocol PPQ-PROT-001" and f.line
+    assert f.data["missing"] == ["approach", "text", "evidence"]
+
+
+def test_ppq002_names_each_missing_part_of_the_justification(make):
+    path = make("bla", ppq(protocol__lot_count_justification={"approach": "risk_based", "text": "  "}))
+    f = one(path, "PPQ-002")
+    assert f.severity is MA and f.data["missing"] == ["text", "evidence"]
+    assert "text and evidence" in f.message
+
+
+def test_ppq002_three_justified_lots_silent(make):
+    assert findings_for(make("bla", ppq(protocol__lots_planned=3)), "PPQ-002") == []
+
+
+def test_ppq002_three_lots_without_justification_fires(make):
+    path = make("bla", ppq(protocol__lots_planned=3, protocol__lot_count_justification=MISSING))
+    f = one(path, "PPQ-002")
+    assert f.severity is MA and "(3)" in f.message
+
+
+def test_ppq002_missing_lot_count_fires(make):
+    f = one(make("bla", ppq(protocol__lots_planned=MISSING)), "PPQ-002")
+    assert "lots_planned" in f.message
+
+
+def test_ppq002_not_evaluated_without_protocol(make):
+    path = make("bla", ppq_data=None)
+    assert findings_for(path, "PPQ-002") == []
+    assert not_evaluated_for(path, "PPQ-002")
+
+
+# ---------------------------------------------------------------------------- PPQ-003
+
+
+@pytest.mark.parametrize("phase,severity", [("phase_3", I), ("bla", B)])
+def test_ppq003_names_each_missing_element(make, phase, severity):
+    path = make(phase, ppq(protocol__elements__sampling_plan=MISSING,
+                           protocol__elements__statistical_methods=""))
+    f = one(path, "PPQ-003")
+    assert f.severity is severity
+    assert f.data["missing"] == ["sampling_plan", "statistical_methods"]
+    assert "sampling_plan and statistical_methods" in f.message
+
+
+@pytest.mark.parametrize("phase", ["phase_3", "bla"])
+def test_ppq003_silent_with_all_elements(make, phase):
+    assert findings_for(make(phase), "PPQ-003") == []
+
+
+# ---------------------------------------------------------------------------- PPQ-004
+
+
+@pytest.mark.parametrize("phase,severity", [("phase_3", I), ("bla", B)])
+def test_ppq004_fires_when_not_approved(make, phase, severity):
+    f = one(make(phase, ppq(protocol__approved_by_quality_unit=False)), "PPQ-004")
+    assert f.severity is severity and "quality unit" in f.message
+
+
+def test_ppq004_silent_when_approved(make):
+    assert findings_for(make("bla"), "PPQ-004") == []
+
+
+# ---------------------------------------------------------------------------- PPQ-005
+
+
+@pytest.mark.parametrize("part,bla_severity", [
+    ("rationale", MA), ("lots_meet_release_criteria", B), ("failure_plan", MA)])
+def test_ppq005_checks_each_part_separately(make, part, bla_severity):
+    changed = ppq(**{f"protocol__concurrent_release__{part}": MISSING})
+    f = one(make("bla", changed), "PPQ-005")
+    assert f.severity is bla_severity and f.data["part"] == part
+    f3 = one(make("phase_3", changed), "PPQ-005")
+    assert f3.severity is MI and "— needed by BLA" in f3.message
+
+
+def test_ppq005_commitment_false_is_a_blocker(make):
+    path = make("bla", ppq(protocol__concurrent_release__lots_meet_release_criteria=False))
+    assert one(path, "PPQ-005").severity is B
+
+
+def test_ppq005_all_parts_missing_gives_three_gaps(make):
+    path = make("bla", ppq(protocol__concurrent_release={"planned": True}))
+    found = findings_for(path, "PPQ-005")
+    assert sorted(f.data["part"] for f in found) == ["failure_plan", "lots_meet_release_criteria", "rationale"]
+
+
+@pytest.mark.parametrize("phase", ["phase_3", "bla"])
+def test_ppq005_silent_when_complete_or_not_planned(make, phase):
+    assert findings_for(make(phase), "PPQ-005") == []
+    assert findings_for(make(phase, ppq(protocol__concurrent_release={"planned": False})), "PPQ-005") == []
+
+
+def test_ppq005_fires_on_released_ppq_lots_without_planned_concurrent_release(make):
+    data = ppq(protocol__concurrent_release=MISSING, report__status="in_progress",
+               report__conclusion="pending")
+    f = one(make("bla", data), "PPQ-005")
+    assert f.severity is B and "PPQ-1, PPQ-2" in f.message and "in_progress" in f.message
+    pending = lots(("PPQ-1", {"viability": 88.0}), disposition="pending")
+    assert findings_for(make("bla", data, pending), "PPQ-005") == []
+
+
+# ---------------------------------------------------------------------------- PPQ-006
+
+
+@pytest.mark.parametrize("phase,severity", [("phase_3", MI), ("bla", MA)])
+def test_ppq006_healthy_donor_without_justification_fires(make, phase, severity):
+    path = make(phase, ppq(protocol__starting_material="healthy_donor"))
+    f = one(path, "PPQ-006")
+    assert f.severity is severity and "healthy_donor" in f.message
+
+
+def test_ppq006_healthy_donor_with_justification_silent(make):
+    path = make("bla", ppq(protocol__starting_material="healthy_donor",
+                           protocol__starting_material_justification="Donor vs patient study DPS-3."),
+                lots(("PPQ-1", {"viability": 88.0}), ("PPQ-2", {"viability": 90.0}),
+                     starting_material="healthy_donor"))
+    assert findings_for(path, "PPQ-006") == []
+
+
+def test_ppq006_lots_all_healthy_donor_contradict_patient_protocol(make):
+    path = make("bla", ppq(), lots(("PPQ-1", {"viability": 88.0}), ("PPQ-2", {"viability": 90.0}),
+                                   starting_material="healthy_donor"))
+    f = one(path, "PPQ-006")
+    assert f.severity is MA and f.file == "lots.csv" and "PPQ-1, PPQ-2" in f.message
+
+
+def test_ppq006_patient_material_silent(make):
+    assert findings_for(make("bla"), "PPQ-006") == []
+
+
+def test_ppq006_not_applied_to_allogeneic_products(make):
+    path = make("bla", ppq(protocol__starting_material="healthy_donor"),
+                product={"name": "ALLO-1", "modality": "car_t_allogeneic"})
+    assert findings_for(path, "PPQ-006") == []
+
+
+# ---------------------------------------------------------------------------- PPQ-007
+
+
+@pytest.mark.parametrize("phase,severity", [("phase_3", I), ("bla", B)])
+def test_ppq007_names_each_unmet_prerequisite(make, phase, severity):
+    path = make(phase, ppq(protocol__prerequisites__hold_times_validated=False,
+                           protocol__prerequisites__shipping_validated="",
+                           protocol__prerequisites__personnel_trained=MISSING))
+    f = one(path, "PPQ-007")
+    assert f.severity is severity
+    assert f.data["missing"] == ["personnel_trained", "hold_times_validated", "shipping_validated"]
+
+
+def test_ppq007_vector_process_only_for_ex_vivo_modified_cells(make):
+    data = ppq(protocol__prerequisites__vector_process_validated=MISSING)
+    f = one(make("bla", data), "PPQ-007")
+    assert f.data["missing"] == ["vector_process_validated"]
+    aav = make("bla", data, product={"name": "AAV-1", "modality": "aav"})
+    assert findings_for(aav, "PPQ-007") == []
+
+
+def test_ppq007_silent_when_all_met(make):
+    assert findings_for(make("bla"), "PPQ-007") == []
+
+
+# ---------------------------------------------------------------------------- PPQ-008
+
+
+def test_ppq008_not_applied_at_phase_3(make):
+    report = report_for(make("phase_3", lot_data=None))
+    assert "PPQ-008" not in report.rules_evaluated
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_ppq008_silent_when_lots_pass_and_report_validated(make, phase):
+    assert findings_for(make(phase), "PPQ-008") == []
+
+
+def test_ppq008_not_evaluated_without_lots_csv(make):
+    path = make("bla", lot_data=None)
+    assert findings_for(path, "PPQ-008") == []
+    assert any("lots.csv" in r for r in not_evaluated_for(path, "PPQ-008"))
+
+
+def test_ppq008_no_ppq_lots_is_a_gap(make):
+    f = one(make("bla", lot_data=lots(("P3-1", {"viability": 80.0}), use="phase_3")), "PPQ-008")
+    assert f.severity is B and "no PPQ lots" in f.message and f.file == "lots.csv"
+
+
+def test_ppq008_fewer_lots_than_planned(make):
+    f = one(make("bla", lot_data=GOOD_LOTS[:2]), "PPQ-008")
+    assert "1 of the 2" in f.message and f.data["lots_executed"] == 1
+
+
+def test_ppq008_lot_out_of_spec_named_with_its_result(make):
+    bad = lots(("PPQ-1", {"sterility": "No growth", "viability": 88.0}),
+               ("PPQ-2", {"sterility": "Growth", "viability": 64.0}))
+    f = one(make("post_approval", lot_data=bad), "PPQ-008")
+    assert f.severity is B and f.record == "lot PPQ-2" and f.file == "lots.csv" and f.line
+    assert "drug_product/sterility = growth (criterion: No growth)" in f.message
+    assert "drug_product/viability = 64 (criterion: >= 70)" in f.message
+    assert [x["test"] for x in f.data["failures"]] == ["drug_product/sterility", "drug_product/viability"]
+
+
+def test_ppq008_rejected_lot_fails(make):
+    rows = GOOD_LOTS[:2] + lots(("PPQ-2", {"viability": 90.0}), disposition="rejected")
+    f = one(make("bla", lot_data=rows), "PPQ-008")
+    assert f.record == "lot PPQ-2" and "rejected" in f.message
+
+
+def test_ppq008_report_not_complete(make):
+    path = make("bla", ppq(report__status="in_progress", report__conclusion="pending",
+                           report__open_deviations=2))
+    f = one(path, "PPQ-008")
+    assert f.record == "report PPQ-RPT-001"
+    assert "in progress" in f.message and "pending" in f.message and "2 open deviations" in f.message
+
+
+def test_ppq008_missing_report(make):
+    f = one(make("bla", ppq(report=MISSING)), "PPQ-008")
+    assert "No PPQ report" in f.message
+
+
+# ---------------------------------------------------------------------------- PPQ-009
+
+
+@pytest.mark.parametrize("phase,severity", [("bla", MA), ("post_approval", B)])
+def test_ppq009_fires_without_cpv_plan(make, phase, severity):
+    f = one(make(phase, ppq(continued_process_verification=MISSING)), "PPQ-009")
+    assert f.severity is severity
+
+
+def test_ppq009_silent_with_plan_and_not_applied_at_phase_3(make):
+    assert findings_for(make("bla"), "PPQ-009") == []
+    assert "PPQ-009" not in report_for(make("phase_3", ppq_data=None)).rules_evaluated
+
+
+# ---------------------------------------------------------------------------- PPQ-010
+
+
+@pytest.mark.parametrize("phase,severity", [("phase_3", I), ("bla", MA)])
+def test_ppq010_non_commercial_site_and_scale(make, phase, severity):
+    path = make(phase, ppq(protocol__site="SITE-B", protocol__scale="pilot"),
+                lots(("PPQ-1", {"viability": 88.0}), ("PPQ-2", {"viability": 90.0}), site="SITE-B"))
+    found = findings_for(path, "PPQ-010")
+    assert {f.severity for f in found} == {severity}
+    messages = " | ".join(f.message for f in found)
+    assert "site SITE-B" in messages and "pilot scale" in messages
+    assert len(found) == 2  # lots at the protocol's own site are not reported twice
+
+
+def test_ppq010_unknown_protocol_site(make):
+    f = one(make("bla", ppq(protocol__site="SITE-Z")), "PPQ-010")
+    assert f.record == "site SITE-Z" and "not among the sites" in f.message
+
+
+def test_ppq010_lots_made_at_another_non_commercial_site(make):
+    rows = GOOD_LOTS[:2] + lots(("PPQ-2", {"viability": 90.0}), site="SITE-B")
+    f = one(make("bla", lot_data=rows), "PPQ-010")
+    assert f.record == "site SITE-B" and "PPQ-2" in f.message and f.file == "lots.csv"
+
+
+@pytest.mark.parametrize("phase", ["phase_3", "bla"])
+def test_ppq010_silent_at_commercial_site_and_scale(make, phase):
+    assert findings_for(make(phase), "PPQ-010") == []
+
+
+# ---------------------------------------------------------------------------- summary
+
+
+def test_summary_of_a_complete_two_lot_ppq(make):
+    summary = summarize(load_dossier(make("bla")))
+    assert summary == {
+        "protocol": "PPQ-PROT-001", "lots_planned": 2, "lots_executed": 2, "lots_passing": 2,
+        "concurrent_release": True, "justification": "process_knowledge",
+        "report_status": "complete", "report_conclusion": "validated",
+    }
+
+
+def test_summary_counts_failing_lots_and_is_none_without_ppq(make):
+    bad = lots(("PPQ-1", {"viability": 88.0}), ("PPQ-2", {"viability": 50.0}))
+    summary = summarize(load_dossier(make("bla", lot_data=bad)))
+    assert summary is not None and summary["lots_executed"] == 2 and summary["lots_passing"] == 1
+    assert summarize(load_dossier(make("bla", ppq_data=None, lot_data=None))) is None
+
+
+def test_summary_counts_drug_product_lots_once_per_run(make):
+    rows = GOOD_LOTS + lots(("DS-1", {"viability": 95.0}), ("DS-2", {"viability": 96.0}),
+                            material="drug_substance")
+    summary = summarize(load_dossier(make("bla", lot_data=rows)))
+    assert summary is not None and summary["lots_executed"] == 2
