@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Iterable
+from typing import Any, Iterable
 
 from cmcflex import RULESET_VERSION, __version__
 from cmcflex.dossier.loader import Dossier, load_dossier
@@ -25,6 +25,17 @@ def located_waivers(dossier: Dossier) -> list[LocatedWaiver]:
         LocatedWaiver(w, "waivers.yaml", dossier.where("waivers.yaml", "waivers", i).line or None)
         for i, w in enumerate(dossier.waivers.waivers)
     ]
+
+
+def summaries(dossier: Dossier) -> dict[str, dict[str, Any]]:
+    """Per-area digests for the report (see Report.summaries)."""
+    from cmcflex.rules.ppq import summarize
+
+    out: dict[str, dict[str, Any]] = {}
+    ppq = summarize(dossier)
+    if ppq is not None:
+        out["ppq"] = ppq
+    return out
 
 
 def build_report(
@@ -78,6 +89,7 @@ def build_report(
         inputs=[InputEntry(file=i.file, sha256=i.sha256, bytes=i.size) for i in dossier.inputs]
         + list(extra_inputs or []),
         lot_series=lot_series(dossier),
+        summaries=summaries(dossier),
         generated_at=generated_at,
     )
 

@@ -95,7 +95,16 @@ class LotSeries(_Frozen):
 
 
 class Report(_Frozen):
-    """Everything one check found, plus what is needed to repeat it exactly."""
+    """Everything one check found, plus what is needed to repeat it exactly.
+
+    ``summaries`` holds per-area digests, JSON-friendly (str, int, bool or None values), keyed by
+    area name in lower case; a key is absent when the dossier has nothing to summarise.
+    ``summaries["ppq"]`` (from :func:`cmcflex.rules.ppq.summarize`) has: ``protocol`` (id),
+    ``lots_planned``, ``lots_executed`` (PPQ lots in lots.csv, one material counted; None without
+    lots.csv), ``lots_passing`` (None without lots.csv or specifications.yaml),
+    ``concurrent_release`` (bool), ``justification`` (lot-count approach or None),
+    ``report_status`` and ``report_conclusion`` (None without a PPQ report).
+    """
 
     tool: ToolInfo
     dossier: DossierInfo
@@ -114,6 +123,7 @@ class Report(_Frozen):
     severity_overrides: dict[str, Severity] = {}
     inputs: list[InputEntry]
     lot_series: list[LotSeries] = []
+    summaries: dict[str, dict[str, Any]] = {}
     generated_at: str | None = None  # the only field that may differ between identical runs
 
     def gaps_at_or_above(self, level: Severity) -> list[Finding]:
