@@ -1,1 +1,574 @@
-"""comparability rules (see rules-catalogue.md)."""
+"""CMP rules: manufacturing changes and their comparability, recomputed from lots.csv.
+
+Under the 2026 CBER flexibility a minor change needs only proportionate data (a risk
+assessment and a summary); moderate, major and late changes need a comparability study whose
+conclusion cmcflex recomputes from the lot data rather than trusting it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, NamedTuple
+
+from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.models import Change, ChangeRisk, ComparisonMethod, Conclusion, ReportingCategory, StudyDesign
+from cmcflex.phases import Phase
+from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
+
+FILE = "changes.yaml"
+FLEXIBILITY = ("the CBER CGT CMC flexibility (Jan 2026; FDA CMC flexibilities guidance, May 2026) "
+               "accepts proportionate data for a minor change")
+FDA_CGT_COMPARABILITY = ("FDA draft guidance, Manufacturing Changes and Comparability for Human Cellular "
+                         "and Gene Therapy Products (2023)")
+ICH_Q5E = ("ICH Q5E, Comparability of Biotechnological/Biological Products Subject to Changes in "
+           "Their Manufacturing Process (2004)")
+CBER_2026 = "CBER announcement of CMC flexibilities for cell and gene therapy products (Jan 2026)"
+
+
+def _changes(d: Dossier) -> Iterator[tuple[int, Change]] | NotEvaluated:
+    if d.changes is None:
+        return NotEvaluated("changes.yaml is missing: no manufacturing changes are recorded")
+    return iter(enumerate(d.changes.changes))
+
+
+def _at(d: Dossier, i: int, *keys: str) -> Location:
+    return d.where(FILE, "changes", i, *keys)
+
+
+def _record(change: Change) -> str:
+    return f"change {change.id}"
+
+
+def proportionate(change: Change) -> bool:
+    """A minor change with a risk assessment and a summary: the flexibility's proportionate case."""
+    return (change.risk is ChangeRisk.MINOR and bool((change.risk_assessment or "").strip())
+            and bool((change.summary or "").strip()))
+
+
+def _late(d: Dossier, change: Change) -> bool:
+    """Implemented at or after the pivotal study."""
+    return change.phase >= d.info.pivotal_phase
+
+
+def _severity(change: Change) -> Severity | None:
+    """Info for a proportionate minor change (the flexibility applies), else the rule's severity."""
+    return I if proportionate(change) else None
+
+
+# ------------------------------------------------------------------------------- recomputing a study
+
+
+class StudyLots(NamedTuple):
+    """Pre- and post-change lots found in lots.csv, and listed ids that are not there."""
+
+    pre: list[str]
+    post: list[str]
+    missing: list[str]
+
+
+def study_lots(d: Dossier, change: Change) -> StudyLots:
+    """The study's ``pre_lots``/``post_lots`` where listed, else the lots of ``from_version``/``to_version``."""
+    study = change.comparability
+    missing: list[str] = []
+
+    def side(ids: list[str], version: str | None) -> list[str]:
+        if d.lots is None:
+            return []
+        if ids:
+            found = [x for x in dict.fromkeys(ids) if d.lots.lot(x) is not None]
+            missing.extend(x for x in ids if d.lots.lot(x) is None)
+            return found
+        if not version:
+            return []
+        lots = d.lots.lots_where(process_version=version)
+        return [lot.id for lot in sorted(lots, key=lambda lot: (lot.manufacture_date or "", lot.id))]
+
+    pre = side(study.pre_lots if study else [], change.from_version)
+    post = side(study.post_lots if study else [], change.to_version)
+    return StudyLots(pre, post, sorted(set(missing)))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _num(x: float) -> float:
+    return float(f"{x:.6g}")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One attribute of one material recomputed by the study's method."""
+
+    material: str
+    attribute: str
+    method: ComparisonMethod
+    pre: dict[str, float]  # lot id -> value (mean of a lot's results)
+    post: dict[str, float]
+    mean: float
+    sd: float
+    quality_range: tuple[float, float]
+    outside: dict[str, float]  # post lots outside the method's range (QR, or min-max)
+    tost: Any = None  # stats.TostResult for `equivalence`
+    passed: bool = True
+
+    @property
+    def weak(self) -> str:
+        """Words saying why few lots make this comparison weak evidence ('' if they do not)."""
+        from cmcflex import stats
+
+        n_pre, n_post = len(self.pre), len(self.post)
+        if self.method is ComparisonMethod.EQUIVALENCE:
+            if self.passed or min(n_pre, n_post) > 3:
+                return ""
+            return (f"With {n_pre} vs {n_post} lots the study could hardly show equivalence: at 3 vs 3 lots, "
+                    "TOST with a 1.5 SD margin concludes equivalence for identical processes only about "
+                    "6 % of the time; more lots are needed to decide.")
+        if n_pre > 3:
+            return ""
+        if self.method is ComparisonMethod.MIN_MAX:
+            if self.passed:
+                return ""
+            cover = stats.minmax_expected_coverage(n_pre)
+            return (f"The range of {n_pre} pre-change lots covers on average only {cover * 100:.0f} % of that "
+                    "process's lots, so a post-change lot outside it is weak evidence of a difference.")
+        cover = stats.mean_k_sd_expected_coverage(n_pre)
+        return (f"Mean ± 3 SD from {n_pre} pre-change lots covers on average only {cover * 100:.1f} % of the "
+                "pre-change population, and a quality range from 3 reference lots fails identical "
+                "processes 24–30 % of the time and passes a 3-SD shift about 20 % of the time.")
+
+    def describe(self) -> str:
+        """The numbers of a failed comparison, in words."""
+        name = f"{self.attribute} ({self.material}), {len(self.pre)} pre- vs {len(self.post)} post-change lots"
+        summary = f"pre-change mean {_fmt(self.mean)}, SD {_fmt(self.sd)}"
+        if self.method is ComparisonMethod.EQUIVALENCE:
+            t = self.tost
+            return (f"{name}: {summary}; the 90 % CI of the mean difference {_fmt(t.ci_lower)} to "
+                    f"{_fmt(t.ci_upper)} is not within ±{_fmt(t.margin)} (1.5 SD), so TOST does not "
+                    "show equivalence")
+        outside = ", ".join(f"{lot} = {_fmt(v)}" for lot, v in self.outside.items())
+        if self.method is ComparisonMethod.MIN_MAX:
+            lo, hi = min(self.pre.values()), max(self.pre.values())
+            return f"{name}: {summary}, pre-change range {_fmt(lo)}–{_fmt(hi)}; outside: {outside}"
+        lo, hi = self.quality_range
+        return f"{name}: {summary}, quality range {_fmt(lo)}–{_fmt(hi)}; outside: {outside}"
+
+    def as_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "material": self.material,
+            "attribute": self.attribute,
+            "passed": self.passed,
+            "pre": {"n": len(self.pre), "mean": _num(self.mean), "sd": _num(self.sd),
+                    "min": _num(min(self.pre.values())), "max": _num(max(self.pre.values())),
+                    "values": {k: _num(v) for k, v in self.pre.items()}},
+            "post": {"n": len(self.post), "values": {k: _num(v) for k, v in self.post.items()}},
+            "quality_range": [_num(self.quality_range[0]), _num(self.quality_range[1])],
+            "outside": {k: _num(v) for k, v in self.outside.items()},
+        }
+        if self.tost is not None:
+            t = self.tost
+            data["tost"] = {"difference": _num(t.difference), "ci_lower": _num(t.ci_lower),
+                            "ci_upper": _num(t.ci_upper), "margin": _num(t.margin), "alpha": t.alpha,
+                            "equivalent": t.equivalent}
+        weak = self.weak
+        if weak:
+            data["weak_evidence"] = weak
+        return data
+
+
+def _per_lot(pairs: list[tuple[str, float]], order: list[str]) -> dict[str, float]:
+    """One value per lot (the mean of a lot's results), in the study's lot order."""
+    values: dict[str, list[float]] = {}
+    for lot_id, v in pairs:
+        values.setdefault(lot_id, []).append(v)
+    return {lot: sum(values[lot]) / len(values[lot]) for lot in order if lot in values}
+
+
+def compare_attribute(
+    d: Dossier, lots: StudyLots, attribute: str, method: ComparisonMethod | None
+) -> list[Comparison | NotEvaluated]:
+    """Recompute one attribute for each material the study lots hold results of."""
+    from cmcflex import stats
+
+    assert d.lots is not None
+    method = method or ComparisonMethod.QUALITY_RANGE
+    pre_set, post_set = frozenset(lots.pre), frozenset(lots.post)
+    materials = sorted({lot.material for lot in map(d.lots.lot, lots.pre + lots.post) if lot is not None})
+    out: list[Comparison | NotEvaluated] = []
+    seen = False
+    for material in materials:
+        if (material, attribute) not in d.lots.columns:
+            continue
+        seen = True
+        pre = _per_lot(d.lots.numeric_values(material, attribute, pre_set), lots.pre)
+        post = _per_lot(d.lots.numeric_values(material, attribute, post_set), lots.post)
+        if not pre and not post:
+            out.append(NotEvaluated(f"{attribute} ({material}) has no uncensored numeric results for the "
+                                    "study lots (qualitative or censored); nothing to recompute"))
+            continue
+        if len(pre) < 2 or len(post) < 2:
+            out.append(NotEvaluated(
+                f"{attribute} ({material}) has {len(pre)} pre-change and {len(post)} post-change lots with "
+                "numeric results; at least 2 on each side are needed"
+                + (f" (listed lots not in lots.csv: {', '.join(lots.missing)})" if lots.missing else "")))
+            continue
+        summary = stats.describe(pre.values())
+        sd = summary.sd or 0.0
+        qr = (summary.mean - 3 * sd, summary.mean + 3 * sd)
+        if method is ComparisonMethod.MIN_MAX:
+            lo, hi = summary.min, summary.max
+        else:
+            lo, hi = qr
+        outside = {lot: v for lot, v in post.items() if not lo <= v <= hi}
+        result = None
+        if method is ComparisonMethod.EQUIVALENCE:
+            if sd <= 0:
+                out.append(NotEvaluated(f"{attribute} ({material}): the pre-change lots have SD 0, so the "
+                                        "1.5 SD equivalence margin is 0 and TOST cannot be run"))
+                continue
+            result = stats.tost(list(post.values()), list(pre.values()), margin=1.5 * sd)
+            passed = result.equivalent
+        else:
+            passed = not outside
+        out.append(Comparison(material, attribute, method, pre, post, summary.mean, sd, qr,
+                              outside, result, passed))
+    if not seen:
+        reason = f"{attribute} has no results for the study lots in lots.csv"
+        if not lots.pre or not lots.post:
+            reason = (f"{attribute}: no {'pre' if not lots.pre else 'post'}-change lots found in lots.csv"
+                      + (f" (listed but absent: {', '.join(lots.missing)})" if lots.missing else ""))
+        out.append(NotEvaluated(reason))
+    return out
+
+
+# ------------------------------------------------------------------------------- CMP-001
+
+
+@rule(
+    id="CMP-001", slug="risk-assessed", area=Area.CMP,
+    title="Each change has a risk assessment naming the affected attributes",
+    severity=by_phase(MI, MA, B, B, B),
+    cites=(FDA_CGT_COMPARABILITY, "ICH Q9(R1), Quality Risk Management (2023)"),
+    remedy="Record the change's risk assessment (document id in `risk_assessment`) and list the quality "
+           "attributes it may affect in `affected_attributes`; the assessment decides how much "
+           "comparability data the change needs.",
+    why="The risk assessment is what makes a proportionate comparability package acceptable: without it "
+        "neither the reviewer nor the sponsor can tell whether a change is minor.",
+)
+def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    changes = _changes(d)
+    if isinstance(changes, NotEvaluated):
+        yield changes
+        return
+    for i, c in changes:
+        if not (c.risk_assessment or "").strip():
+            yield Gap(f"Change {c.id} ({c.risk.value}) has no risk assessment.",
+                      at=_at(d, i), record=_record(c))
+        elif not c.affected_attributes:
+            note = f"; {FLEXIBILITY}, but it should still name what it may affect" if proportionate(c) else ""
+            yield Gap(f"Change {c.id}'s risk assessment {c.risk_assessment} names no affected attributes"
+                      f"{note}.", at=_at(d, i, "risk_assessment"), record=_record(c), severity=_severity(c))
+
+
+# ------------------------------------------------------------------------------- CMP-002
+
+
+@rule(
+    id="CMP-002", slug="comparability-study-present", area=Area.CMP,
+    title="Moderate and major changes have a comparability study; minor changes a proportionate summary",
+    severity=by_phase(I, MA, B, B, B),
+    cites=(ICH_Q5E, FDA_CGT_COMPARABILITY, CBER_2026),
+    remedy="Run a comparability study of pre- and post-change lots on the affected attributes (record it "
+           "under `comparability`); for a minor change a risk assessment and a short `summary` of the "
+           "evidence suffice.",
+    why="Clinical data gathered on one process support another only through a comparability "
+        "demonstration; the 2026 flexibility lets a minor change rest on a proportionate summary, "
+        "but not a moderate or major one.",
+)
+def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    changes = _changes(d)
+    if isinstance(changes, NotEvaluated):
+        yield changes
+        return
+    for i, c in changes:
+        if c.comparability is not None:
+            continue
+        if c.risk is ChangeRisk.MINOR:
+            if not (c.summary or "").strip():
+                yield Gap(f"Minor change {c.id} has neither a comparability study nor a proportionate "
+                          f"summary; {FLEXIBILITY}, so a short `summary` of the evidence is enough.",
+                          at=_at(d, i), record=_record(c), severity=I)
+            elif _late(d, c):
+                yield Gap(f"Minor change {c.id} was implemented in {c.phase.value}, at or after the pivotal "
+                          f"study, and rests on a summary only; {FLEXIBILITY} made before the efficacy "
+                          "study, so confirm the summary covers the pivotal material.",
+                          at=_at(d, i, "summary"), record=_record(c), severity=I)
+            continue
+        when = "" if ctx.phase > Phase.PHASE_1 else " (needed once the product moves past phase 1)"
+        yield Gap(f"{c.risk.value.capitalize()} change {c.id} has no comparability study{when}.",
+                  at=_at(d, i), record=_record(c))
+
+
+# ------------------------------------------------------------------------------- CMP-003
+
+
+@rule(
+    id="CMP-003", slug="criteria-predefined", area=Area.CMP,
+    title="The comparability study's method and acceptance criteria were set in advance",
+    severity=by_phase(None, MI, MA, B, B),
+    cites=(FDA_CGT_COMPARABILITY, f"{ICH_Q5E}, 2.3"),
+    remedy="Name the statistical method (`method`) and set the acceptance criteria in an approved "
+           "protocol before testing post-change lots; record `criteria_predefined: true`.",
+    why="Criteria chosen after the data are seen can be fitted to any result, so a post hoc "
+        "comparability conclusion carries little weight.",
+)
+def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    changes = _changes(d)
+    if isinstance(changes, NotEvaluated):
+        yield changes
+        return
+    for i, c in changes:
+        study = c.comparability
+        if study is None:
+            continue
+        missing = []
+        if study.method is None:
+            missing.append("names no statistical method")
+        if study.criteria_predefined is not True:
+            missing.append("does not show its acceptance criteria were set in advance"
+                           if study.criteria_predefined is None else "set its acceptance criteria after the fact")
+        if missing:
+            note = f" ({FLEXIBILITY})" if proportionate(c) else ""
+            key = "criteria_predefined" if study.criteria_predefined is not None else "comparability"
+            yield Gap(f"The comparability study of change {c.id} {' and '.join(missing)}{note}.",
+                      at=_at(d, i, "comparability", *(() if key == "comparability" else (key,))),
+                      record=_record(c), severity=_severity(c))
+
+
+# ------------------------------------------------------------------------------- CMP-004
+
+
+@rule(
+    id="CMP-004", slug="data-support-conclusion", area=Area.CMP,
+    title="The lot data support the comparability conclusion",
+    severity=by_phase(None, MA, B, B, B),
+    cites=(ICH_Q5E, FDA_CGT_COMPARABILITY),
+    remedy="Reconcile the conclusion with the lot data: investigate the post-change results outside the "
+           "pre-change range, add lots where the comparison has too few to decide, and revise the "
+           "conclusion (with a nonclinical or clinical bridge) if the difference is real.",
+    why="A 'comparable' conclusion is only as good as the data behind it; cmcflex recomputes the "
+        "study's method from lots.csv (quality range mean ± 3 SD, TOST with a 1.5 SD margin, or min–max) "
+        "and flags a claim the data contradict. A contradiction is flagged even for a minor change, "
+        "because data showing a difference mean the change was not minor.",
+)
+def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    changes = _changes(d)
+    if isinstance(changes, NotEvaluated):
+        yield changes
+        return
+    for i, c in changes:
+        study = c.comparability
+        if study is None:
+            continue
+        at = _at(d, i, "comparability", "conclusion")
+        if study.conclusion is Conclusion.PENDING:
+            yield NotEvaluated(f"change {c.id}: the comparability study's conclusion is pending")
+            continue
+        if study.method is ComparisonMethod.DESCRIPTIVE:
+            if study.conclusion is Conclusion.COMPARABLE:
+                yield Gap(f"Change {c.id} concludes 'comparable' from a descriptive comparison, which "
+                          "sets no acceptance criteria and is weak evidence; nothing can be recomputed.",
+                          at=at, record=_record(c), severity=I,
+                          data={"change": c.id, "method": "descriptive"})
+            continue
+        if d.lots is None:
+            yield NotEvaluated(f"change {c.id}: lots.csv is missing, so the comparison cannot be recomputed")
+            continue
+        lots = study_lots(d, c)
+        if len(lots.pre) < 2 or len(lots.post) < 2:
+            absent = f"; listed but not in lots.csv: {', '.join(lots.missing)}" if lots.missing else ""
+            yield NotEvaluated(f"change {c.id}: {len(lots.pre)} pre-change and {len(lots.post)} post-change "
+                               f"lots found in lots.csv; at least 2 on each side are needed{absent}")
+            continue
+        attributes = study.attributes or c.affected_attributes
+        if not attributes:
+            yield NotEvaluated(f"change {c.id}: the study lists no attributes to compare")
+            continue
+        results: list[Comparison] = []
+        for attribute in attributes:
+            outcome = compare_attribute(d, lots, attribute, study.method)
+            for item in outcome:
+                if isinstance(item, NotEvaluated):
+                    yield NotEvaluated(f"change {c.id}: {item.reason}")
+                else:
+                    results.append(item)
+        if study.conclusion is not Conclusion.COMPARABLE or not results:
+            continue
+        failed = [r for r in results if r.passed is False]
+        data = {"change": c.id, "method": (study.method or ComparisonMethod.QUALITY_RANGE).value,
+                "pre_lots": lots.pre, "post_lots": lots.post,
+                "attributes": [r.as_data() for r in results]}
+        if failed:
+            yield Gap(f"Change {c.id} concludes 'comparable' but the lot data, recomputed, do not support it: "
+                      + "; ".join(r.describe() for r in failed) + "."
+                      + _weak_words(failed), at=at, record=_record(c), data=data)
+        else:
+            weak = [r for r in results if r.weak]
+            if weak:
+                yield Gap(f"Change {c.id}'s 'comparable' conclusion agrees with the lot data, but the "
+                          "comparison is weak evidence: " + _weak_words(weak, lead=False),
+                          at=at, record=_record(c), data=data, severity=I)
+
+
+def _weak_words(results: list[Comparison], lead: bool = True) -> str:
+    notes = sorted({r.weak for r in results if r.weak})
+    if not notes:
+        return ""
+    text = " ".join(notes)
+    return f" {text}" if lead else text
+
+
+# ------------------------------------------------------------------------------- CMP-005
+
+
+@rule(
+    id="CMP-005", slug="bridge-when-not-comparable", area=Area.CMP,
+    title="A change not shown comparable has a nonclinical or clinical bridge",
+    severity=by_phase(None, MA, B, B, B),
+    cites=(ICH_Q5E, FDA_CGT_COMPARABILITY),
+    remedy="Bridge the change with nonclinical or clinical data (record the study id in "
+           "`nonclinical_bridge` or `clinical_bridge`), or repeat the comparability study with enough lots "
+           "to reach a conclusion.",
+    why="When quality data cannot show that pre- and post-change product are comparable, clinical "
+        "experience with the old process no longer supports the new one without a bridge. A study's own "
+        "negative or inconclusive result is flagged even for a minor change.",
+)
+def bridge_when_not_comparable(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    changes = _changes(d)
+    if isinstance(changes, NotEvaluated):
+        yield changes
+        return
+    for i, c in changes:
+        study = c.comparability
+        if study is None or study.conclusion not in (Conclusion.NOT_COMPARABLE, Conclusion.INCONCLUSIVE):
+            continue
+        if study.nonclinical_bridge or study.clinical_bridge:
+            continue
+        word = study.conclusion.value.replace("_", " ")
+        yield Gap(f"Change {c.id}'s comparability study is {word} and no nonclinical or clinical bridge "
+                  "is recorded.", at=_at(d, i, "comparability", "conclusion"), record=_record(c))
+
+
+# ------------------------------------------------------------------------------- CMP-006
+
+
+@rule(
+    id="CMP-006", slug="late-major-change", area=Area.CMP,
+    title="A major change at or after the pivotal study is compared against pivotal lots",
+    severity=by_phase(None, None, MA, B, None),
+    cites=(ICH_Q5E, "FDA gene therapy CMC town hall", "CGT precedent (2020)"),
+    remedy="Compare the post-change lots against lots used in the pivotal study (list them in "
+           "`pre_lots`), so that the pivotal clinical data support the commercial process.",
+    why="After the pivotal study, the clinical evidence rests on pivotal material; a late major change "
+        "compared only against earlier or development lots leaves the commercial product unlinked to it.",
+)
+def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    changes = _changes(d)
+    if isinstance(changes, NotEvaluated):
+        yield changes
+        return
+    late = [(i, c) for i, c in changes if c.risk is ChangeRisk.MAJOR and _late(d, c)]
+    if not late:
+        return
+    if d.lots is None:
+        yield NotEvaluated("lots.csv is missing: the pre-change lots of late major changes cannot be "
+                           "matched to pivotal lots")
+        return
+    pivotal = set(d.pivotal_lot_ids())
+    for i, c in late:
+        pre = study_lots(d, c).pre
+        if pivotal.intersection(pre):
+            continue
+        what = (f"none of its pre-change lots ({', '.join(pre)}) is a pivotal ({d.pivotal_use}) lot"
+                if pre else "no pre-change lots are identified")
+        yield Gap(f"Major change {c.id} was implemented in {c.phase.value}, at or after the pivotal study, "
+                  f"but {what}.", at=_at(d, i, *(("comparability",) if c.comparability else ())),
+                  record=_record(c), data={"change": c.id, "pre_lots": pre,
+                                           "pivotal_lots": sorted(pivotal)})
+
+
+# ------------------------------------------------------------------------------- CMP-007
+
+
+@rule(
+    id="CMP-007", slug="patient-material-in-study", area=Area.CMP,
+    title="Autologous products: the comparability study uses patient-derived material",
+    severity=by_phase(None, MI, MA, MA, MA),
+    cites=(f"{FDA_CGT_COMPARABILITY} (split-source designs)",),
+    remedy="Include post-change lots made from patient starting material, or use a split-source design "
+           "(one patient's or donor's material split between the old and new process).",
+    why="Healthy-donor cells can behave differently from patient cells in manufacture, so a "
+        "comparability study of an autologous product on healthy-donor material alone may miss the "
+        "difference that matters.",
+)
+def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if not d.autologous:
+        return
+    changes = _changes(d)
+    if isinstance(changes, NotEvaluated):
+        yield changes
+        return
+    for i, c in changes:
+        study = c.comparability
+        if study is None or study.design is StudyDesign.SPLIT_SOURCE:
+            continue
+        if d.lots is None:
+            yield NotEvaluated(f"change {c.id}: lots.csv is missing, so the starting material of the "
+                               "post-change lots is unknown")
+            continue
+        post = study_lots(d, c).post
+        starting = {lot_id: (d.lots.lot(lot_id).starting_material or "") for lot_id in post}
+        if not post:
+            yield NotEvaluated(f"change {c.id}: no post-change lots found in lots.csv")
+            continue
+        if "patient" in starting.values():
+            continue
+        kinds = ", ".join(sorted({v or "not stated" for v in starting.values()}))
+        note = f" ({FLEXIBILITY})" if proportionate(c) else ""
+        yield Gap(f"The comparability study of change {c.id} uses no patient-derived post-change lot "
+                  f"(starting material: {kinds}) and is not split-source{note}.",
+                  at=_at(d, i, "comparability"), record=_record(c), severity=_severity(c),
+                  data={"change": c.id, "post_lots": post, "starting_material": starting})
+
+
+# ------------------------------------------------------------------------------- CMP-008
+
+
+@rule(
+    id="CMP-008", slug="reporting-category", area=Area.CMP,
+    title="Post-approval changes carry a reporting category; major changes are PAS",
+    severity=by_phase(None, None, None, None, B),
+    cites=("21 CFR 601.12(b)–(d)",),
+    remedy="Give each post-approval change its reporting category under 21 CFR 601.12: a prior approval "
+           "supplement (PAS) for a major change, CBE-30 or CBE-0 for a moderate one, the annual report for "
+           "a minor one.",
+    why="Distributing product made with a major change before FDA approves the supplement violates "
+        "21 CFR 601.12(b); the reporting category decides when product may ship.",
+)
+def reporting_category(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    changes = _changes(d)
+    if isinstance(changes, NotEvaluated):
+        yield changes
+        return
+    for i, c in changes:
+        if c.phase is not Phase.POST_APPROVAL:
+            continue
+        if c.reporting_category is None:
+            note = "; a minor change is usually reported in the annual report (601.12(d))" if proportionate(c) else ""
+            yield Gap(f"Post-approval change {c.id} ({c.risk.value}) has no reporting category{note}.",
+                      at=_at(d, i), record=_record(c), severity=_severity(c))
+        elif c.risk is ChangeRisk.MAJOR and c.reporting_category is not ReportingCategory.PAS:
+            yield Gap(f"Major post-approval change {c.id} is filed as {c.reporting_category.value}, "
+                      "not as a prior approval supplement (PAS).",
+                      at=_at(d, i, "reporting_category"), record=_record(c))
+

@@ -1,0 +1,290 @@
+"""CMP rules: firing and silent cases at the phases where their severity differs."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import pytest
+
+from tests.helpers import findings_for, lot_rows, not_evaluated_for
+
+PRE = {"L-101": 100.0, "L-102": 104.0, "L-103": 96.0, "L-104": 101.0}
+POST_OK = {"L-201": 99.0, "L-202": 102.0, "L-203": 98.0, "L-204": 100.5}
+POST_LOW = {"L-201": 99.0, "L-202": 70.0, "L-203": 98.0, "L-204": 100.5}
+
+
+def lots(pre: dict[str, float], post: dict[str, float], pre_use: str = "phase_2",
+         post_use: str = "phase_3", post_start: str = "patient") -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for k, (lot, v) in enumerate(pre.items()):
+        rows += lot_rows(lot, pre_use, {"potency": v, "viability": 85 + k}, process_version="v1",
+                         manufacture_date=f"2024-0{k + 1}-01")
+    for k, (lot, v) in enumerate(post.items()):
+        rows += lot_rows(lot, post_use, {"potency": v, "viability": 86 + k}, process_version="v2",
+                         manufacture_date=f"2025-0{k + 1}-01", starting_material=post_start)
+    return rows
+
+
+def change(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": "CHG-001", "title": "Closed automated expansion", "kind": "process", "phase": "phase_2",
+        "risk": "major", "risk_assessment": "RA-001", "from_version": "v1", "to_version": "v2",
+        "affected_attributes": ["potency", "viability"],
+        "comparability": {"design": "side_by_side", "attributes": ["potency", "viability"],
+                          "method": "quality_range", "criteria_predefined": True,
+                          "conclusion": "comparable"},
+    }
+    study = overrides.pop("comparability", {})
+    data.update(overrides)
+    if study is None:
+        data["comparability"] = None
+    else:
+        data["comparability"] = {**data["comparability"], **study}
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def dossier(dossier_dir, *changes: dict[str, Any], rows: list | None = None, phase: str = "phase_2",
+            **extra: Any):
+    files: dict[str, Any] = {"changes.yaml": {"changes": list(changes)}}
+    if rows is not None:
+        files["lots.csv"] = rows
+    return dossier_dir(files, phase=phase, **extra)
+
+
+MINOR = {"id": "CHG-009", "kind": "raw_material", "phase": "phase_2", "risk": "minor",
+         "risk_assessment": "RA-009", "affected_attributes": ["sterility"],
+         "summary": "Same membrane and pore rating; bacterial retention validated (FV-19)."}
+
+
+# ------------------------------------------------------------------------ CMP-001
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", "minor"), ("phase_2", "major"), ("bla", "blocker")])
+def test_cmp001_fires_without_risk_assessment(dossier_dir, phase, severity):
+    path = dossier(dossier_dir, change(risk_assessment=None), rows=lots(PRE, POST_OK), phase=phase)
+    found = findings_for(path, "CMP-001")
+    assert [(f.severity.value, f.record) for f in found] == [(severity, "change CHG-001")]
+    assert found[0].file == "changes.yaml" and found[0].line
+
+
+def test_cmp001_silent_with_risk_assessment(dossier_dir):
+    path = dossier(dossier_dir, change(), MINOR, rows=lots(PRE, POST_OK), phase="bla")
+    assert findings_for(path, "CMP-001") == []
+
+
+def test_cmp001_minor_proportionate_change_without_attributes_is_info(dossier_dir):
+    path = dossier(dossier_dir, {**MINOR, "affected_attributes": []}, phase="bla")
+    (f,) = findings_for(path, "CMP-001")
+    assert f.severity.value == "info" and "flexibility" in f.message
+
+
+def test_cmp_rules_not_evaluated_without_changes_file(dossier_dir):
+    path = dossier_dir({}, phase="bla")
+    assert not_evaluated_for(path, "CMP-001")
+
+
+# ------------------------------------------------------------------------ CMP-002
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", "info"), ("phase_2", "major"), ("phase_3", "blocker")])
+def test_cmp002_fires_for_major_change_without_study(dossier_dir, phase, severity):
+    path = dossier(dossier_dir, change(comparability=None), phase=phase)
+    (f,) = findings_for(path, "CMP-002")
+    assert f.severity.value == severity and f.record == "change CHG-001"
+
+
+def test_cmp002_silent_with_study_and_for_proportionate_minor_change(dossier_dir):
+    path = dossier(dossier_dir, change(), MINOR, rows=lots(PRE, POST_OK), phase="bla")
+    assert findings_for(path, "CMP-002") == []
+
+
+def test_cmp002_minor_change_without_summary_is_info_naming_flexibility(dossier_dir):
+    path = dossier(dossier_dir, {k: v for k, v in MINOR.items() if k != "summary"}, phase="bla")
+    (f,) = findings_for(path, "CMP-002")
+    assert f.severity.value == "info" and "flexibility" in f.message
+
+
+# ------------------------------------------------------------------------ CMP-003
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_2", "minor"), ("phase_3", "major"), ("bla", "blocker")])
+def test_cmp003_fires_when_criteria_set_after_the_fact(dossier_dir, phase, severity):
+    path = dossier(dossier_dir, change(comparability={"criteria_predefined": False}),
+                   rows=lots(PRE, POST_OK), phase=phase)
+    (f,) = findings_for(path, "CMP-003")
+    assert f.severity.value == severity and "after the fact" in f.message
+
+
+def test_cmp003_silent_when_predefined_and_not_applied_at_phase_1(dossier_dir):
+    ok = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK), phase="bla")
+    assert findings_for(ok, "CMP-003") == []
+    p1 = dossier(dossier_dir, change(comparability={"criteria_predefined": False}), phase="phase_1")
+    assert findings_for(p1, "CMP-003") == []
+
+
+# ------------------------------------------------------------------------ CMP-004
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_2", "major"), ("bla", "blocker")])
+def test_cmp004_catches_comparable_claim_contradicted_by_lot_data(dossier_dir, phase, severity):
+    path = dossier(dossier_dir, change(), rows=lots(PRE, POST_LOW), phase=phase)
+    (f,) = findings_for(path, "CMP-004")
+    assert f.severity.value == severity
+    assert "L-202 = 70" in f.message and "potency" in f.message and "viability" not in f.message
+    potency = next(a for a in f.data["attributes"] if a["attribute"] == "potency")
+    assert potency["pre"]["mean"] == pytest.approx(100.25)
+    sd = statistics.stdev(PRE.values())  # 3.304
+    assert potency["pre"]["sd"] == pytest.approx(sd, rel=1e-5)
+    assert potency["outside"] == {"L-202": 70.0}
+    assert potency["passed"] is False
+    assert potency["quality_range"] == pytest.approx([100.25 - 3 * sd, 100.25 + 3 * sd], rel=1e-5)
+
+
+def test_cmp004_silent_when_data_support_claim(dossier_dir):
+    path = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK), phase="bla")
+    assert findings_for(path, "CMP-004") == []
+
+
+def test_cmp004_uses_listed_lot_ids(dossier_dir):
+    rows = lots(PRE, POST_LOW)
+    study = {"pre_lots": ["L-101", "L-102", "L-103", "L-104"], "post_lots": ["L-201", "L-203", "L-204"]}
+    path = dossier(dossier_dir, change(comparability=study), rows=rows, phase="bla")
+    assert findings_for(path, "CMP-004") == []  # the low lot L-202 is not in the study
+
+
+def test_cmp004_few_lots_says_weak_evidence(dossier_dir):
+    pre = {"L-101": 100.0, "L-102": 104.0, "L-103": 96.0}
+    path = dossier(dossier_dir, change(), rows=lots(pre, {"L-201": 99.0, "L-202": 70.0}), phase="bla")
+    (f,) = findings_for(path, "CMP-004")
+    assert "24–30 %" in f.message and "87.8 %" in f.message
+
+
+def test_cmp004_min_max(dossier_dir):
+    post = {"L-201": 99.0, "L-202": 105.0, "L-203": 98.0}
+    path = dossier(dossier_dir, change(comparability={"method": "min_max"}), rows=lots(PRE, post), phase="bla")
+    (f,) = findings_for(path, "CMP-004")
+    assert "range 96–104" in f.message and "L-202 = 105" in f.message
+
+
+def test_cmp004_equivalence_tost(dossier_dir):
+    pre = {f"L-1{k:02d}": v for k, v in enumerate([100, 103, 97, 101, 99, 102, 98, 100])}
+    shifted = {f"L-2{k:02d}": v + 6 for k, v in enumerate([100, 103, 97, 101, 99, 102, 98, 100])}
+    same = {f"L-2{k:02d}": v for k, v in enumerate([100.5, 102, 98, 101, 99.5, 100, 99, 101])}
+    study = {"method": "equivalence", "attributes": ["potency"]}
+    bad = dossier(dossier_dir, change(comparability=study), rows=lots(pre, shifted), phase="bla")
+    (f,) = findings_for(bad, "CMP-004")
+    tost = f.data["attributes"][0]["tost"]
+    assert tost["equivalent"] is False and tost["margin"] == pytest.approx(1.5 * 2.0, rel=1e-3)
+    assert "TOST does not show equivalence" in f.message
+    good = dossier(dossier_dir, change(comparability=study), rows=lots(pre, same), phase="bla")
+    assert findings_for(good, "CMP-004") == []
+
+
+def test_cmp004_descriptive_is_info_and_weak(dossier_dir):
+    path = dossier(dossier_dir, change(comparability={"method": "descriptive"}), phase="bla")
+    (f,) = findings_for(path, "CMP-004")
+    assert f.severity.value == "info" and "weak evidence" in f.message
+
+
+def test_cmp004_not_evaluated_with_one_lot_a_side(dossier_dir):
+    path = dossier(dossier_dir, change(), rows=lots({"L-101": 100.0}, POST_LOW), phase="bla")
+    assert findings_for(path, "CMP-004") == []
+    (reason,) = not_evaluated_for(path, "CMP-004")
+    assert "1 pre-change" in reason and "at least 2" in reason
+
+
+def test_cmp004_not_applied_at_phase_1(dossier_dir):
+    path = dossier(dossier_dir, change(), rows=lots(PRE, POST_LOW), phase="phase_1")
+    assert findings_for(path, "CMP-004") == []
+
+
+# ------------------------------------------------------------------------ CMP-005
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_2", "major"), ("phase_3", "blocker")])
+def test_cmp005_fires_without_bridge(dossier_dir, phase, severity):
+    path = dossier(dossier_dir, change(comparability={"conclusion": "inconclusive"}), phase=phase)
+    (f,) = findings_for(path, "CMP-005")
+    assert f.severity.value == severity and "inconclusive" in f.message
+
+
+def test_cmp005_silent_with_bridge(dossier_dir):
+    study = {"conclusion": "not_comparable", "clinical_bridge": "CLIN-BR-1"}
+    path = dossier(dossier_dir, change(comparability=study), phase="bla")
+    assert findings_for(path, "CMP-005") == []
+
+
+# ------------------------------------------------------------------------ CMP-006
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_3", "major"), ("bla", "blocker")])
+def test_cmp006_fires_for_late_major_change_without_pivotal_lots(dossier_dir, phase, severity):
+    path = dossier(dossier_dir, change(phase="phase_3"), rows=lots(PRE, POST_OK, pre_use="phase_2",
+                                                                   post_use="ppq"), phase=phase)
+    (f,) = findings_for(path, "CMP-006")
+    assert f.severity.value == severity and "pivotal" in f.message
+
+
+def test_cmp006_silent_when_pre_lots_are_pivotal_or_change_early(dossier_dir):
+    pivotal = dossier(dossier_dir, change(phase="phase_3"),
+                      rows=lots(PRE, POST_OK, pre_use="phase_3", post_use="ppq"), phase="bla")
+    assert findings_for(pivotal, "CMP-006") == []
+    early = dossier(dossier_dir, change(phase="phase_2"), rows=lots(PRE, POST_OK), phase="bla")
+    assert findings_for(early, "CMP-006") == []
+    post_approval = dossier(dossier_dir, change(phase="phase_3"),
+                            rows=lots(PRE, POST_OK, post_use="ppq"), phase="post_approval")
+    assert findings_for(post_approval, "CMP-006") == []
+
+
+# ------------------------------------------------------------------------ CMP-007
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_2", "minor"), ("bla", "major")])
+def test_cmp007_fires_for_healthy_donor_study_of_autologous_product(dossier_dir, phase, severity):
+    path = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK, post_start="healthy_donor"), phase=phase)
+    (f,) = findings_for(path, "CMP-007")
+    assert f.severity.value == severity and "healthy_donor" in f.message
+
+
+def test_cmp007_silent_for_patient_lots_split_source_or_allogeneic(dossier_dir):
+    patient = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK), phase="bla")
+    assert findings_for(patient, "CMP-007") == []
+    split = dossier(dossier_dir, change(comparability={"design": "split_source"}),
+                    rows=lots(PRE, POST_OK, post_start="healthy_donor"), phase="bla")
+    assert findings_for(split, "CMP-007") == []
+    allo = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK, post_start="healthy_donor"), phase="bla",
+                   product={"name": "T", "modality": "car_t_allogeneic"})
+    assert findings_for(allo, "CMP-007") == []
+
+
+# ------------------------------------------------------------------------ CMP-008
+
+
+def test_cmp008_fires_post_approval_for_missing_or_wrong_category(dossier_dir):
+    missing = dossier(dossier_dir, change(phase="post_approval"), rows=lots(PRE, POST_OK),
+                      phase="post_approval")
+    (f,) = findings_for(missing, "CMP-008")
+    assert f.severity.value == "blocker" and "no reporting category" in f.message
+    wrong = dossier(dossier_dir, change(phase="post_approval", reporting_category="CBE-30"),
+                    rows=lots(PRE, POST_OK), phase="post_approval")
+    (g,) = findings_for(wrong, "CMP-008")
+    assert "PAS" in g.message
+
+
+def test_cmp008_silent_with_pas_and_before_approval(dossier_dir):
+    pas = dossier(dossier_dir, change(phase="post_approval", reporting_category="PAS"),
+                  rows=lots(PRE, POST_OK), phase="post_approval")
+    assert findings_for(pas, "CMP-008") == []
+    bla = dossier(dossier_dir, change(phase="bla"), rows=lots(PRE, POST_OK), phase="bla")
+    assert findings_for(bla, "CMP-008") == []
+
+
+# ------------------------------------------------------------------------ the proportionate minor change
+
+
+def test_proportionate_minor_change_is_quiet_in_every_cmp_rule(dossier_dir):
+    path = dossier(dossier_dir, MINOR, phase="bla")
+    for rule_id in ("CMP-001", "CMP-002", "CMP-003", "CMP-004", "CMP-005", "CMP-006", "CMP-007"):
+        assert [f for f in findings_for(path, rule_id) if f.severity.value != "info"] == [], rule_id
+    assert all(findings_for(path, r) == [] for r in ("CMP-001", "CMP-002"))
