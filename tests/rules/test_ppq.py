@@ -469,3 +469,17 @@ def test_summary_counts_drug_product_lots_once_per_run(make):
                             material="drug_substance")
     summary = summarize(load_dossier(make("bla", lot_data=rows)))
     assert summary is not None and summary["lots_executed"] == 2
+
+
+def test_console_shows_the_ppq_summary_in_the_ppq_section(make):
+    from cmcflex.report.console import ppq_summary_line, render
+
+    report = report_for(make("bla"))
+    assert report.summaries["ppq"]["lots_passing"] == 2
+    line = ppq_summary_line(report.summaries["ppq"])
+    assert line == ("PPQ: 2 planned · 2 executed · 2 passing · concurrent release: yes · "
+                    "justification: process_knowledge · report: complete/validated")
+    text = render(report)
+    section = text.index("PPQ — Process performance qualification")
+    assert text.index("PPQ: 2 planned", section) > section
+    assert "PPQ:" not in render(report_for(make("bla", ppq_data=None, lot_data=None)))
