@@ -316,7 +316,7 @@ class Inspection(Record):
 
 
 class Site(Record):
-    id: str = Field(description="Site id used in lots.csv and ppq.yaml")
+    id: str = Field(description="Site id used in lots.csv and ppq.yaml, e.g. SITE-A")
     name: str | None = Field(
         None, description="Site name and location, e.g. Example Cell Processing Center, Durham NC"
     )
@@ -348,6 +348,11 @@ class DossierFile(Record):
     )
     in_use: Period | None = Field(
         None, description="Claimed in-use period after thaw or preparation, e.g. {value: 4, unit: hours}"
+    )
+    stability_lot_justification: str | None = Field(
+        None,
+        description="Extension: why fewer than 3 lots on long-term stability support the shelf life "
+        "(e.g. scarce autologous material, platform data); read by STAB-003",
     )
     sites: list[Site] = Field(
         default_factory=list,
@@ -554,7 +559,7 @@ class Reevaluation(Record):
 
 
 class SpecTest(Record):
-    attribute: str = Field(description="Key used in lots.csv; unique within the material")
+    attribute: str = Field(description="Key used in lots.csv, unique within the material, e.g. viability")
     test: str | None = Field(None, description="Canonical test type (defaults to attribute)")
     category: TestCategory | None = Field(None, description="Category of a custom test")
     method: str | None = Field(None, description="Method id in methods.yaml")
@@ -792,7 +797,10 @@ class ChangesFile(Record):
 class Waiver(Record):
     rule: str = Field(description="Rule id, e.g. PPQ-006")
     scope: str | None = Field(None, description="A file, or a record such as 'change CHG-004'")
-    justification: str = Field(min_length=1, description="Why the gap is accepted (required)")
+    justification: str = Field(
+        min_length=1,
+        description="Why the gap is accepted (required), e.g. 'Agreed at the Type B meeting (minutes MTG-22)'",
+    )
     approved_by: str | None = Field(None, description="Who accepted the gap, e.g. Head of Regulatory Affairs")
     expires: dt.date | None = Field(
         None, description="Date after which the waiver no longer applies (ISO 8601), e.g. 2027-01-31"
