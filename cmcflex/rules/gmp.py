@@ -81,6 +81,14 @@ _STATUS_TEXT = {
 # ---------------------------------------------------------------------------- helpers
 
 
+def _at(d: Dossier, file: str, *path: str | int) -> Location:
+    """Where a record starts: the line of its key (a mapping) or of its item (a list)."""
+    source = d.sources.get(file)
+    if source is None:
+        return Location(file, 0)
+    return Location(file, source.locate(tuple(path), key=True)[0])
+
+
 def _missing_gmp(what: str) -> NotEvaluated:
     return NotEvaluated(f"gmp.yaml is missing; cannot check {what}")
 
@@ -88,10 +96,11 @@ def _missing_gmp(what: str) -> NotEvaluated:
 def _control_problem(name: str, control: Control | None) -> str | None:
     """Why a control does not count as in place, or None when it does."""
     label = _CONTROL_LABEL[name]
+    label = label if label.endswith("control") else f"{label} control"
     if control is None:
-        return f"no {label} control recorded (controls.{name})"
+        return f"no {label} recorded (controls.{name})"
     if control.status is not ControlStatus.IN_PLACE:
-        return f"the {label} control (controls.{name}) {_STATUS_TEXT[control.status]}"
+        return f"the {label} (controls.{name}) {_STATUS_TEXT[control.status]}"
     return None
 
 
@@ -107,7 +116,7 @@ def _control_gap(
     message = "; ".join(problems)
     return Gap(
         message[0].upper() + message[1:] + ".",
-        at=d.where(GMP_FILE, "controls", name),
+        at=_at(d, GMP_FILE, "controls", name),
         record=f"control {name}",
         data={"control": name, "status": control.status.value if control else None,
               "evidence": control.evidence if control else None, **(extra or {})},
@@ -253,7 +262,7 @@ def quality_unit_independent(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     unit = "QC function" if ctx.phase is Phase.PHASE_1 else "quality unit"
     qu = d.gmp.quality_unit
-    at = d.where(GMP_FILE, "quality_unit")
+    at = _at(d, GMP_FILE, "quality_unit")
     if qu is None:
         yield Gap(f"No {unit} recorded in gmp.yaml (quality_unit).", at=at, record="quality unit",
                   data={"independent": None, "responsibilities_written": None})
@@ -468,7 +477,7 @@ def aseptic_process_simulation(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not runs:
         yield Gap(
             "No aseptic process simulation (media fill) is recorded in gmp.yaml.",
-            at=d.where(GMP_FILE, "aseptic_process_simulation"),
+            at=_at(d, GMP_FILE, "aseptic_process_simulation"),
             record="aps",
             data={"runs": 0},
         )
@@ -753,7 +762,7 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not donors:
         yield Gap(
             f"No donors are recorded in gmp.yaml for allogeneic product {d.info.product.name}.",
-            at=d.where(GMP_FILE, "donors"),
+            at=_at(d, GMP_FILE, "donors"),
             record="donors",
             data={"donors": 0},
         )
