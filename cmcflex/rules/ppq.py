@@ -149,7 +149,8 @@ def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The number of PPQ lots is justified",
     area=Area.PPQ,
     severity=by_phase(None, None, MI, MA, MA),
-    cites=("FDA, CGMP Questions and Answers: Production and Process Controls, Q5", CBER_2026, FLEX_2026),
+    cites=("FDA, Questions and Answers on Current Good Manufacturing Practice Regulations: Production "
+           "and Process Controls, Q5", CBER_2026, FLEX_2026),
     remedy="State in protocol.lot_count_justification why the number of lots gives confidence in "
            "the process: the approach (process_knowledge, risk_based, statistical, "
            "expected_coverage or platform), the reasoning in text, and the evidence documents "
@@ -243,7 +244,7 @@ def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The PPQ protocol is approved by the quality unit",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
-    cites=(f"{PV_2011}, IV.C.4", "21 CFR 211.22", "21 CFR 211.100"),
+    cites=(f"{PV_2011}, IV.C.4", "21 CFR 211.22, 211.100"),
     remedy="Have the quality unit review and approve the PPQ protocol before the first PPQ lot, "
            "and set protocol.approved_by_quality_unit: true.",
     why="The quality unit must approve the protocol before PPQ starts; an unapproved protocol does "
@@ -378,7 +379,7 @@ def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outco
     title="PPQ prerequisites are met",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
-    cites=(f"{PV_2011}, IV.C.1", f"{PV_2011}, IV.C.3", "21 CFR 211.113(b)"),
+    cites=(f"{PV_2011}, IV.C.1 and IV.C.3", "21 CFR 211.113(b)"),
     remedy="Complete each prerequisite before PPQ and record it in protocol.prerequisites as true "
            "or as the id of the document that shows it (qualification, training, validation "
            "report, aseptic process simulation).",
@@ -517,7 +518,7 @@ def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome
     title="PPQ runs at a commercial site and at commercial scale",
     area=Area.PPQ,
     severity=by_phase(None, None, I, MA, MA),
-    cites=(f"{PV_2011}, IV.C.2", f"{PV_2011}, IV.C.4"),
+    cites=(f"{PV_2011}, IV.C.2 and IV.C.4",),
     remedy="Run PPQ at a site named in the BLA as commercial (commercial: true in dossier.yaml) "
            "and at commercial scale (protocol.scale: commercial); otherwise justify the site or "
            "scale and plan PPQ at the commercial one.",
@@ -545,7 +546,7 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if _blank(p.scale):
         yield Gap(f"{name} does not state its scale (scale: commercial){advice}.", _at(d, "protocol"),
                   record=record)
-    elif p.scale.strip().lower() != "commercial":
+    elif not p.scale.strip().lower().startswith("commercial"):
         yield Gap(f"{name} runs PPQ at {p.scale} scale, not commercial scale{advice}.",
                   _at(d, "protocol", "scale"), record=record, data={"scale": p.scale})
     by_site: dict[str, list[Lot]] = {}

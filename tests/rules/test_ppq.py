@@ -483,3 +483,8 @@ def test_console_shows_the_ppq_summary_in_the_ppq_section(make):
     section = text.index("PPQ — Process performance qualification")
     assert text.index("PPQ: 2 planned", section) > section
     assert "PPQ:" not in render(report_for(make("bla", ppq_data=None, lot_data=None)))
+
+
+def test_ppq010_scale_may_describe_the_commercial_scale(make):
+    path = make("bla", ppq(protocol__scale="Commercial (50 L)"))
+    assert findings_for(path, "PPQ-010") == []
