@@ -40,3 +40,53 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` or the empty string."""
     best = closest(word, choices)
     return f" (did you mean '{best}'?)" if best else ""
+
+
+def allowed_values(field: str, got: object, allowed: list[str]) -> str:
+    """``unknown modality 'x' (did you mean 'y'?); allowed: a, b, c``."""
+    return f"unknown {field} {shown(got)}{did_you_mean(str(got), allowed)}; allowed: {', '.join(allowed)}"
+
+
+def shown(value: object) -> str:
+    """A short, readable rendering of a value a person wrote."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping" if value else "an empty mapping"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return repr(text)
+    return str(value)
+
+
+# What a value of each kind must look like, keyed by pydantic's error type.
+EXPECTED: dict[str, str] = {
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "finite_number": "a finite number",
+    "date_parsing": "an ISO date",
+    "date_type": "an ISO date",
+    "date_from_datetime_parsing": "an ISO date",
+    "date_from_datetime_inexact": "an ISO date",
+    "string_type": "text",
+    "list_type": "a list",
+    "model_type": "a mapping of keys",
+    "dict_type": "a mapping of keys",
+    "model_attributes_type": "a mapping of keys",
+}
+
+BOUNDS: dict[str, str] = {
+    "greater_than": "greater than {gt}",
+    "greater_than_equal": "{ge} or more",
+    "less_than": "less than {lt}",
+    "less_than_equal": "{le} or less",
+}

@@ -5,17 +5,19 @@ Loading is read-only: files are opened for reading and nothing is written into t
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import os
 import typing
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
-from cmcflex.dossier.errors import DossierError, Problem, did_you_mean
+from cmcflex.dossier.errors import BOUNDS, EXPECTED, DossierError, Problem, allowed_values, did_you_mean, shown
 from cmcflex.dossier.lots import LotTable, StabilityPoint, read_lots_csv, read_stability_csv
 from cmcflex.dossier.models import (
     ALLOGENEIC_MODALITIES,
@@ -214,29 +216,157 @@ def _unwrap(tp: Any) -> Any:
 def _validation_problems(
     exc: ValidationError, model: type[BaseModel], rel: str, source: SourceMap
 ) -> list[Problem]:
-    out = []
+    """One located problem per wrong value, saying what was expected with an example."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        kind = err["type"]
-        message = err["msg"]
-        if kind == "extra_forbidden":
-            known = _known_fields(model, loc[:-1])
-            message = f"unknown key '{loc[-1]}'{did_you_mean(str(loc[-1]), known)}"
-            if known and not did_you_mean(str(loc[-1]), known):
-                message += f"; known keys: {', '.join(known)}"
-            line, col = source.locate(loc, key=True)
-        elif kind == "missing":
-            message = f"required field '{loc[-1]}' is missing"
-            line, col = source.locate(loc)
-        else:
-            if message.startswith("Value error, "):
-                message = message[len("Value error, "):]
-            got = err.get("input")
-            if kind not in ("value_error",) and not isinstance(got, (dict, list)):
-                message += f" (got {got!r})"
-            line, col = source.locate(loc)
-        out.append(Problem(rel, line, col, _field_name(loc), message))
+        loc, _ = _resolve(model, tuple(err["loc"]))
+        groups.setdefault(loc, []).append(err)
+    out = []
+    for loc, errs in groups.items():
+        _, info = _resolve(model, tuple(errs[0]["loc"]))
+        name = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
+        key = errs[0]["type"] == "extra_forbidden"
+        line, col = source.locate(loc, key=key)
+        out.append(Problem(rel, line, col, _field_name(loc), _message(model, loc, name, info, errs)))
     return out
+
+
+def _resolve(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    """The key path as written in the file (without pydantic's union tags) and the field found there."""
+    current: Any = model
+    info: Any = None
+    clean: list[Any] = []
+    for part in loc:
+        if isinstance(part, int):
+            clean.append(part)
+            continue
+        node = _unwrap(current)
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            clean.append(part)
+            info = node.model_fields.get(str(part))
+            current = info.annotation if info is not None else None
+        # else: a union member's tag ('bool', 'str'), not a key of the file
+    return tuple(clean), info
+
+
+def _message(model: type[BaseModel], loc: tuple[Any, ...], name: str, info: Any,
+             errs: list[dict[str, Any]]) -> str:
+    err = errs[0]
+    kind = err["type"]
+    got = err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        known = _known_fields(model, loc[:-1])
+        message = f"unknown key '{loc[-1]}'{did_you_mean(str(loc[-1]), known)}"
+        if known and not did_you_mean(str(loc[-1]), known):
+            message += f"; known keys: {', '.join(known)}"
+        return message
+    if kind == "missing":
+        return f"required field '{name}' is missing; add it, e.g. {name}: {_example(info) or '...'}"
+    enum = _enum_of(info)
+    if kind == "enum" and enum is not None:
+        return allowed_values(_singular(name) if isinstance(loc[-1], int) else name, got,
+                              [str(e.value) for e in enum])
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected', '?')} (got {shown(got)})"
+    if kind in BOUNDS:
+        bounds = {k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()}
+        return f"must be {BOUNDS[kind].format(**bounds)} (got {shown(got)})"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if len(errs) > 1 and all(e["type"] in EXPECTED for e in errs):
+        wanted = list(dict.fromkeys(EXPECTED[e["type"]].replace(" or ", ", ") for e in errs))
+        expected = ", ".join(wanted[:-1]) + " or " + wanted[-1]
+        return f"expected {expected}{_eg(info)} (got {shown(got)})"
+    if kind in EXPECTED:
+        expected = EXPECTED[kind]
+        if expected == "an ISO date":
+            return f"expected an ISO date such as {_example(info) or '2026-03-10'} (got {shown(got)})"
+        if expected == "a mapping of keys":
+            return f"expected a mapping of keys, e.g. {name}: {_example(info) or '{...}'} (got {shown(got)})"
+        if expected == "a list":
+            return f"expected a list, e.g. {name}: {_example(info) or '[...]'} (got {shown(got)})"
+        return f"expected {expected}{_eg(info)} (got {shown(got)})"
+    message = err["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+        if isinstance(got, (str, int, float)) and str(got).strip() and str(got) not in message:
+            message += f" (got {shown(got)})"
+        return message
+    return f"{message} (got {shown(got)})"
+
+
+def _singular(name: str) -> str:
+    """``roles`` -> ``role`` for an item of a list field (``basis`` stays)."""
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    return name[:-1] if name.endswith("s") and not name.endswith(("ss", "sis")) else name
+
+
+def _eg(info: Any) -> str:
+    example = _example(info)
+    return f", e.g. {example}" if example else ""
+
+
+_TYPE_EXAMPLES: dict[Any, str] = {bool: "true", int: "3", float: "12", dt.date: "2026-03-10"}
+
+
+def _example(info: Any, depth: int = 0) -> str | None:
+    """An example of a valid value for a field: from its description, enum or type."""
+    if info is None:
+        return None
+    description = info.description or ""
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if extra.get("examples"):
+        return _yaml_scalar(str(extra["examples"][0]))
+    if "e.g. " in description:
+        return _first_example(description.split("e.g. ", 1)[1])
+    enum = _enum_of(info)
+    if enum is not None:
+        return str(next(iter(enum)).value)
+    node = _unwrap(info.annotation)
+    if isinstance(node, type) and issubclass(node, BaseModel) and depth < 1:
+        fields = [(n, f) for n, f in node.model_fields.items() if f.is_required()] or list(node.model_fields.items())[:2]
+        inner = ", ".join(f"{n}: {_example(f, depth + 1) or '...'}" for n, f in fields)
+        text = f"{{{inner}}}"
+        return f"[{text}]" if typing.get_origin(info.annotation) is list else text
+    if typing.get_origin(info.annotation) is list and node is str:
+        return "[...]"
+    for tp, example in _TYPE_EXAMPLES.items():
+        if node is tp:
+            return example
+    return None
+
+
+def _yaml_scalar(text: str) -> str:
+    """``text`` as a YAML scalar, quoted when YAML would read it otherwise."""
+    if text[:1] in "><!&*#|{[@`'\"%-?:," or ": " in text or " #" in text:
+        return "'" + text.replace("'", "''") + "'"
+    return text
+
+
+def _first_example(text: str) -> str:
+    """The first example in a description's 'e.g.' text: up to a comma or semicolon at depth 0."""
+    depth, quote = 0, ""
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "{[(":
+            depth += 1
+        elif ch in "}])":
+            if depth == 0:
+                return text[:i].strip()
+            depth -= 1
+        elif ch in ",;" and depth == 0:
+            return text[:i].strip()
+    return text.strip()
+
+
+def _enum_of(info: Any) -> type[Enum] | None:
+    node = _unwrap(info.annotation) if info is not None else None
+    return node if isinstance(node, type) and issubclass(node, Enum) else None
 
 
 def _load_yaml(
