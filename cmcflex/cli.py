@@ -12,11 +12,15 @@ import sys
 import tempfile
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from cmcflex import __version__
+
+if TYPE_CHECKING:
+    from cmcflex.config import Effective
+    from cmcflex.report.model import Report
 
 EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
 
@@ -124,56 +128,149 @@ def _print_load_errors(error: "object") -> None:
                f"{'s' if len(problems) != 1 else ''})", err=True)
 
 
-@app.command()
-def check(
-    dossier: Annotated[Path, typer.Argument(help="Dossier folder (holds dossier.yaml).")],
-    phase: Annotated[Optional[PhaseOpt], typer.Option(help="Override the phase in dossier.yaml.")] = None,
-    target: Annotated[
-        Optional[PhaseOpt], typer.Option(help="Check readiness for a later milestone, e.g. bla.")
-    ] = None,
-    fail_on: Annotated[
-        SeverityOpt, typer.Option("--fail-on", help="Exit 1 when a gap at or above this severity is found.")
-    ] = SeverityOpt.major,
-    format: Annotated[FormatOpt, typer.Option("--format", "-f", help="Report format on standard output.")] = FormatOpt.console,
-    output: Annotated[
-        Optional[list[str]],
-        typer.Option("--output", "-o", help="Write the report to FILE, or FORMAT:FILE (repeatable)."),
-    ] = None,
-    as_of: Annotated[
-        Optional[str], typer.Option("--as-of", help="Evaluation date (ISO); default today.")
-    ] = None,
-    follow_links: Annotated[
-        bool, typer.Option("--follow-links", help="Allow symbolic links that lead outside the dossier.")
-    ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
-) -> None:
-    """Check a dossier and report its gaps. Exit 0: none at or above --fail-on; 1: gaps; 2: error."""
+class ReportFormatOpt(str, Enum):
+    """Formats of ``check`` (the report registry in cmcflex/report/formats.py)."""
+
+    console = "console"
+    json = "json"
+    sarif = "sarif"
+    junit = "junit"
+    markdown = "markdown"
+    html = "html"
+    github = "github"
+
+
+class DiffFormatOpt(str, Enum):
+    console = "console"
+    json = "json"
+    markdown = "markdown"
+
+
+FailOnOpt = Annotated[
+    Optional[SeverityOpt],
+    typer.Option("--fail-on", show_default=False,
+                 help="Exit 1 when a gap at or above this severity is found. "
+                      "(env CMCFLEX_FAIL_ON; config fail-on; default major)"),
+]
+SelectOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--select", help="Run only these rules: ids, prefixes (SPEC-01) or areas (PPQ); "
+                                   "repeatable or comma-separated. (env CMCFLEX_SELECT; config select)"),
+]
+IgnoreOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--ignore", help="Skip these rules: ids, prefixes or areas. (env CMCFLEX_IGNORE; config ignore)"),
+]
+SeverityOverrideOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--severity", metavar="RULE=LEVEL",
+                 help="Override a rule's severity, e.g. PPQ-005=minor; shown in the report. "
+                      "(env CMCFLEX_SEVERITY; config severity table)"),
+]
+WaiversOpt = Annotated[
+    Optional[Path],
+    typer.Option("--waivers", help="Waivers file (same format as waivers.yaml), applied in addition "
+                                   "to the dossier's own. (env CMCFLEX_WAIVERS; config waivers)"),
+]
+ConfigOpt = Annotated[
+    Optional[Path],
+    typer.Option("--config", help="Configuration file (default: nearest cmcflex.toml or pyproject.toml "
+                                  "tool.cmcflex table, from the current folder up). (env CMCFLEX_CONFIG)"),
+]
+NoConfigOpt = Annotated[bool, typer.Option("--no-config", help="Ignore configuration files.")]
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluation date (ISO); default today.")]
+PhaseArg = Annotated[Optional[PhaseOpt], typer.Option(help="Override the phase in dossier.yaml.")]
+TargetArg = Annotated[Optional[PhaseOpt], typer.Option(help="Check readiness for a later milestone, e.g. bla.")]
+FollowLinksOpt = Annotated[
+    bool, typer.Option("--follow-links", help="Allow symbolic links that lead outside the dossier.")
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+OutputOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--output", "-o", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
+                                        "e.g. -o sarif:cmcflex.sarif -o html:report.html."),
+]
+
+
+def generated_at(environ: "dict[str, str] | os._Environ[str] | None" = None) -> str:
+    """The current UTC time, or SOURCE_DATE_EPOCH when set (reproducible builds)."""
+    environ = os.environ if environ is None else environ
+    epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            when = dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise _fail(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds since 1970") from None
+    else:
+        when = dt.datetime.now(dt.timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _settings(fail_on: Optional[SeverityOpt], select: Optional[list[str]], ignore: Optional[list[str]],
+              severity: Optional[list[str]], waivers: Optional[Path], config: Optional[Path],
+              no_config: bool) -> "Effective":
+    from cmcflex.config import ConfigError, from_command_line, load
+
+    try:
+        cli = from_command_line(fail_on.value if fail_on else None, select, ignore, severity, waivers)
+        return load(cli, Path.cwd(), config=config, no_config=no_config)
+    except ConfigError as exc:
+        raise _fail(f"configuration: {exc}") from None
+
+
+def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt] = None,
+              target: Optional[PhaseOpt] = None, when: dt.date, follow_links: bool = False,
+              debug: bool = False) -> "Report":
+    """Load, select rules, apply waivers and configuration: the one path of check and diff."""
+    import hashlib
+
     from cmcflex.api import build_report
+    from cmcflex.config import ConfigError, check_overrides, select_rules
     from cmcflex.dossier.errors import DossierError
     from cmcflex.dossier.loader import load_dossier
     from cmcflex.engine import InternalError
     from cmcflex.phases import Phase
-    from cmcflex.report.formats import FORMATS, renderer
-    from cmcflex.rules.base import Severity
+    from cmcflex.report.model import InputEntry
+    from cmcflex.rules import REGISTRY
+    from cmcflex.waivers import load_waivers_file
 
-    when = _parse_date(as_of)
-    outputs = _parse_outputs(output or [], format.value, set(FORMATS))
-    for _, path in outputs:
-        if dossier.exists() and _inside(dossier, path):
-            raise _fail(f"--output {path} is inside the dossier folder; cmcflex never writes there")
+    try:
+        rules = select_rules(REGISTRY, settings.select, settings.ignore)
+        check_overrides(REGISTRY, settings.severity)
+    except ConfigError as exc:
+        raise _fail(f"configuration: {exc}") from None
+    extra_inputs = []
+    if settings.config_file is not None:
+        data = settings.config_file.read_bytes()
+        extra_inputs.append(InputEntry(file=_shown(settings.config_file), sha256=hashlib.sha256(data).hexdigest(),
+                                       bytes=len(data), role="config"))
+    extra_waivers = []
+    if settings.waivers is not None:
+        try:
+            extra_waivers, entry = load_waivers_file(_shown(settings.waivers))
+        except DossierError as exc:
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            raise _fail(f"the waivers file {settings.waivers} could not be loaded") from None
+        extra_inputs.append(entry)
     try:
         loaded = load_dossier(dossier, follow_links=follow_links)
     except DossierError as exc:
         _print_load_errors(exc)
         raise typer.Exit(EXIT_ERROR) from None
     try:
-        report = build_report(
+        return build_report(
             loaded,
             phase=Phase(phase.value) if phase else None,
             target=Phase(target.value) if target else None,
             as_of=when,
-            fail_on=Severity(fail_on.value),
+            fail_on=settings.fail_on,
+            rules=rules,
+            overrides=settings.severity or None,
+            extra_waivers=extra_waivers,
+            extra_inputs=extra_inputs,
             path_label=str(dossier),
+            generated_at=generated_at(),
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None
@@ -181,10 +278,61 @@ def check(
         if debug:
             raise
         raise _fail(f"internal error: {exc} (run with --debug for the traceback)") from None
+
+
+def _shown(path: Path) -> str:
+    """A path as shown in reports: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
+    for _, path in outputs:
+        if dossier.exists() and _inside(dossier, path):
+            raise _fail(f"--output {path} is inside the dossier folder; cmcflex never writes there")
+
+
+@app.command()
+def check(
+    dossier: Annotated[Path, typer.Argument(help="Dossier folder (holds dossier.yaml).")],
+    phase: PhaseArg = None,
+    target: TargetArg = None,
+    fail_on: FailOnOpt = None,
+    format: Annotated[
+        ReportFormatOpt, typer.Option("--format", "-f", help="Report format on standard output.")
+    ] = ReportFormatOpt.console,
+    output: OutputOpt = None,
+    as_of: AsOfOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    severity: SeverityOverrideOpt = None,
+    waivers: WaiversOpt = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    follow_links: FollowLinksOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Check a dossier and report its gaps. Exit 0: none at or above --fail-on; 1: gaps; 2: error.
+
+    Formats: console, json, sarif, junit, markdown, html, github. Write several at once with repeated --output FORMAT:FILE; the console report still prints.
+    """
+    from cmcflex.report.formats import FORMATS, renderer
+
+    when = _parse_date(as_of)
+    outputs = _parse_outputs(output or [], format.value, set(FORMATS))
+    _check_outputs(dossier, outputs)
+    settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config)
+    report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
+                       follow_links=follow_links, debug=debug)
     for fmt, path in outputs:
-        write_atomic(path, renderer(fmt)(report))
+        try:
+            write_atomic(path, renderer(fmt)(report))
+        except OSError as exc:
+            raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
     main_to_file = any(p for f, p in outputs if f == format.value and f != "console")
-    if format is FormatOpt.console or main_to_file:
+    if format is ReportFormatOpt.console or main_to_file:
         from rich.console import Console
 
         from cmcflex.report.console import print_report
@@ -193,6 +341,55 @@ def check(
     else:
         sys.stdout.write(renderer(format.value)(report))
     raise typer.Exit(EXIT_GAPS if report.verdict == "fail" else EXIT_OK)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="Older version: a JSON report (check -f json) or a dossier folder.")],
+    new: Annotated[Path, typer.Argument(help="Newer version: a JSON report or a dossier folder.")],
+    fail_on: FailOnOpt = None,
+    format: Annotated[DiffFormatOpt, typer.Option("--format", "-f", help="Output format.")] = DiffFormatOpt.console,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the diff to FILE.")] = None,
+    as_of: AsOfOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    severity: SeverityOverrideOpt = None,
+    waivers: WaiversOpt = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    follow_links: FollowLinksOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """New, resolved and unchanged gaps between two dossier versions (keyed by rule + file + record).
+
+    Exit 1 when a new gap at or above --fail-on appears, 0 otherwise, 2 on error. Dossier folders
+    are checked with the same configuration; JSON reports are compared as they are.
+    """
+    from cmcflex.diff import DiffError, compare, read_report, render
+
+    settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config)
+    when = _parse_date(as_of)
+    reports = []
+    for path in (old, new):
+        if path.is_dir():
+            reports.append(_evaluate(path, settings, when=when, follow_links=follow_links, debug=debug))
+        else:
+            try:
+                reports.append(read_report(path))
+            except DiffError as exc:
+                raise _fail(str(exc)) from None
+    result = compare(reports[0], reports[1], fail_on=settings.fail_on,
+                     old_label=str(old), new_label=str(new))
+    text = render(result, format.value)
+    if output is not None:
+        for folder in (old, new):
+            if folder.is_dir() and _inside(folder, output):
+                raise _fail(f"--output {output} is inside the dossier folder; cmcflex never writes there")
+        write_atomic(output, text)
+        if format is not DiffFormatOpt.console:
+            text = render(result, "console")
+    sys.stdout.write(text)
+    raise typer.Exit(EXIT_GAPS if result.failing else EXIT_OK)
 
 
 @app.command("rules")

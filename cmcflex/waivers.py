@@ -7,10 +7,15 @@ longer applies and the report says so; a waiver that matches nothing is reported
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from cmcflex.dossier.models import Waiver
-from cmcflex.report.model import Finding, WaivedFinding, WaiverNote
+from cmcflex.report.model import Finding, InputEntry, WaivedFinding, WaiverNote
+
+MAX_WAIVERS_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,51 @@ class LocatedWaiver:
     waiver: Waiver
     file: str
     line: int | None
+
+
+def load_waivers_file(path: str | os.PathLike[str]) -> tuple[list[LocatedWaiver], InputEntry]:
+    """Read a waivers file given with ``--waivers`` (same format and checks as waivers.yaml).
+
+    Raises :class:`DossierError` with every located problem; the waivers are located by the
+    path as given, and the file's SHA-256 is returned for the report's provenance.
+    """
+    from pydantic import ValidationError
+
+    from cmcflex.dossier.errors import DossierError, Problem
+    from cmcflex.dossier.loader import _validation_problems
+    from cmcflex.dossier.models import WaiversFile
+    from cmcflex.dossier.yaml_source import YamlProblem, parse_yaml
+
+    label = str(path)
+    try:
+        if Path(path).stat().st_size > MAX_WAIVERS_BYTES:
+            raise DossierError([Problem(label, 0, 0, "", "waivers file is larger than 5 MiB")])
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DossierError([Problem(label, 0, 0, "", "no such waivers file")]) from None
+    except OSError as exc:
+        raise DossierError([Problem(label, 0, 0, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    entry = InputEntry(file=label, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), role="waivers")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DossierError([Problem(label, line, 1, "", "not UTF-8 text")]) from None
+    try:
+        raw, source = parse_yaml(text, label)
+    except YamlProblem as exc:
+        raise DossierError([exc.problem]) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise DossierError([Problem(label, 1, 1, "", f"expected a mapping with key 'waivers', "
+                                    f"found a {type(raw).__name__}")])
+    try:
+        model = WaiversFile.model_validate(raw)
+    except ValidationError as exc:
+        raise DossierError(_validation_problems(exc, WaiversFile, label, source)) from None
+    located = [LocatedWaiver(w, label, source.line(("waivers", i)) or None) for i, w in enumerate(model.waivers)]
+    return located, entry
 
 
 def _norm(text: str) -> str:

@@ -1,0 +1,248 @@
+"""Configuration: ``cmcflex.toml`` or ``[tool.cmcflex]`` in pyproject.toml, plus environment.
+
+The file is looked for from the current folder upward; in each folder ``cmcflex.toml`` wins over
+pyproject.toml. Precedence, highest first: command line, environment (``CMCFLEX_*``), file,
+defaults. ``select``/``ignore`` from a higher level replace the lower one; per-rule severity
+overrides merge, the higher level winning for the same rule.
+
+Keys (file)            Environment            Command line
+``fail-on``            CMCFLEX_FAIL_ON        --fail-on
+``select``             CMCFLEX_SELECT         --select
+``ignore``             CMCFLEX_IGNORE         --ignore
+``[severity]``         CMCFLEX_SEVERITY       --severity RULE=LEVEL
+``waivers``            CMCFLEX_WAIVERS        --waivers
+(file path)            CMCFLEX_CONFIG         --config / --no-config
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from cmcflex.dossier.errors import did_you_mean
+from cmcflex.rules.base import Area, Rule, Severity
+
+CONFIG_NAME = "cmcflex.toml"
+KEYS = ("fail-on", "select", "ignore", "severity", "waivers")
+ENV = {
+    "fail_on": "CMCFLEX_FAIL_ON",
+    "select": "CMCFLEX_SELECT",
+    "ignore": "CMCFLEX_IGNORE",
+    "severity": "CMCFLEX_SEVERITY",
+    "waivers": "CMCFLEX_WAIVERS",
+    "config": "CMCFLEX_CONFIG",
+}
+
+
+class ConfigError(Exception):
+    """A configuration value that cannot be used; the message names where it came from."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One level of settings (file, environment or command line); None/empty = not set there."""
+
+    fail_on: Severity | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    severity: dict[str, Severity] = field(default_factory=dict)
+    waivers: Path | None = None
+    source: str = "defaults"
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The settings in force after precedence, and the config file read (if any)."""
+
+    fail_on: Severity = Severity.MAJOR
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, Severity] = field(default_factory=dict)
+    waivers: Path | None = None
+    config_file: Path | None = None
+
+
+# ---------------------------------------------------------------------------- finding the file
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest cmcflex.toml, or pyproject.toml with a [tool.cmcflex] table, from ``start`` up."""
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        own = candidate / CONFIG_NAME
+        if own.is_file():
+            return own
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if isinstance(data.get("tool"), dict) and "cmcflex" in data["tool"]:
+                return pyproject
+    return None
+
+
+def read_config(path: Path) -> Settings:
+    """Settings from a cmcflex.toml or a pyproject.toml [tool.cmcflex] table."""
+    label = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{label}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{label}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: invalid TOML: {exc}") from None
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("cmcflex", {})
+        label += " [tool.cmcflex]"
+    else:
+        table = data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{label}: expected a table of settings")
+    for key in table:
+        if key not in KEYS:
+            hint = did_you_mean(key, KEYS) or f"; known keys: {', '.join(KEYS)}"
+            raise ConfigError(f"{label}: unknown key '{key}'{hint}")
+    severity_table = table.get("severity", {})
+    if not isinstance(severity_table, dict):
+        raise ConfigError(f"{label}: 'severity' must be a table of RULE-ID = \"level\"")
+    waivers = table.get("waivers")
+    if waivers is not None and not isinstance(waivers, str):
+        raise ConfigError(f"{label}: 'waivers' must be a file path")
+    return Settings(
+        fail_on=_severity(table["fail-on"], f"{label}: fail-on") if "fail-on" in table else None,
+        select=_tokens(table["select"], f"{label}: select") if "select" in table else None,
+        ignore=_tokens(table["ignore"], f"{label}: ignore") if "ignore" in table else None,
+        severity={str(k).upper(): _severity(v, f"{label}: severity.{k}") for k, v in severity_table.items()},
+        waivers=(path.parent / waivers) if waivers else None,
+        source=label,
+    )
+
+
+# ---------------------------------------------------------------------------- parsing values
+
+
+def _severity(value: object, where: str) -> Severity:
+    try:
+        return Severity(str(value).strip().lower())
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not a severity "
+                          f"({', '.join(s.value for s in Severity)})") from None
+
+
+def _tokens(value: object, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items: Iterable[object] = value.replace(",", " ").split()
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise ConfigError(f"{where}: expected a list of rule ids, prefixes or areas")
+    out = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(f"{where}: {item!r} is not a rule id, prefix or area")
+        out.append(item.strip().upper())
+    return tuple(out)
+
+
+def parse_overrides(items: Iterable[str], where: str) -> dict[str, Severity]:
+    """``RULE=LEVEL`` pairs (also comma-separated within one item)."""
+    out: dict[str, Severity] = {}
+    for item in items:
+        for pair in item.replace(",", " ").split():
+            rule_id, sep, level = pair.partition("=")
+            if not sep or not rule_id or not level:
+                raise ConfigError(f"{where}: {pair!r} is not RULE=LEVEL, e.g. PPQ-005=minor")
+            out[rule_id.strip().upper()] = _severity(level, f"{where} {rule_id}")
+    return out
+
+
+def from_environment(environ: Mapping[str, str]) -> Settings:
+    """Settings from CMCFLEX_* variables (empty variables are ignored)."""
+    def get(key: str) -> str | None:
+        value = environ.get(ENV[key], "").strip()
+        return value or None
+
+    fail_on, select, ignore, severity, waivers = (get(k) for k in ("fail_on", "select", "ignore", "severity", "waivers"))
+    return Settings(
+        fail_on=_severity(fail_on, ENV["fail_on"]) if fail_on else None,
+        select=_tokens(select, ENV["select"]) if select else None,
+        ignore=_tokens(ignore, ENV["ignore"]) if ignore else None,
+        severity=parse_overrides([severity], ENV["severity"]) if severity else {},
+        waivers=Path(waivers) if waivers else None,
+        source="environment",
+    )
+
+
+def from_command_line(fail_on: str | None, select: list[str] | None, ignore: list[str] | None,
+                      severity: list[str] | None, waivers: Path | None) -> Settings:
+    return Settings(
+        fail_on=_severity(fail_on, "--fail-on") if fail_on else None,
+        select=_tokens(" ".join(select), "--select") if select else None,
+        ignore=_tokens(" ".join(ignore), "--ignore") if ignore else None,
+        severity=parse_overrides(severity, "--severity") if severity else {},
+        waivers=waivers,
+        source="command line",
+    )
+
+
+def resolve(levels: list[Settings], config_file: Path | None = None) -> Effective:
+    """Combine levels given lowest first (file, environment, command line)."""
+    out = Effective(config_file=config_file)
+    fail_on, select, ignore, waivers = out.fail_on, out.select, out.ignore, out.waivers
+    severity: dict[str, Severity] = {}
+    for level in levels:
+        fail_on = level.fail_on or fail_on
+        select = level.select if level.select is not None else select
+        ignore = level.ignore if level.ignore is not None else ignore
+        waivers = level.waivers or waivers
+        severity.update(level.severity)
+    return Effective(fail_on, select, ignore, dict(sorted(severity.items())), waivers, config_file)
+
+
+def load(cli: Settings, cwd: Path, environ: Mapping[str, str] | None = None,
+         config: Path | None = None, no_config: bool = False) -> Effective:
+    """Find and read the configuration file, apply the environment and the command line."""
+    environ = os.environ if environ is None else environ
+    path = None
+    if not no_config:
+        explicit = config or (Path(environ[ENV["config"]]) if environ.get(ENV["config"], "").strip() else None)
+        path = explicit if explicit is not None else find_config(cwd)
+    levels = [read_config(path)] if path is not None else []
+    levels += [from_environment(environ), cli]
+    return resolve(levels, path)
+
+
+# ---------------------------------------------------------------------------- rule selection
+
+
+def _matches(token: str, rule: Rule) -> bool:
+    return rule.id == token or rule.id.startswith(token) or rule.area.value == token or rule.slug.upper() == token
+
+
+def select_rules(rules: Iterable[Rule], select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+    """Rules kept by ``select`` (all when empty) minus ``ignore``; tokens are ids, prefixes or areas.
+
+    A token that matches no rule is an error (a typo would silently drop or keep rules).
+    """
+    rules = list(rules)
+    select, ignore = list(select), list(ignore)
+    for token in select + ignore:
+        if token not in {a.value for a in Area} and not any(_matches(token, r) for r in rules):
+            known = [r.id for r in rules] + [a.value for a in Area]
+            raise ConfigError(f"'{token}' matches no rule id, prefix or area{did_you_mean(token, known)}")
+    kept = [r for r in rules if not select or any(_matches(t, r) for t in select)]
+    return [r for r in kept if not any(_matches(t, r) for t in ignore)]
+
+
+def check_overrides(rules: Iterable[Rule], overrides: Mapping[str, Severity]) -> None:
+    """Every severity override names a known rule id."""
+    ids = [r.id for r in rules]
+    for rule_id in overrides:
+        if rule_id not in ids:
+            raise ConfigError(f"severity override for unknown rule '{rule_id}'{did_you_mean(rule_id, ids)}")
