@@ -1,1 +1,273 @@
-"""stability rules (see rules-catalogue.md)."""
+"""STAB rules: stability data against the claimed shelf life and in-use period.
+
+Stability points come from stability.csv; a point's process is learnt from its lot in lots.csv.
+Results are judged by the specification's shelf-life criterion (else the release criterion)
+through the one criterion logic in :mod:`cmcflex.rules.common`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.lots import StabilityPoint
+from cmcflex.dossier.models import Period, TestCategory
+from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of
+from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, by_phase, rule
+from cmcflex.rules.common import commercial_process, judge_stability, spec_index, test_record
+
+FILE = "stability.csv"
+LONG_TERM, IN_USE = "long_term", "in_use"
+TOLERANCE = 0.01  # a time point within 1 % of a claim covers it (365 days cover 12 months)
+Q5C = "ICH Q5C, Stability Testing of Biotechnological/Biological Products (1995)"
+CFR_211_166 = "21 CFR 211.166 (stability testing)"
+FLEXIBILITY = ("the FDA CMC flexibilities guidance (May 2026) accepts fewer lots with a justification")
+
+
+def _claim_at(d: Dossier, key: str) -> Location:
+    return d.where("dossier.yaml", key) if getattr(d.info, key) is not None else d.where("dossier.yaml")
+
+
+def _fmt_period(period: Period) -> str:
+    return f"{period.value:g} {period.unit.value}"
+
+
+def _covers(months: float, claim: Period) -> bool:
+    return months >= claim.months * (1 - TOLERANCE)
+
+
+def _longest_by_lot(points: Iterable[StabilityPoint]) -> dict[str, float]:
+    """Longest time point (months) of each lot, sorted by lot id."""
+    out: dict[str, float] = {}
+    for p in points:
+        out[p.lot_id] = max(out.get(p.lot_id, 0.0), p.months)
+    return dict(sorted(out.items()))
+
+
+def _time_text(point: StabilityPoint) -> str:
+    return f"{point.time:g} {point.time_unit}"
+
+
+def _last(points: Iterable[StabilityPoint]) -> StabilityPoint | None:
+    """The latest time point (ties: the first in file order)."""
+    return max(points, key=lambda p: (p.months, -p.line), default=None)
+
+
+def commercial_split(d: Dossier, lot_ids: Iterable[str]) -> tuple[list[str], list[str], str]:
+    """Split stability lots into (commercial-process lots, lots of unknown process) and say which
+    process counts as commercial."""
+    ref = commercial_process(d)
+    ids = sorted(set(lot_ids))
+    if ref.version is None:
+        return ids, [], "every lot (no process version is known)"
+    commercial, unknown = [], []
+    for lot_id in ids:
+        lot = d.lots.lot(lot_id) if d.lots is not None else None
+        if lot is None or lot.process_version is None:
+            unknown.append(lot_id)
+        elif lot.process_version == ref.version:
+            commercial.append(lot_id)
+    return commercial, unknown, f"process {ref.version} ({ref.basis})"
+
+
+def _long_term(d: Dossier) -> list[StabilityPoint]:
+    return [p for p in d.stability or [] if p.condition == LONG_TERM]
+
+
+# ------------------------------------------------------------------------------- STAB-001
+
+
+@rule(
+    id="STAB-001", slug="supports-clinical-use", area=Area.STAB,
+    title="Stability data cover the product's storage and in-use period during the trial",
+    severity=by_phase(MA, MA, MA, None, None),
+    cites=("FDA guidance, Current Good Manufacturing Practice for Phase 1 Investigational Drugs (2008), "
+           "V.F.2", CFR_211_166),
+    remedy="Put representative lots of the clinical material on real-time stability at the storage "
+           "condition, and test the in-use period (after thaw or preparation) at its condition up to the "
+           "claimed time.",
+    why="Clinical material must stay within its specification while stored and used in the trial. "
+        "cmcflex reads this as: some long-term (real-time) data exist in stability.csv, and, when "
+        "dossier.yaml claims an in-use period, in_use points reach that period.",
+)
+def supports_clinical_use(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    points = d.stability or []
+    if not any(p.condition == LONG_TERM for p in points):
+        where = "stability.csv holds no long_term points" if d.stability is not None else "there is no stability.csv"
+        yield Gap(f"No real-time stability data support storage of the clinical material: {where}.",
+                  at=_claim_at(d, "shelf_life"), record="material stability")
+    claim = d.info.in_use
+    if claim is None:
+        return
+    last = _last(p for p in points if p.condition == IN_USE)
+    if last is None or not _covers(last.months, claim):
+        have = "there are no in_use points" if last is None else f"in_use data reach {_time_text(last)} ({last.lot_id})"
+        yield Gap(f"The claimed in-use period of {_fmt_period(claim)} is not covered: {have}.",
+                  at=_claim_at(d, "in_use"), record="in-use period",
+                  data={"claim_months": round(claim.months, 6),
+                        "longest_in_use_months": None if last is None else round(last.months, 6)})
+
+
+# ------------------------------------------------------------------------------- STAB-002
+
+
+@rule(
+    id="STAB-002", slug="shelf-life-supported", area=Area.STAB,
+    title="The claimed shelf life is covered by real-time data on commercial-process lots",
+    severity=by_phase(None, None, MI, B, B),
+    cites=(Q5C, "21 CFR 211.166, 610.53"),
+    remedy="Claim only the shelf life that real-time long-term data on commercial-process lots reach, "
+           "and extend it post-approval as the ongoing studies mature (with a commitment in the BLA).",
+    why="A biological product's dating period rests on real-time data at the storage condition on "
+        "lots of the process to be licensed (ICH Q5C); accelerated data or lots of an earlier process "
+        "do not establish it.",
+)
+def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    claim = d.info.shelf_life
+    if claim is None:
+        yield Gap("No shelf life is claimed in dossier.yaml (`shelf_life`).", at=d.where("dossier.yaml"),
+                  record="shelf life")
+        return
+    long_term = _long_term(d)
+    commercial, unknown, basis = commercial_split(d, (p.lot_id for p in long_term))
+    on_commercial = [p for p in long_term if p.lot_id in set(commercial)]
+    longest = _longest_by_lot(on_commercial)
+    last = _last(on_commercial)
+    if last is not None and _covers(last.months, claim):
+        return
+    if d.stability is None:
+        have = "there is no stability.csv"
+    elif last is None:
+        have = f"no long-term points are on lots of the commercial {basis}"
+        if unknown:
+            have += f" (lots not in lots.csv or without a process_version: {', '.join(unknown)})"
+    else:
+        have = (f"the longest long-term point on lots of the commercial {basis} is {_time_text(last)} "
+                f"({last.lot_id})")
+    yield Gap(f"The claimed shelf life of {_fmt_period(claim)} is not covered by real-time data: {have}.",
+              at=_claim_at(d, "shelf_life"), record="shelf life",
+              data={"claim_months": round(claim.months, 6), "commercial_process": commercial_process(d).version,
+                    "longest_by_lot_months": {k: round(v, 6) for k, v in longest.items()},
+                    "lots_of_unknown_process": unknown})
+
+
+# ------------------------------------------------------------------------------- STAB-003
+
+
+@rule(
+    id="STAB-003", slug="stability-lot-count", area=Area.STAB,
+    title="At least 3 lots are on long-term stability, or fewer are justified",
+    severity=by_phase(None, None, None, MA, MA),
+    cites=(f"{Q5C}, 5.1–5.2", "FDA guidance, Chemistry, Manufacturing, and Controls Flexibilities for "
+           "Developing Human Cellular and Gene Therapy Products for a Biologics License Application (2026)"),
+    remedy="Put at least 3 commercial-process lots on long-term stability, or state in dossier.yaml "
+           "(`stability_lot_justification`) why fewer lots suffice (scarce patient material, platform "
+           "or development-lot data) and commit to adding lots post-approval.",
+    why="ICH Q5C expects data on at least 3 lots; the 2026 CMC flexibilities accept fewer for cell and "
+        "gene therapy products when the sponsor justifies it, so only an unjustified shortfall is a gap.",
+)
+def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    long_term = _long_term(d)
+    commercial, unknown, basis = commercial_split(d, (p.lot_id for p in long_term))
+    n = len(commercial)
+    if n >= 3:
+        return
+    justification = (d.info.stability_lot_justification or "").strip()
+    lots_text = f" ({', '.join(commercial)})" if commercial else ""
+    message = f"Only {n} lot{'' if n == 1 else 's'}{lots_text} of the commercial {basis} are on long-term stability"
+    data = {"lots": commercial, "lots_of_unknown_process": unknown, "commercial_process": commercial_process(d).version}
+    if justification and n >= 1:
+        yield Gap(f"{message}, fewer than 3, with a justification; {FLEXIBILITY}.",
+                  at=d.where("dossier.yaml", "stability_lot_justification"), record="stability lots",
+                  data=data, severity=I)
+        return
+    why = " and the justification cannot replace having none" if justification else " and no justification is given"
+    yield Gap(f"{message}, fewer than 3,{why}.",
+              at=Location(FILE, min((p.line for p in long_term), default=1)) if d.stability is not None
+              else _claim_at(d, "shelf_life"),
+              record="stability lots", data=data)
+
+
+# ------------------------------------------------------------------------------- STAB-004
+
+
+def _is_potency(d: Dossier, point: StabilityPoint) -> bool:
+    ref = spec_index(d).get((point.material, point.attribute))
+    category = category_of(ref.test) if ref is not None else TEST_CATEGORY.get(point.attribute)
+    return category is TestCategory.POTENCY
+
+
+@rule(
+    id="STAB-004", slug="potency-on-stability", area=Area.STAB,
+    title="Potency is among the attributes on stability",
+    severity=by_phase(None, MI, MA, MA, MA),
+    cites=(f"{Q5C}, 4",),
+    remedy="Add the potency assay to the stability protocol at every time point.",
+    why="Loss of biological activity is the change most likely to matter for a cell or gene therapy; "
+        "ICH Q5C expects potency in the stability-indicating profile.",
+)
+def potency_on_stability(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.stability is None:
+        yield NotEvaluated("stability.csv is missing: no attributes on stability to check")
+        return
+    if not d.stability:
+        yield NotEvaluated("stability.csv holds no results")
+        return
+    if any(_is_potency(d, p) for p in d.stability):
+        return
+    attributes = sorted({p.attribute for p in d.stability})
+    yield Gap(f"No potency attribute is on stability (attributes tested: {', '.join(attributes)}).",
+              at=Location(FILE, 1), record="stability protocol", data={"attributes": attributes})
+
+
+# ------------------------------------------------------------------------------- STAB-005
+
+
+@rule(
+    id="STAB-005", slug="stability-results-in-spec", area=Area.STAB,
+    title="Stability results meet the specification through the claimed shelf life",
+    severity=by_phase(MI, MA, MA, B, B),
+    cites=(CFR_211_166, Q5C),
+    remedy="Investigate the results outside the specification and shorten the claimed shelf life (or "
+           "in-use period) to the last time point that met it, or justify a shelf-life criterion.",
+    why="The shelf life is the time during which the product is expected to meet its specification; "
+        "a long-term result within the claim (or an in-use result within the in-use period) outside "
+        "the shelf-life criterion (else the release criterion) contradicts the claim.",
+)
+def stability_results_in_spec(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.stability is None:
+        yield NotEvaluated("stability.csv is missing: no stability results to judge")
+        return
+    if not spec_index(d):
+        yield NotEvaluated("specifications.yaml is missing or empty: no criteria to judge stability results by")
+        return
+    shelf, in_use = d.info.shelf_life, d.info.in_use
+
+    def within(p: StabilityPoint) -> bool:
+        if p.condition == LONG_TERM:
+            return shelf is None or p.months <= shelf.months * (1 + TOLERANCE)
+        if p.condition == IN_USE:
+            return in_use is None or p.months <= in_use.months * (1 + TOLERANCE)
+        return False
+
+    judged = judge_stability(d, (p for p in d.stability if within(p)))
+    if not judged:
+        yield NotEvaluated("no long-term or in-use stability result within the claim has a specification test")
+        return
+    failed: dict[tuple[str, str], list] = {}
+    for j in judged:
+        if j.accepted is False:
+            failed.setdefault((j.point.material, j.point.attribute), []).append(j)
+    for (material, attribute), items in sorted(failed.items()):
+        items.sort(key=lambda j: (j.point.lot_id, j.point.condition, j.point.months))
+        first = min(items, key=lambda j: j.point.line)
+        values = "; ".join(f"{j.point.lot_id} {j.point.result.describe()} at {j.point.time:g} "
+                           f"{j.point.time_unit} ({j.point.condition})" for j in items)
+        claim = f" within the claimed shelf life of {_fmt_period(shelf)}" if shelf is not None else ""
+        yield Gap(f"Stability results of {material}/{attribute}{claim} fall outside "
+                  f"'{first.criterion.describe()}': {values}.",
+                  at=Location(first.point.file, first.point.line), record=test_record(material, attribute),
+                  data={"criterion": first.criterion.describe(),
+                        "results": [{"lot": j.point.lot_id, "condition": j.point.condition,
+                                     "time": j.point.time, "time_unit": j.point.time_unit,
+                                     "value": j.point.result.describe()} for j in items]})

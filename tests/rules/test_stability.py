@@ -1,0 +1,187 @@
+"""STAB rules: firing and silent cases at the phases where their severity differs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.helpers import findings_for, lot_rows, not_evaluated_for
+
+SPECS = {"specifications": [{"material": "drug_product", "tests": [
+    {"attribute": "viability", "unit": "%", "criterion": ">= 70", "shelf_life_criterion": ">= 65"},
+    {"attribute": "potency", "criterion": ">= 50"},
+    {"attribute": "sterility", "criterion": "No growth"},
+]}]}
+SHELF = {"value": 12, "unit": "months", "storage": "vapor phase of liquid nitrogen"}
+IN_USE = {"value": 4, "unit": "hours", "condition": "after thaw, room temperature"}
+
+
+def points(lot: str, times: list[float], unit: str = "months", condition: str = "long_term",
+           viability: float = 80.0, potency: float | None = 90.0) -> list[dict[str, Any]]:
+    rows = []
+    for t in times:
+        rows.append({"lot_id": lot, "material": "drug_product", "condition": condition, "time": t,
+                     "time_unit": unit, "attribute": "viability", "value": viability, "unit": "%"})
+        if potency is not None:
+            rows.append({"lot_id": lot, "material": "drug_product", "condition": condition, "time": t,
+                         "time_unit": unit, "attribute": "potency", "value": potency, "unit": "%"})
+    return rows
+
+
+def lots(*ids: str, version: str = "v2", use: str = "ppq") -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for lot in ids:
+        rows += lot_rows(lot, use, {"viability": 85}, process_version=version)
+    return rows
+
+
+def stable(lot_ids=("L-1", "L-2", "L-3"), months=(0, 3, 6, 12)) -> list[dict[str, Any]]:
+    rows = []
+    for lot in lot_ids:
+        rows += points(lot, list(months))
+    return rows
+
+
+def dossier(dossier_dir, stability: list | None, lot_ids=("L-1", "L-2", "L-3"), phase="bla",
+            specs=SPECS, **extra: Any):
+    files: dict[str, Any] = {"specifications.yaml": specs, "lots.csv": lots(*lot_ids)}
+    if stability is not None:
+        files["stability.csv"] = stability
+    extra.setdefault("shelf_life", SHELF)
+    return dossier_dir(files, phase=phase, **extra)
+
+
+# ------------------------------------------------------------------------ STAB-001
+
+
+@pytest.mark.parametrize("phase", ["phase_1", "phase_2", "phase_3"])
+def test_stab001_fires_without_long_term_data(dossier_dir, phase):
+    path = dossier(dossier_dir, points("L-1", [0, 1, 2], condition="accelerated"), phase=phase)
+    (f,) = findings_for(path, "STAB-001")
+    assert f.severity.value == "major" and "long_term" in f.message and f.file == "dossier.yaml"
+
+
+def test_stab001_fires_when_in_use_claim_not_covered(dossier_dir):
+    rows = stable() + points("L-1", [0, 2], unit="hours", condition="in_use")
+    path = dossier(dossier_dir, rows, phase="phase_1", in_use=IN_USE)
+    (f,) = findings_for(path, "STAB-001")
+    assert "4 hours" in f.message and f.data["longest_in_use_months"] == pytest.approx(2 / 24 / 30.4375, rel=1e-4)
+
+
+def test_stab001_silent_when_covered_and_not_applied_at_bla(dossier_dir):
+    rows = stable() + points("L-1", [0, 4], unit="hours", condition="in_use")
+    path = dossier(dossier_dir, rows, phase="phase_2", in_use=IN_USE)
+    assert findings_for(path, "STAB-001") == []
+    bla = dossier(dossier_dir, None, phase="bla")
+    assert findings_for(bla, "STAB-001") == []
+
+
+# ------------------------------------------------------------------------ STAB-002
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_3", "minor"), ("bla", "blocker"), ("post_approval", "blocker")])
+def test_stab002_fires_when_real_time_data_fall_short_of_the_claim(dossier_dir, phase, severity):
+    path = dossier(dossier_dir, stable(months=(0, 3, 6)), phase=phase)
+    (f,) = findings_for(path, "STAB-002")
+    assert f.severity.value == severity
+    assert "12 months" in f.message and "6 months" in f.message and "process v2" in f.message
+    assert f.data["longest_by_lot_months"] == {"L-1": 6, "L-2": 6, "L-3": 6}
+
+
+def test_stab002_counts_only_commercial_process_lots(dossier_dir):
+    rows = stable(("L-1", "L-2", "L-3"), months=(0, 6)) + stable(("D-1",), months=(0, 12, 24))
+    files_lots = lots("L-1", "L-2", "L-3") + lots("D-1", version="v1", use="phase_2")
+    path = dossier_dir({"specifications.yaml": SPECS, "lots.csv": files_lots, "stability.csv": rows},
+                       phase="bla", shelf_life=SHELF)
+    (f,) = findings_for(path, "STAB-002")
+    assert "D-1" not in f.data["longest_by_lot_months"]
+    explicit = dossier_dir({"specifications.yaml": SPECS, "lots.csv": files_lots, "stability.csv": rows},
+                           phase="bla", shelf_life=SHELF, commercial_process="v1")
+    assert findings_for(explicit, "STAB-002") == []
+
+
+def test_stab002_silent_when_covered_and_not_applied_at_phase_2(dossier_dir):
+    path = dossier(dossier_dir, stable(months=(0, 6, 12)), phase="bla")
+    assert findings_for(path, "STAB-002") == []
+    p2 = dossier(dossier_dir, stable(months=(0, 3)), phase="phase_2")
+    assert findings_for(p2, "STAB-002") == []
+
+
+def test_stab002_days_cover_months(dossier_dir):
+    rows = []
+    for lot in ("L-1", "L-2", "L-3"):
+        rows += points(lot, [0, 182, 365], unit="days")
+    path = dossier(dossier_dir, rows, phase="bla")
+    assert findings_for(path, "STAB-002") == []
+
+
+def test_stab002_fires_without_claim(dossier_dir):
+    path = dossier(dossier_dir, stable(), phase="bla", shelf_life=None)
+    (f,) = findings_for(path, "STAB-002")
+    assert "No shelf life" in f.message
+
+
+# ------------------------------------------------------------------------ STAB-003
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_stab003_fires_with_two_lots_and_no_justification(dossier_dir, phase):
+    path = dossier(dossier_dir, stable(("L-1", "L-2")), phase=phase)
+    (f,) = findings_for(path, "STAB-003")
+    assert f.severity.value == "major" and "Only 2 lots (L-1, L-2)" in f.message
+
+
+def test_stab003_justified_shortfall_is_info_naming_flexibility(dossier_dir):
+    path = dossier(dossier_dir, stable(("L-1", "L-2")), phase="bla",
+                   stability_lot_justification="Patient material is scarce; platform lots show no trend.")
+    (f,) = findings_for(path, "STAB-003")
+    assert f.severity.value == "info" and "flexibilities" in f.message
+
+
+def test_stab003_silent_with_three_lots_and_not_applied_at_phase_3(dossier_dir):
+    assert findings_for(dossier(dossier_dir, stable(), phase="bla"), "STAB-003") == []
+    assert findings_for(dossier(dossier_dir, stable(("L-1",)), phase="phase_3"), "STAB-003") == []
+
+
+# ------------------------------------------------------------------------ STAB-004
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_2", "minor"), ("phase_3", "major"), ("bla", "major")])
+def test_stab004_fires_without_potency(dossier_dir, phase, severity):
+    rows = []
+    for lot in ("L-1", "L-2", "L-3"):
+        rows += points(lot, [0, 6, 12], potency=None)
+    (f,) = findings_for(dossier(dossier_dir, rows, phase=phase), "STAB-004")
+    assert f.severity.value == severity and "viability" in f.message
+
+
+def test_stab004_silent_with_potency_and_not_evaluated_without_data(dossier_dir):
+    assert findings_for(dossier(dossier_dir, stable(), phase="bla"), "STAB-004") == []
+    assert findings_for(dossier(dossier_dir, stable(), phase="phase_1"), "STAB-004") == []
+    assert not_evaluated_for(dossier(dossier_dir, None, phase="bla"), "STAB-004")
+
+
+# ------------------------------------------------------------------------ STAB-005
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", "minor"), ("phase_2", "major"), ("bla", "blocker")])
+def test_stab005_fires_on_result_below_shelf_life_criterion(dossier_dir, phase, severity):
+    rows = stable() + points("L-4", [12], viability=62.0)
+    path = dossier(dossier_dir, rows, lot_ids=("L-1", "L-2", "L-3", "L-4"), phase=phase)
+    (f,) = findings_for(path, "STAB-005")
+    assert f.severity.value == severity and f.record == "test drug_product/viability"
+    assert "L-4 62 at 12 months" in f.message and "65" in f.message
+    assert f.file == "stability.csv" and f.line
+
+
+def test_stab005_uses_shelf_life_criterion_and_ignores_points_beyond_the_claim(dossier_dir):
+    rows = stable() + points("L-4", [12], viability=67.0) + points("L-5", [24], viability=40.0)
+    path = dossier(dossier_dir, rows, lot_ids=("L-1", "L-2", "L-3", "L-4", "L-5"), phase="bla")
+    assert findings_for(path, "STAB-005") == []  # 67 meets >= 65 (not release >= 70); 24 m is past 12 m
+
+
+def test_stab005_not_evaluated_without_stability(dossier_dir):
+    path = dossier(dossier_dir, None, phase="bla")
+    assert findings_for(path, "STAB-005") == []
+    assert not_evaluated_for(path, "STAB-005")
