@@ -1,1 +1,1010 @@
-"""specifications rules (see rules-catalogue.md)."""
+"""SPEC rules: release specifications, their justification against the lot data, and methods.
+
+Under the January 2026 CBER announcement and the 2026 FDA CMC flexibilities guidance, release
+criteria may rest on few lots (clinical experience plus a post-approval re-evaluation plan).
+These rules never flag such a limit by itself; they recompute what the dossier's lots show and
+flag a limit the data do not support, with the figures in the finding (``Gap.data``).
+
+Lot views come from :mod:`cmcflex.rules.lotstats` (pivotal lots: ``use`` equal to the pivotal
+phase, or ``justification.lots``); criterion checks from :mod:`cmcflex.rules.common`; statistics
+from :mod:`cmcflex.stats`, imported inside the rules that need it (SciPy loads on first use).
+
+Readings of the catalogue made here:
+- SPEC-001: a safety or identity test missing is a blocker at every phase; any other required
+  test missing is Mi at P1, Ma at P2 and B from P3 (tests "required from P3" included, so the
+  gap is visible while there is time to add the test).
+- SPEC-003 leaves safety tests to SPEC-002 (one finding per problem).
+- SPEC-009 leaves out-of-specification results of released pivotal lots to SPEC-006 from P3 on
+  (the proposed criterion rejecting a clinical lot is one problem), except lots released under
+  exception, which SPEC-009 always reports.
+- SPEC-012: from P3 a missing bridge is B for methods of potency or quantity tests and Ma for
+  other methods.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Iterator
+
+from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, ReportOnlyCriterion
+from cmcflex.dossier.errors import did_you_mean
+from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
+from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of, is_cqa
+from cmcflex.phases import Phase
+from cmcflex.rules.base import B, I, MA, MI, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
+from cmcflex.rules.common import SpecRef, out_of_spec, spec_index, test_record
+from cmcflex.rules.lotstats import LotSet, SpecLots, fmt, is_released, lots_by_test
+
+FILE = "specifications.yaml"
+METHODS = "methods.yaml"
+
+Q6B = "ICH Q6B, Specifications: Test Procedures and Acceptance Criteria for Biotechnological/Biological Products (1999)"
+CBER_2026 = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
+FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
+             "and Gene Therapy Products for a Biologics License Application, final guidance (2026)")
+GT_IND_2020 = ("FDA, Chemistry, Manufacturing, and Control (CMC) Information for Human Gene Therapy "
+               "Investigational New Drug Applications (INDs) (2020)")
+FLEXIBILITY = ("a limit from clinical experience with a post-approval re-evaluation plan is the "
+               "flexibility CBER announced in January 2026")
+WIDE_BASES = frozenset({JustificationBasis.SAFETY, JustificationBasis.COMPENDIAL,
+                        JustificationBasis.MECHANISTIC, JustificationBasis.PLATFORM})
+STAT_BASES = frozenset({JustificationBasis.STATISTICAL, JustificationBasis.CAPABILITY})
+FEW_LOTS = 10  # SPEC-007: fewer lots than this need a re-evaluation plan
+REF_COVERAGE, REF_CONFIDENCE = 0.99, 0.95  # reference tolerance limit quoted in findings
+AGREE_SD = 0.25  # SPEC-007: a proposed limit within 0.25 SD of the computed one agrees (rounding)
+
+
+# ---------------------------------------------------------------------------- shared helpers
+
+
+def _refs(d: Dossier) -> list[SpecRef]:
+    return list(spec_index(d).values())
+
+
+def _label(ref: SpecRef) -> str:
+    return f"{ref.spec.material}/{ref.test.attribute}"
+
+
+def _unit(ref: SpecRef) -> str | None:
+    c = ref.test.criterion
+    return getattr(c, "unit", None) or ref.test.unit
+
+
+def _bases(test: SpecTest) -> frozenset[JustificationBasis]:
+    return frozenset(test.justification.basis) if test.justification else frozenset()
+
+
+def _plan_complete(test: SpecTest) -> bool:
+    r = test.reevaluation
+    return r is not None and r.after_lots is not None and bool((r.method or "").strip())
+
+
+def _spec_at(d: Dossier) -> Location:
+    return d.where(FILE, "specifications") if d.specifications is not None else Location(FILE, 0)
+
+
+def _method_at(d: Dossier, method_id: str) -> Location:
+    if d.methods is None:
+        return Location(METHODS, 0)
+    for i, m in enumerate(d.methods.methods):
+        if m.id == method_id:
+            return d.where(METHODS, "methods", i)
+    return Location(METHODS, 0)
+
+
+def _lots_file(d: Dossier) -> str:
+    return d.lots.files[0] if d.lots is not None and d.lots.files else "lots.csv"
+
+
+def _listing(items: Iterable[str], limit: int = 5) -> str:
+    items = list(items)
+    text = ", ".join(items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _few_lots_words(n: int, sides: int, say_k: bool = True) -> str:
+    """Words saying how weak statistics from n lots are, pointing to the flexibility."""
+    from cmcflex import stats
+
+    parts = []
+    if n >= 2:
+        if say_k:
+            k = stats.tolerance_factor(n, REF_COVERAGE, REF_CONFIDENCE, sides)
+            parts.append(f"a {'one' if sides == 1 else 'two'}-sided 95 % confidence / 99 % coverage "
+                         f"tolerance limit needs k = {k:.2f}")
+        parts.append(f"mean ± 3 SD covers on average {100 * stats.mean_k_sd_expected_coverage(n, 3.0):.1f} %"
+                     " of lots, not 99.7 %")
+        parts.append(f"the next lot falls outside their [min, max] {100 * 2.0 / (n + 1):.0f} % of the time")
+    lead = f"with only {n} lot{'s' if n != 1 else ''} a statistical limit is weak"
+    return lead + (f" ({', '.join(parts)})" if parts else "") + f", and {FLEXIBILITY}"
+
+
+def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | None) -> tuple[str, dict[str, Any]]:
+    """mean ∓ 3 SD and the 95/99 tolerance limit of the lots on the criterion's sides."""
+    from cmcflex import stats
+
+    n = lots.n
+    if n < 2:
+        return "", {}
+    s = stats.describe(lots.values())
+    if not s.sd:
+        return "", {}
+    sides = 2 if len(criterion.sides) == 2 else 1
+    k = stats.tolerance_factor(n, REF_COVERAGE, REF_CONFIDENCE, sides)
+    data: dict[str, Any] = {"mean_minus_3sd": _round(s.mean - 3 * s.sd), "mean_plus_3sd": _round(s.mean + 3 * s.sd),
+                            "tolerance": {"coverage": REF_COVERAGE, "confidence": REF_CONFIDENCE, "sides": sides,
+                                          "k": round(k, 4), "method": "exact",
+                                          "lower": _round(s.mean - k * s.sd), "upper": _round(s.mean + k * s.sd)}}
+    words = []
+    if sides == 2:
+        words.append(f"mean ± 3 SD of those lots gives {fmt(s.mean - 3 * s.sd)} to {fmt(s.mean + 3 * s.sd, unit)}")
+    elif "lower" in criterion.sides:
+        words.append(f"mean − 3 SD of those lots gives {fmt(s.mean - 3 * s.sd, unit)}")
+    else:
+        words.append(f"mean + 3 SD of those lots gives {fmt(s.mean + 3 * s.sd, unit)}")
+    side_words = "one-sided" if sides == 1 else "two-sided"
+    words.append(f"a {side_words} 95 % confidence / 99 % coverage tolerance limit needs k = {k:.2f} at n = {n}")
+    return "; ".join(words), data
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.6g}") if math.isfinite(x) else x
+
+
+# ---------------------------------------------------------------------------- SPEC-001
+
+
+@rule(
+    id="SPEC-001",
+    slug="required-release-tests",
+    title="The release specification holds the tests the modality requires",
+    area=Area.SPEC,
+    severity=by_phase(B, B, B, B, B),
+    cites=(
+        "21 CFR 610.10–610.14 (potency, sterility, purity, identity)",
+        "21 CFR 610.30 (mycoplasma)",
+        GT_IND_2020,
+        "21 CFR 312.23(a)(7) (IND chemistry, manufacturing and controls information)",
+    ),
+    remedy="Add the missing test to the release specification (drug substance, drug product or "
+    "vector) with its method and acceptance criterion; safety and identity tests are needed before "
+    "the first patient is dosed.",
+    why="Release testing for safety, identity, quantity and potency is what shows each lot is fit to "
+    "give to a patient; a missing test leaves that unshown.",
+)
+def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    from cmcflex.rules.required_tests import required_tests
+
+    at = _spec_at(d)
+    refs = _refs(d)
+    if not refs:
+        yield Gap(f"The dossier has no release specification ({FILE} is missing or lists no tests), so "
+                  "no safety, identity, quantity or potency test is in place.", at,
+                  record="specification", data={"modality": d.modality.value})
+        return
+    for req in required_tests(d.modality):
+        matching = [r for r in refs if r.test.test_type in req.tests or category_of(r.test) in req.categories]
+        due = ctx.phase >= req.from_phase
+        if req.needs_criterion and due:
+            with_criterion = [r for r in matching if not isinstance(r.test.criterion, ReportOnlyCriterion)]
+            if matching and not with_criterion:
+                yield Gap(f"The {req.name} test ({_listing(_label(r) for r in matching)}) has no acceptance "
+                          "criterion ('Report result'); from phase 3 on potency needs one.", matching[0].at,
+                          record=matching[0].record,
+                          data={"requirement": req.name, "criterion": matching[0].test.criterion.describe()})
+                continue
+        if matching:
+            continue
+        category = req.categories[0] if req.categories else TEST_CATEGORY.get(req.tests[0])
+        if category in (TestCategory.SAFETY, TestCategory.IDENTITY):
+            severity: Severity | None = B
+        elif ctx.phase is Phase.PHASE_1:
+            severity = MI
+        elif ctx.phase is Phase.PHASE_2:
+            severity = MA
+        else:
+            severity = None
+        when = "at every phase" if req.from_phase is Phase.PHASE_1 else "from phase 3 (the pivotal study) on"
+        yield Gap(f"No specification has {req.describe()}, which a {d.modality.value} product needs {when}.",
+                  at, record=f"required test {req.name}", severity=severity,
+                  data={"modality": d.modality.value, "requirement": req.name,
+                        "accepted_tests": list(req.tests), "from_phase": req.from_phase.value,
+                        "category": category.value if category else None})
+
+
+# ---------------------------------------------------------------------------- SPEC-002
+
+
+@rule(
+    id="SPEC-002",
+    slug="safety-tests-have-criteria",
+    title="Safety tests have pass/fail criteria",
+    area=Area.SPEC,
+    severity=by_phase(B, B, B, B, B),
+    cites=("21 CFR 312.23(a)(7) (IND chemistry, manufacturing and controls information)", CBER_2026),
+    remedy="Give the safety test a pass/fail criterion (e.g. 'No growth', 'Negative', '<= 5 EU/kg/h "
+    "dose-adjusted'); 'Report result' is a flexibility for characterisation, never for safety.",
+    why="A lot is only known to be safe to give when its safety tests can fail; a recorded value "
+    "with no limit releases any result.",
+)
+def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    for ref in _refs(d):
+        if category_of(ref.test) is TestCategory.SAFETY and isinstance(ref.test.criterion, ReportOnlyCriterion):
+            yield Gap(f"Safety test {_label(ref)} has no pass/fail criterion "
+                      f"('{ref.test.criterion.describe()}').", ref.at, record=ref.record,
+                      data={"criterion": ref.test.criterion.describe(), "category": "safety"})
+
+
+# ---------------------------------------------------------------------------- SPEC-003
+
+
+@rule(
+    id="SPEC-003",
+    slug="report-only-criteria",
+    title="A CQA with 'report result' is justified for the phase",
+    area=Area.SPEC,
+    severity=by_phase(I, MI, MA, B, B),
+    cites=(f"{Q6B}, 2.3 and 4", CBER_2026),
+    remedy="Set an acceptance criterion from the lots made so far; at BLA a 'report result' CQA "
+    "needs a post-approval re-evaluation plan stating after how many lots and by which method the "
+    "limit will be set (reevaluation: {after_lots, method}).",
+    why="'Report result' is acceptable while a CQA is being understood, but a licensed product's "
+    "critical attributes need limits, or at least a committed plan to set them.",
+)
+def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    licensing = ctx.phase >= Phase.BLA
+    for ref in _refs(d):
+        test = ref.test
+        if not isinstance(test.criterion, ReportOnlyCriterion) or not is_cqa(test):
+            continue
+        if category_of(test) is TestCategory.SAFETY:
+            continue  # SPEC-002
+        plan = _plan_complete(test)
+        data = {"criterion": test.criterion.describe(), "reevaluation_plan": plan,
+                "after_lots": test.reevaluation.after_lots if test.reevaluation else None,
+                "method": test.reevaluation.method if test.reevaluation else None}
+        if licensing and plan:
+            r = test.reevaluation
+            yield Gap(f"CQA {_label(ref)} is 'report result' at licensure; the plan to set a limit after "
+                      f"{r.after_lots} lots ({r.method}) makes this the flexibility CBER allows, "
+                      "kept visible until the limit is set.", ref.at, record=ref.record, severity=MI, data=data)
+        elif licensing:
+            missing = "no post-approval re-evaluation plan" if test.reevaluation is None else \
+                "an incomplete re-evaluation plan (it needs after_lots and method)"
+            yield Gap(f"CQA {_label(ref)} is 'report result' at licensure with {missing}.", ref.at,
+                      record=ref.record, data=data)
+        else:
+            yield Gap(f"CQA {_label(ref)} is 'report result'; this is allowed at {ctx.phase.label}, and a "
+                      "criterion (or a re-evaluation plan) is needed by BLA.", ref.at, record=ref.record, data=data)
+
+
+# ---------------------------------------------------------------------------- SPEC-004
+
+
+@rule(
+    id="SPEC-004",
+    slug="criterion-justified",
+    title="Each acceptance criterion states its basis and justification",
+    area=Area.SPEC,
+    severity=by_phase(I, MI, MI, MA, MA),
+    cites=(f"{Q6B}, 2.3",),
+    remedy="Add justification: {basis: clinical_lots | safety | compendial | statistical | capability "
+    "| mechanistic | platform, text: ...} saying where the limit comes from (lots, toxicology, "
+    "pharmacopoeia, mechanism).",
+    why="A reviewer accepts a limit when its origin is stated; an unexplained limit invites an "
+    "information request or a tighter limit.",
+)
+def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    for ref in _refs(d):
+        test = ref.test
+        if isinstance(test.criterion, ReportOnlyCriterion):
+            continue
+        j = test.justification
+        if j is None:
+            what = "states no justification"
+        elif not j.basis and not (j.text or "").strip():
+            what = "has an empty justification"
+        elif not j.basis:
+            what = "states no basis for its justification"
+        elif not (j.text or "").strip():
+            what = "states a basis but no justification text"
+        else:
+            continue
+        yield Gap(f"Criterion '{test.criterion.describe()}' of {_label(ref)} {what}.", ref.at, record=ref.record,
+                  data={"criterion": test.criterion.describe(),
+                        "basis": [b.value for b in j.basis] if j else []})
+
+
+# ---------------------------------------------------------------------------- SPEC-005
+
+
+@rule(
+    id="SPEC-005",
+    slug="limit-within-clinical-experience",
+    title="A limit wider than the pivotal lots has a safety, compendial or mechanistic basis",
+    area=Area.SPEC,
+    severity=by_phase(None, None, MI, MA, MA),
+    cites=(f"{Q6B}, 2.3",),
+    remedy="Tighten the limit to the range of the pivotal (clinical) lots, or justify the wider limit "
+    "with a safety, compendial, mechanistic or platform basis (e.g. toxicology margin, dose-response "
+    "data); a limit from few lots may rest on clinical experience with a post-approval "
+    "re-evaluation plan.",
+    why="Clinical experience shows the product works and is safe within the range the pivotal lots "
+    "covered; beyond it, safety and efficacy are unshown unless another basis supports the limit.",
+)
+def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.lots is None:
+        yield NotEvaluated("lots.csv is missing, so the pivotal lots' range is unknown")
+        return
+    no_lots: list[str] = []
+    open_sides: list[str] = []
+    for key, sl in sorted(lots_by_test(d).items()):
+        ref, test = sl.ref, sl.ref.test
+        criterion = test.criterion
+        if not isinstance(criterion, NumericCriterion) or _bases(test) & WIDE_BASES:
+            continue
+        lots = sl.pivotal
+        if not lots.results:
+            no_lots.append(_label(ref))
+            continue
+        unit = _unit(ref)
+        wider = []
+        data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit,
+                                "basis": sorted(b.value for b in _bases(test))}
+        if criterion.min is not None:
+            low = lots.lowest()
+            if low is None:
+                open_sides.append(f"{_label(ref)} (lower)")
+            elif criterion.min < low[0]:
+                wider.append(f"below the lowest ({fmt(low[0], unit)}, {low[1]})")
+                data["lower"] = {"limit": criterion.min, "lowest_pivotal": low[0], "lot": low[1]}
+        if criterion.max is not None:
+            high = lots.highest()
+            if high is None:
+                open_sides.append(f"{_label(ref)} (upper)")
+            elif criterion.max > high[0]:
+                bound = "below " if any(r.lot_id == high[1] for r in lots.censored) else ""
+                wider.append(f"above the highest ({bound}{fmt(high[0], unit)}, {high[1]})")
+                data["upper"] = {"limit": criterion.max, "highest_pivotal": high[0], "lot": high[1]}
+        if not wider:
+            continue
+        wider = [f"'{criterion.describe()}' is " + " and ".join(wider) + f" of {len(lots.results)} pivotal lots"]
+        figures, stat_data = _reference_figures(lots, criterion, unit)
+        data.update(stat_data)
+        data["pivotal"] = lots.summary()
+        data["released"] = sl.released.summary()
+        sentence = f"{_label(ref)}: " + wider[0]
+        sentence += f", and its basis ({', '.join(data['basis']) or 'none stated'}) is not safety, " \
+                    "compendial, mechanistic or platform"
+        if figures:
+            sentence += f"; {figures}"
+        if lots.n < FEW_LOTS:
+            sentence += f"; {_few_lots_words(lots.n, 2 if len(criterion.sides) == 2 else 1, say_k=not figures)}"
+        yield Gap(sentence + ".", ref.at, record=ref.record, data=data)
+    if no_lots:
+        yield NotEvaluated(f"no pivotal-lot results in lots.csv for {_listing(no_lots)}")
+    if open_sides:
+        yield NotEvaluated(f"censored pivotal results leave the range open for {_listing(open_sides)}")
+
+
+# ---------------------------------------------------------------------------- SPEC-006
+
+
+@rule(
+    id="SPEC-006",
+    slug="criteria-accept-clinical-lots",
+    title="The proposed criteria would not have rejected released pivotal lots",
+    area=Area.SPEC,
+    severity=by_phase(None, None, MI, MA, MA),
+    cites=(f"{Q6B}, 2.3",),
+    remedy="Set the limit so that every released pivotal lot meets it, or explain why the rejected "
+    "lots' results are not representative (assay or process change, with data) and what the "
+    "clinical outcome of those lots was.",
+    why="A criterion that would have failed lots that patients received and that supported efficacy "
+    "contradicts the clinical evidence it is meant to protect.",
+)
+def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.lots is None:
+        yield NotEvaluated("lots.csv is missing, so no pivotal lot can be checked")
+        return
+    by_test = lots_by_test(d)
+    released_pivotal = {key: frozenset(sl.pivotal.lot_ids) & frozenset(sl.released.lot_ids)
+                        for key, sl in by_test.items()}
+    wanted = frozenset().union(*released_pivotal.values()) if released_pivotal else frozenset()
+    if not wanted:
+        yield NotEvaluated(f"no released pivotal ({d.pivotal_use}) lots in lots.csv")
+        return
+    rejected: dict[tuple[str, str], list] = {}
+    for oos in out_of_spec(d, wanted):
+        key = (oos.ref.spec.material, oos.ref.test.attribute) if oos.ref else None
+        if key is not None and oos.lot_id in released_pivotal.get(key, ()):
+            rejected.setdefault(key, []).append(oos)
+    for key in sorted(rejected):
+        sl = by_test[key]
+        ref, fails = sl.ref, rejected[key]
+        unit = _unit(ref)
+        n = len(released_pivotal[key])
+        shown = [f"{f.lot_id}: {f.result.result.describe()}" for f in fails]
+        message = (f"{_label(ref)} criterion '{ref.test.criterion.describe()}' would have rejected "
+                   f"{len(fails)} of {n} released pivotal lots ({_listing(shown)})")
+        data: dict[str, Any] = {"criterion": ref.test.criterion.describe(), "unit": unit,
+                                "rejected": {f.lot_id: f.result.result.describe() for f in fails},
+                                "pivotal": sl.pivotal.summary(), "released": sl.released.summary()}
+        summary = data["pivotal"]
+        if summary.get("n", 0) >= 2:
+            message += (f"; those lots range {fmt(summary['min'], unit)} to {fmt(summary['max'], unit)} "
+                        f"(mean {fmt(summary['mean'], unit)}, SD {fmt(summary['sd'], unit)}, n = {summary['n']})")
+        yield Gap(message + ".", ref.at, record=ref.record, data=data)
+
+
+# ---------------------------------------------------------------------------- SPEC-007
+
+
+def _interval_limits(values: list[float], criterion: NumericCriterion, test: SpecTest) -> dict[str, Any]:
+    """Recompute the interval the justification states; returns figures and problems."""
+    from cmcflex import stats
+
+    spec = test.justification.interval if test.justification else None
+    sides = (spec.sides if spec and spec.sides else (2 if len(criterion.sides) == 2 else 1))
+    log = bool(spec and spec.log)
+    out: dict[str, Any] = {"sides": sides, "scale": "log" if log else "linear", "problems": []}
+    xs = [math.log(v) for v in values] if log else list(values)
+    s = stats.describe(xs)
+    n = s.n
+    out.update(n=n, mean=_round(s.mean), sd=_round(s.sd) if s.sd is not None else None)
+    method = spec.method if spec else None
+    out["method"] = method
+    k: float | None = None
+    if method is None:
+        out["problems"].append("the justification does not state the interval (method, coverage, "
+                               "confidence, k) it was computed with")
+        return out
+    if method == "min_max":
+        lower, upper = s.min, s.max
+    else:
+        if s.sd is None or s.sd == 0:
+            out["problems"].append("the lots' SD is zero, so no interval can be computed")
+            return out
+        if method == "tolerance_interval":
+            cov = spec.coverage or REF_COVERAGE
+            conf = spec.confidence or REF_CONFIDENCE
+            out.update(coverage=cov, confidence=conf)
+            exact = stats.tolerance_factor(n, cov, conf, sides, "exact")
+            out["k_exact"] = round(exact, 4)
+            if spec.k is not None:
+                out["stated_k"] = spec.k
+                named = stats.identify_tolerance_factor(spec.k, n, cov, conf, sides)
+                out["k_method"] = named
+                if named is None:
+                    others = ("howe", "guenther") if sides == 2 else ("natrella",)
+                    alts = {"exact": exact}
+                    for m in others:
+                        try:
+                            alts[m] = stats.tolerance_factor(n, cov, conf, sides, m)
+                        except ValueError:
+                            pass
+                    out["k_candidates"] = {m: round(v, 4) for m, v in alts.items()}
+                    out["problems"].append(
+                        f"the stated k = {spec.k:g} matches no tolerance factor for n = {n}, "
+                        f"{100 * conf:g} % confidence, {100 * cov:g} % coverage, {sides}-sided ("
+                        + ", ".join(f"{m} {v:.4f}" for m, v in alts.items()) + ")")
+                    k = exact
+                else:
+                    k = stats.tolerance_factor(n, cov, conf, sides, named)
+            else:
+                out["k_method"] = "exact"
+                k = exact
+        elif method == "mean_k_sd":
+            k = spec.k or 3.0
+        elif method == "prediction_interval":
+            conf = spec.confidence or REF_CONFIDENCE
+            out["confidence"] = conf
+            k = stats.prediction_factor(n, conf) if sides == 2 else \
+                stats.t_ppf(conf, n - 1) * math.sqrt(1 + 1 / n)
+        elif method == "ppk":
+            target = spec.ppk or 1.33
+            out["ppk_target"] = target
+            k = 3.0 * target
+            if criterion.min is not None or criterion.max is not None:
+                observed = stats.ppk(xs, _tr(criterion.min, log), _tr(criterion.max, log)) \
+                    if _finite_limits(criterion, log) else None
+                out["ppk_observed"] = None if observed is None else round(observed, 3)
+        assert k is not None
+        out["k"] = round(k, 4)
+        lower, upper = s.mean - k * s.sd, s.mean + k * s.sd
+    back = math.exp if log else (lambda v: v)
+    out["computed"] = {"lower": _round(back(lower)), "upper": _round(back(upper))}
+    tol = AGREE_SD * (s.sd or 0.0)
+    for side, limit, comp in (("lower", criterion.min, lower), ("upper", criterion.max, upper)):
+        if limit is None:
+            continue
+        t = _tr(limit, log)
+        if t is None:
+            out["problems"].append(f"the {side} limit {limit:g} cannot be put on the log scale")
+            continue
+        diff = t - comp if side == "lower" else comp - t  # > 0: proposed is tighter
+        if abs(diff) > tol:
+            how = "wider" if diff < 0 else "tighter"
+            out.setdefault("disagree", {})[side] = {"proposed": limit, "computed": _round(back(comp)), "is": how}
+    return out
+
+
+def _tr(x: float | None, log: bool) -> float | None:
+    if x is None:
+        return None
+    if log:
+        return math.log(x) if x > 0 else None
+    return x
+
+
+def _finite_limits(criterion: NumericCriterion, log: bool) -> bool:
+    return all(v is None or not log or v > 0 for v in (criterion.min, criterion.max))
+
+
+_METHOD_WORDS = {
+    "tolerance_interval": "tolerance interval",
+    "mean_k_sd": "mean ± k SD",
+    "prediction_interval": "prediction interval",
+    "ppk": "Ppk target",
+    "min_max": "min–max range",
+}
+
+
+@rule(
+    id="SPEC-007",
+    slug="statistical-basis-sound",
+    title="A statistical or capability basis agrees with the lots it rests on",
+    area=Area.SPEC,
+    severity=by_phase(None, None, MI, MA, MA),
+    cites=(Q6B, CBER_2026),
+    remedy="State the interval (justification.interval: method, coverage, confidence, sides, k, log) "
+    "and recompute it from the lots named; with fewer than 10 lots, base the limit on clinical "
+    "experience and add a post-approval re-evaluation plan (reevaluation: {after_lots, method}).",
+    why="A limit called statistical is only as good as the lots and the interval behind it; with "
+    "few lots the interval is wide and uninformative, and a reviewer will recompute it.",
+)
+def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    stat_refs = [r for r in _refs(d) if _bases(r.test) & STAT_BASES]
+    if not stat_refs:
+        return
+    if d.lots is None:
+        yield NotEvaluated("lots.csv is missing, so no statistical basis can be recomputed")
+        return
+    by_key = lots_by_test(d)
+    skipped: list[str] = []
+    for ref in stat_refs:
+        test, criterion = ref.test, ref.test.criterion
+        sl = by_key[(ref.spec.material, test.attribute)]
+        if not isinstance(criterion, NumericCriterion):
+            skipped.append(f"{_label(ref)} (criterion is not numeric)")
+            continue
+        lots = sl.pivotal
+        unit = _unit(ref)
+        basis = "/".join(sorted(b.value for b in _bases(test) & STAT_BASES))
+        who = "named" if sl.pivotal_named else "pivotal"
+        plan = _plan_complete(test)
+        base_data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit, "basis": basis,
+                                     "lots_used": who, "pivotal": lots.summary(), "released": sl.released.summary(),
+                                     "reevaluation_plan": plan}
+        if lots.n < 2:
+            yield Gap(f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' rests on {lots.n} {who} lot"
+                      f"{'s' if lots.n != 1 else ''} with an uncensored result, too few to compute any "
+                      f"interval; {FLEXIBILITY}.", ref.at, record=ref.record, data=base_data)
+            continue
+        spec = test.justification.interval if test.justification else None
+        if spec and spec.log and any(v <= 0 for v in lots.values()):
+            skipped.append(f"{_label(ref)} (log scale with a result <= 0)")
+            continue
+        fig = _interval_limits(lots.values(), criterion, test)
+        problems = list(fig.pop("problems"))
+        disagree = fig.get("disagree", {})
+        for side, info in sorted(disagree.items()):
+            problems.append(f"the proposed {side} limit {fmt(info['proposed'], unit)} is {info['is']} than "
+                            f"the {fmt(info['computed'], unit)} the stated {_METHOD_WORDS[fig['method']]} gives")
+        few = lots.n < FEW_LOTS and not plan
+        if few:
+            problems.append(f"it rests on {lots.n} lots (fewer than {FEW_LOTS}) with no complete post-approval "
+                            "re-evaluation plan")
+        if not problems:
+            continue
+        stats_words = _summary_words(fig, unit)
+        if fig.get("k") is not None:
+            kname = f" ({fig['k_method']})" if fig.get("k_method") else ""
+            stats_words += f", k = {fig['k']:.2f}{kname}"
+        if "computed" in fig:
+            c = fig["computed"]
+            parts = []
+            if criterion.min is not None:
+                parts.append(f"lower {fmt(c['lower'], unit)}")
+            if criterion.max is not None:
+                parts.append(f"upper {fmt(c['upper'], unit)}")
+            stats_words += f", giving {' and '.join(parts)}"
+        elif fig.get("method") is None:
+            ref_words, ref_data = _reference_figures(lots, criterion, unit)
+            base_data.update(ref_data)
+            if ref_words:
+                stats_words += f"; for reference, {ref_words}"
+        message = (f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' does not hold up: "
+                   + "; ".join(problems) + f" ({who} lots: {stats_words})")
+        if lots.n < FEW_LOTS:
+            message += f"; {_few_lots_words(lots.n, fig['sides'], say_k=fig.get('method') != 'tolerance_interval' and 'k' not in base_data.get('tolerance', {}))}"
+        base_data.update(fig)
+        yield Gap(message + ".", ref.at, record=ref.record, data=base_data)
+    if skipped:
+        yield NotEvaluated(f"statistical basis not recomputed for {_listing(skipped)}")
+
+
+def _summary_words(fig: dict[str, Any], unit: str | None) -> str:
+    """'n = 6, mean 452 pg/mL, SD 61.2 pg/mL' (geometric mean and SD of ln on the log scale)."""
+    if fig.get("scale") == "log":
+        words = f"n = {fig['n']}, geometric mean {fmt(math.exp(fig['mean']), unit)}"
+        if fig.get("sd") is not None:
+            words += f", SD of ln {fmt(fig['sd'])}"
+        return words
+    words = f"n = {fig['n']}, mean {fmt(fig['mean'], unit)}"
+    if fig.get("sd") is not None:
+        words += f", SD {fmt(fig['sd'], unit)}"
+    return words
+
+
+# ---------------------------------------------------------------------------- SPEC-008
+
+
+@rule(
+    id="SPEC-008",
+    slug="reevaluation-plan-complete",
+    title="A re-evaluation plan states the number of lots and the method",
+    area=Area.SPEC,
+    severity=by_phase(None, None, None, MI, MI),
+    cites=(CBER_2026,),
+    remedy="Complete the plan: reevaluation: {after_lots: <number of commercial lots>, method: "
+    "<e.g. '95 % confidence / 99 % coverage tolerance interval of all released lots'>}.",
+    why="A post-approval commitment to revisit a limit is only checkable when it says when (after "
+    "how many lots) and how the limit will be re-derived.",
+)
+def reevaluation_plan_complete(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    for i, j, spec, test in d.spec_tests():
+        r = test.reevaluation
+        if r is None or _plan_complete(test):
+            continue
+        missing = [name for name, v in (("the number of lots (after_lots)", r.after_lots),
+                                        ("the method", (r.method or "").strip() or None)) if v is None]
+        yield Gap(f"The re-evaluation plan of {spec.material}/{test.attribute} does not state "
+                  f"{' or '.join(missing)}.", d.where(FILE, "specifications", i, "tests", j, "reevaluation"),
+                  record=test_record(spec.material, test.attribute),
+                  data={"after_lots": r.after_lots, "method": r.method})
+
+
+# ---------------------------------------------------------------------------- SPEC-009
+
+
+@rule(
+    id="SPEC-009",
+    slug="lots-meet-specification",
+    title="Released lots meet the specification",
+    area=Area.SPEC,
+    severity=by_phase(MI, MA, MA, MA, MA),
+    cites=("21 CFR 211.165 (testing and release for distribution)",
+           "21 CFR 211.192 (production record review, investigation of discrepancies)"),
+    remedy="Investigate each out-of-specification result of a released lot (21 CFR 211.192) and "
+    "record its outcome; for a lot released under exception, cite the documented pathway (e.g. "
+    "physician request under expanded access, quality-unit exceptional release) and the "
+    "investigation report.",
+    why="Releasing a lot that fails its specification is acceptable only through a documented "
+    "exception; otherwise the specification is not controlling what patients receive.",
+)
+def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.lots is None:
+        yield NotEvaluated("lots.csv is missing")
+        return
+    if not spec_index(d):
+        yield NotEvaluated(f"no specification tests in {FILE}")
+        return
+    lots = {lot.id: lot for lot in d.lots.lots() if is_released(lot)}
+    if not lots:
+        yield NotEvaluated("no released lots in lots.csv")
+        return
+    by_test = lots_by_test(d)
+    pivotal_to_006 = ctx.phase >= Phase.PHASE_3
+    failures: dict[str, list] = {}
+    for oos in out_of_spec(d, lots):
+        ref = oos.ref
+        key = (ref.spec.material, ref.test.attribute) if ref else None
+        lot = lots[oos.lot_id]
+        if (pivotal_to_006 and key in by_test and oos.lot_id in by_test[key].pivotal_ids
+                and lot.disposition != "released_under_exception"):
+            continue  # SPEC-006 reports it
+        failures.setdefault(oos.lot_id, []).append(oos)
+    unjudged: list[str] = []
+    for key, sl in sorted(by_test.items()):
+        criterion = sl.ref.test.criterion
+        if isinstance(criterion, ReportOnlyCriterion):
+            continue
+        for res in sl.released.results:
+            if criterion.accepts(res.result) is None:
+                unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{res.result.describe()}' against "
+                                f"'{criterion.describe()}'")
+    for lot_id in sorted(lots):
+        lot = lots[lot_id]
+        fails = failures.get(lot_id, [])
+        shown = [f"{_label(f.ref) if f.ref else '?'} {f.result.result.describe()} against "
+                 f"'{f.criterion.describe()}'" for f in fails]
+        data = {"disposition": lot.disposition, "use": lot.use,
+                "results": [{"test": _label(f.ref) if f.ref else None, "value": f.result.result.describe(),
+                             "criterion": f.criterion.describe(), "line": f.result.line} for f in fails]}
+        if lot.disposition == "released_under_exception":
+            what = f" with {_listing(shown)}" if shown else ""
+            yield Gap(f"Lot {lot_id} was released under exception{what}; its documented pathway and "
+                      "investigation must be on file.", Location(lot.file, lot.line), record=f"lot {lot_id}", data=data)
+        elif fails:
+            at = Location(fails[0].result.file, fails[0].result.line)
+            yield Gap(f"Released lot {lot_id} fails its specification: {_listing(shown)}.", at,
+                      record=f"lot {lot_id}", data=data)
+    if unjudged:
+        yield NotEvaluated(f"{len(unjudged)} released result{'s' if len(unjudged) != 1 else ''} cannot be judged "
+                           f"against their criterion (a result word against a numeric limit, a number against "
+                           f"a word, or a censored value straddling a limit): {_listing(unjudged, 3)}")
+
+
+# ---------------------------------------------------------------------------- SPEC-010
+
+
+@rule(
+    id="SPEC-010",
+    slug="potency-assay-fit",
+    title="Potency is measured by a quantitative assay linked to the mechanism of action",
+    area=Area.SPEC,
+    severity=by_phase(I, MI, MA, B, B),
+    cites=("21 CFR 610.10 (potency)", "21 CFR 600.3(s) (potency defined)",
+           "FDA, Potency Assurance for Cellular and Gene Therapy Products, draft guidance (2023)"),
+    remedy="Use (or add to the potency assurance strategy) a quantitative assay that measures the "
+    "mechanism of action, e.g. target-cell killing or cytokine release for a CAR T, transgene "
+    "expression and function for a gene therapy; record quantitative: true and moa_linked: true "
+    "in methods.yaml.",
+    why="Potency is the attribute that ties a lot to clinical effect; a qualitative or indirect assay "
+    "cannot show that each lot will work as the pivotal lots did.",
+)
+def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    refs = [r for r in _refs(d) if category_of(r.test) is TestCategory.POTENCY]
+    if not refs:
+        yield NotEvaluated("no potency test in the specifications (SPEC-001 reports a missing one)")
+        return
+    if d.methods is None:
+        yield NotEvaluated(f"{METHODS} is missing, so the potency assay cannot be assessed")
+        return
+    for ref in refs:
+        test = ref.test
+        problems = []
+        method: Method | None = d.method(test.method)
+        if test.method is None:
+            problems.append("names no method")
+        elif method is None:
+            continue  # SPEC-013 reports the dangling id
+        else:
+            if method.quantitative is False:
+                problems.append(f"uses method {method.id}, which is not quantitative")
+            elif method.quantitative is None:
+                problems.append(f"uses method {method.id}, which does not state whether it is quantitative")
+            if method.moa_linked is False:
+                problems.append(f"method {method.id} is not linked to the mechanism of action")
+            elif method.moa_linked is None:
+                problems.append(f"method {method.id} does not state a link to the mechanism of action")
+        if isinstance(test.criterion, QualitativeCriterion):
+            problems.append(f"has a qualitative criterion ('{test.criterion.describe()}')")
+        if not problems:
+            continue
+        early = ctx.phase < Phase.PHASE_3
+        tail = (" (acceptable early in development; a quantitative, MoA-linked assay is expected by the "
+                "pivotal study)" if early else "")
+        yield Gap(f"Potency test {_label(ref)} " + " and ".join(problems) + tail + ".", ref.at, record=ref.record,
+                  data={"method": test.method, "quantitative": method.quantitative if method else None,
+                        "moa_linked": method.moa_linked if method else None,
+                        "criterion": test.criterion.describe()})
+
+
+# ---------------------------------------------------------------------------- SPEC-011
+
+
+def _tests_by_method(d: Dossier) -> dict[str, list[SpecRef]]:
+    out: dict[str, list[SpecRef]] = {}
+    for ref in _refs(d):
+        if ref.test.method:
+            out.setdefault(ref.test.method, []).append(ref)
+    return out
+
+
+@rule(
+    id="SPEC-011",
+    slug="method-validation-by-phase",
+    title="Release methods are qualified or validated as the phase requires",
+    area=Area.SPEC,
+    severity=by_phase(MA, MA, MA, B, B),
+    cites=("ICH Q2(R2), Validation of Analytical Procedures (2023)",
+           "ICH Q14, Analytical Procedure Development (2023)",
+           "21 CFR 211.165(e) (accuracy, sensitivity, specificity and reproducibility of test methods)",
+           "21 CFR 211.194(a)(2) (suitability of testing methods)"),
+    remedy="Qualify safety methods before first-in-human use (or use the compendial method); "
+    "qualify every release method by phase 3; for the BLA, validate each method (verify a compendial "
+    "one) and give the report id in methods.yaml (status, report).",
+    why="A result is only as good as the method behind it: safety results must be reliable from the "
+    "first patient, and licensure needs validated methods for every release test.",
+)
+def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    uses = _tests_by_method(d)
+    if not uses:
+        return
+    if d.methods is None:
+        yield NotEvaluated(f"{METHODS} is missing, so the validation status of release methods is unknown")
+        return
+    for method_id in sorted(uses):
+        method = d.method(method_id)
+        if method is None:
+            continue  # SPEC-013
+        refs = uses[method_id]
+        safety = any(category_of(r.test) is TestCategory.SAFETY for r in refs)
+        status = method.status.value
+        suitable = method.compendial or status in ("qualified", "validated", "verified")
+        problem = None
+        if ctx.phase >= Phase.BLA:
+            if method.compendial:
+                if status not in ("verified", "validated"):
+                    problem = f"is compendial but {status}, not verified"
+            elif status != "validated":
+                problem = f"is {status}, not validated" + (
+                    " (verification applies to compendial methods only)" if status == "verified" else "")
+            if problem is None and not (method.report or "").strip():
+                problem = f"is {status} but names no {'verification' if method.compendial else 'validation'} report"
+        elif ctx.phase >= Phase.PHASE_3:
+            if not suitable:
+                problem = f"is {status}; release methods need to be qualified by phase 3"
+        elif safety and not suitable:
+            problem = f"is {status}; a safety method must be qualified (or compendial) before use in patients"
+        if problem is None:
+            continue
+        tests = _listing(_label(r) for r in refs)
+        yield Gap(f"Method {method_id} (used by {tests}) {problem}.", _method_at(d, method_id),
+                  record=f"method {method_id}",
+                  data={"status": status, "compendial": method.compendial, "report": method.report,
+                        "tests": [_label(r) for r in refs], "safety": safety})
+
+
+# ---------------------------------------------------------------------------- SPEC-012
+
+
+@rule(
+    id="SPEC-012",
+    slug="method-change-bridged",
+    title="A method that replaced another has a bridging study",
+    area=Area.SPEC,
+    severity=by_phase(MI, MA, B, B, B),
+    cites=("ICH Q14, Analytical Procedure Development (2023)",
+           "CGT precedent: dose-defining titer method change without bridging"),
+    remedy="Run a bridging study (the same samples, including retained pivotal-lot samples, tested by "
+    "both methods; agreement or a conversion factor) and name it in methods.yaml (bridging_study).",
+    why="Limits and clinical doses were set with results of the old method; without a bridge the new "
+    "method's numbers cannot be read against them, which for potency or dose can shift every patient's dose.",
+)
+def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.methods is None:
+        return
+    uses = _tests_by_method(d)
+    for i, method in enumerate(d.methods.methods):
+        if not method.replaces or (method.bridging_study or "").strip():
+            continue
+        refs = uses.get(method.id, [])
+        dose_defining = any(category_of(r.test) in (TestCategory.POTENCY, TestCategory.QUANTITY) for r in refs)
+        severity = MA if ctx.phase >= Phase.PHASE_3 and not dose_defining else None
+        used = f" (used by {_listing(_label(r) for r in refs)})" if refs else ""
+        stake = " — a potency or dose-defining test" if dose_defining else ""
+        yield Gap(f"Method {method.id}{used} replaced {method.replaces} with no bridging study{stake}.",
+                  d.where(METHODS, "methods", i), record=f"method {method.id}", severity=severity,
+                  data={"replaces": method.replaces, "tests": [_label(r) for r in refs],
+                        "potency_or_quantity": dose_defining})
+
+
+# ---------------------------------------------------------------------------- SPEC-013
+
+
+@rule(
+    id="SPEC-013",
+    slug="references-resolve",
+    title="Tests, lots and sites refer to records that exist",
+    area=Area.SPEC,
+    severity=by_phase(MA, MA, MA, MA, MA),
+    cites=("data consistency",),
+    remedy="Correct the id to one that exists (the finding suggests the closest), or add the missing "
+    "record: the method to methods.yaml, the site to dossier.yaml, the test to the specification.",
+    why="A reference that points nowhere silently drops data from every check that follows it: an "
+    "attribute outside the specification is never judged, an unknown method is never assessed.",
+)
+def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    method_ids = [m.id for m in d.methods.methods] if d.methods is not None else []
+    if d.methods is None and any(r.test.method for r in _refs(d)):
+        yield NotEvaluated(f"{METHODS} is missing, so method ids cannot be resolved")
+    for ref in _refs(d):
+        mid = ref.test.method
+        if mid is None:
+            yield Gap(f"Test {_label(ref)} names no method.", ref.at, record=ref.record,
+                      data={"method": None})
+        elif d.methods is not None and mid not in method_ids:
+            yield Gap(f"Test {_label(ref)} names method '{mid}', which {METHODS} does not list"
+                      f"{did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
+                      data={"method": mid, "suggestion": _closest(mid, method_ids)})
+    if d.lots is None:
+        return
+    yield from _lot_references(d, method_ids)
+
+
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    from cmcflex.dossier.errors import closest
+
+    return closest(word, choices)
+
+
+def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
+    table = d.lots
+    assert table is not None
+    index = spec_index(d)
+    if d.specifications is None:
+        yield NotEvaluated(f"{FILE} is missing, so lots.csv attributes cannot be matched to tests")
+    else:
+        spec_materials = sorted({m for m, _ in index})
+        unknown_material: dict[str, list[tuple[str, int, str]]] = {}
+        for (material, attribute), col in table.columns.items():
+            if (material, attribute) in index or not len(col):
+                continue
+            file, line = table.files[col.file[0]], col.line[0]
+            if material not in spec_materials:
+                unknown_material.setdefault(material, []).append((file, line, attribute))
+                continue
+            attrs = sorted(a for m, a in index if m == material)
+            yield Gap(f"lots.csv has results for {material}/{attribute}, which no {material} specification "
+                      f"test covers{did_you_mean(attribute, attrs)}.", Location(file, line),
+                      record=test_record(material, attribute),
+                      data={"material": material, "attribute": attribute,
+                            "suggestion": _closest(attribute, attrs), "results": len(col)})
+        for material in sorted(unknown_material):
+            rows = sorted(unknown_material[material], key=lambda r: (r[0], r[1]))
+            file, line, _ = rows[0]
+            yield Gap(f"lots.csv has results for material '{material}', which no specification covers"
+                      f"{did_you_mean(material, spec_materials)}.", Location(file, line),
+                      record=f"material {material}",
+                      data={"material": material, "attributes": sorted(r[2] for r in rows),
+                            "suggestion": _closest(material, spec_materials)})
+    site_ids = [s.id for s in d.info.sites]
+    seen_sites: dict[str, Location] = {}
+    for lot in table.lots():
+        if lot.site and lot.site not in site_ids and lot.site not in seen_sites:
+            seen_sites[lot.site] = Location(lot.file, lot.line)
+    for site in sorted(seen_sites):
+        yield Gap(f"lots.csv names site '{site}', which dossier.yaml does not list"
+                  f"{did_you_mean(site, site_ids)}.", seen_sites[site], record=f"site {site}",
+                  data={"site": site, "suggestion": _closest(site, site_ids)})
+    if d.methods is not None and table.methods:
+        first: dict[int, tuple[str, int]] = {}
+        wanted = {i for i, m in enumerate(table.methods) if m not in method_ids}
+        if wanted:
+            for col in table.columns.values():
+                for k in range(len(col)):
+                    mi = col.method[k]
+                    if mi in wanted:
+                        where = (table.files[col.file[k]], col.line[k])
+                        if mi not in first or where < first[mi]:
+                            first[mi] = where
+            for mi in sorted(first, key=lambda i: table.methods[i]):
+                name = table.methods[mi]
+                yield Gap(f"lots.csv names method '{name}', which {METHODS} does not list"
+                          f"{did_you_mean(name, method_ids)}.", Location(*first[mi]), record=f"method {name}",
+                          data={"method": name, "suggestion": _closest(name, method_ids)})
+    for i, j, spec, test in d.spec_tests():
+        named = test.justification.lots if test.justification and test.justification.lots else []
+        missing = [lot_id for lot_id in named if table.lot(lot_id) is None]
+        if missing:
+            hints = {m: _closest(m, table.lot_ids) for m in missing}
+            shown = [m + (f" (did you mean '{h}'?)" if h else "") for m, h in hints.items()]
+            yield Gap(f"The justification of {spec.material}/{test.attribute} names lot"
+                      f"{'s' if len(missing) > 1 else ''} {_listing(shown)} absent from lots.csv.",
+                      d.where(FILE, "specifications", i, "tests", j, "justification", "lots"),
+                      record=test_record(spec.material, test.attribute),
+                      data={"missing_lots": missing, "suggestions": hints})
