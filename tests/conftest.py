@@ -34,3 +34,20 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present (fresh clone); reference-material tests skipped")
     return SHARED
+
+
+# Property-based tests: a bounded profile for CI, a long one for fuzzing sessions
+# (HYPOTHESIS_PROFILE=fuzz pytest tests/test_fuzz.py).
+try:
+    from hypothesis import HealthCheck, settings
+
+    _slow_ok = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
+    settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=_slow_ok,
+                              derandomize=True)
+    settings.register_profile("dev", max_examples=200, deadline=None, suppress_health_check=_slow_ok)
+    settings.register_profile("fuzz", max_examples=20_000, deadline=None, suppress_health_check=_slow_ok)
+    import os as _os
+
+    settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass

@@ -19,7 +19,8 @@ class Problem:
 
     def __str__(self) -> str:
         field = self.field or "-"
-        return f"{self.file}:{self.line}:{self.col}: {field}: {self.message}"
+        message = " ".join(self.message.split())  # one line per problem, whatever the source said
+        return f"{self.file}:{self.line}:{self.col}: {field}: {message}"
 
 
 class DossierError(Exception):

@@ -238,6 +238,12 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
         raise YamlProblem(Problem(file, line, col, "", f"invalid YAML: {message}")) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        col = exc.position - (text.rfind("\n", 0, max(exc.position, 0)) + 1) + 1
+        raise YamlProblem(Problem(file, line, col, "", f"invalid YAML: {exc.reason} "
+                                  f"(character U+{exc.character:04X} is not allowed)"
+                                  if isinstance(exc.character, int) else f"invalid YAML: {exc.reason}")) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Problem(file, 1, 1, "", f"invalid YAML: {exc}")) from None
     finally:
