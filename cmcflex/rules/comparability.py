@@ -336,7 +336,7 @@ def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             missing.append("names no statistical method")
         if study.criteria_predefined is not True:
             missing.append("does not show its acceptance criteria were set in advance"
-                           if study.criteria_predefined is None else "set its acceptance criteria after the fact")
+                           if study.criteria_predefined is None else "did not set its acceptance criteria in advance")
         if missing:
             note = f" ({FLEXIBILITY})" if proportionate(c) else ""
             key = "criteria_predefined" if study.criteria_predefined is not None else "comparability"
