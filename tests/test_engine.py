@@ -1,0 +1,95 @@
+"""The registry refuses duplicates; the engine runs rules by phase and stamps findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cmcflex.api import build_report
+from cmcflex.dossier.loader import Location, load_dossier
+from cmcflex.phases import Phase
+from cmcflex.rules.base import (
+    MA,
+    MI,
+    Area,
+    Gap,
+    NotEvaluated,
+    Registry,
+    Severity,
+    by_phase,
+    rule,
+)
+
+AS_OF = dt.date(2026, 11, 25)
+
+
+def _registry():
+    reg = Registry()
+
+    @rule(id="GMP-901", slug="always-fires", title="Fires", area=Area.GMP,
+          severity=by_phase(None, MI, MA, MA, MA), cites=("21 CFR 211.22",),
+          remedy="Do the thing.", why="Because.", registry=reg)
+    def always(d, ctx):
+        yield Gap("something is missing", Location("gmp.yaml", 3), record="site SITE-A")
+
+    @rule(id="GMP-902", slug="needs-data", title="Needs data", area=Area.GMP,
+          severity=by_phase(MI, MI, MI, MI, MI), cites=("x",), remedy="r", why="w", registry=reg)
+    def needs(d, ctx):
+        yield NotEvaluated("gmp.yaml is missing")
+
+    return reg
+
+
+def test_registry_refuses_duplicates_and_bad_ids():
+    reg = _registry()
+    with pytest.raises(ValueError, match="duplicate rule id"):
+        rule(id="GMP-901", slug="other", title="t", area=Area.GMP, severity={}, cites=(),
+             remedy="", why="", registry=reg)(lambda d, c: [])
+    with pytest.raises(ValueError, match="not of the form"):
+        rule(id="gmp1", slug="x", title="t", area=Area.GMP, severity={}, cites=(),
+             remedy="", why="", registry=reg)(lambda d, c: [])
+    with pytest.raises(ValueError, match="filed under area"):
+        rule(id="PPQ-999", slug="y", title="t", area=Area.GMP, severity={}, cites=(),
+             remedy="", why="", registry=reg)(lambda d, c: [])
+
+
+def test_engine_stamps_identity_and_phase_severity(dossier_dir):
+    d = load_dossier(dossier_dir(phase="phase_2"))
+    report = build_report(d, as_of=AS_OF, rules=list(_registry()))
+    (finding,) = report.findings
+    assert (finding.rule, finding.area, finding.severity, finding.file, finding.line) == (
+        "GMP-901", "GMP", Severity.MINOR, "gmp.yaml", 3)
+    assert finding.cites == ["21 CFR 211.22"] and finding.remedy == "Do the thing."
+    assert report.not_evaluated[0].reason == "gmp.yaml is missing"
+    assert report.rules_evaluated == ["GMP-901", "GMP-902"]
+    assert report.verdict == "pass"  # minor < default fail-on major
+
+
+def test_rule_not_applied_at_phase_is_not_run(dossier_dir):
+    d = load_dossier(dossier_dir(phase="phase_1"))
+    report = build_report(d, as_of=AS_OF, rules=list(_registry()))
+    assert report.findings == [] and report.rules_evaluated == ["GMP-902"]
+
+
+def test_target_uses_milestone_severity_and_says_needed_by(dossier_dir):
+    d = load_dossier(dossier_dir(phase="phase_2"))
+    report = build_report(d, as_of=AS_OF, target=Phase.BLA, rules=list(_registry()))
+    (finding,) = report.findings
+    assert finding.severity is Severity.MAJOR
+    assert finding.message.endswith("(needed by BLA)")
+    assert report.verdict == "fail" and report.evaluated_phase is Phase.BLA
+
+
+def test_severity_override_is_recorded(dossier_dir):
+    d = load_dossier(dossier_dir(phase="phase_2"))
+    report = build_report(d, as_of=AS_OF, rules=list(_registry()), overrides={"GMP-901": Severity.BLOCKER})
+    (finding,) = report.findings
+    assert finding.severity is Severity.BLOCKER and finding.default_severity is Severity.MINOR
+
+
+def test_same_input_gives_the_same_report(dossier_dir):
+    path = dossier_dir(phase="phase_2")
+    a = build_report(load_dossier(path), as_of=AS_OF).model_dump_json()
+    b = build_report(load_dossier(path), as_of=AS_OF).model_dump_json()
+    assert a == b
