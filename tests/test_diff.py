@@ -1,0 +1,99 @@
+"""`cmcflex diff`: new, resolved and unchanged gaps between two dossier versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cmcflex.api import build_report
+from cmcflex.cli import app
+from cmcflex.diff import compare, render
+from cmcflex.dossier.loader import load_dossier
+from cmcflex.report.json import render as render_json
+from cmcflex.rules.base import Severity
+from tests.helpers import AS_OF
+from tests.report.sample import RULES, sample_dossier
+
+runner = CliRunner()
+
+
+def _versions(tmp_path: Path) -> tuple[Path, Path]:
+    """v1 as sampled; v2 waives nothing, so GMP-002 opens, and the product is renamed."""
+    old = sample_dossier(tmp_path / "v1")
+    new = sample_dossier(tmp_path / "v2", product="Renamed product")
+    (new / "waivers.yaml").write_text(yaml.safe_dump({"waivers": [
+        {"rule": "SPEC-005", "scope": "lot L-102", "justification": "Investigated under INV-7"}]}))
+    return old, new
+
+
+def _report(path: Path):  # type: ignore[no-untyped-def]
+    return build_report(load_dossier(path), as_of=AS_OF, rules=RULES, path_label=path.name)
+
+
+def test_new_resolved_unchanged_by_fingerprint(tmp_path: Path) -> None:
+    old, new = _versions(tmp_path)
+    d = compare(_report(old), _report(new), fail_on=Severity.MAJOR)
+    assert [(c.finding.rule, c.finding.record) for c in d.new_gaps] == [("GMP-002", "site SITE-A")]
+    assert [(c.finding.rule, c.finding.record) for c in d.resolved] == [("SPEC-005", "lot L-102")]
+    assert {(c.finding.rule, c.finding.record) for c in d.unchanged} == {
+        ("GMP-003", "control batch_records"), ("SPEC-005", "test drug_product/endotoxin")}
+    # the GMP-002 message changed with the product name; its fingerprint (rule+file+record) did not
+    assert d.failing and d.counts == {"new": 1, "resolved": 1, "unchanged": 2, "new_at_or_above_fail_on": 1}
+    assert compare(_report(old), _report(new), fail_on=Severity.BLOCKER).failing  # GMP-002 is a blocker
+    back = (_report(new), _report(old))  # going back reopens only the minor SPEC-005 gap of lot L-102
+    assert not compare(*back, fail_on=Severity.MAJOR).failing and compare(*back, fail_on=Severity.MINOR).failing
+
+
+def test_reworded_message_is_unchanged_not_new(tmp_path: Path) -> None:
+    old, new = _versions(tmp_path)
+    a, b = _report(old), _report(new)
+    d = compare(b, b.model_copy(update={"findings": [f.model_copy(update={"message": "Reworded."})
+                                                      for f in b.findings]}))
+    assert d.counts["new"] == 0 and d.counts["unchanged"] == len(b.findings)
+    assert compare(a, a).counts == {"new": 0, "resolved": 0, "unchanged": 3, "new_at_or_above_fail_on": 0}
+
+
+def test_severity_change_shown_on_unchanged_gap(tmp_path: Path) -> None:
+    old, _ = _versions(tmp_path)
+    a = _report(old)
+    b = a.model_copy(update={"findings": [f.model_copy(update={"severity": Severity.BLOCKER})
+                                          if f.rule == "GMP-003" else f for f in a.findings]})
+    d = compare(a, b)
+    changed = [c for c in d.unchanged if c.previous_severity is not None]
+    assert [(c.finding.rule, c.previous_severity) for c in changed] == [("GMP-003", Severity.MAJOR)]
+    assert "(was major)" in render(d, "console")
+
+
+def test_cli_diff_of_json_reports_and_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cmcflex.rules
+
+    monkeypatch.setattr(cmcflex.rules, "REGISTRY", RULES)
+    monkeypatch.chdir(tmp_path)
+    old, new = _versions(tmp_path)
+    Path("old.json").write_text(render_json(_report(old)))
+    Path("new.json").write_text(render_json(_report(new)))
+    result = runner.invoke(app, ["diff", "old.json", "new.json", "--no-config"])
+    assert result.exit_code == 1, result.output
+    assert "1 new · 1 resolved · 2 unchanged" in result.output and "GMP-002" in result.output
+    assert runner.invoke(app, ["diff", "old.json", "new.json", "--fail-on", "blocker", "--no-config"]).exit_code == 1
+    assert runner.invoke(app, ["diff", "new.json", "old.json", "--no-config"]).exit_code == 0  # GMP-002 resolved
+    folders = runner.invoke(app, ["diff", str(old), str(new), "--as-of", "2026-11-25", "-f", "json", "--no-config"])
+    assert folders.exit_code == 1
+    data = json.loads(folders.stdout)
+    assert [c["finding"]["rule"] for c in data["new_gaps"]] == ["GMP-002"]
+    md = runner.invoke(app, ["diff", "old.json", "new.json", "-f", "markdown", "-o", "diff.md", "--no-config"])
+    assert md.exit_code == 1 and Path("diff.md").read_text().startswith("## cmcflex diff: ❌ new gaps")
+
+
+def test_cli_diff_rejects_what_is_not_a_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("x.json").write_text("{not json")
+    Path("y.json").write_text('{"tool": 1}')
+    for args, message in ((["x.json", "y.json"], "not a JSON report"), (["y.json", "y.json"], "not a cmcflex JSON report"),
+                          (["absent.json", "y.json"], "no such file or dossier folder")):
+        result = runner.invoke(app, ["diff", *args, "--no-config"])
+        assert result.exit_code == 2 and message in result.output, result.output
