@@ -1,0 +1,639 @@
+"""SPEC rules: each fires and stays silent at the phases where its severity differs, and the
+figures behind lot-based findings are recomputed from lots.csv."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from cmcflex import stats
+from cmcflex.rules.base import Severity
+from tests.helpers import findings_for, lot_rows, not_evaluated_for, report_for
+
+B, MA, MI, I = Severity.BLOCKER, Severity.MAJOR, Severity.MINOR, Severity.INFO
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_dossiers"
+
+
+def _t(attribute: str, criterion: Any, basis: Any = "clinical_lots", method: str | None = None,
+       text: str = "Pivotal lots.", **extra: Any) -> dict[str, Any]:
+    test = {"attribute": attribute, "method": method or f"M-{attribute.upper()}", "criterion": criterion,
+            "justification": {"basis": basis, "text": text}}
+    test.update(extra)
+    return test
+
+
+def base_tests() -> list[dict[str, Any]]:
+    """A complete CAR T release specification; every limit within the pivotal lots or safety-based."""
+    return [
+        _t("sterility", "No growth", "compendial", text="21 CFR 610.12"),
+        _t("endotoxin", "<= 5.0 EU/mL", "compendial", text="USP <85>"),
+        _t("mycoplasma", "Negative", "compendial", text="21 CFR 610.30"),
+        _t("identity", "Conforms", "mechanistic", text="CAR transgene by PCR"),
+        _t("viable_cell_dose", "1.0E8 - 5.0E8 cells", "safety", text="Dose range of the pivotal study"),
+        _t("viability", ">= 80 %"),
+        _t("replication_competent_virus", "Not detected", "safety", text="RCL by qPCR"),
+        _t("transduction_efficiency", ">= 20 %", "mechanistic", text="Minimum CAR+ fraction for dose"),
+        _t("vector_copy_number", "<= 5 copies/cell", "safety", text="Insertional risk"),
+        _t("cd3_purity", ">= 80 %", "mechanistic", text="T-cell product"),
+        _t("potency", ">= 450 pg/mL", unit="pg/mL"),
+    ]
+
+
+BASE_VALUES = {
+    "sterility": "No growth", "endotoxin": "<0.50", "mycoplasma": "Negative", "identity": "Conforms",
+    "viable_cell_dose": "2.0E8", "replication_competent_virus": "Not detected",
+    "transduction_efficiency": "35", "vector_copy_number": "1.8", "cd3_purity": "97",
+}
+PIVOTAL = [("L-301", 80, 450), ("L-302", 85, 480), ("L-303", 90, 510)]
+
+
+def base_lots(pivotal: list[tuple[str, float, float]] = PIVOTAL, use: str = "phase_3",
+              **lot: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for lot_id, viability, potency in pivotal:
+        rows += lot_rows(lot_id, use, {**BASE_VALUES, "viability": viability, "potency": potency}, **lot)
+    return rows
+
+
+def base_methods() -> list[dict[str, Any]]:
+    out = []
+    for t in base_tests():
+        m: dict[str, Any] = {"id": t["method"], "status": "validated", "report": f"VAL-{t['attribute']}"}
+        if t["attribute"] == "potency":
+            m.update(quantitative=True, moa_linked=True)
+        out.append(m)
+    return out
+
+
+def with_test(tests: list[dict[str, Any]], attribute: str, **changes: Any) -> list[dict[str, Any]]:
+    """The tests with one test changed (``None`` removes a key); a new attribute is appended."""
+    tests = copy.deepcopy(tests)
+    found = next((t for t in tests if t["attribute"] == attribute), None)
+    if found is None:
+        found = _t(attribute, ">= 0")
+        tests.append(found)
+    for key, value in changes.items():
+        if value is None:
+            found.pop(key, None)
+        else:
+            found[key] = value
+    return tests
+
+
+def without(tests: list[dict[str, Any]], *attributes: str) -> list[dict[str, Any]]:
+    return [t for t in tests if t["attribute"] not in attributes]
+
+
+@pytest.fixture
+def make(dossier_dir: Callable[..., Path]) -> Callable[..., Path]:
+    """make(tests=..., lots=..., methods=..., phase=...) writes a complete CAR T dossier."""
+
+    def build(tests: list[dict[str, Any]] | None = None, lots: list[dict[str, Any]] | None = None,
+              methods: list[dict[str, Any]] | None = None, extra: dict[str, Any] | None = None,
+              **dossier: Any) -> Path:
+        files: dict[str, Any] = {
+            "specifications.yaml": {"specifications": [
+                {"material": "drug_product", "tests": base_tests() if tests is None else tests}]},
+            "methods.yaml": {"methods": base_methods() if methods is None else methods},
+            "lots.csv": base_lots() if lots is None else lots,
+        }
+        files.update(extra or {})
+        dossier.setdefault("phase", "phase_3")
+        return dossier_dir(files, **dossier)
+
+    return build
+
+
+def severities(path: Path, rule_id: str, phase: str) -> list[Severity]:
+    return [f.severity for f in findings_for(path, rule_id, phase=phase)]
+
+
+ALL_SPEC = [f"SPEC-{n:03d}" for n in range(1, 14)]
+
+
+@pytest.mark.parametrize("phase", ["phase_1", "phase_2", "phase_3", "bla", "post_approval"])
+def test_complete_dossier_is_silent(make: Callable[..., Path], phase: str) -> None:
+    tests = with_test(base_tests(), "potency", reevaluation={"after_lots": 30, "method": "95/99 TI"})
+    report = report_for(make(tests=tests), phase=phase)
+    assert [f for f in report.findings if f.rule.startswith("SPEC")] == []
+    assert [n for n in report.not_evaluated if n.rule.startswith("SPEC")] == []
+
+
+# ---------------------------------------------------------------------------- SPEC-001
+
+
+def test_spec001_missing_safety_test_is_blocker_at_phase_1(make: Callable[..., Path]) -> None:
+    path = make(tests=without(base_tests(), "sterility"))
+    found = findings_for(path, "SPEC-001", phase="phase_1")
+    assert [f.severity for f in found] == [B]
+    assert "sterility" in found[0].message and found[0].record == "required test sterility"
+    assert found[0].file == "specifications.yaml" and found[0].line
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("phase_3", B), ("bla", B)])
+def test_spec001_missing_general_test_by_phase(make: Callable[..., Path], phase: str, severity: Severity) -> None:
+    assert severities(make(tests=without(base_tests(), "viability")), "SPEC-001", phase) == [severity]
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("bla", B)])
+def test_spec001_test_required_from_phase_3(make: Callable[..., Path], phase: str, severity: Severity) -> None:
+    found = findings_for(make(tests=without(base_tests(), "vector_copy_number")), "SPEC-001", phase=phase)
+    assert [f.severity for f in found] == [severity]
+    assert "from phase 3" in found[0].message
+
+
+def test_spec001_custom_quantity_test_meets_the_dose_requirement(make: Callable[..., Path]) -> None:
+    tests = without(base_tests(), "viable_cell_dose") + [
+        _t("car_positive_cells", ">= 1.0E8 cells", "safety", category="quantity")]
+    found = findings_for(make(tests=tests), "SPEC-001", phase="bla")
+    assert [f.record for f in found] == ["required test viable_cell_dose"]  # the named test is still missing
+
+
+def test_spec001_potency_needs_a_criterion_from_phase_3(make: Callable[..., Path]) -> None:
+    path = make(tests=with_test(base_tests(), "potency", criterion="Report result"))
+    assert severities(path, "SPEC-001", "phase_2") == []
+    found = findings_for(path, "SPEC-001", phase="phase_3")
+    assert [f.severity for f in found] == [B] and "Report result" in found[0].message
+
+
+def test_spec001_no_specification_at_all(make: Callable[..., Path]) -> None:
+    path = make(extra={"specifications.yaml": None})
+    found = findings_for(path, "SPEC-001", phase="phase_1")
+    assert [f.severity for f in found] == [B] and "no release specification" in found[0].message
+
+
+def test_spec001_aav_requires_vector_tests(dossier_dir: Callable[..., Path]) -> None:
+    tests = [_t(a, "Conforms", "mechanistic") for a in ("sterility", "endotoxin", "identity", "mycoplasma")]
+    path = dossier_dir({"specifications.yaml": {"specifications": [{"material": "drug_product", "tests": tests}]}},
+                       product={"name": "AAV-1", "modality": "aav"}, phase="phase_1")
+    records = {f.record: f.severity for f in findings_for(path, "SPEC-001")}
+    assert records["required test vector_genome_titer"] is MI
+    assert records["required test replication_competent_virus"] is B  # safety: blocker at every phase
+    assert records["required test quantity/dose"] is MI
+
+
+# ---------------------------------------------------------------------------- SPEC-002
+
+
+@pytest.mark.parametrize("phase", ["phase_1", "bla"])
+def test_spec002_safety_test_report_only(make: Callable[..., Path], phase: str) -> None:
+    path = make(tests=with_test(base_tests(), "endotoxin", criterion="Report result"))
+    found = findings_for(path, "SPEC-002", phase=phase)
+    assert [f.severity for f in found] == [B] and found[0].record == "test drug_product/endotoxin"
+    assert findings_for(path, "SPEC-003", phase=phase) == []  # one finding per problem
+
+
+def test_spec002_silent_with_criterion(make: Callable[..., Path]) -> None:
+    assert findings_for(make(), "SPEC-002", phase="phase_1") == []
+
+
+# ---------------------------------------------------------------------------- SPEC-003
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", I), ("phase_2", MI), ("phase_3", MA), ("bla", B)])
+def test_spec003_report_only_cqa_by_phase(make: Callable[..., Path], phase: str, severity: Severity) -> None:
+    path = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True))
+    assert severities(path, "SPEC-003", phase) == [severity]
+
+
+def test_spec003_at_bla_a_complete_plan_makes_it_minor(make: Callable[..., Path]) -> None:
+    plan = {"after_lots": 30, "method": "95 % confidence / 99 % coverage tolerance interval"}
+    path = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True, reevaluation=plan))
+    found = findings_for(path, "SPEC-003", phase="bla")
+    assert [f.severity for f in found] == [MI] and "30 lots" in found[0].message
+    half = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True,
+                                reevaluation={"after_lots": 30}))
+    assert severities(half, "SPEC-003", "bla") == [B]
+
+
+def test_spec003_silent_for_non_cqa(make: Callable[..., Path]) -> None:
+    path = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=False))
+    assert severities(path, "SPEC-003", "bla") == []
+
+
+# ---------------------------------------------------------------------------- SPEC-004
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", I), ("phase_2", MI), ("bla", MA)])
+def test_spec004_missing_justification(make: Callable[..., Path], phase: str, severity: Severity) -> None:
+    path = make(tests=with_test(base_tests(), "cd3_purity", justification=None))
+    found = findings_for(path, "SPEC-004", phase=phase)
+    assert [f.severity for f in found] == [severity] and "states no justification" in found[0].message
+
+
+def test_spec004_basis_without_text(make: Callable[..., Path]) -> None:
+    path = make(tests=with_test(base_tests(), "cd3_purity", justification={"basis": "mechanistic"}))
+    assert "no justification text" in findings_for(path, "SPEC-004", phase="bla")[0].message
+    assert findings_for(make(), "SPEC-004", phase="bla") == []
+
+
+# ---------------------------------------------------------------------------- SPEC-005
+
+SIX = [("L-301", 80, 452), ("L-302", 86, 470), ("L-303", 88, 505), ("L-304", 90, 530),
+       ("L-305", 87, 555), ("L-306", 89, 610)]
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_2", None), ("phase_3", MI), ("bla", MA)])
+def test_spec005_limit_below_pivotal_lots(make: Callable[..., Path], phase: str, severity: Severity | None) -> None:
+    path = make(tests=with_test(base_tests(), "potency", criterion=">= 100 pg/mL"), lots=base_lots(SIX))
+    found = findings_for(path, "SPEC-005", phase=phase)
+    assert [f.severity for f in found] == ([severity] if severity else [])
+    if not severity:
+        return
+    f = found[0]
+    values = [452, 470, 505, 530, 555, 610]
+    s = stats.describe(values)
+    assert "below the lowest" in f.message and "452 pg/mL" in f.message and "6 pivotal lots" in f.message
+    assert f"{s.mean - 3 * s.sd:.4g}" in f.message  # mean − 3 SD
+    assert "k = 5.06 at n = 6" in f.message  # one-sided 95 %/99 % exact factor
+    assert "re-evaluation plan" in f.message  # few lots: points to the flexibility
+    assert f.data["pivotal"]["n"] == 6 and f.data["pivotal"]["min"] == 452
+    assert f.data["pivotal"]["sd"] == pytest.approx(s.sd, rel=1e-5)
+    assert f.data["tolerance"]["k"] == pytest.approx(5.062, abs=5e-4)
+    assert f.data["lower"] == {"limit": 100.0, "lowest_pivotal": 452.0, "lot": "L-301"}
+
+
+@pytest.mark.parametrize("basis", ["safety", "compendial", "mechanistic", "platform",
+                                   ["clinical_lots", "safety"]])
+def test_spec005_silent_with_a_wider_basis(make: Callable[..., Path], basis: Any) -> None:
+    path = make(tests=with_test(base_tests(), "potency", criterion=">= 100 pg/mL",
+                                justification={"basis": basis, "text": "t"}))
+    assert findings_for(path, "SPEC-005", phase="bla") == []
+
+
+def test_spec005_limit_equal_to_lowest_is_within(make: Callable[..., Path]) -> None:
+    path = make(tests=with_test(base_tests(), "potency", criterion=">= 450 pg/mL"))
+    assert findings_for(path, "SPEC-005", phase="bla") == []
+
+
+def test_spec005_only_stated_sides_count(make: Callable[..., Path]) -> None:
+    # an upper-only limit inside the lots is not "wider", though the lots reach far lower
+    path = make(tests=with_test(base_tests(), "potency", criterion="<= 510 pg/mL"))
+    assert findings_for(path, "SPEC-005", phase="bla") == []
+    both = make(tests=with_test(base_tests(), "potency", criterion="300 - 2000 pg/mL"))
+    found = findings_for(both, "SPEC-005", phase="bla")
+    assert len(found) == 1 and "below the lowest" in found[0].message and "above the highest" in found[0].message
+
+
+def test_spec005_censored_results_bound_the_range(make: Callable[..., Path]) -> None:
+    # endotoxin <= 5.0 from clinical lots that were all "<0.50": the limit is above every lot
+    path = make(tests=with_test(base_tests(), "endotoxin", justification={"basis": "clinical_lots", "text": "t"}))
+    found = findings_for(path, "SPEC-005", phase="bla")
+    assert len(found) == 1 and "below 0.5" in found[0].message
+    assert found[0].data["pivotal"]["censored"] == {"L-301": "<0.5", "L-302": "<0.5", "L-303": "<0.5"}
+    # a lower limit cannot be judged against "<x" results: not evaluated, never parsed as the number
+    low = make(tests=with_test(base_tests(), "endotoxin", criterion=">= 0.1 EU/mL",
+                               justification={"basis": "clinical_lots", "text": "t"}))
+    assert findings_for(low, "SPEC-005", phase="bla") == []
+    assert any("censored" in r for r in not_evaluated_for(low, "SPEC-005", phase="bla"))
+
+
+def test_spec005_named_lots_override_pivotal(make: Callable[..., Path]) -> None:
+    lots = base_lots() + base_lots([("L-201", 75, 300)], use="phase_2")
+    tests = with_test(base_tests(), "potency", criterion=">= 300 pg/mL",
+                      justification={"basis": "clinical_lots", "text": "t", "lots": ["L-201", "L-301"]})
+    assert findings_for(make(tests=tests, lots=lots), "SPEC-005", phase="bla") == []
+
+
+# ---------------------------------------------------------------------------- SPEC-006
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_2", None), ("phase_3", MI), ("bla", MA)])
+def test_spec006_criterion_rejects_pivotal_lot(make: Callable[..., Path], phase: str,
+                                               severity: Severity | None) -> None:
+    path = make(tests=with_test(base_tests(), "potency", criterion=">= 470 pg/mL"))
+    found = findings_for(path, "SPEC-006", phase=phase)
+    assert [f.severity for f in found] == ([severity] if severity else [])
+    if severity:
+        assert "1 of 3 released pivotal lots" in found[0].message and "L-301: 450" in found[0].message
+        assert found[0].data["rejected"] == {"L-301": "450"}
+
+
+def test_spec006_ignores_rejected_lots(make: Callable[..., Path]) -> None:
+    lots = base_lots(PIVOTAL[1:]) + base_lots(PIVOTAL[:1], disposition="rejected")
+    path = make(tests=with_test(base_tests(), "potency", criterion=">= 470 pg/mL"), lots=lots)
+    assert findings_for(path, "SPEC-006", phase="bla") == []
+
+
+def test_spec006_censored_compared_as_what_they_say(make: Callable[..., Path]) -> None:
+    lots = base_lots()
+    for row in lots:
+        if row["attribute"] == "endotoxin":
+            row["value"] = {"L-301": "<0.50", "L-302": "<1.0", "L-303": ">8"}[row["lot_id"]]
+    path = make(tests=with_test(base_tests(), "endotoxin", criterion="<= 0.5 EU/mL"), lots=lots)
+    found = findings_for(path, "SPEC-006", phase="bla")
+    # <0.50 meets <= 0.5; <1.0 cannot be told; >8 fails
+    assert len(found) == 1 and found[0].data["rejected"] == {"L-303": ">8"}
+
+
+def test_spec006_qualitative(make: Callable[..., Path]) -> None:
+    lots = base_lots()
+    for row in lots:
+        if row["attribute"] == "mycoplasma" and row["lot_id"] == "L-302":
+            row["value"] = "Positive"
+    found = findings_for(make(lots=lots), "SPEC-006", phase="bla")
+    assert len(found) == 1 and found[0].data["rejected"] == {"L-302": "positive"}
+
+
+# ---------------------------------------------------------------------------- SPEC-007
+
+TWELVE = [470, 480, 490, 495, 500, 505, 510, 515, 520, 530, 540, 555]
+
+
+def _stat_lots(values: list[float]) -> list[dict[str, Any]]:
+    return base_lots([(f"L-3{i:02d}", 85, v) for i, v in enumerate(values, 1)])
+
+
+def _stat_test(criterion: str, interval: dict[str, Any] | None, basis: str = "statistical",
+               **extra: Any) -> list[dict[str, Any]]:
+    j: dict[str, Any] = {"basis": basis, "text": "Tolerance limit"}
+    if interval is not None:
+        j["interval"] = interval
+    return with_test(base_tests(), "potency", criterion=criterion, justification=j, **extra)
+
+
+def _lower_limit(values: list[float], k: float) -> float:
+    s = stats.describe(values)
+    return s.mean - k * s.sd
+
+
+def test_spec007_matching_tolerance_limit_is_silent(make: Callable[..., Path]) -> None:
+    k = stats.tolerance_factor(12, 0.99, 0.95, 1)
+    limit = _lower_limit(TWELVE, k)
+    tests = _stat_test(f">= {limit:.1f} pg/mL", {"method": "tolerance_interval", "coverage": 99,
+                                                 "confidence": 0.95, "k": round(k, 3)})
+    path = make(tests=tests, lots=_stat_lots(TWELVE))
+    assert findings_for(path, "SPEC-007", phase="bla") == []
+    assert findings_for(path, "SPEC-007", phase="phase_2") == []  # not applied before P3
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_3", MI), ("bla", MA)])
+def test_spec007_wider_than_stated_interval(make: Callable[..., Path], phase: str, severity: Severity) -> None:
+    tests = _stat_test(">= 300 pg/mL", {"method": "tolerance_interval", "coverage": 0.99, "confidence": 0.95})
+    found = findings_for(make(tests=tests, lots=_stat_lots(TWELVE)), "SPEC-007", phase=phase)
+    assert [f.severity for f in found] == [severity]
+    f = found[0]
+    expected = _lower_limit(TWELVE, stats.tolerance_factor(12, 0.99, 0.95, 1))
+    assert "wider than" in f.message and "n = 12" in f.message
+    assert f.data["computed"]["lower"] == pytest.approx(expected, rel=1e-5)
+    assert f.data["k"] == pytest.approx(3.7471, abs=1e-4) and f.data["k_method"] == "exact"
+    assert f.data["n"] == 12 and f.data["sides"] == 1
+
+
+def test_spec007_identifies_howe_factor(make: Callable[..., Path]) -> None:
+    values = [470, 490, 505, 520, 540]
+    howe = stats.tolerance_factor(5, 0.99, 0.95, 2, "howe")
+    s = stats.describe(values)
+    crit = f"{s.mean - howe * s.sd:.2f} - {s.mean + howe * s.sd:.2f} pg/mL"
+    plan = {"after_lots": 20, "method": "TI"}
+    tests = _stat_test(crit, {"method": "tolerance_interval", "k": round(howe, 4)}, reevaluation=plan)
+    path = make(tests=tests, lots=_stat_lots(values))
+    assert findings_for(path, "SPEC-007", phase="bla") == []  # Howe's k is accepted and named
+    wrong = make(tests=_stat_test(crit, {"method": "tolerance_interval", "k": 6.2}, reevaluation=plan),
+                 lots=_stat_lots(values))
+    found = findings_for(wrong, "SPEC-007", phase="bla")
+    assert len(found) == 1 and "matches no tolerance factor" in found[0].message
+    assert found[0].data["k_candidates"]["howe"] == pytest.approx(howe, abs=1e-4)
+
+
+def test_spec007_few_lots_without_plan(make: Callable[..., Path]) -> None:
+    values = [470, 490, 505, 520, 540]
+    limit = _lower_limit(values, 3.0)
+    tests = _stat_test(f">= {limit:.1f} pg/mL", {"method": "mean_k_sd"}, basis="capability")
+    found = findings_for(make(tests=tests, lots=_stat_lots(values)), "SPEC-007", phase="bla")
+    assert len(found) == 1 and "5 lots (fewer than 10)" in found[0].message
+    assert "flexibility" in found[0].message and found[0].data["k"] == 3.0
+    planned = _stat_test(f">= {limit:.1f} pg/mL", {"method": "mean_k_sd"}, basis="capability",
+                         reevaluation={"after_lots": 15, "method": "mean - 3 SD of all lots"})
+    assert findings_for(make(tests=planned, lots=_stat_lots(values)), "SPEC-007", phase="bla") == []
+
+
+def test_spec007_interval_not_stated(make: Callable[..., Path]) -> None:
+    found = findings_for(make(tests=_stat_test(">= 450 pg/mL", None), lots=_stat_lots(TWELVE)), "SPEC-007",
+                         phase="bla")
+    assert len(found) == 1 and "does not state the interval" in found[0].message
+    assert "mean − 3 SD" in found[0].message and found[0].data["tolerance"]["k"] == pytest.approx(3.747, abs=1e-3)
+
+
+def test_spec007_log_scale_and_min_max(make: Callable[..., Path]) -> None:
+    values = [2.0e8, 2.5e8, 3.1e8, 3.6e8, 4.0e8, 2.2e8, 2.9e8, 3.3e8, 3.8e8, 2.7e8]
+    lots = base_lots([(f"L-3{i:02d}", 85, 500) for i in range(1, 11)])
+    for row in lots:
+        if row["attribute"] == "viable_cell_dose":
+            row["value"] = f"{values[int(row['lot_id'][-2:]) - 1]:.2E}"
+    mm = with_test(base_tests(), "viable_cell_dose", criterion="2.0E8 - 4.0E8 cells",
+                   justification={"basis": "statistical", "text": "t", "interval": {"method": "min_max"}})
+    assert findings_for(make(tests=mm, lots=lots), "SPEC-007", phase="bla") == []
+    import math
+    logs = [math.log(v) for v in values]
+    s = stats.describe(logs)
+    lo, hi = math.exp(s.mean - 3 * s.sd), math.exp(s.mean + 3 * s.sd)
+    ln = with_test(base_tests(), "viable_cell_dose", criterion=f"{lo:.3E} - {hi:.3E} cells",
+                   justification={"basis": "statistical", "text": "t",
+                                  "interval": {"method": "mean_k_sd", "k": 3, "log": True}})
+    assert findings_for(make(tests=ln, lots=lots), "SPEC-007", phase="bla") == []
+    linear = with_test(ln, "viable_cell_dose", justification={"basis": "statistical", "text": "t",
+                                                              "interval": {"method": "mean_k_sd", "k": 3}})
+    found = findings_for(make(tests=linear, lots=lots), "SPEC-007", phase="bla")
+    assert len(found) == 1 and found[0].data["scale"] == "linear"
+
+
+# ---------------------------------------------------------------------------- SPEC-008
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_3", None), ("bla", MI), ("post_approval", MI)])
+def test_spec008_incomplete_plan(make: Callable[..., Path], phase: str, severity: Severity | None) -> None:
+    path = make(tests=with_test(base_tests(), "potency", reevaluation={"method": "95/99 TI"}))
+    found = findings_for(path, "SPEC-008", phase=phase)
+    assert [f.severity for f in found] == ([severity] if severity else [])
+    if severity:
+        assert "after_lots" in found[0].message
+
+
+def test_spec008_complete_plan_is_silent(make: Callable[..., Path]) -> None:
+    path = make(tests=with_test(base_tests(), "potency", reevaluation={"after_lots": 30, "method": "TI"}))
+    assert findings_for(path, "SPEC-008", phase="bla") == []
+
+
+# ---------------------------------------------------------------------------- SPEC-009
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("bla", MA)])
+def test_spec009_released_lot_out_of_spec(make: Callable[..., Path], phase: str, severity: Severity) -> None:
+    lots = base_lots() + base_lots([("L-201", 70, 480)], use="phase_2")
+    found = findings_for(make(lots=lots), "SPEC-009", phase=phase)
+    assert [f.severity for f in found] == [severity] and found[0].record == "lot L-201"
+    assert "viability 70 against '>= 80 %'" in found[0].message and found[0].line
+
+
+def test_spec009_pivotal_lot_left_to_spec006_from_phase_3(make: Callable[..., Path]) -> None:
+    path = make(tests=with_test(base_tests(), "potency", criterion=">= 470 pg/mL"))
+    assert findings_for(path, "SPEC-009", phase="bla") == []
+    assert [f.record for f in findings_for(path, "SPEC-009", phase="phase_2")] == ["lot L-301"]
+
+
+def test_spec009_released_under_exception_and_rejected(make: Callable[..., Path]) -> None:
+    lots = (base_lots() + base_lots([("L-202", 70, 480)], use="phase_2", disposition="rejected")
+            + base_lots([("L-203", 70, 480)], use="phase_2", disposition="released_under_exception"))
+    found = findings_for(make(lots=lots), "SPEC-009", phase="bla")
+    assert [f.record for f in found] == ["lot L-203"] and "released under exception" in found[0].message
+
+
+def test_spec009_qualitative_and_unjudgeable(make: Callable[..., Path]) -> None:
+    lots = base_lots() + base_lots([("L-204", 85, 480)], use="phase_2")
+    for row in lots:
+        if row["lot_id"] == "L-204" and row["attribute"] == "sterility":
+            row["value"] = "Growth"
+        if row["lot_id"] == "L-204" and row["attribute"] == "viability":
+            row["value"] = "Conforms"  # a word against a numeric limit
+    path = make(lots=lots)
+    found = findings_for(path, "SPEC-009", phase="bla")
+    assert len(found) == 1 and "sterility growth" in found[0].message
+    assert any("L-204 drug_product/viability 'conforms'" in r for r in not_evaluated_for(path, "SPEC-009", "bla"))
+
+
+# ---------------------------------------------------------------------------- SPEC-010
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", I), ("phase_2", MI), ("phase_3", MA), ("bla", B)])
+def test_spec010_potency_not_quantitative(make: Callable[..., Path], phase: str, severity: Severity) -> None:
+    methods = [dict(m, quantitative=False) if m["id"] == "M-POTENCY" else m for m in base_methods()]
+    found = findings_for(make(methods=methods), "SPEC-010", phase=phase)
+    assert [f.severity for f in found] == [severity] and "not quantitative" in found[0].message
+
+
+def test_spec010_moa_link_not_stated_and_silent(make: Callable[..., Path]) -> None:
+    methods = [{k: v for k, v in m.items() if k != "moa_linked"} for m in base_methods()]
+    found = findings_for(make(methods=methods), "SPEC-010", phase="bla")
+    assert len(found) == 1 and "mechanism of action" in found[0].message
+    assert findings_for(make(), "SPEC-010", phase="bla") == []
+
+
+def test_spec010_no_potency_test_not_evaluated(make: Callable[..., Path]) -> None:
+    path = make(tests=without(base_tests(), "potency"))
+    assert findings_for(path, "SPEC-010", phase="phase_1") == []
+    assert not_evaluated_for(path, "SPEC-010", phase="phase_1")
+
+
+# ---------------------------------------------------------------------------- SPEC-011
+
+
+def _methods(**status: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(m, **status.get(m["id"], {})) for m in base_methods()]
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", MA), ("bla", B)])
+def test_spec011_safety_method_in_development(make: Callable[..., Path], phase: str, severity: Severity) -> None:
+    path = make(methods=_methods(**{"M-STERILITY": {"status": "in_development"}}))
+    found = findings_for(path, "SPEC-011", phase=phase)
+    assert [f.severity for f in found] == [severity] and found[0].record == "method M-STERILITY"
+    assert found[0].file == "methods.yaml" and found[0].line
+
+
+def test_spec011_other_methods_qualified_by_phase_3(make: Callable[..., Path]) -> None:
+    path = make(methods=_methods(**{"M-CD3_PURITY": {"status": "in_development"}}))
+    assert severities(path, "SPEC-011", "phase_2") == []
+    assert severities(path, "SPEC-011", "phase_3") == [MA]
+
+
+@pytest.mark.parametrize("change, fires", [
+    ({"status": "qualified"}, True),
+    ({"status": "validated", "report": None}, True),
+    ({"status": "verified", "compendial": True}, False),
+    ({"status": "verified", "compendial": False}, True),
+])
+def test_spec011_at_bla(make: Callable[..., Path], change: dict[str, Any], fires: bool) -> None:
+    methods = _methods(**{"M-POTENCY": change})
+    methods = [{k: v for k, v in m.items() if v is not None} for m in methods]
+    assert severities(make(methods=methods), "SPEC-011", "bla") == ([B] if fires else [])
+
+
+# ---------------------------------------------------------------------------- SPEC-012
+
+
+@pytest.mark.parametrize("method, phase, severity", [
+    ("M-POTENCY", "phase_1", MI), ("M-POTENCY", "phase_2", MA), ("M-POTENCY", "phase_3", B),
+    ("M-VIABILITY", "phase_3", MA), ("M-VIABILITY", "bla", MA),
+])
+def test_spec012_unbridged_replacement(make: Callable[..., Path], method: str, phase: str,
+                                       severity: Severity) -> None:
+    path = make(methods=_methods(**{method: {"replaces": f"{method}-OLD"}}))
+    found = findings_for(path, "SPEC-012", phase=phase)
+    assert [f.severity for f in found] == [severity] and f"{method}-OLD" in found[0].message
+
+
+def test_spec012_bridged_is_silent(make: Callable[..., Path]) -> None:
+    path = make(methods=_methods(**{"M-POTENCY": {"replaces": "M-POT-OLD", "bridging_study": "BR-003"}}))
+    assert findings_for(path, "SPEC-012", phase="bla") == []
+
+
+# ---------------------------------------------------------------------------- SPEC-013
+
+
+@pytest.mark.parametrize("phase", ["phase_1", "bla"])
+def test_spec013_dangling_references(make: Callable[..., Path], phase: str) -> None:
+    tests = with_test(base_tests(), "potency", method="M-POTENCI",
+                      justification={"basis": "clinical_lots", "text": "t", "lots": ["L-301", "L-3O2"]})
+    lots = base_lots()
+    lots += [dict(lots[0], attribute="viabilty", value="85"), dict(lots[0], attribute="ph", value="7.1",
+                                                                   method="M-PH")]
+    lots += lot_rows("L-304", "phase_3", {"viability": 88}, site="SITE-AA")
+    found = findings_for(make(tests=tests, lots=lots), "SPEC-013", phase=phase)
+    messages = " | ".join(f.message for f in found)
+    assert all(f.severity is MA for f in found)
+    assert "'M-POTENCI'" in messages and "did you mean 'M-POTENCY'" in messages
+    assert "drug_product/viabilty" in messages and "did you mean 'viability'" in messages
+    assert "site 'SITE-AA'" in messages and "did you mean 'SITE-A'" in messages
+    assert "method 'M-PH'" in messages
+    assert "L-3O2 (did you mean 'L-302'?)" in messages
+    assert {f.record for f in found} >= {"site SITE-AA", "method M-PH", "test drug_product/viabilty"}
+    lot_finding = next(f for f in found if f.record == "site SITE-AA")
+    assert lot_finding.file == "lots.csv" and lot_finding.line
+
+
+def test_spec013_unknown_material_and_missing_method(make: Callable[..., Path]) -> None:
+    lots = base_lots() + lot_rows("V-1", "phase_3", {"functional_titer": "1E8"}, material="vectr")
+    tests = with_test(base_tests(), "cd3_purity", method=None)
+    found = findings_for(make(tests=tests, lots=lots), "SPEC-013", phase="bla")
+    assert {f.record for f in found} == {"material vectr", "test drug_product/cd3_purity"}
+
+
+# ---------------------------------------------------------------------------- report and samples
+
+
+def test_json_report_carries_the_figures(make: Callable[..., Path]) -> None:
+    from cmcflex.report.formats import render
+
+    path = make(tests=with_test(base_tests(), "potency", criterion=">= 100 pg/mL"), lots=base_lots(SIX))
+    report = report_for(path, phase="bla")
+    data = json.loads(render(report, "json"))
+    finding = next(f for f in data["findings"] if f["rule"] == "SPEC-005")
+    assert finding["data"]["pivotal"]["n"] == 6 and finding["data"]["mean_minus_3sd"] < 452
+
+
+def test_scipy_is_not_needed_when_nothing_is_computed(make: Callable[..., Path]) -> None:
+    """Rules that compute no interval never need SciPy: the complete dossier loads none of it."""
+    import subprocess
+    import sys
+
+    path = make(tests=with_test(base_tests(), "potency", reevaluation={"after_lots": 30, "method": "TI"}))
+    code = ("import sys, datetime; from tests.helpers import report_for; "
+            f"report_for({str(path)!r}, phase='bla'); print('scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2], check=True)
+    assert out.stdout.strip() == "False"
+
+
+SAMPLE_DIRS = sorted(p for p in SAMPLES.glob("*") if (p / "dossier.yaml").is_file()) if SAMPLES.is_dir() else []
+
+
+@pytest.mark.parametrize("sample", SAMPLE_DIRS, ids=[p.name for p in SAMPLE_DIRS])
+def test_each_sample_dossier_shows_a_spec_finding_with_numbers(sample: Path) -> None:
+    report = report_for(sample)
+    with_numbers = [f for f in report.findings if f.rule.startswith("SPEC") and f.data
+                    and isinstance(f.data.get("pivotal"), dict) and f.data["pivotal"].get("n")]
+    assert with_numbers, f"{sample.name}: no SPEC finding with lot figures"
