@@ -423,6 +423,158 @@ def explain(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. PPQ-002, 
     Console(highlight=False).print(explain_text(found))
 
 
+class ModalityOpt(str, Enum):
+    aav = "aav"
+    adenoviral_vector = "adenoviral_vector"
+    lentiviral_vector = "lentiviral_vector"
+    retroviral_vector = "retroviral_vector"
+    car_t_autologous = "car_t_autologous"
+    car_t_allogeneic = "car_t_allogeneic"
+    gene_modified_hsc = "gene_modified_hsc"
+    gene_modified_cells = "gene_modified_cells"
+    gene_edited_cells = "gene_edited_cells"
+    allogeneic_cell = "allogeneic_cell"
+    autologous_cell = "autologous_cell"
+    oncolytic_virus = "oncolytic_virus"
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="New folder for the dossier (must not exist, or be empty).")],
+    modality: Annotated[ModalityOpt, typer.Option("--modality", "-m", help="Product modality.")],
+    phase: Annotated[PhaseOpt, typer.Option("--phase", "-p", help="Where the product stands now.")],
+    pivotal_phase: Annotated[
+        PhaseOpt, typer.Option("--pivotal-phase", help="Phase of the registrational study.")
+    ] = PhaseOpt.phase_3,
+    product: Annotated[Optional[str], typer.Option("--product", help="Product name or code.")] = None,
+    schema_base: Annotated[
+        Optional[str],
+        typer.Option("--schema-base", help="Folder or URL of the JSON Schemas for the editor line of each "
+                                           "YAML file; default: copies in FOLDER/.schemas."),
+    ] = None,
+) -> None:
+    """Write a starter dossier: every field the phase's rules need, placeholders marked TODO."""
+    from cmcflex.authoring.scaffold import SCHEMA_FOLDER, InitError, Starter, write_starter
+    from cmcflex.dossier.models import Modality
+    from cmcflex.phases import Phase
+
+    starter = Starter(Modality(modality.value), Phase(phase.value), Phase(pivotal_phase.value),
+                      product=product, schema_base=schema_base or SCHEMA_FOLDER)
+    try:
+        written = write_starter(folder, starter)
+    except InitError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot write {folder}: {exc.strerror or exc}") from None
+    shown = [name for name in written if not name.startswith(SCHEMA_FOLDER + "/")]
+    typer.echo(f"Wrote a starter {modality.value} dossier at {phase.value} in {folder}: {', '.join(shown)}")
+    if not schema_base:
+        typer.echo(f"JSON Schemas for editor completion are in {folder / SCHEMA_FOLDER} "
+                   "(VS Code: install the YAML extension).")
+    typer.echo(f"Next: replace the TODO placeholders, then run `cmcflex check {folder}` and `cmcflex plan {folder}`.")
+
+
+@app.command()
+def schema(
+    file_kind: Annotated[
+        Optional[str],
+        typer.Argument(help="dossier, gmp, specifications, methods, ppq, changes or waivers "
+                            "(or a file name such as gmp.yaml)."),
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write the schema files into this folder.")
+    ] = None,
+) -> None:
+    """JSON Schema (draft-07) of the dossier's YAML files, for editor completion and validation."""
+    from cmcflex.authoring.schema import build_schema, file_kinds, kind_of, render, schema_filename, write_schemas
+    from cmcflex.dossier.errors import did_you_mean
+
+    kinds = list(file_kinds())
+    if file_kind is not None and kind_of(file_kind) is None:
+        raise _fail(f"unknown file kind {file_kind!r}{did_you_mean(file_kind, kinds)}; known: {', '.join(kinds)}")
+    chosen = [kind_of(file_kind)] if file_kind else kinds
+    if output is not None:
+        try:
+            written = write_schemas(output, [k for k in chosen if k])
+        except OSError as exc:
+            raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+        for path in written:
+            typer.echo(str(path))
+        typer.echo(f"Point each YAML file at its schema with a first line such as: "
+                   f"# yaml-language-server: $schema={written[0].as_posix()}", err=True)
+        return
+    if file_kind is None:
+        typer.echo("Name a file kind to print its schema, or use --output DIR to write them all:")
+        for kind in kinds:
+            typer.echo(f"  {kind:<15} {file_kinds()[kind]:<20} -> {schema_filename(kind)}")
+        return
+    sys.stdout.write(render(build_schema(chosen[0])))
+
+
+class PlanFormatOpt(str, Enum):
+    console = "console"
+    json = "json"
+
+
+@app.command()
+def plan(
+    dossier: Annotated[Path, typer.Argument(help="Dossier folder (holds dossier.yaml).")],
+    format: Annotated[PlanFormatOpt, typer.Option("--format", "-f", help="console or json")] = PlanFormatOpt.console,
+    phase: PhaseArg = None,
+    as_of: AsOfOpt = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    follow_links: FollowLinksOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Roadmap: the gaps each milestone adds, from now to the pivotal study, the BLA and after approval."""
+    from cmcflex.authoring.plan import build_plan, plan_json
+    from cmcflex.config import ConfigError, check_overrides, select_rules
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+    from cmcflex.engine import InternalError
+    from cmcflex.phases import Phase
+    from cmcflex.rules import REGISTRY
+    from cmcflex.waivers import load_waivers_file
+
+    when = _parse_date(as_of)
+    settings = _settings(None, None, None, None, None, config, no_config)
+    try:
+        rules = select_rules(REGISTRY, settings.select, settings.ignore)
+        check_overrides(REGISTRY, settings.severity)
+    except ConfigError as exc:
+        raise _fail(f"configuration: {exc}") from None
+    extra_waivers = []
+    if settings.waivers is not None:
+        try:
+            extra_waivers, _ = load_waivers_file(_shown(settings.waivers))
+        except DossierError as exc:
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            raise _fail(f"the waivers file {settings.waivers} could not be loaded") from None
+    try:
+        loaded = load_dossier(dossier, follow_links=follow_links)
+    except DossierError as exc:
+        _print_load_errors(exc)
+        raise typer.Exit(EXIT_ERROR) from None
+    try:
+        roadmap = build_plan(loaded, as_of=when, path_label=str(dossier),
+                             phase=Phase(phase.value) if phase else None, rules=rules,
+                             overrides=settings.severity or None, extra_waivers=extra_waivers)
+    except InternalError as exc:
+        if debug:
+            raise
+        raise _fail(f"internal error: {exc} (run with --debug for the traceback)") from None
+    if format is PlanFormatOpt.json:
+        sys.stdout.write(plan_json(roadmap))
+        return
+    from rich.console import Console
+
+    from cmcflex.authoring.plan_view import print_plan
+
+    print_plan(roadmap, Console(highlight=False))
+
+
 def main() -> None:
     """Console entry point: never a traceback for an unexpected error unless --debug."""
     try:

@@ -123,3 +123,35 @@ def test_sample_dossier_file_validates_against_its_schema(path):
     data, _ = parse_yaml(path.read_text(encoding="utf-8"), path.name)
     errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in _validator(kind).iter_errors(data or {})]
     assert errors == []
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def test_cli_prints_one_schema_by_kind_or_file_name():
+    from typer.testing import CliRunner
+
+    from cmcflex.cli import app
+
+    runner = CliRunner()
+    for arg in ("gmp", "gmp.yaml"):
+        result = runner.invoke(app, ["schema", arg])
+        assert result.exit_code == 0, result.output
+        assert result.output == shipped_text("gmp")
+    listing = runner.invoke(app, ["schema"])
+    assert listing.exit_code == 0 and "specifications.yaml" in listing.output and "--output" in listing.output
+    wrong = runner.invoke(app, ["schema", "specification"])
+    assert wrong.exit_code == 2 and "did you mean 'specifications'" in wrong.output
+
+
+def test_cli_writes_every_schema_to_a_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from cmcflex.cli import app
+
+    result = CliRunner().invoke(app, ["schema", "--output", str(tmp_path / "schemas")])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in (tmp_path / "schemas").iterdir())
+    assert written == sorted(f"{k}.schema.json" for k in KINDS)
+    for kind in KINDS:
+        assert (tmp_path / "schemas" / f"{kind}.schema.json").read_text() == shipped_text(kind)
