@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cmcflex.dossier.models import Modality, TestCategory
+from cmcflex.dossier import models
+from cmcflex.dossier.models import Modality
 from cmcflex.dossier.vocabulary import KNOWN_TESTS, TEST_CATEGORY
 from cmcflex.phases import Phase
 from cmcflex.rules.required_tests import BY_MODALITY, EVERY_MODALITY, required_tests
@@ -34,7 +35,7 @@ def test_safety_and_identity_from_phase_1_for_all(modality: Modality) -> None:
 
 def test_potency_requires_a_criterion() -> None:
     potency = next(r for r in EVERY_MODALITY if r.name == "potency")
-    assert potency.needs_criterion and TestCategory.POTENCY in potency.categories
+    assert potency.needs_criterion and models.TestCategory.POTENCY in potency.categories
 
 
 @pytest.mark.parametrize("modality, all_phases, from_p3", [
@@ -66,4 +67,4 @@ def test_safety_requirements_are_safety_tests() -> None:
         for req in required_tests(modality):
             if req.name in ("sterility", "endotoxin", "mycoplasma", "replication_competent_virus",
                             "wild_type_revertant", "adventitious_agents"):
-                assert TEST_CATEGORY[req.tests[0]] is TestCategory.SAFETY
+                assert TEST_CATEGORY[req.tests[0]] is models.TestCategory.SAFETY
