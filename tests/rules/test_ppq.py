@@ -488,3 +488,34 @@ def test_console_shows_the_ppq_summary_in_the_ppq_section(make):
 def test_ppq010_scale_may_describe_the_commercial_scale(make):
     path = make("bla", ppq(protocol__scale="Commercial (50 L)"))
     assert findings_for(path, "PPQ-010") == []
+
+
+# ---------------------------------------------------------------------------- sample dossiers
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_dossiers"
+
+
+def _sample(name: str) -> Path:
+    path = SAMPLES / name
+    if not (path / "dossier.yaml").is_file():
+        pytest.skip(f"sample dossier {name} not present")
+    return path
+
+
+def test_sample_justified_two_lot_ppq_passes():
+    report = report_for(_sample("cart-phase2"))
+    ppq_findings = {(f.rule, f.severity) for f in report.findings if f.area == "PPQ"}
+    assert ("PPQ-002", I) in ppq_findings
+    assert all(sev is I for _, sev in ppq_findings)
+    assert report.summaries["ppq"]["concurrent_release"] is True
+
+
+def test_sample_unjustified_two_lot_ppq_gets_the_catalogue_gaps():
+    report = report_for(_sample("cart-ppq-unjustified"))
+    got = sorted((f.rule, f.severity, (f.data or {}).get("part")) for f in report.findings if f.area == "PPQ")
+    assert got == [("PPQ-002", MA, None), ("PPQ-005", MA, "failure_plan")]
+    assert report.summaries["ppq"] == {
+        "protocol": "PPQ-PROT-CRX19-001", "lots_planned": 2, "lots_executed": 2, "lots_passing": 2,
+        "concurrent_release": True, "justification": None,
+        "report_status": "complete", "report_conclusion": "validated",
+    }
