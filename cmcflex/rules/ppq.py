@@ -87,8 +87,11 @@ def _lots_file(d: Dossier) -> str:
 
 
 def ppq_lots(d: Dossier) -> list[Lot]:
-    """The executed PPQ lots (``use: ppq``), in file order."""
-    return [] if d.lots is None else d.lots.lots_where(use=PPQ_USE)
+    """The executed PPQ lots (``use: ppq``), in file order; computed once per dossier."""
+    cached = d.cache.get("ppq_lots")
+    if cached is None:
+        cached = d.cache["ppq_lots"] = [] if d.lots is None else d.lots.lots_where(use=PPQ_USE)
+    return cached  # type: ignore[no-any-return]
 
 
 def counted_lots(lots: list[Lot]) -> list[Lot]:
@@ -106,12 +109,16 @@ def counted_lots(lots: list[Lot]) -> list[Lot]:
     return by_material[material]
 
 
-def lot_failures(d: Dossier, lots: list[Lot]) -> dict[str, list[OutOfSpec]]:
-    """Out-of-specification results of the given lots, by lot id (the SPEC criterion logic)."""
-    failures: dict[str, list[OutOfSpec]] = {}
-    for oos in out_of_spec(d, [lot.id for lot in lots]):
-        failures.setdefault(oos.lot_id, []).append(oos)
-    return failures
+def lot_failures(d: Dossier) -> dict[str, list[OutOfSpec]]:
+    """Out-of-specification results of the PPQ lots, by lot id (the SPEC criterion logic);
+    computed once per dossier."""
+    cached = d.cache.get("ppq_lot_failures")
+    if cached is None:
+        cached = {}
+        for oos in out_of_spec(d, [lot.id for lot in ppq_lots(d)]):
+            cached.setdefault(oos.lot_id, []).append(oos)
+        d.cache["ppq_lot_failures"] = cached
+    return cached  # type: ignore[no-any-return]
 
 
 def _ids(lots: list[Lot]) -> str:
@@ -463,7 +470,7 @@ def _lot_gaps(d: Dossier, lots: list[Lot]) -> Iterator[Outcome]:
     if d.specifications is None:
         yield NotEvaluated("no specifications.yaml: PPQ lot results cannot be judged against a "
                            "specification")
-    failures = lot_failures(d, lots) if d.specifications is not None else {}
+    failures = lot_failures(d) if d.specifications is not None else {}
     for lot in lots:
         fails = failures.get(lot.id, [])
         if fails:
@@ -580,7 +587,7 @@ def summarize(d: Dossier) -> dict[str, Any] | None:
     counted = counted_lots(lots)
     passing: int | None = None
     if d.lots is not None and d.specifications is not None:
-        failures = lot_failures(d, counted)
+        failures = lot_failures(d)
         passing = sum(1 for lot in counted if lot.id not in failures and lot.disposition != "rejected")
     j = p.lot_count_justification if p is not None else None
     report = d.ppq.report if d.ppq is not None else None
