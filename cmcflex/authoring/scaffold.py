@@ -374,8 +374,8 @@ def write_starter(folder: Path, starter: Starter) -> list[str]:
     from cmcflex.authoring.schema import file_kinds, schema_filename, shipped_text
 
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise InitError(f"{folder} already exists and is not empty; cmcflex init never overwrites files "
-                        "(choose a new folder)")
+        raise InitError(f"{folder} already exists and is not an empty folder; cmcflex init never overwrites "
+                        "files (choose a new folder)")
     if starter.pivotal_phase not in (Phase.PHASE_1, Phase.PHASE_2, Phase.PHASE_3):
         raise InitError("--pivotal-phase must be phase_1, phase_2 or phase_3")
     files = starter_files(starter)

@@ -105,7 +105,7 @@ def test_refuses_an_existing_folder_and_leaves_it_untouched(tmp_path):
     folder = tmp_path / "existing"
     folder.mkdir()
     (folder / "dossier.yaml").write_text("keep me\n")
-    with pytest.raises(InitError, match="already exists and is not empty"):
+    with pytest.raises(InitError, match="already exists and is not an empty folder"):
         write_starter(folder, Starter(Modality.AAV, Phase.PHASE_1))
     assert [p.name for p in folder.iterdir()] == ["dossier.yaml"]
     assert (folder / "dossier.yaml").read_text() == "keep me\n"
