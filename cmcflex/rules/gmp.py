@@ -140,6 +140,12 @@ def _join(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _ids(ids: Sequence[str], limit: int = 10) -> str:
+    """A readable list of ids, shortened past ``limit`` (the finding's data keeps them all)."""
+    shown = ", ".join(ids[:limit])
+    return shown if len(ids) <= limit else f"{shown} and {len(ids) - limit} more"
+
+
 def _months_before(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
@@ -204,7 +210,7 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             first = later[0]
             yield Gap(
                 f"Site {site.id} follows the Phase 1 guidance (gmp_regime: phase_1_guidance) but made "
-                f"{_join(uses)} lots: {', '.join(lot.id for lot in later)}.",
+                f"{_join(uses)} lots: {_ids([lot.id for lot in later])}.",
                 at=Location(first.file, first.line),
                 record=f"site {site.id}",
                 data={"site": site.id, "lots": [lot.id for lot in later], "uses": uses,
@@ -773,10 +779,10 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             continue
         made = ""
         if donor.lots:
-            made = f"; lots made from this donor: {', '.join(donor.lots)}"
+            made = f"; lots made from this donor: {_ids(donor.lots)}"
             released = [lot_id for lot_id in donor.lots if _released(d, lot_id)]
             if released:
-                made += f" (released: {', '.join(released)})"
+                made += f" (released: {_ids(released)})"
         yield Gap(
             f"Donor {donor.id} has {_join(missing)}{made}.",
             at=d.where(GMP_FILE, "donors", i),
