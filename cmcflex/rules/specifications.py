@@ -148,6 +148,19 @@ def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | No
     return "; ".join(words), data
 
 
+def _range_words(lots: LotSet, what: str, unit: str | None) -> str:
+    """'; the 6 released lots so far measured 41.2 to 63.5 uM (mean 52.1, SD 8.04)'."""
+    from cmcflex import stats
+
+    if not lots.n:
+        return ""
+    s = stats.describe(lots.values())
+    words = f"; the {s.n} {what} with a numeric result measured {fmt(s.min)} to {fmt(s.max, unit)}"
+    if s.sd is not None:
+        words += f" (mean {fmt(s.mean)}, SD {fmt(s.sd)})"
+    return words
+
+
 def _round(x: float) -> float:
     return float(f"{x:.6g}") if math.isfinite(x) else x
 
@@ -261,22 +274,29 @@ def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if category_of(test) is TestCategory.SAFETY:
             continue  # SPEC-002
         plan = _plan_complete(test)
-        data = {"criterion": test.criterion.describe(), "reevaluation_plan": plan,
-                "after_lots": test.reevaluation.after_lots if test.reevaluation else None,
-                "method": test.reevaluation.method if test.reevaluation else None}
+        data: dict[str, Any] = {"criterion": test.criterion.describe(), "reevaluation_plan": plan,
+                                "after_lots": test.reevaluation.after_lots if test.reevaluation else None,
+                                "method": test.reevaluation.method if test.reevaluation else None}
+        figures = ""
+        sl = lots_by_test(d).get((ref.spec.material, test.attribute)) if d.lots is not None else None
+        if sl is not None and sl.released.results:
+            data["released"] = sl.released.summary()
+            data["pivotal"] = sl.pivotal.summary()
+            figures = _range_words(sl.released, "released lots", _unit(ref))
         if licensing and plan:
             r = test.reevaluation
             yield Gap(f"CQA {_label(ref)} is 'report result' at licensure; the plan to set a limit after "
                       f"{r.after_lots} lots ({r.method}) makes this the flexibility CBER allows, "
-                      "kept visible until the limit is set.", ref.at, record=ref.record, severity=MI, data=data)
+                      f"kept visible until the limit is set{figures}.", ref.at, record=ref.record, severity=MI, data=data)
         elif licensing:
             missing = "no post-approval re-evaluation plan" if test.reevaluation is None else \
                 "an incomplete re-evaluation plan (it needs after_lots and method)"
-            yield Gap(f"CQA {_label(ref)} is 'report result' at licensure with {missing}.", ref.at,
+            yield Gap(f"CQA {_label(ref)} is 'report result' at licensure with {missing}{figures}.", ref.at,
                       record=ref.record, data=data)
         else:
             yield Gap(f"CQA {_label(ref)} is 'report result'; this is allowed at {ctx.phase.label}, and a "
-                      "criterion (or a re-evaluation plan) is needed by BLA.", ref.at, record=ref.record, data=data)
+                      f"criterion (or a re-evaluation plan) is needed by BLA{figures}.", ref.at, record=ref.record,
+                      data=data)
 
 
 # ---------------------------------------------------------------------------- SPEC-004
@@ -730,16 +750,22 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         fails = failures.get(lot_id, [])
         shown = [f"{_label(f.ref) if f.ref else '?'} {f.result.result.describe()} against "
                  f"'{f.criterion.describe()}'" for f in fails]
-        data = {"disposition": lot.disposition, "use": lot.use,
-                "results": [{"test": _label(f.ref) if f.ref else None, "value": f.result.result.describe(),
-                             "criterion": f.criterion.describe(), "line": f.result.line} for f in fails]}
+        data: dict[str, Any] = {
+            "disposition": lot.disposition, "use": lot.use,
+            "results": [{"test": _label(f.ref) if f.ref else None, "value": f.result.result.describe(),
+                         "criterion": f.criterion.describe(), "line": f.result.line,
+                         "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released.summary()
+                         if f.ref else None} for f in fails]}
         if lot.disposition == "released_under_exception":
             what = f" with {_listing(shown)}" if shown else ""
             yield Gap(f"Lot {lot_id} was released under exception{what}; its documented pathway and "
                       "investigation must be on file.", Location(lot.file, lot.line), record=f"lot {lot_id}", data=data)
         elif fails:
             at = Location(fails[0].result.file, fails[0].result.line)
-            yield Gap(f"Released lot {lot_id} fails its specification: {_listing(shown)}.", at,
+            first = fails[0].ref
+            context = _range_words(by_test[(first.spec.material, first.test.attribute)].released,
+                                   "released lots", _unit(first)) if first else ""
+            yield Gap(f"Released lot {lot_id} fails its specification: {_listing(shown)}{context}.", at,
                       record=f"lot {lot_id}", data=data)
     if unjudged:
         yield NotEvaluated(f"{len(unjudged)} released result{'s' if len(unjudged) != 1 else ''} cannot be judged "

@@ -210,6 +210,13 @@ def test_spec003_at_bla_a_complete_plan_makes_it_minor(make: Callable[..., Path]
     assert severities(half, "SPEC-003", "bla") == [B]
 
 
+def test_spec003_shows_the_lots_measured_so_far(make: Callable[..., Path]) -> None:
+    path = make(tests=with_test(base_tests(), "potency", criterion="Report result"))
+    found = findings_for(path, "SPEC-003", phase="phase_1")
+    assert "3 released lots with a numeric result measured 450 to 510 pg/mL" in found[0].message
+    assert found[0].data["released"]["mean"] == 480 and found[0].data["released"]["sd"] == 30
+
+
 def test_spec003_silent_for_non_cqa(make: Callable[..., Path]) -> None:
     path = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=False))
     assert severities(path, "SPEC-003", "bla") == []
@@ -635,5 +642,5 @@ SAMPLE_DIRS = sorted(p for p in SAMPLES.glob("*") if (p / "dossier.yaml").is_fil
 def test_each_sample_dossier_shows_a_spec_finding_with_numbers(sample: Path) -> None:
     report = report_for(sample)
     with_numbers = [f for f in report.findings if f.rule.startswith("SPEC") and f.data
-                    and isinstance(f.data.get("pivotal"), dict) and f.data["pivotal"].get("n")]
+                    and any(isinstance(f.data.get(k), dict) and f.data[k].get("n") for k in ("pivotal", "released"))]
     assert with_numbers, f"{sample.name}: no SPEC finding with lot figures"
