@@ -145,3 +145,9 @@ def test_cli_init_rejects_unknown_modality(tmp_path):
     result = runner.invoke(app, ["init", str(tmp_path / "x"), "-m", "car_t", "-p", "phase_1"])
     assert result.exit_code == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_modality_choices_are_the_format_vocabulary():
+    from cmcflex.cli import ModalityOpt
+
+    assert [m.value for m in ModalityOpt] == [m.value for m in Modality]
