@@ -44,8 +44,11 @@ class _Scale:
     def ticks(self) -> list[float]:
         if self.log:
             return [10.0 ** e for e in range(math.ceil(self.lo), math.floor(self.hi) + 1)][:8]
-        step = (self.hi - self.lo) / 4
-        return [self.lo + step * i for i in range(5)]
+        raw = (self.hi - self.lo) / 4
+        magnitude = 10.0 ** math.floor(math.log10(raw))
+        step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+        first = math.ceil(self.lo / step)
+        return [k * step for k in range(first, first + 8) if k * step <= self.hi]
 
 
 def _inside(s: LotSeries, v: float) -> bool:

@@ -17,6 +17,7 @@ from cmcflex.rules.base import Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/cmcflex/"
+MAX_DATA_CHARS = 4000
 LEVEL = {Severity.BLOCKER: "error", Severity.MAJOR: "error", Severity.MINOR: "warning", Severity.INFO: "note"}
 
 
@@ -54,8 +55,8 @@ def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]
     if f.default_severity is not None:
         properties["defaultSeverity"] = f.default_severity.value
         properties["note"] = severity_note(f)
-    if f.data:
-        properties["data"] = f.data
+    if f.data and len(json.dumps(f.data, default=str)) <= MAX_DATA_CHARS:
+        properties["data"] = f.data  # larger figures stay in the JSON report, keeping the log small
     result: dict[str, Any] = {
         "ruleId": f.rule,
         "ruleIndex": index[f.rule],

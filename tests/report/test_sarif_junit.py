@@ -112,3 +112,11 @@ def test_junit_escapes_hostile_text(report: Report) -> None:
     text = junit.render(report)
     ET.fromstring(text)  # well-formed despite <, &, ]]> and an escape character in the dossier
     assert "\x1b" not in text and "<script>" not in text
+
+
+def test_sarif_keeps_small_figures_and_drops_huge_ones(report: Report) -> None:
+    small = report.findings[0].model_copy(update={"data": {"n": 3}})
+    huge = report.findings[0].model_copy(update={"data": {"results": ["x" * 10] * 1000}, "rule": "GMP-003"})
+    run = json.loads(sarif.render(report.model_copy(update={"findings": [small, huge]})))["runs"][0]
+    assert run["results"][0]["properties"]["data"] == {"n": 3}
+    assert "data" not in run["results"][1]["properties"]
