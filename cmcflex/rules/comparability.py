@@ -67,25 +67,37 @@ class StudyLots(NamedTuple):
 
 
 def study_lots(d: Dossier, change: Change) -> StudyLots:
-    """The study's ``pre_lots``/``post_lots`` where listed, else the lots of ``from_version``/``to_version``."""
+    """The study's ``pre_lots``/``post_lots`` where listed, else the lots of ``from_version``/``to_version``
+    (by manufacture date); computed once per change."""
     study = change.comparability
+    key = (change.id, change.from_version, change.to_version,
+           tuple(study.pre_lots) if study else (), tuple(study.post_lots) if study else ())
+    cache = d.cache.setdefault("cmp_study_lots", {})
+    if key in cache:
+        return cache[key]  # type: ignore[no-any-return]
     missing: list[str] = []
 
     def side(ids: list[str], version: str | None) -> list[str]:
-        if d.lots is None:
+        table = d.lots
+        if table is None:
             return []
         if ids:
-            found = [x for x in dict.fromkeys(ids) if d.lots.lot(x) is not None]
-            missing.extend(x for x in ids if d.lots.lot(x) is None)
+            found = [x for x in dict.fromkeys(ids) if x in table.index]
+            missing.extend(x for x in ids if x not in table.index)
             return found
         if not version:
             return []
-        lots = d.lots.lots_where(process_version=version)
-        return [lot.id for lot in sorted(lots, key=lambda lot: (lot.manufacture_date or "", lot.id))]
+        versions, dates = table.lot_values["process_version"], table.lot_values["manufacture_date"]
+        rows = [i for i, v in enumerate(versions) if v == version]
+        return [table.lot_ids[i] for i in sorted(rows, key=lambda i: (dates[i] or "", table.lot_ids[i]))]
 
     pre = side(study.pre_lots if study else [], change.from_version)
     post = side(study.post_lots if study else [], change.to_version)
-    return StudyLots(pre, post, sorted(set(missing)))
+    cache[key] = StudyLots(pre, post, sorted(set(missing)))
+    return cache[key]  # type: ignore[no-any-return]
+
+
+LISTED = 50  # per-lot values in a finding's data, and lots named in its message, up to this many
 
 
 def _fmt(x: float) -> str:
@@ -146,7 +158,10 @@ class Comparison:
             return (f"{name}: {summary}; the 90 % CI of the mean difference {_fmt(t.ci_lower)} to "
                     f"{_fmt(t.ci_upper)} is not within ±{_fmt(t.margin)} (1.5 SD), so TOST does not "
                     "show equivalence")
-        outside = ", ".join(f"{lot} = {_fmt(v)}" for lot, v in self.outside.items())
+        named = list(self.outside.items())[:10]
+        outside = ", ".join(f"{lot} = {_fmt(v)}" for lot, v in named)
+        if len(self.outside) > len(named):
+            outside += f" and {len(self.outside) - len(named)} more"
         if self.method is ComparisonMethod.MIN_MAX:
             lo, hi = min(self.pre.values()), max(self.pre.values())
             return f"{name}: {summary}, pre-change range {_fmt(lo)}–{_fmt(hi)}; outside: {outside}"
@@ -154,16 +169,24 @@ class Comparison:
         return f"{name}: {summary}, quality range {_fmt(lo)}–{_fmt(hi)}; outside: {outside}"
 
     def as_data(self) -> dict[str, Any]:
+        """Figures for the JSON report; per-lot values only up to LISTED lots a side."""
+        def side(values: dict[str, float]) -> dict[str, Any]:
+            vs = list(values.values())
+            out: dict[str, Any] = {"n": len(vs), "mean": _num(sum(vs) / len(vs)),
+                                   "min": _num(min(vs)), "max": _num(max(vs))}
+            if len(vs) <= LISTED:
+                out["values"] = {k: _num(v) for k, v in values.items()}
+            return out
+
         data: dict[str, Any] = {
             "material": self.material,
             "attribute": self.attribute,
             "passed": self.passed,
-            "pre": {"n": len(self.pre), "mean": _num(self.mean), "sd": _num(self.sd),
-                    "min": _num(min(self.pre.values())), "max": _num(max(self.pre.values())),
-                    "values": {k: _num(v) for k, v in self.pre.items()}},
-            "post": {"n": len(self.post), "values": {k: _num(v) for k, v in self.post.items()}},
+            "pre": {**side(self.pre), "mean": _num(self.mean), "sd": _num(self.sd)},
+            "post": side(self.post),
             "quality_range": [_num(self.quality_range[0]), _num(self.quality_range[1])],
-            "outside": {k: _num(v) for k, v in self.outside.items()},
+            "outside_count": len(self.outside),
+            "outside": {k: _num(v) for k, v in list(self.outside.items())[:LISTED]},
         }
         if self.tost is not None:
             t = self.tost
@@ -178,14 +201,27 @@ class Comparison:
 
 def _per_lot(pairs: list[tuple[str, float]], order: list[str]) -> dict[str, float]:
     """One value per lot (the mean of a lot's results), in the study's lot order."""
-    values: dict[str, list[float]] = {}
+    values: dict[str, float] = {}
+    repeats: dict[str, list[float]] = {}
     for lot_id, v in pairs:
-        values.setdefault(lot_id, []).append(v)
-    return {lot: sum(values[lot]) / len(values[lot]) for lot in order if lot in values}
+        if lot_id in values:
+            repeats.setdefault(lot_id, [values[lot_id]]).append(v)
+        else:
+            values[lot_id] = v
+    for lot_id, vs in repeats.items():
+        values[lot_id] = sum(vs) / len(vs)
+    return {lot: values[lot] for lot in order if lot in values}
+
+
+def study_materials(d: Dossier, lots: StudyLots) -> list[str]:
+    """The materials of the study's lots, sorted."""
+    assert d.lots is not None
+    material_of, index = d.lots.lot_values["material"], d.lots.index
+    return sorted({material_of[index[x]] or "" for x in lots.pre + lots.post})
 
 
 def compare_attribute(
-    d: Dossier, lots: StudyLots, attribute: str, method: ComparisonMethod | None
+    d: Dossier, lots: StudyLots, materials: list[str], attribute: str, method: ComparisonMethod | None
 ) -> list[Comparison | NotEvaluated]:
     """Recompute one attribute for each material the study lots hold results of."""
     from cmcflex import stats
@@ -193,15 +229,15 @@ def compare_attribute(
     assert d.lots is not None
     method = method or ComparisonMethod.QUALITY_RANGE
     pre_set, post_set = frozenset(lots.pre), frozenset(lots.post)
-    materials = sorted({lot.material for lot in map(d.lots.lot, lots.pre + lots.post) if lot is not None})
     out: list[Comparison | NotEvaluated] = []
     seen = False
     for material in materials:
         if (material, attribute) not in d.lots.columns:
             continue
         seen = True
-        pre = _per_lot(d.lots.numeric_values(material, attribute, pre_set), lots.pre)
-        post = _per_lot(d.lots.numeric_values(material, attribute, post_set), lots.post)
+        pairs = d.lots.numeric_values(material, attribute, pre_set | post_set)
+        pre = _per_lot([pv for pv in pairs if pv[0] in pre_set], lots.pre)
+        post = _per_lot([pv for pv in pairs if pv[0] in post_set], lots.post)
         if not pre and not post:
             out.append(NotEvaluated(f"{attribute} ({material}) has no uncensored numeric results for the "
                                     "study lots (qualitative or censored); nothing to recompute"))
@@ -395,8 +431,9 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield NotEvaluated(f"change {c.id}: the study lists no attributes to compare")
             continue
         results: list[Comparison] = []
+        materials = study_materials(d, lots)
         for attribute in attributes:
-            outcome = compare_attribute(d, lots, attribute, study.method)
+            outcome = compare_attribute(d, lots, materials, attribute, study.method)
             for item in outcome:
                 if isinstance(item, NotEvaluated):
                     yield NotEvaluated(f"change {c.id}: {item.reason}")
@@ -406,7 +443,8 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             continue
         failed = [r for r in results if r.passed is False]
         data = {"change": c.id, "method": (study.method or ComparisonMethod.QUALITY_RANGE).value,
-                "pre_lots": lots.pre, "post_lots": lots.post,
+                "pre_lots": lots.pre[:LISTED], "post_lots": lots.post[:LISTED],
+                "lot_counts": {"pre": len(lots.pre), "post": len(lots.post)},
                 "attributes": [r.as_data() for r in results]}
         if failed:
             yield Gap(f"Change {c.id} concludes 'comparable' but the lot data, recomputed, do not support it: "
@@ -489,12 +527,14 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         pre = study_lots(d, c).pre
         if pivotal.intersection(pre):
             continue
-        what = (f"none of its pre-change lots ({', '.join(pre)}) is a pivotal ({d.pivotal_use}) lot"
+        named = ", ".join(pre[:10]) + (f" and {len(pre) - 10} more" if len(pre) > 10 else "")
+        what = (f"none of its pre-change lots ({named}) is a pivotal ({d.pivotal_use}) lot"
                 if pre else "no pre-change lots are identified")
         yield Gap(f"Major change {c.id} was implemented in {c.phase.value}, at or after the pivotal study, "
                   f"but {what}.", at=_at(d, i, *(("comparability",) if c.comparability else ())),
-                  record=_record(c), data={"change": c.id, "pre_lots": pre,
-                                           "pivotal_lots": sorted(pivotal)})
+                  record=_record(c), data={"change": c.id, "pre_lots": pre[:LISTED], "pre_lot_count": len(pre),
+                                           "pivotal_lots": sorted(pivotal)[:LISTED],
+                                           "pivotal_lot_count": len(pivotal)})
 
 
 # ------------------------------------------------------------------------------- CMP-007
@@ -527,18 +567,23 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                "post-change lots is unknown")
             continue
         post = study_lots(d, c).post
-        starting = {lot_id: (d.lots.lot(lot_id).starting_material or "") for lot_id in post}
         if not post:
             yield NotEvaluated(f"change {c.id}: no post-change lots found in lots.csv")
             continue
-        if "patient" in starting.values():
+        column, index = d.lots.lot_values["starting_material"], d.lots.index
+        starting: dict[str, int] = {}
+        for lot_id in post:
+            kind = column[index[lot_id]] or "not stated"
+            starting[kind] = starting.get(kind, 0) + 1
+        if "patient" in starting:
             continue
-        kinds = ", ".join(sorted({v or "not stated" for v in starting.values()}))
+        kinds = ", ".join(sorted(starting))
         note = f" ({FLEXIBILITY})" if proportionate(c) else ""
         yield Gap(f"The comparability study of change {c.id} uses no patient-derived post-change lot "
                   f"(starting material: {kinds}) and is not split-source{note}.",
                   at=_at(d, i, "comparability"), record=_record(c), severity=_severity(c),
-                  data={"change": c.id, "post_lots": post, "starting_material": starting})
+                  data={"change": c.id, "post_lots": post[:LISTED], "post_lot_count": len(post),
+                        "starting_material": dict(sorted(starting.items()))})
 
 
 # ------------------------------------------------------------------------------- CMP-008
