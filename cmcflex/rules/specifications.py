@@ -632,6 +632,8 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if fig.get("k") is not None:
             kname = f" ({fig['k_method']})" if fig.get("k_method") else ""
             stats_words += f", k = {fig['k']:.2f}{kname}"
+        if fig.get("ppk_observed") is not None:
+            stats_words += f", observed Ppk {fig['ppk_observed']:.2f} against the proposed limits"
         if "computed" in fig:
             c = fig["computed"]
             parts = []

@@ -644,3 +644,21 @@ def test_each_sample_dossier_shows_a_spec_finding_with_numbers(sample: Path) -> 
     with_numbers = [f for f in report.findings if f.rule.startswith("SPEC") and f.data
                     and any(isinstance(f.data.get(k), dict) and f.data[k].get("n") for k in ("pivotal", "released"))]
     assert with_numbers, f"{sample.name}: no SPEC finding with lot figures"
+
+
+@pytest.mark.parametrize("criterion, interval, values", [
+    ("Report result", {"method": "tolerance_interval"}, TWELVE),           # not numeric
+    (">= 0 pg/mL", {"method": "ppk", "log": True}, TWELVE),                # limit 0 on a log scale
+    (">= 400 pg/mL", {"method": "mean_k_sd", "log": True}, [0] + TWELVE),  # a result <= 0 on a log scale
+    (">= 400 pg/mL", {"method": "prediction_interval", "sides": 2}, [500, 500, 500]),  # SD zero
+    (">= 400 pg/mL", {"method": "tolerance_interval", "k": 99.0}, [480, 520]),  # n = 2
+    ("400 - 600 pg/mL", {"method": "ppk", "ppk": 1.0}, TWELVE),
+])
+def test_spec007_odd_inputs_never_crash(make: Callable[..., Path], criterion: str, interval: dict[str, Any],
+                                        values: list[float]) -> None:
+    path = make(tests=_stat_test(criterion, interval), lots=_stat_lots(values))
+    report = report_for(path, phase="bla")
+    spec007 = [f for f in report.findings if f.rule == "SPEC-007"]
+    reasons = [n.reason for n in report.not_evaluated if n.rule == "SPEC-007"]
+    assert spec007 or reasons
+    json.dumps([f.data for f in spec007])  # figures are plain JSON
