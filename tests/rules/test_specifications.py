@@ -662,3 +662,14 @@ def test_spec007_odd_inputs_never_crash(make: Callable[..., Path], criterion: st
     reasons = [n.reason for n in report.not_evaluated if n.rule == "SPEC-007"]
     assert spec007 or reasons
     json.dumps([f.data for f in spec007])  # figures are plain JSON
+
+
+@pytest.mark.parametrize("criterion, published", [
+    ("400 - 600 pg/mL", 4.437),  # two-sided, Meeker, Hahn & Escobar (2017) Table J.5b, n = 10, 99 %/95 %
+    (">= 400 pg/mL", 3.981),     # one-sided, Montgomery & Runger (2018) Table XII, n = 10, 99 %/95 %
+])
+def test_spec007_factor_agrees_with_published_tables(make: Callable[..., Path], criterion: str,
+                                                     published: float) -> None:
+    tests = _stat_test(criterion, {"method": "tolerance_interval", "coverage": 0.99, "confidence": 0.95})
+    found = findings_for(make(tests=tests, lots=_stat_lots(TWELVE[:10])), "SPEC-007", phase="bla")
+    assert found[0].data["k"] == pytest.approx(published, abs=5e-4)
