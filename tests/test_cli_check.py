@@ -155,3 +155,21 @@ def test_bad_waivers_file_exits_2_with_location() -> None:
     result = run("--waivers", "w.yaml")
     assert result.exit_code == 2
     assert "w.yaml:2:5: waivers[0].justification: required field 'justification' is missing" in result.output
+
+
+def test_cli_json_equals_the_library_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from cmcflex.api import build_report
+    from cmcflex.dossier.loader import load_dossier
+    from cmcflex.report.json import render as render_json
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    expected = build_report(load_dossier("dossier"), as_of=dt.date(2026, 11, 25), rules=RULES,
+                            path_label="dossier", generated_at="2023-11-14T22:13:20Z")
+    assert run("-f", "json").stdout == render_json(expected)
+
+
+def test_bad_source_date_epoch_exits_2() -> None:
+    result = run(env={"SOURCE_DATE_EPOCH": "yesterday"})
+    assert result.exit_code == 2 and "SOURCE_DATE_EPOCH" in result.output

@@ -1,10 +1,13 @@
-"""A small dossier with gaps, a waiver, an expired and an unused waiver, and numeric lot data."""
+"""A small dossier with gaps, a waiver, an expired and an unused waiver, and numeric lot data;
+and a few test rules (in their own registry) that report on it."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Registry, by_phase, rule
 from tests.helpers import base_dossier_yaml, lot_rows, write_dossier
 
 HOSTILE = '<script>alert("x")</script> & </testcase> ]]> \x1b[31m'
@@ -37,11 +40,6 @@ def sample_dossier(root: Path, **kwargs: Any) -> Path:
 
 
 # ---------------------------------------------------------------------------- rules for tests
-
-from typing import Iterator  # noqa: E402
-
-from cmcflex.dossier.loader import Dossier, Location  # noqa: E402
-from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Registry, by_phase, rule  # noqa: E402
 
 RULES = Registry()
 
