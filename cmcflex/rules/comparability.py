@@ -22,7 +22,9 @@ FDA_CGT_COMPARABILITY = ("FDA draft guidance, Manufacturing Changes and Comparab
                          "and Gene Therapy Products (2023)")
 ICH_Q5E = ("ICH Q5E, Comparability of Biotechnological/Biological Products Subject to Changes in "
            "Their Manufacturing Process (2004)")
-CBER_2026 = "CBER announcement of CMC flexibilities for cell and gene therapy products (Jan 2026)"
+CBER_2026 = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
+TOWN_HALLS = ("FDA CBER town halls, Gene Therapy Chemistry, Manufacturing, and Controls "
+              "(OTAT, September 2022; OTP, April 2023)")
 
 
 def _changes(d: Dossier) -> Iterator[tuple[int, Change]] | NotEvaluated:
@@ -504,7 +506,7 @@ def bridge_when_not_comparable(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-006", slug="late-major-change", area=Area.CMP,
     title="A major change at or after the pivotal study is compared against pivotal lots",
     severity=by_phase(None, None, MA, B, None),
-    cites=(ICH_Q5E, "FDA gene therapy CMC town hall", "CGT precedent (2020)"),
+    cites=(ICH_Q5E, TOWN_HALLS, "CGT precedent (2020)"),
     remedy="Compare the post-change lots against lots used in the pivotal study (list them in "
            "`pre_lots`), so that the pivotal clinical data support the commercial process.",
     why="After the pivotal study, the clinical evidence rests on pivotal material; a late major change "

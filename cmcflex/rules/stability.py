@@ -21,7 +21,9 @@ LONG_TERM, IN_USE = "long_term", "in_use"
 TOLERANCE = 0.01  # a time point within 1 % of a claim covers it (365 days cover 12 months)
 Q5C = "ICH Q5C, Stability Testing of Biotechnological/Biological Products (1995)"
 CFR_211_166 = "21 CFR 211.166 (stability testing)"
-FLEXIBILITY = ("the FDA CMC flexibilities guidance (May 2026) accepts fewer lots with a justification")
+FLEXIBILITY = "the FDA CMC flexibilities guidance (May 2026) accepts fewer lots with a justification"
+FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
+             "and Gene Therapy Products for a Biologics License Application, final guidance (2026)")
 
 
 def _claim_at(d: Dossier, key: str) -> Location:
@@ -81,8 +83,7 @@ def _long_term(d: Dossier) -> list[StabilityPoint]:
     id="STAB-001", slug="supports-clinical-use", area=Area.STAB,
     title="Stability data cover the product's storage and in-use period during the trial",
     severity=by_phase(MA, MA, MA, None, None),
-    cites=("FDA guidance, Current Good Manufacturing Practice for Phase 1 Investigational Drugs (2008), "
-           "V.F.2", CFR_211_166),
+    cites=("FDA, Guidance for Industry: CGMP for Phase 1 Investigational Drugs (July 2008), V.F.2", CFR_211_166),
     remedy="Put representative lots of the clinical material on real-time stability at the storage "
            "condition, and test the in-use period (after thaw or preparation) at its condition up to the "
            "claimed time.",
@@ -158,8 +159,7 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="STAB-003", slug="stability-lot-count", area=Area.STAB,
     title="At least 3 lots are on long-term stability, or fewer are justified",
     severity=by_phase(None, None, None, MA, MA),
-    cites=(f"{Q5C}, 5.1–5.2", "FDA guidance, Chemistry, Manufacturing, and Controls Flexibilities for "
-           "Developing Human Cellular and Gene Therapy Products for a Biologics License Application (2026)"),
+    cites=(f"{Q5C}, 5.1–5.2", FLEX_2026),
     remedy="Put at least 3 commercial-process lots on long-term stability, or state in dossier.yaml "
            "(`stability_lot_justification`) why fewer lots suffice (scarce patient material, platform "
            "or development-lot data) and commit to adding lots post-approval.",

@@ -288,3 +288,23 @@ def test_proportionate_minor_change_is_quiet_in_every_cmp_rule(dossier_dir):
     for rule_id in ("CMP-001", "CMP-002", "CMP-003", "CMP-004", "CMP-005", "CMP-006", "CMP-007"):
         assert [f for f in findings_for(path, rule_id) if f.severity.value != "info"] == [], rule_id
     assert all(findings_for(path, r) == [] for r in ("CMP-001", "CMP-002"))
+
+
+# ------------------------------------------------------------------------ metadata as the catalogue
+
+
+def test_cmp_severities_and_slugs_match_the_catalogue(shared_dir):
+    """Every CMP row of rules-catalogue.md: same slug and severities by phase as the registry."""
+    from cmcflex.phases import PHASES
+    from cmcflex.rules import REGISTRY
+
+    short = {"B": "blocker", "Ma": "major", "Mi": "minor", "I": "info"}
+    rows = [line.split("|")[1:-1] for line in (shared_dir / "rules-catalogue.md").read_text().splitlines()
+            if line.startswith("| CMP-")]
+    assert len(rows) == 8
+    for cells in rows:
+        rule_id, slug, _, *severities, _ = (c.strip() for c in cells)
+        rule = REGISTRY.get(rule_id)
+        assert rule is not None and rule.slug == slug, rule_id
+        expected = {p: short[s] for p, s in zip(PHASES, severities) if s != "—"}
+        assert {p: s.value for p, s in rule.severity.items()} == expected, rule_id

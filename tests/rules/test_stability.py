@@ -185,3 +185,23 @@ def test_stab005_not_evaluated_without_stability(dossier_dir):
     path = dossier(dossier_dir, None, phase="bla")
     assert findings_for(path, "STAB-005") == []
     assert not_evaluated_for(path, "STAB-005")
+
+
+# ------------------------------------------------------------------------ metadata as the catalogue
+
+
+def test_stab_severities_and_slugs_match_the_catalogue(shared_dir):
+    """Every STAB row of rules-catalogue.md: same slug and severities by phase as the registry."""
+    from cmcflex.phases import PHASES
+    from cmcflex.rules import REGISTRY
+
+    short = {"B": "blocker", "Ma": "major", "Mi": "minor", "I": "info"}
+    rows = [line.split("|")[1:-1] for line in (shared_dir / "rules-catalogue.md").read_text().splitlines()
+            if line.startswith("| STAB-")]
+    assert len(rows) == 5
+    for cells in rows:
+        rule_id, slug, _, *severities, _ = (c.strip() for c in cells)
+        rule = REGISTRY.get(rule_id)
+        assert rule is not None and rule.slug == slug, rule_id
+        expected = {p: short[s] for p, s in zip(PHASES, severities) if s != "—"}
+        assert {p: s.value for p, s in rule.severity.items()} == expected, rule_id
