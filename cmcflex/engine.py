@@ -37,7 +37,8 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
         overridden, severity = severity, overrides[rule.id]
     message = gap.message
     if ctx.planning and ctx.target is not None:
-        message = f"{message} (needed by {_milestone(ctx.target)})"
+        body, stop = (message[:-1], ".") if message.endswith(".") else (message, "")
+        message = f"{body} (needed by {_milestone(ctx.target)}){stop}"
     return Finding(
         rule=rule.id,
         slug=rule.slug,

@@ -31,7 +31,7 @@ def _registry():
           severity=by_phase(None, MI, MA, MA, MA), cites=("21 CFR 211.22",),
           remedy="Do the thing.", why="Because.", registry=reg)
     def always(d, ctx):
-        yield Gap("something is missing", Location("gmp.yaml", 3), record="site SITE-A")
+        yield Gap("something is missing.", Location("gmp.yaml", 3), record="site SITE-A")
 
     @rule(id="GMP-902", slug="needs-data", title="Needs data", area=Area.GMP,
           severity=by_phase(MI, MI, MI, MI, MI), cites=("x",), remedy="r", why="w", registry=reg)
@@ -77,7 +77,7 @@ def test_target_uses_milestone_severity_and_says_needed_by(dossier_dir):
     report = build_report(d, as_of=AS_OF, target=Phase.BLA, rules=list(_registry()))
     (finding,) = report.findings
     assert finding.severity is Severity.MAJOR
-    assert finding.message.endswith("(needed by BLA)")
+    assert finding.message == "something is missing (needed by BLA)."
     assert report.verdict == "fail" and report.evaluated_phase is Phase.BLA
 
 
