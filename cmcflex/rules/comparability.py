@@ -187,6 +187,7 @@ class Comparison:
             "pre": {**side(self.pre), "mean": _num(self.mean), "sd": _num(self.sd)},
             "post": side(self.post),
             "quality_range": [_num(self.quality_range[0]), _num(self.quality_range[1])],
+            "outside_of": "pre-change min-max" if self.method is ComparisonMethod.MIN_MAX else "quality range",
             "outside_count": len(self.outside),
             "outside": {k: _num(v) for k, v in list(self.outside.items())[:LISTED]},
         }
@@ -377,10 +378,9 @@ def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                            if study.criteria_predefined is None else "did not set its acceptance criteria in advance")
         if missing:
             note = f" ({FLEXIBILITY})" if proportionate(c) else ""
-            key = "criteria_predefined" if study.criteria_predefined is not None else "comparability"
+            keys = ("comparability",) if study.criteria_predefined is None else ("comparability", "criteria_predefined")
             yield Gap(f"The comparability study of change {c.id} {' and '.join(missing)}{note}.",
-                      at=_at(d, i, "comparability", *(() if key == "comparability" else (key,))),
-                      record=_record(c), severity=_severity(c))
+                      at=_at(d, i, *keys), record=_record(c), severity=_severity(c))
 
 
 # ------------------------------------------------------------------------------- CMP-004
