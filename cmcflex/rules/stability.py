@@ -159,7 +159,7 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="STAB-003", slug="stability-lot-count", area=Area.STAB,
     title="At least 3 lots are on long-term stability, or fewer are justified",
     severity=by_phase(None, None, None, MA, MA),
-    cites=(f"{Q5C}, 5.1–5.2", FLEX_2026),
+    cites=(f"{Q5C}, 4 (selection of batches)", FLEX_2026),
     remedy="Put at least 3 commercial-process lots on long-term stability, or state in dossier.yaml "
            "(`stability_lot_justification`) why fewer lots suffice (scarce patient material, platform "
            "or development-lot data) and commit to adding lots post-approval.",
@@ -201,7 +201,7 @@ def _is_potency(d: Dossier, point: StabilityPoint) -> bool:
     id="STAB-004", slug="potency-on-stability", area=Area.STAB,
     title="Potency is among the attributes on stability",
     severity=by_phase(None, MI, MA, MA, MA),
-    cites=(f"{Q5C}, 4",),
+    cites=(f"{Q5C}, 5.2 (potency)",),
     remedy="Add the potency assay to the stability protocol at every time point.",
     why="Loss of biological activity is the change most likely to matter for a cell or gene therapy; "
         "ICH Q5C expects potency in the stability-indicating profile.",
