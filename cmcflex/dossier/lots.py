@@ -9,10 +9,14 @@ on them is an error.
 from __future__ import annotations
 
 import csv
+import gc
+import io
+import itertools
 import math
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Iterator, NamedTuple
+from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from cmcflex.dossier.criteria import RESULT_WORDS, Result, parse_number, parse_result
 from cmcflex.dossier.errors import Problem
@@ -186,7 +190,12 @@ def _sniff_delimiter(header_line: str) -> str:
 
 
 def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Problem]) -> None:
-    """Stream one lots CSV into ``table``; located problems go to ``problems``."""
+    """Stream one lots CSV into ``table``; located problems go to ``problems``.
+
+    Rows arrive in batches (see :func:`_batches`). A batch whose rows are all clean is added
+    column by column (:meth:`_LotReader.add_columns`); any batch with something to report goes
+    through the row-by-row path (:meth:`_LotReader.add_row`), which says what is wrong and where.
+    """
     start = len(problems)
 
     def problem(line: int, col: int, fld: str, message: str) -> None:
@@ -214,109 +223,483 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
             extra = [h for h in header if h not in REQUIRED and h not in OPTIONAL]
             problem(1, 1, c, f"required column '{c}' is missing{did_you_mean(c, extra)}")
         return
-    file_index = len(table.files)
-    table.files.append(file)
-    width = len(header)
-    i_lot, i_attr, i_value = pos["lot_id"], pos["attribute"], pos["value"]
-    lot_cols = [(c, pos.get(c, -1)) for c in LOT_LEVEL]
-    i_unit, i_method = pos.get("unit", -1), pos.get("method", -1)
-    index, lot_values, columns = table.index, table.lot_values, table.columns
-    lot_keys: dict[int, tuple] = {}
-    for i in range(len(table.lot_ids)):
-        lot_keys[i] = tuple(lot_values[c][i] for c, _ in lot_cols)
-    reader = csv.reader(stream, delimiter=delimiter)
-    line = 1
+    reader = _LotReader(file, table, pos, len(header), problem)
+    position = _Position()
+    collecting = gc.isenabled()
+    gc.disable()  # millions of short-lived fields, no cycles: collections would only cost time
     try:
-        for row in reader:
-            line = reader.line_num + 0  # counts physical lines read so far, header excluded
-            line += 1
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if len(row) != width:
-                problem(line, min(len(row), width) + 1, "",
-                        f"row has {len(row)} fields, the header has {width}")
-                continue
-            lot_id = row[i_lot].strip()
-            if not lot_id:
-                problem(line, i_lot + 1, "lot_id", "empty lot_id")
-                continue
-            key = tuple((row[j].strip() or None) if j >= 0 else None for _, j in lot_cols)
-            li = index.get(lot_id)
-            if li is None:
-                bad = False
-                for (name, j), v in zip(lot_cols, key):
-                    allowed = VOCABULARY.get(name)
-                    if allowed and v is not None and v not in allowed:
-                        problem(line, j + 1, name, f"unknown {name} '{v}'; expected one of: {', '.join(allowed)}")
-                        bad = True
-                if key[0] is None or key[1] is None:
-                    problem(line, 1, "material" if key[0] is None else "use", "required lot-level value is empty")
-                    bad = True
-                if bad:
-                    continue
-                li = index[lot_id] = len(table.lot_ids)
-                table.lot_ids.append(lot_id)
-                for (name, _), v in zip(lot_cols, key):
-                    lot_values[name].append(v)
-                table.lot_file.append(file_index)
-                table.lot_line.append(line)
-                lot_keys[li] = key
-            elif lot_keys[li] != key:
-                old = lot_keys[li]
-                for (name, j), a, b in zip(lot_cols, old, key):
-                    if a != b:
-                        problem(line, j + 1, name,
-                                f"lot {lot_id} has {name} '{b}' here but '{a}' at "
-                                f"{table.files[table.lot_file[li]]} line {table.lot_line[li]}; "
-                                "lot-level columns must agree on every row of a lot")
-                        break
-                continue
-            attribute = row[i_attr].strip()
-            if not attribute:
-                problem(line, i_attr + 1, "attribute", "empty attribute")
-                continue
-            raw = row[i_value]
-            if len(raw) > MAX_FIELD:
-                problem(line, i_value + 1, "value", f"value longer than {MAX_FIELD} characters")
-                continue
-            material = key[0] or ""
-            col = columns.get((material, attribute))
-            if col is None:
-                col = columns[(material, attribute)] = AttributeColumn(material, attribute)
-            try:
-                value = float(raw)
-                if math.isnan(value) or math.isinf(value):
-                    raise ValueError
-                censor, word = NO_CENSOR, -1
-            except ValueError:
-                try:
-                    result = parse_result(raw)
-                except ValueError as exc:
-                    problem(line, i_value + 1, "value", str(exc))
-                    continue
-                if result.word is not None:
-                    value, censor, word = math.nan, WORD, _WORD_INDEX[result.word]
-                else:
-                    value, word = result.value, -1
-                    censor = BELOW if result.censor == "<" else ABOVE if result.censor == ">" else NO_CENSOR
-            col.lot.append(li)
-            col.value.append(value)
-            col.censor.append(censor)
-            col.word.append(word)
-            col.line.append(line)
-            col.file.append(file_index)
-            col.method.append(table._method_id(row[i_method].strip()) if i_method >= 0 else -1)
-            if i_unit >= 0:
-                unit = row[i_unit].strip()
-                if unit and len(col.units) < 8:
-                    col.units.add(unit)
-            table.rows += 1
+        for batch in _batches(stream, delimiter, len(header), pos["lot_id"], position):
+            if batch.columns is None or not reader.add_columns(batch.columns, batch.lines):
+                for line, row in zip(batch.lines, batch.rows()):
+                    reader.add_row(row, line)
+            del batch  # free its fields before the next batch is split: memory stays warm
     except csv.Error as exc:
-        problem(line + 1, 1, "", f"unreadable CSV: {exc}")
+        problem(position.line + 1, 1, "", f"unreadable CSV: {exc}")
     except UnicodeDecodeError as exc:
-        problem(line + 1, 1, "", f"not UTF-8 text ({exc.reason} at byte {exc.start} of a read block)")
+        problem(position.line + 1, 1, "", f"not UTF-8 text ({exc.reason} at byte {exc.start} of a read block)")
+    finally:
+        if collecting:
+            gc.enable()
     if len(problems) - start >= MAX_PROBLEMS:
-        problems.append(Problem(file, line, 1, "", f"more problems in this file; only the first {MAX_PROBLEMS} are shown"))
+        problems.append(Problem(file, position.line, 1, "",
+                                f"more problems in this file; only the first {MAX_PROBLEMS} are shown"))
+
+
+def _parse_value(raw: str) -> tuple[float, int, int]:
+    """(value, censor code, word index) of one lots.csv value; ValueError says what is wrong."""
+    try:
+        value = float(raw)
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError
+        return value, NO_CENSOR, -1
+    except ValueError:
+        result = parse_result(raw)
+    if result.word is not None:
+        return math.nan, WORD, _WORD_INDEX[result.word]
+    return result.value, BELOW if result.censor == "<" else ABOVE if result.censor == ">" else NO_CENSOR, -1
+
+
+class _LotReader:
+    """Adds the rows of one lots CSV to a :class:`LotTable`: row by row, or a clean batch at once."""
+
+    def __init__(self, file: str, table: LotTable, pos: dict[str, int], width: int,
+                 problem: Callable[[int, int, str, str], None]) -> None:
+        self.file, self.table, self.width, self.problem = file, table, width, problem
+        self.file_index = len(table.files)
+        table.files.append(file)
+        self.i_lot, self.i_attr, self.i_value = pos["lot_id"], pos["attribute"], pos["value"]
+        self.lot_cols = [(c, pos.get(c, -1)) for c in LOT_LEVEL]
+        self.i_unit, self.i_method = pos.get("unit", -1), pos.get("method", -1)
+        used = {self.i_lot, self.i_attr, self.i_value, *(j for _, j in self.lot_cols)}
+        self.other_cols = [j for j in range(width) if j not in used]
+        # lot-level values of every lot known so far, as compared between rows
+        self.lot_keys: dict[int, tuple[str | None, ...]] = {
+            i: tuple(table.lot_values[c][i] for c, _ in self.lot_cols) for i in range(len(table.lot_ids))
+        }
+
+    # ------------------------------------------------------------ the row-by-row path
+
+    def add_row(self, row: list[str], line: int) -> None:
+        """Add one row, or report what is wrong with it."""
+        table, problem, width = self.table, self.problem, self.width
+        if not row or (len(row) == 1 and not row[0].strip()):
+            return
+        if len(row) != width:
+            problem(line, min(len(row), width) + 1, "", f"row has {len(row)} fields, the header has {width}")
+            return
+        lot_id = row[self.i_lot].strip()
+        if not lot_id:
+            problem(line, self.i_lot + 1, "lot_id", "empty lot_id")
+            return
+        key = tuple((row[j].strip() or None) if j >= 0 else None for _, j in self.lot_cols)
+        li = table.index.get(lot_id)
+        if li is None:
+            bad = False
+            for (name, j), v in zip(self.lot_cols, key):
+                allowed = VOCABULARY.get(name)
+                if allowed and v is not None and v not in allowed:
+                    problem(line, j + 1, name, f"unknown {name} '{v}'; expected one of: {', '.join(allowed)}")
+                    bad = True
+            if key[0] is None or key[1] is None:
+                problem(line, 1, "material" if key[0] is None else "use", "required lot-level value is empty")
+                bad = True
+            if bad:
+                return
+            li = self._new_lot(lot_id, key, line)
+        elif self.lot_keys[li] != key:
+            old = self.lot_keys[li]
+            for (name, j), a, b in zip(self.lot_cols, old, key):
+                if a != b:
+                    problem(line, j + 1, name,
+                            f"lot {lot_id} has {name} '{b}' here but '{a}' at "
+                            f"{table.files[table.lot_file[li]]} line {table.lot_line[li]}; "
+                            "lot-level columns must agree on every row of a lot")
+                    break
+            return
+        attribute = row[self.i_attr].strip()
+        if not attribute:
+            problem(line, self.i_attr + 1, "attribute", "empty attribute")
+            return
+        raw = row[self.i_value]
+        if len(raw) > MAX_FIELD:
+            problem(line, self.i_value + 1, "value", f"value longer than {MAX_FIELD} characters")
+            return
+        try:
+            value, censor, word = _parse_value(raw)
+        except ValueError as exc:
+            problem(line, self.i_value + 1, "value", str(exc))
+            return
+        col = self._column(key[0] or "", attribute)
+        col.lot.append(li)
+        col.value.append(value)
+        col.censor.append(censor)
+        col.word.append(word)
+        col.line.append(line)
+        col.file.append(self.file_index)
+        col.method.append(table._method_id(row[self.i_method].strip()) if self.i_method >= 0 else -1)
+        if self.i_unit >= 0:
+            unit = row[self.i_unit].strip()
+            if unit and len(col.units) < 8:
+                col.units.add(unit)
+        table.rows += 1
+
+    def _new_lot(self, lot_id: str, key: tuple[str | None, ...], line: int) -> int:
+        table = self.table
+        li = table.index[lot_id] = len(table.lot_ids)
+        table.lot_ids.append(lot_id)
+        for (name, _), v in zip(self.lot_cols, key):
+            table.lot_values[name].append(v)
+        table.lot_file.append(self.file_index)
+        table.lot_line.append(line)
+        self.lot_keys[li] = key
+        return li
+
+    def _column(self, material: str, attribute: str) -> AttributeColumn:
+        col = self.table.columns.get((material, attribute))
+        if col is None:
+            col = self.table.columns[(material, attribute)] = AttributeColumn(material, attribute)
+        return col
+
+    # ------------------------------------------------------------ the columnar path
+
+    def add_columns(self, columns: list[Sequence[str]], lines: Sequence[int]) -> bool:
+        """Add a batch given as columns of fields, when every row of it is clean.
+
+        Returns False, having changed nothing, when any row needs a closer look (a problem to
+        report, lot-level values to compare); the caller then adds the batch row by row. Work
+        per row is done by C loops (slices, dict lookups, ``map``); Python code runs once per
+        distinct lot, attribute and value. The table ends up as the row-by-row path leaves it.
+        """
+        table, n = self.table, len(lines)
+        if n == 0:
+            return True
+        lot_col, attr_col, value_col = columns[self.i_lot], columns[self.i_attr], columns[self.i_value]
+        level = [columns[j] for _, j in self.lot_cols if j >= 0]
+        stride = _stride(lot_col, attr_col, level)
+        # 1. each distinct lot: valid lot-level values that agree with its earlier rows
+        if stride:
+            raw_ids, raw_level = lot_col[::stride], [c[::stride] for c in level]
+        else:
+            raw_ids, *raw_level = map(list, zip(*dict.fromkeys(zip(lot_col, *level))))
+        lots = self._batch_lots(raw_ids, raw_level)
+        if lots is None:
+            return False
+        material_of = dict(zip(raw_ids, lots.keys[0]))
+        # 2. each distinct (material, attribute) names a column; which rows go to each
+        selected = self._select(stride, lot_col, attr_col, material_of)
+        if selected is None:
+            return False
+        for j in self.other_cols:  # fields kept (unit, method) or ignored: csv.reader's size limit
+            if max(map(len, columns[j])) > MAX_FIELD:
+                return False
+        # 3. the values of each column
+        parsed = []
+        for _, rows in selected:
+            result = _parse_values(_take(value_col, rows))
+            if result is None:
+                return False
+            parsed.append(result)
+        # -- commit; nothing below can fail
+        lot_of = self._commit_lots(lots, raw_ids, lot_col, stride, lines)
+        method_col = columns[self.i_method] if self.i_method >= 0 else None
+        if method_col is not None:
+            method_of = {raw: table._method_id(raw.strip()) for raw in dict.fromkeys(method_col)}
+        for (key2, rows), (values, censors, words) in zip(selected, parsed):
+            col = self._column(*key2)
+            m = len(values)
+            col.lot.extend(map(lot_of.__getitem__, _take(lot_col, rows)))
+            col.value.extend(values)
+            col.censor.extend(censors)
+            col.word.extend(words)
+            col.line.extend(_take(lines, rows))
+            col.file.extend(array("h", [self.file_index]) * m)
+            if method_col is not None:
+                col.method.extend(map(method_of.__getitem__, _take(method_col, rows)))
+            else:
+                col.method.extend(_MINUS_ONE_I * m)
+            if self.i_unit >= 0:
+                for raw in dict.fromkeys(_take(columns[self.i_unit], rows)):
+                    unit = raw.strip()
+                    if unit and len(col.units) < 8:
+                        col.units.add(unit)
+        table.rows += n
+        return True
+
+    def _batch_lots(self, raw_ids: Sequence[str], raw_level: list[Sequence[str]]) -> _BatchLots | None:
+        """The distinct lots of a batch (raw lot_id fields and their lot-level fields), checked
+        column by column; None when any of them needs the row-by-row path."""
+        if len(set(raw_ids)) != len(raw_ids) or max(map(len, raw_ids)) > MAX_FIELD:
+            return None
+        ids = list(map(str.strip, raw_ids))
+        if "" in ids or len(set(ids)) != len(ids):
+            return None
+        m = len(ids)
+        keys: list[Sequence[str | None]] = [[None] * m] * len(self.lot_cols)
+        present = [k for k, (_, j) in enumerate(self.lot_cols) if j >= 0]
+        for k, raw in zip(present, raw_level):
+            if max(map(len, raw)) > MAX_FIELD:
+                return None
+            values: list[str | None] = list(map(str.strip, raw))
+            if "" in values:
+                if LOT_LEVEL[k] in ("material", "use"):
+                    return None
+                values = [v or None for v in values]
+            allowed = VOCABULARY.get(LOT_LEVEL[k])
+            if allowed and not set(values) <= {*allowed, None}:
+                return None
+            keys[k] = values
+        known = list(map(self.table.index.get, ids))
+        if known.count(None) != m:
+            rows = list(zip(*keys))
+            if any(li is not None and self.lot_keys[li] != key for li, key in zip(known, rows)):
+                return None
+        return _BatchLots(ids, keys, known)
+
+    def _commit_lots(self, lots: _BatchLots, raw_ids: Sequence[str], lot_col: Sequence[str],
+                     stride: int, lines: Sequence[int]) -> dict[str, int]:
+        """Add the new lots of a checked batch; raw lot_id field -> lot index."""
+        table = self.table
+        new = [p for p, li in enumerate(lots.known) if li is None]
+        if new:
+            if stride:
+                first_rows: Iterable[int] = (p * stride for p in new)
+            else:
+                first_rows, at = [], 0
+                for p in new:
+                    at = lot_col.index(raw_ids[p], at)
+                    first_rows.append(at)
+            everything = len(new) == len(lots.ids)
+            pick = (lambda seq: seq) if everything else (lambda seq: [seq[p] for p in new])
+            base = len(table.lot_ids)
+            new_ids = pick(lots.ids)
+            table.lot_ids.extend(new_ids)
+            table.index.update(zip(new_ids, itertools.count(base)))
+            new_keys = [pick(values) for values in lots.keys]
+            for (name, _), values in zip(self.lot_cols, new_keys):
+                table.lot_values[name].extend(values)
+            table.lot_file.extend(array("h", [self.file_index]) * len(new))
+            table.lot_line.extend(map(lines.__getitem__, first_rows))
+            self.lot_keys.update(zip(itertools.count(base), zip(*new_keys)))
+            known = list(lots.known)
+            for offset, p in enumerate(new):
+                known[p] = base + offset
+        else:
+            known = lots.known
+        return dict(zip(raw_ids, known))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _select(
+        stride: int, lot_col: Sequence[str], attr_col: Sequence[str], material_of: dict[str, str]
+    ) -> list[tuple[tuple[str, str], slice | list[int]]] | None:
+        """The columns a batch feeds, in order of first appearance, each with its rows in file order."""
+        materials = set(material_of.values())
+        if stride and len(materials) == 1:
+            (material,) = materials
+            keys = [(material, a.strip()) for a in attr_col[:stride]]
+            if all(a for _, a in keys) and len(set(keys)) == stride:
+                return [(key, slice(k, len(lot_col), stride)) for k, key in enumerate(keys)]
+        row_keys: Sequence[Any] = (
+            attr_col if len(materials) == 1 else list(zip(map(material_of.__getitem__, lot_col), attr_col))
+        )
+        kid_of: dict[Any, int] = {}
+        keys_seen: dict[tuple[str, str], int] = {}
+        for raw_key in dict.fromkeys(row_keys):
+            material, raw_attr = (next(iter(materials)), raw_key) if len(materials) == 1 else raw_key
+            attribute = raw_attr.strip()
+            if not attribute or len(raw_attr) > MAX_FIELD:
+                return None
+            kid_of[raw_key] = keys_seen.setdefault((material, attribute), len(keys_seen))
+        kids = list(map(kid_of.__getitem__, row_keys))
+        order = sorted(range(len(kids)), key=kids.__getitem__)  # stable: file order within a column
+        counts = Counter(kids)
+        out, at = [], 0
+        for key, k in keys_seen.items():
+            out.append((key, order[at:at + counts[k]]))
+            at += counts[k]
+        return out
+
+
+def _parse_values(raw: Sequence[str]) -> tuple[array, array, array] | None:
+    """Values, censor codes and word indices of a column's fields; None if any is not a result.
+
+    Plain numbers go through ``float`` in one C loop; a column holding anything else (a
+    censored value, a word) is parsed once per distinct field.
+    """
+    m = len(raw)
+    try:
+        values = array("d", map(float, raw))
+    except ValueError:
+        values = None
+    if values is not None and math.isfinite(sum(values)) and max(map(len, raw)) <= MAX_FIELD:
+        return values, array("b", bytes(m)), _MINUS_ONE_B * m
+    parsed: dict[str, tuple[float, int, int]] = {}
+    for field in set(raw):
+        if len(field) > MAX_FIELD:
+            return None
+        try:
+            parsed[field] = _parse_value(field)
+        except ValueError:
+            return None
+    if len(parsed) == 1:  # e.g. "No growth" on every row
+        ((value, censor, word),) = parsed.values()
+        return array("d", [value]) * m, array("b", [censor]) * m, array("b", [word]) * m
+    triples = list(map(parsed.__getitem__, raw))
+    return (array("d", [t[0] for t in triples]), array("b", [t[1] for t in triples]),
+            array("b", [t[2] for t in triples]))
+
+
+def _stride(lot_col: Sequence[str], attr_col: Sequence[str], level: list[Sequence[str]]) -> int:
+    """k when the batch is whole lots of k rows each, every lot listing the same attributes in
+    the same order and repeating its lot-level values on each row (the usual export); else 0."""
+    n, first = len(lot_col), lot_col[0]
+    k = 1
+    while k < n and lot_col[k] == first:
+        k += 1
+    if n % k:
+        return 0
+    for col in (lot_col, *level):
+        head = col[0::k]
+        for j in range(1, k):
+            if col[j::k] != head:
+                return 0
+    for j in range(k):
+        if attr_col[j::k].count(attr_col[j]) != n // k:
+            return 0
+    return k
+
+
+def _take(column: Sequence[Any], rows: slice | list[int]) -> Sequence[Any]:
+    """The fields of the given rows of a column."""
+    if isinstance(rows, slice):
+        return column[rows]
+    return list(map(column.__getitem__, rows))
+
+
+_MINUS_ONE_B = array("b", [-1])
+_MINUS_ONE_I = array("i", [-1])
+
+
+class _BatchLots(NamedTuple):
+    ids: list[str]                          # lot ids, in order of first appearance
+    keys: list[Sequence[str | None]]        # lot-level values by column (LOT_LEVEL order)
+    known: list[int | None]                 # index of each lot in the table, None when new
+
+
+class _Batch(NamedTuple):
+    lines: Sequence[int]                    # the line number of each row
+    columns: list[Sequence[str]] | None     # fields by column, when every row has the header's width
+    rows: Callable[[], Iterable[list[str]]]  # the rows as lists of fields
+
+
+class _Position:
+    """The last line read so far (for problems raised while reading)."""
+
+    line = 1
+
+
+BLOCK_CHARS = 1 << 16  # characters read at once on the plain path (small enough to stay in cache)
+BATCH_ROWS = 20_000    # rows per batch on the csv-module path
+
+
+def _batches(
+    stream: IO[str], delimiter: str, width: int, i_lot: int, position: _Position
+) -> Iterator[_Batch]:
+    """The data rows after the header, in batches.
+
+    Plain text (no quotes, no lone carriage returns) is split with ``str.split`` a block at a
+    time, each block ending with a whole lot where it can (the lines of the last lot read are
+    carried over to the next block). Once a quote or a lone carriage return appears, the rest
+    goes through ``csv.reader``, which knows quoted fields and line breaks inside them.
+    """
+    carry = ""
+    while True:
+        block = stream.read(BLOCK_CHARS)
+        if block.endswith("\r"):
+            block += stream.read(1)  # the "\n" of a "\r\n" split between two reads
+        if block and not block.endswith(("\n", "\r")):
+            block += stream.readline()  # end the block at the end of a line
+        text = block.replace("\r\n", "\n") if "\r" in block else block
+        if '"' in text or "\r" in text:
+            if carry:
+                yield _plain_batch(carry, delimiter, width, position)
+            yield from _csv_batches(itertools.chain(io.StringIO(block, newline=""), stream),
+                                    delimiter, width, position)
+            return
+        if not text:
+            if carry:
+                yield _plain_batch(carry, delimiter, width, position)
+            return
+        if not text.endswith("\n"):
+            text += "\n"  # the last line of a file without a final line break
+        text = carry + text
+        cut = _last_lot_start(text, delimiter, i_lot)
+        if cut == 0 and len(text) > 4 * BLOCK_CHARS:
+            cut = len(text)  # one lot that long: no need to keep it whole
+        carry = text[cut:]
+        if cut:
+            yield _plain_batch(text[:cut], delimiter, width, position)
+
+
+def _last_lot_start(text: str, delimiter: str, i_lot: int) -> int:
+    """Offset of the first line of the last lot's run of lines in ``text`` (whole lines)."""
+    def lot_at(start: int) -> str | None:
+        fields = text[start:text.index("\n", start)].split(delimiter, i_lot + 1)
+        return fields[i_lot] if len(fields) > i_lot else None
+
+    start = text.rfind("\n", 0, len(text) - 1) + 1
+    last = lot_at(start)
+    while start > 0 and last is not None:
+        before = text.rfind("\n", 0, start - 1) + 1
+        if lot_at(before) != last:
+            break
+        start = before
+    return start
+
+
+def _plain_batch(text: str, delimiter: str, width: int, position: _Position) -> _Batch:
+    """A batch of whole lines without quotes, split into columns when every line has ``width`` fields.
+
+    Each line break becomes a field of its own, so one ``split`` gives every field and a check
+    that each of those marker fields sits where it should proves every line has ``width`` fields.
+    """
+    n = text.count("\n")
+    first = position.line + 1
+    position.line += n
+    fields = text.replace("\n", f"{delimiter}\n{delimiter}").split(delimiter)
+    stride = width + 1
+    columns: list[Sequence[str]] | None = None
+    if len(fields) == n * stride + 1 and fields[width::stride].count("\n") == n:
+        fields.pop()  # the empty field after the last line break
+        columns = [fields[j::stride] for j in range(width)]
+    del fields
+    return _Batch(range(first, first + n), columns,
+                  lambda: csv.reader(text.split("\n")[:n], delimiter=delimiter))
+
+
+def _csv_batches(source: Iterable[str], delimiter: str, width: int, position: _Position) -> Iterator[_Batch]:
+    base = position.line
+    reader = csv.reader(source, delimiter=delimiter)
+    while True:
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        failure: csv.Error | None = None
+        try:
+            for row in reader:
+                rows.append(row)
+                numbers.append(base + reader.line_num)
+                position.line = base + reader.line_num
+                if len(rows) >= BATCH_ROWS:
+                    break
+        except csv.Error as exc:
+            failure = exc
+        if rows:
+            uniform = all(len(r) == width for r in rows)
+            columns = [list(c) for c in zip(*rows)] if uniform else None
+            yield _Batch(numbers, columns, lambda rows=rows: rows)
+        if failure is not None:
+            raise failure
+        if len(rows) < BATCH_ROWS:
+            return
 
 
 # ---------------------------------------------------------------------------- stability.csv
