@@ -1,0 +1,292 @@
+"""Check many dossiers in one invocation: a portfolio of products, on both cores.
+
+Each dossier is loaded, checked and rendered in a worker process (a pool of ``min(2, n)``
+workers), so one slow or broken dossier never holds up or aborts the others. Results come back
+in the order the dossiers were given; the combined exit code is the highest of the dossiers'
+codes (0 pass, 1 gaps, 2 a dossier that could not be loaded or checked).
+
+    from cmcflex.portfolio import PortfolioOptions, check_portfolio, find_dossiers
+    outcomes = check_portfolio(find_dossiers([Path("dossiers")]), PortfolioOptions(as_of=...))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+if TYPE_CHECKING:
+    from cmcflex.phases import Phase
+    from cmcflex.report.model import InputEntry, Report
+    from cmcflex.rules.base import Severity
+    from cmcflex.waivers import LocatedWaiver
+
+EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
+WORKERS = 2  # the machines this runs on (laptops, CI runners) have at least two cores
+EXTENSIONS = {"console": "txt", "json": "json", "sarif": "sarif", "junit": "xml",
+              "markdown": "md", "html": "html", "github": "txt"}
+MARKER = "dossier.yaml"
+
+
+@dataclass(frozen=True)
+class PortfolioOptions:
+    """What every dossier of the portfolio is checked with (one configuration for all)."""
+
+    as_of: dt.date
+    phase: Phase | None = None
+    target: Phase | None = None
+    fail_on: Severity | None = None          # None: major
+    rules: tuple[str, ...] | None = None     # rule ids to run; None: every rule
+    overrides: dict[str, Severity] = field(default_factory=dict)
+    extra_waivers: tuple[LocatedWaiver, ...] = ()
+    extra_inputs: tuple[InputEntry, ...] = ()
+    follow_links: bool = False
+    formats: tuple[str, ...] = ()            # reports to render for each dossier
+    generated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class DossierOutcome:
+    """The result of one dossier: its summary, its rendered reports, or why it failed."""
+
+    path: str
+    exit_code: int
+    product: str | None = None
+    phase: str | None = None
+    verdict: str | None = None               # "pass", "fail"; None when not checked
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()           # load problems, as "file:line:col: field: message"
+    error: str | None = None                 # why it was not checked, in one sentence
+    reports: dict[str, str] = field(default_factory=dict)  # format -> rendered text
+
+    @property
+    def name(self) -> str:
+        """The dossier folder's name: the stem of its report files."""
+        return Path(self.path).name or Path(self.path).resolve().name
+
+
+# ---------------------------------------------------------------------------- finding dossiers
+
+
+def is_dossier(path: Path) -> bool:
+    return (path / MARKER).is_file()
+
+
+def dossiers_in(folder: Path) -> list[Path]:
+    """Subfolders of ``folder`` that hold a dossier.yaml, sorted by name."""
+    try:
+        children = sorted(p for p in folder.iterdir() if p.is_dir())
+    except OSError:
+        return []
+    return [p for p in children if is_dossier(p)]
+
+
+def is_portfolio(paths: Sequence[Path]) -> bool:
+    """Several paths, or one folder that is not a dossier but holds dossiers."""
+    if len(paths) != 1:
+        return len(paths) > 1
+    (path,) = paths
+    return path.is_dir() and not is_dossier(path) and bool(dossiers_in(path))
+
+
+def find_dossiers(paths: Iterable[Path]) -> list[Path]:
+    """The dossiers named by ``paths``: each path itself, or for a folder of dossiers, its
+    dossier subfolders. Order is kept; a path that is neither stays (and fails to load)."""
+    out: list[Path] = []
+    for path in paths:
+        inner = dossiers_in(path) if path.is_dir() and not is_dossier(path) else []
+        out.extend(inner or [path])
+    return out
+
+
+def duplicate_names(paths: Sequence[Path]) -> list[str]:
+    """Folder names shared by several dossiers (their report files would collide)."""
+    seen: dict[str, int] = {}
+    for path in paths:
+        name = path.name or path.resolve().name
+        seen[name] = seen.get(name, 0) + 1
+    return sorted(name for name, count in seen.items() if count > 1)
+
+
+# ---------------------------------------------------------------------------- checking
+
+
+def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
+    """Load, check and render one dossier; never raises for a bad dossier."""
+    from cmcflex.api import build_report
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+    from cmcflex.engine import InternalError
+    from cmcflex.report.formats import renderer
+    from cmcflex.rules import REGISTRY
+    from cmcflex.rules.base import Severity
+
+    label = str(path)
+    try:
+        dossier = load_dossier(path, follow_links=options.follow_links)
+    except DossierError as exc:
+        problems = tuple(str(p) for p in exc.problems)
+        return DossierOutcome(label, EXIT_ERROR, problems=problems,
+                              error=f"could not be loaded ({len(problems)} problem{'s' if len(problems) != 1 else ''})")
+    rules = None
+    if options.rules is not None:
+        wanted = set(options.rules)
+        rules = [r for r in REGISTRY if r.id in wanted]
+    try:
+        report = build_report(
+            dossier, phase=options.phase, target=options.target, as_of=options.as_of,
+            fail_on=options.fail_on or Severity.MAJOR, rules=rules, overrides=dict(options.overrides) or None,
+            extra_waivers=list(options.extra_waivers), extra_inputs=list(options.extra_inputs),
+            path_label=label, generated_at=options.generated_at,
+        )
+        reports = {fmt: renderer(fmt)(report) for fmt in options.formats}
+    except ValueError as exc:
+        return DossierOutcome(label, EXIT_ERROR, product=dossier.info.product.name, error=str(exc))
+    except InternalError as exc:
+        return DossierOutcome(label, EXIT_ERROR, product=dossier.info.product.name,
+                              error=f"internal error: {exc}")
+    return _outcome(label, report, reports)
+
+
+def _outcome(label: str, report: Report, reports: dict[str, str]) -> DossierOutcome:
+    return DossierOutcome(
+        label,
+        EXIT_GAPS if report.verdict == "fail" else EXIT_OK,
+        product=report.dossier.product,
+        phase=report.phase.value,
+        verdict=report.verdict,
+        counts=dict(report.counts),
+        reports=reports,
+    )
+
+
+def _worker(args: tuple[Path, PortfolioOptions]) -> DossierOutcome:
+    path, options = args
+    try:
+        return check_dossier(path, options)
+    except Exception as exc:  # noqa: BLE001 - one dossier's defect must not abort the others
+        return DossierOutcome(str(path), EXIT_ERROR, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def check_portfolio(
+    paths: Sequence[Path], options: PortfolioOptions, workers: int | None = None
+) -> list[DossierOutcome]:
+    """Check every dossier, in a pool of ``min(2, len(paths))`` processes; outcomes in input order."""
+    jobs = [(Path(p), options) for p in paths]
+    count = min(WORKERS if workers is None else workers, len(jobs))
+    if count <= 1:
+        return [_worker(job) for job in jobs]
+    _preload()
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=count, mp_context=_context()) as pool:
+        return list(pool.map(_worker, jobs, chunksize=max(1, min(8, len(jobs) // (4 * count)))))
+
+
+def _preload() -> None:
+    """Import what workers need before they start, so forked workers share it ready-made."""
+    import cmcflex.api  # noqa: F401
+    import cmcflex.report.formats  # noqa: F401
+    import cmcflex.rules  # noqa: F401
+
+
+def _context() -> Any:
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    # fork: workers start at once with the modules already imported (Linux); elsewhere the default
+    return multiprocessing.get_context("fork" if "fork" in methods and sys.platform == "linux" else None)
+
+
+def combined_exit_code(outcomes: Iterable[DossierOutcome]) -> int:
+    """The highest per-dossier code: 2 if any dossier failed to load, else 1 if any has gaps."""
+    return max((o.exit_code for o in outcomes), default=EXIT_OK)
+
+
+# ---------------------------------------------------------------------------- output
+
+
+def report_files(outcomes: Iterable[DossierOutcome], folder: Path) -> dict[Path, str]:
+    """``<dossier-name>.<ext>`` in ``folder`` for each rendered report of each dossier."""
+    files: dict[Path, str] = {}
+    for outcome in outcomes:
+        for fmt, text in outcome.reports.items():
+            files[folder / f"{outcome.name}.{EXTENSIONS.get(fmt, fmt)}"] = text
+    return files
+
+
+SEVERITY_COLUMNS = ("blocker", "major", "minor", "info")
+
+
+def summary_rows(outcomes: Iterable[DossierOutcome]) -> list[list[str]]:
+    """Rows of the summary table: dossier, product, phase, verdict, counts, exit code."""
+    rows = []
+    for o in outcomes:
+        verdict = o.verdict.upper() if o.verdict else "ERROR"
+        counts = [str(o.counts.get(s, 0)) if o.verdict else "-" for s in SEVERITY_COLUMNS]
+        rows.append([o.path, o.product or "-", o.phase or "-", verdict, *counts, str(o.exit_code)])
+    return rows
+
+
+SUMMARY_HEADER = ["Dossier", "Product", "Phase", "Verdict", "Blocker", "Major", "Minor", "Info", "Exit"]
+
+
+def summary_text(outcomes: Sequence[DossierOutcome]) -> str:
+    """The summary as plain text: the table, each failed dossier's problems, and totals."""
+    rows = [SUMMARY_HEADER, *summary_rows(outcomes)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(SUMMARY_HEADER))]
+    numeric = set(range(4, len(SUMMARY_HEADER)))
+    lines = []
+    for k, row in enumerate(rows):
+        cells = [c.rjust(w) if i in numeric and k else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.extend(_error_lines(outcomes))
+    lines.append(totals_line(outcomes))
+    return "\n".join(lines) + "\n"
+
+
+def _error_lines(outcomes: Sequence[DossierOutcome]) -> list[str]:
+    out = []
+    for o in outcomes:
+        if o.error is None:
+            continue
+        out.append(f"{o.path}: {o.error}")
+        out.extend(f"  {p}" for p in o.problems)
+    return [""] + out if out else []
+
+
+def totals_line(outcomes: Sequence[DossierOutcome]) -> str:
+    passed = sum(1 for o in outcomes if o.verdict == "pass")
+    failed = sum(1 for o in outcomes if o.verdict == "fail")
+    errors = sum(1 for o in outcomes if o.verdict is None)
+    return (f"{len(outcomes)} dossier{'s' if len(outcomes) != 1 else ''}: {passed} pass, {failed} fail, "
+            f"{errors} not checked · exit {combined_exit_code(outcomes)}")
+
+
+def print_summary(outcomes: Sequence[DossierOutcome], console: Any) -> None:
+    """The summary table on a Rich console (dossier strings as plain text, never markup)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    style = {"PASS": "bold green", "FAIL": "bold red", "ERROR": "bold white on red"}
+    table = Table(title="cmcflex portfolio", title_justify="left")
+    for i, name in enumerate(SUMMARY_HEADER):
+        table.add_column(name, justify="right" if i >= 4 else "left", no_wrap=i == 0)
+    for row in summary_rows(outcomes):
+        cells = [Text(c) for c in row]
+        cells[3].stylize(style.get(row[3], ""))
+        table.add_row(*cells)
+    console.print(table)
+    for line in _error_lines(outcomes):
+        console.print(Text(line))
+    console.print(Text(totals_line(outcomes)))
+
+
+__all__ = [
+    "DossierOutcome", "PortfolioOptions", "check_dossier", "check_portfolio", "combined_exit_code",
+    "duplicate_names", "find_dossiers", "is_portfolio", "print_summary", "report_files", "summary_text",
+]

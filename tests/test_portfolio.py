@@ -1,0 +1,132 @@
+"""Portfolio mode: many dossiers in one invocation, in order, one failure never aborting the others."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cmcflex.api import build_report
+from cmcflex.dossier.loader import load_dossier
+from cmcflex.portfolio import (
+    PortfolioOptions,
+    check_dossier,
+    check_portfolio,
+    combined_exit_code,
+    duplicate_names,
+    find_dossiers,
+    is_portfolio,
+    report_files,
+    summary_text,
+)
+from cmcflex.rules import REGISTRY
+from cmcflex.rules.base import Severity
+from tests.helpers import AS_OF, base_dossier_yaml, lot_rows, write_dossier
+
+# PPQ-001 (a PPQ protocol exists): a blocker at BLA, not applicable at phase 1
+OPTIONS = PortfolioOptions(as_of=AS_OF, formats=("json",), generated_at="2026-11-25T00:00:00Z", rules=("PPQ-001",))
+
+
+def _clean(root: Path, name: str = "TEST-1") -> Path:
+    return write_dossier(root, {"dossier.yaml": base_dossier_yaml(product={"name": name, "modality": "aav"},
+                                                                 phase="phase_1")})
+
+
+def _gappy(root: Path) -> Path:
+    rows = lot_rows("L1", "phase_3", {"viability": "50"}) + lot_rows("L2", "ppq", {"viability": "52"})
+    return write_dossier(root, {"dossier.yaml": base_dossier_yaml(phase="bla"), "lots.csv": rows})
+
+
+def _broken(root: Path) -> Path:
+    return write_dossier(root, {"dossier.yaml": "cmcflex: 1\nproduct: {name: X, modality: warp_drive}\n"})
+
+
+@pytest.fixture
+def portfolio(tmp_path: Path) -> Path:
+    folder = tmp_path / "products"
+    _gappy(folder / "b-gappy")
+    _clean(folder / "a-clean", "CLEAN-1")
+    _broken(folder / "c-broken")
+    (folder / "notes").mkdir()  # a folder without dossier.yaml is not a dossier
+    return folder
+
+
+def test_folder_of_dossiers_is_a_portfolio_in_name_order(portfolio: Path) -> None:
+    assert is_portfolio([portfolio])
+    assert [p.name for p in find_dossiers([portfolio])] == ["a-clean", "b-gappy", "c-broken"]
+    assert not is_portfolio([portfolio / "a-clean"])
+    assert is_portfolio([portfolio / "a-clean", portfolio / "b-gappy"])
+    assert find_dossiers([portfolio / "b-gappy", portfolio / "a-clean"]) == [portfolio / "b-gappy",
+                                                                             portfolio / "a-clean"]
+
+
+def test_empty_or_missing_folder_is_not_a_portfolio(tmp_path: Path) -> None:
+    assert not is_portfolio([tmp_path])
+    assert not is_portfolio([tmp_path / "missing"])
+    assert find_dossiers([tmp_path / "missing"]) == [tmp_path / "missing"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_outcomes_in_order_with_combined_exit_code(portfolio: Path, workers: int) -> None:
+    outcomes = check_portfolio(find_dossiers([portfolio]), OPTIONS, workers=workers)
+    assert [o.name for o in outcomes] == ["a-clean", "b-gappy", "c-broken"]
+    clean, gappy, broken = outcomes
+    assert (clean.verdict, clean.exit_code, clean.product) == ("pass", 0, "CLEAN-1")
+    assert (gappy.verdict, gappy.exit_code, gappy.phase) == ("fail", 1, "bla")
+    assert gappy.counts["blocker"] + gappy.counts["major"] > 0
+    assert broken.verdict is None and broken.exit_code == 2
+    assert any("warp_drive" in p and p.startswith("dossier.yaml:2:") for p in broken.problems)
+    assert combined_exit_code(outcomes) == 2
+    assert combined_exit_code(outcomes[:2]) == 1
+    assert combined_exit_code(outcomes[:1]) == 0
+
+
+def test_pool_gives_the_same_reports_as_one_process(portfolio: Path) -> None:
+    paths = find_dossiers([portfolio])
+    assert check_portfolio(paths, OPTIONS, workers=2) == check_portfolio(paths, OPTIONS, workers=1)
+
+
+def test_report_equals_the_single_dossier_report(portfolio: Path) -> None:
+    outcome = check_dossier(portfolio / "b-gappy", OPTIONS)
+    single = build_report(load_dossier(portfolio / "b-gappy"), as_of=AS_OF, path_label=str(portfolio / "b-gappy"),
+                          generated_at="2026-11-25T00:00:00Z", rules=[REGISTRY.get("PPQ-001")])
+    assert json.loads(outcome.reports["json"])["findings"] == json.loads(single.model_dump_json())["findings"]
+    assert outcome.counts == single.counts
+
+
+def test_options_reach_every_dossier(portfolio: Path) -> None:
+    paths = [portfolio / "b-gappy"]
+    (strict,) = check_portfolio(paths, PortfolioOptions(as_of=AS_OF, fail_on=Severity.INFO))
+    (lenient,) = check_portfolio(paths, PortfolioOptions(as_of=AS_OF, fail_on=Severity.BLOCKER, rules=()))
+    assert strict.exit_code == 1
+    assert (lenient.exit_code, lenient.verdict, sum(lenient.counts[s] for s in ("blocker", "major"))) == (0, "pass", 0)
+
+
+def test_missing_dossier_is_reported_not_raised(tmp_path: Path) -> None:
+    (missing,) = check_portfolio([tmp_path / "nope"], OPTIONS)
+    assert missing.exit_code == 2 and "no such dossier folder" in missing.problems[0]
+
+
+def test_summary_names_each_dossier_and_its_problems(portfolio: Path) -> None:
+    outcomes = check_portfolio(find_dossiers([portfolio]), OPTIONS, workers=1)
+    text = summary_text(outcomes)
+    lines = text.splitlines()
+    assert lines[0].split() == ["Dossier", "Product", "Phase", "Verdict", "Blocker", "Major", "Minor", "Info", "Exit"]
+    assert any(line.startswith(str(portfolio / "a-clean")) and "PASS" in line and line.endswith("0") for line in lines)
+    assert any("c-broken" in line and "ERROR" in line and line.endswith("2") for line in lines)
+    assert any("c-broken: could not be loaded" in line for line in lines)
+    assert any("warp_drive" in line for line in lines)
+    assert lines[-1] == "3 dossiers: 1 pass, 1 fail, 1 not checked · exit 2"
+
+
+def test_report_files_one_per_dossier_and_format(portfolio: Path, tmp_path: Path) -> None:
+    options = PortfolioOptions(as_of=AS_OF, formats=("json", "markdown"), rules=("PPQ-001",))
+    outcomes = check_portfolio(find_dossiers([portfolio]), options, workers=1)
+    files = report_files(outcomes, tmp_path / "out")
+    assert sorted(p.name for p in files) == ["a-clean.json", "a-clean.md", "b-gappy.json", "b-gappy.md"]
+    assert json.loads(files[tmp_path / "out" / "b-gappy.json"])["verdict"] == "fail"
+
+
+def test_duplicate_names_are_found(tmp_path: Path) -> None:
+    assert duplicate_names([tmp_path / "x" / "d", tmp_path / "y" / "d", tmp_path / "z"]) == ["d"]
