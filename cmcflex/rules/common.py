@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Iterable, NamedTuple
 
-from cmcflex.dossier.criteria import Criterion, NumericCriterion
+from cmcflex.dossier.criteria import Criterion, NumericCriterion, ReportOnlyCriterion, Result
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.lots import LotResult, StabilityPoint
+from cmcflex.dossier.lots import ABOVE, BELOW, WORD, WORDS, LotResult, StabilityPoint
 from cmcflex.dossier.models import Specification, SpecTest
 
 
@@ -73,10 +73,72 @@ def out_of_spec(
     out = []
     for (material, attribute), ref in spec_index(dossier).items():
         criterion = criterion_for(ref, shelf_life)
-        for res in dossier.lots.results(material, attribute, wanted):
-            if criterion.accepts(res.result) is False:
+        if isinstance(criterion, ReportOnlyCriterion):
+            continue  # accepts nothing and rejects nothing
+        for res, verdict in not_accepted(dossier, material, attribute, criterion, wanted):
+            if verdict is False:
                 out.append(OutOfSpec(res.lot_id, res, criterion, ref))
     return out
+
+
+_CENSOR = {BELOW: "<", ABOVE: ">"}
+
+
+def not_accepted(
+    dossier: Dossier, material: str, attribute: str, criterion: Criterion,
+    lot_ids: Iterable[str] | None = None,
+) -> Iterable[tuple[LotResult, bool | None]]:
+    """Results of an attribute (of the given lots, else all) that ``criterion.accepts`` does not
+    accept: False (rejected) or None (cannot tell), in file order.
+
+    Reads the lot table's columns directly and judges each distinct result once, so that a
+    million rows cost no Python object per accepted row.
+    """
+    table = dossier.lots
+    col = table.columns.get((material, attribute)) if table is not None else None
+    if table is None or col is None:
+        return
+    wanted = None if lot_ids is None else lot_indices(dossier, lot_ids)
+    memo: dict[tuple[int, float, int], bool | None] = {}
+    lots, values, censors, words = col.lot, col.value, col.censor, col.word
+    for k in range(len(lots)):
+        if wanted is not None and lots[k] not in wanted:
+            continue
+        c = censors[k]
+        key = (c, 0.0, words[k]) if c == WORD else (c, values[k], -1)
+        if key in memo:
+            verdict = memo[key]
+        else:
+            verdict = memo[key] = criterion.accepts(_result(key))
+        if verdict is True:
+            continue
+        m = col.method[k]
+        yield (LotResult(table.lot_ids[lots[k]], _result(key), table.files[col.file[k]], col.line[k],
+                         table.methods[m] if m >= 0 else None), verdict)  # type: ignore[misc]
+
+
+def lot_indices(dossier: Dossier, lot_ids: Iterable[str]) -> frozenset[int]:
+    """The lot table's row indices of the given lot ids (cached for the last few id sets)."""
+    table = dossier.lots
+    if table is None:
+        return frozenset()
+    ids = lot_ids if isinstance(lot_ids, frozenset) else frozenset(lot_ids)
+    cache = dossier.cache.setdefault("lot_indices", {})
+    found = cache.get(ids)
+    if found is None:
+        index = table.index
+        found = frozenset(index[i] for i in ids if i in index)
+        if len(cache) >= 8:
+            cache.clear()
+        cache[ids] = found
+    return found  # type: ignore[no-any-return]
+
+
+def _result(key: tuple[int, float, int]) -> Result:
+    c, value, word = key
+    if c == WORD:
+        return Result(word=WORDS[word])
+    return Result(value=value, censor=_CENSOR.get(c, ""))
 
 
 class StabilityJudgement(NamedTuple):

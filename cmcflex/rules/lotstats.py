@@ -4,20 +4,27 @@ One reportable result per lot: where a lot has several rows for an attribute, th
 the specification test's method wins, else the last row. Censored results (``<0.50``) never enter
 a mean or SD; they bound the observed range only on the side they speak for. Summaries use
 :func:`cmcflex.stats.describe` (stdlib only; no SciPy).
+
+Everything is computed lazily from the lot table's columns: the pivotal lots (few) become
+result objects, the released lots (possibly a million rows) only a summary, and only for the
+tests a finding is about.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from cmcflex.dossier.criteria import Result
 from cmcflex.dossier.loader import Dossier
-from cmcflex.dossier.lots import Lot, LotResult
-from cmcflex.rules.common import SpecRef, spec_index
+from cmcflex.dossier.lots import ABOVE, BELOW, NO_CENSOR, WORD, WORDS, AttributeColumn, Lot, LotResult, LotTable
+from cmcflex.rules.common import SpecRef, lot_indices, spec_index
 
 RELEASED = ("released", "released_under_exception")
 PATIENT_USES = ("phase_1", "phase_2", "phase_3", "commercial")
+MAX_LISTED = 50  # lot ids listed in a summary; beyond this only counts
+_CENSOR = {BELOW: "<", ABOVE: ">"}
 
 
 def is_released(lot: Lot) -> bool:
@@ -27,11 +34,26 @@ def is_released(lot: Lot) -> bool:
     return lot.disposition in RELEASED
 
 
-@dataclass(frozen=True)
-class LotSet:
-    """The results of one group of lots for one test."""
+def released_ids(d: Dossier) -> frozenset[str]:
+    """Ids of the released lots of the dossier (cached)."""
+    cached = d.cache.get("released_lot_ids")
+    if cached is None:
+        table = d.lots
+        if table is None:
+            cached = frozenset()
+        else:  # the lot-level columns, without a Lot object per lot
+            uses, dispositions = table.lot_values["use"], table.lot_values["disposition"]
+            cached = frozenset(lot_id for lot_id, use, disp in zip(table.lot_ids, uses, dispositions)
+                               if (disp in RELEASED if disp is not None else use in PATIENT_USES))
+        d.cache["released_lot_ids"] = cached
+    return cached  # type: ignore[no-any-return]
 
-    results: tuple[LotResult, ...]  # one per lot, file order
+
+class LotSet:
+    """The results of a few lots for one test, one result per lot, in file order."""
+
+    def __init__(self, results: tuple[LotResult, ...]):
+        self.results = results
 
     @property
     def lot_ids(self) -> tuple[str, ...]:
@@ -72,72 +94,119 @@ class LotSet:
             return None
         cands = [(v, lot) for lot, v in self.numeric]
         cands += [(r.result.value, r.lot_id) for r in self.censored if r.result.censor == "<"]
-        return max(cands, key=lambda c: (c[0], c[1])) if cands else None
+        return max(cands) if cands else None
 
-    def summary(self) -> dict[str, Any] | None:
-        """n, mean, sd, min, max of the uncensored results (plus counts of censored and words)."""
-        from cmcflex import stats
-
-        out: dict[str, Any] = {"lots": list(self.lot_ids)}
-        if self.n:
-            s = stats.describe(self.values())
-            out.update(n=s.n, mean=_r(s.mean), sd=None if s.sd is None else _r(s.sd),
-                       min=_r(s.min), max=_r(s.max))
-        else:
-            out.update(n=0)
-        if self.censored:
-            out["censored"] = {r.lot_id: r.result.describe() for r in self.censored}
-        if self.words:
-            out["results"] = {r.lot_id: r.result.describe() for r in self.words}
+    def summary(self) -> dict[str, Any]:
+        """lots, n, mean, sd, min, max of the uncensored results; censored and word results by lot."""
+        out: dict[str, Any] = {"lots": list(self.lot_ids[:MAX_LISTED])}
+        if len(self.results) > MAX_LISTED:
+            out["lots_total"] = len(self.results)
+        out.update(describe(self.values()))
+        censored, words = self.censored, self.words
+        if censored:
+            out["censored"] = {r.lot_id: r.result.describe() for r in censored[:MAX_LISTED]}
+        if words:
+            out["results"] = {r.lot_id: r.result.describe() for r in words[:MAX_LISTED]}
         return out
 
 
-@dataclass(frozen=True)
+def describe(values: list[float]) -> dict[str, Any]:
+    """{n, mean, sd, min, max} rounded for reports ({n: 0} without values)."""
+    from cmcflex import stats
+
+    if not values:
+        return {"n": 0}
+    s = stats.describe(values)
+    return {"n": s.n, "mean": _r(s.mean), "sd": None if s.sd is None else _r(s.sd),
+            "min": _r(s.min), "max": _r(s.max)}
+
+
 class SpecLots:
-    """A specification test with its pivotal and released lot results."""
+    """A specification test with its pivotal lots' results and a summary of its released lots."""
 
-    ref: SpecRef
-    pivotal_ids: frozenset[str]
-    pivotal_named: bool  # True when justification.lots chose them
-    pivotal: LotSet  # pivotal lots (named ones as given; otherwise released ones)
-    released: LotSet  # every released lot of the material
+    def __init__(self, d: Dossier, ref: SpecRef, pivotal_ids: frozenset[str], named: bool):
+        self._d = d
+        self.ref = ref
+        self.pivotal_ids = pivotal_ids
+        self.pivotal_named = named  # True when justification.lots chose the lots
+
+    def _column(self) -> tuple[LotTable, AttributeColumn] | None:
+        table = self._d.lots
+        if table is None:
+            return None
+        col = table.columns.get((self.ref.spec.material, self.ref.test.attribute))
+        return None if col is None else (table, col)
+
+    def _rows(self, lot_idx: frozenset[int] | None) -> dict[int, int]:
+        """lot index → the row (column position) reported for it, for the given lots."""
+        found = self._column()
+        if found is None:
+            return {}
+        table, col = found
+        method = self.ref.test.method
+        m_idx = table.methods.index(method) if method and method in table.methods else -2
+        chosen: dict[int, int] = {}
+        lots, methods = col.lot, col.method
+        for k in range(len(lots)):
+            li = lots[k]
+            if lot_idx is not None and li not in lot_idx:
+                continue
+            old = chosen.get(li)
+            if old is None or not (methods[old] == m_idx and methods[k] != m_idx):
+                chosen[li] = k
+        return chosen
+
+    @cached_property
+    def pivotal(self) -> LotSet:
+        """Pivotal lots: the named ones as given, else the released pivotal-phase lots."""
+        found = self._column()
+        if found is None:
+            return LotSet(())
+        table, col = found
+        rows = sorted(self._rows(lot_indices(self._d, self.pivotal_ids)).values())
+        return LotSet(tuple(_lot_result(table, col, k) for k in rows))
+
+    @cached_property
+    def released(self) -> dict[str, Any]:
+        """Summary of every released lot of the material: result counts, n, mean, sd, min, max."""
+        found = self._column()
+        if found is None:
+            return {"lots_with_result": 0, "n": 0}
+        table, col = found
+        rows = self._rows(lot_indices(self._d, released_ids(self._d))).values()
+        censor, value = col.censor, col.value
+        values = [value[k] for k in rows if censor[k] == NO_CENSOR]
+        out: dict[str, Any] = {"lots_with_result": len(rows)}
+        out.update(describe(values))
+        n_censored = sum(1 for k in rows if censor[k] in (BELOW, ABOVE))
+        n_words = sum(1 for k in rows if censor[k] == WORD)
+        if n_censored:
+            out["censored"] = n_censored
+        if n_words:
+            out["words"] = n_words
+        return out
 
 
-def _one_per_lot(results: list[LotResult], method: str | None) -> tuple[LotResult, ...]:
-    chosen: dict[str, LotResult] = {}
-    for r in results:
-        old = chosen.get(r.lot_id)
-        if old is None or not (method and old.method == method and r.method != method):
-            chosen[r.lot_id] = r
-    order = {r.lot_id: i for i, r in enumerate(results)}
-    return tuple(sorted(chosen.values(), key=lambda r: order[r.lot_id]))
+def _lot_result(table: LotTable, col: AttributeColumn, k: int) -> LotResult:
+    c = col.censor[k]
+    result = Result(word=WORDS[col.word[k]]) if c == WORD else Result(value=col.value[k], censor=_CENSOR.get(c, ""))
+    m = col.method[k]
+    return LotResult(table.lot_ids[col.lot[k]], result, table.files[col.file[k]], col.line[k],
+                     table.methods[m] if m >= 0 else None)
 
 
 def lots_by_test(d: Dossier) -> dict[tuple[str, str], SpecLots]:
-    """(material, attribute) → its lot results, for every specification test; cached per dossier."""
+    """(material, attribute) → its lots, for every specification test; cached per dossier."""
     cached = d.cache.get("spec_test_lots")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     out: dict[tuple[str, str], SpecLots] = {}
-    table = d.lots
-    if table is not None:
-        released_ids = frozenset(lot.id for lot in table.lots() if is_released(lot))
-        pivotal_all = frozenset(d.pivotal_lot_ids())
+    if d.lots is not None:
+        released = released_ids(d)
+        pivotal_all = frozenset(i for i in d.pivotal_lot_ids() if i in released)
         for key, ref in spec_index(d).items():
-            material, attribute = key
-            results = _one_per_lot(list(table.results(material, attribute)), ref.test.method)
             named = ref.test.justification.lots if ref.test.justification else None
-            if named:
-                pivotal_ids = frozenset(named)
-            else:
-                pivotal_ids = frozenset(i for i in pivotal_all if i in released_ids)
-            out[key] = SpecLots(
-                ref,
-                pivotal_ids,
-                bool(named),
-                LotSet(tuple(r for r in results if r.lot_id in pivotal_ids)),
-                LotSet(tuple(r for r in results if r.lot_id in released_ids)),
-            )
+            out[key] = SpecLots(d, ref, frozenset(named) if named else pivotal_all, bool(named))
     d.cache["spec_test_lots"] = out
     return out
 

@@ -26,15 +26,15 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Iterator
 
-from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, ReportOnlyCriterion
+from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, ReportOnlyCriterion, Result
 from cmcflex.dossier.errors import did_you_mean
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of, is_cqa
 from cmcflex.phases import Phase
 from cmcflex.rules.base import B, I, MA, MI, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
-from cmcflex.rules.common import SpecRef, out_of_spec, spec_index, test_record
-from cmcflex.rules.lotstats import LotSet, SpecLots, fmt, is_released, lots_by_test
+from cmcflex.rules.common import OutOfSpec, SpecRef, not_accepted, out_of_spec, spec_index, test_record
+from cmcflex.rules.lotstats import LotSet, fmt, is_released, lots_by_test, released_ids
 
 FILE = "specifications.yaml"
 METHODS = "methods.yaml"
@@ -148,17 +148,20 @@ def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | No
     return "; ".join(words), data
 
 
-def _range_words(lots: LotSet, what: str, unit: str | None) -> str:
-    """'; the 6 released lots so far measured 41.2 to 63.5 uM (mean 52.1, SD 8.04)'."""
-    from cmcflex import stats
-
-    if not lots.n:
+def _range_words(summary: dict[str, Any], what: str, unit: str | None) -> str:
+    """'; the 6 released lots with a numeric result measured 41.2 to 63.5 uM (mean 52.1, SD 8.04)'."""
+    if not summary.get("n"):
         return ""
-    s = stats.describe(lots.values())
-    words = f"; the {s.n} {what} with a numeric result measured {fmt(s.min)} to {fmt(s.max, unit)}"
-    if s.sd is not None:
-        words += f" (mean {fmt(s.mean)}, SD {fmt(s.sd)})"
+    words = (f"; the {summary['n']} {what} with a numeric result measured {fmt(summary['min'])} to "
+             f"{fmt(summary['max'], unit)}")
+    if summary.get("sd") is not None:
+        words += f" (mean {fmt(summary['mean'])}, SD {fmt(summary['sd'])})"
     return words
+
+
+def _value(result: Result) -> str:
+    """A lot result for a sentence: the word, or the (censored) number as fmt writes it."""
+    return result.word if result.word is not None else f"{result.censor}{fmt(result.value)}"
 
 
 def _round(x: float) -> float:
@@ -279,8 +282,8 @@ def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                 "method": test.reevaluation.method if test.reevaluation else None}
         figures = ""
         sl = lots_by_test(d).get((ref.spec.material, test.attribute)) if d.lots is not None else None
-        if sl is not None and sl.released.results:
-            data["released"] = sl.released.summary()
+        if sl is not None and sl.released["lots_with_result"]:
+            data["released"] = sl.released
             data["pivotal"] = sl.pivotal.summary()
             figures = _range_words(sl.released, "released lots", _unit(ref))
         if licensing and plan:
@@ -393,7 +396,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         figures, stat_data = _reference_figures(lots, criterion, unit)
         data.update(stat_data)
         data["pivotal"] = lots.summary()
-        data["released"] = sl.released.summary()
+        data["released"] = sl.released
         sentence = f"{_label(ref)}: " + wider[0]
         sentence += f", and its basis ({', '.join(data['basis']) or 'none stated'}) is not safety, " \
                     "compendial, mechanistic or platform"
@@ -429,8 +432,8 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         yield NotEvaluated("lots.csv is missing, so no pivotal lot can be checked")
         return
     by_test = lots_by_test(d)
-    released_pivotal = {key: frozenset(sl.pivotal.lot_ids) & frozenset(sl.released.lot_ids)
-                        for key, sl in by_test.items()}
+    released = released_ids(d)
+    released_pivotal = {key: frozenset(sl.pivotal_ids) & released for key, sl in by_test.items()}
     wanted = frozenset().union(*released_pivotal.values()) if released_pivotal else frozenset()
     if not wanted:
         yield NotEvaluated(f"no released pivotal ({d.pivotal_use}) lots in lots.csv")
@@ -445,12 +448,12 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         ref, fails = sl.ref, rejected[key]
         unit = _unit(ref)
         n = len(released_pivotal[key])
-        shown = [f"{f.lot_id}: {f.result.result.describe()}" for f in fails]
+        shown = [f"{f.lot_id}: {_value(f.result.result)}" for f in fails]
         message = (f"{_label(ref)} criterion '{ref.test.criterion.describe()}' would have rejected "
                    f"{len(fails)} of {n} released pivotal lots ({_listing(shown)})")
         data: dict[str, Any] = {"criterion": ref.test.criterion.describe(), "unit": unit,
-                                "rejected": {f.lot_id: f.result.result.describe() for f in fails},
-                                "pivotal": sl.pivotal.summary(), "released": sl.released.summary()}
+                                "rejected": {f.lot_id: _value(f.result.result) for f in fails},
+                                "pivotal": sl.pivotal.summary(), "released": sl.released}
         summary = data["pivotal"]
         if summary.get("n", 0) >= 2:
             message += (f"; those lots range {fmt(summary['min'], unit)} to {fmt(summary['max'], unit)} "
@@ -605,7 +608,7 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         who = "named" if sl.pivotal_named else "pivotal"
         plan = _plan_complete(test)
         base_data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit, "basis": basis,
-                                     "lots_used": who, "pivotal": lots.summary(), "released": sl.released.summary(),
+                                     "lots_used": who, "pivotal": lots.summary(), "released": sl.released,
                                      "reevaluation_plan": plan}
         if lots.n < 2:
             yield Gap(f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' rests on {lots.n} {who} lot"
@@ -723,40 +726,42 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not spec_index(d):
         yield NotEvaluated(f"no specification tests in {FILE}")
         return
-    lots = {lot.id: lot for lot in d.lots.lots() if is_released(lot)}
-    if not lots:
+    released = released_ids(d)
+    if not released:
         yield NotEvaluated("no released lots in lots.csv")
         return
     by_test = lots_by_test(d)
     pivotal_to_006 = ctx.phase >= Phase.PHASE_3
     failures: dict[str, list] = {}
-    for oos in out_of_spec(d, lots):
-        ref = oos.ref
-        key = (ref.spec.material, ref.test.attribute) if ref else None
-        lot = lots[oos.lot_id]
-        if (pivotal_to_006 and key in by_test and oos.lot_id in by_test[key].pivotal_ids
-                and lot.disposition != "released_under_exception"):
-            continue  # SPEC-006 reports it
-        failures.setdefault(oos.lot_id, []).append(oos)
+    table = d.lots
     unjudged: list[str] = []
-    for key, sl in sorted(by_test.items()):
+    for (material, attribute), sl in sorted(by_test.items()):
         criterion = sl.ref.test.criterion
         if isinstance(criterion, ReportOnlyCriterion):
             continue
-        for res in sl.released.results:
-            if criterion.accepts(res.result) is None:
-                unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{res.result.describe()}' against "
+        for res, verdict in not_accepted(d, material, attribute, criterion, released):  # one pass
+            if verdict is None:
+                unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result)}' against "
                                 f"'{criterion.describe()}'")
-    for lot_id in sorted(lots):
-        lot = lots[lot_id]
+                continue
+            lot = table.lot(res.lot_id)
+            if (pivotal_to_006 and res.lot_id in sl.pivotal_ids
+                    and lot is not None and lot.disposition != "released_under_exception"):
+                continue  # SPEC-006 reports it
+            failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
+    exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_values["disposition"])
+                  if disp == "released_under_exception"}
+    for lot_id in sorted(exceptions | set(failures)):
+        lot = table.lot(lot_id)
+        assert lot is not None
         fails = failures.get(lot_id, [])
-        shown = [f"{_label(f.ref) if f.ref else '?'} {f.result.result.describe()} against "
+        shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result)} against "
                  f"'{f.criterion.describe()}'" for f in fails]
         data: dict[str, Any] = {
             "disposition": lot.disposition, "use": lot.use,
-            "results": [{"test": _label(f.ref) if f.ref else None, "value": f.result.result.describe(),
+            "results": [{"test": _label(f.ref) if f.ref else None, "value": _value(f.result.result),
                          "criterion": f.criterion.describe(), "line": f.result.line,
-                         "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released.summary()
+                         "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released
                          if f.ref else None} for f in fails]}
         if lot.disposition == "released_under_exception":
             what = f" with {_listing(shown)}" if shown else ""
