@@ -763,15 +763,16 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                          "criterion": f.criterion.describe(), "line": f.result.line,
                          "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released
                          if f.ref else None} for f in fails]}
+        first = fails[0].ref if fails else None
+        context = _range_words(by_test[(first.spec.material, first.test.attribute)].released,
+                               "released lots", _unit(first)) if first else ""
         if lot.disposition == "released_under_exception":
             what = f" with {_listing(shown)}" if shown else ""
             yield Gap(f"Lot {lot_id} was released under exception{what}; its documented pathway and "
-                      "investigation must be on file.", Location(lot.file, lot.line), record=f"lot {lot_id}", data=data)
+                      f"investigation must be on file{context}.", Location(lot.file, lot.line),
+                      record=f"lot {lot_id}", data=data)
         elif fails:
             at = Location(fails[0].result.file, fails[0].result.line)
-            first = fails[0].ref
-            context = _range_words(by_test[(first.spec.material, first.test.attribute)].released,
-                                   "released lots", _unit(first)) if first else ""
             yield Gap(f"Released lot {lot_id} fails its specification: {_listing(shown)}{context}.", at,
                       record=f"lot {lot_id}", data=data)
     if unjudged:
