@@ -18,7 +18,17 @@ from typing import Any
 
 from cmcflex.dossier.criteria import Result
 from cmcflex.dossier.loader import Dossier
-from cmcflex.dossier.lots import ABOVE, BELOW, NO_CENSOR, WORD, WORDS, AttributeColumn, Lot, LotResult, LotTable
+from cmcflex.dossier.lots import (
+    ABOVE,
+    BELOW,
+    NO_CENSOR,
+    WORD,
+    WORDS,
+    AttributeColumn,
+    Lot,
+    LotResult,
+    LotTable,
+)
 from cmcflex.rules.common import SpecRef, lot_indices, spec_index
 
 RELEASED = ("released", "released_under_exception")
@@ -172,7 +182,7 @@ class SpecLots:
         found = self._column()
         if found is None:
             return {"lots_with_result": 0, "n": 0}
-        table, col = found
+        _, col = found
         rows = self._rows(lot_indices(self._d, released_ids(self._d))).values()
         censor, value = col.censor, col.value
         values = [value[k] for k in rows if censor[k] == NO_CENSOR]

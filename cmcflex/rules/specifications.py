@@ -26,15 +26,40 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Iterator
 
-from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, ReportOnlyCriterion, Result
+from cmcflex.dossier.criteria import (
+    NumericCriterion,
+    QualitativeCriterion,
+    ReportOnlyCriterion,
+    Result,
+)
 from cmcflex.dossier.errors import did_you_mean
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of, is_cqa
 from cmcflex.phases import Phase
-from cmcflex.rules.base import B, I, MA, MI, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
-from cmcflex.rules.common import OutOfSpec, SpecRef, not_accepted, out_of_spec, spec_index, test_record
-from cmcflex.rules.lotstats import LotSet, fmt, is_released, lots_by_test, released_ids
+from cmcflex.rules.base import (
+    MA,
+    MI,
+    Area,
+    B,
+    Context,
+    Gap,
+    I,
+    NotEvaluated,
+    Outcome,
+    Severity,
+    by_phase,
+    rule,
+)
+from cmcflex.rules.common import (
+    OutOfSpec,
+    SpecRef,
+    not_accepted,
+    out_of_spec,
+    spec_index,
+    test_record,
+)
+from cmcflex.rules.lotstats import LotSet, fmt, lots_by_test, released_ids
 
 FILE = "specifications.yaml"
 METHODS = "methods.yaml"
