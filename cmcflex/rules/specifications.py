@@ -66,8 +66,6 @@ METHODS = "methods.yaml"
 
 Q6B = "ICH Q6B, Specifications: Test Procedures and Acceptance Criteria for Biotechnological/Biological Products (1999)"
 CBER_2026 = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
-FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
-             "and Gene Therapy Products for a Biologics License Application, final guidance (2026)")
 GT_IND_2020 = ("FDA, Chemistry, Manufacturing, and Control (CMC) Information for Human Gene Therapy "
                "Investigational New Drug Applications (INDs) (2020)")
 FLEXIBILITY = ("a limit from clinical experience with a post-approval re-evaluation plan is the "
