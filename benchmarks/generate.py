@@ -120,10 +120,11 @@ def _gmp_yaml() -> dict[str, Any]:
             "chain_of_identity": control("COI-SOP-1"),
         },
         "aseptic_process_simulation": [
-            {"date": "2026-05-12", "site": "SITE-A", "suite": "SUITE-1", "purpose": "periodic",
-             "units": 120, "contaminated": 0, "worst_case": True},
-            {"date": "2026-06-03", "site": "SITE-B", "suite": "SUITE-3", "purpose": "periodic",
-             "units": 110, "contaminated": 0, "worst_case": True},
+            {"date": date, "site": site, "suite": suite, "purpose": purpose, "units": 120, "contaminated": 0,
+             "worst_case": True}
+            for site, suite in (("SITE-A", "SUITE-1"), ("SITE-B", "SUITE-3"))
+            for date, purpose in (("2023-02-06", "initial"), ("2023-02-20", "initial"), ("2023-03-06", "initial"),
+                                  ("2026-03-09", "periodic"), ("2026-09-14", "periodic"))
         ],
         "materials": [
             {"name": "Human AB serum", "role": "ancillary", "origin": "human", "grade": "gmp",
@@ -194,8 +195,8 @@ def _ppq_yaml() -> dict[str, Any]:
 
 def _lot_plan(n_lots: int) -> list[tuple[str, str, str, str]]:
     """(use, process_version, site, lot-id prefix) for each lot, in manufacturing order."""
-    dev = min(6, n_lots)
-    pivotal = min(60, max(0, n_lots - dev))
+    dev = min(6, max(1, n_lots // 10))
+    pivotal = min(60, max(0, (n_lots * 2) // 5))
     ppq = min(3, max(0, n_lots - dev - pivotal))
     plan = [("development", "v1", "SITE-A", "D")] * dev
     plan += [("phase_2", "v2", "SITE-A", "P")] * pivotal
@@ -236,6 +237,39 @@ def write_lots_csv(path: Path, n_lots: int, attrs: list[Any], seed: int, columns
     return rows
 
 
+def _lot_ids(n_lots: int) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {}
+    for k, (use, _v, _s, prefix) in enumerate(_lot_plan(n_lots)):
+        ids.setdefault(use, []).append(f"{prefix}{k:07d}")
+    return ids
+
+
+def _changes_yaml(n_lots: int) -> dict[str, Any]:
+    ids = _lot_ids(n_lots)
+    return {"changes": [{
+        "id": "CHG-001", "title": "Closed automated expansion replaces open static culture", "kind": "process",
+        "phase": "phase_2", "risk": "major", "risk_assessment": "RA-031", "from_version": "v1", "to_version": "v2",
+        "affected_attributes": ["viability", "transduction_efficiency", "potency"],
+        "comparability": {"design": "historical", "pre_lots": ids.get("development", [])[:6],
+                          "post_lots": ids.get("phase_2", [])[:6],
+                          "attributes": ["viability", "transduction_efficiency", "potency"],
+                          "method": "quality_range", "criteria_predefined": True, "conclusion": "comparable"},
+    }]}
+
+
+def write_stability_csv(path: Path, n_lots: int, seed: int) -> None:
+    """Long-term stability of three commercial-process lots to 12 months (viability, potency)."""
+    rng = random.Random(seed)
+    ids = _lot_ids(n_lots)
+    lots = (ids.get("ppq", []) + ids.get("phase_2", []))[:3]
+    lines = ["lot_id,material,condition,time,time_unit,attribute,value,unit"]
+    for lot in lots:
+        for month in (0, 3, 6, 9, 12):
+            lines.append(f"{lot},drug_product,long_term,{month},months,viability,{rng.gauss(88 - month / 4, 2):.1f},%")
+            lines.append(f"{lot},drug_product,long_term,{month},months,potency,{rng.gauss(420, 40):.0f},pg/mL")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def generate_dossier(
     out: Path, rows: int = 10_000, attributes: int = 16, seed: int = 1, name: str = "CART-BENCH",
     columns: str = "compact",
@@ -250,10 +284,12 @@ def generate_dossier(
         "specifications.yaml": _specifications_yaml(attrs),
         "methods.yaml": _methods_yaml(attrs),
         "ppq.yaml": _ppq_yaml(),
+        "changes.yaml": _changes_yaml(n_lots),
     }
     for file, data in files.items():
         (out / file).write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     write_lots_csv(out / "lots.csv", n_lots, attrs, seed, COLUMN_SETS[columns])
+    write_stability_csv(out / "stability.csv", n_lots, seed)
     return out
 
 

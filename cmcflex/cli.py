@@ -294,9 +294,86 @@ def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
             raise _fail(f"--output {path} is inside the dossier folder; cmcflex never writes there")
 
 
+def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output: Optional[list[str]],
+               output_dir: Optional[Path], phase: Optional[PhaseOpt], target: Optional[PhaseOpt],
+               when: dt.date, follow_links: bool) -> None:
+    """Check several dossiers (cmcflex.portfolio): a summary table, one report per dossier, combined exit."""
+    import json
+
+    from cmcflex.config import ConfigError, check_overrides, select_rules
+    from cmcflex.phases import Phase
+    from cmcflex.portfolio import (PortfolioOptions, check_portfolio, combined_exit_code, duplicate_names,
+                                   find_dossiers, print_summary, report_files)
+    from cmcflex.rules import REGISTRY
+
+    if output:
+        raise _fail("--output names one file; with several dossiers use --output-dir DIR")
+    if format not in ("console", "json") and output_dir is None:
+        raise _fail(f"--format {format} with several dossiers needs --output-dir DIR (one report per dossier)")
+    found = find_dossiers(paths)
+    if output_dir is not None:
+        for folder in found:
+            if folder.exists() and _inside(folder, output_dir):
+                raise _fail(f"--output-dir {output_dir} is inside the dossier folder {folder}; cmcflex never writes there")
+        clashes = duplicate_names(found)
+        if clashes:
+            raise _fail(f"several dossiers are named {', '.join(clashes)}; their reports in --output-dir would collide")
+    try:
+        rules = select_rules(REGISTRY, settings.select, settings.ignore)
+        check_overrides(REGISTRY, settings.severity)
+    except ConfigError as exc:
+        raise _fail(f"configuration: {exc}") from None
+    extra_waivers, extra_inputs = [], []
+    if settings.waivers is not None:
+        from cmcflex.dossier.errors import DossierError
+        from cmcflex.waivers import load_waivers_file
+
+        try:
+            extra_waivers, entry = load_waivers_file(_shown(settings.waivers))
+        except DossierError as exc:
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            raise _fail(f"the waivers file {settings.waivers} could not be loaded") from None
+        extra_inputs.append(entry)
+    if settings.config_file is not None:
+        import hashlib
+
+        from cmcflex.report.model import InputEntry
+
+        data = settings.config_file.read_bytes()
+        extra_inputs.insert(0, InputEntry(file=_shown(settings.config_file), sha256=hashlib.sha256(data).hexdigest(),
+                                          bytes=len(data), role="config"))
+    options = PortfolioOptions(
+        as_of=when, phase=Phase(phase.value) if phase else None, target=Phase(target.value) if target else None,
+        fail_on=settings.fail_on, rules=tuple(r.id for r in rules), overrides=dict(settings.severity or {}),
+        extra_waivers=tuple(extra_waivers), extra_inputs=tuple(extra_inputs), follow_links=follow_links,
+        formats=(format,) if output_dir is not None else (), generated_at=generated_at(),
+    )
+    outcomes = check_portfolio(found, options)
+    if output_dir is not None:
+        for path, text in report_files(outcomes, output_dir).items():
+            try:
+                write_atomic(path, text)
+            except OSError as exc:
+                raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
+    if format == "json" and output_dir is None:
+        sys.stdout.write(json.dumps([
+            {"dossier": o.path, "product": o.product, "phase": o.phase, "verdict": o.verdict,
+             "exit_code": o.exit_code, "counts": o.counts, "error": o.error, "problems": list(o.problems)}
+            for o in outcomes
+        ], indent=2) + "\n")
+    else:
+        from rich.console import Console
+
+        print_summary(outcomes, Console(highlight=False))
+    raise typer.Exit(combined_exit_code(outcomes))
+
+
 @app.command()
 def check(
-    dossier: Annotated[Path, typer.Argument(help="Dossier folder (holds dossier.yaml).")],
+    dossiers: Annotated[list[Path], typer.Argument(
+        help="Dossier folder (holds dossier.yaml). Several folders, or a folder of dossier folders, "
+             "check a portfolio: a summary table and the combined exit code.", show_default=False)],
     phase: PhaseArg = None,
     target: TargetArg = None,
     fail_on: FailOnOpt = None,
@@ -304,6 +381,9 @@ def check(
         ReportFormatOpt, typer.Option("--format", "-f", help="Report format on standard output.")
     ] = ReportFormatOpt.console,
     output: OutputOpt = None,
+    output_dir: Annotated[Optional[Path], typer.Option(
+        "--output-dir", help="With several dossiers: write one report per dossier to DIR, named "
+                             "<dossier-name>.<ext>, in the --format format.")] = None,
     as_of: AsOfOpt = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
@@ -317,10 +397,17 @@ def check(
     """Check a dossier and report its gaps. Exit 0: none at or above --fail-on; 1: gaps; 2: error.
 
     Formats: console, json, sarif, junit, markdown, html, github. Write several at once with repeated --output FORMAT:FILE; the console report still prints.
+    Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
     """
+    from cmcflex.portfolio import is_portfolio
     from cmcflex.report.formats import FORMATS, renderer
 
     when = _parse_date(as_of)
+    if len(dossiers) > 1 or output_dir is not None or is_portfolio(dossiers):
+        settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config)
+        _portfolio(dossiers, settings, format=format.value, output=output, output_dir=output_dir,
+                   phase=phase, target=target, when=when, follow_links=follow_links)
+    dossier = dossiers[0]
     outputs = _parse_outputs(output or [], format.value, set(FORMATS))
     _check_outputs(dossier, outputs)
     settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config)

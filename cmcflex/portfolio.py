@@ -268,9 +268,14 @@ def totals_line(outcomes: Sequence[DossierOutcome]) -> str:
 
 
 def print_summary(outcomes: Sequence[DossierOutcome], console: Any) -> None:
-    """The summary table on a Rich console (dossier strings as plain text, never markup)."""
+    """The summary table on a Rich console (dossier strings as plain text, never markup); plain,
+    never-truncated text when the console is not a terminal (logs, pipes, CI)."""
     from rich.table import Table
     from rich.text import Text
+
+    if not console.is_terminal:
+        console.file.write(summary_text(outcomes))
+        return
 
     style = {"PASS": "bold green", "FAIL": "bold red", "ERROR": "bold white on red"}
     table = Table(title="cmcflex portfolio", title_justify="left")

@@ -130,3 +130,56 @@ def test_report_files_one_per_dossier_and_format(portfolio: Path, tmp_path: Path
 
 def test_duplicate_names_are_found(tmp_path: Path) -> None:
     assert duplicate_names([tmp_path / "x" / "d", tmp_path / "y" / "d", tmp_path / "z"]) == ["d"]
+
+
+# ---------------------------------------------------------------------------- the command line
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from cmcflex.cli import app
+
+    for name in ("CMCFLEX_FAIL_ON", "CMCFLEX_SELECT", "CMCFLEX_IGNORE", "CMCFLEX_SEVERITY",
+                 "CMCFLEX_WAIVERS", "CMCFLEX_CONFIG", "SOURCE_DATE_EPOCH"):
+        monkeypatch.delenv(name, raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, ["check", *args, "--as-of", "2026-11-25", "--select", "PPQ-001"])
+
+
+def test_cli_folder_of_dossiers_prints_summary_and_combined_exit(cli, portfolio: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli(str(portfolio))
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:4] == ["Dossier", "Product", "Phase", "Verdict"]
+    assert [line.split()[0] for line in lines[2:5]] == [str(portfolio / n) for n in ("a-clean", "b-gappy", "c-broken")]
+    assert "warp_drive" in result.stdout
+    assert lines[-1].endswith("exit 2")
+
+
+def test_cli_several_dossiers_without_broken_one_exits_1(cli, portfolio: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli(str(portfolio / "a-clean"), str(portfolio / "b-gappy")).exit_code == 1
+    assert cli(str(portfolio / "a-clean")).exit_code == 0  # one dossier: the single report
+    assert "Verdict" in cli(str(portfolio / "a-clean")).stdout
+
+
+def test_cli_output_dir_writes_one_report_per_dossier(cli, portfolio: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "reports"
+    result = cli(str(portfolio), "-f", "sarif", "--output-dir", str(out))
+    assert result.exit_code == 2
+    assert sorted(p.name for p in out.iterdir()) == ["a-clean.sarif", "b-gappy.sarif"]
+    assert json.loads((out / "b-gappy.sarif").read_text())["runs"][0]["results"]
+
+
+def test_cli_json_summary_and_usage_errors(cli, portfolio: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli(str(portfolio / "a-clean"), str(portfolio / "b-gappy"), "-f", "json")
+    data = json.loads(result.stdout)
+    assert [(d["verdict"], d["exit_code"]) for d in data] == [("pass", 0), ("fail", 1)]
+    assert cli(str(portfolio), "-f", "sarif").exit_code == 2  # needs --output-dir
+    assert cli(str(portfolio), "-o", "x.json").exit_code == 2  # one file for many dossiers
+    inside = cli(str(portfolio), "--output-dir", str(portfolio / "a-clean" / "out"))
+    assert inside.exit_code == 2 and not (portfolio / "a-clean" / "out").exists()

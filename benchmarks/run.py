@@ -1,0 +1,235 @@
+"""Time cmcflex against the floor it stands on, and print the ratios.
+
+    python benchmarks/run.py                 # everything (about 5-8 minutes on 2 cores)
+    python benchmarks/run.py --only a,b      # some of it
+    python benchmarks/run.py --rows 200000 --portfolio 40 --repeats 3   # a quick look
+
+Each measurement runs the command and its baseline alternately (after one warm-up round of each)
+and reports medians of wall-clock time; peak memory is the child's maximum resident set size.
+
+(a) ``cmcflex --version``            vs ``python -c "import typer"``                     <= 1.5x
+(b) ``cmcflex check`` largest sample  vs ``python -c "import typer, pydantic, yaml, rich.console"``  <= 2.0x
+(c) ``cmcflex check`` 1M lot rows     vs a bare ``csv.reader`` pass over its lots.csv     <= 2.0x, <= 400 MiB
+(d) time and memory from 10k to 1M rows: the cost of one more row must not grow (linear)
+(e) a portfolio of N small dossiers: one ``cmcflex check DIR`` vs one process per dossier  >= 5x faster
+
+Generated dossiers go to benchmarks/out/ (git-ignored); results also to benchmarks/out/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate_dossier, generate_portfolio  # noqa: E402
+
+PY = sys.executable
+AS_OF = "2026-11-25"
+CSV_PASS = (
+    "import csv, sys\n"
+    "with open(sys.argv[1], newline='', encoding='utf-8') as f:\n"
+    "    for row in csv.reader(f):\n"
+    "        pass\n"
+)
+
+
+@dataclass
+class Sample:
+    seconds: float
+    mib: float
+    cpu: float  # user + system seconds of the process and its children
+    code: int
+
+
+def run(cmd: Sequence[str]) -> Sample:
+    """Run a command to completion; its wall time, peak memory and CPU time."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stderr.close()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"benchmark: {' '.join(cmd)} exited {proc.returncode}:\n{err.decode(errors='replace')[-2000:]}")
+    return Sample(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, proc.returncode)
+
+
+def run_all(cmds: Sequence[Sequence[str]]) -> Sample:
+    """Run commands one after another (one process each): the sum of their times."""
+    samples = [run(c) for c in cmds]
+    return Sample(sum(s.seconds for s in samples), max(s.mib for s in samples),
+                  sum(s.cpu for s in samples), max(s.code for s in samples))
+
+
+def alternate(a: Callable[[], Sample], b: Callable[[], Sample], repeats: int, warmup: bool = True
+              ) -> tuple[Sample, Sample]:
+    """Medians of ``repeats`` alternating runs of a and b (after a warm-up run of each)."""
+    if warmup:
+        a(), b()
+    xs, ys = [], []
+    for _ in range(repeats):
+        xs.append(a())
+        ys.append(b())
+    return median(xs), median(ys)
+
+
+def median(samples: list[Sample]) -> Sample:
+    return Sample(statistics.median(s.seconds for s in samples), statistics.median(s.mib for s in samples),
+                  statistics.median(s.cpu for s in samples), max(s.code for s in samples))
+
+
+def cmcflex_command() -> list[str]:
+    """The installed console script (what users run), else ``python -m cmcflex``."""
+    script = Path(sysconfig.get_path("scripts")) / "cmcflex"
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("cmcflex")
+    if found and Path(found).read_bytes()[:2] == b"#!" and b"python" in Path(found).read_bytes()[:200]:
+        return [found]
+    return [PY, "-m", "cmcflex"]
+
+
+def largest_sample() -> Path:
+    samples = [p for p in (ROOT / "sample_dossiers").iterdir() if (p / "dossier.yaml").is_file()]
+    return max(samples, key=lambda p: (sum(f.stat().st_size for f in p.rglob("*") if f.is_file()), p.name))
+
+
+def ensure_dossier(out: Path, rows: int) -> Path:
+    path = out / f"rows-{rows}"
+    stamp = path / ".complete"
+    if not stamp.exists():
+        shutil.rmtree(path, ignore_errors=True)
+        generate_dossier(path, rows=rows)
+        stamp.write_text("")
+    return path
+
+
+def ensure_portfolio(out: Path, count: int, rows: int) -> Path:
+    path = out / f"portfolio-{count}x{rows}"
+    stamp = out / f".portfolio-{count}x{rows}.complete"
+    if not stamp.exists():
+        shutil.rmtree(path, ignore_errors=True)
+        generate_portfolio(path, count, rows=rows)
+        stamp.write_text("")
+    return path
+
+
+# ---------------------------------------------------------------------------- the table
+
+ROWS: list[dict[str, object]] = []
+
+
+def report(key: str, what: str, ours: Sample, base: Sample | None, ratio: float, target: str, ok: bool,
+           note: str = "") -> None:
+    ROWS.append({"key": key, "what": what, "cmcflex_s": round(ours.seconds, 3),
+                 "baseline_s": round(base.seconds, 3) if base else None, "ratio": round(ratio, 2),
+                 "target": target, "ok": ok, "cmcflex_mib": round(ours.mib, 1),
+                 "baseline_mib": round(base.mib, 1) if base else None, "note": note})
+    base_text = f"{base.seconds:8.3f} s" if base else " " * 10
+    print(f"{key:<4}{what:<46}{ours.seconds:8.3f} s {base_text}  {ratio:6.2f}x  {target:<10} "
+          f"{'ok' if ok else 'MISSED'}  {note}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="lot-result rows of the large dossier (c)")
+    parser.add_argument("--scaling", default="10000,100000,300000,1000000",
+                        help="row counts for (d), comma-separated")
+    parser.add_argument("--portfolio", type=int, default=200, help="dossiers in the portfolio (e)")
+    parser.add_argument("--portfolio-rows", type=int, default=480, help="rows of each portfolio dossier")
+    parser.add_argument("--repeats", type=int, default=5, help="alternating runs per measurement")
+    parser.add_argument("--portfolio-repeats", type=int, default=2, help="alternating runs for (e)")
+    parser.add_argument("--only", default="a,b,c,d,e", help="which measurements, e.g. a,b")
+    parser.add_argument("--out", type=Path, default=HERE / "out", help="folder for generated dossiers")
+    args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    args.out.mkdir(parents=True, exist_ok=True)
+    cmc = cmcflex_command()
+    print(f"cmcflex: {' '.join(cmc)} · python {sys.version.split()[0]} · {os.cpu_count()} CPUs", flush=True)
+    print(f"{'':<4}{'measurement':<46}{'cmcflex':>10} {'baseline':>10}  {'ratio':>7}  {'target':<10}", flush=True)
+    large: dict[int, Sample] = {}
+
+    if "a" in only:
+        ours, base = alternate(lambda: run([*cmc, "--version"]), lambda: run([PY, "-c", "import typer"]),
+                               args.repeats * 2)
+        ratio = ours.seconds / base.seconds
+        report("(a)", "cmcflex --version vs import typer", ours, base, ratio, "<= 1.5x", ratio <= 1.5)
+
+    if "b" in only:
+        sample = largest_sample()
+        ours, base = alternate(
+            lambda: run([*cmc, "check", str(sample), "--as-of", AS_OF]),
+            lambda: run([PY, "-c", "import typer, pydantic, yaml, rich.console"]), args.repeats * 2)
+        ratio = ours.seconds / base.seconds
+        report("(b)", f"check {sample.name} vs import typer,pydantic,yaml,rich", ours, base, ratio, "<= 2.0x",
+               ratio <= 2.0)
+
+    if "c" in only:
+        big = ensure_dossier(args.out, args.rows)
+        size = (big / "lots.csv").stat().st_size / 1e6
+        ours, base = alternate(lambda: run([*cmc, "check", str(big), "--as-of", AS_OF]),
+                               lambda: run([PY, "-c", CSV_PASS, str(big / "lots.csv")]), max(3, args.repeats - 2))
+        large[args.rows] = ours
+        ratio = ours.seconds / base.seconds
+        report("(c)", f"check {args.rows:,} rows ({size:.0f} MB) vs csv.reader pass", ours, base, ratio,
+               "<= 2.0x", ratio <= 2.0)
+        report("", "  peak memory (MiB; baseline: csv.reader pass)", Sample(ours.mib, ours.mib, 0, 0),
+               Sample(base.mib, base.mib, 0, 0), ours.mib / base.mib, "<= 400 MiB", ours.mib <= 400,
+               f"{ours.mib:.0f} MiB vs {base.mib:.0f} MiB")
+
+    if "d" in only:
+        sizes = sorted(int(s) for s in args.scaling.split(","))
+        points = []
+        for rows in sizes:
+            if rows not in large:
+                path = ensure_dossier(args.out, rows)
+                samples = [run([*cmc, "check", str(path), "--as-of", AS_OF]) for _ in range(3)]
+                large[rows] = median(samples)
+            points.append((rows, large[rows]))
+            print(f"      {rows:>9,} rows  {large[rows].seconds:7.3f} s  {large[rows].mib:7.1f} MiB", flush=True)
+        (r0, s0), (r1, s1), (r2, s2) = points[0], points[-2], points[-1]
+        low_t = (s1.seconds - s0.seconds) / (r1 - r0)
+        high_t = (s2.seconds - s1.seconds) / (r2 - r1)
+        low_m = max((s1.mib - s0.mib) / (r1 - r0), 1e-9)
+        high_m = (s2.mib - s1.mib) / (r2 - r1)
+        growth_t, growth_m = high_t / low_t, high_m / low_m
+        report("(d)", f"time per extra row, {r1:,}->{r2:,} vs {r0:,}->{r1:,}", s2, s1, growth_t, "~1x (<=1.5)",
+               growth_t <= 1.5, f"{high_t * 1e6:.2f} vs {low_t * 1e6:.2f} us/row")
+        report("", "  memory per extra row, same intervals", Sample(s2.mib, s2.mib, 0, 0),
+               Sample(s1.mib, s1.mib, 0, 0), growth_m, "~1x (<=1.5)", growth_m <= 1.5,
+               f"{high_m * 1024:.2f} vs {low_m * 1024:.2f} KiB/1k rows")
+
+    if "e" in only:
+        folder = ensure_portfolio(args.out, args.portfolio, args.portfolio_rows)
+        each = [[*cmc, "check", str(p), "--as-of", AS_OF] for p in sorted(folder.iterdir()) if p.is_dir()]
+        ours, base = alternate(lambda: run([*cmc, "check", str(folder), "--as-of", AS_OF]),
+                               lambda: run_all(each), args.portfolio_repeats, warmup=False)
+        speedup = base.seconds / ours.seconds
+        cores = ours.cpu / ours.seconds
+        report("(e)", f"portfolio of {len(each)}: one invocation vs one process each", ours, base, speedup,
+               ">= 5x", speedup >= 5, f"{cores:.1f} cores busy")
+
+    (args.out / "results.json").write_text(json.dumps(ROWS, indent=2) + "\n")
+    missed = [r["key"] or "memory" for r in ROWS if not r["ok"]]
+    print("all targets met" if not missed else f"missed: {', '.join(str(m) for m in missed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
