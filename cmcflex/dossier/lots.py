@@ -13,6 +13,7 @@ import gc
 import io
 import itertools
 import math
+import operator
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -112,8 +113,15 @@ class LotTable:
         )
 
     def lots(self) -> Iterator[Lot]:
-        for i in range(len(self.lot_ids)):
-            yield self._lot(i)
+        """Every lot in order of first appearance (tuples built by C loops, not one call per lot)."""
+        v = self.lot_values
+        material, use = v["material"], v["use"]
+        if None in material or None in use:  # never from read_lots_csv; kept for tables built by hand
+            material, use = [m or "" for m in material], [u or "" for u in use]
+        return map(Lot._make, zip(
+            self.lot_ids, material, use, v["process_version"], v["site"], v["manufacture_date"],
+            v["starting_material"], v["disposition"], map(self.files.__getitem__, self.lot_file), self.lot_line,
+        ))
 
     def lots_where(self, **criteria: str | tuple[str, ...] | None) -> list[Lot]:
         """Lots whose lot-level columns equal (or are among) the given values."""
@@ -144,15 +152,19 @@ class LotTable:
         if col is None:
             return
         ids, files, methods = self.lot_ids, self.files, self.methods
+        made: dict[tuple[int, float], Result] = {}  # equal results share one (immutable) object
         for k in range(len(col.lot)):
             lot_id = ids[col.lot[k]]
             if lots is not None and lot_id not in lots:
                 continue
             c = col.censor[k]
-            if c == WORD:
-                result = Result(word=WORDS[col.word[k]])
-            else:
-                result = Result(value=col.value[k], censor=_CENSOR_CHAR[c])
+            key = (c, col.word[k] if c == WORD else col.value[k])
+            result = made.get(key) if key[1] != 0 else None  # 0.0 and -0.0 are equal keys but print apart
+            if result is None:
+                if c == WORD:
+                    result = made[key] = Result(word=WORDS[col.word[k]])
+                else:
+                    result = made[key] = Result(value=col.value[k], censor=_CENSOR_CHAR[c])
             m = col.method[k]
             yield LotResult(lot_id, result, files[col.file[k]], col.line[k], methods[m] if m >= 0 else None)
 
@@ -163,15 +175,11 @@ class LotTable:
         col = self.columns.get((material, attribute))
         if col is None:
             return []
-        ids = self.lot_ids
-        out = []
-        for k in range(len(col.lot)):
-            if col.censor[k] != NO_CENSOR:
-                continue
-            lot_id = ids[col.lot[k]]
-            if lots is None or lot_id in lots:
-                out.append((lot_id, col.value[k]))
-        return out
+        pairs = zip(map(self.lot_ids.__getitem__, col.lot), col.value)
+        uncensored = itertools.compress(pairs, map(operator.not_, col.censor))  # NO_CENSOR is 0
+        if lots is None:
+            return list(uncensored)
+        return [pair for pair in uncensored if pair[0] in lots]
 
     # -------------------------------------------------------------- building
 
@@ -404,10 +412,15 @@ class _LotReader:
         method_col = columns[self.i_method] if self.i_method >= 0 else None
         if method_col is not None:
             method_of = {raw: table._method_id(raw.strip()) for raw in dict.fromkeys(method_col)}
+        # whole lots of ``stride`` rows: every column lists the batch's lots in the same order
+        lot_seq = array("i", map(lot_of.__getitem__, raw_ids)) if stride else None
         for (key2, rows), (values, censors, words) in zip(selected, parsed):
             col = self._column(*key2)
             m = len(values)
-            col.lot.extend(map(lot_of.__getitem__, _take(lot_col, rows)))
+            if lot_seq is not None and isinstance(rows, slice):
+                col.lot.extend(lot_seq)
+            else:
+                col.lot.extend(map(lot_of.__getitem__, _take(lot_col, rows)))
             col.value.extend(values)
             col.censor.extend(censors)
             col.word.extend(words)
@@ -597,7 +610,7 @@ class _Position:
     line = 1
 
 
-BLOCK_CHARS = 1 << 16  # characters read at once on the plain path (small enough to stay in cache)
+BLOCK_CHARS = 1 << 17  # characters read at once on the plain path (small enough to stay in cache)
 BATCH_ROWS = 20_000    # rows per batch on the csv-module path
 
 
