@@ -19,6 +19,7 @@ import typer
 from cmcflex import __version__
 
 if TYPE_CHECKING:
+    from cmcflex.dossier.loader import Dossier
     from cmcflex.config import Effective
     from cmcflex.report.model import Report
 
@@ -218,18 +219,15 @@ def _settings(fail_on: Optional[SeverityOpt], select: Optional[list[str]], ignor
         raise _fail(f"configuration: {exc}") from None
 
 
-def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt] = None,
-              target: Optional[PhaseOpt] = None, when: dt.date, follow_links: bool = False,
-              debug: bool = False) -> "Report":
-    """Load, select rules, apply waivers and configuration: the one path of check and diff."""
+def _prepare(settings: "Effective") -> tuple[list, list, list]:
+    """Selected rules, configured waivers, and the config and waiver files as report inputs.
+
+    The one place where check, portfolios and plan turn configuration into run inputs.
+    """
     import hashlib
 
-    from cmcflex.api import build_report
     from cmcflex.config import ConfigError, check_overrides, select_rules
     from cmcflex.dossier.errors import DossierError
-    from cmcflex.dossier.loader import load_dossier
-    from cmcflex.engine import InternalError
-    from cmcflex.phases import Phase
     from cmcflex.report.model import InputEntry
     from cmcflex.rules import REGISTRY
     from cmcflex.waivers import load_waivers_file
@@ -253,11 +251,31 @@ def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt]
                 typer.echo(str(problem), err=True)
             raise _fail(f"the waivers file {settings.waivers} could not be loaded") from None
         extra_inputs.append(entry)
+    return rules, extra_waivers, extra_inputs
+
+
+def _load(dossier: Path, follow_links: bool) -> "Dossier":
+    """Load a dossier or print its problems and exit 2."""
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+
     try:
-        loaded = load_dossier(dossier, follow_links=follow_links)
+        return load_dossier(dossier, follow_links=follow_links)
     except DossierError as exc:
         _print_load_errors(exc)
         raise typer.Exit(EXIT_ERROR) from None
+
+
+def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt] = None,
+              target: Optional[PhaseOpt] = None, when: dt.date, follow_links: bool = False,
+              debug: bool = False) -> "Report":
+    """Load, select rules, apply waivers and configuration: the one path of check and diff."""
+    from cmcflex.api import build_report
+    from cmcflex.engine import InternalError
+    from cmcflex.phases import Phase
+
+    rules, extra_waivers, extra_inputs = _prepare(settings)
+    loaded = _load(dossier, follow_links)
     try:
         return build_report(
             loaded,
@@ -300,11 +318,9 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
     """Check several dossiers (cmcflex.portfolio): a summary table, one report per dossier, combined exit."""
     import json
 
-    from cmcflex.config import ConfigError, check_overrides, select_rules
     from cmcflex.phases import Phase
     from cmcflex.portfolio import (PortfolioOptions, check_portfolio, combined_exit_code, duplicate_names,
                                    find_dossiers, print_summary, report_files)
-    from cmcflex.rules import REGISTRY
 
     if output:
         raise _fail("--output names one file; with several dossiers use --output-dir DIR")
@@ -318,31 +334,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
         clashes = duplicate_names(found)
         if clashes:
             raise _fail(f"several dossiers are named {', '.join(clashes)}; their reports in --output-dir would collide")
-    try:
-        rules = select_rules(REGISTRY, settings.select, settings.ignore)
-        check_overrides(REGISTRY, settings.severity)
-    except ConfigError as exc:
-        raise _fail(f"configuration: {exc}") from None
-    extra_waivers, extra_inputs = [], []
-    if settings.waivers is not None:
-        from cmcflex.dossier.errors import DossierError
-        from cmcflex.waivers import load_waivers_file
-
-        try:
-            extra_waivers, entry = load_waivers_file(_shown(settings.waivers))
-        except DossierError as exc:
-            for problem in exc.problems:
-                typer.echo(str(problem), err=True)
-            raise _fail(f"the waivers file {settings.waivers} could not be loaded") from None
-        extra_inputs.append(entry)
-    if settings.config_file is not None:
-        import hashlib
-
-        from cmcflex.report.model import InputEntry
-
-        data = settings.config_file.read_bytes()
-        extra_inputs.insert(0, InputEntry(file=_shown(settings.config_file), sha256=hashlib.sha256(data).hexdigest(),
-                                          bytes=len(data), role="config"))
+    rules, extra_waivers, extra_inputs = _prepare(settings)
     options = PortfolioOptions(
         as_of=when, phase=Phase(phase.value) if phase else None, target=Phase(target.value) if target else None,
         fail_on=settings.fail_on, rules=tuple(r.id for r in rules), overrides=dict(settings.severity or {}),
@@ -616,34 +608,13 @@ def plan(
 ) -> None:
     """Roadmap: the gaps each milestone adds, from now to the pivotal study, the BLA and after approval."""
     from cmcflex.authoring.plan import build_plan, plan_json
-    from cmcflex.config import ConfigError, check_overrides, select_rules
-    from cmcflex.dossier.errors import DossierError
-    from cmcflex.dossier.loader import load_dossier
     from cmcflex.engine import InternalError
     from cmcflex.phases import Phase
-    from cmcflex.rules import REGISTRY
-    from cmcflex.waivers import load_waivers_file
 
     when = _parse_date(as_of)
     settings = _settings(None, None, None, None, None, config, no_config)
-    try:
-        rules = select_rules(REGISTRY, settings.select, settings.ignore)
-        check_overrides(REGISTRY, settings.severity)
-    except ConfigError as exc:
-        raise _fail(f"configuration: {exc}") from None
-    extra_waivers = []
-    if settings.waivers is not None:
-        try:
-            extra_waivers, _ = load_waivers_file(_shown(settings.waivers))
-        except DossierError as exc:
-            for problem in exc.problems:
-                typer.echo(str(problem), err=True)
-            raise _fail(f"the waivers file {settings.waivers} could not be loaded") from None
-    try:
-        loaded = load_dossier(dossier, follow_links=follow_links)
-    except DossierError as exc:
-        _print_load_errors(exc)
-        raise typer.Exit(EXIT_ERROR) from None
+    rules, extra_waivers, _ = _prepare(settings)
+    loaded = _load(dossier, follow_links)
     try:
         roadmap = build_plan(loaded, as_of=when, path_label=str(dossier),
                              phase=Phase(phase.value) if phase else None, rules=rules,
