@@ -52,6 +52,7 @@ class SeverityOpt(str, Enum):
 class FormatOpt(str, Enum):
     console = "console"
     json = "json"
+    markdown = "markdown"
 
 
 def _version(value: bool) -> None:
@@ -473,14 +474,17 @@ def diff(
 
 @app.command("rules")
 def rules_command(
-    format: Annotated[FormatOpt, typer.Option("--format", "-f", help="console or json")] = FormatOpt.console,
+    format: Annotated[FormatOpt, typer.Option("--format", "-f", help="console, json or markdown")] = FormatOpt.console,
 ) -> None:
-    """List every rule with its severity by phase."""
+    """List every rule with its severity by phase (markdown: the rules reference, docs/rules.md)."""
     from cmcflex.rules import REGISTRY
-    from cmcflex.rules.catalogue import rule_table, rules_json
+    from cmcflex.rules.catalogue import rule_table, rules_json, rules_markdown
 
     if format is FormatOpt.json:
         sys.stdout.write(rules_json(REGISTRY))
+        return
+    if format is FormatOpt.markdown:
+        sys.stdout.write(rules_markdown(REGISTRY))
         return
     from rich.console import Console
 
