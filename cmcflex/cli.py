@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -108,6 +107,8 @@ def _inside(folder: Path, path: Path) -> bool:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write a file so that a failure never leaves a half-written report behind."""
+    import tempfile  # here, not at the top: --version and --help do not need it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
