@@ -355,7 +355,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-003", slug="criteria-predefined", area=Area.CMP,
     title="The comparability study's method and acceptance criteria were set in advance",
     severity=by_phase(None, MI, MA, B, B),
-    cites=(FDA_CGT_COMPARABILITY, f"{ICH_Q5E}, 2.3"),
+    cites=(FDA_CGT_COMPARABILITY, ICH_Q5E),
     remedy="Name the statistical method (`method`) and set the acceptance criteria in an approved "
            "protocol before testing post-change lots; record `criteria_predefined: true`.",
     why="Criteria chosen after the data are seen can be fitted to any result, so a post hoc "

@@ -811,7 +811,8 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.GMP,
     severity=by_phase(MA, B, B, B, B),
     cites=(
-        "21 CFR 1271.90",
+        "21 CFR 1271.290 (tracking)",
+        "21 CFR 1271.90(c)(1) (FOR AUTOLOGOUS USE ONLY labeling)",
         "FDA, Guidance for Industry: Considerations for the Development of Chimeric Antigen "
         "Receptor (CAR) T Cell Products (January 2024)",
     ),

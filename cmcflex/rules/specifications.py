@@ -284,7 +284,7 @@ def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="A CQA with 'report result' is justified for the phase",
     area=Area.SPEC,
     severity=by_phase(I, MI, MA, B, B),
-    cites=(f"{Q6B}, 2.3 and 4", CBER_2026),
+    cites=(f"{Q6B}, 3 and 4", CBER_2026),
     remedy="Set an acceptance criterion from the lots made so far; at BLA a 'report result' CQA "
     "needs a post-approval re-evaluation plan stating after how many lots and by which method the "
     "limit will be set (reevaluation: {after_lots, method}).",
@@ -334,7 +334,7 @@ def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Each acceptance criterion states its basis and justification",
     area=Area.SPEC,
     severity=by_phase(I, MI, MI, MA, MA),
-    cites=(f"{Q6B}, 2.3",),
+    cites=(f"{Q6B}, 3",),
     remedy="Add justification: {basis: clinical_lots | safety | compendial | statistical | capability "
     "| mechanistic | platform, text: ...} saying where the limit comes from (lots, toxicology, "
     "pharmacopoeia, mechanism).",
@@ -371,7 +371,7 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="A limit wider than the pivotal lots has a safety, compendial or mechanistic basis",
     area=Area.SPEC,
     severity=by_phase(None, None, MI, MA, MA),
-    cites=(f"{Q6B}, 2.3",),
+    cites=(f"{Q6B}, 3",),
     remedy="Tighten the limit to the range of the pivotal (clinical) lots, or justify the wider limit "
     "with a safety, compendial, mechanistic or platform basis (e.g. toxicology margin, dose-response "
     "data); a limit from few lots may rest on clinical experience with a post-approval "
@@ -443,7 +443,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
     title="The proposed criteria would not have rejected released pivotal lots",
     area=Area.SPEC,
     severity=by_phase(None, None, MI, MA, MA),
-    cites=(f"{Q6B}, 2.3",),
+    cites=(f"{Q6B}, 3",),
     remedy="Set the limit so that every released pivotal lot meets it, or explain why the rejected "
     "lots' results are not representative (assay or process change, with data) and what the "
     "clinical outcome of those lots was.",
