@@ -550,7 +550,7 @@ _DI_FLAGS = {
     cites=(
         "21 CFR 11.10(a), (d), (e)",
         "21 CFR 211.68",
-        "FDA, Guidance for Industry: Data Integrity and Compliance With Drug CGMP — Questions and "
+        "FDA, Guidance for Industry: Data Integrity and Compliance With Drug CGMP: Questions and "
         "Answers (December 2018)",
     ),
     remedy=(
