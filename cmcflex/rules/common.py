@@ -6,11 +6,12 @@ STAB rules judge lot results by the one criterion logic.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, NamedTuple
 
 from cmcflex.dossier.criteria import Criterion, NumericCriterion, ReportOnlyCriterion, Result
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.lots import ABOVE, BELOW, WORD, WORDS, LotResult, StabilityPoint
+from cmcflex.dossier.lots import ABOVE, BELOW, WORD, WORDS, AttributeColumn, LotResult, StabilityPoint
 from cmcflex.dossier.models import Specification, SpecTest
 
 
@@ -101,7 +102,7 @@ def not_accepted(
     wanted = None if lot_ids is None else lot_indices(dossier, lot_ids)
     memo: dict[tuple[int, float, int], bool | None] = {}
     lots, values, censors, words = col.lot, col.value, col.censor, col.word
-    for k in range(len(lots)):
+    for k in _candidate_rows(col, criterion):
         if wanted is not None and lots[k] not in wanted:
             continue
         c = censors[k]
@@ -115,6 +116,34 @@ def not_accepted(
         m = col.method[k]
         yield (LotResult(table.lot_ids[lots[k]], _result(key), table.files[col.file[k]], col.line[k],
                          table.methods[m] if m >= 0 else None), verdict)  # type: ignore[misc]
+
+
+_NONZERO = re.compile(rb"[^\x00]")
+
+
+def _candidate_rows(col: AttributeColumn, criterion: Criterion) -> Iterable[int]:
+    """Rows that the criterion might not accept, in order: a superset, found without a Python
+    step per accepted row where the criterion is a numeric range.
+
+    Plain numbers strictly inside the range are accepted whatever the bounds' inclusiveness, so
+    only numbers at or beyond a bound, and every censored result or word, need judging.
+    """
+    if not isinstance(criterion, NumericCriterion):
+        return range(len(col.lot))
+    values = col.value
+    lo, hi = criterion.min, criterion.max
+    if lo is not None and hi is not None:
+        outside = [k for k, v in enumerate(values) if v <= lo or v >= hi]
+    elif lo is not None:
+        outside = [k for k, v in enumerate(values) if v <= lo]
+    elif hi is not None:
+        outside = [k for k, v in enumerate(values) if v >= hi]
+    else:  # pragma: no cover - a numeric criterion always has a bound
+        outside = []
+    flagged = [m.start() for m in _NONZERO.finditer(col.censor.tobytes())]  # censored or words (NaN)
+    if not flagged:
+        return outside
+    return sorted(set(outside).union(flagged))
 
 
 def lot_indices(dossier: Dossier, lot_ids: Iterable[str]) -> frozenset[int]:
