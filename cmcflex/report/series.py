@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cmcflex.dossier.criteria import NumericCriterion
 from cmcflex.dossier.loader import Dossier
-from cmcflex.dossier.lots import ABOVE, BELOW, NO_CENSOR
+from cmcflex.dossier.lots import BELOW, NO_CENSOR, WORD
 from cmcflex.report.model import LotSeries
 
 CAP = 200
@@ -31,12 +31,18 @@ def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:
         col = table.columns.get((material, attribute))
         if col is None:
             continue
-        numeric = [k for k in range(len(col.lot)) if col.censor[k] in (NO_CENSOR, BELOW, ABOVE)]
-        if not numeric:
+        total = len(col.lot) - col.censor.tobytes().count(bytes([WORD]))  # words are not charted
+        if not total:
             continue
+        latest: list[int] = []  # the last `cap` numeric rows, found from the end
+        for k in range(len(col.lot) - 1, -1, -1):
+            if col.censor[k] != WORD:
+                latest.append(k)
+                if len(latest) == cap:
+                    break
         points: list[tuple[str, float, str]] = []
         censored: list[tuple[str, float, str, str]] = []
-        for k in numeric[-cap:]:
+        for k in reversed(latest):
             i = col.lot[k]
             lot_id, value, use = table.lot_ids[i], float(col.value[k]), uses[i] or ""
             if col.censor[k] == NO_CENSOR:
@@ -52,7 +58,7 @@ def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:
             max=criterion.max,
             points=points,
             censored=censored,
-            total=len(numeric),
+            total=total,
             cap=cap,
         ))
     return out

@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from typing import Iterable, NamedTuple
 
-from cmcflex.dossier.criteria import Criterion, NumericCriterion, ReportOnlyCriterion, Result
+from cmcflex.dossier.criteria import (
+    QUALITATIVE,
+    Criterion,
+    NumericCriterion,
+    QualitativeCriterion,
+    ReportOnlyCriterion,
+    Result,
+)
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import ABOVE, BELOW, WORD, WORDS, AttributeColumn, LotResult, StabilityPoint
 from cmcflex.dossier.models import Specification, SpecTest
@@ -128,11 +135,17 @@ def _candidate_rows(col: AttributeColumn, criterion: Criterion) -> Iterable[int]
     Plain numbers strictly inside the range are accepted whatever the bounds' inclusiveness, so
     only numbers at or beyond a bound, and every censored result or word, need judging.
     """
+    if isinstance(criterion, QualitativeCriterion):
+        return _qualitative_candidates(col, criterion)
     if not isinstance(criterion, NumericCriterion):
         return range(len(col.lot))
     values = col.value
     lo, hi = criterion.min, criterion.max
-    if lo is not None and hi is not None:
+    censors = col.censor.tobytes()
+    flagged = [m.start() for m in _NONZERO.finditer(censors)]  # censored results and words (NaN)
+    if WORD not in censors and (lo is None or min(values) > lo) and (hi is None or max(values) < hi):
+        outside: list[int] = []  # every number strictly inside the range: the common case
+    elif lo is not None and hi is not None:
         outside = [k for k, v in enumerate(values) if v <= lo or v >= hi]
     elif lo is not None:
         outside = [k for k, v in enumerate(values) if v <= lo]
@@ -140,10 +153,24 @@ def _candidate_rows(col: AttributeColumn, criterion: Criterion) -> Iterable[int]
         outside = [k for k, v in enumerate(values) if v >= hi]
     else:  # pragma: no cover - a numeric criterion always has a bound
         outside = []
-    flagged = [m.start() for m in _NONZERO.finditer(col.censor.tobytes())]  # censored or words (NaN)
     if not flagged:
         return outside
     return sorted(set(outside).union(flagged))
+
+
+def _qualitative_candidates(col: AttributeColumn, criterion: QualitativeCriterion) -> Iterable[int]:
+    """Rows whose result is not a word the criterion passes (numbers, other words), found in the
+    word column's bytes; an all-passing column costs no Python step per row."""
+    passing = QUALITATIVE.get(criterion.expected, (frozenset({criterion.expected}), frozenset()))[0]
+    codes = bytes(sorted(_WORD_CODE[w] for w in passing if w in _WORD_CODE))
+    words = col.word.tobytes()  # -1 (0xff) for rows that hold no word
+    if codes and not words.translate(None, codes):
+        return []
+    other = re.compile(b"[^" + re.escape(codes) + b"]", re.DOTALL) if codes else re.compile(b".", re.DOTALL)
+    return [m.start() for m in other.finditer(words)]
+
+
+_WORD_CODE = {w: i for i, w in enumerate(WORDS)}
 
 
 def lot_indices(dossier: Dossier, lot_ids: Iterable[str]) -> frozenset[int]:
