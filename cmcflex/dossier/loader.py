@@ -126,10 +126,12 @@ class Dossier:
     def pivotal_lot_ids(self, material: str | None = None) -> list[str]:
         if self.lots is None:
             return []
+        table, use = self.lots, self.pivotal_use
         return [
-            lot.id
-            for lot in self.lots.lots()
-            if lot.use == self.pivotal_use and (material is None or lot.material == material)
+            lot_id
+            for lot_id, lot_use, lot_material in zip(table.lot_ids, table.lot_values["use"],
+                                                     table.lot_values["material"])
+            if lot_use == use and (material is None or lot_material == material)
         ]
 
 

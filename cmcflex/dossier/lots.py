@@ -124,21 +124,24 @@ class LotTable:
         ))
 
     def lots_where(self, **criteria: str | tuple[str, ...] | None) -> list[Lot]:
-        """Lots whose lot-level columns equal (or are among) the given values."""
-        out = []
-        for lot in self.lots():
-            ok = True
-            for key, wanted in criteria.items():
-                have = getattr(lot, key)
-                if isinstance(wanted, tuple):
-                    ok = have in wanted
-                else:
-                    ok = have == wanted
-                if not ok:
-                    break
-            if ok:
-                out.append(lot)
-        return out
+        """Lots whose lot-level columns equal (or are among) the given values.
+
+        Matching reads the per-lot columns; a Lot tuple is built only for the lots that match.
+        """
+        keep: list[int] = list(range(len(self.lot_ids)))
+        for key, wanted in criteria.items():
+            if key == "id":
+                column: list[str | None] = list(self.lot_ids)
+            else:
+                column = self.lot_values[key]
+                if key in ("material", "use"):
+                    column = [c or "" for c in column]
+            if isinstance(wanted, tuple):
+                allowed = set(wanted)
+                keep = [i for i in keep if column[i] in allowed]
+            else:
+                keep = [i for i in keep if column[i] == wanted]
+        return [self._lot(i) for i in keep]
 
     def attributes(self, material: str | None = None) -> list[tuple[str, str]]:
         """(material, attribute) keys present, optionally for one material."""

@@ -130,3 +130,16 @@ def test_duplicate_keys_are_errors(dossier_dir):
     path = dossier_dir({"gmp.yaml": "quality_unit: {independent: true}\nquality_unit: {}\n"})
     (problem,) = _problems(path)
     assert problem.startswith("gmp.yaml:2:1: quality_unit: duplicate key 'quality_unit' (first at line 1)")
+
+
+def test_lots_where_and_pivotal_lots(dossier_dir):
+    rows = (lot_rows("L1", "phase_2", {"viability": "80"}, site="SITE-A")
+            + lot_rows("L2", "phase_3", {"viability": "81"}, site="SITE-B")
+            + lot_rows("L3", "ppq", {"viability": "82"}, site="SITE-A", material="drug_substance"))
+    d = load_dossier(dossier_dir({"lots.csv": rows}, pivotal_phase="phase_2"))
+    assert [lot.id for lot in d.lots.lots_where(site="SITE-A")] == ["L1", "L3"]
+    assert [lot.id for lot in d.lots.lots_where(use=("phase_3", "ppq"), site="SITE-A")] == ["L3"]
+    assert d.lots.lots_where(use="commercial") == []
+    assert d.lots.lots_where(site="SITE-B")[0].line == 3
+    assert d.pivotal_lot_ids() == ["L1"]
+    assert d.pivotal_lot_ids("drug_substance") == []
