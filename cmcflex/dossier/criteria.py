@@ -174,7 +174,9 @@ class Result:
     def describe(self) -> str:
         if self.word is not None:
             return self.word
-        return f"{self.censor}{self.value:g}"
+        from cmcflex.formatting import number
+
+        return f"{self.censor}{number(self.value)}"
 
 
 def _describe_range(c: NumericCriterion) -> str:

@@ -12,6 +12,8 @@ tests a finding is about.
 
 from __future__ import annotations
 
+from cmcflex.formatting import number
+
 import math
 from functools import cached_property
 from typing import Any
@@ -228,16 +230,4 @@ def _r(x: float) -> float:
     return float(f"{x:.6g}")
 
 
-def fmt(x: float | None, unit: str | None = None) -> str:
-    """A number for a sentence: 452, 72.1, 0.031, 1.2E12 (4 significant figures)."""
-    if x is None:
-        return "n/a"
-    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
-        mant, exp = f"{x:.3E}".split("E")
-        mant = mant.rstrip("0").rstrip(".")
-        text = f"{mant}E{int(exp)}"
-    else:
-        text = f"{x:.4g}"
-        if "e" in text:
-            text = f"{x:.0f}"
-    return f"{text} {unit}" if unit else text
+fmt = number  # the shared number format (cmcflex.formatting)
