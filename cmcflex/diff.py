@@ -1,7 +1,9 @@
-"""Compare two reports of one dossier: new, resolved and unchanged gaps.
+"""Compare two reports of one dossier: new, worse, better, resolved and unchanged gaps.
 
 Gaps are the open findings (waived ones are not gaps); they are paired by their fingerprint
 (rule + file + record), so rewording a message or moving a line does not make a gap "new".
+A paired gap whose severity rose is "worse" (fell: "better"); a gap that rose to ``--fail-on``
+or above counts like a new one for the verdict and the exit code.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ class Side(BaseModel):
 class Change(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    status: Literal["new", "resolved", "unchanged"]
+    status: Literal["new", "worse", "better", "resolved", "unchanged"]
     fingerprint: str
     finding: Finding
-    previous_severity: Severity | None = None  # unchanged gaps whose severity changed
+    previous_severity: Severity | None = None  # worse and better gaps: the severity before
 
 
 class ReportDiff(BaseModel):
@@ -53,6 +55,8 @@ class ReportDiff(BaseModel):
     failing: bool
     counts: dict[str, int]
     new_gaps: list[Change]
+    worse: list[Change] = []
+    better: list[Change] = []
     resolved: list[Change]
     unchanged: list[Change]
 
@@ -97,22 +101,33 @@ def _keyed(findings: list[Finding]) -> dict[tuple[str, int], Finding]:
 
 def compare(old: Report, new: Report, fail_on: Severity = Severity.MAJOR,
             old_label: str = "old", new_label: str = "new") -> ReportDiff:
-    """Pair the gaps of two reports by fingerprint."""
+    """Pair the gaps of two reports by fingerprint; severity rises are worse, falls better."""
     before, after = _keyed(old.findings), _keyed(new.findings)
     new_gaps = [Change(status="new", fingerprint=k[0], finding=f) for k, f in after.items() if k not in before]
     resolved = [Change(status="resolved", fingerprint=k[0], finding=f) for k, f in before.items() if k not in after]
-    unchanged = [
-        Change(status="unchanged", fingerprint=k[0], finding=f,
-               previous_severity=before[k].severity if before[k].severity is not f.severity else None)
-        for k, f in after.items() if k in before
-    ]
-    failing = any(c.finding.severity >= fail_on for c in new_gaps)
+    worse, better, unchanged = [], [], []
+    for k, f in after.items():
+        if k not in before:
+            continue
+        was = before[k].severity
+        if f.severity > was:
+            worse.append(Change(status="worse", fingerprint=k[0], finding=f, previous_severity=was))
+        elif f.severity < was:
+            better.append(Change(status="better", fingerprint=k[0], finding=f, previous_severity=was))
+        else:
+            unchanged.append(Change(status="unchanged", fingerprint=k[0], finding=f))
+    gating = sum(1 for c in [*new_gaps, *worse] if c.finding.severity >= fail_on)
     return ReportDiff(
-        old=_side(old, old_label), new=_side(new, new_label), fail_on=fail_on, failing=failing,
-        counts={"new": len(new_gaps), "resolved": len(resolved), "unchanged": len(unchanged),
-                "new_at_or_above_fail_on": sum(1 for c in new_gaps if c.finding.severity >= fail_on)},
-        new_gaps=new_gaps, resolved=resolved, unchanged=unchanged,
+        old=_side(old, old_label), new=_side(new, new_label), fail_on=fail_on, failing=gating > 0,
+        counts={"new": len(new_gaps), "worse": len(worse), "better": len(better), "resolved": len(resolved),
+                "unchanged": len(unchanged), "new_at_or_above_fail_on": gating},
+        new_gaps=new_gaps, worse=worse, better=better, resolved=resolved, unchanged=unchanged,
     )
+
+
+def _groups(d: ReportDiff) -> tuple[tuple[str, list[Change]], ...]:
+    return (("New", d.new_gaps), ("Worse", d.worse), ("Better", d.better), ("Resolved", d.resolved),
+            ("Unchanged", d.unchanged))
 
 
 def _line(c: Change) -> str:
@@ -126,15 +141,16 @@ def _line(c: Change) -> str:
 def render_text(d: ReportDiff) -> str:
     c = d.counts
     out = [clean(f"cmcflex diff: {d.old.label} → {d.new.label}"),
-           f"{c['new']} new · {c['resolved']} resolved · {c['unchanged']} unchanged gaps "
-           f"({c['new_at_or_above_fail_on']} new at or above {d.fail_on.value})"]
+           f"{c['new']} new · {c['worse']} worse · {c['better']} better · {c['resolved']} resolved · "
+           f"{c['unchanged']} unchanged gaps ({c['new_at_or_above_fail_on']} new or worse at or above "
+           f"{d.fail_on.value})"]
     if d.old.ruleset != d.new.ruleset or d.old.tool_version != d.new.tool_version:
         out.append(f"note: compared across versions (cmcflex {d.old.tool_version} rule set {d.old.ruleset} → "
                    f"{d.new.tool_version} rule set {d.new.ruleset}); some changes may come from the rules")
-    for title, group in (("New", d.new_gaps), ("Resolved", d.resolved), ("Unchanged", d.unchanged)):
+    for title, group in _groups(d):
         if group:
             out += ["", f"{title} ({len(group)})"] + [_line(ch) for ch in group]
-    out += ["", "FAIL: new gaps at or above " + d.fail_on.value if d.failing else "PASS: no new gaps at or above "
+    out += ["", ("FAIL: new or worse gaps at or above " if d.failing else "PASS: no new or worse gaps at or above ")
             + d.fail_on.value]
     return "\n".join(out) + "\n"
 
@@ -143,10 +159,11 @@ def render_markdown(d: ReportDiff) -> str:
     from cmcflex.report.markdown import md
 
     c = d.counts
-    out = [f"## cmcflex diff: {'❌ new gaps' if d.failing else '✅ no new gaps'} at or above {d.fail_on.value}", "",
-           f"{md(d.old.label)} → {md(d.new.label)}: **{c['new']} new**, {c['resolved']} resolved, "
-           f"{c['unchanged']} unchanged", ""]
-    for title, group in (("New", d.new_gaps), ("Resolved", d.resolved), ("Unchanged", d.unchanged)):
+    verdict = "❌ new or worse gaps" if d.failing else "✅ no new or worse gaps"
+    out = [f"## cmcflex diff: {verdict} at or above {d.fail_on.value}", "",
+           f"{md(d.old.label)} → {md(d.new.label)}: **{c['new']} new**, **{c['worse']} worse**, "
+           f"{c['better']} better, {c['resolved']} resolved, {c['unchanged']} unchanged", ""]
+    for title, group in _groups(d):
         if not group:
             continue
         out += [f"### {title} ({len(group)})", ""]
