@@ -84,7 +84,18 @@ def _parse_date(text: str | None) -> dt.date:
         raise _fail(f"--as-of {text!r} is not an ISO date such as 2026-03-10") from None
 
 
+OUTPUT_EXTENSIONS = ((".sarif.json", "sarif"), (".sarif", "sarif"), (".json", "json"), (".xml", "junit"),
+                     (".md", "markdown"), (".html", "html"), (".htm", "html"))
+
+
+def _format_of(path: str, default_format: str, known: set[str]) -> str:
+    """The format a bare ``--output FILE`` is written in: from a known extension, else --format."""
+    name = path.lower()
+    return next((fmt for ext, fmt in OUTPUT_EXTENSIONS if name.endswith(ext) and fmt in known), default_format)
+
+
 def _parse_outputs(outputs: list[str], default_format: str, known: set[str]) -> list[tuple[str, Path]]:
+    """``FORMAT:FILE`` or ``FILE`` (format from the extension: .json, .sarif, .xml, .md, .html; else --format)."""
     parsed = []
     for spec in outputs:
         head, sep, tail = spec.partition(":")
@@ -93,7 +104,7 @@ def _parse_outputs(outputs: list[str], default_format: str, known: set[str]) -> 
         elif sep and head and head.isalpha() and len(head) > 1 and head not in known:
             raise _fail(f"unknown output format {head!r} in --output {spec!r}; known: {', '.join(sorted(known))}")
         else:
-            parsed.append((default_format, Path(spec)))
+            parsed.append((_format_of(spec, default_format, known), Path(spec)))
     return parsed
 
 
@@ -105,8 +116,24 @@ def _inside(folder: Path, path: Path) -> bool:
         return False
 
 
+_FILE_MODE: int | None = None
+
+
+def _file_mode() -> int:
+    """The mode an ordinary new file gets (0o666 less the umask); the umask is read once."""
+    global _FILE_MODE
+    if _FILE_MODE is None:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        _FILE_MODE = 0o666 & ~mask
+    return _FILE_MODE
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that a failure never leaves a half-written report behind."""
+    """Write a file so that a failure never leaves a half-written report behind.
+
+    The temporary file is private (mkstemp); the report gets the mode of an ordinary new file.
+    """
     import tempfile  # here, not at the top: --version and --help do not need it
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +141,10 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), _file_mode())
+        if not hasattr(os, "fchmod"):
+            os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         try:
