@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from cmcflex import RULESET_VERSION, __version__
 from cmcflex.dossier.loader import Dossier, load_dossier
 from cmcflex.engine import evaluate
-from cmcflex.phases import Phase, resolve
+from cmcflex.phases import Phase, resolve, rule_phase
 from cmcflex.report.model import DossierInfo, InputEntry, Report, ToolInfo, sort_key
 from cmcflex.report.series import lot_series
 from cmcflex.rules import REGISTRY
@@ -38,6 +38,16 @@ def summaries(dossier: Dossier) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _waiver_ceiling(rules: list[Rule], ctx: Context) -> dict[str, tuple[Severity, str]]:
+    """For --target: the most a waiver written today covers, per rule: its severity today.
+
+    A waiver accepted a gap as it stands now; a milestone that makes the gap graver needs a
+    new decision, so the waiver does not carry over to the graver gap.
+    """
+    assert ctx.now is not None
+    return {r.id: (r.severity[ctx.now], ctx.now.label) for r in rules if ctx.now in r.severity}
+
+
 def build_report(
     dossier: Dossier,
     *,
@@ -55,11 +65,14 @@ def build_report(
     """Evaluate a loaded dossier and assemble the report."""
     as_of = as_of or dt.date.today()
     current, evaluated = resolve(dossier.info.phase, dossier.info.pivotal_phase, phase, target)
-    ctx = Context(phase=evaluated, current=current, as_of=as_of, target=target)
-    result = evaluate(dossier, ctx, list(rules) if rules is not None else list(REGISTRY), overrides)
+    now = rule_phase(current, dossier.info.pivotal_phase)
+    ctx = Context(phase=evaluated, current=current, as_of=as_of, target=target, now=now)
+    rule_list = list(rules) if rules is not None else list(REGISTRY)
+    result = evaluate(dossier, ctx, rule_list, overrides)
     findings = sorted(result.findings, key=sort_key)
     waivers = located_waivers(dossier) + list(extra_waivers or [])
-    open_findings, waived, notes = apply_waivers(findings, waivers, as_of)
+    ceiling = _waiver_ceiling(rule_list, ctx) if ctx.planning else None
+    open_findings, waived, notes = apply_waivers(findings, waivers, as_of, ceiling)
     counts = {s.value: sum(1 for f in open_findings if f.severity is s) for s in Severity}
     counts["waived"] = len(waived)
     counts["not_evaluated"] = len(result.not_evaluated)

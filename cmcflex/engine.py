@@ -36,9 +36,9 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
     if overrides and rule.id in overrides:
         overridden, severity = severity, overrides[rule.id]
     message = gap.message
-    if ctx.planning and ctx.target is not None:
+    if ctx.planning and ctx.target is not None and _grows_by_target(rule, severity, ctx):
         body, stop = (message[:-1], ".") if message.endswith(".") else (message, "")
-        message = f"{body} (needed by {_milestone(ctx.target)}){stop}"
+        message = f"{body} ({_needed(ctx.target)}){stop}"
     return Finding(
         rule=rule.id,
         slug=rule.slug,
@@ -57,8 +57,21 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
     )
 
 
-def _milestone(phase: Phase) -> str:
-    return {Phase.BLA: "BLA", Phase.POST_APPROVAL: "approval"}.get(phase, phase.label)
+def _grows_by_target(rule: Rule, severity: Severity, ctx: Context) -> bool:
+    """Whether a finding at the target is more than the same rule asks today: only then does
+    it say "needed by" the milestone (a gap today, or an info note, is not a future need)."""
+    if severity is Severity.INFO:
+        return False
+    today = rule.severity.get(ctx.now) if ctx.now is not None else None
+    return today is None or today < severity
+
+
+def _needed(target: Phase) -> str:
+    if target is Phase.POST_APPROVAL:
+        return "needed after approval"
+    if target is Phase.PHASE_3:
+        return "needed by the pivotal study"
+    return f"needed by {'BLA' if target is Phase.BLA else target.label}"
 
 
 def evaluate(

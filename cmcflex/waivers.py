@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cmcflex.dossier.models import Waiver
 from cmcflex.report.model import Finding, InputEntry, WaivedFinding, WaiverNote
+from cmcflex.rules.base import Severity
 
 MAX_WAIVERS_BYTES = 5 * 1024 * 1024
 
@@ -85,9 +86,15 @@ def matches(waiver: Waiver, finding: Finding) -> bool:
 
 
 def apply_waivers(
-    findings: list[Finding], waivers: list[LocatedWaiver], as_of: dt.date
+    findings: list[Finding], waivers: list[LocatedWaiver], as_of: dt.date,
+    ceiling: dict[str, tuple[Severity, str]] | None = None,
 ) -> tuple[list[Finding], list[WaivedFinding], list[WaiverNote]]:
-    """Split findings into open and waived; report expired and unused waivers."""
+    """Split findings into open and waived; report expired, unused and outgrown waivers.
+
+    ``ceiling`` (rule id → (severity, phase label)) caps what a waiver covers when checking a
+    later milestone: a finding graver than the rule's severity today stays open, and the
+    waiver is reported as outgrown.
+    """
     active: list[LocatedWaiver] = []
     notes: list[WaiverNote] = []
     for lw in waivers:
@@ -100,9 +107,15 @@ def apply_waivers(
     used: set[int] = set()
     open_findings: list[Finding] = []
     waived: list[WaivedFinding] = []
+    outgrown: dict[int, tuple[Finding, tuple[Severity, str]]] = {}
     for f in findings:
         hit = next((i for i, lw in enumerate(active) if matches(lw.waiver, f)), None)
         if hit is None:
+            open_findings.append(f)
+            continue
+        cap = (ceiling or {}).get(f.rule)
+        if cap is not None and f.severity > cap[0]:
+            outgrown.setdefault(hit, (f, cap))
             open_findings.append(f)
             continue
         used.add(hit)
@@ -112,6 +125,17 @@ def apply_waivers(
             waiver_justification=w.justification,
             waiver_approved_by=w.approved_by,
             waiver_expires=w.expires.isoformat() if w.expires else None,
+        ))
+    for i, (f, (severity, phase_label)) in sorted(outgrown.items()):
+        if i in used:
+            continue
+        lw = active[i]
+        used.add(i)
+        notes.append(WaiverNote(
+            rule=lw.waiver.rule, scope=lw.waiver.scope, status="outgrown",
+            expires=lw.waiver.expires.isoformat() if lw.waiver.expires else None, line=lw.line, file=lw.file,
+            detail=f"it accepts the {severity.value} gap of {phase_label}, not the {f.severity.value} "
+                   "gap of the target milestone; decide again before relying on it",
         ))
     for i, lw in enumerate(active):
         if i not in used:

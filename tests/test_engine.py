@@ -81,6 +81,34 @@ def test_target_uses_milestone_severity_and_says_needed_by(dossier_dir):
     assert report.verdict == "fail" and report.evaluated_phase is Phase.BLA
 
 
+def test_needed_by_only_where_the_target_asks_more_than_today(dossier_dir):
+    """A gap already as grave today, or an info note, does not say "needed by"."""
+    reg = Registry()
+
+    @rule(id="GMP-903", slug="same-today", title="Same", area=Area.GMP,
+          severity=by_phase(MA, MA, MA, MA, MA), cites=("x",), remedy="r", why="w", registry=reg)
+    def same(d, ctx):
+        yield Gap("already a gap.", Location("gmp.yaml", 1))
+
+    @rule(id="GMP-904", slug="info-note", title="Info", area=Area.GMP,
+          severity=by_phase(MA, MA, MA, MA, MA), cites=("x",), remedy="r", why="w", registry=reg)
+    def note(d, ctx):
+        yield Gap("the flexibility applies.", Location("gmp.yaml", 2), severity=Severity.INFO)
+
+    @rule(id="GMP-905", slug="grows", title="Grows", area=Area.GMP,
+          severity=by_phase(None, MI, MA, Severity.BLOCKER, MA), cites=("x",), remedy="r", why="w",
+          registry=reg)
+    def grows(d, ctx):
+        yield Gap("not yet in place.", Location("gmp.yaml", 3))
+
+    d = load_dossier(dossier_dir(phase="phase_2"))
+    msgs = {f.rule: f.message for f in build_report(d, as_of=AS_OF, target=Phase.BLA, rules=list(reg)).findings}
+    assert msgs == {"GMP-903": "already a gap.", "GMP-904": "the flexibility applies.",
+                    "GMP-905": "not yet in place (needed by BLA)."}
+    post = build_report(d, as_of=AS_OF, target=Phase.POST_APPROVAL, rules=list(reg)).findings
+    assert [f.message for f in post if f.rule == "GMP-905"] == ["not yet in place (needed after approval)."]
+
+
 def test_severity_override_is_recorded(dossier_dir):
     d = load_dossier(dossier_dir(phase="phase_2"))
     report = build_report(d, as_of=AS_OF, rules=list(_registry()), overrides={"GMP-901": Severity.BLOCKER})

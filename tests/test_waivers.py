@@ -83,3 +83,21 @@ def test_bad_waivers_file_is_a_located_error(tmp_path: Path, text: str, expected
 def test_missing_waivers_file(tmp_path: Path) -> None:
     with pytest.raises(DossierError, match="no such waivers file"):
         load_waivers_file(tmp_path / "absent.yaml")
+
+
+def test_waiver_does_not_carry_over_to_a_graver_gap_at_the_target(dossier_dir):
+    """A waiver accepted a minor gap in phase 1; at --target bla the gap is a blocker and stays open."""
+    from tests.helpers import report_for
+
+    gmp = {"controls": {"change_control": {"status": "planned"}}}
+    waivers = {"waivers": [{"rule": "GMP-006", "justification": "Paper change control until the eQMS is live.",
+                            "approved_by": "QA head", "expires": "2027-06-30"}]}
+    path = dossier_dir({"gmp.yaml": gmp, "waivers.yaml": waivers}, phase="phase_1")
+    now = report_for(path)
+    assert [f.rule for f in now.waived] == ["GMP-006"] and now.waiver_notes == []
+    later = report_for(path, target="bla")
+    assert [f.rule for f in later.waived] == []
+    (open_gap,) = [f for f in later.findings if f.rule == "GMP-006"]
+    assert open_gap.severity.value == "blocker"
+    (note,) = later.waiver_notes
+    assert note.status == "outgrown" and "minor gap of phase 1" in note.detail

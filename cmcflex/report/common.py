@@ -63,6 +63,8 @@ def note_text(note: WaiverNote) -> str:
     scope = f" ({clean(note.scope)})" if note.scope else ""
     if note.status == "expired":
         return f"waiver of {note.rule}{scope} expired on {note.expires}; the gap is open again"
+    if note.status == "outgrown":
+        return f"waiver of {note.rule}{scope} does not carry over: {note.detail}"
     return f"waiver of {note.rule}{scope} matches no finding; remove it or correct its rule or scope"
 
 

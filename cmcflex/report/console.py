@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from cmcflex.report.common import note_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean, location
 from cmcflex.rules.base import Area, Severity
@@ -118,10 +119,7 @@ def build(report: Report) -> list:
     if report.waiver_notes:
         parts.append(Text("\nWaivers that did not apply", style="bold underline"))
         for n in report.waiver_notes:
-            why = (f"expired on {n.expires}; the gap is open again" if n.status == "expired"
-                   else "matches no finding; remove it or correct its rule or scope")
-            parts.append(Text(f"  {location(n.file, n.line)} {n.rule}"
-                              f"{' (' + clean(n.scope) + ')' if n.scope else ''}: {why}"))
+            parts.append(Text(f"  {location(n.file, n.line)}: {note_text(n)}"))
     if report.not_evaluated:
         parts.append(Text(f"\nNot evaluated ({len(report.not_evaluated)})", style="bold underline"))
         for n in report.not_evaluated:

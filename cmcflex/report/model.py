@@ -44,14 +44,16 @@ class NotEvaluatedEntry(_Frozen):
 
 
 class WaiverNote(_Frozen):
-    """A waiver that did not apply: expired or matching nothing."""
+    """A waiver that did not apply: expired, matching nothing, or outgrown by a later milestone
+    (``--target``: the gap is graver there than the one the waiver accepted)."""
 
     rule: str
     scope: str | None = None
-    status: Literal["expired", "unused"]
+    status: Literal["expired", "unused", "outgrown"]
     expires: str | None = None
     line: int | None = None
     file: str = "waivers.yaml"
+    detail: str | None = None
 
 
 class InputEntry(_Frozen):

@@ -91,6 +91,7 @@ class Context:
     current: Phase  # where the product stands now
     as_of: dt.date
     target: Phase | None = None
+    now: Phase | None = None  # the phase whose severities apply today (``phase`` without --target)
 
     @property
     def planning(self) -> bool:
