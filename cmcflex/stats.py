@@ -1,24 +1,30 @@
 """Statistics for lot data: tolerance factors, capability, comparability, small-n facts.
 
 Formulas follow ``/work/shared/statistics-reference.md`` (section numbers below refer to it).
-All functions are pure (no I/O, no global state except memoisation caches) and raise
-``ValueError`` for invalid arguments.
+All functions are pure (no I/O, no global state except memoisation caches and the lazily read
+table below) and raise ``ValueError`` for invalid arguments.
 
-Dependency note: this module requires **SciPy** (``scipy.special``, and NumPy through it) for
-the chi-square, Student t and noncentral t distributions and for the exact tolerance-factor
-integral.  SciPy is imported lazily, inside the functions that need it, so that
-``import cmcflex.stats`` stays cheap (stdlib only); the first call that needs SciPy pays the
-import (about 0.3 s for ``scipy.special``).  Only ``scipy.special`` is used: ``scipy.stats``
-(~1.2 s) and ``scipy.optimize`` (~0.8 s) are deliberately avoided; root finding is a local
-Brent implementation.  ``scipy`` must be listed in the project dependencies.
+Dependencies: the normal, chi-square and Student t distributions are implemented here in pure
+Python (``math.erf``/``erfc``, regularized incomplete gamma and beta functions by series and
+Lentz continued fractions, quantiles by Brent's method), accurate to about 1e-13 relative; Howe,
+Guenther, Natrella, prediction factors and TOST therefore need no SciPy.  Exact tolerance
+factors for sides {1, 2} x coverage {0.90, 0.95, 0.99} x confidence {0.90, 0.95, 0.99} x
+n = 2..1000 (ν = n − 1) are read from ``cmcflex/data/tolerance_factors.csv`` (10 significant
+digits, written by ``tools/make_tolerance_table.py``).  Other exact factors, the noncentral t
+and the exact two-sided integral use **SciPy** (``scipy.special``, and NumPy through it),
+imported lazily inside the functions that need it (about 0.3 s on first use); ``scipy.stats``
+and ``scipy.optimize`` are deliberately avoided.  ``scipy`` must stay a project dependency.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import operator
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,25 +129,287 @@ def _check_finite(name: str, value: float) -> float:
 
 
 def _as_floats(values: Iterable[float], name: str = "values") -> list[float]:
-    """Convert to a list of finite floats; raise ValueError on non-numeric or non-finite."""
+    """Convert to a list of finite floats; raise ValueError on non-numeric or non-finite.
+
+    Plain ``float``/``int`` inputs take a fast path with no per-value Python-level loop.
+    """
     if isinstance(values, (str, bytes)):
         raise ValueError(f"{name} must be a sequence of numbers")
-    out: list[float] = []
-    for x in values:
-        out.append(_check_finite(name, x))
-    return out
+    try:
+        items = list(values)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of numbers") from None
+    kinds = set(map(type, items))
+    if kinds <= _PLAIN_NUMBERS:
+        xs = items if kinds <= {float} else list(map(float, items))
+        if all(map(math.isfinite, xs)):
+            return xs
+    return [_check_finite(name, x) for x in items]
+
+
+_PLAIN_NUMBERS = frozenset({float, int})
+
+
+_TWO_PASS_MAX_N = 4096  # up to here the SD is always the exact two-pass fsum
 
 
 def _mean_sd(xs: Sequence[float]) -> tuple[float, float | None]:
-    """Mean and sample SD (n - 1 denominator; None if n < 2), both via fsum."""
+    """Mean and sample SD (n - 1 denominator; None if n < 2), both via fsum.
+
+    Small samples use the two-pass sum of squared deviations. Large samples use one pass,
+    Σx² − n·x̄² with exactly rounded sums, when that cancels less than three digits (relative
+    error < 1e-12); otherwise they fall back to two passes.
+    """
     n = len(xs)
     if n == 0:
         raise ValueError("at least one value is required")
     mean = math.fsum(xs) / n
     if n < 2:
         return mean, None
-    ss = math.fsum((x - mean) ** 2 for x in xs)
+    if n > _TWO_PASS_MAX_N:
+        s2 = math.fsum(map(operator.mul, xs, xs))
+        ss = s2 - n * mean * mean
+        if ss > 1e-3 * s2:
+            return mean, math.sqrt(ss / (n - 1))
+    ss = math.fsum(map(pow, map(operator.sub, xs, repeat(mean)), repeat(2)))
     return mean, math.sqrt(ss / (n - 1))
+
+
+# --------------------------------------------------------------------------- special functions
+
+_EPS = 2.220446049250313e-16
+_TINY = 1e-300
+_MAX_ITER = 100_000
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_SQRT2 = math.sqrt(2.0)
+
+# Acklam's rational approximation of Φ⁻¹ (relative error < 1.15e-9 before refinement).
+_ACKLAM_A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
+             1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
+_ACKLAM_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
+             6.680131188771972e01, -1.328068155288572e01)
+_ACKLAM_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
+             -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
+_ACKLAM_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
+             3.754408661907416e00)
+_ACKLAM_LOW = 0.02425
+
+
+def _log_norm_cdf(x: float) -> float:
+    """log Φ(x), accurate in the lower tail."""
+    return math.log(0.5 * math.erfc(-x / _SQRT2))
+
+
+def _norm_ppf_lower(p: float) -> float:
+    """Φ⁻¹(p) for 0 < p ≤ 0.5: Acklam's approximation refined by Newton steps."""
+    if p < _ACKLAM_LOW:
+        c, d = _ACKLAM_C, _ACKLAM_D
+        q = math.sqrt(-2.0 * math.log(p))
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
+            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0
+        )
+        log_p = math.log(p)
+        for _ in range(2):  # Newton on log Φ(x) = log p; Mills ratio via logs (no overflow)
+            log_cdf = _log_norm_cdf(x)
+            log_pdf = -0.5 * x * x - _LOG_SQRT_2PI
+            x -= (log_cdf - log_p) * math.exp(log_cdf - log_pdf)
+        return x
+    a, b = _ACKLAM_A, _ACKLAM_B
+    q = p - 0.5
+    r = q * q
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (
+        ((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0
+    )
+    for _ in range(2):  # Newton on Φ(x) − 1/2 = p − 1/2 via erf: keeps relative accuracy near 0
+        e = 0.5 * math.erf(x / _SQRT2) - q
+        x -= e * _SQRT_2PI * math.exp(0.5 * x * x)
+    return x
+
+
+def _stirlerr(a: float) -> float:
+    """log Γ(a) − ((a − ½)·log a − a + ½·log 2π), the Stirling series remainder."""
+    if a < 16.0:
+        return math.lgamma(a) - ((a - 0.5) * math.log(a) - a + _LOG_SQRT_2PI)
+    r = 1.0 / (a * a)
+    return (1.0 / 12 - r * (1.0 / 360 - r * (1.0 / 1260 - r * (1.0 / 1680 - r / 1188)))) / a
+
+
+def _log1pmx(d: float) -> float:
+    """log(1 + d) − d without cancellation for small d."""
+    if abs(d) >= 0.5:
+        return math.log1p(d) - d
+    u = d / (2.0 + d)  # log(1 + d) = 2·atanh(u)
+    u2 = u * u
+    term, total, k = u * u2, 0.0, 3
+    while True:
+        add = term / k
+        total += add
+        if abs(add) <= _EPS * abs(total):
+            break
+        term *= u2
+        k += 2
+    return 2.0 * total - d * d / (2.0 + d)
+
+
+def _log_gamma_prefactor(a: float, x: float) -> float:
+    """log(xᵃ·e⁻ˣ / Γ(a)), computed without cancellation for large a."""
+    if a < 10.0:
+        return a * math.log(x) - x - math.lgamma(a)
+    d = (x - a) / a
+    core = _log1pmx(d) if abs(d) < 0.5 else (math.log(x) - math.log(a)) - d
+    return a * core + 0.5 * math.log(a / (2.0 * math.pi)) - _stirlerr(a)
+
+
+def _gammainc_log(a: float, x: float) -> tuple[float, float]:
+    """(log P(a, x), log Q(a, x)) of the regularized incomplete gamma function.
+
+    Series for x < a + 1, modified Lentz continued fraction otherwise; the directly computed
+    side keeps full relative accuracy deep in its tail.
+    """
+    if x <= 0.0:
+        return -math.inf, 0.0
+    if math.isinf(x):
+        return 0.0, -math.inf
+    log_pre = _log_gamma_prefactor(a, x)
+    if x < a + 1.0:
+        term = total = 1.0 / a
+        ap = a
+        for _ in range(_MAX_ITER):
+            ap += 1.0
+            term *= x / ap
+            total += term
+            if term <= total * _EPS * 0.5:
+                break
+        else:  # pragma: no cover
+            raise RuntimeError("incomplete gamma series did not converge")
+        log_p = log_pre + math.log(total)
+        return log_p, _log1mexp(log_p)
+    b = x + 1.0 - a
+    c = 1.0 / _TINY
+    d = 1.0 / b
+    h = d
+    for i in range(1, _MAX_ITER):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = _TINY if abs(d) < _TINY else d
+        c = b + an / c
+        c = _TINY if abs(c) < _TINY else c
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) <= _EPS:
+            break
+    else:  # pragma: no cover
+        raise RuntimeError("incomplete gamma continued fraction did not converge")
+    log_q = log_pre + math.log(h)
+    return _log1mexp(log_q), log_q
+
+
+def _log1mexp(log_v: float) -> float:
+    """log(1 − e^log_v) for log_v ≤ 0."""
+    if log_v > -0.6931471805599453:
+        return math.log(-math.expm1(log_v))
+    return math.log1p(-math.exp(log_v))
+
+
+def _lgamma_ratio(a: float, b: float) -> float:
+    """log Γ(a + b) − log Γ(a) for a ≥ 10, without cancellation."""
+    return (a - 0.5) * math.log1p(b / a) + b * math.log(a + b) - b + _stirlerr(a + b) - _stirlerr(a)
+
+
+def _lbeta(a: float, b: float) -> float:
+    """log B(a, b), accurate when one or both arguments are large."""
+    if a < b:
+        a, b = b, a
+    if b >= 10.0:
+        return (
+            _LOG_SQRT_2PI
+            - (a - 0.5) * math.log1p(b / a)
+            - (b - 0.5) * math.log1p(a / b)
+            - 0.5 * math.log(a + b)
+            + _stirlerr(a)
+            + _stirlerr(b)
+            - _stirlerr(a + b)
+        )
+    if a >= 10.0:
+        return math.lgamma(b) - _lgamma_ratio(a, b)
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+
+def _betacf_log(a: float, b: float, x: float, y: float) -> float:
+    """log I_x(a, b) by the Lentz continued fraction (converges fast for x < (a+1)/(a+b+2))."""
+    log_x = math.log(x) if x < 0.5 else math.log1p(-y)
+    log_y = math.log(y) if y < 0.5 else math.log1p(-x)
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c = 1.0
+    d = 1.0 - qab * x / qap
+    d = 1.0 / (_TINY if abs(d) < _TINY else d)
+    h = d
+    for m in range(1, _MAX_ITER):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (_TINY if abs(d) < _TINY else d)
+        c = 1.0 + aa / c
+        c = _TINY if abs(c) < _TINY else c
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (_TINY if abs(d) < _TINY else d)
+        c = 1.0 + aa / c
+        c = _TINY if abs(c) < _TINY else c
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) <= _EPS:
+            break
+    else:  # pragma: no cover
+        raise RuntimeError("incomplete beta continued fraction did not converge")
+    return a * log_x + b * log_y - _lbeta(a, b) + math.log(h) - math.log(a)
+
+
+def _betainc_log(a: float, b: float, x: float, y: float) -> tuple[float, float]:
+    """(log I_x(a, b), log(1 − I_x(a, b))) with y = 1 − x given separately (no cancellation)."""
+    if x <= 0.0:
+        return -math.inf, 0.0
+    if y <= 0.0:
+        return 0.0, -math.inf
+    if x < (a + 1.0) / (a + b + 2.0):
+        log_i = _betacf_log(a, b, x, y)
+        return log_i, _log1mexp(log_i)
+    log_j = _betacf_log(b, a, y, x)
+    return _log1mexp(log_j), log_j
+
+
+def _t_log_tails(x: float, df: float) -> tuple[float, float]:
+    """(log 2·P(T > |x|), log P(|T| < |x|)) for Student t with df degrees of freedom."""
+    a, ax = 0.5 * df, abs(x)
+    if ax > 1e145:  # z = df/x² < 1e-290·df: I_z(a, ½) = zᵃ/(a·B(a, ½))·(1 + O(z)), no overflow
+        log_tail = a * (math.log(df) - 2.0 * math.log(ax)) - math.log(a) - _lbeta(a, 0.5)
+        return log_tail, _log1mexp(log_tail)
+    x2 = ax * ax
+    return _betainc_log(a, 0.5, df / (df + x2), x2 / (df + x2))
+
+
+def _solve_log(g: Callable[[float], float], v0: float, step: float = 0.5) -> float:
+    """x = e^v at the root of an increasing function g(v), bracketed outward from v0, by Brent.
+
+    Returns 0.0 or inf when the root lies beyond the range of doubles.
+    """
+    v0 = min(max(v0, -744.0), 709.0)
+    lo, hi = v0 - step, v0 + step
+    s = step
+    while g(lo) > 0.0:
+        if lo <= -745.0:
+            return 0.0
+        hi, lo, s = lo, max(lo - s, -745.0), 2.0 * s
+    s = step
+    while g(hi) < 0.0:
+        if hi >= 709.78:
+            return math.inf
+        lo, hi, s = hi, min(hi + s, 709.78), 2.0 * s
+    return math.exp(_brent(g, lo, hi, xtol=1e-15))
 
 
 # --------------------------------------------------------------------------- distributions
@@ -149,41 +417,83 @@ def _mean_sd(xs: Sequence[float]) -> tuple[float, float | None]:
 
 def norm_cdf(x: float) -> float:
     """Standard normal CDF Φ(x)."""
-    return 0.5 * math.erfc(-_check_finite("x", x) / math.sqrt(2.0))
+    return 0.5 * math.erfc(-_check_finite("x", x) / _SQRT2)
 
 
 def norm_ppf(q: float) -> float:
-    """Standard normal quantile Φ⁻¹(q)."""
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(_check_prob("q", q))
+    """Standard normal quantile Φ⁻¹(q) (pure Python, ~1e-15 relative)."""
+    q = _check_prob("q", q)
+    if q == 0.5:
+        return 0.0
+    return _norm_ppf_lower(q) if q < 0.5 else -_norm_ppf_lower(1.0 - q)
 
 
 def chi2_cdf(x: float, df: float) -> float:
     """Chi-square CDF P(χ²_df ≤ x)."""
     x = _check_finite("x", x)
     df = _check_df(df)
-    return 0.0 if x <= 0 else float(_special().chdtr(df, x))
+    return 0.0 if x <= 0 else math.exp(_gammainc_log(0.5 * df, 0.5 * x)[0])
 
 
 def chi2_ppf(q: float, df: float) -> float:
-    """Chi-square lower-tail q-quantile χ²_{q;df}."""
+    """Chi-square lower-tail q-quantile χ²_{q;df} (pure Python, ~1e-13 relative)."""
     q = _check_prob("q", q)
     df = _check_df(df)
-    sp = _special()
+    a = 0.5 * df
     if q <= 0.5:
-        return 2.0 * float(sp.gammaincinv(df / 2.0, q))
-    return 2.0 * float(sp.gammainccinv(df / 2.0, 1.0 - q))
+        target = math.log(q)
+
+        def g(v: float) -> float:
+            return _gammainc_log(a, math.exp(v))[0] - target
+
+    else:
+        target = math.log1p(-q)  # 1 − q is exact for q > 0.5
+
+        def g(v: float) -> float:
+            return target - _gammainc_log(a, math.exp(v))[1]
+
+    h = 2.0 / (9.0 * df)  # Wilson–Hilferty start, or the small-x power law P ≈ yᵃ/Γ(a + 1)
+    wh = 1.0 - h + (norm_ppf(q) * math.sqrt(h))
+    v_small = (math.log(q) + math.lgamma(a + 1.0)) / a if q <= 0.5 else -math.inf
+    v0 = max(math.log(0.5 * df * wh**3) if wh > 0 else -math.inf, v_small)
+    return 2.0 * _solve_log(g, v0)
 
 
 def t_cdf(x: float, df: float) -> float:
-    """Student t CDF."""
-    return float(_special().stdtr(_check_df(df), _check_finite("x", x)))
+    """Student t CDF (pure Python, ~1e-14 relative)."""
+    df = _check_df(df)
+    x = _check_finite("x", x)
+    if x == 0.0:
+        return 0.5
+    tail = 0.5 * math.exp(_t_log_tails(x, df)[0])
+    return tail if x < 0 else 1.0 - tail
 
 
 def t_ppf(q: float, df: float) -> float:
-    """Student t q-quantile t_{q;df}."""
-    return float(_special().stdtrit(_check_df(df), _check_prob("q", q)))
+    """Student t q-quantile t_{q;df} (pure Python, ~1e-13 relative)."""
+    df = _check_df(df)
+    q = _check_prob("q", q)
+    if q == 0.5:
+        return 0.0
+    p = q if q < 0.5 else 1.0 - q  # exact
+    if p < 0.25:
+        target = math.log(2.0 * p)
+
+        def g(v: float) -> float:
+            return target - _t_log_tails(math.exp(v), df)[0]
+
+    else:
+        target = math.log1p(-2.0 * p)  # 1 − 2p is exact for p ≥ 1/4
+
+        def g(v: float) -> float:
+            return _t_log_tails(math.exp(v), df)[1] - target
+
+    # |t| ≥ |z| and ≥ the power-law tail solution 2p ≈ (df/t²)^a / (a·B(a, ½)); both are lower bounds.
+    a = 0.5 * df
+    v_tail = 0.5 * (math.log(df) - (math.log(2.0 * p) + math.log(a) + _lbeta(a, 0.5)) / a)
+    v0 = max(math.log(-_norm_ppf_lower(p)), v_tail)
+    t = _solve_log(g, v0)
+    return -t if q < 0.5 else t
 
 
 def nct_cdf(x: float, df: float, nc: float) -> float:
@@ -324,8 +634,7 @@ def _exact_two_sided(n: int, coverage: float, confidence: float, nu: float) -> f
 
 def _howe(n: int, coverage: float, confidence: float, nu: float) -> float:
     """Howe (1969) two-sided k2 (§1.2.1)."""
-    sp = _special()
-    z = float(sp.ndtri(0.5 * (1.0 + coverage)))
+    z = norm_ppf(0.5 * (1.0 + coverage))
     chi = chi2_ppf(1.0 - confidence, nu)
     return z * math.sqrt(nu * (1.0 + 1.0 / n) / chi)
 
@@ -367,11 +676,55 @@ _DISPATCH: dict[tuple[int, str], Callable[[int, float, float, float], float]] = 
 
 
 @lru_cache(maxsize=2048)
-def _tolerance_factor_cached(
+def _compute_tolerance_factor(
     n: int, coverage: float, confidence: float, sides: int, method: str, nu: float
 ) -> float:
-    """Memoised dispatcher (arguments already validated)."""
+    """Memoised dispatcher computing the factor (arguments already validated; no table)."""
     return _DISPATCH[(sides, method)](n, coverage, confidence, nu)
+
+
+# Keys of the shipped table of exact factors (tools/make_tolerance_table.py writes it).
+TABLE_SIDES: tuple[int, ...] = (1, 2)
+TABLE_LEVELS: tuple[float, ...] = (0.90, 0.95, 0.99)
+TABLE_N_RANGE: tuple[int, int] = (2, 1000)
+_TABLE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "tolerance_factors.csv")
+
+
+@lru_cache(maxsize=1)
+def _table_rows() -> dict[tuple[int, float, float], str]:
+    """Unparsed k values of the exact-factor table by (sides, coverage, confidence); {} if absent."""
+    try:
+        with open(_TABLE_PATH, encoding="ascii") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return {}
+    lo, hi = TABLE_N_RANGE
+    if not lines or lines[0].count(",") != 3 + hi - lo:
+        return {}
+    rows: dict[tuple[int, float, float], str] = {}
+    for line in lines[1:]:
+        sides, coverage, confidence, ks = line.split(",", 3)
+        rows[(int(sides), float(coverage), float(confidence))] = ks
+    return rows
+
+
+@lru_cache(maxsize=None)
+def _table_column(sides: int, coverage: float, confidence: float) -> tuple[float, ...] | None:
+    """Exact factors for n = 2..1000 of one table key, parsed on first use; None if not shipped."""
+    raw = _table_rows().get((sides, coverage, confidence))
+    if raw is None:
+        return None
+    ks = tuple(map(float, raw.split(",")))
+    return ks if len(ks) == TABLE_N_RANGE[1] - TABLE_N_RANGE[0] + 1 else None
+
+
+def _table_factor(n: int, coverage: float, confidence: float, sides: int, nu: float) -> float | None:
+    """The shipped exact factor for this key (ν = n − 1 only), else None."""
+    lo, hi = TABLE_N_RANGE
+    if not (lo <= n <= hi and nu == n - 1 and coverage in TABLE_LEVELS and confidence in TABLE_LEVELS):
+        return None
+    column = _table_column(sides, coverage, confidence)
+    return None if column is None else column[n - lo]
 
 
 def _validate_tol_args(
@@ -400,13 +753,18 @@ def tolerance_factor(
     sides=2: method 'exact' (integral, §1.2.3), 'howe' (§1.2.1) or 'guenther' (§1.2.2).
     sides=1: method 'exact' (noncentral t, §1.3) or 'natrella' (NIST approximation).
     `df` overrides ν = n − 1 (e.g. pooled variance of m samples, ν = m(n − 1), ISO 16269-6).
-    Results are memoised.
+    Exact factors for coverage and confidence in {0.90, 0.95, 0.99}, n = 2..1000 and ν = n − 1
+    come from the shipped table (no SciPy); others are computed (SciPy) and memoised.
     """
     n, coverage, confidence, sides, nu = _validate_tol_args(n, coverage, confidence, sides, df)
     allowed = TWO_SIDED_METHODS if sides == 2 else ONE_SIDED_METHODS
     if method not in allowed:
         raise ValueError(f"method for sides={sides} must be one of {allowed}, got {method!r}")
-    return _tolerance_factor_cached(n, coverage, confidence, sides, method, nu)
+    if method == "exact":
+        k = _table_factor(n, coverage, confidence, sides, nu)
+        if k is not None:
+            return k
+    return _compute_tolerance_factor(n, coverage, confidence, sides, method, nu)
 
 
 def identify_tolerance_factor(

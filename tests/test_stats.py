@@ -357,3 +357,160 @@ def test_import_does_not_load_scipy_or_numpy():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- pure-Python distributions
+
+
+_Q_GRID = [1e-300, 1e-100, 1e-20, 1e-10, 1e-6, 1e-3, 0.01, 0.05, 0.25, 0.3, 0.4999, 0.5, 0.5001,
+           0.7, 0.9, 0.95, 0.99, 0.999, 1 - 1e-6, 1 - 1e-10, 1 - 1e-15]
+_DF_GRID = [0.3, 0.5, 1.0, 2.0, 3.0, 7.5, 10.0, 29.0, 100.0, 1000.0, 1e4, 1e5]
+_REL = 1e-10
+
+
+def _close(a: float, b: float, rel: float = _REL) -> bool:
+    return a == b or abs(a - b) <= rel * abs(b)
+
+
+def test_norm_ppf_and_cdf_agree_with_scipy():
+    sp = pytest.importorskip("scipy.special")
+    for q in _Q_GRID:
+        assert _close(stats.norm_ppf(q), float(sp.ndtri(q))), q
+    for x in [-37.5, -30.0, -8.0, -1.0, -1e-8, 0.0, 1e-8, 0.5, 3.0, 8.0, 30.0]:
+        assert _close(stats.norm_cdf(x), float(sp.ndtr(x))), x
+
+
+def test_chi2_ppf_and_cdf_agree_with_scipy():
+    sp = pytest.importorskip("scipy.special")
+    for df in _DF_GRID:
+        for q in _Q_GRID:
+            if q <= 0.5:
+                expected = 2.0 * float(sp.gammaincinv(df / 2.0, q))
+            else:
+                expected = 2.0 * float(sp.gammainccinv(df / 2.0, 1.0 - q))
+            if not 1e-300 < expected < 1e300:
+                continue  # the quantile underflows below the normal doubles
+            x = stats.chi2_ppf(q, df)
+            assert _close(x, expected), (df, q, x, expected)
+            # lower and upper tails of the CDF, each compared on its small side
+            if q <= 0.5:
+                assert _close(stats.chi2_cdf(x, df), float(sp.chdtr(df, x))), (df, q)
+            else:
+                assert _close(1.0 - stats.chi2_cdf(x, df), float(sp.chdtrc(df, x)), 1e-9 + 1e-16 / (1 - q)), (df, q)
+
+
+def test_t_ppf_and_cdf_agree_with_scipy():
+    sp = pytest.importorskip("scipy.special")
+    for df in _DF_GRID:
+        for q in _Q_GRID:
+            expected = float(sp.stdtrit(df, q)) if q <= 0.5 else -float(sp.stdtrit(df, 1.0 - q))
+            t = stats.t_ppf(q, df)
+            small = min(q, 1.0 - q)
+            if not (math.isfinite(expected) and _close(float(sp.stdtr(df, -abs(expected))), small, 1e-8)):
+                # SciPy's stdtrit fails beyond |t| ~ 1e150 (inf or a wrong value): round trip instead
+                if math.isfinite(t):
+                    assert _close(stats.t_cdf(-abs(t), df), small, 1e-12), (df, q, t)
+                continue
+            assert _close(t, expected), (df, q, t, expected)
+        for x in [-1e12, -1e3, -40.0, -5.0, -2.0, -0.1, 0.0, 1e-6, 0.7, 3.0, 12.0]:
+            assert _close(stats.t_cdf(x, df), float(sp.stdtr(df, x))), (df, x)
+
+
+def test_pure_functions_keep_published_values():
+    """χ²_{0.01;42} (NIST 7.2.6.3) and t_{0.975;10} to full precision."""
+    assert stats.chi2_ppf(0.01, 42) == pytest.approx(23.650095, abs=5e-7)
+    assert stats.t_ppf(0.975, 10) == pytest.approx(2.228138851986274, rel=1e-13)
+    assert stats.t_ppf(0.5, 3) == 0.0 and stats.t_cdf(0.0, 3) == 0.5
+    assert stats.t_ppf(1 - 0.975, 10) == -stats.t_ppf(0.975, 10)
+
+
+# --------------------------------------------------------------------------- shipped exact table
+
+
+def _table_sample() -> list[tuple[int, float, float, int]]:
+    """72 keys: n = 2 and 1000 plus two pseudo-random n for each (sides, coverage, confidence)."""
+    import random
+
+    rng = random.Random(20261125)
+    keys = []
+    for sides in stats.TABLE_SIDES:
+        for p in stats.TABLE_LEVELS:
+            for g in stats.TABLE_LEVELS:
+                for n in (2, 1000, rng.randint(3, 30), rng.randint(31, 999)):
+                    keys.append((sides, p, g, n))
+    return keys
+
+
+def test_table_matches_a_fresh_exact_computation():
+    """Table values equal the SciPy-based exact factor (10 significant digits)."""
+    pytest.importorskip("scipy.special")
+    keys = _table_sample()
+    assert len(keys) >= 60
+    for sides, p, g, n in keys:
+        tabled = stats._table_factor(n, p, g, sides, n - 1.0)
+        fresh = stats._compute_tolerance_factor(n, p, g, sides, "exact", n - 1.0)
+        assert tabled is not None
+        assert tabled == pytest.approx(fresh, rel=1e-9), (sides, p, g, n)
+        assert stats.tolerance_factor(n, p, g, sides) == tabled
+
+
+def test_table_is_complete_and_decreasing_in_n():
+    lo, hi = stats.TABLE_N_RANGE
+    for sides in stats.TABLE_SIDES:
+        for p in stats.TABLE_LEVELS:
+            for g in stats.TABLE_LEVELS:
+                ks = stats._table_column(sides, p, g)
+                assert ks is not None and len(ks) == hi - lo + 1
+                assert all(a > b for a, b in zip(ks, ks[1:])), (sides, p, g)
+
+
+def test_table_not_used_outside_its_keys():
+    assert stats._table_factor(1001, 0.95, 0.95, 2, 1000.0) is None
+    assert stats._table_factor(5, 0.975, 0.95, 2, 4.0) is None
+    assert stats._table_factor(5, 0.95, 0.95, 2, 8.0) is None  # pooled df override
+
+
+def test_check_on_sample_dossiers_does_not_import_scipy():
+    """`cmcflex check` on the sample dossiers needs no SciPy/NumPy (0.3-0.45 s import)."""
+    root = Path(stats.__file__).resolve().parents[1]
+    for name in ("aav-bla", "cart-phase2"):
+        dossier = root / "sample_dossiers" / name
+        if not dossier.is_dir():
+            pytest.skip(f"sample dossier {name} absent")
+        code = (
+            "import sys, runpy\n"
+            f"sys.argv = ['cmcflex', 'check', {str(dossier)!r}, '--format', 'json',"
+            " '--as-of', '2026-11-25']\n"
+            "try:\n    runpy.run_module('cmcflex', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'numpy'))\n"
+            "print('HEAVY:' + ','.join(heavy[:5]), file=sys.stderr)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+        assert out.stdout.lstrip().startswith("{"), out.stderr[-2000:]
+        assert "HEAVY:\n" in out.stderr, (name, out.stderr[-2000:])
+
+
+# --------------------------------------------------------------------------- fast summaries
+
+
+def test_describe_large_samples_match_two_pass():
+    import random
+
+    rng = random.Random(7)
+    for mu, sd in ((10.0, 2.0), (97.07, 0.0268), (1e9, 1e-3)):  # last one is ill-conditioned
+        xs = [rng.gauss(mu, sd) for _ in range(20_000)]
+        mean = math.fsum(xs) / len(xs)
+        two_pass = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
+        s = stats.describe(xs)
+        assert s.mean == mean and s.sd == pytest.approx(two_pass, rel=1e-12)
+        assert (s.min, s.max) == (min(xs), max(xs))
+
+
+def test_as_floats_fast_path_keeps_validation():
+    big = [1.0] * 10_000
+    assert stats.describe(big + [3]).max == 3.0
+    assert stats.describe(iter([1, 2.5])).mean == 1.75
+    for bad in (big + [True], big + ["2"], big + [math.inf], big + [math.nan], 5):
+        with pytest.raises(ValueError):
+            stats.describe(bad)
