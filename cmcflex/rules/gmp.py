@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import (
@@ -53,10 +53,7 @@ ASEPTIC_GUIDANCE = (
     "FDA, Guidance for Industry: Sterile Drug Products Produced by Aseptic Processing — "
     "Current Good Manufacturing Practice (September 2004)"
 )
-CBER_ANNOUNCEMENT = (
-    "FDA CBER, flexible approach to CMC requirements for cell and gene therapies "
-    "(announcement, January 2026), clinical development flexibilities"
-)
+CBER_ANNOUNCEMENT = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
 
 _CONTROL_LABEL = {
     "written_procedures": "written procedures",
@@ -185,24 +182,25 @@ def _site_index(d: Dossier, site_id: str) -> int:
     ),
 )
 def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
-    """P1: the Phase 1 regime note. Every phase: later-phase lots from phase_1_guidance sites."""
+    """P1: the Phase 1 regime note (per phase_1_guidance site). Every phase: later-phase lots
+    from phase_1_guidance sites."""
     sites = d.info.sites
     p1_sites = [s for s in sites if s.gmp_regime is GmpRegime.PHASE_1_GUIDANCE]
-    if ctx.phase is Phase.PHASE_1:
-        named = f" (site{'s' if len(p1_sites) > 1 else ''} {_join([s.id for s in p1_sites])})" if p1_sites else ""
-        yield Gap(
-            "At phase 1, compliance with 21 CFR part 211 is not yet required (21 CFR 210.2(c)): the "
-            f"FDA guidance CGMP for Phase 1 Investigational Drugs (2008) applies{named}, and under "
-            "CBER's January 2026 flexibilities no part 211 compliance is expected before product is "
-            "made for phase 2/3 trials.",
-            at=d.where(DOSSIER_FILE, "phase"),
-            data={"phase_1_guidance_sites": [s.id for s in p1_sites]},
-        )
-    elif not sites:
+    if ctx.phase is not Phase.PHASE_1 and not sites:
         yield NotEvaluated("dossier.yaml lists no sites; cannot check each site's CGMP regime")
         return
+    note = ("under CBER's January 2026 flexibilities no part 211 compliance is expected before "
+            "product is made for phase 2/3 trials")
+    if ctx.phase is Phase.PHASE_1 and not p1_sites:
+        yield Gap(
+            "At phase 1, compliance with 21 CFR part 211 is not yet required (21 CFR 210.2(c)): "
+            f"the FDA guidance CGMP for Phase 1 Investigational Drugs (2008) applies, and {note}.",
+            at=d.where(DOSSIER_FILE, "phase"),
+            data={"phase_1_guidance_sites": []},
+        )
     for site in p1_sites:
         i = _site_index(d, site.id)
+        regime_at = d.where(DOSSIER_FILE, "sites", i, "gmp_regime")
         site_lots = d.lots.lots_where(site=site.id) if d.lots is not None else []
         later = [lot for lot in site_lots if lot.use in LATER_PHASE_USES]
         if later:
@@ -210,19 +208,29 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             first = later[0]
             yield Gap(
                 f"Site {site.id} follows the Phase 1 guidance (gmp_regime: phase_1_guidance) but made "
-                f"{_join(uses)} lots: {_ids([lot.id for lot in later])}.",
+                f"{_join([_use_label(u) for u in uses])} lots: {_ids([lot.id for lot in later])}.",
                 at=Location(first.file, first.line),
                 record=f"site {site.id}",
                 data={"site": site.id, "lots": [lot.id for lot in later], "uses": uses,
-                      "site_line": d.where(DOSSIER_FILE, "sites", i, "gmp_regime").line},
+                      "site_line": regime_at.line},
             )
         elif ctx.phase is Phase.PHASE_1:
-            continue
+            yield Gap(
+                f"At phase 1, site {site.id} may follow the FDA guidance CGMP for Phase 1 "
+                f"Investigational Drugs (2008) instead of 21 CFR part 211 (21 CFR 210.2(c)), and {note}.",
+                at=regime_at,
+                record=f"site {site.id}",
+                data={"site": site.id, "phase_1_guidance_sites": [s.id for s in p1_sites]},
+                remedy=(
+                    f"Nothing to do at phase 1; record gmp_regime: part_211 for site {site.id} "
+                    "once its quality system meets part 211, before it makes phase 2/3 material."
+                ),
+            )
         elif site.commercial:
             yield Gap(
                 f"Commercial site {site.id} follows the Phase 1 guidance (gmp_regime: "
                 "phase_1_guidance); a site named in the BLA must operate under 21 CFR part 211.",
-                at=d.where(DOSSIER_FILE, "sites", i, "gmp_regime"),
+                at=regime_at,
                 record=f"site {site.id}",
                 data={"site": site.id, "lots": [], "commercial": True},
             )
@@ -231,7 +239,7 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 f"Site {site.id} follows the Phase 1 guidance (gmp_regime: phase_1_guidance) while the "
                 f"product is at {ctx.phase.label}, and lots.csv shows no lot from it; material it makes "
                 "for phase 2/3 trials must be made under 21 CFR part 211.",
-                at=d.where(DOSSIER_FILE, "sites", i, "gmp_regime"),
+                at=regime_at,
                 record=f"site {site.id}",
                 data={"site": site.id, "lots": []},
                 remedy=(
@@ -734,9 +742,44 @@ _DONOR_CHECKS = {
 }
 
 
-def _released(d: Dossier, lot_id: str) -> bool:
-    lot = d.lots.lot(lot_id) if d.lots is not None else None
-    return lot is not None and lot.disposition in ("released", "released_under_exception")
+RELEASED = ("released", "released_under_exception")
+PATIENT_USES = ("phase_1", "phase_2", "phase_3", "ppq", "commercial")
+
+
+def _use_label(use: str) -> str:
+    return "PPQ" if use == "ppq" else use.replace("_", " ")
+
+
+class DonorLots(NamedTuple):
+    """A donor's lots in words, and which were released, given to patients or not found."""
+
+    text: str
+    released: list[str]
+    to_patients: list[str]
+    unknown: list[str]
+
+
+def _donor_lots(d: Dossier, lot_ids: Sequence[str]) -> DonorLots:
+    words, released, to_patients, unknown = [], [], [], []
+    for lot_id in lot_ids:
+        lot = d.lots.lot(lot_id) if d.lots is not None else None
+        if lot is None:
+            words.append(f"{lot_id}: not in lots.csv")
+            unknown.append(lot_id)
+            continue
+        state = ""
+        if lot.disposition in RELEASED:
+            released.append(lot_id)
+            state = f", {lot.disposition.replace('_', ' ')}"
+            if lot.use in PATIENT_USES:
+                to_patients.append(lot_id)
+        words.append(f"{lot_id}: {_use_label(lot.use)}{state}")
+    text = "; ".join(words[:10]) + (f" and {len(words) - 10} more" if len(words) > 10 else "")
+    return DonorLots(text, released, to_patients, unknown)
+
+
+def _plural(ids: Sequence[str], one: str, many: str) -> str:
+    return one if len(ids) == 1 else many
 
 
 @rule(
@@ -777,18 +820,47 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         missing = [text for name, text in _DONOR_CHECKS.items() if not getattr(donor, name)]
         if not missing:
             continue
-        made = ""
-        if donor.lots:
-            made = f"; lots made from this donor: {_ids(donor.lots)}"
-            released = [lot_id for lot_id in donor.lots if _released(d, lot_id)]
-            if released:
-                made += f" (released: {_ids(released)})"
+        lots = _donor_lots(d, donor.lots)
+        made = f" ({lots.text})" if donor.lots else ""
+        data = {"donor": donor.id, "missing": [n for n in _DONOR_CHECKS if not getattr(donor, n)],
+                "lots": list(donor.lots), "released_lots": lots.released,
+                "lots_to_patients": lots.to_patients, "lots_not_in_lots_csv": lots.unknown}
+        if not donor.released_from_quarantine and not lots.released and not lots.unknown:
+            # 21 CFR 1271.60(a): the material stays in quarantine until the determination is made.
+            if len(missing) > 1:
+                state, to_do = f"has {_join(missing[:-1])} and is", "complete the determination"
+            else:
+                state, to_do = "is determined eligible and fully tested but still", "record its release"
+            yield Gap(
+                f"Donor {donor.id} {state} held in quarantine, as 21 CFR 1271.60 requires, and no lot "
+                f"made from it was given to patients{made}; {to_do} before any lot from it is released.",
+                at=d.where(GMP_FILE, "donors", i),
+                record=f"donor {donor.id}",
+                data={**data, "held_in_quarantine": True},
+                severity=I,
+                remedy=(
+                    f"Complete the eligibility determination of donor {donor.id} (screening and the "
+                    "required infectious disease tests), then release its cells from quarantine and "
+                    "record both in gmp.yaml donors; release no lot made from them before then."
+                ),
+            )
+            continue
+        if lots.to_patients:
+            what = _plural(lots.to_patients, "a lot made from it was given to patients",
+                           "lots made from it were given to patients")
+        elif lots.released:
+            what = _plural(lots.released, "a lot made from it was released", "lots made from it were released")
+        elif lots.unknown:
+            what = ("its lots are not in lots.csv, so whether they reached patients is unknown"
+                    if len(lots.unknown) > 1 else "its lot is not in lots.csv, so whether it reached "
+                    "patients is unknown")
+        else:
+            what = "its material was released from quarantine"
         yield Gap(
-            f"Donor {donor.id} has {_join(missing)}{made}.",
+            f"Donor {donor.id} has {_join(missing)}, yet {what}{made}.",
             at=d.where(GMP_FILE, "donors", i),
             record=f"donor {donor.id}",
-            data={"donor": donor.id, "missing": [n for n in _DONOR_CHECKS if not getattr(donor, n)],
-                  "lots": list(donor.lots)},
+            data={**data, "held_in_quarantine": False},
         )
     linked = {lot for donor in donors for lot in donor.lots}
     if linked and d.lots is not None:

@@ -163,6 +163,21 @@ def test_rule_silent_when_met(dossier_dir, rule_id, setting) -> None:
         assert not_evaluated_for(path, rule_id, phase=phase) == []
 
 
+def test_gmp_001_phase_1_note_names_and_points_at_the_site(dossier_dir) -> None:
+    def p1_only(files: dict[str, Any]) -> None:
+        p1_site_made_phase_2(files)
+        files["lots.csv"] = lot_rows("L-101", "phase_1", {"viability": 80})
+    path = build(dossier_dir, p1_only)
+    (f,) = findings_for(path, "GMP-001", phase=P1)
+    assert (f.severity.value, f.record, f.file) == (I, "site SITE-A", "dossier.yaml")
+    assert "gmp_regime" in (path / "dossier.yaml").read_text().splitlines()[f.line - 1]
+    assert "site SITE-A may follow the FDA guidance CGMP for Phase 1" in f.message
+    assert f.remedy.startswith("Nothing to do at phase 1")
+    # a phase 1 site that made phase 2 lots gets the gap only, not the note as well
+    (f,) = findings_for(build(dossier_dir, p1_site_made_phase_2), "GMP-001", phase=P1)
+    assert f.record == "site SITE-A" and "but made phase 2 and phase 3 lots: L-101, L-102" in f.message
+
+
 def test_gmp_017_not_applied_at_phase_1(dossier_dir) -> None:
     path = build(dossier_dir, site(0, inspections=[{"date": "2026-03-10", "type": "pre_license",
                                                     "outcome": "OAI", "open_observations": 3}]))
@@ -199,7 +214,7 @@ def test_gmp_001_names_site_and_lots_at_first_lot_line(dossier_dir) -> None:
     (f,) = findings_for(path, "GMP-001", phase=BLA)
     assert (f.file, f.line, f.record) == ("lots.csv", 3, "site SITE-A")
     assert "L-101, L-201" in f.message and "L-001" not in f.message
-    assert "phase_2 and ppq" in f.message
+    assert "phase 2 and PPQ lots" in f.message
 
 
 def test_gmp_001_phase_1_note_says_part_211_not_yet_required(dossier_dir) -> None:
@@ -396,8 +411,57 @@ def test_gmp_014_one_finding_per_donor_listing_what_is_missing(dossier_dir) -> N
     found = findings_for(build(dossier_dir, donors), "GMP-014", phase=P1)
     assert [f.record for f in found] == ["donor D-0002", "donor D-0003"]
     assert "no eligibility determination and no release from quarantine" in found[0].message
-    assert "L-102 (released: L-102)" in found[0].message
+    assert "given to patients (L-102: phase 3, released)" in found[0].message
+    assert [f.severity.value for f in found] == [B, I]  # D-0003 is eligible, held, and made no lot
+    assert "determined eligible and fully tested but still held in quarantine" in found[1].message
     assert all(f.file == "gmp.yaml" and f.line for f in found)
+
+
+def _donor(**fields: Any) -> Callable[[dict[str, Any]], None]:
+    """An allogeneic dossier whose one donor (D-0001) has these fields, and lots L-D1 and L-101."""
+    def mutate(files: dict[str, Any]) -> None:
+        allogeneic(files)
+        files["lots.csv"] = (lot_rows("L-D1", "development", {"viability": 80}, disposition="not_applicable")
+                             + lot_rows("L-101", "phase_1", {"viability": 80}, disposition="pending"))
+        files["gmp.yaml"]["donors"][0].update(fields)
+    return mutate
+
+
+INCOMPLETE = {"eligibility_determined": False, "tests_complete": False, "released_from_quarantine": False}
+
+
+@pytest.mark.parametrize("lots", [["L-D1"], ["L-D1", "L-101"], []], ids=["development", "pending", "none"])
+def test_gmp_014_donor_held_in_quarantine_is_info(dossier_dir, lots) -> None:
+    """21 CFR 1271.60: quarantine until the determination is the compliant state, not a blocker."""
+    path = build(dossier_dir, _donor(**INCOMPLETE, lots=lots))
+    for phase in (P1, BLA):
+        (f,) = findings_for(path, "GMP-014", phase=phase)
+        assert (f.severity.value, f.record) == (I, "donor D-0001")
+        assert "held in quarantine, as 21 CFR 1271.60 requires" in f.message
+        assert "complete the determination before any lot from it is released" in f.message
+        assert f.data["held_in_quarantine"] is True and f.data["lots_to_patients"] == []
+    if lots:
+        assert "(L-D1: development" in f.message
+    if "L-101" in lots:
+        assert "L-101: phase 1)" in f.message
+
+
+@pytest.mark.parametrize(("fields", "lots", "words"), [
+    ({}, ["L-D1", "L-101"], "yet a lot made from it was given to patients (L-D1: development; L-101: phase 1, "
+                             "released under exception)"),
+    ({"released_from_quarantine": True}, [], "yet its material was released from quarantine"),
+    ({}, ["L-999"], "yet its lot is not in lots.csv"),
+], ids=["released-phase-1-lot", "out-of-quarantine", "unknown-lot"])
+def test_gmp_014_donor_whose_material_left_quarantine_is_a_blocker(dossier_dir, fields, lots, words) -> None:
+    def released(files: dict[str, Any]) -> None:
+        for row in files["lots.csv"]:
+            if row["lot_id"] == "L-101":
+                row["disposition"] = "released_under_exception"
+    path = build(dossier_dir, _donor(**{**INCOMPLETE, **fields}, lots=lots), released)
+    for phase in (P1, BLA):
+        (f,) = findings_for(path, "GMP-014", phase=phase)
+        assert (f.severity.value, f.record) == (B, "donor D-0001") and words in f.message, f.message
+        assert f.data["held_in_quarantine"] is False
 
 
 def test_gmp_014_no_donors_and_untraced_donor_lots(dossier_dir) -> None:
