@@ -571,8 +571,11 @@ def init(
     """Write a starter dossier: every field the phase's rules need, placeholders marked TODO."""
     from cmcflex.authoring.scaffold import SCHEMA_FOLDER, InitError, Starter, write_starter
     from cmcflex.dossier.models import Modality
-    from cmcflex.phases import Phase
+    from cmcflex.phases import CLINICAL_PHASES, Phase
 
+    if Phase(pivotal_phase.value) not in CLINICAL_PHASES:
+        raise _fail(f"--pivotal-phase {pivotal_phase.value} is not a clinical phase; "
+                    "use phase_1, phase_2 or phase_3")
     starter = Starter(Modality(modality.value), Phase(phase.value), Phase(pivotal_phase.value),
                       product=product, schema_base=schema_base or SCHEMA_FOLDER)
     try:

@@ -141,6 +141,11 @@ class Rule:
     remedy: str
     why: str
     check: Check = field(compare=False, repr=False)
+    partial: Mapping[Phase, Severity] = field(default_factory=dict)
+    """Where the catalogue grades parts of the check lower (e.g. SPEC-001 "B/Mi" at phase 1):
+    the lower grade by phase, shown beside the main one in `rules`, `explain` and the docs."""
+    grading: str = ""
+    """One sentence on which parts of the check take which grade (for `explain` and the docs)."""
 
     def applies_at(self, phase: Phase) -> bool:
         return phase in self.severity
@@ -193,12 +198,15 @@ def rule(
     cites: tuple[str, ...],
     remedy: str,
     why: str,
+    partial: Mapping[Phase, Severity] | None = None,
+    grading: str = "",
     registry: Registry = REGISTRY,
 ) -> Callable[[Check], Check]:
     """Declare a rule: metadata beside its check function, added to the registry."""
 
     def register(check: Check) -> Check:
-        registry.add(Rule(id, slug, title, area, dict(severity), tuple(cites), remedy, why, check))
+        registry.add(Rule(id, slug, title, area, dict(severity), tuple(cites), remedy, why, check,
+                          dict(partial or {}), grading))
         return check
 
     return register

@@ -8,10 +8,19 @@ from typing import Iterable
 from rich.table import Table
 from rich.text import Text
 
-from cmcflex.phases import PHASES
+from cmcflex.phases import PHASES, Phase
 from cmcflex.rules.base import Rule
 
 _SHORT = {"blocker": "B", "major": "Ma", "minor": "Mi", "info": "I"}
+
+
+def grade(rule: Rule, phase: Phase) -> str:
+    """The catalogue's cell for a phase: ``B``, ``B/Mi`` (a part graded lower) or ``—``."""
+    main = rule.severity.get(phase)
+    if main is None:
+        return "—"
+    lower = rule.partial.get(phase)
+    return f"{_SHORT[main.value]}/{_SHORT[lower.value]}" if lower is not None else _SHORT[main.value]
 
 
 def rule_dict(rule: Rule) -> dict:
@@ -21,6 +30,8 @@ def rule_dict(rule: Rule) -> dict:
         "area": rule.area.value,
         "title": rule.title,
         "severity": {p.value: rule.severity[p].value for p in PHASES if p in rule.severity},
+        "partial_severity": {p.value: rule.partial[p].value for p in PHASES if p in rule.partial},
+        "grading": rule.grading,
         "cites": list(rule.cites),
         "remedy": rule.remedy,
         "why": rule.why,
@@ -52,12 +63,14 @@ def rules_markdown(rules: Iterable[Rule]) -> str:
         lines += [f"## {area.value} — {area.title}", "", "| id | slug | title | " + " | ".join(heads) + " |",
                   "|---|---|---|" + "---|" * len(heads)]
         for r in group:
-            sev = [_SHORT[r.severity[p].value] if p in r.severity else "—" for p in PHASES]
+            sev = [grade(r, p) for p in PHASES]
             lines.append(f"| [{r.id}](#{r.id.lower()}) | {r.slug} | {_md(r.title)} | " + " | ".join(sev) + " |")
         lines.append("")
         for r in group:
-            lines += [f"### {r.id}", "", f"**{_md(r.title)}** (`{r.slug}`)", "", _md(r.why), "",
-                      "Cites:", ""] + [f"- {_md(c)}" for c in r.cites] + ["", f"Remedy: {_md(r.remedy)}", ""]
+            lines += [f"### {r.id}", "", f"**{_md(r.title)}** (`{r.slug}`)", "", _md(r.why), ""]
+            if r.grading:
+                lines += [f"Grading: {_md(r.grading)}", ""]
+            lines += ["Cites:", ""] + [f"- {_md(c)}" for c in r.cites] + ["", f"Remedy: {_md(r.remedy)}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -74,8 +87,7 @@ def rule_table(rules: Iterable[Rule]) -> Table:
         table.add_column({"phase_1": "P1", "phase_2": "P2", "phase_3": "P3", "bla": "BLA",
                           "post_approval": "PA"}[p.value], justify="center")
     for r in rules:
-        table.add_row(r.id, r.slug, r.title,
-                      *(_SHORT[r.severity[p].value] if p in r.severity else "—" for p in PHASES))
+        table.add_row(r.id, r.slug, r.title, *(grade(r, p) for p in PHASES))
     return table
 
 
@@ -87,7 +99,12 @@ def explain_text(rule: Rule) -> Text:
     t.append(f"{rule.why}\n\n")
     t.append("Severity by phase\n", style="bold underline")
     for p in PHASES:
-        t.append(f"  {p.label:<20} {rule.severity[p].value if p in rule.severity else 'not applied'}\n")
+        level = rule.severity[p].value if p in rule.severity else "not applied"
+        if p in rule.partial:
+            level += f" (parts: {rule.partial[p].value})"
+        t.append(f"  {p.label:<20} {level}\n")
+    if rule.grading:
+        t.append(f"  {rule.grading}\n")
     t.append("\nCites\n", style="bold underline")
     for c in rule.cites:
         t.append(f"  - {c}\n")

@@ -151,3 +151,14 @@ def test_cli_modality_choices_are_the_format_vocabulary():
     from cmcflex.cli import ModalityOpt
 
     assert [m.value for m in ModalityOpt] == [m.value for m in Modality]
+
+
+def test_cli_init_rejects_a_non_clinical_pivotal_phase(tmp_path):
+    from typer.testing import CliRunner
+
+    from cmcflex.cli import app
+
+    result = CliRunner().invoke(app, ["init", str(tmp_path / "d"), "-m", "aav", "-p", "phase_1",
+                                      "--pivotal-phase", "bla"])
+    assert result.exit_code == 2 and "not a clinical phase" in result.output
+    assert not (tmp_path / "d").exists()
