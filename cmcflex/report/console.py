@@ -38,7 +38,7 @@ def _header(report: Report) -> Panel:
         phase += f" (rules of {report.evaluated_phase.label})"
     grid.add_row("Phase", Text(phase))
     grid.add_row("Target", Text(report.target.label if report.target else "current phase"))
-    grid.add_row("Pivotal phase", Text(d.pivotal_phase.label))
+    grid.add_row("Pivotal phase", Text(d.pivotal_phase.value.replace("_", " ")))
     grid.add_row("Evaluated as of", Text(report.as_of))
     verdict = Text("PASS", style="bold green") if report.verdict == "pass" else Text("FAIL", style="bold red")
     verdict.append(f"  (fails on {report.fail_on.value} and above)", style="dim")
