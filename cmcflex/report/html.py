@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from html import escape
 
-from cmcflex.report.charts import chart
-from cmcflex.report.common import counts_line, note_text, phase_text, waiver_text
+from cmcflex.report.charts import chart, legend
+from cmcflex.report.common import counts_line, note_text, waiver_text
 from cmcflex.report.model import Finding, LotSeries, Report
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Area, Severity
@@ -17,10 +17,11 @@ from cmcflex.rules.base import Area, Severity
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d232a;margin:0;background:#f6f7f9}
 main{max-width:980px;margin:0 auto;padding:24px}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bottom:1px solid #d8dce1;padding-bottom:4px}
+h1{font-size:24px;margin:0 0 4px;display:flex;align-items:flex-start;gap:12px}
+h1 .product{flex:1 1 auto;min-width:0;overflow-wrap:anywhere}h2{font-size:19px;margin:32px 0 8px;border-bottom:1px solid #d8dce1;padding-bottom:4px}
 h3{font-size:16px;margin:20px 0 8px}
 .meta{color:#55606c;margin:0 0 16px}.meta span{margin-right:16px}
-.verdict{display:inline-block;font-weight:700;padding:4px 12px;border-radius:4px;color:#fff}
+.verdict{flex:none;white-space:nowrap;font-size:18px;font-weight:700;padding:4px 12px;border-radius:4px;color:#fff}
 .pass{background:#1b7f4b}.fail{background:#c62828}
 table{border-collapse:collapse;background:#fff;width:100%}th,td{border:1px solid #d8dce1;padding:4px 8px;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:700}
@@ -32,7 +33,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}tr.total td{font-weight:
 .minor{border-left-color:#b7791f}.sev.minor{background:#b7791f}
 .info{border-left-color:#2563a6}.sev.info{background:#2563a6}
 .waived{opacity:.85;border-style:dashed}code{font-size:13px}
-.note{color:#55606c;font-style:italic}
+.note{color:#55606c;font-style:italic}.digest{color:#55606c;margin:0 0 8px}
+svg{max-width:100%;height:auto}
 figure{background:#fff;border:1px solid #d8dce1;border-radius:4px;margin:12px 0;padding:8px}
 figcaption{font-weight:600;margin-bottom:4px}figcaption small{font-weight:400;color:#55606c}
 svg .plot{fill:#fbfcfd;stroke:#d8dce1}svg .grid{stroke:#eceef1}svg text{font:11px system-ui,sans-serif;fill:#55606c}
@@ -83,9 +85,33 @@ def _series(s: LotSeries) -> str:
     shown = len(s.points) + len(s.censored)
     cap = f" — showing the last {shown:,} of {s.total:,} results" if s.total > shown else ""
     censored = f"; {len(s.censored)} censored (hollow triangles)" if s.censored else ""
+    others = sum(1 for lot in s.lots if lot.status != "patient")
+    marked = f"; {others} lot{'s' if others != 1 else ''} not released for patients (hollow markers)" if others else ""
     return (f"<figure><figcaption>{e(s.material)} / {e(s.attribute)} "
-            f"<small>criterion {e(s.criterion)}{e(cap)}{e(censored)}</small></figcaption>"
-            f"{chart(s)}</figure>")
+            f"<small>criterion {e(s.criterion)}{e(cap)}{e(censored)}{e(marked)}</small></figcaption>"
+            f"{chart(s)}{legend(s)}</figure>")
+
+
+def _digest(area: Area, report: Report) -> str | None:
+    """The per-area summary line the console shows under the area heading (PPQ), or None."""
+    digest = report.summaries.get(area.value.lower())
+    if digest is None or area is not Area.PPQ:
+        return None
+    from cmcflex.report.console import ppq_summary_line
+
+    return ppq_summary_line(digest)
+
+
+def _meta(report: Report) -> str:
+    d = report.dossier
+    phase = report.phase.label
+    if report.evaluated_phase != report.phase:
+        phase += f" (rules of {report.evaluated_phase.label})"
+    items = [("Modality", d.modality), ("Phase", phase),
+             ("Target", report.target.label if report.target else "current phase"),
+             ("Pivotal phase", d.pivotal_phase.label), ("As of", report.as_of),
+             ("Fails on", f"{report.fail_on.value} and above")]
+    return '<p class="meta">' + "".join(f"<span>{e(k)}: {e(v)}</span>" for k, v in items) + "</p>"
 
 
 def render(report: Report) -> str:
@@ -98,10 +124,8 @@ def render(report: Report) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>cmcflex report — {e(d.product)}</title>",
         f"<style>{CSS}</style></head><body><main>",
-        f"<h1>{e(d.product)} <span class=\"verdict {report.verdict}\">{verdict}</span></h1>",
-        '<p class="meta">'
-        f"<span>Modality: {e(d.modality)}</span><span>Phase: {e(phase_text(report))}</span>"
-        f"<span>As of: {e(report.as_of)}</span><span>Fails on {e(report.fail_on.value)} and above</span></p>",
+        f'<h1><span class="product">{e(d.product)}</span> <span class="verdict {report.verdict}">{verdict}</span></h1>',
+        _meta(report),
         f"<p>{e(counts_line(report))}</p>",
         "<h2>Summary by area</h2>",
         _summary(report),
@@ -114,8 +138,11 @@ def render(report: Report) -> str:
         out.append("<p>No gaps found at this phase.</p>")
     for area in Area:
         group = [f for f in report.findings if f.area == area.value]
-        if group:
+        digest = _digest(area, report)
+        if group or digest is not None:
             out.append(f"<h3>{area.value} — {e(area.title)} ({len(group)})</h3>")
+            if digest is not None:
+                out.append(f'<p class="digest">{e(digest)}</p>')
             out.extend(_finding(f) for f in group)
     if report.waived:
         out.append(f"<h2>Waived ({len(report.waived)})</h2>")
@@ -131,8 +158,10 @@ def render(report: Report) -> str:
         out.append("</ul>")
     if report.lot_series:
         out.append("<h2>Lot results against specification limits</h2>")
-        out.append('<p class="note">One point per lot result, in lot-id order; dashed lines are the '
-                   "specification limits; red points lie outside them.</p>")
+        out.append('<p class="note">One point per lot result, in order of manufacture date (then file order); '
+                   "dashed lines are the specification limits; red points lie outside them; filled circles are "
+                   "patient lots, hollow circles non-clinical lots (development, engineering, healthy donor), "
+                   "hollow squares unreleased lots (rejected or pending).</p>")
         out.extend(_series(s) for s in report.lot_series)
     out.append("<h2>Provenance</h2><table><tbody>")
     rows = [("Tool", f"{report.tool.name} {report.tool.version}"), ("Rule set", report.tool.ruleset),

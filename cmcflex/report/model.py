@@ -76,12 +76,25 @@ class DossierInfo(_Frozen):
     pivotal_phase: Phase
 
 
+class SeriesLot(_Frozen):
+    """A charted lot: when it was made and whether it was made for patients.
+
+    ``status``: "non_clinical" (use development or engineering, healthy-donor starting material, or
+    disposition not_applicable), "unreleased" (disposition rejected or pending), else "patient".
+    """
+
+    id: str
+    manufactured: str | None = None
+    status: Literal["patient", "non_clinical", "unreleased"] = "patient"
+
+
 class LotSeries(_Frozen):
     """Lot results of one numeric specification test, for charts (format-neutral).
 
     ``points`` are uncensored results as [lot id, value, use]; ``censored`` are [lot id,
     value, "<" or ">", use]. Only the last ``cap`` results in file order are kept;
-    ``total`` counts them all.
+    ``total`` counts them all. ``lots`` are the charted lots in chart order: by manufacture
+    date, then file order (undated lots last).
     """
 
     material: str
@@ -94,6 +107,7 @@ class LotSeries(_Frozen):
     censored: list[tuple[str, float, str, str]] = []
     total: int = 0
     cap: int = 0
+    lots: list[SeriesLot] = []
 
 
 class Report(_Frozen):

@@ -2,17 +2,36 @@
 
 Renderers see only the Report, so the data a chart needs (limits and the latest lot results)
 is collected here once, in a compact, format-neutral form. Large dossiers are capped: only the
-last ``CAP`` results of each test (in file order) are kept, and the total is stated.
+last ``CAP`` results of each test (in file order) are kept, and the total is stated. Each series
+names its lots in chart order (manufacture date, then file order) with whether they went to patients.
 """
 
 from __future__ import annotations
 
 from cmcflex.dossier.criteria import NumericCriterion
 from cmcflex.dossier.loader import Dossier
-from cmcflex.dossier.lots import BELOW, NO_CENSOR, WORD
-from cmcflex.report.model import LotSeries
+from cmcflex.dossier.lots import BELOW, NO_CENSOR, WORD, LotTable
+from cmcflex.report.model import LotSeries, SeriesLot
 
 CAP = 200
+NON_CLINICAL_USES = ("development", "engineering")
+UNRELEASED = ("rejected", "pending")
+
+
+def _status(use: str | None, starting_material: str | None, disposition: str | None) -> str:
+    if use in NON_CLINICAL_USES or starting_material == "healthy_donor" or disposition == "not_applicable":
+        return "non_clinical"
+    return "unreleased" if disposition in UNRELEASED else "patient"
+
+
+def _lots(table: LotTable, indexes: list[int]) -> list[SeriesLot]:
+    """The lots at ``indexes`` (lot-table positions), by manufacture date then file order."""
+    v, ids = table.lot_values, table.lot_ids
+    dates = v["manufacture_date"]
+    ordered = sorted(dict.fromkeys(indexes), key=lambda i: (dates[i] is None, dates[i] or "", i))
+    return [SeriesLot(id=ids[i], manufactured=dates[i],
+                      status=_status(v["use"][i], v["starting_material"][i], v["disposition"][i]))
+            for i in ordered]
 
 
 def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:
@@ -40,10 +59,12 @@ def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:
                 latest.append(k)
                 if len(latest) == cap:
                     break
+        rows: list[int] = []
         points: list[tuple[str, float, str]] = []
         censored: list[tuple[str, float, str, str]] = []
         for k in reversed(latest):
             i = col.lot[k]
+            rows.append(i)
             lot_id, value, use = table.lot_ids[i], float(col.value[k]), uses[i] or ""
             if col.censor[k] == NO_CENSOR:
                 points.append((lot_id, value, use))
@@ -60,5 +81,6 @@ def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:
             censored=censored,
             total=total,
             cap=cap,
+            lots=_lots(table, rows),
         ))
     return out

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from cmcflex.api import build_report
+from cmcflex.dossier.loader import load_dossier
+from cmcflex.phases import Phase
 from cmcflex.report import github, html, markdown
 from cmcflex.report.model import Report
 from cmcflex.report.series import lot_series
-from tests.report.sample import HOSTILE
+from tests.helpers import AS_OF, lot_rows, write_dossier
+from tests.report.sample import HOSTILE, RULES, sample_files
 
 
 def test_markdown_has_verdict_table_findings_and_waivers(report: Report) -> None:
@@ -67,7 +71,7 @@ def test_html_has_verdict_summary_findings_citations_and_provenance(report: Repo
 
 def test_html_charts_show_lots_against_limits(report: Report) -> None:
     text = html.render(report)
-    assert text.count("<svg ") == 2  # viability and endotoxin (numeric); sterility is qualitative
+    assert text.count("lot results\">") == 2  # viability and endotoxin (numeric); sterility is qualitative
     viability = text[text.index("drug_product / viability"):]
     viability = viability[:viability.index("</svg>")]
     assert "min 70 %" in viability
@@ -87,6 +91,71 @@ def test_lot_series_are_capped_and_say_so(report: Report, sample_path) -> None: 
     assert viability.min == 70 and viability.max is None and viability.unit == "%"
     capped = report.model_copy(update={"lot_series": series})
     assert "showing the last 2 of 3 results" in html.render(capped)
+
+
+def _mixed_lots(tmp_path):  # type: ignore[no-untyped-def]
+    """Lot ids out of manufacture order, with an engineering lot and a pending lot among patient lots."""
+    files = sample_files()
+    rows = []
+    for lot_id, use, made, value, extra in (
+            ("L-001", "phase_2", "2025-05-01", 88.0, {}),
+            ("L-002", "phase_2", "2025-01-10", 90.0, {}),
+            ("ENG-9", "engineering", "2025-03-01", 60.0, {"starting_material": "healthy_donor",
+                                                           "disposition": "not_applicable"}),
+            ("L-003", "phase_2", "2025-02-01", 85.0, {"disposition": "pending"})):
+        rows += lot_rows(lot_id, use, {"viability": value}, manufacture_date=made, **extra)
+    files["lots.csv"] = rows
+    return load_dossier(write_dossier(tmp_path / "mixed", files))
+
+
+def test_lot_series_order_by_manufacture_date_and_mark_non_patient_lots(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (viability,) = [s for s in lot_series(_mixed_lots(tmp_path)) if s.attribute == "viability"]
+    assert [(lot.id, lot.manufactured, lot.status) for lot in viability.lots] == [
+        ("L-002", "2025-01-10", "patient"), ("L-003", "2025-02-01", "unreleased"),
+        ("ENG-9", "2025-03-01", "non_clinical"), ("L-001", "2025-05-01", "patient")]
+    svg = html.chart(viability)  # type: ignore[attr-defined]
+    tips = re.findall(r"<title>([^ <]+) ", svg)
+    assert tips == ["L-002", "L-003", "ENG-9", "L-001"]  # manufacture order, not lot-id order
+    assert svg.count('fill="#fff"') == 2 and "<rect x=" in svg.split('class="plot"/>', 1)[1]  # hollow markers
+    assert "by manufacture date" in svg and "L-002 (2025-01-10)" in svg
+    page = html.render(build_report(_mixed_lots(tmp_path), as_of=AS_OF, rules=RULES))
+    legend = page[page.index('aria-label="legend"'):]
+    legend = legend[:legend.index("</svg>")]
+    assert "patient lot" in legend and "non-clinical lot" in legend and "unreleased lot" in legend
+    assert "2 lots not released for patients" in page
+
+
+def test_lot_series_without_dates_keep_file_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    files = sample_files()
+    files["lots.csv"] = [dict(r, manufacture_date="") for lot in ("L-9", "L-10", "L-1")
+                         for r in lot_rows(lot, "phase_2", {"viability": 80.0})]
+    (viability,) = [s for s in lot_series(load_dossier(write_dossier(tmp_path / "d", files)))
+                    if s.attribute == "viability"]
+    assert [lot.id for lot in viability.lots] == ["L-9", "L-10", "L-1"]
+    assert "in file order" in html.chart(viability)  # type: ignore[attr-defined]
+
+
+def test_html_header_has_target_pivotal_phase_as_of_and_area_summaries(report: Report) -> None:
+    text = html.render(report)
+    meta = text[text.index('<p class="meta">'):]
+    meta = meta[:meta.index("</p>")]
+    for item in ("Target: current phase", "Pivotal phase: phase 3", "As of: 2026-11-25", "Phase: phase 2"):
+        assert item in meta, meta
+    targeted = report.model_copy(update={"target": Phase.BLA, "summaries": {"ppq": {
+        "protocol": "PPQ-PROT-001", "lots_planned": 3, "lots_executed": 2, "lots_passing": 2,
+        "concurrent_release": True, "justification": None, "report_status": None, "report_conclusion": None}}})
+    text = html.render(targeted)
+    assert "Target: BLA" in text
+    ppq = text[text.index("<h3>PPQ"):]
+    assert ppq.index('<p class="digest">PPQ: 3 planned · 2 executed · 2 passing') < 80
+
+
+def test_html_verdict_badge_does_not_wrap_under_a_long_name(report: Report) -> None:
+    text = html.render(report.model_copy(update={"dossier": report.dossier.model_copy(
+        update={"product": "A very long product name " * 8})}))
+    assert re.search(r'<h1><span class="product">A very long[^<]*</span> <span class="verdict fail">FAIL</span></h1>', text)
+    css = text[text.index("<style>"):text.index("</style>")]
+    assert re.search(r"h1\{[^}]*display:flex", css) and re.search(r"\.verdict\{[^}]*flex:none[^}]*white-space:nowrap", css)
 
 
 def test_github_annotations(report: Report) -> None:
