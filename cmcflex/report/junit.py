@@ -1,9 +1,11 @@
 """JUnit XML (Ant schema): one test suite per area, one test case per rule evaluated.
 
 A rule with open gaps at or above ``--fail-on`` is a failure (so the published test results agree
-with the verdict); a rule whose findings are all waived, or that could not be evaluated, is
-skipped with the reason; any other rule passes. Gaps below ``--fail-on`` are listed in the
-suite's ``system-out`` so nothing is hidden.
+with the verdict and nothing else fails). A rule with gaps only below ``--fail-on``, with waived
+findings, or that could not be evaluated is skipped, its message saying which (the Ant schema
+allows no output inside a test case, so ``skipped`` is how a non-failing case carries text); a
+rule with none of these passes. Each suite's ``system-out`` also lists the gaps below
+``--fail-on`` with their rule ids, so nothing is hidden.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import xml.etree.ElementTree as ET
 from cmcflex.report.common import note_text, waiver_text, where
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean
-from cmcflex.rules.base import Area
+from cmcflex.rules.base import Area, Severity
 
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
@@ -31,7 +33,7 @@ def _timestamp(report: Report) -> str:
 
 
 def _describe(f: Finding) -> str:
-    lines = [f"[{f.severity.value}] {f.message}", f"  where:  {where(f)}",
+    lines = [f"[{f.severity.value}] {f.rule} {f.message}", f"  where:  {where(f)}",
              f"  cites:  {'; '.join(f.cites)}", f"  remedy: {f.remedy}"]
     if f.default_severity is not None:
         lines.append(f"  note:   severity set by configuration; default {f.default_severity.value}")
@@ -91,14 +93,25 @@ def to_element(report: Report) -> ET.Element:
                 message = failing[0].message if len(failing) == 1 else f"{len(failing)} gaps: {failing[0].message}"
                 failure = ET.SubElement(case, "failure", message=_x(message), type=worst.severity.value)
                 failure.text = _x("\n\n".join(_describe(f) for f in failing))
-            elif rule_id in waived_by_rule:
-                skipped += 1
-                text = "; ".join(waiver_text(f) for f in waived_by_rule[rule_id])
-                ET.SubElement(case, "skipped", message=_x(f"waived: {text}")).text = _x(
-                    "\n\n".join(_describe(f) + "\n  waived: " + waiver_text(f) for f in waived_by_rule[rule_id]))
-            elif rule_id in reasons:
-                skipped += 1
-                ET.SubElement(case, "skipped", message=_x("not evaluated: " + "; ".join(reasons[rule_id])))
+            else:
+                below_here = [f for f in gaps if not f.severity >= report.fail_on]
+                waived = waived_by_rule.get(rule_id, [])
+                messages, texts = [], []
+                if below_here:
+                    tally = ", ".join(f"{n} {sev.value}" for sev in reversed(list(Severity))
+                                      if (n := sum(1 for f in below_here if f.severity is sev)))
+                    messages.append(f"below --fail-on {report.fail_on.value} ({tally}): {below_here[0].message}")
+                    texts += [_describe(f) for f in below_here]
+                if waived:
+                    messages.append("waived: " + "; ".join(waiver_text(f) for f in waived))
+                    texts += [_describe(f) + "\n  waived: " + waiver_text(f) for f in waived]
+                if rule_id in reasons:
+                    messages.append("not evaluated: " + "; ".join(reasons[rule_id]))
+                if messages:
+                    skipped += 1
+                    node = ET.SubElement(case, "skipped", message=_x(" | ".join(messages)))
+                    if texts:
+                        node.text = _x("\n\n".join(texts))
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))
         suite.set("skipped", str(skipped))

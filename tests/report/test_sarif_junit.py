@@ -92,14 +92,27 @@ def test_junit_testcase_per_rule_failures_and_skips(report: Report) -> None:
     assert cases["GMP-003"].find("failure").get("type") == "major"
     assert cases["GMP-002"].find("skipped").get("message").startswith("waived: Agreed at Type B")
     assert cases["STAB-001"].find("skipped").get("message") == "not evaluated: stability.csv is absent"
-    assert len(cases["SPEC-005"]) == 0  # minor + info are below --fail-on major: passes
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     spec_out = suites["cmcflex.SPEC"].find("system-out").text
-    assert "Gaps below --fail-on major" in spec_out and "Lot L-102 viability" in spec_out
+    assert "Gaps below --fail-on major" in spec_out and "[minor] SPEC-005 Lot L-102 viability" in spec_out
+    assert "[info] SPEC-005 Note on endotoxin trend." in spec_out  # each listed gap names its rule
     assert suites["cmcflex.GMP"].get("failures") == "1" and suites["cmcflex.GMP"].get("skipped") == "1"
     assert suites["cmcflex.GMP"].get("timestamp") == "2026-11-25T10:20:30"
     props = {p.get("name"): p.get("value") for p in suites["cmcflex.GMP"].iter("property")}
     assert props["evaluated_phase"] == "phase_2" and len(props["sha256.lots.csv"]) == 64
+
+
+def test_junit_gaps_below_fail_on_are_visible_on_their_test_case(report: Report) -> None:
+    root = ET.fromstring(junit.render(report))
+    case = next(c for c in root.iter("testcase") if c.get("name") == "SPEC-005")
+    assert case.find("failure") is None  # minor + info are below --fail-on major: not a failure
+    skipped = case.find("skipped")
+    assert skipped.get("message") == ("below --fail-on major (1 minor, 1 info): "
+                                      "Lot L-102 viability 64 % is below the limit >= 70 %.")
+    assert "[minor] SPEC-005 Lot L-102" in skipped.text and "[info] SPEC-005 Note on endotoxin" in skipped.text
+    spec = next(s for s in root.iter("testsuite") if s.get("name") == "cmcflex.SPEC")
+    assert spec.get("failures") == "0" and spec.get("skipped") == "1"
+    assert all(c.find("failure") is None for c in root.iter("testcase") if c.get("name") != "GMP-003")
 
 
 def test_junit_failures_follow_fail_on(report: Report) -> None:
