@@ -14,6 +14,7 @@ from cmcflex.dossier.lots import StabilityPoint
 from cmcflex.dossier.models import Period, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of
 from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, by_phase, rule
+from cmcflex.formatting import number
 from cmcflex.rules.common import commercial_process, judge_stability, spec_index, test_record
 
 FILE = "stability.csv"
@@ -23,7 +24,7 @@ Q5C = "ICH Q5C, Stability Testing of Biotechnological/Biological Products (1995)
 CFR_211_166 = "21 CFR 211.166 (stability testing)"
 FLEXIBILITY = "the FDA CMC flexibilities guidance (May 2026) accepts fewer lots with a justification"
 FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
-             "and Gene Therapy Products for a Biologics License Application, final guidance (2026)")
+             "and Gene Therapy Products for a Biologics License Application, final guidance (May 2026)")
 
 
 def _claim_at(d: Dossier, key: str) -> Location:
@@ -31,7 +32,7 @@ def _claim_at(d: Dossier, key: str) -> Location:
 
 
 def _fmt_period(period: Period) -> str:
-    return f"{period.value:g} {period.unit.value}"
+    return number(period.value, period.unit.value)
 
 
 def _covers(months: float, claim: Period) -> bool:
@@ -47,7 +48,7 @@ def _longest_by_lot(points: Iterable[StabilityPoint]) -> dict[str, float]:
 
 
 def _time_text(point: StabilityPoint) -> str:
-    return f"{point.time:g} {point.time_unit}"
+    return number(point.time, point.time_unit)
 
 
 def _last(points: Iterable[StabilityPoint]) -> StabilityPoint | None:
@@ -55,13 +56,14 @@ def _last(points: Iterable[StabilityPoint]) -> StabilityPoint | None:
     return max(points, key=lambda p: (p.months, -p.line), default=None)
 
 
-def commercial_split(d: Dossier, lot_ids: Iterable[str]) -> tuple[list[str], list[str], str]:
-    """Split stability lots into (commercial-process lots, lots of unknown process) and say which
-    process counts as commercial."""
+def commercial_split(d: Dossier, lot_ids: Iterable[str]) -> tuple[list[str], list[str], str | None]:
+    """Split stability lots into (commercial-process lots, lots of unknown process) and name the
+    commercial process ("process v2 (<basis>)"); when no process version is known every lot
+    counts and the name is None."""
     ref = commercial_process(d)
     ids = sorted(set(lot_ids))
     if ref.version is None:
-        return ids, [], "every lot (no process version is known)"
+        return ids, [], None
     commercial, unknown = [], []
     for lot_id in ids:
         lot = d.lots.lot(lot_id) if d.lots is not None else None
@@ -138,10 +140,15 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     if d.stability is None:
         have = "there is no stability.csv"
+    elif not long_term:
+        have = "stability.csv holds no long_term points"
     elif last is None:
         have = f"no long-term points are on lots of the commercial {basis}"
         if unknown:
             have += f" (lots not in lots.csv or without a process_version: {', '.join(unknown)})"
+    elif basis is None:
+        have = (f"the longest long-term point is {_time_text(last)} ({last.lot_id}; no process version "
+                "is known, so every lot counts)")
     else:
         have = (f"the longest long-term point on lots of the commercial {basis} is {_time_text(last)} "
                 f"({last.lot_id})")
@@ -173,19 +180,42 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if n >= 3:
         return
     justification = (d.info.stability_lot_justification or "").strip()
-    lots_text = f" ({', '.join(commercial)})" if commercial else ""
-    message = f"Only {n} lot{'' if n == 1 else 's'}{lots_text} of the commercial {basis} are on long-term stability"
+    message = _lot_count_text(d, commercial, unknown, basis, bool(long_term))
     data = {"lots": commercial, "lots_of_unknown_process": unknown, "commercial_process": commercial_process(d).version}
     if justification and n >= 1:
         yield Gap(f"{message}, fewer than 3, with a justification; {FLEXIBILITY}.",
                   at=d.where("dossier.yaml", "stability_lot_justification"), record="stability lots",
                   data=data, severity=I)
         return
-    why = " and the justification cannot replace having none" if justification else " and no justification is given"
-    yield Gap(f"{message}, fewer than 3,{why}.",
+    if n == 0:
+        why = ", and a justification cannot replace having none" if justification else \
+            ", and no justification is given"
+    else:
+        why = ", fewer than 3, and no justification is given"
+    yield Gap(f"{message}{why}.",
               at=Location(FILE, min((p.line for p in long_term), default=1)) if d.stability is not None
               else _claim_at(d, "shelf_life"),
               record="stability lots", data=data)
+
+
+def _lot_count_text(d: Dossier, lots: list[str], unknown: list[str], basis: str | None,
+                    has_long_term: bool) -> str:
+    """``Only 2 lots (L-1, L-2) of the commercial process v2 (...) are on long-term stability``."""
+    of = f" of the commercial {basis}" if basis is not None else ""
+    if not lots:
+        if d.stability is None:
+            detail = " (there is no stability.csv)"
+        elif not has_long_term:
+            detail = " (stability.csv holds no long_term points)"
+        elif unknown:
+            detail = f" (lots not in lots.csv or without a process_version: {', '.join(unknown)})"
+        else:
+            detail = ""
+        return f"No lot{of} is on long-term stability{detail}"
+    n = len(lots)
+    verb = "is" if n == 1 else "are"
+    every = ", counting every lot since no process version is known" if basis is None else ""
+    return f"Only {n} lot{'' if n == 1 else 's'} ({', '.join(lots)}){of} {verb} on long-term stability{every}"
 
 
 # ------------------------------------------------------------------------------- STAB-004
@@ -238,6 +268,9 @@ def stability_results_in_spec(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.stability is None:
         yield NotEvaluated("stability.csv is missing: no stability results to judge")
         return
+    if not d.stability:
+        yield NotEvaluated("stability.csv holds no results")
+        return
     if not spec_index(d):
         yield NotEvaluated("specifications.yaml is missing or empty: no criteria to judge stability results by")
         return
@@ -261,8 +294,8 @@ def stability_results_in_spec(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for (material, attribute), items in sorted(failed.items()):
         items.sort(key=lambda j: (j.point.lot_id, j.point.condition, j.point.months))
         first = min(items, key=lambda j: j.point.line)
-        values = "; ".join(f"{j.point.lot_id} {j.point.result.describe()} at {j.point.time:g} "
-                           f"{j.point.time_unit} ({j.point.condition})" for j in items)
+        values = "; ".join(f"{j.point.lot_id} {j.point.result.describe()} at {_time_text(j.point)} "
+                           f"({j.point.condition})" for j in items)
         claim = f" within the claimed shelf life of {_fmt_period(shelf)}" if shelf is not None else ""
         yield Gap(f"Stability results of {material}/{attribute}{claim} fall outside "
                   f"'{first.criterion.describe()}': {values}.",

@@ -144,6 +144,35 @@ def test_stab003_silent_with_three_lots_and_not_applied_at_phase_3(dossier_dir):
     assert findings_for(dossier(dossier_dir, stable(("L-1",)), phase="phase_3"), "STAB-003") == []
 
 
+EMPTY_STABILITY = "lot_id,material,condition,time,time_unit,attribute,value,unit\n"
+
+
+def test_stab003_sentence_when_no_process_version_is_known(dossier_dir):
+    unversioned = [{**row, "process_version": ""} for row in lots("L-1", "L-2")]
+    path = dossier_dir({"specifications.yaml": SPECS, "lots.csv": unversioned,
+                        "stability.csv": stable(("L-1", "L-2"), months=(0, 3, 6))}, phase="bla",
+                       shelf_life=SHELF)
+    (f,) = findings_for(path, "STAB-003")
+    assert f.message == ("Only 2 lots (L-1, L-2) are on long-term stability, counting every lot since no "
+                         "process version is known, fewer than 3, and no justification is given.")
+    (f,) = findings_for(path, "STAB-002")
+    assert "every lot counts" in f.message and "commercial every lot" not in f.message
+
+
+def test_stab003_sentence_when_no_lot_is_on_stability(dossier_dir):
+    path = dossier(dossier_dir, EMPTY_STABILITY, phase="bla")
+    (f,) = findings_for(path, "STAB-003")
+    assert f.message == ("No lot of the commercial process v2 (process_version of the PPQ lots) is on "
+                         "long-term stability (stability.csv holds no long_term points), and no "
+                         "justification is given.")
+    (f,) = findings_for(path, "STAB-002")
+    assert f.message.endswith("not covered by real-time data: stability.csv holds no long_term points.")
+    one = dossier(dossier_dir, stable(("L-1",)), phase="bla")
+    (f,) = findings_for(one, "STAB-003")
+    assert f.message.startswith("Only 1 lot (L-1) of the commercial process v2 (process_version of the PPQ "
+                                "lots) is on long-term stability, fewer than 3,")
+
+
 # ------------------------------------------------------------------------ STAB-004
 
 
@@ -185,6 +214,20 @@ def test_stab005_not_evaluated_without_stability(dossier_dir):
     path = dossier(dossier_dir, None, phase="bla")
     assert findings_for(path, "STAB-005") == []
     assert not_evaluated_for(path, "STAB-005")
+
+
+def test_stab005_not_evaluated_reason_for_an_empty_stability_file(dossier_dir):
+    path = dossier(dossier_dir, EMPTY_STABILITY, phase="bla")
+    assert not_evaluated_for(path, "STAB-005") == ["stability.csv holds no results"]
+    assert not_evaluated_for(path, "STAB-004") == ["stability.csv holds no results"]
+
+
+def test_stab_numbers_use_the_one_number_format(dossier_dir):
+    rows = stable() + points("L-4", [0.123456], viability=62.0)
+    path = dossier(dossier_dir, rows, lot_ids=("L-1", "L-2", "L-3", "L-4"), phase="bla",
+                   shelf_life={"value": 1.23456, "unit": "months", "storage": "LN2"})
+    (f,) = findings_for(path, "STAB-005")
+    assert "claimed shelf life of 1.235 months" in f.message and "at 0.1235 months" in f.message
 
 
 # ------------------------------------------------------------------------ metadata as the catalogue
