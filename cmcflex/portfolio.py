@@ -54,7 +54,7 @@ class DossierOutcome:
     path: str
     exit_code: int
     product: str | None = None
-    phase: str | None = None
+    phase: str | None = None                 # the Phase value ("phase_1"); tables show its label
     verdict: str | None = None               # "pass", "fail"; None when not checked
     counts: dict[str, int] = field(default_factory=dict)
     problems: tuple[str, ...] = ()           # load problems, as "file:line:col: field: message"
@@ -157,7 +157,7 @@ def _outcome(label: str, report: Report, reports: dict[str, str]) -> DossierOutc
         product=report.dossier.product,
         phase=report.phase.value,
         verdict=report.verdict,
-        counts=dict(report.counts),
+        counts=dict(sorted(report.counts.items())),  # the key order of the JSON report
         reports=reports,
     )
 
@@ -221,12 +221,15 @@ SEVERITY_COLUMNS = ("blocker", "major", "minor", "info")
 
 
 def summary_rows(outcomes: Iterable[DossierOutcome]) -> list[list[str]]:
-    """Rows of the summary table: dossier, product, phase, verdict, counts, exit code."""
+    """Rows of the summary table: dossier, product, phase (as the report writes it), verdict, counts, exit code."""
+    from cmcflex.phases import Phase
+
     rows = []
     for o in outcomes:
         verdict = o.verdict.upper() if o.verdict else "ERROR"
         counts = [str(o.counts.get(s, 0)) if o.verdict else "-" for s in SEVERITY_COLUMNS]
-        rows.append([o.path, o.product or "-", o.phase or "-", verdict, *counts, str(o.exit_code)])
+        phase = Phase(o.phase).label if o.phase in {p.value for p in Phase} else (o.phase or "-")
+        rows.append([o.path, o.product or "-", phase, verdict, *counts, str(o.exit_code)])
     return rows
 
 

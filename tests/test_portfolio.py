@@ -156,6 +156,8 @@ def test_cli_folder_of_dossiers_prints_summary_and_combined_exit(cli, portfolio:
     assert result.exit_code == 2
     lines = result.stdout.splitlines()
     assert lines[0].split()[:4] == ["Dossier", "Product", "Phase", "Verdict"]
+    assert "phase 1" in lines[2] and "BLA" in lines[3]  # phases as the report writes them
+    assert not any("phase_1" in line or " bla " in line for line in lines[2:5])
     assert [line.split()[0] for line in lines[2:5]] == [str(portfolio / n) for n in ("a-clean", "b-gappy", "c-broken")]
     assert "warp_drive" in result.stdout
     assert lines[-1].endswith("exit 2")
@@ -179,6 +181,9 @@ def test_cli_json_summary_and_usage_errors(cli, portfolio: Path) -> None:  # typ
     result = cli(str(portfolio / "a-clean"), str(portfolio / "b-gappy"), "-f", "json")
     data = json.loads(result.stdout)
     assert [(d["verdict"], d["exit_code"]) for d in data] == [("pass", 0), ("fail", 1)]
+    single = json.loads(cli(str(portfolio / "b-gappy"), "-f", "json").stdout)
+    assert list(data[1]["counts"]) == list(single["counts"])  # same key order as the single report
+    assert data[1]["counts"] == single["counts"]
     assert cli(str(portfolio), "-f", "sarif").exit_code == 2  # needs --output-dir
     assert cli(str(portfolio), "-o", "x.json").exit_code == 2  # one file for many dossiers
     inside = cli(str(portfolio), "--output-dir", str(portfolio / "a-clean" / "out"))

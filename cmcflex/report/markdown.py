@@ -93,6 +93,6 @@ def render(report: Report) -> str:
         out += ["", "</details>"]
     inputs = ", ".join(f"{_code(clean(i.file))} `{i.sha256[:12]}`" for i in report.inputs)
     out += ["", "---", f"<sub>cmcflex {md(report.tool.version)} · rule set {md(report.tool.ruleset)} · "
-            f"evaluated phase {report.evaluated_phase.value} · inputs (SHA-256): {inputs}"
+            f"evaluated phase {md(report.evaluated_phase.label)} · inputs (SHA-256): {inputs}"
             + (f" · generated {md(report.generated_at)}" if report.generated_at else "") + "</sub>"]
     return "\n".join(out).rstrip() + "\n"

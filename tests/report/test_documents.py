@@ -25,6 +25,11 @@ def test_markdown_has_verdict_table_findings_and_waivers(report: Report) -> None
     assert "`STAB-001` stability.csv is absent" in text
 
 
+def test_markdown_footer_writes_phases_as_labels(report: Report) -> None:
+    footer = markdown.render(report).splitlines()[-1]
+    assert "evaluated phase phase 2 ·" in footer and "phase_2" not in footer
+
+
 def test_markdown_escapes_dossier_text(report: Report) -> None:
     text = markdown.render(report)
     assert "<script>" not in text and "&lt;script&gt;" in text
