@@ -35,7 +35,7 @@ TRADITIONAL_LOT_COUNT = 3
 PV_2011 = "FDA, Process Validation: General Principles and Practices (2011)"
 CBER_2026 = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
 FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
-             "and Gene Therapy Products for a Biologics License Application, final guidance (2026)")
+             "and Gene Therapy Products for a Biologics License Application, final guidance (May 2026)")
 
 ELEMENTS = ("operating_conditions", "data_to_collect", "tests_and_criteria", "sampling_plan",
             "statistical_methods", "deviation_handling")
@@ -404,7 +404,20 @@ def prerequisites_met(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     missing = [k for k in wanted if not _met(getattr(p.prerequisites, k))]
     if missing:
         yield Gap(f"{_name(p)} does not show these prerequisites met: {_join(missing)}{_advice(ctx)}.",
-                  _at(d, "protocol", "prerequisites"), record=_record(p), data={"missing": missing})
+                  _first_key(d, ("protocol", "prerequisites"), missing), record=_record(p),
+                  data={"missing": missing})
+
+
+def _first_key(d: Dossier, parent: tuple[str, ...], keys: list[str]) -> Location:
+    """The line of the first of ``keys`` written under ``parent`` in ppq.yaml (false or empty);
+    the parent's own key when none of them is written."""
+    source = d.sources.get(FILE)
+    if source is None:
+        return Location(FILE, 0)
+    for key in keys:
+        if (*parent, key) in source.keys:
+            return Location(FILE, source.locate((*parent, key), key=True)[0])
+    return Location(FILE, source.locate(parent, key=True)[0])
 
 
 # ---------------------------------------------------------------------------- PPQ-008
@@ -426,7 +439,7 @@ def prerequisites_met(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
     name = _name(p) if p is not None else "The PPQ protocol"
-    record = _record(p) if p is not None else "protocol"
+    record = "ppq lots"
     if d.lots is None:
         yield NotEvaluated("no lots.csv: the executed PPQ lots (use: ppq) cannot be counted or checked")
     else:

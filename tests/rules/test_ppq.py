@@ -331,6 +331,17 @@ def test_ppq007_names_each_unmet_prerequisite(make, phase, severity):
     assert f.data["missing"] == ["personnel_trained", "hold_times_validated", "shipping_validated"]
 
 
+def test_ppq007_points_at_the_first_unmet_prerequisite(make):
+    path = make("bla", ppq(protocol__prerequisites__analytical_methods_validated=False,
+                           protocol__prerequisites__shipping_validated=""))
+    f = one(path, "PPQ-007")
+    assert (path / "ppq.yaml").read_text().splitlines()[f.line - 1].strip().startswith(
+        "analytical_methods_validated:")
+    absent = make("bla", ppq(protocol__prerequisites__personnel_trained=MISSING))
+    f = one(absent, "PPQ-007")  # not written at all: the prerequisites key itself
+    assert (absent / "ppq.yaml").read_text().splitlines()[f.line - 1].strip() == "prerequisites:"
+
+
 def test_ppq007_vector_process_only_for_ex_vivo_modified_cells(make):
     data = ppq(protocol__prerequisites__vector_process_validated=MISSING)
     f = one(make("bla", data), "PPQ-007")
@@ -365,11 +376,15 @@ def test_ppq008_not_evaluated_without_lots_csv(make):
 def test_ppq008_no_ppq_lots_is_a_gap(make):
     f = one(make("bla", lot_data=lots(("P3-1", {"viability": 80.0}), use="phase_3")), "PPQ-008")
     assert f.severity is B and "no PPQ lots" in f.message and f.file == "lots.csv"
+    assert f.record == "ppq lots"
+    no_protocol = make("bla", ppq(protocol=MISSING), lot_data=lots(("P3-1", {"viability": 80.0}), use="phase_3"))
+    (f,) = [f for f in findings_for(no_protocol, "PPQ-008") if f.file == "lots.csv"]
+    assert f.record == "ppq lots"
 
 
 def test_ppq008_fewer_lots_than_planned(make):
     f = one(make("bla", lot_data=GOOD_LOTS[:2]), "PPQ-008")
-    assert "1 of the 2" in f.message and f.data["lots_executed"] == 1
+    assert "1 of the 2" in f.message and f.data["lots_executed"] == 1 and f.record == "ppq lots"
 
 
 def test_ppq008_lot_out_of_spec_named_with_its_result(make):
