@@ -16,7 +16,10 @@ from cmcflex.report.model import Finding, Report, WaivedFinding
 from cmcflex.rules.base import Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/cmcflex/"
+DESCRIPTION = ("BLA readiness checks for cell and gene therapy CMC dossiers, phase-aware, under the FDA CBER "
+               "2026 CMC flexibilities. Documentation: docs/rules.md (every rule, its severity by phase and "
+               "citations), docs/pipelines.md (formats, waivers, configuration) and docs/dossier-format.md in the "
+               "cmcflex sources; `cmcflex explain RULE-ID` explains one rule.")
 MAX_DATA_CHARS = 4000
 LEVEL = {Severity.BLOCKER: "error", Severity.MAJOR: "error", Severity.MINOR: "warning", Severity.INFO: "note"}
 
@@ -105,7 +108,8 @@ def to_dict(report: Report) -> dict[str, Any]:
             "name": report.tool.name,
             "version": report.tool.version,
             "semanticVersion": report.tool.version,
-            "informationUri": INFORMATION_URI,
+            "shortDescription": {"text": "BLA readiness checks for cell and gene therapy CMC dossiers."},
+            "fullDescription": {"text": DESCRIPTION},
             "rules": [_rule(r, report) for r in rules],
             "properties": {"ruleset": report.tool.ruleset},
         }},

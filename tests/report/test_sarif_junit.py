@@ -69,6 +69,13 @@ def test_sarif_results_rules_and_suppressions(report: Report) -> None:
     assert run["invocations"][0]["endTimeUtc"] == "2026-11-25T10:20:30Z"
 
 
+def test_sarif_driver_points_at_the_documentation_not_a_guessed_url(report: Report) -> None:
+    driver = json.loads(sarif.render(report))["runs"][0]["tool"]["driver"]
+    assert "informationUri" not in driver  # optional in SARIF; no page is invented
+    assert "docs/rules.md" in driver["fullDescription"]["text"] and "cmcflex explain" in driver["fullDescription"]["text"]
+    assert "pypi.org" not in sarif.render(report)
+
+
 def test_sarif_absolute_dossier_path_is_a_file_uri(report: Report) -> None:
     moved = report.model_copy(update={"dossier": report.dossier.model_copy(update={"path": "/data/my dossier"})})
     run = json.loads(sarif.render(moved))["runs"][0]
