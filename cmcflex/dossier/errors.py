@@ -32,9 +32,24 @@ class DossierError(Exception):
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The closest known spelling of ``word`` among ``choices``, if any is close."""
-    matches = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    """The closest known spelling of ``word`` among ``choices``, if one is close and closer than the rest.
+
+    Scored as :func:`difflib.get_close_matches` scores (ratio >= 0.6); a tie for best (``SITE-Z``
+    against ``SITE-A``, ``SITE-B``, ``SITE-C``) suggests nothing rather than an arbitrary one.
+    """
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(str(word))
+    scored: list[tuple[float, str]] = []
+    for choice in dict.fromkeys(str(c) for c in choices):
+        matcher.set_seq1(choice)
+        if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6 and matcher.ratio() >= 0.6:
+            scored.append((matcher.ratio(), choice))
+    if not scored:
+        return None
+    scored.sort(key=lambda s: -s[0])
+    if len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None
+    return scored[0][1]
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

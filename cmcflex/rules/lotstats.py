@@ -61,6 +61,22 @@ def released_ids(d: Dossier) -> frozenset[str]:
     return cached  # type: ignore[no-any-return]
 
 
+def assumed_released(d: Dossier) -> tuple[str, ...]:
+    """Patient lots (phase 1 to commercial) with no disposition in lots.csv: counted as released."""
+    cached = d.cache.get("assumed_released_lot_ids")
+    if cached is None:
+        table = d.lots
+        cached = () if table is None else tuple(
+            lot_id for lot_id, use, disp in zip(table.lot_ids, table.lot_values["use"],
+                                                table.lot_values["disposition"])
+            if disp is None and use in PATIENT_USES)
+        d.cache["assumed_released_lot_ids"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+ASSUMED_RELEASED = "lots.csv gives no disposition: patient lots assumed released"
+
+
 class LotSet:
     """The results of a few lots for one test, one result per lot, in file order."""
 

@@ -13,10 +13,14 @@ Readings of the catalogue made here:
 - SPEC-001: a safety or identity test missing is a blocker at every phase; any other required
   test missing is Mi at P1, Ma at P2 and B from P3 (tests "required from P3" included, so the
   gap is visible while there is time to add the test).
-- SPEC-003 leaves safety tests to SPEC-002 (one finding per problem).
-- SPEC-009 leaves out-of-specification results of released pivotal lots to SPEC-006 from P3 on
-  (the proposed criterion rejecting a clinical lot is one problem), except lots released under
-  exception, which SPEC-009 always reports.
+- SPEC-003 leaves safety tests to SPEC-002 and, from the phase SPEC-001 requires a potency
+  criterion (P3), 'report result' potency tests to SPEC-001 (one finding per problem).
+- SPEC-009 reports every released lot (released or released under exception) that fails its
+  specification, pivotal or not: a released out-of-specification lot needs an investigation.
+  SPEC-006 asks a different question (would the proposed limit have rejected pivotal lots?), so
+  a pivotal lot may appear in both.
+- When lots.csv gives no disposition for patient lots, they count as released; SPEC-009 says so
+  once (a not-evaluated note) and SPEC-006/SPEC-009 findings that rest on such a lot say so too.
 - SPEC-012: from P3 a missing bridge is B for methods of potency or quantity tests and Ma for
   other methods.
 """
@@ -59,7 +63,8 @@ from cmcflex.rules.common import (
     spec_index,
     test_record,
 )
-from cmcflex.rules.lotstats import LotSet, fmt, lots_by_test, released_ids
+from cmcflex.formatting import number, number_range
+from cmcflex.rules.lotstats import ASSUMED_RELEASED, LotSet, assumed_released, lots_by_test, released_ids
 
 FILE = "specifications.yaml"
 METHODS = "methods.yaml"
@@ -126,21 +131,26 @@ def _listing(items: Iterable[str], limit: int = 5) -> str:
     return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def _few_lots_words(n: int, sides: int, say_k: bool = True) -> str:
-    """Words saying how weak statistics from n lots are, pointing to the flexibility."""
+def _small_n(n: int, sides: int) -> dict[str, Any]:
+    """How little n lots say, for a finding's data: the 95/99 tolerance factor, the coverage mean ± 3 SD
+    gives on average, and how often the next lot falls outside the lots' [min, max]."""
     from cmcflex import stats
 
-    parts = []
-    if n >= 2:
-        if say_k:
-            k = stats.tolerance_factor(n, REF_COVERAGE, REF_CONFIDENCE, sides)
-            parts.append(f"a {'one' if sides == 1 else 'two'}-sided 95 % confidence / 99 % coverage "
-                         f"tolerance limit needs k = {k:.2f}")
-        parts.append(f"mean ± 3 SD covers on average {100 * stats.mean_k_sd_expected_coverage(n, 3.0):.1f} %"
-                     " of lots, not 99.7 %")
-        parts.append(f"the next lot falls outside their [min, max] {100 * 2.0 / (n + 1):.0f} % of the time")
-    lead = f"with only {n} lot{'s' if n != 1 else ''} a statistical limit is weak"
-    return lead + (f" ({', '.join(parts)})" if parts else "") + f", and {FLEXIBILITY}"
+    if n < 2:
+        return {"n": n}
+    return {"n": n,
+            "tolerance_k": round(stats.tolerance_factor(n, REF_COVERAGE, REF_CONFIDENCE, sides), 4),
+            "tolerance": {"coverage": REF_COVERAGE, "confidence": REF_CONFIDENCE, "sides": sides},
+            "mean_pm_3sd_expected_coverage": round(stats.mean_k_sd_expected_coverage(n, 3.0), 4),
+            "next_lot_outside_min_max": round(2.0 / (n + 1), 4)}
+
+
+def _few_lots_sentence(n: int, statistical: bool) -> str:
+    """The second sentence of a finding resting on few lots: points to the flexibility."""
+    lots = f"{n} lot{'s' if n != 1 else ''}"
+    if statistical:
+        return f" With only {lots} a statistical limit is weak, and {FLEXIBILITY}."
+    return f" With {lots}, {FLEXIBILITY}."
 
 
 def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | None) -> tuple[str, dict[str, Any]]:
@@ -161,30 +171,35 @@ def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | No
                                           "lower": _round(s.mean - k * s.sd), "upper": _round(s.mean + k * s.sd)}}
     words = []
     if sides == 2:
-        words.append(f"mean ± 3 SD of those lots gives {fmt(s.mean - 3 * s.sd)} to {fmt(s.mean + 3 * s.sd, unit)}")
+        words.append(f"mean ± 3 SD of those lots gives {number(s.mean - 3 * s.sd)} to {number(s.mean + 3 * s.sd, unit)}")
     elif "lower" in criterion.sides:
-        words.append(f"mean − 3 SD of those lots gives {fmt(s.mean - 3 * s.sd, unit)}")
+        words.append(f"mean − 3 SD of those lots gives {number(s.mean - 3 * s.sd, unit)}")
     else:
-        words.append(f"mean + 3 SD of those lots gives {fmt(s.mean + 3 * s.sd, unit)}")
+        words.append(f"mean + 3 SD of those lots gives {number(s.mean + 3 * s.sd, unit)}")
     side_words = "one-sided" if sides == 1 else "two-sided"
     words.append(f"a {side_words} 95 % confidence / 99 % coverage tolerance limit needs k = {k:.2f} at n = {n}")
     return "; ".join(words), data
 
 
 def _range_words(summary: dict[str, Any], what: str, unit: str | None) -> str:
-    """'; the 6 released lots with a numeric result measured 41.2 to 63.5 uM (mean 52.1, SD 8.04)'."""
+    """'; the 6 released lots with a numeric result measured 41.2 to 63.5 uM (mean 52.1 uM, SD 8.04 uM)'."""
     if not summary.get("n"):
         return ""
-    words = (f"; the {summary['n']} {what} with a numeric result measured {fmt(summary['min'])} to "
-             f"{fmt(summary['max'], unit)}")
+    words = f"; the {summary['n']} {what} with a numeric result measured {_spread(summary, unit)}"
+    return words
+
+
+def _spread(summary: dict[str, Any], unit: str | None) -> str:
+    """'67.8 to 94.1 % (mean 85.72 %, SD 5.54 %)': one way of writing a lot summary everywhere."""
+    words = number_range(summary["min"], summary["max"], unit)
     if summary.get("sd") is not None:
-        words += f" (mean {fmt(summary['mean'])}, SD {fmt(summary['sd'])})"
+        words += f" (mean {number(summary['mean'], unit)}, SD {number(summary['sd'], unit)})"
     return words
 
 
 def _value(result: Result) -> str:
-    """A lot result for a sentence: the word, or the (censored) number as fmt writes it."""
-    return result.word if result.word is not None else f"{result.censor}{fmt(result.value)}"
+    """A lot result for a sentence: the word, or the (censored) number as cmcflex.formatting.number writes it."""
+    return result.word if result.word is not None else f"{result.censor}{number(result.value)}"
 
 
 def _round(x: float) -> float:
@@ -192,6 +207,27 @@ def _round(x: float) -> float:
 
 
 # ---------------------------------------------------------------------------- SPEC-001
+
+
+def _criterion_missing(d: Dossier, ctx: Context) -> list[tuple[Any, list[SpecRef]]]:
+    """(requirement, its tests) where the requirement needs a criterion now and every test is 'report result'."""
+    from cmcflex.rules.required_tests import required_tests
+
+    refs = _refs(d)
+    out = []
+    for req in required_tests(d.modality):
+        if not req.needs_criterion or ctx.phase < req.from_phase:
+            continue
+        matching = [r for r in refs if r.test.test_type in req.tests or category_of(r.test) in req.categories]
+        if matching and all(isinstance(r.test.criterion, ReportOnlyCriterion) for r in matching):
+            out.append((req, matching))
+    return out
+
+
+NEEDS_CRITERION_REMEDY = (
+    "Set an acceptance criterion for the test from the results of the pivotal lots (e.g. no lower than "
+    "the lowest clinically effective lot), justified in justification: {basis, text}; a post-approval "
+    "re-evaluation plan may say when the limit is revisited, but lots are released against a limit now.")
 
 
 @rule(
@@ -222,17 +258,20 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                   "no safety, identity, quantity or potency test is in place.", at,
                   record="specification", data={"modality": d.modality.value})
         return
+    no_criterion = {req.name: matching for req, matching in _criterion_missing(d, ctx)}
     for req in required_tests(d.modality):
         matching = [r for r in refs if r.test.test_type in req.tests or category_of(r.test) in req.categories]
-        due = ctx.phase >= req.from_phase
-        if req.needs_criterion and due:
-            with_criterion = [r for r in matching if not isinstance(r.test.criterion, ReportOnlyCriterion)]
-            if matching and not with_criterion:
-                yield Gap(f"The {req.name} test ({_listing(_label(r) for r in matching)}) has no acceptance "
-                          "criterion ('Report result'); from phase 3 on potency needs one.", matching[0].at,
-                          record=matching[0].record,
-                          data={"requirement": req.name, "criterion": matching[0].test.criterion.describe()})
-                continue
+        if req.name in no_criterion:
+            first = matching[0]
+            plan = first.test.reevaluation
+            planned = (f"; the re-evaluation plan (after {plan.after_lots} lots) says when a limit is revisited, "
+                       "not what lots are released against") if plan is not None and plan.after_lots else ""
+            yield Gap(f"The {req.name} test ({_listing(_label(r) for r in matching)}) has no acceptance "
+                      f"criterion ('{first.test.criterion.describe()}'), and from phase 3 on a {req.name} test "
+                      f"needs one{planned}.", first.at, record=first.record, remedy=NEEDS_CRITERION_REMEDY,
+                      data={"requirement": req.name, "criterion": first.test.criterion.describe(),
+                            "reevaluation_plan": _plan_complete(first.test)})
+            continue
         if matching:
             continue
         category = req.categories[0] if req.categories else TEST_CATEGORY.get(req.tests[0])
@@ -293,12 +332,15 @@ def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 )
 def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     licensing = ctx.phase >= Phase.BLA
+    owned_by_001 = {r.record for _, matching in _criterion_missing(d, ctx) for r in matching}
     for ref in _refs(d):
         test = ref.test
         if not isinstance(test.criterion, ReportOnlyCriterion) or not is_cqa(test):
             continue
         if category_of(test) is TestCategory.SAFETY:
             continue  # SPEC-002
+        if ref.record in owned_by_001:
+            continue  # SPEC-001: a potency criterion is required from phase 3
         plan = _plan_complete(test)
         data: dict[str, Any] = {"criterion": test.criterion.describe(), "reevaluation_plan": plan,
                                 "after_lots": test.reevaluation.after_lots if test.reevaluation else None,
@@ -403,7 +445,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
             if low is None:
                 open_sides.append(f"{_label(ref)} (lower)")
             elif criterion.min < low[0]:
-                wider.append(f"below the lowest ({fmt(low[0], unit)}, {low[1]})")
+                wider.append(f"below the lowest ({number(low[0], unit)}, {low[1]})")
                 data["lower"] = {"limit": criterion.min, "lowest_pivotal": low[0], "lot": low[1]}
         if criterion.max is not None:
             high = lots.highest()
@@ -411,23 +453,26 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
                 open_sides.append(f"{_label(ref)} (upper)")
             elif criterion.max > high[0]:
                 bound = "below " if any(r.lot_id == high[1] for r in lots.censored) else ""
-                wider.append(f"above the highest ({bound}{fmt(high[0], unit)}, {high[1]})")
+                wider.append(f"above the highest ({bound}{number(high[0], unit)}, {high[1]})")
                 data["upper"] = {"limit": criterion.max, "highest_pivotal": high[0], "lot": high[1]}
         if not wider:
             continue
-        wider = [f"'{criterion.describe()}' is " + " and ".join(wider) + f" of {len(lots.results)} pivotal lots"]
+        sides = 2 if len(criterion.sides) == 2 else 1
         figures, stat_data = _reference_figures(lots, criterion, unit)
         data.update(stat_data)
         data["pivotal"] = lots.summary()
         data["released"] = sl.released
-        sentence = f"{_label(ref)}: " + wider[0]
-        sentence += f", and its basis ({', '.join(data['basis']) or 'none stated'}) is not safety, " \
-                    "compendial, mechanistic or platform"
+        basis = ", ".join(data["basis"])
+        sentence = (f"{_label(ref)} '{criterion.describe()}' is " + " and ".join(wider)
+                    + f" of {len(lots.results)} pivotal lots, and its basis ("
+                    + (basis or "none stated") + ") is not safety, compendial, mechanistic or platform")
         if figures:
             sentence += f"; {figures}"
+        sentence += "."
         if lots.n < FEW_LOTS:
-            sentence += f"; {_few_lots_words(lots.n, 2 if len(criterion.sides) == 2 else 1, say_k=not figures)}"
-        yield Gap(sentence + ".", ref.at, record=ref.record, data=data)
+            data["small_n"] = _small_n(lots.n, sides)
+            sentence += _few_lots_sentence(lots.n, bool(_bases(test) & STAT_BASES))
+        yield Gap(sentence, ref.at, record=ref.record, data=data)
     if no_lots:
         yield NotEvaluated(f"no pivotal-lot results in lots.csv for {_listing(no_lots)}")
     if open_sides:
@@ -456,6 +501,7 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         return
     by_test = lots_by_test(d)
     released = released_ids(d)
+    assumed = frozenset(assumed_released(d))
     released_pivotal = {key: frozenset(sl.pivotal_ids) & released for key, sl in by_test.items()}
     wanted = frozenset().union(*released_pivotal.values()) if released_pivotal else frozenset()
     if not wanted:
@@ -479,8 +525,11 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
                                 "pivotal": sl.pivotal.summary(), "released": sl.released}
         summary = data["pivotal"]
         if summary.get("n", 0) >= 2:
-            message += (f"; those lots range {fmt(summary['min'], unit)} to {fmt(summary['max'], unit)} "
-                        f"(mean {fmt(summary['mean'], unit)}, SD {fmt(summary['sd'], unit)}, n = {summary['n']})")
+            message += _range_words(summary, "named lots" if sl.pivotal_named else "released pivotal lots", unit)
+        assumed_here = sorted(f.lot_id for f in fails if f.lot_id in assumed)
+        if assumed_here:
+            data["disposition_assumed"] = assumed_here
+            message += f" ({ASSUMED_RELEASED})"
         yield Gap(message + ".", ref.at, record=ref.record, data=data)
 
 
@@ -646,8 +695,8 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         problems = list(fig.pop("problems"))
         disagree = fig.get("disagree", {})
         for side, info in sorted(disagree.items()):
-            problems.append(f"the proposed {side} limit {fmt(info['proposed'], unit)} is {info['is']} than "
-                            f"the {fmt(info['computed'], unit)} the stated {_METHOD_WORDS[fig['method']]} gives")
+            problems.append(f"the proposed {side} limit {number(info['proposed'], unit)} is {info['is']} than "
+                            f"the {number(info['computed'], unit)} the stated {_METHOD_WORDS[fig['method']]} gives")
         few = lots.n < FEW_LOTS and not plan
         if few:
             problems.append(f"it rests on {lots.n} lots (fewer than {FEW_LOTS}) with no complete post-approval "
@@ -659,14 +708,14 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             kname = f" ({fig['k_method']})" if fig.get("k_method") else ""
             stats_words += f", k = {fig['k']:.2f}{kname}"
         if fig.get("ppk_observed") is not None:
-            stats_words += f", observed Ppk {fig['ppk_observed']:.2f} against the proposed limits"
+            stats_words += f", observed Ppk {number(fig['ppk_observed'])} against the proposed limits"
         if "computed" in fig:
             c = fig["computed"]
             parts = []
             if criterion.min is not None:
-                parts.append(f"lower {fmt(c['lower'], unit)}")
+                parts.append(f"lower {number(c['lower'], unit)}")
             if criterion.max is not None:
-                parts.append(f"upper {fmt(c['upper'], unit)}")
+                parts.append(f"upper {number(c['upper'], unit)}")
             stats_words += f", giving {' and '.join(parts)}"
         elif fig.get("method") is None:
             ref_words, ref_data = _reference_figures(lots, criterion, unit)
@@ -674,11 +723,13 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             if ref_words:
                 stats_words += f"; for reference, {ref_words}"
         message = (f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' does not hold up: "
-                   + "; ".join(problems) + f" ({who} lots: {stats_words})")
-        if lots.n < FEW_LOTS:
-            message += f"; {_few_lots_words(lots.n, fig['sides'], say_k=fig.get('method') != 'tolerance_interval' and 'k' not in base_data.get('tolerance', {}))}"
+                   + "; ".join(problems) + f" ({who} lots: {stats_words}).")
         base_data.update(fig)
-        yield Gap(message + ".", ref.at, record=ref.record, data=base_data)
+        if lots.n < FEW_LOTS:
+            base_data["small_n"] = _small_n(lots.n, fig["sides"])
+        if few:  # the first sentence says how few; the second points to the flexibility
+            message += f" {FLEXIBILITY[0].upper()}{FLEXIBILITY[1:]}."
+        yield Gap(message, ref.at, record=ref.record, data=base_data)
     if skipped:
         yield NotEvaluated(f"statistical basis not recomputed for {_listing(skipped)}")
 
@@ -686,13 +737,13 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 def _summary_words(fig: dict[str, Any], unit: str | None) -> str:
     """'n = 6, mean 452 pg/mL, SD 61.2 pg/mL' (geometric mean and SD of ln on the log scale)."""
     if fig.get("scale") == "log":
-        words = f"n = {fig['n']}, geometric mean {fmt(math.exp(fig['mean']), unit)}"
+        words = f"n = {fig['n']}, geometric mean {number(math.exp(fig['mean']), unit)}"
         if fig.get("sd") is not None:
-            words += f", SD of ln {fmt(fig['sd'])}"
+            words += f", SD of ln {number(fig['sd'])}"
         return words
-    words = f"n = {fig['n']}, mean {fmt(fig['mean'], unit)}"
+    words = f"n = {fig['n']}, mean {number(fig['mean'], unit)}"
     if fig.get("sd") is not None:
-        words += f", SD {fmt(fig['sd'], unit)}"
+        words += f", SD {number(fig['sd'], unit)}"
     return words
 
 
@@ -753,9 +804,12 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not released:
         yield NotEvaluated("no released lots in lots.csv")
         return
+    assumed = frozenset(assumed_released(d))
+    if assumed:
+        yield NotEvaluated(f"{ASSUMED_RELEASED} ({len(assumed)} lot{'s' if len(assumed) != 1 else ''}: "
+                           f"{_listing(sorted(assumed), 3)})")
     by_test = lots_by_test(d)
-    pivotal_to_006 = ctx.phase >= Phase.PHASE_3
-    failures: dict[str, list] = {}
+    failures: dict[str, list[OutOfSpec]] = {}
     table = d.lots
     unjudged: list[str] = []
     for (material, attribute), sl in sorted(by_test.items()):
@@ -767,10 +821,6 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result)}' against "
                                 f"'{criterion.describe()}'")
                 continue
-            lot = table.lot(res.lot_id)
-            if (pivotal_to_006 and res.lot_id in sl.pivotal_ids
-                    and lot is not None and lot.disposition != "released_under_exception"):
-                continue  # SPEC-006 reports it
             failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
     exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_values["disposition"])
                   if disp == "released_under_exception"}
@@ -782,22 +832,29 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                  f"'{f.criterion.describe()}'" for f in fails]
         data: dict[str, Any] = {
             "disposition": lot.disposition, "use": lot.use,
+            "pivotal": any(f.ref is not None and lot_id in by_test[(f.ref.spec.material, f.ref.test.attribute)]
+                           .pivotal_ids for f in fails),
             "results": [{"test": _label(f.ref) if f.ref else None, "value": _value(f.result.result),
-                         "criterion": f.criterion.describe(), "line": f.result.line,
+                         "criterion": f.criterion.describe(), "file": f.result.file, "line": f.result.line,
                          "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released
                          if f.ref else None} for f in fails]}
         first = fails[0].ref if fails else None
         context = _range_words(by_test[(first.spec.material, first.test.attribute)].released,
-                               "released lots", _unit(first)) if first else ""
+                               "released lots of any use", _unit(first)) if first else ""
+        # the failing result's row; a lot released under exception with no failing result: its first row
+        at = Location(fails[0].result.file, fails[0].result.line) if fails else Location(lot.file, lot.line)
         if lot.disposition == "released_under_exception":
             what = f" with {_listing(shown)}" if shown else ""
             yield Gap(f"Lot {lot_id} was released under exception{what}; its documented pathway and "
-                      f"investigation must be on file{context}.", Location(lot.file, lot.line),
-                      record=f"lot {lot_id}", data=data)
-        elif fails:
-            at = Location(fails[0].result.file, fails[0].result.line)
-            yield Gap(f"Released lot {lot_id} fails its specification: {_listing(shown)}{context}.", at,
-                      record=f"lot {lot_id}", data=data)
+                      f"investigation must be on file{context}.", at, record=f"lot {lot_id}", data=data)
+        else:
+            assumption = ""
+            if lot_id in assumed:
+                data["disposition_assumed"] = True
+                assumption = f" ({ASSUMED_RELEASED})"
+            yield Gap(f"Released lot {lot_id}{assumption} fails its specification: {_listing(shown)}, and no "
+                      f"exception is recorded, so the failure needs an investigation (21 CFR 211.192){context}.",
+                      at, record=f"lot {lot_id}", data=data)
     if unjudged:
         yield NotEvaluated(f"{len(unjudged)} released result{'s' if len(unjudged) != 1 else ''} cannot be judged "
                            f"against their criterion (a result word against a numeric limit, a number against "
@@ -839,14 +896,13 @@ def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         elif method is None:
             continue  # SPEC-013 reports the dangling id
         else:
-            if method.quantitative is False:
-                problems.append(f"uses method {method.id}, which is not quantitative")
-            elif method.quantitative is None:
-                problems.append(f"uses method {method.id}, which does not state whether it is quantitative")
-            if method.moa_linked is False:
-                problems.append(f"method {method.id} is not linked to the mechanism of action")
-            elif method.moa_linked is None:
-                problems.append(f"method {method.id} does not state a link to the mechanism of action")
+            facts = (("quantitative", method.quantitative), ("linked to the mechanism of action", method.moa_linked))
+            is_not = [name for name, v in facts if v is False]
+            unstated = [name for name, v in facts if v is None]
+            clauses = ([f"is not {' or '.join(is_not)}"] if is_not else []) + (
+                [f"does not state whether it is {' or '.join(unstated)}"] if unstated else [])
+            if clauses:
+                problems.append(f"uses method {method.id}, which {' and '.join(clauses)}")
         if isinstance(test.criterion, QualitativeCriterion):
             problems.append(f"has a qualitative criterion ('{test.criterion.describe()}')")
         if not problems:
@@ -854,7 +910,7 @@ def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         early = ctx.phase < Phase.PHASE_3
         tail = (" (acceptable early in development; a quantitative, MoA-linked assay is expected by the "
                 "pivotal study)" if early else "")
-        yield Gap(f"Potency test {_label(ref)} " + " and ".join(problems) + tail + ".", ref.at, record=ref.record,
+        yield Gap(f"Potency test {_label(ref)} " + ", and ".join(problems) + tail + ".", ref.at, record=ref.record,
                   data={"method": test.method, "quantitative": method.quantitative if method else None,
                         "moa_linked": method.moa_linked if method else None,
                         "criterion": test.criterion.describe()})
@@ -988,9 +1044,52 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"Test {_label(ref)} names method '{mid}', which {METHODS} does not list"
                       f"{did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
                       data={"method": mid, "suggestion": _closest(mid, method_ids)})
+        c_unit = getattr(ref.test.criterion, "unit", None)
+        if c_unit and ref.test.unit and not same_unit(c_unit, ref.test.unit):
+            yield Gap(f"Test {_label(ref)} has unit '{ref.test.unit}' but its criterion "
+                      f"'{ref.test.criterion.describe()}' is in '{c_unit}', so results are judged against a "
+                      "limit in another unit.", ref.at, record=ref.record, remedy=UNIT_REMEDY,
+                      data={"test_unit": ref.test.unit, "criterion_unit": c_unit})
     if d.lots is None:
         return
     yield from _lot_references(d, method_ids)
+    yield from _lot_units(d)
+
+
+UNIT_REMEDY = ("Make the units agree: write the criterion in the test's unit (or correct the test's unit) "
+               "and report the lots.csv results in that unit, converting where needed; a number in another "
+               "unit is judged against the wrong limit.")
+
+
+def _unit_key(unit: str) -> list[str]:
+    return unit.replace("µ", "u").replace("μ", "u").casefold().split()
+
+
+def same_unit(a: str, b: str) -> bool:
+    """Whether two written units agree: equal ignoring case and spacing, or one the other with words
+    added (``%`` and ``% of reference``, ``pg/mL`` and ``pg/mL IFN-γ``)."""
+    ka, kb = _unit_key(a), _unit_key(b)
+    short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
+    return long_[:len(short)] == short
+
+
+def _lot_units(d: Dossier) -> Iterator[Outcome]:
+    """lots.csv units that differ from the unit of the test they are results of."""
+    table = d.lots
+    assert table is not None
+    for (material, attribute), ref in sorted(spec_index(d).items()):
+        declared = ref.test.unit or getattr(ref.test.criterion, "unit", None)
+        col = table.columns.get((material, attribute))
+        if not declared or col is None or not len(col):
+            continue
+        other = sorted(u for u in col.units if not same_unit(u, declared))
+        if not other:
+            continue
+        shown = ", ".join(f"'{u}'" for u in other)
+        yield Gap(f"lots.csv reports {_label(ref)} in {shown}, but the test's unit is '{declared}', so those "
+                  "results are judged against a limit in another unit.", ref.at, record=ref.record,
+                  remedy=UNIT_REMEDY,
+                  data={"test_unit": declared, "lots_units": other, "file": table.files[col.file[0]]})
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:

@@ -160,6 +160,24 @@ def test_spec001_potency_needs_a_criterion_from_phase_3(make: Callable[..., Path
     assert [f.severity for f in found] == [B] and "Report result" in found[0].message
 
 
+@pytest.mark.parametrize("plan", [None, {"after_lots": 30, "method": "95/99 tolerance interval"}])
+@pytest.mark.parametrize("phase", ["phase_3", "bla"])
+def test_spec001_owns_report_only_potency_from_phase_3(make: Callable[..., Path], phase: str,
+                                                       plan: dict[str, Any] | None) -> None:
+    path = make(tests=with_test(base_tests(), "potency", criterion="Report result", reevaluation=plan))
+    found = findings_for(path, "SPEC-001", phase=phase)
+    assert [(f.severity, f.record) for f in found] == [(B, "test drug_product/potency")]
+    assert "Add the missing test" not in found[0].remedy and "acceptance criterion" in found[0].remedy
+    assert ("re-evaluation plan (after 30 lots)" in found[0].message) is (plan is not None)
+    assert findings_for(path, "SPEC-003", phase=phase) == []  # one finding, one owner
+
+
+def test_spec003_still_reports_report_only_potency_before_phase_3(make: Callable[..., Path]) -> None:
+    path = make(tests=with_test(base_tests(), "potency", criterion="Report result"))
+    assert severities(path, "SPEC-003", "phase_2") == [MI]
+    assert severities(path, "SPEC-001", "phase_2") == []
+
+
 def test_spec001_no_specification_at_all(make: Callable[..., Path]) -> None:
     path = make(extra={"specifications.yaml": None})
     found = findings_for(path, "SPEC-001", phase="phase_1")
@@ -262,6 +280,29 @@ def test_spec005_limit_below_pivotal_lots(make: Callable[..., Path], phase: str,
     assert f.data["pivotal"]["sd"] == pytest.approx(s.sd, rel=1e-5)
     assert f.data["tolerance"]["k"] == pytest.approx(5.062, abs=5e-4)
     assert f.data["lower"] == {"limit": 100.0, "lowest_pivotal": 452.0, "lot": "L-301"}
+
+
+def _sentences(message: str) -> int:
+    return sum(1 for part in message.split(". ") if part) if message.endswith(".") else -1
+
+
+def test_spec005_message_is_short_and_keeps_the_caveats_in_data(make: Callable[..., Path]) -> None:
+    path = make(tests=with_test(base_tests(), "potency", criterion=">= 100 pg/mL"), lots=base_lots(SIX))
+    f = findings_for(path, "SPEC-005", phase="bla")[0]
+    assert f.message.startswith("drug_product/potency '>= 100 pg/mL' is below the lowest (452 pg/mL, L-301) "
+                                "of 6 pivotal lots")
+    assert "mean − 3 SD of those lots gives 346.6 pg/mL" in f.message and "k = 5.06 at n = 6" in f.message
+    assert _sentences(f.message) == 2 and len(f.message.split()) < 80
+    assert "statistical limit is weak" not in f.message  # basis clinical_lots: no statistical claim
+    assert "covers on average" not in f.message and "of the time" not in f.message
+    small = f.data["small_n"]
+    assert small["mean_pm_3sd_expected_coverage"] == pytest.approx(stats.mean_k_sd_expected_coverage(6, 3.0),
+                                                                   abs=1e-4)
+    assert small["next_lot_outside_min_max"] == pytest.approx(2 / 7, abs=1e-4)
+    assert small["tolerance_k"] == pytest.approx(5.062, abs=5e-4)
+    statistical = make(tests=with_test(base_tests(), "potency", criterion=">= 100 pg/mL",
+                                       justification={"basis": "statistical", "text": "t"}), lots=base_lots(SIX))
+    assert "statistical limit is weak" in findings_for(statistical, "SPEC-005", phase="bla")[0].message
 
 
 @pytest.mark.parametrize("basis", ["safety", "compendial", "mechanistic", "platform",
@@ -419,6 +460,16 @@ def test_spec007_few_lots_without_plan(make: Callable[..., Path]) -> None:
     assert findings_for(make(tests=planned, lots=_stat_lots(values)), "SPEC-007", phase="bla") == []
 
 
+def test_spec007_few_lots_message_is_short(make: Callable[..., Path]) -> None:
+    values = [480, 500, 510, 520, 530]
+    tests = _stat_test(">= 450 pg/mL", {"method": "mean_k_sd", "k": 3})  # agrees with mean − 3 SD: 450.3
+    f = findings_for(make(tests=tests, lots=_stat_lots(values)), "SPEC-007", phase="bla")[0]
+    assert _sentences(f.message) == 2 and len(f.message.split()) < 70
+    assert "5 lots (fewer than 10)" in f.message and "giving lower 450.3 pg/mL" in f.message
+    assert "n = 5, mean 508 pg/mL, SD 19.24 pg/mL" in f.message
+    assert "covers on average" not in f.message and f.data["small_n"]["tolerance_k"] == pytest.approx(5.741, abs=1e-3)
+
+
 def test_spec007_interval_not_stated(make: Callable[..., Path]) -> None:
     found = findings_for(make(tests=_stat_test(">= 450 pg/mL", None), lots=_stat_lots(TWELVE)), "SPEC-007",
                          phase="bla")
@@ -477,10 +528,77 @@ def test_spec009_released_lot_out_of_spec(make: Callable[..., Path], phase: str,
     assert "viability 70 against '>= 80 %'" in found[0].message and found[0].line
 
 
-def test_spec009_pivotal_lot_left_to_spec006_from_phase_3(make: Callable[..., Path]) -> None:
-    path = make(tests=with_test(base_tests(), "potency", criterion=">= 470 pg/mL"))
-    assert findings_for(path, "SPEC-009", phase="bla") == []
-    assert [f.record for f in findings_for(path, "SPEC-009", phase="phase_2")] == ["lot L-301"]
+@pytest.mark.parametrize("phase", ["phase_2", "phase_3", "bla"])
+def test_spec009_released_pivotal_lot_out_of_spec_needs_investigation(make: Callable[..., Path],
+                                                                     phase: str) -> None:
+    # a plainly released pivotal lot failing its specification is a SPEC-009 major at every phase,
+    # not only SPEC-006's question about the proposed limit
+    lots = base_lots()
+    for row in lots:
+        if row["lot_id"] == "L-301" and row["attribute"] == "cd3_purity":
+            row["value"] = "70"
+    path = make(lots=lots)
+    found = findings_for(path, "SPEC-009", phase=phase)
+    assert [(f.record, f.severity) for f in found] == [("lot L-301", MA)]
+    assert "211.192" in found[0].message and "cd3_purity 70 against '>= 80 %'" in found[0].message
+    assert found[0].data["pivotal"] is True
+    if phase != "phase_2":
+        assert [f.record for f in findings_for(path, "SPEC-006", phase=phase)] == ["test drug_product/cd3_purity"]
+
+
+def _row_line(lots: list[dict[str, Any]], lot_id: str, attribute: str) -> int:
+    """The lots.csv line of a row written by write_dossier (header on line 1)."""
+    return 2 + next(i for i, r in enumerate(lots) if r["lot_id"] == lot_id and r["attribute"] == attribute)
+
+
+def test_spec009_points_at_the_failing_result(make: Callable[..., Path]) -> None:
+    lots = (base_lots() + base_lots([("L-203", 70, 480)], use="phase_2", disposition="released_under_exception")
+            + base_lots([("L-204", 70, 480)], use="phase_2"))
+    found = {f.record: f for f in findings_for(make(lots=lots), "SPEC-009", phase="bla")}
+    assert found["lot L-203"].line == _row_line(lots, "L-203", "viability")
+    assert found["lot L-204"].line == _row_line(lots, "L-204", "viability")
+    assert found["lot L-203"].data["results"][0]["line"] == _row_line(lots, "L-203", "viability")
+
+
+def test_spec009_exception_without_failure_points_at_the_lot(make: Callable[..., Path]) -> None:
+    lots = base_lots() + base_lots([("L-205", 85, 480)], use="phase_2", disposition="released_under_exception")
+    found = findings_for(make(lots=lots), "SPEC-009", phase="bla")
+    assert [(f.record, f.line) for f in found] == [("lot L-205", _row_line(lots, "L-205", "sterility"))]
+
+
+def test_spec009_and_spec006_say_which_lots_their_figures_describe(make: Callable[..., Path]) -> None:
+    lots = base_lots() + base_lots([("L-201", 70, 480)], use="phase_2")
+    path = make(tests=with_test(base_tests(), "viability", criterion=">= 82 %", unit="%"), lots=lots)
+    spec009 = {f.record: f for f in findings_for(path, "SPEC-009", phase="bla")}["lot L-201"]
+    assert "the 4 released lots of any use with a numeric result measured 70 to 90 % (mean 81.25 %, SD 8.539 %)" \
+        in spec009.message
+    spec006 = findings_for(path, "SPEC-006", phase="bla")[0]
+    assert "the 3 released pivotal lots with a numeric result measured 80 to 90 % (mean 85 %, SD 5 %)" \
+        in spec006.message
+
+
+def _no_disposition(lots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in row.items() if k != "disposition"} for row in lots]
+
+
+def test_spec009_says_when_patient_lots_are_assumed_released(make: Callable[..., Path]) -> None:
+    lots = _no_disposition(base_lots() + base_lots([("L-201", 70, 480)], use="phase_2"))
+    path = make(tests=with_test(base_tests(), "potency", criterion=">= 470 pg/mL"), lots=lots)
+    reasons = not_evaluated_for(path, "SPEC-009", phase="bla")
+    assert [r for r in reasons if "lots.csv gives no disposition: patient lots assumed released" in r] == \
+        ["lots.csv gives no disposition: patient lots assumed released (4 lots: L-201, L-301, L-302 and 1 more)"]
+    spec009 = {f.record: f for f in findings_for(path, "SPEC-009", phase="bla")}
+    assert "assumed released" in spec009["lot L-201"].message and spec009["lot L-201"].data["disposition_assumed"]
+    spec006 = findings_for(path, "SPEC-006", phase="bla")
+    assert "assumed released" in spec006[0].message and spec006[0].data["disposition_assumed"] == ["L-301"]
+    assert not_evaluated_for(make(), "SPEC-009", phase="bla") == []  # dispositions given: no note
+
+
+def test_spec009_misspelled_disposition_column_is_visible(make: Callable[..., Path]) -> None:
+    lots = [dict({k: v for k, v in row.items() if k != "disposition"}, dispositon=row["disposition"])
+            for row in base_lots()]
+    reasons = not_evaluated_for(make(lots=lots), "SPEC-009", phase="bla")
+    assert any(r.startswith("lots.csv gives no disposition: patient lots assumed released (3 lots") for r in reasons)
 
 
 def test_spec009_released_under_exception_and_rejected(make: Callable[..., Path]) -> None:
@@ -518,6 +636,20 @@ def test_spec010_moa_link_not_stated_and_silent(make: Callable[..., Path]) -> No
     found = findings_for(make(methods=methods), "SPEC-010", phase="bla")
     assert len(found) == 1 and "mechanism of action" in found[0].message
     assert findings_for(make(), "SPEC-010", phase="bla") == []
+
+
+def test_spec010_one_clean_sentence(make: Callable[..., Path]) -> None:
+    methods = [{k: v for k, v in m.items() if k not in ("moa_linked", "quantitative")} for m in base_methods()]
+    found = findings_for(make(methods=methods), "SPEC-010", phase="bla")
+    assert [f.message for f in found] == ["Potency test drug_product/potency uses method M-POTENCY, which does not "
+                                          "state whether it is quantitative or linked to the mechanism of action."]
+    methods = [dict(m, quantitative=False) if m["id"] == "M-POTENCY" else m for m in methods]
+    tests = with_test(base_tests(), "potency", criterion="Conforms", justification={"basis": "mechanistic",
+                                                                                    "text": "t"})
+    found = findings_for(make(tests=tests, methods=methods), "SPEC-010", phase="bla")
+    assert [f.message for f in found] == ["Potency test drug_product/potency uses method M-POTENCY, which is not "
+                                          "quantitative and does not state whether it is linked to the mechanism "
+                                          "of action, and has a qualitative criterion ('Conforms')."]
 
 
 def test_spec010_no_potency_test_not_evaluated(make: Callable[..., Path]) -> None:
@@ -607,6 +739,42 @@ def test_spec013_unknown_material_and_missing_method(make: Callable[..., Path]) 
     tests = with_test(base_tests(), "cd3_purity", method=None)
     found = findings_for(make(tests=tests, lots=lots), "SPEC-013", phase="bla")
     assert {f.record for f in found} == {"material vectr", "test drug_product/cd3_purity"}
+
+
+def test_spec013_unit_of_criterion_differs_from_test(make: Callable[..., Path]) -> None:
+    tests = with_test(base_tests(), "viability", criterion=">= 70 mg", unit="%")
+    found = findings_for(make(tests=tests), "SPEC-013", phase="bla")
+    assert [f.record for f in found] == ["test drug_product/viability"]
+    assert "'%'" in found[0].message and "'mg'" in found[0].message and found[0].severity is MA
+    assert "units agree" in found[0].remedy and found[0].file == "specifications.yaml" and found[0].line
+    same = with_test(base_tests(), "potency", criterion="70 - 130 % of reference", unit="%")
+    assert findings_for(make(tests=same), "SPEC-013", phase="bla") == []
+
+
+def test_spec013_lots_unit_differs_from_test(make: Callable[..., Path]) -> None:
+    lots = base_lots()
+    for row in lots:
+        if row["attribute"] == "viability":
+            row["unit"] = "cells" if row["lot_id"] == "L-302" else "%"
+        if row["attribute"] == "potency":
+            row["unit"] = "PG/ML"  # case only: the same unit
+    found = findings_for(make(lots=lots), "SPEC-013", phase="bla")
+    assert [f.record for f in found] == ["test drug_product/viability"]
+    assert "'cells'" in found[0].message and "'%'" in found[0].message
+    assert found[0].data["lots_units"] == ["cells"]
+
+
+def test_spec013_suggests_only_a_unique_closest_id(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.errors import closest, did_you_mean
+
+    sites = [{"id": s, "name": s, "roles": ["drug_product"], "gmp_regime": "part_211", "commercial": True}
+             for s in ("SITE-A", "SITE-B", "SITE-C")]
+    lots = base_lots() + lot_rows("L-304", "phase_3", {"viability": 88}, site="SITE-Z")
+    found = [f for f in findings_for(make(lots=lots, sites=sites), "SPEC-013", phase="bla")
+             if f.record == "site SITE-Z"]
+    assert len(found) == 1 and "did you mean" not in found[0].message and found[0].data["suggestion"] is None
+    assert closest("SITE-Z", ["SITE-A", "SITE-B", "SITE-C"]) is None
+    assert did_you_mean("SITE-AA", ["SITE-A", "SITE-B"]) == " (did you mean 'SITE-A'?)"
 
 
 # ---------------------------------------------------------------------------- report and samples
