@@ -12,6 +12,7 @@ from typing import Any, Iterator, NamedTuple
 
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import Change, ChangeRisk, ComparisonMethod, Conclusion, ReportingCategory, StudyDesign
+from cmcflex.formatting import number, number_range
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
 
@@ -23,6 +24,8 @@ FDA_CGT_COMPARABILITY = ("FDA draft guidance, Manufacturing Changes and Comparab
 ICH_Q5E = ("ICH Q5E, Comparability of Biotechnological/Biological Products Subject to Changes in "
            "Their Manufacturing Process (2004)")
 CBER_2026 = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
+FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
+             "and Gene Therapy Products for a Biologics License Application, final guidance (May 2026)")
 TOWN_HALLS = ("FDA CBER town halls, Gene Therapy Chemistry, Manufacturing, and Controls "
               "(OTAT, September 2022; OTP, April 2023)")
 
@@ -102,10 +105,6 @@ def study_lots(d: Dossier, change: Change) -> StudyLots:
 LISTED = 50  # per-lot values in a finding's data, and lots named in its message, up to this many
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
-
-
 def _num(x: float) -> float:
     return float(f"{x:.6g}")
 
@@ -125,6 +124,7 @@ class Comparison:
     outside: dict[str, float]  # post lots outside the method's range (QR, or min-max)
     tost: Any = None  # stats.TostResult for `equivalence`
     passed: bool = True
+    unit: str | None = None  # the results' unit, where lots.csv or the specification gives one
 
     @property
     def weak(self) -> str:
@@ -144,31 +144,31 @@ class Comparison:
             if self.passed:
                 return ""
             cover = stats.minmax_expected_coverage(n_pre)
-            return (f"The range of {n_pre} pre-change lots covers on average only {cover * 100:.0f} % of that "
+            return (f"The range of {n_pre} pre-change lots covers on average only {number(cover * 100, '%')} of that "
                     "process's lots, so a post-change lot outside it is weak evidence of a difference.")
         cover = stats.mean_k_sd_expected_coverage(n_pre)
-        return (f"Mean ± 3 SD from {n_pre} pre-change lots covers on average only {cover * 100:.1f} % of the "
+        return (f"Mean ± 3 SD from {n_pre} pre-change lots covers on average only {number(cover * 100, '%')} of the "
                 "pre-change population, and a quality range from 3 reference lots fails identical "
                 "processes 24–30 % of the time and passes a 3-SD shift about 20 % of the time.")
 
     def describe(self) -> str:
         """The numbers of a failed comparison, in words."""
+        u = self.unit
         name = f"{self.attribute} ({self.material}), {len(self.pre)} pre- vs {len(self.post)} post-change lots"
-        summary = f"pre-change mean {_fmt(self.mean)}, SD {_fmt(self.sd)}"
+        summary = f"pre-change mean {number(self.mean, u)}, SD {number(self.sd, u)}"
         if self.method is ComparisonMethod.EQUIVALENCE:
             t = self.tost
-            return (f"{name}: {summary}; the 90 % CI of the mean difference {_fmt(t.ci_lower)} to "
-                    f"{_fmt(t.ci_upper)} is not within ±{_fmt(t.margin)} (1.5 SD), so TOST does not "
-                    "show equivalence")
+            return (f"{name}: {summary}; the 90 % CI of the mean difference, {number_range(t.ci_lower, t.ci_upper, u)}, "
+                    f"is not within ±{number(t.margin, u)} (1.5 SD), so TOST does not show equivalence")
         named = list(self.outside.items())[:10]
-        outside = ", ".join(f"{lot} = {_fmt(v)}" for lot, v in named)
+        outside = ", ".join(f"{lot} = {number(v, u)}" for lot, v in named)
         if len(self.outside) > len(named):
             outside += f" and {len(self.outside) - len(named)} more"
         if self.method is ComparisonMethod.MIN_MAX:
             lo, hi = min(self.pre.values()), max(self.pre.values())
-            return f"{name}: {summary}, pre-change range {_fmt(lo)}–{_fmt(hi)}; outside: {outside}"
+            return f"{name}: {summary}, pre-change range {number_range(lo, hi, u)}; outside: {outside}"
         lo, hi = self.quality_range
-        return f"{name}: {summary}, quality range {_fmt(lo)}–{_fmt(hi)}; outside: {outside}"
+        return f"{name}: {summary}, quality range {number_range(lo, hi, u)}; outside: {outside}"
 
     def as_data(self) -> dict[str, Any]:
         """Figures for the JSON report; per-lot values only up to LISTED lots a side."""
@@ -223,6 +223,22 @@ def study_materials(d: Dossier, lots: StudyLots) -> list[str]:
     return sorted({material_of[index[x]] or "" for x in lots.pre + lots.post})
 
 
+def _unit(d: Dossier, material: str, attribute: str) -> str | None:
+    """The one unit lots.csv gives the attribute's results, else the specification's."""
+    from cmcflex.rules.common import spec_index
+
+    assert d.lots is not None
+    units = d.lots.columns[(material, attribute)].units
+    if len(units) == 1:
+        return next(iter(units))
+    if units:
+        return None  # mixed units: write none rather than a wrong one
+    ref = spec_index(d).get((material, attribute))
+    if ref is None:
+        return None
+    return getattr(ref.test.criterion, "unit", None) or ref.test.unit
+
+
 def compare_attribute(
     d: Dossier, lots: StudyLots, materials: list[str], attribute: str, method: ComparisonMethod | None
 ) -> list[Comparison | NotEvaluated]:
@@ -270,7 +286,7 @@ def compare_attribute(
         else:
             passed = not outside
         out.append(Comparison(material, attribute, method, pre, post, summary.mean, sd, qr,
-                              outside, result, passed))
+                              outside, result, passed, _unit(d, material, attribute)))
     if not seen:
         reason = f"{attribute} has no results for the study lots in lots.csv"
         if not lots.pre or not lots.post:
@@ -316,7 +332,7 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-002", slug="comparability-study-present", area=Area.CMP,
     title="Moderate and major changes have a comparability study; minor changes a proportionate summary",
     severity=by_phase(I, MA, B, B, B),
-    cites=(ICH_Q5E, FDA_CGT_COMPARABILITY, CBER_2026),
+    cites=(ICH_Q5E, FDA_CGT_COMPARABILITY, CBER_2026, FLEX_2026),
     remedy="Run a comparability study of pre- and post-change lots on the affected attributes (record it "
            "under `comparability`); for a minor change a risk assessment and a short `summary` of the "
            "evidence suffice.",
@@ -338,10 +354,13 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                           f"summary; {FLEXIBILITY}, so a short `summary` of the evidence is enough.",
                           at=_at(d, i), record=_record(c), severity=I)
             elif _late(d, c):
-                yield Gap(f"Minor change {c.id} was implemented in {c.phase.value}, at or after the pivotal "
-                          f"study, and rests on a summary only; {FLEXIBILITY} made before the efficacy "
-                          "study, so confirm the summary covers the pivotal material.",
-                          at=_at(d, i, "summary"), record=_record(c), severity=I)
+                yield Gap(f"Minor change {c.id} was implemented in {c.phase.label}, at or after the start "
+                          f"of the pivotal study, and rests on a proportionate summary; {FLEXIBILITY}, also at "
+                          "this stage, provided the summary covers the pivotal material.",
+                          at=_at(d, i, "summary"), record=_record(c), severity=I,
+                          remedy=(f"Confirm that the summary of change {c.id} covers the pivotal material "
+                                  "(the lots made for the pivotal study before and after the change); no "
+                                  "further study is needed if it does."))
             continue
         when = "" if ctx.phase > Phase.PHASE_1 else " (needed once the product moves past phase 1)"
         yield Gap(f"{c.risk.value.capitalize()} change {c.id} has no comparability study{when}.",
@@ -386,13 +405,36 @@ def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 # ------------------------------------------------------------------------------- CMP-004
 
 
+_FAILED_REMEDY = {
+    ComparisonMethod.QUALITY_RANGE: (
+        "Investigate each post-change result outside the quality range (pre-change mean ± 3 SD); if "
+        "the difference is real, revise the conclusion and bridge the change with nonclinical or "
+        "clinical data, and where there are few pre-change lots add lots before deciding."),
+    ComparisonMethod.MIN_MAX: (
+        "Investigate each post-change result outside the pre-change minimum to maximum; that range is "
+        "narrow when few pre-change lots set it, so add pre-change (or retained) lots or use a "
+        "quality range, and if the difference is real revise the conclusion and bridge the change."),
+    ComparisonMethod.EQUIVALENCE: (
+        "Revise the conclusion to inconclusive or not comparable, or add lots on both sides and "
+        "rerun TOST (its power is low with few lots); if the means differ, bridge the change with "
+        "nonclinical or clinical data."),
+}
+_DESCRIPTIVE_REMEDY = (
+    "Set acceptance criteria in an approved protocol (a quality range, an equivalence margin or the "
+    "pre-change minimum to maximum) and compare the lots against them, or state why a descriptive "
+    "comparison is enough for this change's risk.")
+_WEAK_REMEDY = (
+    "Add lots to the comparison (or use a split-source design) so that it could detect a difference; "
+    "the conclusion stands unless the added lots show one.")
+
+
 @rule(
     id="CMP-004", slug="data-support-conclusion", area=Area.CMP,
     title="The lot data support the comparability conclusion",
     severity=by_phase(None, MA, B, B, B),
     cites=(ICH_Q5E, FDA_CGT_COMPARABILITY),
-    remedy="Reconcile the conclusion with the lot data: investigate the post-change results outside the "
-           "pre-change range, add lots where the comparison has too few to decide, and revise the "
+    remedy="Reconcile the conclusion with the lot data: investigate the post-change results the study's "
+           "method rejects, add lots where the comparison has too few to decide, and revise the "
            "conclusion (with a nonclinical or clinical bridge) if the difference is real.",
     why="A 'comparable' conclusion is only as good as the data behind it; cmcflex recomputes the "
         "study's method from lots.csv (quality range mean ± 3 SD, TOST with a 1.5 SD margin, or min–max) "
@@ -417,7 +459,7 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 yield Gap(f"Change {c.id} concludes 'comparable' from a descriptive comparison, which "
                           "sets no acceptance criteria and is weak evidence; nothing can be recomputed.",
                           at=at, record=_record(c), severity=I,
-                          data={"change": c.id, "method": "descriptive"})
+                          data={"change": c.id, "method": "descriptive"}, remedy=_DESCRIPTIVE_REMEDY)
             continue
         if d.lots is None:
             yield NotEvaluated(f"change {c.id}: lots.csv is missing, so the comparison cannot be recomputed")
@@ -444,20 +486,22 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if study.conclusion is not Conclusion.COMPARABLE or not results:
             continue
         failed = [r for r in results if r.passed is False]
-        data = {"change": c.id, "method": (study.method or ComparisonMethod.QUALITY_RANGE).value,
+        method = study.method or ComparisonMethod.QUALITY_RANGE
+        data = {"change": c.id, "method": method.value,
                 "pre_lots": lots.pre[:LISTED], "post_lots": lots.post[:LISTED],
                 "lot_counts": {"pre": len(lots.pre), "post": len(lots.post)},
                 "attributes": [r.as_data() for r in results]}
         if failed:
             yield Gap(f"Change {c.id} concludes 'comparable' but the lot data, recomputed, do not support it: "
                       + "; ".join(r.describe() for r in failed) + "."
-                      + _weak_words(failed), at=at, record=_record(c), data=data)
+                      + _weak_words(failed), at=at, record=_record(c), data=data,
+                      remedy=_FAILED_REMEDY[method])
         else:
             weak = [r for r in results if r.weak]
             if weak:
                 yield Gap(f"Change {c.id}'s 'comparable' conclusion agrees with the lot data, but the "
                           "comparison is weak evidence: " + _weak_words(weak, lead=False),
-                          at=at, record=_record(c), data=data, severity=I)
+                          at=at, record=_record(c), data=data, severity=I, remedy=_WEAK_REMEDY)
 
 
 def _weak_words(results: list[Comparison], lead: bool = True) -> str:
@@ -532,7 +576,7 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         named = ", ".join(pre[:10]) + (f" and {len(pre) - 10} more" if len(pre) > 10 else "")
         what = (f"none of its pre-change lots ({named}) is a pivotal ({d.pivotal_use}) lot"
                 if pre else "no pre-change lots are identified")
-        yield Gap(f"Major change {c.id} was implemented in {c.phase.value}, at or after the pivotal study, "
+        yield Gap(f"Major change {c.id} was implemented in {c.phase.label}, at or after the pivotal study, "
                   f"but {what}.", at=_at(d, i, *(("comparability",) if c.comparability else ())),
                   record=_record(c), data={"change": c.id, "pre_lots": pre[:LISTED], "pre_lot_count": len(pre),
                                            "pivotal_lots": sorted(pivotal)[:LISTED],

@@ -13,8 +13,8 @@ from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import StabilityPoint
 from cmcflex.dossier.models import Period, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of
-from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.formatting import number
+from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.common import commercial_process, judge_stability, spec_index, test_record
 
 FILE = "stability.csv"

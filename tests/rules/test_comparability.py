@@ -99,6 +99,20 @@ def test_cmp002_silent_with_study_and_for_proportionate_minor_change(dossier_dir
     assert findings_for(path, "CMP-002") == []
 
 
+def test_cmp002_late_minor_change_with_summary_needs_no_study(dossier_dir):
+    from cmcflex.rules import REGISTRY
+
+    path = dossier(dossier_dir, {**MINOR, "phase": "phase_3"}, phase="bla")
+    (f,) = findings_for(path, "CMP-002")
+    assert f.severity.value == "info" and f.record == "change CHG-009"
+    assert "implemented in phase 3 / pivotal, at or after the start of the pivotal study" in f.message
+    assert "phase_3" not in f.message and "before the efficacy study" not in f.message
+    assert "provided the summary covers the pivotal material" in f.message
+    assert f.remedy.startswith("Confirm that the summary of change CHG-009 covers the pivotal material")
+    assert "no further study is needed if it does" in f.remedy and "Run a comparability study" not in f.remedy
+    assert any("final guidance (May 2026)" in c for c in REGISTRY.get("CMP-002").cites)
+
+
 def test_cmp002_minor_change_without_summary_is_info_naming_flexibility(dossier_dir):
     path = dossier(dossier_dir, {k: v for k, v in MINOR.items() if k != "summary"}, phase="bla")
     (f,) = findings_for(path, "CMP-002")
@@ -141,6 +155,15 @@ def test_cmp004_catches_comparable_claim_contradicted_by_lot_data(dossier_dir, p
     assert potency["quality_range"] == pytest.approx([100.25 - 3 * sd, 100.25 + 3 * sd], rel=1e-5)
 
 
+def test_cmp004_quality_range_written_as_a_range_with_its_unit(dossier_dir):
+    rows = [{**row, "unit": "%"} for row in lots(PRE, POST_LOW)]
+    path = dossier(dossier_dir, change(), rows=rows, phase="bla")
+    (f,) = findings_for(path, "CMP-004")
+    assert "pre-change mean 100.2 %, SD 3.304 %, quality range 90.34 to 110.2 %; outside: L-202 = 70 %" \
+        in f.message
+    assert f.remedy.startswith("Investigate each post-change result outside the quality range")
+
+
 def test_cmp004_silent_when_data_support_claim(dossier_dir):
     path = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK), phase="bla")
     assert findings_for(path, "CMP-004") == []
@@ -157,14 +180,15 @@ def test_cmp004_few_lots_says_weak_evidence(dossier_dir):
     pre = {"L-101": 100.0, "L-102": 104.0, "L-103": 96.0}
     path = dossier(dossier_dir, change(), rows=lots(pre, {"L-201": 99.0, "L-202": 70.0}), phase="bla")
     (f,) = findings_for(path, "CMP-004")
-    assert "24–30 %" in f.message and "87.8 %" in f.message
+    assert "24–30 %" in f.message and "87.83 %" in f.message
 
 
 def test_cmp004_min_max(dossier_dir):
     post = {"L-201": 99.0, "L-202": 105.0, "L-203": 98.0}
     path = dossier(dossier_dir, change(comparability={"method": "min_max"}), rows=lots(PRE, post), phase="bla")
     (f,) = findings_for(path, "CMP-004")
-    assert "range 96–104" in f.message and "L-202 = 105" in f.message
+    assert "pre-change range 96 to 104;" in f.message and "L-202 = 105" in f.message
+    assert f.remedy.startswith("Investigate each post-change result outside the pre-change minimum to maximum")
 
 
 def test_cmp004_equivalence_tost(dossier_dir):
@@ -177,6 +201,7 @@ def test_cmp004_equivalence_tost(dossier_dir):
     tost = f.data["attributes"][0]["tost"]
     assert tost["equivalent"] is False and tost["margin"] == pytest.approx(1.5 * 2.0, rel=1e-3)
     assert "TOST does not show equivalence" in f.message
+    assert f.remedy.startswith("Revise the conclusion to inconclusive or not comparable, or add lots")
     good = dossier(dossier_dir, change(comparability=study), rows=lots(pre, same), phase="bla")
     assert findings_for(good, "CMP-004") == []
 
@@ -185,6 +210,8 @@ def test_cmp004_descriptive_is_info_and_weak(dossier_dir):
     path = dossier(dossier_dir, change(comparability={"method": "descriptive"}), phase="bla")
     (f,) = findings_for(path, "CMP-004")
     assert f.severity.value == "info" and "weak evidence" in f.message
+    assert f.remedy.startswith("Set acceptance criteria in an approved protocol")
+    assert "outside" not in f.remedy  # a descriptive comparison has no range to fall outside of
 
 
 def test_cmp004_not_evaluated_with_one_lot_a_side(dossier_dir):
@@ -224,6 +251,7 @@ def test_cmp006_fires_for_late_major_change_without_pivotal_lots(dossier_dir, ph
                                                                    post_use="ppq"), phase=phase)
     (f,) = findings_for(path, "CMP-006")
     assert f.severity.value == severity and "pivotal" in f.message
+    assert "implemented in phase 3 / pivotal," in f.message
 
 
 def test_cmp006_silent_when_pre_lots_are_pivotal_or_change_early(dossier_dir):

@@ -447,8 +447,8 @@ def test_gmp_014_donor_held_in_quarantine_is_info(dossier_dir, lots) -> None:
 
 
 @pytest.mark.parametrize(("fields", "lots", "words"), [
-    ({}, ["L-D1", "L-101"], "yet a lot made from it was given to patients (L-D1: development; L-101: phase 1, "
-                             "released under exception)"),
+    ({}, ["L-D1", "L-101"], ("yet a lot made from it was given to patients (L-D1: development; L-101: "
+                             "phase 1, released under exception)")),
     ({"released_from_quarantine": True}, [], "yet its material was released from quarantine"),
     ({}, ["L-999"], "yet its lot is not in lots.csv"),
 ], ids=["released-phase-1-lot", "out-of-quarantine", "unknown-lot"])
