@@ -21,6 +21,9 @@ Readings of the catalogue made here:
   a pivotal lot may appear in both.
 - When lots.csv gives no disposition for patient lots, they count as released; SPEC-009 says so
   once (a not-evaluated note) and SPEC-006/SPEC-009 findings that rest on such a lot say so too.
+- SPEC-013 also checks that units agree (criterion vs the test's unit, lots.csv units vs the
+  test's unit): a result in another unit is judged against the wrong number. Units agree when
+  equal ignoring case and spacing, or when one adds words to the other (``%``, ``% of reference``).
 - SPEC-012: from P3 a missing bridge is B for methods of potency or quantity tests and Ma for
   other methods.
 """
