@@ -222,7 +222,9 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of inte
 OutputOpt = Annotated[
     Optional[list[str]],
     typer.Option("--output", "-o", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
-                                        "e.g. -o sarif:cmcflex.sarif -o html:report.html."),
+                                        "e.g. -o sarif:cmcflex.sarif -o html:report.html; without FORMAT: "
+                                        "the format follows the extension (.json, .sarif, .xml, .md, "
+                                        ".html), else --format."),
 ]
 
 
@@ -474,7 +476,7 @@ def diff(
 ) -> None:
     """New, resolved and unchanged gaps between two dossier versions (keyed by rule + file + record).
 
-    Exit 1 when a new gap at or above --fail-on appears, 0 otherwise, 2 on error. Dossier folders
+    Exit 1 when a new gap at or above --fail-on appears, or a gap rises to it; 0 otherwise; 2 on error. Dossier folders
     are checked with the same configuration; JSON reports are compared as they are.
     """
     from cmcflex.diff import DiffError, compare, read_report, render
