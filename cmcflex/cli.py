@@ -676,6 +676,9 @@ def plan(
 
 def main() -> None:
     """Console entry point: never a traceback for an unexpected error unless --debug."""
+    # The command line validates with pydantic's own behaviour only: third-party pydantic plugins
+    # would change what a check does, and looking them up costs every run an entry-point scan.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         app()
     except SystemExit:
