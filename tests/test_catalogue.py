@@ -43,6 +43,19 @@ def test_every_catalogue_rule_is_registered_with_its_slug_and_severities(shared_
         for phase, cell in zip(PHASES, cells):
             got = rule.severity.get(phase)
             assert (got.value if got else None) == _expected(cell), (rule_id, phase, cell)
+            if "/" in cell:  # a part graded lower, e.g. SPEC-001 "B/Mi"
+                part = rule.partial.get(phase)
+                assert part is not None and part.value == _LEVEL[cell.split("/")[1]], (rule_id, phase, cell)
+
+
+def test_split_grades_show_in_the_rules_table():
+    from cmcflex.phases import Phase
+    from cmcflex.rules.catalogue import grade
+
+    spec001 = REGISTRY.get("SPEC-001")
+    assert [grade(spec001, p) for p in PHASES] == ["B/Mi", "B/Ma", "B", "B", "B"]
+    assert grade(REGISTRY.get("PPQ-005"), Phase.BLA) == "B/Ma"
+    assert grade(REGISTRY.get("GMP-017"), Phase.PHASE_1) == "—"
 
 
 def test_rules_reference_in_docs_is_generated_from_the_metadata():

@@ -276,6 +276,9 @@ def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Concurrent release of PPQ lots is justified",
     area=Area.PPQ,
     severity=by_phase(None, None, MI, B, B),
+    partial=by_phase(None, None, None, MA, MA),
+    grading="From BLA, a missing commitment that every concurrently released lot meets all release "
+            "criteria is a blocker; a missing rationale or failure plan is major.",
     cites=(f"{PV_2011}, V (concurrent release of PPQ batches)", CBER_2026),
     remedy="In protocol.concurrent_release state the rationale (e.g. each autologous lot is one "
            "patient's only dose), commit every concurrently released lot to all release criteria "

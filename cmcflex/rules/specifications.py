@@ -239,6 +239,9 @@ NEEDS_CRITERION_REMEDY = (
     title="The release specification holds the tests the modality requires",
     area=Area.SPEC,
     severity=by_phase(B, B, B, B, B),
+    partial=by_phase(MI, MA, None, None, None),
+    grading="A missing safety or identity test is a blocker at every phase; another required test "
+            "missing is minor at phase 1 and major at phase 2, a blocker from phase 3.",
     cites=(
         "21 CFR 610.10–610.14 (potency, sterility, purity, identity)",
         "21 CFR 610.30 (mycoplasma)",
