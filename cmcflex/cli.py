@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from cmcflex import __version__
+from cmcflex.paths import is_inside
 
 if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier
@@ -106,14 +107,6 @@ def _parse_outputs(outputs: list[str], default_format: str, known: set[str]) -> 
         else:
             parsed.append((_format_of(spec, default_format, known), Path(spec)))
     return parsed
-
-
-def _inside(folder: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-        return True
-    except ValueError:
-        return False
 
 
 _FILE_MODE: int | None = None
@@ -343,7 +336,7 @@ def _shown(path: Path) -> str:
 
 def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
     for _, path in outputs:
-        if dossier.exists() and _inside(dossier, path):
+        if dossier.exists() and is_inside(dossier, path):
             raise _fail(f"--output {path} is inside the dossier folder; cmcflex never writes there")
 
 
@@ -364,7 +357,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
     found = find_dossiers(paths)
     if output_dir is not None:
         for folder in found:
-            if folder.exists() and _inside(folder, output_dir):
+            if folder.exists() and is_inside(folder, output_dir):
                 raise _fail(f"--output-dir {output_dir} is inside the dossier folder {folder}; cmcflex never writes there")
         clashes = duplicate_names(found)
         if clashes:
@@ -497,7 +490,7 @@ def diff(
     text = render(result, format.value)
     if output is not None:
         for folder in (old, new):
-            if folder.is_dir() and _inside(folder, output):
+            if folder.is_dir() and is_inside(folder, output):
                 raise _fail(f"--output {output} is inside the dossier folder; cmcflex never writes there")
         write_atomic(output, text)
         if format is not DiffFormatOpt.console:

@@ -37,6 +37,7 @@ from cmcflex.dossier.models import (
     WaiversFile,
 )
 from cmcflex.dossier.yaml_source import SourceMap, YamlProblem, parse_yaml
+from cmcflex.paths import is_inside
 from cmcflex.phases import Phase
 
 MAX_YAML_BYTES = 5 * 1024 * 1024
@@ -157,16 +158,8 @@ class _HashingReader(io.RawIOBase):
         return n or 0
 
 
-def _inside(root: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
-
-
 def _check_file(root: Path, path: Path, rel: str, follow_links: bool, problems: list[Problem]) -> bool:
-    if not follow_links and not _inside(root, path):
+    if not follow_links and not is_inside(root, path):
         problems.append(Problem(rel, 0, 0, "", "symbolic link leads outside the dossier folder; "
                                 "refused (use --follow-links to allow it)"))
         return False

@@ -200,6 +200,34 @@ def _sniff_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
+def _read_header(
+    stream: IO[str], required: tuple[str, ...], known: tuple[str, ...], empty_hint: str,
+    problem: Callable[[int, int, str, str], None],
+) -> tuple[str, list[str], dict[str, int]] | None:
+    """Read a CSV header row: (delimiter, lower-cased names, position of each name), or None
+    after reporting an empty file, a repeated column or a missing required column."""
+    first = stream.readline()
+    if not first.strip():
+        problem(1, 1, "", f"empty file: expected a header row naming the columns ({empty_hint})")
+        return None
+    delimiter = _sniff_delimiter(first)
+    header = [h.strip().lstrip("\ufeff").lower() for h in next(csv.reader([first], delimiter=delimiter))]
+    pos: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name in pos:
+            problem(1, i + 1, name, f"column '{name}' appears twice in the header")
+        pos.setdefault(name, i)
+    missing = [c for c in required if c not in pos]
+    if missing:
+        from cmcflex.dossier.errors import did_you_mean
+
+        extra = [h for h in header if h not in known]
+        for c in missing:
+            problem(1, 1, c, f"required column '{c}' is missing{did_you_mean(c, extra)}")
+        return None
+    return delimiter, header, pos
+
+
 def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Problem]) -> None:
     """Stream one lots CSV into ``table``; located problems go to ``problems``.
 
@@ -213,27 +241,10 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
         if len(problems) - start < MAX_PROBLEMS:
             problems.append(Problem(file, line, col, fld, message))
 
-    first = stream.readline()
-    if not first.strip():
-        problem(1, 1, "", "empty file: expected a header row naming the columns "
-                "(lot_id, material, use, attribute, value, ...)")
+    read = _read_header(stream, REQUIRED, REQUIRED + OPTIONAL, "lot_id, material, use, attribute, value, ...", problem)
+    if read is None:
         return
-    delimiter = _sniff_delimiter(first)
-    header = next(csv.reader([first], delimiter=delimiter))
-    header = [h.strip().lstrip("\ufeff").lower() for h in header]
-    pos = {}
-    for i, name in enumerate(header):
-        if name in pos:
-            problem(1, i + 1, name, f"column '{name}' appears twice in the header")
-        pos.setdefault(name, i)
-    missing = [c for c in REQUIRED if c not in pos]
-    if missing:
-        from cmcflex.dossier.errors import did_you_mean
-
-        for c in missing:
-            extra = [h for h in header if h not in REQUIRED and h not in OPTIONAL]
-            problem(1, 1, c, f"required column '{c}' is missing{did_you_mean(c, extra)}")
-        return
+    delimiter, header, pos = read
     reader = _LotReader(file, table, pos, len(header), problem)
     position = _Position()
     collecting = gc.isenabled()
@@ -754,23 +765,11 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
         if len(problems) - start < MAX_PROBLEMS:
             problems.append(Problem(file, line, col, fld, message))
 
-    first = stream.readline()
-    if not first.strip():
-        problem(1, 1, "", "empty file: expected a header row (lot_id, material, condition, time, "
-                "time_unit, attribute, value, unit)")
+    read = _read_header(stream, STABILITY_REQUIRED, STABILITY_REQUIRED + ("unit",),
+                        "lot_id, material, condition, time, time_unit, attribute, value, unit", problem)
+    if read is None:
         return out
-    delimiter = _sniff_delimiter(first)
-    header = [h.strip().lstrip("\ufeff").lower() for h in next(csv.reader([first], delimiter=delimiter))]
-    pos: dict[str, int] = {}
-    for i, name in enumerate(header):
-        pos.setdefault(name, i)
-    missing = [c for c in STABILITY_REQUIRED if c not in pos]
-    if missing:
-        from cmcflex.dossier.errors import did_you_mean
-
-        for c in missing:
-            problem(1, 1, c, f"required column '{c}' is missing{did_you_mean(c, header)}")
-        return out
+    delimiter, header, pos = read
     reader = csv.reader(stream, delimiter=delimiter)
     line = 1
     try:
