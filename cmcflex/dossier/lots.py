@@ -330,13 +330,13 @@ class _LotReader:
             li = self._new_lot(lot_id, key, line)
         elif self.lot_keys[li] != key:
             old = self.lot_keys[li]
-            for (name, j), a, b in zip(self.lot_cols, old, key):
-                if a != b:
-                    problem(line, j + 1, name,
-                            f"lot {lot_id} has {name} '{b}' here but '{a}' at "
-                            f"{table.files[table.lot_file[li]]} line {table.lot_line[li]}; "
-                            "lot-level columns must agree on every row of a lot")
-                    break
+            diffs = [(name, j, a, b) for (name, j), a, b in zip(self.lot_cols, old, key) if a != b]
+            name, j = diffs[0][0], diffs[0][1]
+            says = ", and ".join(f"{n} '{b}' here but '{a}'" for n, _, a, b in diffs)
+            problem(line, j + 1, name,
+                    f"lot {lot_id} has {says} at "
+                    f"{table.files[table.lot_file[li]]} line {table.lot_line[li]}; "
+                    "lot-level columns must agree on every row of a lot")
             return
         attribute = row[self.i_attr].strip()
         if not attribute:

@@ -143,3 +143,13 @@ def test_lots_where_and_pivotal_lots(dossier_dir):
     assert d.lots.lots_where(site="SITE-B")[0].line == 3
     assert d.pivotal_lot_ids() == ["L1"]
     assert d.pivotal_lot_ids("drug_substance") == []
+
+
+def test_every_conflicting_lot_level_column_is_named(dossier_dir):
+    rows = lot_rows("L1", "phase_2", {"viability": "80"}) + lot_rows(
+        "L1", "phase_3", {"potency": "120"}, site="SITE-B", manufacture_date="2025-07-01")
+    problems = _problems(dossier_dir({"lots.csv": rows}))
+    assert len(problems) == 1
+    assert problems[0].startswith("lots.csv:3:3: use: lot L1 has use 'phase_3' here but 'phase_2', "
+                                  "and site 'SITE-B' here but 'SITE-A', and manufacture_date "
+                                  "'2025-07-01' here but '2025-06-01' at lots.csv line 2;")
