@@ -44,6 +44,26 @@ CRITERION_EXAMPLES = {
     "vector_copy_number": "'<= 5 copies/transduced cell'",
     "transduction_efficiency": "'>= 15 %'",
     "cd3_purity": "'>= 80 %'",
+    "viable_cell_dose": "'1.0E8 - 5.0E8 viable cells'",
+    "cell_count": "'1.0E8 - 5.0E8 cells'",
+    "cd34_count": "'>= 2.0E6 CD34+ cells/kg'",
+    "infectious_titer": "'>= 1.0E10 IU/mL'",
+    "functional_titer": "'>= 1.0E8 TU/mL'",
+    "particle_titer": "'1.0E12 - 1.0E13 VP/mL'",
+    "empty_full_ratio": "'>= 70 % full capsids'",
+    "editing_efficiency": "'>= 60 %'",
+    "residual_host_cell_dna": "'<= 10 ng/dose'",
+    "residual_host_cell_protein": "'<= 100 ng/mL'",
+    "residual_plasmid_dna": "'<= 10 ng/1.0E13 vg'",
+    "residual_nuclease": "'<= 0.5 ng/mL'",
+    "residual_serum_protein": "'<= 1 ug/dose'",
+    "residual_beads": "'<= 100 beads/3.0E6 cells'",
+    "aggregates": "'<= 5 %'",
+    "ph": "'6.8 - 7.6'",
+    "osmolality": "'270 - 340 mOsm/kg'",
+    "volume": "'>= 10.0 mL'",
+    "appearance": "'Conforms'",
+    "particulates": "'Conforms'",
 }
 VECTOR_MODALITIES = frozenset({Modality.AAV, Modality.ADENOVIRAL_VECTOR, Modality.LENTIVIRAL_VECTOR,
                                Modality.RETROVIRAL_VECTOR, Modality.ONCOLYTIC_VIRUS})
@@ -233,7 +253,7 @@ def specifications_yaml(s: Starter) -> str:
     ]
     for test in starter_tests(s.modality):
         later = f"   # required from {test.required_from.label} on" if test.required_from > Phase.PHASE_1 else ""
-        example = CRITERION_EXAMPLES.get(test.attribute, "'>= 70 %' or '1.0E8 - 5.0E8 cells'")
+        example = CRITERION_EXAMPLES.get(test.attribute, "'>= 70 %', 'NMT 5 EU/mL' or 'Conforms'")
         todo = "" if test.criterion != "Report result" else f"   # TODO: acceptance criterion, e.g. {example}"
         lines += [
             f"      - attribute: {test.attribute}{test.note and '   # ' + test.note.strip()}{later}",

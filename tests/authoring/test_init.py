@@ -162,3 +162,15 @@ def test_cli_init_rejects_a_non_clinical_pivotal_phase(tmp_path):
                                       "--pivotal-phase", "bla"])
     assert result.exit_code == 2 and "not a clinical phase" in result.output
     assert not (tmp_path / "d").exists()
+
+
+def test_every_vocabulary_test_has_its_own_criterion_example():
+    """Init's TODO lines suggest a criterion that fits the test (not a generic cell count)."""
+    from cmcflex.authoring.scaffold import CRITERION_EXAMPLES, STANDARD_CRITERIA
+    from cmcflex.dossier.criteria import parse_criterion
+    from cmcflex.dossier.vocabulary import KNOWN_TESTS
+
+    missing = sorted(t for t in KNOWN_TESTS if t not in CRITERION_EXAMPLES and t not in STANDARD_CRITERIA)
+    assert missing == []
+    for example in CRITERION_EXAMPLES.values():
+        parse_criterion(example.strip("'"))  # each example is a criterion the loader reads
