@@ -88,3 +88,22 @@ def counts_line(report: Report) -> str:
     parts += [f"{c.get('waived', 0)} waived", f"{c.get('not_evaluated', 0)} not evaluated",
               f"{len(report.rules_evaluated)} rules run"]
     return " · ".join(parts)
+
+
+def ppq_summary_line(s: dict) -> str:
+    """One line: "PPQ: 2 planned · 2 executed · 2 passing · concurrent release: yes · ..."."""
+    parts = [f"{s[k]} {label}" for k, label in (("lots_planned", "planned"), ("lots_executed", "executed"),
+                                                 ("lots_passing", "passing")) if s.get(k) is not None]
+    parts.append(f"concurrent release: {'yes' if s.get('concurrent_release') else 'no'}")
+    parts.append(f"justification: {s.get('justification') or 'none'}")
+    report = s.get("report_status")
+    parts.append(f"report: {report}/{s.get('report_conclusion')}" if report else "report: none")
+    return "PPQ: " + " · ".join(parts)
+
+
+def area_summary(area: Area, report: Report) -> str | None:
+    """The one-line digest of an area (today: PPQ), as shown under its heading in every format."""
+    digest = report.summaries.get(area.value.lower())
+    if digest is None or area is not Area.PPQ:
+        return None
+    return clean(ppq_summary_line(digest))

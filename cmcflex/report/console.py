@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cmcflex.report.common import note_text
+from cmcflex.report.common import area_summary, note_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean, location
 from cmcflex.rules.base import Area, Severity
@@ -81,30 +81,12 @@ def _summary(report: Report) -> Text:
     return text
 
 
-def ppq_summary_line(s: dict) -> str:
-    """One line: "PPQ: 2 planned · 2 executed · 2 passing · concurrent release: yes · ..."."""
-    parts = [f"{s[k]} {label}" for k, label in (("lots_planned", "planned"), ("lots_executed", "executed"),
-                                                 ("lots_passing", "passing")) if s.get(k) is not None]
-    parts.append(f"concurrent release: {'yes' if s.get('concurrent_release') else 'no'}")
-    parts.append(f"justification: {s.get('justification') or 'none'}")
-    report = s.get("report_status")
-    parts.append(f"report: {report}/{s.get('report_conclusion')}" if report else "report: none")
-    return "PPQ: " + " · ".join(parts)
-
-
-def _area_summary(area: Area, report: Report) -> str | None:
-    digest = report.summaries.get(area.value.lower())
-    if digest is None or area is not Area.PPQ:
-        return None
-    return clean(ppq_summary_line(digest))
-
-
 def build(report: Report) -> list:
     """The renderables of the report, in order."""
     parts: list = [_header(report)]
     for area in Area:
         group = [f for f in report.findings if f.area == area.value]
-        digest = _area_summary(area, report)
+        digest = area_summary(area, report)
         if not group and digest is None:
             continue
         parts.append(Text(f"\n{area.value} — {area.title} ({len(group)})", style="bold underline"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from cmcflex.report.charts import chart, legend
-from cmcflex.report.common import counts_line, note_text, waiver_text
+from cmcflex.report.common import area_summary, counts_line, note_text, waiver_text
 from cmcflex.report.model import Finding, LotSeries, Report
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Area, Severity
@@ -92,16 +92,6 @@ def _series(s: LotSeries) -> str:
             f"{chart(s)}{legend(s)}</figure>")
 
 
-def _digest(area: Area, report: Report) -> str | None:
-    """The per-area summary line the console shows under the area heading (PPQ), or None."""
-    digest = report.summaries.get(area.value.lower())
-    if digest is None or area is not Area.PPQ:
-        return None
-    from cmcflex.report.console import ppq_summary_line
-
-    return ppq_summary_line(digest)
-
-
 def _meta(report: Report) -> str:
     d = report.dossier
     phase = report.phase.label
@@ -138,7 +128,7 @@ def render(report: Report) -> str:
         out.append("<p>No gaps found at this phase.</p>")
     for area in Area:
         group = [f for f in report.findings if f.area == area.value]
-        digest = _digest(area, report)
+        digest = area_summary(area, report)
         if group or digest is not None:
             out.append(f"<h3>{area.value} — {e(area.title)} ({len(group)})</h3>")
             if digest is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from cmcflex.report.common import counts_line, note_text, phase_text, waiver_text
+from cmcflex.report.common import area_summary, counts_line, note_text, phase_text, waiver_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Area, Severity
@@ -73,8 +73,11 @@ def render(report: Report) -> str:
         out.append("No gaps found at this phase.")
     for area in Area:
         group = [f for f in report.findings if f.area == area.value]
-        if group:
+        digest = area_summary(area, report)
+        if group or digest:
             out += [f"#### {area.value} — {area.title} ({len(group)})", ""]
+            if digest:
+                out += [md(digest), ""]
             for f in group:
                 out += _finding(f)
             out.append("")

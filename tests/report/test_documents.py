@@ -178,3 +178,22 @@ def test_github_annotations_cannot_inject_commands(report: Report) -> None:
         assert line.startswith("::") and line.count("::") >= 2
     assert "%0A" in text  # newlines inside a message are encoded, never raw
     assert "64 %25 is below" in text
+
+
+def test_ppq_digest_in_markdown_and_html_as_in_the_console():
+    """The PPQ protocol at a glance appears under the PPQ heading in every document format."""
+    import datetime as dt
+    from pathlib import Path
+
+    from cmcflex.api import check
+    from cmcflex.report.common import area_summary
+    from cmcflex.report.html import render as html
+    from cmcflex.report.markdown import md, render as markdown
+    from cmcflex.rules.base import Area
+
+    sample = Path(__file__).resolve().parents[2] / "sample_dossiers" / "cart-phase2"
+    report = check(sample, as_of=dt.date(2026, 11, 25))
+    digest = area_summary(Area.PPQ, report)
+    assert digest is not None and digest.startswith("PPQ: 2 planned")
+    assert md(digest) in markdown(report)
+    assert "PPQ: 2 planned" in html(report)
