@@ -487,7 +487,8 @@ def test_summary_counts_drug_product_lots_once_per_run(make):
 
 
 def test_console_shows_the_ppq_summary_in_the_ppq_section(make):
-    from cmcflex.report.console import ppq_summary_line, render
+    from cmcflex.report.common import ppq_summary_line
+    from cmcflex.report.console import render
 
     report = report_for(make("bla"))
     assert report.summaries["ppq"]["lots_passing"] == 2
