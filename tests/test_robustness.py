@@ -227,3 +227,12 @@ def test_console_output_cannot_be_broken_by_dossier_text(dossier_dir):
 def test_write_dossier_helper_builds_valid_dossiers(tmp_path):
     path = write_dossier(tmp_path / "d", {"dossier.yaml": base_dossier_yaml()})
     assert load_dossier(path).info.product.name == "TEST-1"
+
+
+def test_plan_output_cannot_be_broken_by_dossier_text(dossier_dir):
+    nasty = "ABC\x1b[31m[bold red]FAKE[/bold red]\u202e\x07"
+    path = dossier_dir(product={"name": nasty, "modality": "aav"})
+    result = runner.invoke(app, ["plan", str(path), "--as-of", "2026-11-25"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b[31m" not in result.output and "\x07" not in result.output and "\u202e" not in result.output
+    assert "[bold red]FAKE[/bold red]" in result.output

@@ -7,8 +7,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from cmcflex.authoring.plan import Milestone, Plan, by_area
+from cmcflex.report.text import clean
 
 _STYLE = {"blocker": "bold red", "major": "red", "minor": "yellow", "info": "cyan"}
+
+
+def _safe(text: object) -> str:
+    """Dossier text for Rich markup: no control characters, no markup."""
+    return escape(clean(text))
 
 
 def _counts(m: Milestone, findings: list) -> str:
@@ -17,7 +23,7 @@ def _counts(m: Milestone, findings: list) -> str:
 
 
 def print_plan(plan: Plan, console: Console) -> None:
-    console.print(f"[bold]Roadmap for {escape(plan.product)}[/] ({plan.modality}) · now at "
+    console.print(f"[bold]Roadmap for {_safe(plan.product)}[/] ({plan.modality}) · now at "
                   f"{plan.phase.label} · pivotal study: {plan.pivotal_phase.label} · as of {plan.as_of}")
     console.print(f"Open gaps now: {len(plan.now.open)} ({_counts(plan.now, plan.now.open)})")
     if not plan.milestones:
@@ -44,12 +50,12 @@ def print_plan(plan: Plan, console: Console) -> None:
             for f in group:
                 where = f"{f.file}:{f.line}" if f.line else f.file
                 console.print(f"    [{_STYLE[f.severity.value]}]{f.severity.value.upper():<7}[/] {f.rule} "
-                              f"{escape(f.message)} [dim]({escape(where)})[/]")
+                              f"{_safe(f.message)} [dim]({_safe(where)})[/]")
         if m.raised:
             console.print("  [bold]Raised in severity[/]")
             for r in sorted(m.raised, key=lambda r: (r.finding.area, r.finding.rule)):
                 f = r.finding
                 console.print(f"    {r.was.value} → [{_STYLE[f.severity.value]}]{f.severity.value}[/] {f.rule} "
-                              f"{escape(f.message)}")
+                              f"{_safe(f.message)}")
     console.print()
     console.print(f"[bold]Summary:[/] {plan.summary()}")
