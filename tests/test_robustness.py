@@ -236,3 +236,14 @@ def test_plan_output_cannot_be_broken_by_dossier_text(dossier_dir):
     assert result.exit_code == 0, result.output
     assert "\x1b[31m" not in result.output and "\x07" not in result.output and "\u202e" not in result.output
     assert "[bold red]FAKE[/bold red]" in result.output
+
+
+def test_load_errors_cannot_carry_terminal_escapes(dossier_dir):
+    """A key or lot id with an escape sequence is shown without it in the located error."""
+    path = dossier_dir({"gmp.yaml": 'quality_unit: {"indep\\e[2Jendent": true}\n',
+                        "lots.csv": "lot_id,material,use,attribute,value\n"
+                                    "L\x1b[31m1,drug_product,phase_9,viability,80\n"})
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert "\x1b" not in result.output
+    assert "gmp.yaml:1:" in result.output and "lots.csv:2:" in result.output

@@ -18,9 +18,12 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        field = self.field or "-"
-        message = " ".join(self.message.split())  # one line per problem, whatever the source said
-        return f"{self.file}:{self.line}:{self.col}: {field}: {message}"
+        from cmcflex.report.text import clean
+
+        field = clean(self.field or "-")
+        # one line per problem, whatever the source said; no control characters from the dossier
+        message = clean(" ".join(self.message.split()))
+        return f"{clean(self.file)}:{self.line}:{self.col}: {field}: {message}"
 
 
 class DossierError(Exception):
