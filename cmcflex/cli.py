@@ -467,10 +467,12 @@ def diff(
     follow_links: FollowLinksOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """New, resolved and unchanged gaps between two dossier versions (keyed by rule + file + record).
+    """New, worse, better, resolved and unchanged gaps between two dossier versions
+    (keyed by rule + file + record).
 
-    Exit 1 when a new gap at or above --fail-on appears, or a gap rises to it; 0 otherwise; 2 on error. Dossier folders
-    are checked with the same configuration; JSON reports are compared as they are.
+    Exit 1 when a new gap at or above --fail-on appears, or a gap rises to it; 0 otherwise;
+    2 on error. Dossier folders are checked with the same configuration; JSON reports are
+    compared as they are.
     """
     from cmcflex.diff import DiffError, compare, read_report, render
 
@@ -485,6 +487,9 @@ def diff(
                 reports.append(read_report(path))
             except DiffError as exc:
                 raise _fail(str(exc)) from None
+    if reports[0].dossier.product != reports[1].dossier.product:
+        typer.echo(f"cmcflex: warning: comparing two different products ({reports[0].dossier.product} and "
+                   f"{reports[1].dossier.product}); every gap will show as new or resolved", err=True)
     result = compare(reports[0], reports[1], fail_on=settings.fail_on,
                      old_label=str(old), new_label=str(new))
     text = render(result, format.value)

@@ -125,3 +125,21 @@ def test_cli_diff_rejects_what_is_not_a_report(tmp_path: Path, monkeypatch: pyte
                           (["absent.json", "y.json"], "no such file or dossier folder")):
         result = runner.invoke(app, ["diff", *args, "--no-config"])
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_diff_warns_when_the_products_differ():
+    """Comparing two different products is allowed but said, since nothing can match."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from cmcflex.cli import app
+
+    samples = Path(__file__).resolve().parents[1] / "sample_dossiers"
+    result = CliRunner().invoke(app, ["diff", str(samples / "allo-phase1"), str(samples / "cart-phase2"),
+                                      "--as-of", "2026-11-25"])
+    assert result.exit_code in (0, 1)
+    assert "comparing two different products" in result.stderr
+    same = CliRunner().invoke(app, ["diff", str(samples / "allo-phase1"), str(samples / "allo-phase1"),
+                                    "--as-of", "2026-11-25"])
+    assert same.exit_code == 0 and "different products" not in same.stderr

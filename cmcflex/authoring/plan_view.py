@@ -24,7 +24,7 @@ def _counts(m: Milestone, findings: list) -> str:
 
 def print_plan(plan: Plan, console: Console) -> None:
     console.print(f"[bold]Roadmap for {_safe(plan.product)}[/] ({plan.modality}) · now at "
-                  f"{plan.phase.label} · pivotal study: {plan.pivotal_phase.label} · as of {plan.as_of}")
+                  f"{plan.phase.label} · pivotal study: {plan.pivotal_phase.value.replace('_', ' ')} · as of {plan.as_of}")
     console.print(f"Open gaps now: {len(plan.now.open)} ({_counts(plan.now, plan.now.open)})")
     if not plan.milestones:
         console.print("No later milestone: the product is post-approval; `cmcflex check` lists its gaps.")
