@@ -72,7 +72,8 @@ def build_report(
     findings = sorted(result.findings, key=sort_key)
     waivers = located_waivers(dossier) + list(extra_waivers or [])
     ceiling = _waiver_ceiling(rule_list, ctx) if ctx.planning else None
-    open_findings, waived, notes = apply_waivers(findings, waivers, as_of, ceiling)
+    known = frozenset(r.id for r in REGISTRY)
+    open_findings, waived, notes = apply_waivers(findings, waivers, as_of, ceiling, known)
     counts = {s.value: sum(1 for f in open_findings if f.severity is s) for s in Severity}
     counts["waived"] = len(waived)
     counts["not_evaluated"] = len(result.not_evaluated)

@@ -88,8 +88,9 @@ def matches(waiver: Waiver, finding: Finding) -> bool:
 def apply_waivers(
     findings: list[Finding], waivers: list[LocatedWaiver], as_of: dt.date,
     ceiling: dict[str, tuple[Severity, str]] | None = None,
+    known_rules: frozenset[str] | None = None,
 ) -> tuple[list[Finding], list[WaivedFinding], list[WaiverNote]]:
-    """Split findings into open and waived; report expired, unused and outgrown waivers.
+    """Split findings into open and waived; report expired, unused, outgrown and unknown-rule waivers.
 
     ``ceiling`` (rule id → (severity, phase label)) caps what a waiver covers when checking a
     later milestone: a finding graver than the rule's severity today stays open, and the
@@ -99,6 +100,14 @@ def apply_waivers(
     notes: list[WaiverNote] = []
     for lw in waivers:
         w = lw.waiver
+        if known_rules is not None and w.rule.strip().upper() not in known_rules:
+            from cmcflex.dossier.errors import did_you_mean
+
+            notes.append(WaiverNote(rule=w.rule, scope=w.scope, status="unknown_rule",
+                                    expires=w.expires.isoformat() if w.expires else None, line=lw.line,
+                                    file=lw.file, detail=f"there is no rule {w.rule}"
+                                    f"{did_you_mean(w.rule.strip().upper(), sorted(known_rules))}"))
+            continue
         if w.expires is not None and w.expires < as_of:
             notes.append(WaiverNote(rule=w.rule, scope=w.scope, status="expired",
                                     expires=w.expires.isoformat(), line=lw.line, file=lw.file))

@@ -101,3 +101,16 @@ def test_waiver_does_not_carry_over_to_a_graver_gap_at_the_target(dossier_dir):
     assert open_gap.severity.value == "blocker"
     (note,) = later.waiver_notes
     assert note.status == "outgrown" and "minor gap of phase 1" in note.detail
+
+
+def test_waiver_naming_no_rule_says_so_and_suggests_the_id(dossier_dir):
+    from tests.helpers import report_for
+
+    waivers = {"waivers": [{"rule": "GMP-09", "justification": "Typo in the rule id.", "approved_by": "QA"}]}
+    report = report_for(dossier_dir({"waivers.yaml": waivers}))
+    (note,) = report.waiver_notes
+    assert note.status == "unknown_rule"
+    assert "there is no rule GMP-09" in note.detail
+    from cmcflex.report.common import note_text
+
+    assert "waives nothing" in note_text(note)

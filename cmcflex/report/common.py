@@ -65,6 +65,8 @@ def note_text(note: WaiverNote) -> str:
         return f"waiver of {note.rule}{scope} expired on {note.expires}; the gap is open again"
     if note.status == "outgrown":
         return f"waiver of {note.rule}{scope} does not carry over: {note.detail}"
+    if note.status == "unknown_rule":
+        return f"waiver of {note.rule}{scope} waives nothing: {note.detail}"
     return f"waiver of {note.rule}{scope} matches no finding; remove it or correct its rule or scope"
 
 

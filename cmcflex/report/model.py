@@ -49,7 +49,7 @@ class WaiverNote(_Frozen):
 
     rule: str
     scope: str | None = None
-    status: Literal["expired", "unused", "outgrown"]
+    status: Literal["expired", "unused", "outgrown", "unknown_rule"]
     expires: str | None = None
     line: int | None = None
     file: str = "waivers.yaml"
