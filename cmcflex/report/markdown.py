@@ -59,7 +59,8 @@ def render(report: Report) -> str:
         f"## cmcflex: {verdict} — {md(d.product)}",
         "",
         f"**Verdict:** {verdict} (fails on {report.fail_on.value} and above) · "
-        f"**Phase:** {md(phase_text(report))} · **Modality:** {md(d.modality)} · **As of:** {report.as_of}",
+        f"**Phase:** {md(phase_text(report))} · **Pivotal phase:** {md(d.pivotal_phase.value.replace('_', ' '))} · "
+        f"**Modality:** {md(d.modality)} · **As of:** {report.as_of}",
         "",
         f"{counts_line(report)}",
         "",
