@@ -5,7 +5,8 @@ three PPQ lots and concurrent release of PPQ lots are acceptable when the protoc
 them. These rules therefore never flag the lot count or concurrent release by itself: they flag
 a flexible choice that lacks its justification, and say which flexibility applies.
 
-At phase 3 (or the pivotal phase) the rules speak as planning advice ("— needed by BLA"); at BLA
+At phase 3 (or the pivotal phase) the rules speak as planning advice ("(needed by BLA)", the
+form the engine uses for a target); at BLA
 and post-approval they are the gaps of the catalogue. Executed PPQ lots are the lots.csv rows
 with ``use: ppq``; their results are judged by :func:`cmcflex.rules.common.out_of_spec`.
 """
@@ -25,7 +26,7 @@ from cmcflex.dossier.models import (
 )
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
-from cmcflex.rules.common import OutOfSpec, out_of_spec
+from cmcflex.rules.common import OutOfSpec, out_of_spec, spec_index
 
 B, MI, I = Severity.BLOCKER, Severity.MINOR, Severity.INFO
 FILE = "ppq.yaml"
@@ -44,6 +45,7 @@ PREREQUISITES = ("facility_equipment_qualified", "personnel_trained", "material_
                  "shipping_validated", "vector_process_validated")
 NOT_PATIENT = ("healthy_donor", "cell_bank")
 NO_PROTOCOL = "ppq.yaml holds no PPQ protocol, so there is nothing to check (see PPQ-001)"
+NO_PPQ_FILE = "no ppq.yaml: the PPQ report is not evaluated (see PPQ-001)"
 
 
 # ---------------------------------------------------------------------------- shared views
@@ -68,7 +70,7 @@ def _name(p: Protocol) -> str:
 
 def _advice(ctx: Context) -> str:
     """Phase 3 without a target: findings are planning advice for the BLA."""
-    return " — needed by BLA" if ctx.phase is Phase.PHASE_3 and not ctx.planning else ""
+    return " (needed by BLA)" if ctx.phase is Phase.PHASE_3 and not ctx.planning else ""
 
 
 def _blank(value: Any) -> bool:
@@ -119,6 +121,48 @@ def lot_failures(d: Dossier) -> dict[str, list[OutOfSpec]]:
             cached.setdefault(oos.lot_id, []).append(oos)
         d.cache["ppq_lot_failures"] = cached
     return cached  # type: ignore[no-any-return]
+
+
+def missing_results(d: Dossier) -> dict[str, list[str]]:
+    """Specification tests of its material that each PPQ lot has no result for, as
+    ``material/attribute`` in specification order, by lot id (lots missing none are absent);
+    computed once per dossier. Empty without lots.csv or specifications.yaml."""
+    cached = d.cache.get("ppq_missing_results")
+    if cached is None:
+        cached = {}
+        if d.lots is not None and d.specifications is not None:
+            tests: dict[str, list[str]] = {}
+            for material, attribute in spec_index(d):
+                tests.setdefault(material, []).append(attribute)
+            for lot in ppq_lots(d):
+                i = d.lots.index[lot.id]
+                absent = [f"{lot.material}/{a}" for a in tests.get(lot.material, [])
+                          if i not in _with_results(d, lot.material, a)]
+                if absent:
+                    cached[lot.id] = absent
+        d.cache["ppq_missing_results"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _with_results(d: Dossier, material: str, attribute: str) -> frozenset[int]:
+    """Indices of the lots with a result for ``material/attribute``."""
+    try:
+        from cmcflex.rules.common import lots_with_results  # type: ignore[attr-defined]
+    except ImportError:
+        key = ("ppq_with_results", material, attribute)
+        found = d.cache.get(key)
+        if found is None:
+            col = d.lots.columns.get((material, attribute)) if d.lots is not None else None
+            found = d.cache[key] = frozenset(col.lot) if col is not None else frozenset()
+        return found  # type: ignore[no-any-return]
+    return lots_with_results(d, material, attribute)  # type: ignore[no-any-return]
+
+
+def lot_passes(d: Dossier, lot: Lot) -> bool:
+    """A PPQ lot passes when it is not rejected, has a result for every specification test of
+    its material, and none of them is out of specification."""
+    return (lot.disposition != "rejected" and lot.id not in lot_failures(d)
+            and lot.id not in missing_results(d))
 
 
 def _ids(lots: list[Lot]) -> str:
@@ -190,17 +234,22 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     data: dict[str, Any] = {"lots_planned": n, "missing": missing}
     at = _at(d, "protocol", "lot_count_justification" if j is not None else "lots_planned")
     if missing:
+        lacks = ("has no lot-count justification" if j is None
+                 else f"its lot-count justification lacks {_join(missing)}")
         if n < TRADITIONAL_LOT_COUNT:
-            msg = (f"{name} plans {n} PPQ lot{'s' if n != 1 else ''} but its lot-count justification "
-                   f"lacks {_join(missing)}; fewer than {TRADITIONAL_LOT_COUNT} lots is acceptable "
-                   f"under the 2026 CBER flexibility only with a justification{advice}.")
+            msg = (f"{name} plans {n} PPQ lot{'s' if n != 1 else ''} but {lacks}; fewer than "
+                   f"{TRADITIONAL_LOT_COUNT} lots is acceptable under the 2026 CBER flexibility "
+                   f"only with a justification{advice}.")
+        elif j is None:
+            msg = f"{name} does not justify its number of PPQ lots ({n}): it {lacks}{advice}."
         else:
             msg = (f"{name} does not justify its number of PPQ lots ({n}): the lot-count "
                    f"justification lacks {_join(missing)}{advice}.")
         yield Gap(msg, at, record=record, data=data)
     elif n < TRADITIONAL_LOT_COUNT and j is not None and j.approach is not None:
         yield Gap(
-            f"{name} plans {n} PPQ lot{'s' if n != 1 else ''}, justified by {j.approach.value} "
+            f"{name} plans {n} PPQ lot{'s' if n != 1 else ''}, justified by "
+            f"{j.approach.value.replace('_', ' ')} "
             f"({', '.join(j.evidence)}): the 2026 CBER flexibility for fewer than "
             f"{TRADITIONAL_LOT_COUNT} PPQ lots applies.",
             at, record=record, severity=I,
@@ -360,24 +409,30 @@ def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outco
     known = [lot for lot in lots if lot.starting_material not in (None, "not_applicable")]
     lots_non_patient = bool(known) and all(lot.starting_material in NOT_PATIENT for lot in known)
     if planned_non_patient and not justified:
-        yield Gap(f"{name} plans PPQ on {planned.value} starting material (not patient material) "
+        yield Gap(f"{name} plans PPQ on {_material(planned.value)} starting material (not patient material) "
                   f"without a starting_material_justification{advice}.",
                   _at(d, "protocol", "starting_material"), record=record,
                   data={"starting_material": planned.value})
         return
     if lots_non_patient and not (planned_non_patient and justified):
         kinds = sorted({lot.starting_material or "" for lot in known})
+        words = sorted({_material(kind) for kind in kinds})
         why = ("although the protocol plans patient material" if planned is not None
                and not planned_non_patient else "without a starting_material_justification")
-        yield Gap(f"The executed PPQ lots {_ids(known)} were all made from {' and '.join(kinds)} "
+        yield Gap(f"The executed PPQ lots {_ids(known)} were all made from {' and '.join(words)} "
                   f"starting material, not patient material, {why}{advice}.",
                   Location(known[0].file, known[0].line), record=record,
                   data={"lots": [lot.id for lot in known], "starting_material": kinds})
         return
     if planned is None and not known:
-        yield Gap(f"{name} does not state its starting material (patient, healthy_donor, mixed) "
+        yield Gap(f"{name} does not state its starting material (patient, healthy-donor, mixed) "
                   f"for an autologous product{advice}.",
                   _at(d, "protocol"), record=record)
+
+
+def _material(kind: str) -> str:
+    """A starting-material value in words (``healthy_donor`` → ``healthy-donor``)."""
+    return kind.replace("_", "-")
 
 
 # ---------------------------------------------------------------------------- PPQ-007
@@ -460,7 +515,10 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       record=record, data={"lots_planned": planned, "lots_executed": len(counted)})
         if lots:
             yield from _lot_gaps(d, lots)
-    if d.ppq is None or d.ppq.report is None:
+    if d.ppq is None:
+        yield NotEvaluated(NO_PPQ_FILE)
+        return
+    if d.ppq.report is None:
         yield Gap("No PPQ report: ppq.yaml has no report (status, conclusion, open deviations).",
                   _at(d, "report"), record="report")
         return
@@ -482,24 +540,35 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 
 
 def _lot_gaps(d: Dossier, lots: list[Lot]) -> Iterator[Outcome]:
-    """Each PPQ lot rejected, or with results outside its specification."""
+    """Each PPQ lot rejected, with results outside its specification, or missing results for
+    tests of its specification."""
     if d.specifications is None:
         yield NotEvaluated("no specifications.yaml: PPQ lot results cannot be judged against a "
                            "specification")
     failures = lot_failures(d) if d.specifications is not None else {}
+    absent = missing_results(d)
     for lot in lots:
         fails = failures.get(lot.id, [])
+        missing = absent.get(lot.id, [])
         if fails:
             parts = [f"{_attr(d, f)} = {f.result.result.describe()} (criterion: {f.criterion.describe()})"
                      for f in fails]
             first = fails[0].result
-            yield Gap(f"PPQ lot {lot.id} fails its specification: {'; '.join(parts)}.",
-                      Location(first.file, first.line), record=f"lot {lot.id}",
-                      data={"failures": [{"test": _attr(d, f), "result": f.result.result.describe(),
-                                          "criterion": f.criterion.describe()} for f in fails]})
+            also = f"; it has no result for {_join(missing)}" if missing else ""
+            data: dict[str, Any] = {"failures": [
+                {"test": _attr(d, f), "result": f.result.result.describe(),
+                 "criterion": f.criterion.describe()} for f in fails]}
+            if missing:
+                data["missing"] = missing
+            yield Gap(f"PPQ lot {lot.id} fails its specification: {'; '.join(parts)}{also}.",
+                      Location(first.file, first.line), record=f"lot {lot.id}", data=data)
         elif lot.disposition == "rejected":
             yield Gap(f"PPQ lot {lot.id} was rejected.", Location(lot.file, lot.line),
                       record=f"lot {lot.id}", data={"disposition": "rejected"})
+        elif missing:
+            yield Gap(f"PPQ lot {lot.id} has no result for {_join(missing)}, so it is not shown to "
+                      "meet its specification.", Location(lot.file, lot.line),
+                      record=f"lot {lot.id}", data={"missing": missing})
 
 
 def _attr(d: Dossier, f: OutOfSpec) -> str:
@@ -593,7 +662,7 @@ def summarize(d: Dossier) -> dict[str, Any] | None:
     """The PPQ protocol at a glance, for the report; None when the dossier has no PPQ at all.
 
     Keys: protocol (id), lots_planned, lots_executed (None without lots.csv), lots_passing
-    (None without lots.csv or specifications.yaml), concurrent_release (bool), justification
+    (lots passing by :func:`lot_passes`; None without lots.csv or specifications.yaml), concurrent_release (bool), justification
     (the lot-count approach or None), report_status and report_conclusion (None without a report).
     """
     p = _protocol(d)
@@ -603,8 +672,7 @@ def summarize(d: Dossier) -> dict[str, Any] | None:
     counted = counted_lots(lots)
     passing: int | None = None
     if d.lots is not None and d.specifications is not None:
-        failures = lot_failures(d)
-        passing = sum(1 for lot in counted if lot.id not in failures and lot.disposition != "rejected")
+        passing = sum(1 for lot in counted if lot_passes(d, lot))
     j = p.lot_count_justification if p is not None else None
     report = d.ppq.report if d.ppq is not None else None
     return {

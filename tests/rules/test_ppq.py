@@ -116,7 +116,7 @@ def test_justified_two_lot_ppq_with_concurrent_release_has_no_gap_above_info(mak
     report = report_for(make("bla"))
     ppq_findings = [f for f in report.findings if f.area == "PPQ"]
     assert [(f.rule, f.severity) for f in ppq_findings] == [("PPQ-002", I)]
-    assert "flexibility" in ppq_findings[0].message and "process_knowledge" in ppq_findings[0].message
+    assert "flexibility" in ppq_findings[0].message and "process knowledge" in ppq_findings[0].message
     assert not [n for n in report.not_evaluated if n.rule.startswith("PPQ")]
 
 
@@ -163,7 +163,7 @@ def test_target_bla_from_phase_3_shows_bla_view(make):
 def test_pivotal_phase_2_dossier_gets_phase_3_advice(make):
     path = make("phase_2", ppq_data=None, pivotal_phase="phase_2")
     f = one(path, "PPQ-001")
-    assert f.severity is MI and "— needed by BLA" in f.message
+    assert f.severity is MI and f.message.endswith(" (needed by BLA).")
 
 
 # ---------------------------------------------------------------------------- PPQ-002
@@ -200,6 +200,13 @@ def test_ppq002_three_lots_without_justification_fires(make):
     path = make("bla", ppq(protocol__lots_planned=3, protocol__lot_count_justification=MISSING))
     f = one(path, "PPQ-002")
     assert f.severity is MA and "(3)" in f.message
+
+
+def test_ppq002_no_justification_at_all_says_so(make):
+    f = one(make("bla", ppq(protocol__lot_count_justification=MISSING)), "PPQ-002")
+    assert "has no lot-count justification" in f.message and "lacks" not in f.message
+    f3 = one(make("bla", ppq(protocol__lot_count_justification=MISSING, protocol__lots_planned=3)), "PPQ-002")
+    assert "has no lot-count justification" in f3.message and "lacks" not in f3.message
 
 
 def test_ppq002_missing_lot_count_fires(make):
@@ -254,7 +261,7 @@ def test_ppq005_checks_each_part_separately(make, part, bla_severity):
     f = one(make("bla", changed), "PPQ-005")
     assert f.severity is bla_severity and f.data["part"] == part
     f3 = one(make("phase_3", changed), "PPQ-005")
-    assert f3.severity is MI and "— needed by BLA" in f3.message
+    assert f3.severity is MI and f3.message.endswith(" (needed by BLA).")
 
 
 def test_ppq005_commitment_false_is_a_blocker(make):
@@ -290,7 +297,8 @@ def test_ppq005_fires_on_released_ppq_lots_without_planned_concurrent_release(ma
 def test_ppq006_healthy_donor_without_justification_fires(make, phase, severity):
     path = make(phase, ppq(protocol__starting_material="healthy_donor"))
     f = one(path, "PPQ-006")
-    assert f.severity is severity and "healthy_donor" in f.message
+    assert f.severity is severity and "healthy-donor starting material" in f.message
+    assert "healthy_donor" not in f.message
 
 
 def test_ppq006_healthy_donor_with_justification_silent(make):
@@ -329,6 +337,8 @@ def test_ppq007_names_each_unmet_prerequisite(make, phase, severity):
     f = one(path, "PPQ-007")
     assert f.severity is severity
     assert f.data["missing"] == ["personnel_trained", "hold_times_validated", "shipping_validated"]
+    assert f.message.endswith(" (needed by BLA).") == (phase == "phase_3")
+    assert "—" not in f.message
 
 
 def test_ppq007_points_at_the_first_unmet_prerequisite(make):
@@ -416,6 +426,32 @@ def test_ppq008_missing_report(make):
     assert "No PPQ report" in f.message
 
 
+def test_ppq008_without_ppq_yaml_reports_lots_only_and_defers_report_to_ppq001(make):
+    path = make("bla", ppq_data=None)
+    assert findings_for(path, "PPQ-008") == []
+    assert any("see PPQ-001" in r for r in not_evaluated_for(path, "PPQ-008"))
+    assert len(findings_for(path, "PPQ-001")) == 1
+    short = make("bla", ppq_data=None, lot_data=lots(("P3-1", {"viability": 80.0}), use="phase_3"))
+    assert [f.record for f in findings_for(short, "PPQ-008")] == ["ppq lots"]
+
+
+def test_ppq008_lot_missing_a_specification_result_is_a_gap_naming_it(make):
+    rows = GOOD_LOTS[:2] + lots(("PPQ-2", {"viability": 90.0}))
+    f = one(make("bla", lot_data=rows), "PPQ-008")
+    assert f.severity is B and f.record == "lot PPQ-2" and f.file == "lots.csv" and f.line
+    assert "no result for drug_product/sterility" in f.message
+    assert f.data["missing"] == ["drug_product/sterility"]
+    summary = summarize(load_dossier(make("bla", lot_data=rows)))
+    assert summary is not None and summary["lots_executed"] == 2 and summary["lots_passing"] == 1
+
+
+def test_ppq008_failing_lot_also_names_its_missing_results(make):
+    rows = GOOD_LOTS[:2] + lots(("PPQ-2", {"viability": 50.0}))
+    f = one(make("bla", lot_data=rows), "PPQ-008")
+    assert "fails its specification" in f.message and "no result for drug_product/sterility" in f.message
+    assert f.data["missing"] == ["drug_product/sterility"]
+
+
 # ---------------------------------------------------------------------------- PPQ-009
 
 
@@ -473,7 +509,8 @@ def test_summary_of_a_complete_two_lot_ppq(make):
 
 
 def test_summary_counts_failing_lots_and_is_none_without_ppq(make):
-    bad = lots(("PPQ-1", {"viability": 88.0}), ("PPQ-2", {"viability": 50.0}))
+    bad = lots(("PPQ-1", {"sterility": "No growth", "viability": 88.0}),
+               ("PPQ-2", {"sterility": "No growth", "viability": 50.0}))
     summary = summarize(load_dossier(make("bla", lot_data=bad)))
     assert summary is not None and summary["lots_executed"] == 2 and summary["lots_passing"] == 1
     assert summarize(load_dossier(make("bla", ppq_data=None, lot_data=None))) is None
