@@ -304,6 +304,9 @@ def compare_attribute(
     title="Each change has a risk assessment naming the affected attributes",
     severity=by_phase(MI, MA, B, B, B),
     cites=(FDA_CGT_COMPARABILITY, "ICH Q9(R1), Quality Risk Management (2023)"),
+    grading="A minor change with a risk assessment and a summary that names no affected attributes is "
+            "info (the 2026 flexibility accepts proportionate data); every other gap takes the "
+            "phase's grade.",
     remedy="Record the change's risk assessment (document id in `risk_assessment`) and list the quality "
            "attributes it may affect in `affected_attributes`; the assessment decides how much "
            "comparability data the change needs.",
@@ -333,6 +336,9 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Moderate and major changes have a comparability study; minor changes a proportionate summary",
     severity=by_phase(I, MA, B, B, B),
     cites=(ICH_Q5E, FDA_CGT_COMPARABILITY, CBER_2026, FLEX_2026),
+    grading="A minor change without a study is info at every phase (a proportionate summary is "
+            "enough under the 2026 flexibility); a moderate or major change without a study takes "
+            "the phase's grade.",
     remedy="Run a comparability study of pre- and post-change lots on the affected attributes (record it "
            "under `comparability`); for a minor change a risk assessment and a short `summary` of the "
            "evidence suffice.",
@@ -353,6 +359,17 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 yield Gap(f"Minor change {c.id} has neither a comparability study nor a proportionate "
                           f"summary; {FLEXIBILITY}, so a short `summary` of the evidence is enough.",
                           at=_at(d, i), record=_record(c), severity=I)
+            elif c.phase is Phase.POST_APPROVAL:
+                yield Gap(f"Minor change {c.id} was implemented {c.phase.label}, to the licensed process, "
+                          f"and rests on a proportionate summary; {FLEXIBILITY}, provided the summary "
+                          "covers commercial lots and the change is reported in its 21 CFR 601.12 "
+                          "reporting category.",
+                          at=_at(d, i, "summary"), record=_record(c), severity=I,
+                          remedy=(f"Confirm that the summary of change {c.id} covers commercial (licensed) "
+                                  "lots made before and after the change, and report the change in its "
+                                  "reporting category under 21 CFR 601.12 (usually the annual report, "
+                                  "21 CFR 601.12(d), for a minor change); no further study is needed if "
+                                  "it does."))
             elif _late(d, c):
                 yield Gap(f"Minor change {c.id} was implemented in {c.phase.label}, at or after the start "
                           f"of the pivotal study, and rests on a proportionate summary; {FLEXIBILITY}, also at "
@@ -375,6 +392,8 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The comparability study's method and acceptance criteria were set in advance",
     severity=by_phase(None, MI, MA, B, B),
     cites=(FDA_CGT_COMPARABILITY, ICH_Q5E),
+    grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
+            "flexibility accepts proportionate data); otherwise it takes the phase's grade.",
     remedy="Name the statistical method (`method`) and set the acceptance criteria in an approved "
            "protocol before testing post-change lots; record `criteria_predefined: true`.",
     why="Criteria chosen after the data are seen can be fitted to any result, so a post hoc "
@@ -433,6 +452,9 @@ _WEAK_REMEDY = (
     title="The lot data support the comparability conclusion",
     severity=by_phase(None, MA, B, B, B),
     cites=(ICH_Q5E, FDA_CGT_COMPARABILITY),
+    grading="A 'comparable' claim the recomputed data contradict takes the phase's grade, even for a "
+            "minor change; a descriptive comparison, or one with too few lots to detect a difference, "
+            "is info (weak evidence).",
     remedy="Reconcile the conclusion with the lot data: investigate the post-change results the study's "
            "method rejects, add lots where the comparison has too few to decide, and revise the "
            "conclusion (with a nonclinical or clinical bridge) if the difference is real.",
@@ -591,6 +613,8 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Autologous products: the comparability study uses patient-derived material",
     severity=by_phase(None, MI, MA, MA, MA),
     cites=(f"{FDA_CGT_COMPARABILITY} (split-source designs)",),
+    grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
+            "flexibility accepts proportionate data); otherwise it takes the phase's grade.",
     remedy="Include post-change lots made from patient starting material, or use a split-source design "
            "(one patient's or donor's material split between the old and new process).",
     why="Healthy-donor cells can behave differently from patient cells in manufacture, so a "
@@ -655,9 +679,13 @@ def reporting_category(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if c.phase is not Phase.POST_APPROVAL:
             continue
         if c.reporting_category is None:
-            note = "; a minor change is usually reported in the annual report (601.12(d))" if proportionate(c) else ""
+            minor = c.risk is ChangeRisk.MINOR
+            note = "; a minor change is usually reported in the annual report (21 CFR 601.12(d))" if minor else ""
             yield Gap(f"Post-approval change {c.id} ({c.risk.value}) has no reporting category{note}.",
-                      at=_at(d, i), record=_record(c), severity=_severity(c))
+                      at=_at(d, i), record=_record(c),
+                      remedy=(f"Set the reporting category of change {c.id} under 21 CFR 601.12: for a "
+                              "minor change usually the annual report (21 CFR 601.12(d)), unless its risk "
+                              "assessment puts it in a supplement." if minor else None))
         elif c.risk is ChangeRisk.MAJOR and c.reporting_category is not ReportingCategory.PAS:
             yield Gap(f"Major post-approval change {c.id} is filed as {c.reporting_category.value}, "
                       "not as a prior approval supplement (PAS).",

@@ -113,6 +113,17 @@ def test_cmp002_late_minor_change_with_summary_needs_no_study(dossier_dir):
     assert any("final guidance (May 2026)" in c for c in REGISTRY.get("CMP-002").cites)
 
 
+def test_cmp002_post_approval_minor_change_refers_to_commercial_lots_and_reporting(dossier_dir):
+    path = dossier(dossier_dir, {**MINOR, "phase": "post_approval", "reporting_category": "annual_report"},
+                   phase="post_approval")
+    (f,) = findings_for(path, "CMP-002")
+    assert f.severity.value == "info" and f.record == "change CHG-009"
+    assert "implemented post-approval" in f.message and "commercial lots" in f.message
+    assert "21 CFR 601.12" in f.message
+    assert "pivotal" not in f.message and "pivotal" not in f.remedy
+    assert "commercial (licensed) lots" in f.remedy and "21 CFR 601.12" in f.remedy
+
+
 def test_cmp002_minor_change_without_summary_is_info_naming_flexibility(dossier_dir):
     path = dossier(dossier_dir, {k: v for k, v in MINOR.items() if k != "summary"}, phase="bla")
     (f,) = findings_for(path, "CMP-002")
@@ -298,6 +309,23 @@ def test_cmp008_fires_post_approval_for_missing_or_wrong_category(dossier_dir):
                     rows=lots(PRE, POST_OK), phase="post_approval")
     (g,) = findings_for(wrong, "CMP-008")
     assert "PAS" in g.message
+
+
+def test_cmp008_minor_change_without_category_is_a_blocker_with_the_annual_report_hint(dossier_dir):
+    path = dossier(dossier_dir, {**MINOR, "phase": "post_approval"}, phase="post_approval")
+    (f,) = findings_for(path, "CMP-008")
+    assert f.severity.value == "blocker" and f.record == "change CHG-009"
+    assert "annual report (21 CFR 601.12(d))" in f.message
+    assert "21 CFR 601.12(d)" in f.remedy
+
+
+def test_cmp_info_grades_are_declared_in_metadata():
+    from cmcflex.rules import REGISTRY
+
+    for rule_id in ("CMP-001", "CMP-002", "CMP-003", "CMP-004", "CMP-007"):
+        rule = REGISTRY.get(rule_id)
+        assert "info" in rule.grading and not rule.partial, rule_id
+    assert REGISTRY.get("CMP-008").grading == ""
 
 
 def test_cmp008_silent_with_pas_and_before_approval(dossier_dir):
