@@ -789,6 +789,9 @@ def _plural(ids: Sequence[str], one: str, many: str) -> str:
     area=Area.GMP,
     severity=by_phase(B, B, B, B, B),
     cites=("21 CFR 1271.45", "21 CFR 1271.50", "21 CFR 1271.60", "21 CFR 1271.80", "21 CFR 1271.85"),
+    grading=("A donor not yet eligible whose cells are still held in quarantine, with no lot made "
+             "from them released, is info (the quarantine 21 CFR 1271.60 requires is working); "
+             "every other donor gap is a blocker."),
     remedy=(
         "Complete the donor eligibility determination (screening and the required infectious "
         "disease tests by a CLIA-certified laboratory with FDA-licensed tests), keep the cells in "

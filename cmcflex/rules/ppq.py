@@ -200,6 +200,8 @@ def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The number of PPQ lots is justified",
     area=Area.PPQ,
     severity=by_phase(None, None, MI, MA, MA),
+    grading="Fewer than three PPQ lots with a complete justification is info naming the 2026 CBER "
+            "flexibility; a missing lot count or justification takes the phase's grade.",
     cites=("FDA, Questions and Answers on Current Good Manufacturing Practice Regulations: Production "
            "and Process Controls, Q5", CBER_2026, FLEX_2026),
     remedy="State in protocol.lot_count_justification why the number of lots gives confidence in "

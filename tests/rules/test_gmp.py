@@ -446,6 +446,13 @@ def test_gmp_014_donor_held_in_quarantine_is_info(dossier_dir, lots) -> None:
         assert "L-101: phase 1)" in f.message
 
 
+def test_gmp_014_declares_its_info_grade_in_metadata() -> None:
+    from cmcflex.rules import REGISTRY
+
+    rule = REGISTRY.get("GMP-014")
+    assert "quarantine" in rule.grading and "info" in rule.grading and not rule.partial
+
+
 @pytest.mark.parametrize(("fields", "lots", "words"), [
     ({}, ["L-D1", "L-101"], ("yet a lot made from it was given to patients (L-D1: development; L-101: "
                              "phase 1, released under exception)")),

@@ -202,6 +202,13 @@ def test_ppq002_three_lots_without_justification_fires(make):
     assert f.severity is MA and "(3)" in f.message
 
 
+def test_ppq002_declares_its_flexibility_info_grade_in_metadata():
+    from cmcflex.rules import REGISTRY
+
+    rule = REGISTRY.get("PPQ-002")
+    assert "info" in rule.grading and "flexibility" in rule.grading and not rule.partial
+
+
 def test_ppq002_no_justification_at_all_says_so(make):
     f = one(make("bla", ppq(protocol__lot_count_justification=MISSING)), "PPQ-002")
     assert "has no lot-count justification" in f.message and "lacks" not in f.message
