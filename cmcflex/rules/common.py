@@ -190,6 +190,20 @@ def lot_indices(dossier: Dossier, lot_ids: Iterable[str]) -> frozenset[int]:
     return found  # type: ignore[no-any-return]
 
 
+def lots_with_results(dossier: Dossier, material: str, attribute: str) -> frozenset[int]:
+    """The lot table's indices of the lots with at least one result row for (material, attribute);
+    built once per column and cached."""
+    table = dossier.lots
+    if table is None:
+        return frozenset()
+    cache = dossier.cache.setdefault("lots_with_results", {})
+    found = cache.get((material, attribute))
+    if found is None:
+        col = table.columns.get((material, attribute))
+        found = cache[(material, attribute)] = frozenset(col.lot) if col is not None else frozenset()
+    return found  # type: ignore[no-any-return]
+
+
 def _result(key: tuple[int, float, int]) -> Result:
     c, value, word = key
     if c == WORD:

@@ -41,6 +41,7 @@ from cmcflex.dossier.criteria import (
 )
 from cmcflex.dossier.errors import did_you_mean
 from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.lots import LotResult
 from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of, is_cqa
 from cmcflex.phases import Phase
@@ -61,6 +62,8 @@ from cmcflex.rules.base import (
 from cmcflex.rules.common import (
     OutOfSpec,
     SpecRef,
+    lot_indices,
+    lots_with_results,
     not_accepted,
     out_of_spec,
     spec_index,
@@ -200,9 +203,10 @@ def _spread(summary: dict[str, Any], unit: str | None) -> str:
     return words
 
 
-def _value(result: Result) -> str:
-    """A lot result for a sentence: the word, or the (censored) number as cmcflex.formatting.number writes it."""
-    return result.word if result.word is not None else f"{result.censor}{number(result.value)}"
+def _value(result: Result, unit: str | None = None) -> str:
+    """A lot result for a sentence: the word, or the (censored) number as cmcflex.formatting.number
+    writes it, with the test's unit where given."""
+    return result.word if result.word is not None else f"{result.censor}{number(result.value, unit)}"
 
 
 def _round(x: float) -> float:
@@ -523,7 +527,7 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         ref, fails = sl.ref, rejected[key]
         unit = _unit(ref)
         n = len(released_pivotal[key])
-        shown = [f"{f.lot_id}: {_value(f.result.result)}" for f in fails]
+        shown = [f"{f.lot_id}: {_value(f.result.result, unit)}" for f in fails]
         message = (f"{_label(ref)} criterion '{ref.test.criterion.describe()}' would have rejected "
                    f"{len(fails)} of {n} released pivotal lots ({_listing(shown)})")
         data: dict[str, Any] = {"criterion": ref.test.criterion.describe(), "unit": unit,
@@ -795,7 +799,8 @@ def reevaluation_plan_complete(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     remedy="Investigate each out-of-specification result of a released lot (21 CFR 211.192) and "
     "record its outcome; for a lot released under exception, cite the documented pathway (e.g. "
     "physician request under expanded access, quality-unit exceptional release) and the "
-    "investigation report.",
+    "investigation report; add missing release results, or document why the lot was released "
+    "without them (21 CFR 211.165(a)).",
     why="Releasing a lot that fails its specification is acceptable only through a documented "
     "exception; otherwise the specification is not controlling what patients receive.",
 )
@@ -818,13 +823,18 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     failures: dict[str, list[OutOfSpec]] = {}
     table = d.lots
     unjudged: list[str] = []
+    unshown: list[tuple[LotResult, SpecRef]] = []
     for (material, attribute), sl in sorted(by_test.items()):
         criterion = sl.ref.test.criterion
         if isinstance(criterion, ReportOnlyCriterion):
             continue
+        unit = _unit(sl.ref)
         for res, verdict in not_accepted(d, material, attribute, criterion, released):  # one pass
             if verdict is None:
-                unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result)}' against "
+                if res.result.word is None and res.result.censor and isinstance(criterion, NumericCriterion):
+                    unshown.append((res, sl.ref))
+                    continue
+                unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result, unit)}' against "
                                 f"'{criterion.describe()}'")
                 continue
             failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
@@ -834,19 +844,21 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         lot = table.lot(lot_id)
         assert lot is not None
         fails = failures.get(lot_id, [])
-        shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result)} against "
-                 f"'{f.criterion.describe()}'" for f in fails]
+        shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result, _unit(f.ref) if f.ref else None)}"
+                 f" against '{f.criterion.describe()}'" for f in fails]
         data: dict[str, Any] = {
             "disposition": lot.disposition, "use": lot.use,
             "pivotal": any(f.ref is not None and lot_id in by_test[(f.ref.spec.material, f.ref.test.attribute)]
                            .pivotal_ids for f in fails),
             "results": [{"test": _label(f.ref) if f.ref else None, "value": _value(f.result.result),
+                         "unit": _unit(f.ref) if f.ref else None,
                          "criterion": f.criterion.describe(), "file": f.result.file, "line": f.result.line,
                          "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released
                          if f.ref else None} for f in fails]}
         first = fails[0].ref if fails else None
-        context = _range_words(by_test[(first.spec.material, first.test.attribute)].released,
-                               "released lots of any use", _unit(first)) if first else ""
+        summary = by_test[(first.spec.material, first.test.attribute)].released if first else {}
+        context = _range_words(summary, "released lots",
+                               _unit(first)) if first else ""
         # the failing result's row; a lot released under exception with no failing result: its first row
         at = Location(fails[0].result.file, fails[0].result.line) if fails else Location(lot.file, lot.line)
         if lot.disposition == "released_under_exception":
@@ -861,10 +873,79 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"Released lot {lot_id}{assumption} fails its specification: {_listing(shown)}, and no "
                       f"exception is recorded, so the failure needs an investigation (21 CFR 211.192){context}.",
                       at, record=f"lot {lot_id}", data=data)
+    yield from _unshown_conformance(unshown, assumed)
+    yield from _missing_results(d, released, assumed)
     if unjudged:
-        yield NotEvaluated(f"{len(unjudged)} released result{'s' if len(unjudged) != 1 else ''} cannot be judged "
-                           f"against their criterion (a result word against a numeric limit, a number against "
-                           f"a word, or a censored value straddling a limit): {_listing(unjudged, 3)}")
+        many = len(unjudged) != 1
+        yield NotEvaluated(f"{len(unjudged)} released result{'s' if many else ''} cannot be judged against "
+                           f"{'their criteria' if many else 'its criterion'} (a result word against a numeric "
+                           f"limit or a number against a word): {_listing(unjudged, 3)}")
+
+
+CENSORED_REMEDY = ("Retest the lot (or report the result) with a method whose reporting limit shows "
+                   "conformance to the acceptance limit, or document why the lot was released on this "
+                   "result (21 CFR 211.165(a)).")
+MISSING_REMEDY = ("Add the lot's results for these tests to lots.csv, or document why the lot was released "
+                  "without them (21 CFR 211.165(a)).")
+
+
+def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef]], assumed: frozenset[str]) -> Iterator[Outcome]:
+    """Released lots whose censored result cannot show conformance (e.g. <5.0 against <= 3.5)."""
+    for res, ref in sorted(unshown, key=lambda u: (u[0].lot_id, _label(u[1]))):
+        criterion = ref.test.criterion
+        assert isinstance(criterion, NumericCriterion)
+        unit = _unit(ref)
+        value = _value(res.result, unit)
+        if res.result.censor == "<" and criterion.max is not None:
+            why = "the reporting limit is above the acceptance limit"
+        elif res.result.censor == ">" and criterion.min is not None:
+            why = "the reporting limit is below the acceptance limit"
+        elif res.result.censor == "<":
+            why = "a result below the reporting limit may be below the lower limit"
+        else:
+            why = "a result above the reporting limit may be above the upper limit"
+        assumption = f" ({ASSUMED_RELEASED})" if res.lot_id in assumed else ""
+        data: dict[str, Any] = {"test": _label(ref), "value": _value(res.result), "unit": unit,
+                                "criterion": criterion.describe(), "shows_conformance": None}
+        if assumption:
+            data["disposition_assumed"] = True
+        yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
+                  f"conformance to '{criterion.describe()}': {why}.", Location(res.file, res.line),
+                  record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY, data=data)
+
+
+def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[str]) -> Iterator[Outcome]:
+    """Released lots with no result row for a test of their material's specification: one finding per lot."""
+    table = d.lots
+    assert table is not None
+    materials = table.lot_values["material"]
+    indices = lot_indices(d, released)
+    kinds = set(materials)
+    by_material: dict[str, frozenset[int] | set[int]] = {}
+    if len(kinds) == 1:  # one material: no Python step per lot
+        by_material[next(iter(kinds)) or ""] = indices
+    else:
+        for li in indices:
+            by_material.setdefault(materials[li] or "", set()).add(li)
+    missing: dict[int, list[str]] = {}
+    for (material, attribute) in spec_index(d):  # specification order
+        lots = by_material.get(material)
+        if not lots:
+            continue
+        for li in lots - lots_with_results(d, material, attribute):
+            missing.setdefault(li, []).append(attribute)
+    for li in sorted(missing, key=lambda i: (table.files[table.lot_file[i]], table.lot_line[i], i)):
+        lot = table.lot(table.lot_ids[li])
+        assert lot is not None
+        tests = missing[li]
+        assumption = f" ({ASSUMED_RELEASED})" if lot.id in assumed else ""
+        data: dict[str, Any] = {"material": lot.material, "missing_tests": tests, "disposition": lot.disposition,
+                                "use": lot.use}
+        if assumption:
+            data["disposition_assumed"] = True
+        yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv; a lot is "
+                  "released only on a complete set of release results.", Location(lot.file, lot.line),
+                  record=f"lot {lot.id}", remedy=MISSING_REMEDY, data=data)
 
 
 # ---------------------------------------------------------------------------- SPEC-010

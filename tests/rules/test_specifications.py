@@ -525,7 +525,7 @@ def test_spec009_released_lot_out_of_spec(make: Callable[..., Path], phase: str,
     lots = base_lots() + base_lots([("L-201", 70, 480)], use="phase_2")
     found = findings_for(make(lots=lots), "SPEC-009", phase=phase)
     assert [f.severity for f in found] == [severity] and found[0].record == "lot L-201"
-    assert "viability 70 against '>= 80 %'" in found[0].message and found[0].line
+    assert "viability 70 % against '>= 80 %'" in found[0].message and found[0].line
 
 
 @pytest.mark.parametrize("phase", ["phase_2", "phase_3", "bla"])
@@ -540,10 +540,12 @@ def test_spec009_released_pivotal_lot_out_of_spec_needs_investigation(make: Call
     path = make(lots=lots)
     found = findings_for(path, "SPEC-009", phase=phase)
     assert [(f.record, f.severity) for f in found] == [("lot L-301", MA)]
-    assert "211.192" in found[0].message and "cd3_purity 70 against '>= 80 %'" in found[0].message
+    assert "211.192" in found[0].message and "cd3_purity 70 % against '>= 80 %'" in found[0].message
     assert found[0].data["pivotal"] is True
     if phase != "phase_2":
-        assert [f.record for f in findings_for(path, "SPEC-006", phase=phase)] == ["test drug_product/cd3_purity"]
+        spec006 = findings_for(path, "SPEC-006", phase=phase)
+        assert [f.record for f in spec006] == ["test drug_product/cd3_purity"]
+        assert "(L-301: 70 %)" in spec006[0].message  # lot values carry the test's unit
 
 
 def _row_line(lots: list[dict[str, Any]], lot_id: str, attribute: str) -> int:
@@ -570,7 +572,7 @@ def test_spec009_and_spec006_say_which_lots_their_figures_describe(make: Callabl
     lots = base_lots() + base_lots([("L-201", 70, 480)], use="phase_2")
     path = make(tests=with_test(base_tests(), "viability", criterion=">= 82 %", unit="%"), lots=lots)
     spec009 = {f.record: f for f in findings_for(path, "SPEC-009", phase="bla")}["lot L-201"]
-    assert "the 4 released lots of any use with a numeric result measured 70 to 90 % (mean 81.25 %, SD 8.539 %)" \
+    assert "the 4 released lots with a numeric result measured 70 to 90 % (mean 81.25 %, SD 8.539 %)" \
         in spec009.message
     spec006 = findings_for(path, "SPEC-006", phase="bla")[0]
     assert "the 3 released pivotal lots with a numeric result measured 80 to 90 % (mean 85 %, SD 5 %)" \
@@ -619,6 +621,44 @@ def test_spec009_qualitative_and_unjudgeable(make: Callable[..., Path]) -> None:
     found = findings_for(path, "SPEC-009", phase="bla")
     assert len(found) == 1 and "sterility growth" in found[0].message
     assert any("L-204 drug_product/viability 'conforms'" in r for r in not_evaluated_for(path, "SPEC-009", "bla"))
+
+
+def test_spec009_released_lot_missing_release_results(make: Callable[..., Path]) -> None:
+    lots = [r for r in base_lots() if not (r["lot_id"] == "L-302" and r["attribute"] in ("sterility", "potency"))]
+    lots += [r for r in base_lots([("L-401", 85, 480)], use="development", disposition="rejected")
+             if r["attribute"] != "sterility"]  # not released: no finding
+    path = make(lots=lots)
+    found = findings_for(path, "SPEC-009", phase="bla")
+    assert [(f.record, f.severity, f.line) for f in found] == [("lot L-302", MA, _row_line(lots, "L-302", "endotoxin"))]
+    assert found[0].message == ("Released lot L-302 has no result for sterility, potency in lots.csv; a lot is "
+                                "released only on a complete set of release results.")
+    assert found[0].data["missing_tests"] == ["sterility", "potency"] and "211.165(a)" in found[0].remedy
+    assert findings_for(make(), "SPEC-009", phase="bla") == []
+
+
+def test_spec009_released_censored_result_that_cannot_show_conformance(make: Callable[..., Path]) -> None:
+    lots = base_lots()
+    for row in lots:
+        if row["lot_id"] == "L-303" and row["attribute"] == "endotoxin":
+            row["value"] = "<5.0"
+    tests = with_test(base_tests(), "endotoxin", criterion="<= 3.5 EU/mL", unit="EU/mL")
+    rejected = [dict(r, disposition="rejected") if r["lot_id"] == "L-303" else r for r in lots]
+    path = make(tests=tests, lots=lots)
+    found = findings_for(path, "SPEC-009", phase="bla")
+    assert [(f.record, f.line) for f in found] == [("lot L-303", _row_line(lots, "L-303", "endotoxin"))]
+    assert ("the drug_product/endotoxin result <5 EU/mL does not show conformance to '<= 3.5 EU/mL': "
+            "the reporting limit is above the acceptance limit") in found[0].message
+    assert not any("L-303" in r for r in not_evaluated_for(path, "SPEC-009", "bla"))
+    assert findings_for(make(tests=tests, lots=rejected), "SPEC-009", phase="bla") == []  # not released
+
+
+def test_spec009_unjudged_note_agrees_in_number(make: Callable[..., Path]) -> None:
+    lots = base_lots()
+    for row in lots:
+        if row["lot_id"] == "L-303" and row["attribute"] == "viability":
+            row["value"] = "Conforms"
+    reasons = not_evaluated_for(make(lots=lots), "SPEC-009", "bla")
+    assert any(r.startswith("1 released result cannot be judged against its criterion") for r in reasons)
 
 
 # ---------------------------------------------------------------------------- SPEC-010
