@@ -372,9 +372,23 @@ def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"CQA {_label(ref)} is 'report result' at licensure with {missing}{figures}.", ref.at,
                       record=ref.record, data=data)
         else:
-            yield Gap(f"CQA {_label(ref)} is 'report result'; this is allowed at {ctx.phase.label}, and a "
-                      f"criterion (or a re-evaluation plan) is needed by BLA{figures}.", ref.at, record=ref.record,
-                      data=data)
+            yield Gap(f"CQA {_label(ref)} is 'report result'; {_report_only_expectation(test, ctx.phase)}"
+                      f"{figures}.", ref.at, record=ref.record, data=data)
+
+
+def _report_only_expectation(test: SpecTest, phase: Phase) -> str:
+    """What a 'report result' CQA needs before licensure: 'allowed' only where SPEC-003 grades it info (P1)."""
+    if category_of(test) is TestCategory.POTENCY:
+        later = "a potency criterion is needed from phase 3 (SPEC-001)"
+    else:
+        later = "a criterion (or a post-approval re-evaluation plan) is needed by BLA"
+    if phase <= Phase.PHASE_1:
+        return f"this is allowed at {phase.label}, and {later}"
+    if phase is Phase.PHASE_2:
+        return (f"at {phase.label} a provisional criterion from the lots made so far is expected, and "
+                f"{later}")
+    return (f"at {phase.label} a criterion set from the lots made so far is expected (with a re-evaluation "
+            f"plan where it rests on few lots), and {later}")
 
 
 # ---------------------------------------------------------------------------- SPEC-004
