@@ -182,8 +182,15 @@ def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | No
         words.append(f"mean − 3 SD of those lots gives {number(s.mean - 3 * s.sd, unit)}")
     else:
         words.append(f"mean + 3 SD of those lots gives {number(s.mean + 3 * s.sd, unit)}")
-    side_words = "one-sided" if sides == 1 else "two-sided"
-    words.append(f"a {side_words} 95 % confidence / 99 % coverage tolerance limit needs k = {k:.2f} at n = {n}")
+    if sides == 2:
+        words.append(f"the two-sided 95 % confidence / 99 % coverage tolerance interval of those lots is "
+                     f"{number_range(s.mean - k * s.sd, s.mean + k * s.sd, unit)}")
+    elif "lower" in criterion.sides:
+        words.append(f"the one-sided 95 % confidence / 99 % coverage lower tolerance limit of those lots is "
+                     f"{number(s.mean - k * s.sd, unit)}")
+    else:
+        words.append(f"the one-sided 95 % confidence / 99 % coverage upper tolerance limit of those lots is "
+                     f"{number(s.mean + k * s.sd, unit)}")
     return "; ".join(words), data
 
 
@@ -722,9 +729,10 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             problems.append(f"the proposed {side} limit {number(info['proposed'], unit)} is {info['is']} than "
                             f"the {number(info['computed'], unit)} the stated {_METHOD_WORDS[fig['method']]} gives")
         few = lots.n < FEW_LOTS and not plan
+        few_words = (f"it rests on {lots.n} lots (fewer than {FEW_LOTS}) with no complete post-approval "
+                     "re-evaluation plan")
         if few:
-            problems.append(f"it rests on {lots.n} lots (fewer than {FEW_LOTS}) with no complete post-approval "
-                            "re-evaluation plan")
+            problems.append(few_words)
         if not problems:
             continue
         stats_words = _summary_words(fig, unit)
@@ -746,8 +754,12 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             base_data.update(ref_data)
             if ref_words:
                 stats_words += f"; for reference, {ref_words}"
-        message = (f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' does not hold up: "
-                   + "; ".join(problems) + f" ({who} lots: {stats_words}).")
+        if problems == [few_words] and few:  # the recomputation agrees; only the lot count is at issue
+            message = (f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' rests on {lots.n} lots "
+                       f"(fewer than {FEW_LOTS}) with no complete re-evaluation plan ({who} lots: {stats_words}).")
+        else:
+            message = (f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' does not hold up: "
+                       + "; ".join(problems) + f" ({who} lots: {stats_words}).")
         base_data.update(fig)
         if lots.n < FEW_LOTS:
             base_data["small_n"] = _small_n(lots.n, fig["sides"])
