@@ -1119,10 +1119,17 @@ def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if not method.replaces or (method.bridging_study or "").strip():
             continue
         refs = uses.get(method.id, [])
-        dose_defining = any(category_of(r.test) in (TestCategory.POTENCY, TestCategory.QUANTITY) for r in refs)
+        staked = [r for r in refs if category_of(r.test) in (TestCategory.POTENCY, TestCategory.QUANTITY)]
+        dose_defining = bool(staked)
         severity = MA if ctx.phase >= Phase.PHASE_3 and not dose_defining else None
         used = f" (used by {_listing(_label(r) for r in refs)})" if refs else ""
-        stake = " — a potency or dose-defining test" if dose_defining else ""
+        stake = ""
+        if staked:
+            kinds = sorted({"potency" if category_of(r.test) is TestCategory.POTENCY else "dose-defining quantity"
+                            for r in staked}, reverse=True)
+            types = sorted({r.test.test_type for r in staked})
+            named = f" ({', '.join(types)})" if set(types) - {"potency"} else ""
+            stake = f", and it is the {' and '.join(kinds)} test{'s' if len(types) > 1 else ''}{named}"
         yield Gap(f"Method {method.id}{used} replaced {method.replaces} with no bridging study{stake}.",
                   d.where(METHODS, "methods", i), record=f"method {method.id}", severity=severity,
                   data={"replaces": method.replaces, "tests": [_label(r) for r in refs],

@@ -761,6 +761,15 @@ def test_spec012_unbridged_replacement(make: Callable[..., Path], method: str, p
     path = make(methods=_methods(**{method: {"replaces": f"{method}-OLD"}}))
     found = findings_for(path, "SPEC-012", phase=phase)
     assert [f.severity for f in found] == [severity] and f"{method}-OLD" in found[0].message
+    if method == "M-POTENCY":  # names the kind of test at stake
+        assert found[0].message.endswith("with no bridging study, and it is the potency test.")
+
+
+def test_spec012_names_a_dose_defining_quantity_test(make: Callable[..., Path]) -> None:
+    path = make(methods=_methods(**{"M-VIABLE_CELL_DOSE": {"replaces": "M-VCD-OLD"}}))
+    found = findings_for(path, "SPEC-012", phase="bla")
+    assert [f.severity for f in found] == [B]
+    assert "it is the dose-defining quantity test (viable_cell_dose)" in found[0].message
 
 
 def test_spec012_bridged_is_silent(make: Callable[..., Path]) -> None:
