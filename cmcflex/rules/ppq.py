@@ -26,7 +26,7 @@ from cmcflex.dossier.models import (
 )
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
-from cmcflex.rules.common import OutOfSpec, out_of_spec, spec_index
+from cmcflex.rules.common import OutOfSpec, lots_with_results, out_of_spec, spec_index
 
 B, MI, I = Severity.BLOCKER, Severity.MINOR, Severity.INFO
 FILE = "ppq.yaml"
@@ -137,25 +137,11 @@ def missing_results(d: Dossier) -> dict[str, list[str]]:
             for lot in ppq_lots(d):
                 i = d.lots.index[lot.id]
                 absent = [f"{lot.material}/{a}" for a in tests.get(lot.material, [])
-                          if i not in _with_results(d, lot.material, a)]
+                          if i not in lots_with_results(d, lot.material, a)]
                 if absent:
                     cached[lot.id] = absent
         d.cache["ppq_missing_results"] = cached
     return cached  # type: ignore[no-any-return]
-
-
-def _with_results(d: Dossier, material: str, attribute: str) -> frozenset[int]:
-    """Indices of the lots with a result for ``material/attribute``."""
-    try:
-        from cmcflex.rules.common import lots_with_results  # type: ignore[attr-defined]
-    except ImportError:
-        key = ("ppq_with_results", material, attribute)
-        found = d.cache.get(key)
-        if found is None:
-            col = d.lots.columns.get((material, attribute)) if d.lots is not None else None
-            found = d.cache[key] = frozenset(col.lot) if col is not None else frozenset()
-        return found  # type: ignore[no-any-return]
-    return lots_with_results(d, material, attribute)  # type: ignore[no-any-return]
 
 
 def lot_passes(d: Dossier, lot: Lot) -> bool:
