@@ -8,17 +8,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import mmap
 import os
+import threading
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
 from cmcflex.dossier.errors import BOUNDS, EXPECTED, DossierError, Problem, allowed_values, did_you_mean, shown
-from cmcflex.dossier.lots import LotTable, StabilityPoint, read_lots_csv, read_stability_csv
+from cmcflex.dossier.lots import FAST_MIN_BYTES, LotTable, StabilityPoint, read_lots_csv, read_stability_csv
 from cmcflex.dossier.models import (
     ALLOGENEIC_MODALITIES,
     AUTOLOGOUS_MODALITIES,
@@ -416,8 +418,39 @@ def _load_yaml(
         return None
 
 
+def _read_whole(path: Path, fast: Callable[[Any, str], bool], rel: str) -> InputFile | None:
+    """Give a whole file's bytes (mapped, not copied) to a fast reader while another thread hashes
+    them (hashlib lets go of the GIL); None when the reader declined the file."""
+    with open(path, "rb") as raw:
+        data = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+        size = len(data)
+        digest = hashlib.sha256()
+        hashing = threading.Thread(target=digest.update, args=(data,), daemon=True)
+        hashing.start()
+        try:
+            done = fast(data, rel)
+        finally:
+            hashing.join()
+            try:
+                data.close()
+            except BufferError:  # a view of it is still referenced; it closes when collected
+                pass
+    return InputFile(rel, digest.hexdigest(), size) if done else None
+
+
+def _fast_lots_reader(table: LotTable) -> Callable[[Any, str], bool] | None:
+    """The Arrow fast path for large lots files, when pyarrow is installed."""
+    try:
+        from cmcflex.dossier.lots_arrow import read_lots_fast
+    except ImportError:
+        return None
+    return lambda data, rel: read_lots_fast(data, rel, table)
+
+
 def _load_csv(root: Path, rel: str, follow_links: bool, problems: list[Problem],
-              inputs: list[InputFile], read: Any) -> Any:
+              inputs: list[InputFile], read: Any, fast: Callable[[], Callable[[Any, str], bool] | None] | None = None,
+              ) -> Any:
+    """Read one CSV file with ``read`` (a text stream), or whole with ``fast()`` when it is large."""
     path = root / rel
     if not _check_file(root, path, rel, follow_links, problems):
         return None
@@ -426,6 +459,12 @@ def _load_csv(root: Path, rel: str, follow_links: bool, problems: list[Problem],
         if size > MAX_CSV_BYTES:
             problems.append(Problem(rel, 0, 0, "", f"file is {size:,} bytes; the limit is 2 GiB"))
             return None
+        reader = fast() if fast is not None and size >= FAST_MIN_BYTES else None
+        if reader is not None:
+            entry = _read_whole(path, reader, rel)
+            if entry is not None:
+                inputs.append(entry)
+                return None
         with open(path, "rb") as raw:
             hashing = _HashingReader(raw)
             text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 20), encoding="utf-8-sig", newline="")
@@ -470,7 +509,7 @@ def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Do
         lots = LotTable()
         for rel in lot_files:
             _load_csv(root, rel, follow_links, problems, inputs,
-                      lambda s, r: read_lots_csv(s, r, lots, problems))
+                      lambda s, r: read_lots_csv(s, r, lots, problems), fast=lambda: _fast_lots_reader(lots))
     stability = None
     if (root / "stability.csv").exists() or (root / "stability.csv").is_symlink():
         stability = _load_csv(root, "stability.csv", follow_links, problems, inputs,

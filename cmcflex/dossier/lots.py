@@ -31,6 +31,8 @@ OPTIONAL = ("process_version", "site", "manufacture_date", "starting_material", 
 VOCABULARY = {"use": USES, "starting_material": STARTING_MATERIALS, "disposition": DISPOSITIONS}
 MAX_FIELD = 10_000  # characters in one CSV field; larger fields are errors
 MAX_PROBLEMS = 50   # per file: past this, one summary line
+MAX_UNITS = 8       # distinct units remembered per column (enough to show a mix)
+FAST_MIN_BYTES = 16 << 20  # lots files this large go to the Arrow fast path (cmcflex.dossier.lots_arrow)
 
 WORDS: tuple[str, ...] = tuple(sorted(RESULT_WORDS))
 _WORD_INDEX = {w: i for i, w in enumerate(WORDS)}
@@ -361,7 +363,7 @@ class _LotReader:
         col.method.append(table._method_id(row[self.i_method].strip()) if self.i_method >= 0 else -1)
         if self.i_unit >= 0:
             unit = row[self.i_unit].strip()
-            if unit and len(col.units) < 8:
+            if unit and len(col.units) < MAX_UNITS:
                 col.units.add(unit)
         table.rows += 1
 
@@ -447,7 +449,7 @@ class _LotReader:
             if self.i_unit >= 0:
                 for raw in dict.fromkeys(_take(columns[self.i_unit], rows)):
                     unit = raw.strip()
-                    if unit and len(col.units) < 8:
+                    if unit and len(col.units) < MAX_UNITS:
                         col.units.add(unit)
         table.rows += n
         return True

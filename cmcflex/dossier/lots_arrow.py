@@ -1,0 +1,297 @@
+"""The fast path for large lots CSV files: Apache Arrow's multi-threaded CSV reader, then NumPy.
+
+:func:`read_lots_fast` builds exactly the table :func:`cmcflex.dossier.lots.read_lots_csv` builds,
+or declines, leaving the table untouched, whenever the file holds anything that reader treats
+with care: quotes, lone carriage returns, blank lines, header problems, values it would report,
+lots whose rows disagree, keys with surrounding spaces, over-long fields. The exact reader then
+reads the file and says what is wrong and where. Arrow parses on every core and encodes every
+column as a dictionary; the work per row is NumPy's, so Python runs once per distinct lot,
+attribute and value.
+
+This module imports pyarrow and NumPy; :mod:`cmcflex.dossier.loader` imports it only for files
+of :data:`cmcflex.dossier.lots.FAST_MIN_BYTES` or more, so small dossiers never pay for those imports.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import mmap
+from array import array
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from cmcflex.dossier.errors import Problem
+from cmcflex.dossier.lots import (
+    LOT_LEVEL,
+    MAX_FIELD,
+    MAX_UNITS,
+    OPTIONAL,
+    REQUIRED,
+    VOCABULARY,
+    AttributeColumn,
+    LotTable,
+    _parse_value,
+    _read_header,
+)
+
+
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+_POOL = pa.system_memory_pool()  # gives large blocks back when freed: peak memory stays the table's
+# NumPy types of the table's arrays (typecodes i, h, b, d of the array module)
+_INT, _SHORT, _BYTE = np.dtype(f"i{array('i').itemsize}"), np.dtype(f"i{array('h').itemsize}"), np.int8
+
+
+class Buffer(Protocol):
+    """The file's bytes: ``bytes`` or a read-only ``mmap``."""
+
+    def find(self, sub: bytes, start: int = ..., /) -> int: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: slice, /) -> bytes: ...
+
+
+class _Decline(Exception):
+    """The file needs the exact reader."""
+
+
+def read_lots_fast(data: Buffer, file: str, table: LotTable) -> bool:
+    """Add a whole lots CSV (its bytes) to an empty ``table``; False, changing nothing, to decline."""
+    if len(table.lot_ids) or table.columns:
+        return False  # a second lots file meets lots already known: the exact reader compares them
+    try:
+        _Reader(data, file).add_to(table)
+    except (_Decline, pa.ArrowException, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """A dictionary-encoded column: per-row codes and the values they stand for."""
+    chunks = column.chunks
+    if not chunks:
+        return np.empty(0, _INT), []
+    dictionary = chunks[0].dictionary.to_pylist()
+    if any(len(s) > MAX_FIELD for s in dictionary):
+        raise _Decline
+    codes = np.concatenate([c.indices.to_numpy() for c in chunks]) if len(chunks) > 1 else chunks[0].indices.to_numpy()
+    return codes, dictionary
+
+
+def _first_seen(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct codes (small non-negative integers) in order of first appearance, and the row
+    where each first appears. Codes usually all show up early, so growing prefixes are searched
+    before the whole column is sorted."""
+    wanted = np.count_nonzero(np.bincount(codes)) if len(codes) else 0
+    m = 4096
+    while True:
+        distinct, first = np.unique(codes[:m], return_index=True)
+        if len(distinct) == wanted or m >= len(codes):
+            break
+        m *= 8
+    order = np.argsort(first, kind="stable")
+    return distinct[order], first[order]
+
+
+def _raw(a: np.ndarray) -> np.ndarray:
+    """A contiguous array as bytes, for ``array.frombytes`` (one copy, no temporary)."""
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
+def _stripped_keys(values: list[str]) -> list[str]:
+    """Key values stripped as the exact reader strips them; declines on an empty or merged key."""
+    keys = [s.strip() for s in values]
+    if "" in keys or len(set(keys)) != len(keys):
+        raise _Decline
+    return keys
+
+
+class _Reader:
+    def __init__(self, data: Buffer, file: str) -> None:
+        self.file = file
+        if data.find(b'"') >= 0:
+            raise _Decline  # quoted fields: the csv module's rules
+        start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+        newline = data.find(b"\n", start)
+        if newline < 0:
+            raise _Decline
+        self._header(data[start:newline + 1].decode("utf-8"))
+        if data.find(b"\r") >= 0:
+            self._only_crlf(data)
+        end = len(data)
+        while end > newline + 1 and data[end - 1:end] in (b"\n", b"\r"):
+            end -= 1  # blank lines at the very end are skipped by both readers
+        body = pa.py_buffer(data).slice(0, end)
+        self.t = pcsv.read_csv(
+            body,
+            read_options=pcsv.ReadOptions(skip_rows=1, column_names=self.names, use_threads=True),
+            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, quote_char=False, double_quote=False,
+                                            escape_char=False, newlines_in_values=False,
+                                            ignore_empty_lines=False),  # a blank line is a short row: declined
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(self.names, _DICTIONARY),
+                strings_can_be_null=False, null_values=[], check_utf8=True,
+            ),
+            memory_pool=_POOL,
+        ).unify_dictionaries(memory_pool=_POOL)
+        if isinstance(data, mmap.mmap):
+            data.madvise(mmap.MADV_DONTNEED)  # parsed: its pages need not stay resident (they are re-read if hashed later)
+        self.n = self.t.num_rows
+        if self.n == 0:
+            raise _Decline
+
+    def _header(self, line: str) -> None:
+        problems: list[Problem] = []
+        read = _read_header(io.StringIO(line), REQUIRED, REQUIRED + OPTIONAL, "",
+                            lambda *args: problems.append(Problem("", *args)))
+        if read is None or problems:
+            raise _Decline
+        self.delimiter, header, self.pos = read
+        self.names = [f"c{j}" for j in range(len(header))]
+
+    @staticmethod
+    def _only_crlf(data: Buffer) -> None:
+        """Carriage returns are fine only as the first half of CRLF line breaks."""
+        raw = np.frombuffer(data, np.uint8)
+        cr = np.flatnonzero(raw == 13)
+        if cr[-1] + 1 >= len(raw) or not (raw[cr + 1] == 10).all():
+            raise _Decline
+
+    def column(self, name: str) -> pa.ChunkedArray | None:
+        j = self.pos.get(name, -1)
+        return None if j < 0 else self.t.column(j)
+
+    # ------------------------------------------------------------------ building
+
+    def add_to(self, table: LotTable) -> None:
+        n = self.n
+        lot_codes, lot_dictionary = _codes(self.column("lot_id"))
+        ids = _stripped_keys(lot_dictionary)
+        lots, first_rows = _first_seen(lot_codes)
+        rank = np.zeros(len(lot_dictionary), _INT)
+        rank[lots] = np.arange(len(lots), dtype=_INT)
+        lot_of_row = rank[lot_codes]
+        level = {name: self._lot_level(name, lot_of_row, first_rows) for name in LOT_LEVEL}
+        groups = self._groups(*self._material)
+        values, censors, words = self._values()
+        methods = self._methods(table)
+        units = self._units(groups)
+        # -- commit; nothing below can decline
+        file_index = len(table.files)
+        table.files.append(self.file)
+        base = len(table.lot_ids)
+        new_ids = [ids[c] for c in lots.tolist()]
+        table.lot_ids.extend(new_ids)
+        table.index.update(zip(new_ids, range(base, base + len(new_ids))))
+        for name, per_lot in level.items():
+            table.lot_values[name].extend(per_lot)
+        table.lot_file.extend(array("h", [file_index]) * len(new_ids))
+        table.lot_line.frombytes(_raw((first_rows + 2).astype(_INT)))
+        lines = np.arange(2, n + 2, dtype=_INT)
+        lot_of_row += base
+        files = array("h", [file_index])
+        for (key, rows), unit_set in zip(groups.columns, units):
+            col = table.columns[key] = AttributeColumn(*key)
+            col.lot.frombytes(_raw(lot_of_row[rows]))
+            col.value.frombytes(_raw(values[rows]))
+            col.censor.frombytes(_raw(censors[rows]))
+            col.word.frombytes(_raw(words[rows]))
+            col.method.frombytes(_raw(methods[rows]))
+            col.line.frombytes(_raw(lines[rows]))
+            col.file.extend(files * len(rows))
+            col.units.update(unit_set)
+        table.rows += n
+
+    def _lot_level(self, name: str, lot_of_row: np.ndarray, first_rows: np.ndarray) -> list[str | None]:
+        """One lot-level column, a value per lot; declines when a lot's rows disagree or a value is unknown."""
+        column = self.column(name)
+        if column is None:
+            return [None] * len(first_rows)
+        codes, dictionary = _codes(column)
+        per_lot = codes[first_rows]
+        if not np.array_equal(codes, per_lot[lot_of_row]):
+            raise _Decline  # the exact reader names the lot and the differing column
+        used = np.unique(per_lot).tolist()
+        stripped: list[str | None] = [s.strip() or None for s in dictionary]
+        if name in ("material", "use") and any(stripped[c] is None for c in used):
+            raise _Decline
+        allowed = VOCABULARY.get(name)
+        if allowed and not {stripped[c] for c in used} <= {*allowed, None}:
+            raise _Decline
+        if name == "material":
+            self._material = (codes, _stripped_keys(dictionary))
+        return [stripped[c] for c in per_lot.tolist()]
+
+    def _groups(self, material_codes: np.ndarray, materials: list[str]) -> _Groups:
+        """Rows by (material, attribute) column; the material of a row is its lot's."""
+        attribute_codes, dictionary = _codes(self.column("attribute"))
+        attributes = _stripped_keys(dictionary)
+        key = material_codes.astype(np.int64) * len(attributes) + attribute_codes
+        keys, _ = _first_seen(key)
+        rank = np.zeros(len(materials) * len(attributes), np.int64)
+        rank[keys] = np.arange(len(keys))
+        # few columns: 16-bit group numbers, which NumPy's stable sort orders by radix in one pass
+        group_of_row = rank[key].astype(np.int16 if len(keys) < 1 << 15 else np.int64)
+        rows_in_order = np.argsort(group_of_row, kind="stable")  # file order within each group
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(group_of_row, minlength=len(keys)))))
+        columns = []
+        for g, k in enumerate(keys.tolist()):
+            m, a = divmod(k, len(attributes))
+            columns.append(((materials[m], attributes[a]), rows_in_order[bounds[g]:bounds[g + 1]]))
+        return _Groups(columns, group_of_row.astype(np.int64))
+
+    def _values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Value, censor code and word index of every row; declines on a value to report.
+
+        Each distinct value is read once, by the exact reader's own parser: results repeat (words,
+        censored limits, rounded numbers), so a column of a million rows holds far fewer.
+        """
+        codes, dictionary = _codes(self.column("value"))
+        try:
+            numbers = array("d", map(float, dictionary))
+            if not all(map(math.isfinite, numbers)):
+                raise ValueError("not finite")
+            table = np.frombuffer(numbers, np.float64), np.zeros(len(numbers), _BYTE), np.full(len(numbers), -1, _BYTE)
+        except ValueError:
+            try:
+                parsed = list(map(_parse_value, dictionary))
+            except ValueError:
+                raise _Decline from None
+            table = (np.array([p[0] for p in parsed], np.float64), np.array([p[1] for p in parsed], _BYTE),
+                     np.array([p[2] for p in parsed], _BYTE))
+        return table[0][codes], table[1][codes], table[2][codes]
+
+    def _methods(self, table: LotTable) -> np.ndarray:
+        """The table's method index of every row (-1 for none), numbered in order of first appearance."""
+        column = self.column("method")
+        if column is None:
+            return np.full(self.n, -1, _INT)
+        codes, dictionary = _codes(column)
+        ids = np.full(len(dictionary), -1, _INT)
+        for c in _first_seen(codes)[0].tolist():
+            ids[c] = table._method_id(dictionary[c].strip())
+        return ids[codes]
+
+    def _units(self, groups: _Groups) -> list[set[str]]:
+        """Per column, its first units (stripped, non-empty) in file order, as the exact reader keeps them."""
+        found: list[set[str]] = [set() for _ in groups.columns]
+        column = self.column("unit")
+        if column is None:
+            return found
+        codes, dictionary = _codes(column)
+        units = [s.strip() for s in dictionary]
+        pairs = groups.of_row * len(dictionary) + codes
+        for pair in _first_seen(pairs)[0].tolist():
+            g, u = divmod(pair, len(dictionary))
+            if units[u] and len(found[g]) < MAX_UNITS:
+                found[g].add(units[u])
+        return found
+
+
+class _Groups:
+    """The (material, attribute) columns in order of first appearance, each with its rows in file order."""
+
+    def __init__(self, columns: list[tuple[tuple[str, str], np.ndarray]], of_row: np.ndarray) -> None:
+        self.columns, self.of_row = columns, of_row

@@ -1,0 +1,205 @@
+"""The Arrow fast path builds exactly the exact reader's table, or declines and changes nothing."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+pytest.importorskip("pyarrow")
+
+from cmcflex.dossier import loader  # noqa: E402
+from cmcflex.dossier import lots as L  # noqa: E402
+from cmcflex.dossier.errors import DossierError  # noqa: E402
+from cmcflex.dossier.lots_arrow import read_lots_fast  # noqa: E402
+from tests.dossier.test_lots_reader import ATTRS, HEADER, columnar, make_lots_csv, state  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_dossiers"
+EMPTY = state(L.LotTable())
+
+
+def fast(text: str, file: str = "lots.csv") -> tuple[bool, L.LotTable]:
+    table = L.LotTable()
+    return read_lots_fast(text.encode("utf-8"), file, table), table
+
+
+def assert_same_or_declined(text: str) -> bool:
+    """The fast path agrees with the exact reader, or declines; True when it took the file."""
+    taken, table = fast(text)
+    exact, problems = columnar(text)
+    if problems:
+        assert not taken, "a file with problems to report must go to the exact reader"
+    if taken:
+        assert state(table) == state(exact)
+    else:
+        assert state(table) == EMPTY
+    return taken
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_clean_files_are_taken_and_match(seed: int) -> None:
+    text = make_lots_csv(random.Random(seed), 80, messy=False)
+    assert assert_same_or_declined(text)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_messy_files_match_or_are_declined(seed: int) -> None:
+    text = make_lots_csv(random.Random(100 + seed), 80, messy=True)
+    assert_same_or_declined(text)
+
+
+@pytest.mark.parametrize("variant", ["crlf", "bom", "semicolon", "no_final_newline", "trailing_blank_lines",
+                                     "shuffled", "interleaved_attributes", "no_optional_columns"])
+def test_variants_the_fast_path_takes(variant: str) -> None:
+    lines = make_lots_csv(random.Random(7), 30, messy=False).splitlines()
+    text = "\n".join(lines) + "\n"
+    if variant == "crlf":
+        text = "\r\n".join(lines) + "\r\n"
+    elif variant == "bom":
+        text = "\ufeff" + text
+    elif variant == "semicolon":
+        text = "\n".join(line.replace(",", ";") for line in lines) + "\n"
+    elif variant == "no_final_newline":
+        text = "\n".join(lines)
+    elif variant == "trailing_blank_lines":
+        text += "\n\r\n\n"
+    elif variant == "shuffled":
+        body = lines[1:]
+        random.Random(3).shuffle(body)
+        text = "\n".join([lines[0], *body]) + "\n"
+    elif variant == "interleaved_attributes":
+        text = "\n".join([lines[0], *sorted(lines[1:], key=lambda line: line.split(",")[6])]) + "\n"
+    elif variant == "no_optional_columns":
+        keep = [HEADER.index(c) for c in L.REQUIRED]
+        text = "\n".join(",".join(line.split(",")[j] for j in keep) for line in lines) + "\n"
+    assert assert_same_or_declined(text)
+
+
+def _edit(old: str, new: str, header: bool = False) -> str:
+    """A clean file with one change: in the header, or in the first row from line 12 holding ``old``."""
+    lines = make_lots_csv(random.Random(9), 20, messy=False).splitlines()
+    at = 0 if header else next(k for k in range(11, len(lines)) if old in lines[k])
+    assert old in lines[at]
+    lines[at] = lines[at].replace(old, new, 1)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param(_edit("M-VIAB", '"M-VIAB, v2"'), id="quotes"),
+    pytest.param(_edit("M-VIAB", "M-VIAB\rX"), id="lone-carriage-return"),
+    pytest.param(_edit("SITE-", "\nSITE-"), id="line-break-inside-a-row"),
+    pytest.param(_edit("released", "released\n"), id="blank-line-inside"),
+    pytest.param(_edit("L0011", " L0011"), id="space-around-a-lot-id"),
+    pytest.param(_edit("viability", "viability "), id="space-around-an-attribute"),
+    pytest.param(_edit("2025-01-", "2024-01-"), id="lot-level-disagreement"),
+    pytest.param(_edit("L0011,", ","), id="empty-lot-id"),
+    pytest.param(_edit(",commercial,", ",phase_9,"), id="unknown-use"),
+    pytest.param(_edit("drug_product", ""), id="empty-material"),
+    pytest.param(_edit("M-VIAB", "M" * (L.MAX_FIELD + 1)), id="over-long-field"),
+    pytest.param(_edit("lot_id", "lot", header=True), id="missing-required-column"),
+    pytest.param(_edit("unit", "site", header=True), id="repeated-column"),
+    pytest.param(_edit("M-VIAB", "M-VIAB,extra"), id="extra-field"),
+])
+def test_what_needs_the_exact_reader_is_declined(text: str) -> None:
+    taken, table = fast(text)
+    assert not taken and state(table) == EMPTY
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e999", "lots", "", "<", "1.2.3"])
+def test_values_to_report_are_declined(value: str) -> None:
+    lines = make_lots_csv(random.Random(4), 10, messy=False).splitlines()
+    fields = lines[5].split(",")
+    fields[HEADER.index("value")] = value
+    lines[5] = ",".join(fields)
+    taken, table = fast("\n".join(lines) + "\n")
+    assert not taken and state(table) == EMPTY
+
+
+def test_a_second_file_goes_to_the_exact_reader() -> None:
+    text = make_lots_csv(random.Random(5), 10, messy=False)
+    table = L.LotTable()
+    assert read_lots_fast(text.encode(), "lots/a.csv", table)
+    before = state(table)
+    assert not read_lots_fast(text.encode(), "lots/b.csv", table)
+    assert state(table) == before
+
+
+NUMBER_TEXT = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda v: f"{v:.6e}"),
+    st.integers(0, 30).flatmap(lambda p: st.decimals(allow_nan=False, allow_infinity=False, places=p)).map(str),
+    st.from_regex(r"\A[+-]?(\d{1,25}\.?\d{0,25}|\.\d{1,25})([eE][+-]?\d{1,3})?\Z"),
+    st.sampled_from(["+1.5", "1.", ".5", "-0", "-0.0", "1_000", " 2.5", "2.5 ", "1E5", "0e0", "00012",
+                     "<0.50", "> 1.0E6", "≤ 3", "No growth", "not detected", "CONFORMS"]),
+)
+
+
+@given(st.lists(NUMBER_TEXT, min_size=1, max_size=12))
+def test_values_are_read_as_python_reads_them(values: list[str]) -> None:
+    rows = [",".join(["L1", "drug_product", "phase_2", "potency", v]) for v in values]
+    rows += [",".join([f"L{k + 2}", "drug_product", "phase_2", "potency", "1.0"]) for k in range(2)]
+    text = "lot_id,material,use,attribute,value\n" + "\n".join(rows) + "\n"
+    if all("," not in v and '"' not in v for v in values):
+        assert_same_or_declined(text)
+
+
+def test_every_attribute_of_the_reference_generator_round_trips() -> None:
+    text = make_lots_csv(random.Random(21), 50, messy=False)
+    taken, table = fast(text)
+    assert taken and table.rows == 50 * len(ATTRS)
+    assert {a for _, a in table.columns} == {name for name, *_ in ATTRS}
+
+
+# --------------------------------------------------------------------- through the loader
+
+def _with_fast_path(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
+    monkeypatch.setattr(loader, "FAST_MIN_BYTES", 0 if on else 1 << 62)
+
+
+@pytest.mark.parametrize("sample", ["aav-bla", "cart-phase2", "allo-phase1", "cart-ppq-unjustified"])
+def test_samples_load_the_same_either_way(monkeypatch: pytest.MonkeyPatch, sample: str) -> None:
+    taken = []
+    real = read_lots_fast
+
+    def spy(data: object, file: str, table: L.LotTable) -> bool:
+        taken.append(real(data, file, table))  # type: ignore[arg-type]
+        return taken[-1]
+
+    monkeypatch.setattr("cmcflex.dossier.lots_arrow.read_lots_fast", spy)
+    _with_fast_path(monkeypatch, True)
+    quick = loader.load_dossier(SAMPLES / sample)
+    _with_fast_path(monkeypatch, False)
+    exact = loader.load_dossier(SAMPLES / sample)
+    assert taken == [True]
+    assert state(quick.lots) == state(exact.lots)
+    assert quick.inputs == exact.inputs  # the same SHA-256 and size, hashed on the other thread
+
+
+def test_problems_are_reported_as_the_exact_reader_reports_them(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    dossier = tmp_path / "d"
+    shutil.copytree(SAMPLES / "cart-phase2", dossier)
+    lots = dossier / "lots.csv"
+    lines = lots.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace(lines[3].split(",")[0], lines[4].split(",")[0] + "X", 1)
+    lines[6] = lines[6] + ",extra"
+    lots.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reports = []
+    for on in (True, False):
+        _with_fast_path(monkeypatch, on)
+        with pytest.raises(DossierError) as caught:
+            loader.load_dossier(dossier)
+        reports.append([str(p) for p in caught.value.problems])
+    assert reports[0] == reports[1] and any("lots.csv:7:" in p for p in reports[0])
+
+
+def test_without_pyarrow_the_exact_reader_reads_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_fast_path(monkeypatch, True)
+    monkeypatch.setitem(sys.modules, "cmcflex.dossier.lots_arrow", None)  # import fails as if absent
+    exact = loader.load_dossier(SAMPLES / "aav-bla")
+    assert exact.lots is not None and exact.lots.rows > 0
