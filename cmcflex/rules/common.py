@@ -6,7 +6,9 @@ STAB rules judge lot results by the one criterion logic.
 
 from __future__ import annotations
 
+import operator
 import re
+from itertools import compress
 from typing import Iterable, NamedTuple
 
 from cmcflex.dossier.criteria import (
@@ -145,14 +147,12 @@ def _candidate_rows(col: AttributeColumn, criterion: Criterion) -> Iterable[int]
     flagged = [m.start() for m in _NONZERO.finditer(censors)]  # censored results and words (NaN)
     if WORD not in censors and (lo is None or min(values) > lo) and (hi is None or max(values) < hi):
         outside: list[int] = []  # every number strictly inside the range: the common case
-    elif lo is not None and hi is not None:
-        outside = [k for k, v in enumerate(values) if v <= lo or v >= hi]
-    elif lo is not None:
-        outside = [k for k, v in enumerate(values) if v <= lo]
-    elif hi is not None:
-        outside = [k for k, v in enumerate(values) if v >= hi]
-    else:  # pragma: no cover - a numeric criterion always has a bound
-        outside = []
+    else:  # rows at or beyond a bound, picked by C loops (``lo >= v`` is ``v <= lo``)
+        rows = range(len(values))
+        low = map(float(lo).__ge__, values) if lo is not None else None
+        high = map(float(hi).__le__, values) if hi is not None else None
+        beyond = map(operator.or_, low, high) if low is not None and high is not None else low or high
+        outside = list(compress(rows, beyond)) if beyond is not None else []
     if not flagged:
         return outside
     return sorted(set(outside).union(flagged))
@@ -182,8 +182,9 @@ def lot_indices(dossier: Dossier, lot_ids: Iterable[str]) -> frozenset[int]:
     cache = dossier.cache.setdefault("lot_indices", {})
     found = cache.get(ids)
     if found is None:
-        index = table.index
-        found = frozenset(index[i] for i in ids if i in index)
+        known = set(map(table.index.get, ids))  # a C loop; ids not in the table give None
+        known.discard(None)
+        found = frozenset(known)
         if len(cache) >= 8:
             cache.clear()
         cache[ids] = found

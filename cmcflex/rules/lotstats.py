@@ -16,7 +16,8 @@ from cmcflex.formatting import number
 
 import math
 from functools import cached_property
-from typing import Any
+from itertools import compress
+from typing import Any, Iterable
 
 from cmcflex.dossier.criteria import Result
 from cmcflex.dossier.loader import Dossier
@@ -173,15 +174,19 @@ class SpecLots:
         table, col = found
         method = self.ref.test.method
         m_idx = table.methods.index(method) if method and method in table.methods else -2
-        chosen: dict[int, int] = {}
+        # A lot's row is its last row by the specification's method, else its last row: later
+        # rows overwrite earlier ones in a dict built by C loops (keys stay in first-row order).
         lots, methods = col.lot, col.method
-        for k in range(len(lots)):
-            li = lots[k]
-            if lot_idx is not None and li not in lot_idx:
-                continue
-            old = chosen.get(li)
-            if old is None or not (methods[old] == m_idx and methods[k] != m_idx):
-                chosen[li] = k
+        rows: Iterable[int] = range(len(lots))
+        kept_lots: Iterable[int] = lots
+        if lot_idx is not None:
+            keep = list(map(lot_idx.__contains__, lots))
+            rows, kept_lots, methods = (list(compress(rows, keep)), list(compress(lots, keep)),
+                                        list(compress(methods, keep)))
+        chosen = dict(zip(kept_lots, rows))
+        if m_idx >= 0:
+            by_method = list(map(m_idx.__eq__, methods))
+            chosen.update(zip(compress(kept_lots, by_method), compress(rows, by_method)))
         return chosen
 
     @cached_property
@@ -201,13 +206,13 @@ class SpecLots:
         if found is None:
             return {"lots_with_result": 0, "n": 0}
         _, col = found
-        rows = self._rows(lot_indices(self._d, released_ids(self._d))).values()
-        censor, value = col.censor, col.value
-        values = [value[k] for k in rows if censor[k] == NO_CENSOR]
+        rows = list(self._rows(lot_indices(self._d, released_ids(self._d))).values())
+        censors = list(map(col.censor.__getitem__, rows))
+        values = list(compress(map(col.value.__getitem__, rows), map(NO_CENSOR.__eq__, censors)))
         out: dict[str, Any] = {"lots_with_result": len(rows)}
         out.update(describe(values))
-        n_censored = sum(1 for k in rows if censor[k] in (BELOW, ABOVE))
-        n_words = sum(1 for k in rows if censor[k] == WORD)
+        n_censored = censors.count(BELOW) + censors.count(ABOVE)
+        n_words = censors.count(WORD)
         if n_censored:
             out["censored"] = n_censored
         if n_words:
