@@ -180,11 +180,13 @@ class LotTable:
         col = self.columns.get((material, attribute))
         if col is None:
             return []
-        pairs = zip(map(self.lot_ids.__getitem__, col.lot), col.value)
-        uncensored = itertools.compress(pairs, map(operator.not_, col.censor))  # NO_CENSOR is 0
-        if lots is None:
-            return list(uncensored)
-        return [pair for pair in uncensored if pair[0] in lots]
+        keep: Iterable[bool] = map(operator.not_, col.censor)  # NO_CENSOR is 0
+        if lots is not None:
+            wanted = set(map(self.index.get, lots))
+            keep = map(operator.and_, keep, map(wanted.__contains__, col.lot))
+        keep = list(keep)
+        return list(zip(map(self.lot_ids.__getitem__, itertools.compress(col.lot, keep)),
+                        itertools.compress(col.value, keep)))
 
     # -------------------------------------------------------------- building
 

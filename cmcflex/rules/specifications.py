@@ -1249,30 +1249,29 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
                       data={"material": material, "attributes": sorted(r[2] for r in rows),
                             "suggestion": _closest(material, spec_materials)})
     site_ids = [s.id for s in d.info.sites]
-    seen_sites: dict[str, Location] = {}
-    for lot in table.lots():
-        if lot.site and lot.site not in site_ids and lot.site not in seen_sites:
-            seen_sites[lot.site] = Location(lot.file, lot.line)
-    for site in sorted(seen_sites):
+    sites = table.lot_values["site"]
+    for site in sorted(set(sites) - {None, "", *site_ids}):  # type: ignore[type-var]
+        li = sites.index(site)  # the first lot naming it
         yield Gap(f"lots.csv names site '{site}', which dossier.yaml does not list"
-                  f"{did_you_mean(site, site_ids)}.", seen_sites[site], record=f"site {site}",
-                  data={"site": site, "suggestion": _closest(site, site_ids)})
+                  f"{did_you_mean(site, site_ids)}.", Location(table.files[table.lot_file[li]], table.lot_line[li]),
+                  record=f"site {site}", data={"site": site, "suggestion": _closest(site, site_ids)})
     if d.methods is not None and table.methods:
         first: dict[int, tuple[str, int]] = {}
-        wanted = {i for i, m in enumerate(table.methods) if m not in method_ids}
-        if wanted:
-            for col in table.columns.values():
-                for k in range(len(col)):
-                    mi = col.method[k]
-                    if mi in wanted:
-                        where = (table.files[col.file[k]], col.line[k])
-                        if mi not in first or where < first[mi]:
-                            first[mi] = where
-            for mi in sorted(first, key=lambda i: table.methods[i]):
-                name = table.methods[mi]
-                yield Gap(f"lots.csv names method '{name}', which {METHODS} does not list"
-                          f"{did_you_mean(name, method_ids)}.", Location(*first[mi]), record=f"method {name}",
-                          data={"method": name, "suggestion": _closest(name, method_ids)})
+        wanted = [i for i, m in enumerate(table.methods) if m not in method_ids]
+        for col in table.columns.values() if wanted else ():
+            for mi in wanted:  # a column's rows are in reading order: its first use is its earliest
+                try:
+                    k = col.method.index(mi)
+                except ValueError:
+                    continue
+                where = (table.files[col.file[k]], col.line[k])
+                if mi not in first or where < first[mi]:
+                    first[mi] = where
+        for mi in sorted(first, key=lambda i: table.methods[i]):
+            name = table.methods[mi]
+            yield Gap(f"lots.csv names method '{name}', which {METHODS} does not list"
+                      f"{did_you_mean(name, method_ids)}.", Location(*first[mi]), record=f"method {name}",
+                      data={"method": name, "suggestion": _closest(name, method_ids)})
     for i, j, spec, test in d.spec_tests():
         named = test.justification.lots if test.justification and test.justification.lots else []
         missing = [lot_id for lot_id in named if table.lot(lot_id) is None]
