@@ -801,6 +801,18 @@ def test_spec013_dangling_references(make: Callable[..., Path], phase: str) -> N
     assert lot_finding.file == "lots.csv" and lot_finding.line
 
 
+def test_spec013_points_at_the_first_row_naming_an_unknown_site_or_method(make: Callable[..., Path]) -> None:
+    lots = base_lots()
+    lots[-1] = dict(lots[-1], method="M-PH")         # the last row of the file (another column)...
+    lots[4] = dict(lots[4], method="M-PH")           # ...and an earlier row: line 6
+    lots += lot_rows("L-304", "phase_3", {"viability": 88, "potency": 500}, site="SITE-AA")
+    lots += lot_rows("L-305", "phase_3", {"viability": 87}, site="SITE-AA")
+    found = {f.record: f for f in findings_for(make(lots=lots), "SPEC-013", phase="bla")}
+    assert (found["method M-PH"].file, found["method M-PH"].line) == ("lots.csv", 6)
+    first_site_row = len(base_lots()) + 2
+    assert (found["site SITE-AA"].file, found["site SITE-AA"].line) == ("lots.csv", first_site_row)
+
+
 def test_spec013_unknown_material_and_missing_method(make: Callable[..., Path]) -> None:
     lots = base_lots() + lot_rows("V-1", "phase_3", {"functional_titer": "1E8"}, material="vectr")
     tests = with_test(base_tests(), "cd3_purity", method=None)
