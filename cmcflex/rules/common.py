@@ -111,7 +111,11 @@ def not_accepted(
     wanted = None if lot_ids is None else lot_indices(dossier, lot_ids)
     memo: dict[tuple[int, float, int], bool | None] = {}
     lots, values, censors, words = col.lot, col.value, col.censor, col.word
-    for k in _candidate_rows(col, criterion):
+    candidates = dossier.cache.setdefault("candidate_rows", {})
+    rows = candidates.get((material, attribute, criterion))
+    if rows is None:  # the same column and criterion are judged by several rules
+        rows = candidates[(material, attribute, criterion)] = _candidate_rows(col, criterion)
+    for k in rows:
         if wanted is not None and lots[k] not in wanted:
             continue
         c = censors[k]
