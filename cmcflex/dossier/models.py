@@ -2,9 +2,12 @@
 
 Every name here is part of the input contract. Unknown keys are rejected (the loader suggests
 the closest known key); vocabularies are enums so that editors can offer them.
-"""
 
-from __future__ import annotations
+Models are built on first use (``defer_build``), so a check builds the validators of the files a
+dossier has, once each, not every model at import. Annotations are real types, not strings, and
+empty lists come from a Python function rather than ``list``: pydantic then needs neither to
+evaluate annotation strings nor to parse a builtin's signature text, which cost every start-up.
+"""
 
 import datetime as dt
 from enum import Enum
@@ -16,10 +19,15 @@ from cmcflex.dossier.criteria import Criterion, parse_criterion
 from cmcflex.phases import Phase
 
 
+def _empty_list() -> list[Any]:
+    """The default of list fields (see the module docstring)."""
+    return []
+
+
 class Record(BaseModel):
     """Base of every dossier record: strict about keys, lenient about id types."""
 
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True, defer_build=True)
 
 
 def _criterion(value: Any) -> Any:
@@ -321,7 +329,7 @@ class Site(Record):
         None, description="Site name and location, e.g. Example Cell Processing Center, Durham NC"
     )
     roles: list[SiteRole] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description="What the site does: drug_substance, drug_product, vector, testing, cell_bank, packaging"
     )
     third_party: bool = Field(False, description="A contract (third-party) site")
@@ -329,7 +337,7 @@ class Site(Record):
     commercial: bool = Field(False, description="Named in the BLA as a commercial site")
     quality_agreement: str | None = Field(None, description="Quality agreement id (third-party sites)")
     inspections: list[Inspection] = Field(
-        default_factory=list, description="FDA inspections of the site, most recent last"
+        default_factory=_empty_list, description="FDA inspections of the site, most recent last"
     )
 
 
@@ -355,7 +363,7 @@ class DossierFile(Record):
         "(e.g. scarce autologous material, platform data); read by STAB-003",
     )
     sites: list[Site] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description="Manufacturing and testing sites; their ids are used in lots.csv and ppq.yaml"
     )
 
@@ -468,7 +476,7 @@ class Donor(Record):
         False, description="The donor's material was released from quarantine"
     )
     lots: list[str] = Field(
-        default_factory=list, description="Lot ids made from this donor's material (optional)"
+        default_factory=_empty_list, description="Lot ids made from this donor's material (optional)"
     )
 
 
@@ -483,12 +491,12 @@ class GmpFile(Record):
         description="Quality system and facility controls, each with a status and evidence"
     )
     aseptic_process_simulation: list[AsepticProcessSimulation] = Field(
-        default_factory=list, description="Aseptic process simulations (media fills)"
+        default_factory=_empty_list, description="Aseptic process simulations (media fills)"
     )
     materials: list[Material] = Field(
-        default_factory=list, description="Materials used in manufacture, with role, origin and grade"
+        default_factory=_empty_list, description="Materials used in manufacture, with role, origin and grade"
     )
-    donors: list[Donor] = Field(default_factory=list, description="Donors of allogeneic starting material")
+    donors: list[Donor] = Field(default_factory=_empty_list, description="Donors of allogeneic starting material")
 
 
 # ---------------------------------------------------------------------------- specifications.yaml
@@ -534,7 +542,7 @@ class StatisticalInterval(Record):
 
 class Justification(Record):
     basis: list[JustificationBasis] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description="Basis of the criterion, one or a list of: clinical_lots, safety, compendial, "
         "statistical, capability, mechanistic, platform",
         json_schema_extra=_one_or_list,
@@ -589,12 +597,12 @@ class Specification(Record):
     version: str | None = Field(
         None, description='Specification version, e.g. "3.0" (quote it so it stays text)'
     )
-    tests: list[SpecTest] = Field(default_factory=list, description="The release tests of this material")
+    tests: list[SpecTest] = Field(default_factory=_empty_list, description="The release tests of this material")
 
 
 class SpecificationsFile(Record):
     specifications: list[Specification] = Field(
-        default_factory=list,
+        default_factory=_empty_list,
         description="One specification per material (drug_substance, drug_product, vector, ...)"
     )
 
@@ -618,7 +626,7 @@ class Method(Record):
 
 class MethodsFile(Record):
     methods: list[Method] = Field(
-        default_factory=list, description="Analytical methods and their validation status"
+        default_factory=_empty_list, description="Analytical methods and their validation status"
     )
 
 
@@ -631,7 +639,7 @@ class LotCountJustification(Record):
     )
     text: str | None = Field(None, description="Why the number of PPQ lots gives confidence in the process")
     evidence: list[str] = Field(
-        default_factory=list, description="Document ids the justification rests on, e.g. [PD-RPT-007]"
+        default_factory=_empty_list, description="Document ids the justification rests on, e.g. [PD-RPT-007]"
     )
 
 
@@ -667,7 +675,7 @@ Prerequisite = bool | str | None
 
 
 class Prerequisites(Record):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=False, frozen=True, defer_build=True)
 
     facility_equipment_qualified: Prerequisite = Field(
         None, description="Facility and equipment qualified: true, false, or a document id"
@@ -742,10 +750,10 @@ class PPQFile(Record):
 
 class Comparability(Record):
     design: StudyDesign | None = Field(None, description="side_by_side, split_source or historical")
-    pre_lots: list[str] = Field(default_factory=list, description="Lot ids made before the change")
-    post_lots: list[str] = Field(default_factory=list, description="Lot ids made after the change")
+    pre_lots: list[str] = Field(default_factory=_empty_list, description="Lot ids made before the change")
+    post_lots: list[str] = Field(default_factory=_empty_list, description="Lot ids made after the change")
     attributes: list[str] = Field(
-        default_factory=list, description="Attributes compared (lots.csv attribute keys)"
+        default_factory=_empty_list, description="Attributes compared (lots.csv attribute keys)"
     )
     method: ComparisonMethod | None = Field(
         None, description="quality_range, equivalence, min_max or descriptive"
@@ -777,7 +785,7 @@ class Change(Record):
     )
     to_version: str | None = Field(None, description="process_version (lots.csv) after the change, e.g. v2")
     affected_attributes: list[str] = Field(
-        default_factory=list, description="Quality attributes the change may affect"
+        default_factory=_empty_list, description="Quality attributes the change may affect"
     )
     reporting_category: ReportingCategory | None = Field(
         None, description="Post-approval reporting category: PAS, CBE-30, CBE-0 or annual_report"
@@ -787,7 +795,7 @@ class Change(Record):
 
 class ChangesFile(Record):
     changes: list[Change] = Field(
-        default_factory=list, description="Manufacturing changes and their comparability studies"
+        default_factory=_empty_list, description="Manufacturing changes and their comparability studies"
     )
 
 
@@ -816,7 +824,7 @@ class Waiver(Record):
 
 class WaiversFile(Record):
     waivers: list[Waiver] = Field(
-        default_factory=list, description="Accepted gaps, each with a justification"
+        default_factory=_empty_list, description="Accepted gaps, each with a justification"
     )
 
 
