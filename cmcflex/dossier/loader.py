@@ -8,9 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import mmap
 import os
-import threading
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -418,38 +416,20 @@ def _load_yaml(
         return None
 
 
-def _read_whole(path: Path, fast: Callable[[Any, str], bool], rel: str) -> InputFile | None:
-    """Give a whole file's bytes (mapped, not copied) to a fast reader while another thread hashes
-    them (hashlib lets go of the GIL); None when the reader declined the file."""
-    with open(path, "rb") as raw:
-        data = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
-        size = len(data)
-        digest = hashlib.sha256()
-        hashing = threading.Thread(target=digest.update, args=(data,), daemon=True)
-        hashing.start()
-        try:
-            done = fast(data, rel)
-        finally:
-            hashing.join()
-            try:
-                data.close()
-            except BufferError:  # a view of it is still referenced; it closes when collected
-                pass
-    return InputFile(rel, digest.hexdigest(), size) if done else None
+FastReader = Callable[[Path, str], Any]  # (path, shown name) -> the file's digest, or None to decline
 
 
-def _fast_lots_reader(table: LotTable) -> Callable[[Any, str], bool] | None:
+def _fast_lots_reader(table: LotTable) -> FastReader | None:
     """The Arrow fast path for large lots files, when pyarrow is installed."""
     try:
         from cmcflex.dossier.lots_arrow import read_lots_fast
     except ImportError:
         return None
-    return lambda data, rel: read_lots_fast(data, rel, table)
+    return lambda path, rel: read_lots_fast(path, rel, table)
 
 
 def _load_csv(root: Path, rel: str, follow_links: bool, problems: list[Problem],
-              inputs: list[InputFile], read: Any, fast: Callable[[], Callable[[Any, str], bool] | None] | None = None,
-              ) -> Any:
+              inputs: list[InputFile], read: Any, fast: Callable[[], FastReader | None] | None = None) -> Any:
     """Read one CSV file with ``read`` (a text stream), or whole with ``fast()`` when it is large."""
     path = root / rel
     if not _check_file(root, path, rel, follow_links, problems):
@@ -460,11 +440,10 @@ def _load_csv(root: Path, rel: str, follow_links: bool, problems: list[Problem],
             problems.append(Problem(rel, 0, 0, "", f"file is {size:,} bytes; the limit is 2 GiB"))
             return None
         reader = fast() if fast is not None and size >= FAST_MIN_BYTES else None
-        if reader is not None:
-            entry = _read_whole(path, reader, rel)
-            if entry is not None:
-                inputs.append(entry)
-                return None
+        digest = reader(path, rel) if reader is not None else None
+        if digest is not None:
+            inputs.append(InputFile(rel, digest.sha256, digest.size))
+            return None
         with open(path, "rb") as raw:
             hashing = _HashingReader(raw)
             text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 20), encoding="utf-8-sig", newline="")

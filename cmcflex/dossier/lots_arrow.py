@@ -14,11 +14,13 @@ of :data:`cmcflex.dossier.lots.FAST_MIN_BYTES` or more, so small dossiers never 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
-import mmap
+import threading
 from array import array
-from typing import Protocol
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -40,36 +42,93 @@ from cmcflex.dossier.lots import (
 
 
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+_TAIL = 1 << 16  # bytes read to find a header line, or the blank lines that end a file
 _POOL = pa.system_memory_pool()  # gives large blocks back when freed: peak memory stays the table's
 # NumPy types of the table's arrays (typecodes i, h, b, d of the array module)
 _INT, _SHORT, _BYTE = np.dtype(f"i{array('i').itemsize}"), np.dtype(f"i{array('h').itemsize}"), np.int8
-
-
-class Buffer(Protocol):
-    """The file's bytes: ``bytes`` or a read-only ``mmap``."""
-
-    def find(self, sub: bytes, start: int = ..., /) -> int: ...
-    def __len__(self) -> int: ...
-    def __getitem__(self, index: slice, /) -> bytes: ...
 
 
 class _Decline(Exception):
     """The file needs the exact reader."""
 
 
-def read_lots_fast(data: Buffer, file: str, table: LotTable) -> bool:
-    """Add a whole lots CSV (its bytes) to an empty ``table``; False, changing nothing, to decline."""
+class FileDigest(NamedTuple):
+    sha256: str
+    size: int
+
+
+def read_lots_fast(path: Path, file: str, table: LotTable) -> FileDigest | None:
+    """Add a whole lots CSV to an empty ``table`` and return the file's digest; None, changing
+    nothing, to decline.
+
+    Arrow reads and parses the file in blocks on every core while another thread reads it again
+    (from the page cache) to hash it and to look for quotes and lone carriage returns; hashlib and
+    file reads let go of the GIL, so the two overlap and the file is never held in memory whole.
+    """
     if len(table.lot_ids) or table.columns:
-        return False  # a second lots file meets lots already known: the exact reader compares them
+        return None  # a second lots file meets lots already known: the exact reader compares them
+    scan = _Scan(path)
+    scan.start()
     try:
-        _Reader(data, file).add_to(table)
-    except (_Decline, pa.ArrowException, UnicodeDecodeError):
-        return False
-    return True
+        reader = _Reader(path, file)
+    except (_Decline, pa.ArrowException, UnicodeDecodeError, OSError):
+        return None
+    finally:
+        scan.join()
+    if scan.failed or scan.quotes or scan.lone_cr:
+        return None  # quoted fields and lone CRs follow the csv module's rules
+    try:
+        reader.add_to(table)
+    except _Decline:
+        return None
+    return FileDigest(scan.digest.hexdigest(), scan.size)
+
+
+class _Scan(threading.Thread):
+    """Reads a file once in blocks: its SHA-256, and whether it holds a quote or a lone CR."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(name="cmcflex-lots-scan", daemon=True)
+        self.path = path
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.quotes = self.lone_cr = self.failed = False
+
+    def run(self) -> None:
+        cr_pending = False  # the block before ended with a CR: this one must start with LF
+        try:
+            with open(self.path, "rb") as f:
+                while block := f.read(1 << 20):
+                    self.digest.update(block)
+                    self.size += len(block)
+                    self.quotes = self.quotes or b'"' in block
+                    if cr_pending and not block.startswith(b"\n"):
+                        self.lone_cr = True
+                    cr_pending = block.endswith(b"\r")
+                    body = block[:-1] if cr_pending else block
+                    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
+                        self.lone_cr = True
+            self.lone_cr = self.lone_cr or cr_pending
+        except OSError:
+            self.failed = True
+
+
+def _trailing_blank_lines(path: Path, size: int) -> int | None:
+    """How many blank (whitespace-only) lines end the file, after its last row; None if too many to tell."""
+    with open(path, "rb") as f:
+        f.seek(max(0, size - _TAIL))
+        tail = f.read()
+    last = tail.rstrip(b" \t\r\n")
+    if not last and size > _TAIL:
+        return None
+    lines = tail[len(last):].split(b"\n")[1:]  # the first piece ends the last row
+    if lines and lines[-1] == b"":
+        lines.pop()  # after the final line break
+    return len(lines)
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
-    """A dictionary-encoded column: per-row codes and the values they stand for."""
+    """A dictionary-encoded column: per-row codes and the values they stand for (each used)."""
     chunks = column.chunks
     if not chunks:
         return np.empty(0, _INT), []
@@ -77,6 +136,12 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     if any(len(s) > MAX_FIELD for s in dictionary):
         raise _Decline
     codes = np.concatenate([c.indices.to_numpy() for c in chunks]) if len(chunks) > 1 else chunks[0].indices.to_numpy()
+    used = np.bincount(codes, minlength=len(dictionary)) > 0
+    if not used.all():  # values only in rows sliced off (blank lines at the end): drop them
+        kept = np.flatnonzero(used)
+        renumber = np.zeros(len(dictionary), codes.dtype)
+        renumber[kept] = np.arange(len(kept), dtype=codes.dtype)
+        codes, dictionary = renumber[codes], [dictionary[i] for i in kept.tolist()]
     return codes, dictionary
 
 
@@ -109,38 +174,52 @@ def _stripped_keys(values: list[str]) -> list[str]:
 
 
 class _Reader:
-    def __init__(self, data: Buffer, file: str) -> None:
+    def __init__(self, path: Path, file: str) -> None:
         self.file = file
-        if data.find(b'"') >= 0:
-            raise _Decline  # quoted fields: the csv module's rules
-        start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
-        newline = data.find(b"\n", start)
-        if newline < 0:
+        with open(path, "rb") as f:
+            first = f.readline(_TAIL)
+        if not first.endswith(b"\n"):
             raise _Decline
-        self._header(data[start:newline + 1].decode("utf-8"))
-        if data.find(b"\r") >= 0:
-            self._only_crlf(data)
-        end = len(data)
-        while end > newline + 1 and data[end - 1:end] in (b"\n", b"\r"):
-            end -= 1  # blank lines at the very end are skipped by both readers
-        body = pa.py_buffer(data).slice(0, end)
+        self._header(first.decode("utf-8-sig"))
+        self.blank_lines = 0
         self.t = pcsv.read_csv(
-            body,
+            str(path),
             read_options=pcsv.ReadOptions(skip_rows=1, column_names=self.names, use_threads=True),
             parse_options=pcsv.ParseOptions(delimiter=self.delimiter, quote_char=False, double_quote=False,
                                             escape_char=False, newlines_in_values=False,
-                                            ignore_empty_lines=False),  # a blank line is a short row: declined
+                                            ignore_empty_lines=False, invalid_row_handler=self._invalid_row),
             convert_options=pcsv.ConvertOptions(
                 column_types=dict.fromkeys(self.names, _DICTIONARY),
                 strings_can_be_null=False, null_values=[], check_utf8=True,
             ),
             memory_pool=_POOL,
         ).unify_dictionaries(memory_pool=_POOL)
-        if isinstance(data, mmap.mmap):
-            data.madvise(mmap.MADV_DONTNEED)  # parsed: its pages need not stay resident (they are re-read if hashed later)
+        self._drop_trailing_blank_lines(path)
         self.n = self.t.num_rows
         if self.n == 0:
             raise _Decline
+
+    def _invalid_row(self, row: pcsv.InvalidRow) -> str:
+        """Whitespace-only lines are skipped and counted; any other short or long row stops the read."""
+        if row.text.strip():
+            return "error"
+        self.blank_lines += 1
+        return "skip"
+
+    def _drop_trailing_blank_lines(self, path: Path) -> None:
+        """Blank lines are skipped by the exact reader; here only those ending the file are, or
+        row numbers would no longer be line numbers. Arrow reads an empty line as a row of empty
+        fields and a whitespace-only one as a short row (skipped, counted): the empty rows at the
+        end are dropped, and an empty row left anywhere has an empty lot id, which declines."""
+        trailing = _trailing_blank_lines(path, path.stat().st_size)
+        if trailing is None or self.blank_lines > trailing:
+            raise _Decline
+        empty = trailing - self.blank_lines
+        if empty:
+            end = self.t.num_rows - empty
+            if end < 0 or any(v for column in self.t.slice(end).columns for v in column.to_pylist()):
+                raise _Decline
+            self.t = self.t.slice(0, end)
 
     def _header(self, line: str) -> None:
         problems: list[Problem] = []
@@ -150,14 +229,6 @@ class _Reader:
             raise _Decline
         self.delimiter, header, self.pos = read
         self.names = [f"c{j}" for j in range(len(header))]
-
-    @staticmethod
-    def _only_crlf(data: Buffer) -> None:
-        """Carriage returns are fine only as the first half of CRLF line breaks."""
-        raw = np.frombuffer(data, np.uint8)
-        cr = np.flatnonzero(raw == 13)
-        if cr[-1] + 1 >= len(raw) or not (raw[cr + 1] == 10).all():
-            raise _Decline
 
     def column(self, name: str) -> pa.ChunkedArray | None:
         j = self.pos.get(name, -1)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,9 +25,16 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_dossiers"
 EMPTY = state(L.LotTable())
 
 
-def fast(text: str, file: str = "lots.csv") -> tuple[bool, L.LotTable]:
-    table = L.LotTable()
-    return read_lots_fast(text.encode("utf-8"), file, table), table
+def fast(text: str | bytes, file: str = "lots.csv", table: L.LotTable | None = None) -> tuple[bool, L.LotTable]:
+    """Run the fast path on a file holding ``text``: (taken, table)."""
+    table = L.LotTable() if table is None else table
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lots.csv"
+        path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+        digest = read_lots_fast(path, file, table)
+        if digest is not None:
+            assert digest == (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size)
+    return digest is not None, table
 
 
 def assert_same_or_declined(text: str) -> bool:
@@ -54,6 +63,7 @@ def test_messy_files_match_or_are_declined(seed: int) -> None:
 
 
 @pytest.mark.parametrize("variant", ["crlf", "bom", "semicolon", "no_final_newline", "trailing_blank_lines",
+                                     "trailing_whitespace_lines",
                                      "shuffled", "interleaved_attributes", "no_optional_columns"])
 def test_variants_the_fast_path_takes(variant: str) -> None:
     lines = make_lots_csv(random.Random(7), 30, messy=False).splitlines()
@@ -68,6 +78,8 @@ def test_variants_the_fast_path_takes(variant: str) -> None:
         text = "\n".join(lines)
     elif variant == "trailing_blank_lines":
         text += "\n\r\n\n"
+    elif variant == "trailing_whitespace_lines":
+        text += "  \n\n\t\n "
     elif variant == "shuffled":
         body = lines[1:]
         random.Random(3).shuffle(body)
@@ -94,6 +106,8 @@ def _edit(old: str, new: str, header: bool = False) -> str:
     pytest.param(_edit("M-VIAB", "M-VIAB\rX"), id="lone-carriage-return"),
     pytest.param(_edit("SITE-", "\nSITE-"), id="line-break-inside-a-row"),
     pytest.param(_edit("released", "released\n"), id="blank-line-inside"),
+    pytest.param(_edit("released", "released\n  "), id="whitespace-line-inside"),
+    pytest.param(_edit("released", "released\n  ") + "\n", id="whitespace-line-inside-blank-line-at-end"),
     pytest.param(_edit("L0011", " L0011"), id="space-around-a-lot-id"),
     pytest.param(_edit("viability", "viability "), id="space-around-an-attribute"),
     pytest.param(_edit("2025-01-", "2024-01-"), id="lot-level-disagreement"),
@@ -122,10 +136,9 @@ def test_values_to_report_are_declined(value: str) -> None:
 
 def test_a_second_file_goes_to_the_exact_reader() -> None:
     text = make_lots_csv(random.Random(5), 10, messy=False)
-    table = L.LotTable()
-    assert read_lots_fast(text.encode(), "lots/a.csv", table)
+    taken, table = fast(text, "lots/a.csv")
     before = state(table)
-    assert not read_lots_fast(text.encode(), "lots/b.csv", table)
+    assert taken and not fast(text, "lots/b.csv", table)[0]
     assert state(table) == before
 
 
@@ -166,9 +179,10 @@ def test_samples_load_the_same_either_way(monkeypatch: pytest.MonkeyPatch, sampl
     taken = []
     real = read_lots_fast
 
-    def spy(data: object, file: str, table: L.LotTable) -> bool:
-        taken.append(real(data, file, table))  # type: ignore[arg-type]
-        return taken[-1]
+    def spy(path: Path, file: str, table: L.LotTable) -> object:
+        digest = real(path, file, table)
+        taken.append(digest is not None)
+        return digest
 
     monkeypatch.setattr("cmcflex.dossier.lots_arrow.read_lots_fast", spy)
     _with_fast_path(monkeypatch, True)
