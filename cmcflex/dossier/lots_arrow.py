@@ -249,6 +249,7 @@ class _Reader:
         values, censors, words = self._values()
         methods = self._methods(table)
         units = self._units(groups)
+        del self.t, self._material, lot_codes, rank  # everything is read: free Arrow's copy before building
         # -- commit; nothing below can decline
         file_index = len(table.files)
         table.files.append(self.file)
@@ -305,13 +306,13 @@ class _Reader:
         rank[keys] = np.arange(len(keys))
         # few columns: 16-bit group numbers, which NumPy's stable sort orders by radix in one pass
         group_of_row = rank[key].astype(np.int16 if len(keys) < 1 << 15 else np.int64)
-        rows_in_order = np.argsort(group_of_row, kind="stable")  # file order within each group
+        rows_in_order = np.argsort(group_of_row, kind="stable").astype(_INT)  # file order within each group
         bounds = np.concatenate(([0], np.cumsum(np.bincount(group_of_row, minlength=len(keys)))))
         columns = []
         for g, k in enumerate(keys.tolist()):
             m, a = divmod(k, len(attributes))
             columns.append(((materials[m], attributes[a]), rows_in_order[bounds[g]:bounds[g + 1]]))
-        return _Groups(columns, group_of_row.astype(np.int64))
+        return _Groups(columns, group_of_row)
 
     def _values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Value, censor code and word index of every row; declines on a value to report.
@@ -353,7 +354,7 @@ class _Reader:
             return found
         codes, dictionary = _codes(column)
         units = [s.strip() for s in dictionary]
-        pairs = groups.of_row * len(dictionary) + codes
+        pairs = groups.of_row.astype(np.int64) * len(dictionary) + codes
         for pair in _first_seen(pairs)[0].tolist():
             g, u = divmod(pair, len(dictionary))
             if units[u] and len(found[g]) < MAX_UNITS:
