@@ -1,10 +1,10 @@
 """The command line: thin commands that call the library and pick a renderer.
 
 Heavy modules (pydantic models, the rules, Rich renderers) are imported inside the commands,
-so ``cmcflex --help`` and ``--version`` stay fast.
+so ``cmcflex --help`` and ``--version`` stay fast. Annotations are evaluated where the commands
+are defined (no ``from __future__ import annotations``): typer reads every parameter's type on
+each run, and string annotations would be compiled and evaluated again each time.
 """
-
-from __future__ import annotations
 
 import datetime as dt
 import gc
