@@ -44,8 +44,8 @@ from cmcflex.dossier.lots import (
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 _TAIL = 1 << 16  # bytes read to find a header line, or the blank lines that end a file
 _POOL = pa.system_memory_pool()  # gives large blocks back when freed: peak memory stays the table's
-# NumPy types of the table's arrays (typecodes i, h, b, d of the array module)
-_INT, _SHORT, _BYTE = np.dtype(f"i{array('i').itemsize}"), np.dtype(f"i{array('h').itemsize}"), np.int8
+# NumPy types of the table's arrays (typecodes i and b of the array module)
+_INT, _BYTE = np.dtype(f"i{array('i').itemsize}"), np.int8
 
 
 class _Decline(Exception):
@@ -109,7 +109,7 @@ class _Scan(threading.Thread):
                     if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
                         self.lone_cr = True
             self.lone_cr = self.lone_cr or cr_pending
-        except OSError:
+        except Exception:  # noqa: BLE001 - any failure here hands the file to the exact reader
             self.failed = True
 
 
@@ -181,7 +181,7 @@ class _Reader:
         if not first.endswith(b"\n"):
             raise _Decline
         self._header(first.decode("utf-8-sig"))
-        self.blank_lines = 0
+        self.blank: list[int | None] = []  # whitespace-only lines Arrow skipped (appended from its threads)
         self.t = pcsv.read_csv(
             str(path),
             read_options=pcsv.ReadOptions(skip_rows=1, column_names=self.names, use_threads=True),
@@ -203,7 +203,7 @@ class _Reader:
         """Whitespace-only lines are skipped and counted; any other short or long row stops the read."""
         if row.text.strip():
             return "error"
-        self.blank_lines += 1
+        self.blank.append(row.number)  # list.append is atomic: the handler runs on several threads
         return "skip"
 
     def _drop_trailing_blank_lines(self, path: Path) -> None:
@@ -212,9 +212,9 @@ class _Reader:
         fields and a whitespace-only one as a short row (skipped, counted): the empty rows at the
         end are dropped, and an empty row left anywhere has an empty lot id, which declines."""
         trailing = _trailing_blank_lines(path, path.stat().st_size)
-        if trailing is None or self.blank_lines > trailing:
+        if trailing is None or len(self.blank) > trailing:
             raise _Decline
-        empty = trailing - self.blank_lines
+        empty = trailing - len(self.blank)
         if empty:
             end = self.t.num_rows - empty
             if end < 0 or any(v for column in self.t.slice(end).columns for v in column.to_pylist()):
