@@ -217,3 +217,18 @@ def test_without_pyarrow_the_exact_reader_reads_everything(monkeypatch: pytest.M
     monkeypatch.setitem(sys.modules, "cmcflex.dossier.lots_arrow", None)  # import fails as if absent
     exact = loader.load_dossier(SAMPLES / "aav-bla")
     assert exact.lots is not None and exact.lots.rows > 0
+
+
+@pytest.mark.parametrize("sample", ["aav-bla", "cart-phase2"])
+def test_reports_are_the_same_either_way(monkeypatch: pytest.MonkeyPatch, sample: str) -> None:
+    import datetime as dt
+
+    from cmcflex.api import build_report
+
+    reports = []
+    for on in (True, False):
+        _with_fast_path(monkeypatch, on)
+        dossier = loader.load_dossier(SAMPLES / sample)
+        report = build_report(dossier, phase=None, target=None, as_of=dt.date(2026, 11, 25), path_label=sample)
+        reports.append(report.model_dump(mode="json"))
+    assert reports[0] == reports[1] and reports[0]["findings"]
