@@ -34,7 +34,7 @@ def load_waivers_file(path: str | os.PathLike[str]) -> tuple[list[LocatedWaiver]
     """
     from pydantic import ValidationError
 
-    from cmcflex.dossier.errors import DossierError, Problem
+    from cmcflex.dossier.errors import DossierError, Problem, not_utf8
     from cmcflex.dossier.loader import _validation_problems
     from cmcflex.dossier.models import WaiversFile
     from cmcflex.dossier.yaml_source import YamlProblem, parse_yaml
@@ -51,9 +51,8 @@ def load_waivers_file(path: str | os.PathLike[str]) -> tuple[list[LocatedWaiver]
     entry = InputEntry(file=label, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), role="waivers")
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DossierError([Problem(label, line, 1, "", "not UTF-8 text")]) from None
+    except UnicodeDecodeError:
+        raise DossierError([not_utf8(label, [data]) or Problem(label, 1, 1, "", "not UTF-8 text")]) from None
     try:
         raw, source = parse_yaml(text, label)
     except YamlProblem as exc:

@@ -87,7 +87,8 @@ def test_non_utf8_and_binary_files(dossier_dir):
     path = dossier_dir({"gmp.yaml": None})
     (path / "gmp.yaml").write_bytes(b"quality_unit:\n  independent: tru\xe9\n")
     (problem,) = _problems(path)
-    assert problem.file == "gmp.yaml" and problem.line == 2 and "not UTF-8" in problem.message
+    assert (problem.file, problem.line, problem.col) == ("gmp.yaml", 2, 19)
+    assert "not UTF-8 text: byte 0xe9 at offset 32" in problem.message
     (path / "gmp.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     (problem,) = _problems(path)
     assert "binary file" in problem.message
@@ -122,7 +123,26 @@ def test_csv_non_utf8(dossier_dir):
     path = dossier_dir()
     (path / "lots.csv").write_bytes(b"lot_id,material,use,attribute,value\nL1,dp,phase_1,v\xe9,1\n")
     (problem,) = _problems(path)
-    assert problem.file == "lots.csv" and "UTF-8" in problem.message
+    assert (problem.file, problem.line, problem.col) == ("lots.csv", 2, 16)
+    assert "byte 0xe9 at offset 51" in problem.message
+
+
+@pytest.mark.parametrize("name", ["lots.csv", "stability.csv"])
+def test_a_bad_byte_deep_in_a_large_csv_is_located_exactly(dossier_dir, name):
+    """The reader decodes blocks ahead of the rows it reads; the bad byte is still named by its own line."""
+    path = dossier_dir()
+    header = ("lot_id,material,use,attribute,value" if name == "lots.csv"
+              else "lot_id,material,condition,time,time_unit,attribute,value")
+    row = ("L{k},drug_product,phase_2,viabilit\u00e9,85.{k}" if name == "lots.csv"
+           else "L{k},drug_product,long_term,{k},months,viabilit\u00e9,85")
+    lines = [header] + [row.format(k=k) for k in range(40_000)]
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    at = data.index(b"L31234,")
+    bad = data[:at] + b"L31234,drug_product\xff" + data[at + len("L31234,drug_product"):]
+    (path / name).write_bytes(bad)
+    problems = [p for p in _problems(path) if "UTF-8" in p.message]
+    assert [(p.file, p.line, p.col) for p in problems] == [(name, 31236, 20)]
+    assert f"byte 0xff at offset {at + len('L31234,drug_product')}" in problems[0].message
 
 
 def test_excel_style_export_is_accepted(dossier_dir):

@@ -109,3 +109,28 @@ BOUNDS: dict[str, str] = {
     "less_than": "less than {lt}",
     "less_than_equal": "{le} or less",
 }
+
+
+def not_utf8(file: str, chunks: Iterable[bytes]) -> Problem | None:
+    """Where a file (read as ``chunks`` of bytes) stops being UTF-8: its first bad byte, by line,
+    column (in characters) and offset; None when it is all UTF-8.
+
+    Text is decoded a line at a time in effect: each piece ends at a line break, which is never
+    inside a UTF-8 sequence, so a decoding error is always the file's own.
+    """
+    line, offset, carry = 1, 0, b""
+    for chunk in (*chunks, b""):
+        buffer = carry + chunk
+        end = len(buffer) if not chunk else buffer.rfind(b"\n") + 1  # the last piece: all that is left
+        piece, carry = buffer[:end], buffer[end:]
+        try:
+            piece.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            start = piece.rfind(b"\n", 0, exc.start) + 1
+            column = len(piece[start:exc.start].decode("utf-8")) + 1
+            return Problem(file, line + piece.count(b"\n", 0, exc.start), column, "",
+                           f"not UTF-8 text: byte 0x{piece[exc.start]:02x} at offset {offset + exc.start} "
+                           f"({exc.reason}); save the file as UTF-8")
+        line += piece.count(b"\n")
+        offset += len(piece)
+    return None

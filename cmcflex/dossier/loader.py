@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
-from cmcflex.dossier.errors import BOUNDS, EXPECTED, DossierError, Problem, allowed_values, did_you_mean, shown
+from cmcflex.dossier.errors import (BOUNDS, EXPECTED, DossierError, Problem, allowed_values, did_you_mean,
+                                    not_utf8, shown)
 from cmcflex.dossier.lots import FAST_MIN_BYTES, LotTable, StabilityPoint, read_lots_csv, read_stability_csv
 from cmcflex.dossier.models import (
     ALLOGENEIC_MODALITIES,
@@ -389,10 +390,8 @@ def _load_yaml(
         return None
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problems.append(Problem(name, line, 1, "", f"not UTF-8 text: byte 0x{data[exc.start]:02x} "
-                                f"at offset {exc.start}"))
+    except UnicodeDecodeError:
+        problems.append(not_utf8(name, [data]) or Problem(name, 1, 1, "", "not UTF-8 text"))
         return None
     try:
         raw, source = parse_yaml(text, name)
@@ -417,6 +416,15 @@ def _load_yaml(
 
 
 FastReader = Callable[[Path, str], Any]  # (path, shown name) -> the file's digest, or None to decline
+
+
+def _not_utf8_file(path: Path, rel: str) -> Problem | None:
+    """The first byte of a file that is not UTF-8, located (see :func:`not_utf8`)."""
+    try:
+        with open(path, "rb") as f:
+            return not_utf8(rel, iter(lambda: f.read(1 << 20), b""))
+    except OSError:
+        return None
 
 
 def _fast_lots_reader(table: LotTable) -> FastReader | None:
@@ -450,8 +458,8 @@ def _load_csv(root: Path, rel: str, follow_links: bool, problems: list[Problem],
             result = read(text, rel)
             while text.read(1 << 20):  # hash any unread tail (e.g. after an early stop)
                 pass
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(rel, 0, 0, "", f"not UTF-8 text ({exc.reason})"))
+    except UnicodeDecodeError as exc:  # decoded a block ahead of the rows: find the bad byte itself
+        problems.append(_not_utf8_file(path, rel) or Problem(rel, 1, 1, "", f"not UTF-8 text ({exc.reason})"))
         return None
     except OSError as exc:
         problems.append(Problem(rel, 0, 0, "", f"cannot read file: {exc.strerror or exc}"))

@@ -261,9 +261,7 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
             del batch  # free its fields before the next batch is split: memory stays warm
     except csv.Error as exc:
         problem(position.line + 1, 1, "", f"unreadable CSV: {exc}")
-    except UnicodeDecodeError as exc:
-        problem(position.line + 1, 1, "", f"not UTF-8 text ({exc.reason} at byte {exc.start} of a read block)")
-    finally:
+    finally:  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file
         if collecting:
             gc.enable()
     if len(problems) - start >= MAX_PROBLEMS:
@@ -813,6 +811,4 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
                                       get("attribute"), result, get("unit") or None, file, line))
     except csv.Error as exc:
         problem(line + 1, 1, "", f"unreadable CSV: {exc}")
-    except UnicodeDecodeError as exc:
-        problem(line + 1, 1, "", f"not UTF-8 text ({exc.reason})")
-    return out
+    return out  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file

@@ -153,3 +153,23 @@ def test_every_conflicting_lot_level_column_is_named(dossier_dir):
     assert problems[0].startswith("lots.csv:3:3: use: lot L1 has use 'phase_3' here but 'phase_2', "
                                   "and site 'SITE-B' here but 'SITE-A', and manufacture_date "
                                   "'2025-07-01' here but '2025-06-01' at lots.csv line 2;")
+
+
+@pytest.mark.parametrize("chunks, where", [
+    ([b"ok\nd\xc3\xa9f\xe9g\n"], (2, 4, 7)),            # after a two-byte character: column in characters
+    ([b"ok\nd\xc3", b"\xa9f\nx\n", b"\xff"], (4, 1, 10)),  # a character split between reads is fine
+    ([b"ok\n", b"\xc3\xa9\xc3"], (2, 2, 5)),             # a character cut off by the end of the file
+    ([b"\xef\xbb\xbfa\n", b"b\x80\n"], (2, 2, 6)),        # after a byte-order mark
+])
+def test_not_utf8_names_the_first_bad_byte(chunks: list[bytes], where: tuple[int, int, int]) -> None:
+    from cmcflex.dossier.errors import not_utf8
+
+    problem = not_utf8("f.csv", chunks)
+    assert problem is not None and (problem.line, problem.col) == where[:2]
+    assert f"at offset {where[2]}" in problem.message
+
+
+def test_not_utf8_is_none_for_utf8() -> None:
+    from cmcflex.dossier.errors import not_utf8
+
+    assert not_utf8("f.csv", [b"caf\xc3", b"\xa9\n", b"\xe2\x82\xac"]) is None
