@@ -44,6 +44,7 @@ class Milestone:
     added: list[Finding] = field(default_factory=list)
     raised: list[Raised] = field(default_factory=list)
     closed: list[Finding] = field(default_factory=list)  # gaps of the previous step that no longer apply
+    waived: list[Finding] = field(default_factory=list)  # gaps a waiver accepts at this step
 
     def counts(self, findings: list[Finding]) -> dict[str, int]:
         return {s.value: sum(1 for f in findings if f.severity is s) for s in reversed(Severity) if s >= GAP_LEVEL}
@@ -97,13 +98,13 @@ def build_plan(dossier: Dossier, as_of: dt.date | None = None, path_label: str |
     info = dossier.info
     current = phase or info.phase
     base = build_report(dossier, phase=phase, as_of=as_of, path_label=path_label, **options)
-    now = Milestone("now", f"now ({current.label})", None, base.evaluated_phase, _gaps(base))
+    now = Milestone("now", f"now ({current.label})", None, base.evaluated_phase, _gaps(base), waived=list(base.waived))
     steps = [now]
     for key, target in milestones_for(current, info.pivotal_phase):
         report = build_report(dossier, phase=phase, target=target, as_of=as_of, path_label=path_label,
                               **options)
         step = Milestone(key, LABELS.get(key, LABELS.get(target, target.label)), target,
-                         report.evaluated_phase, _gaps(report))
+                         report.evaluated_phase, _gaps(report), waived=list(report.waived))
         _diff(steps[-1], step)
         steps.append(step)
     return Plan(
@@ -119,7 +120,9 @@ def build_plan(dossier: Dossier, as_of: dt.date | None = None, path_label: str |
 
 
 def _diff(before: Milestone, after: Milestone) -> None:
-    previous = {f.fingerprint: f for f in before.open}
+    """Added: open now, unknown before. Raised: open now and graver than before, including a gap a
+    waiver accepted before that it no longer covers (outgrown)."""
+    previous = {f.fingerprint: f for f in (*before.waived, *before.open)}
     present = {f.fingerprint for f in after.open}
     for finding in after.open:
         old = previous.get(finding.fingerprint)

@@ -61,6 +61,22 @@ def test_added_gaps_are_new_and_the_counts_add_up(dossier_dir):
                               f"after approval: {n[2]} more")
 
 
+def test_a_gap_that_outgrows_its_waiver_is_raised_not_new(dossier_dir):
+    """Waived as a minor gap in phase 1; a blocker at the BLA, where the waiver no longer covers it."""
+    gmp = {**GMP_OK, "controls": {**GMP_OK["controls"], "change_control": {"status": "planned"}}}
+    waivers = {"waivers": [{"rule": "GMP-006", "justification": "Paper change control until the eQMS is live.",
+                            "approved_by": "QA head", "expires": "2027-06-30"}]}
+    plan = build_plan(load_dossier(dossier_dir({"gmp.yaml": gmp, "waivers.yaml": waivers}, phase="phase_1")),
+                      as_of=AS_OF)
+    assert "GMP-006" not in {f.rule for f in plan.now.open}
+    assert "GMP-006" in {f.rule for f in plan.now.waived}
+    raised = [(m.key, r.was.value, r.finding.severity.value) for m in plan.milestones for r in m.raised
+              if r.finding.rule == "GMP-006"]
+    added = [m.key for m in plan.milestones for f in m.added if f.rule == "GMP-006"]
+    assert raised and raised[0][1] == "minor" and raised[0][2] in ("major", "blocker")
+    assert added == []
+
+
 def test_rules_run_once_per_milestone_on_one_loaded_dossier(dossier_dir, monkeypatch):
     path = dossier_dir(phase="phase_2")
     calls = []
