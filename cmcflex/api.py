@@ -38,14 +38,31 @@ def summaries(dossier: Dossier) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _waiver_ceiling(rules: list[Rule], ctx: Context) -> dict[str, tuple[Severity, str]]:
-    """For --target: the most a waiver written today covers, per rule: its severity today.
+def _today(dossier: Dossier, rules: list[Rule], ctx: Context,
+           overrides: dict[str, Severity] | None) -> dict[str, Severity]:
+    """For --target: each gap's severity at the current phase (fingerprint → severity), from one
+    evaluation at that phase, kept in the dossier's cache for the other milestones of a plan."""
+    assert ctx.now is not None
+    key = ("today", ctx.now, ctx.current, ctx.as_of, tuple(r.id for r in rules), tuple(sorted((overrides or {}).items())))
+    cache = dossier.cache.setdefault("severities_today", {})
+    if key not in cache:
+        now_ctx = Context(phase=ctx.now, current=ctx.current, as_of=ctx.as_of)
+        cache[key] = {f.fingerprint: f.severity for f in evaluate(dossier, now_ctx, rules, overrides).findings}
+    return cache[key]  # type: ignore[no-any-return]
+
+
+def _waiver_ceiling(rules: list[Rule], ctx: Context,
+                    today: dict[str, Severity]) -> dict[str, tuple[Severity, str]]:
+    """For --target: the most a waiver written today covers: the gap's severity today, by
+    fingerprint, else the rule's severity today, by rule id.
 
     A waiver accepted a gap as it stands now; a milestone that makes the gap graver needs a
     new decision, so the waiver does not carry over to the graver gap.
     """
     assert ctx.now is not None
-    return {r.id: (r.severity[ctx.now], ctx.now.label) for r in rules if ctx.now in r.severity}
+    ceiling = {r.id: (r.severity[ctx.now], ctx.now.label) for r in rules if ctx.now in r.severity}
+    ceiling.update((fp, (severity, ctx.now.label)) for fp, severity in today.items())
+    return ceiling
 
 
 def build_report(
@@ -68,11 +85,12 @@ def build_report(
     now = rule_phase(current, dossier.info.pivotal_phase)
     ctx = Context(phase=evaluated, current=current, as_of=as_of, target=target, now=now)
     rule_list = list(rules) if rules is not None else list(REGISTRY)
-    result = evaluate(dossier, ctx, rule_list, overrides)
+    today = _today(dossier, rule_list, ctx, overrides) if ctx.planning else None
+    result = evaluate(dossier, ctx, rule_list, overrides, today)
     findings = sorted(result.findings, key=sort_key)
     waivers = located_waivers(dossier) + list(extra_waivers or [])
-    ceiling = _waiver_ceiling(rule_list, ctx) if ctx.planning else None
-    known = frozenset(r.id for r in REGISTRY)
+    ceiling = _waiver_ceiling(rule_list, ctx, today) if today is not None else None
+    known = frozenset(r.id for r in (*REGISTRY, *rule_list))  # a rule given by the caller is known too
     open_findings, waived, notes = apply_waivers(findings, waivers, as_of, ceiling, known)
     counts = {s.value: sum(1 for f in open_findings if f.severity is s) for s in Severity}
     counts["waived"] = len(waived)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from cmcflex.dossier.loader import Dossier
 from cmcflex.phases import Phase
@@ -29,14 +29,20 @@ def fingerprint(rule_id: str, file: str, record: str | None, message: str) -> st
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | None = None) -> Finding:
-    """Turn a rule's gap into a finding carrying the rule's identity and severity."""
+def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | None = None,
+          today: Mapping[str, Severity] | None = None) -> Finding:
+    """Turn a rule's gap into a finding carrying the rule's identity and severity.
+
+    ``today`` (fingerprint → severity, when checking a later milestone) says how grave the same
+    gap is at the current phase, so that "needed by" is said only of what the milestone adds.
+    """
     severity = gap.severity or rule.severity[ctx.phase]
     overridden = None
     if overrides and rule.id in overrides:
         overridden, severity = severity, overrides[rule.id]
     message = gap.message
-    if ctx.planning and ctx.target is not None and _grows_by_target(rule, severity, ctx):
+    key = fingerprint(rule.id, gap.at.file, gap.record, gap.message)
+    if ctx.planning and ctx.target is not None and _grows_by_target(rule, severity, ctx, (today or {}).get(key)):
         body, stop = (message[:-1], ".") if message.endswith(".") else (message, "")
         message = f"{body} ({_needed(ctx.target)}){stop}"
     return Finding(
@@ -53,16 +59,18 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
         cites=list(rule.cites),
         remedy=gap.remedy or rule.remedy,
         data=dict(gap.data) if gap.data else None,
-        fingerprint=fingerprint(rule.id, gap.at.file, gap.record, gap.message),
+        fingerprint=key,
     )
 
 
-def _grows_by_target(rule: Rule, severity: Severity, ctx: Context) -> bool:
-    """Whether a finding at the target is more than the same rule asks today: only then does
-    it say "needed by" the milestone (a gap today, or an info note, is not a future need)."""
+def _grows_by_target(rule: Rule, severity: Severity, ctx: Context, was: Severity | None = None) -> bool:
+    """Whether a finding at the target is more than the same gap is today: only then does it say
+    "needed by" the milestone (a gap today, or an info note, is not a future need). ``was`` is
+    the same gap's severity today when known (a part of a rule may be graded below the rule);
+    otherwise the rule's severity today stands in."""
     if severity is Severity.INFO:
         return False
-    today = rule.severity.get(ctx.now) if ctx.now is not None else None
+    today = was if was is not None else rule.severity.get(ctx.now) if ctx.now is not None else None
     return today is None or today < severity
 
 
@@ -79,8 +87,10 @@ def evaluate(
     ctx: Context,
     rules: Iterable[Rule],
     overrides: dict[str, Severity] | None = None,
+    today: Mapping[str, Severity] | None = None,
 ) -> Evaluation:
-    """Run each rule that applies at ``ctx.phase``; collect findings and not-evaluated reasons."""
+    """Run each rule that applies at ``ctx.phase``; collect findings and not-evaluated reasons.
+    ``today``: see :func:`stamp`."""
     out = Evaluation()
     for rule in rules:
         if not rule.applies_at(ctx.phase):
@@ -94,5 +104,5 @@ def evaluate(
             if isinstance(outcome, NotEvaluated):
                 out.not_evaluated.append(NotEvaluatedEntry(rule=rule.id, title=rule.title, reason=outcome.reason))
             else:
-                out.findings.append(stamp(rule, outcome, ctx, overrides))
+                out.findings.append(stamp(rule, outcome, ctx, overrides, today))
     return out

@@ -91,9 +91,9 @@ def apply_waivers(
 ) -> tuple[list[Finding], list[WaivedFinding], list[WaiverNote]]:
     """Split findings into open and waived; report expired, unused, outgrown and unknown-rule waivers.
 
-    ``ceiling`` (rule id → (severity, phase label)) caps what a waiver covers when checking a
-    later milestone: a finding graver than the rule's severity today stays open, and the
-    waiver is reported as outgrown.
+    ``ceiling`` (finding fingerprint or rule id → (severity, phase label)) caps what a waiver
+    covers when checking a later milestone: a finding graver than the same gap today (else than
+    the rule's severity today) stays open, and the waiver is reported as outgrown.
     """
     active: list[LocatedWaiver] = []
     notes: list[WaiverNote] = []
@@ -121,7 +121,7 @@ def apply_waivers(
         if hit is None:
             open_findings.append(f)
             continue
-        cap = (ceiling or {}).get(f.rule)
+        cap = (ceiling or {}).get(f.fingerprint) or (ceiling or {}).get(f.rule)
         if cap is not None and f.severity > cap[0]:
             outgrown.setdefault(hit, (f, cap))
             open_findings.append(f)

@@ -121,3 +121,41 @@ def test_same_input_gives_the_same_report(dossier_dir):
     a = build_report(load_dossier(path), as_of=AS_OF).model_dump_json()
     b = build_report(load_dossier(path), as_of=AS_OF).model_dump_json()
     assert a == b
+
+
+def _graded_registry() -> Registry:
+    """A rule whose main grade is a blocker, with a part graded minor before phase 3 (as SPEC-001)."""
+    reg = Registry()
+
+    @rule(id="GMP-906", slug="graded-parts", title="Graded", area=Area.GMP,
+          severity=by_phase(Severity.BLOCKER, Severity.BLOCKER, Severity.BLOCKER, Severity.BLOCKER,
+                            Severity.BLOCKER),
+          partial=by_phase(MI, MI, None, None, None), cites=("x",), remedy="r", why="w", registry=reg)
+    def graded(d, ctx):
+        yield Gap("a safety test is missing.", Location("gmp.yaml", 1), record="safety")
+        part = MI if ctx.phase < Phase.PHASE_3 else Severity.BLOCKER
+        yield Gap("another test is missing.", Location("gmp.yaml", 2), record="other", severity=part)
+
+    return reg
+
+
+def test_needed_by_compares_the_same_gap_today_not_the_rule(dossier_dir):
+    """A part graded minor today and a blocker at the BLA is needed by the BLA; a part that is a
+    blocker today too is not."""
+    d = load_dossier(dossier_dir(phase="phase_2"))
+    report = build_report(d, as_of=AS_OF, target=Phase.BLA, rules=list(_graded_registry()))
+    msgs = {f.record: (f.severity, f.message) for f in report.findings}
+    assert msgs == {"safety": (Severity.BLOCKER, "a safety test is missing."),
+                    "other": (Severity.BLOCKER, "another test is missing (needed by BLA).")}
+
+
+def test_a_waiver_of_a_part_graded_minor_today_does_not_cover_it_as_a_blocker(dossier_dir):
+    waivers = {"waivers": [{"rule": "GMP-906", "scope": "other", "justification": "Added in phase 3.",
+                            "approved_by": "QA head"}]}
+    d = load_dossier(dossier_dir({"waivers.yaml": waivers}, phase="phase_2"))
+    rules = list(_graded_registry())
+    now = build_report(d, as_of=AS_OF, rules=rules)
+    assert [f.record for f in now.waived] == ["other"]
+    later = build_report(d, as_of=AS_OF, target=Phase.BLA, rules=rules)
+    assert later.waived == [] and [n.status for n in later.waiver_notes] == ["outgrown"]
+    assert "minor gap of phase 2" in later.waiver_notes[0].detail
