@@ -114,3 +114,20 @@ def test_waiver_naming_no_rule_says_so_and_suggests_the_id(dossier_dir):
     from cmcflex.report.common import note_text
 
     assert "waives nothing" in note_text(note)
+
+
+@pytest.mark.parametrize("extra, shown", [
+    ({}, "(no approver recorded, no expiry)"),
+    ({"approved_by": "QA head", "expires": "2027-06-30"}, "(approved by QA head, expires 2027-06-30)"),
+])
+def test_a_waived_gap_shows_who_accepted_it_and_until_when(dossier_dir, extra, shown):
+    from cmcflex.report import console, markdown
+    from tests.helpers import report_for
+
+    gmp = {"controls": {"change_control": {"status": "planned"}}}
+    waivers = {"waivers": [{"rule": "GMP-006", "justification": "Paper change control until the eQMS is live.",
+                            **extra}]}
+    report = report_for(dossier_dir({"gmp.yaml": gmp, "waivers.yaml": waivers}, phase="phase_1"))
+    assert [f.rule for f in report.waived] == ["GMP-006"]
+    for text in (console.render(report), markdown.render(report)):
+        assert f"Paper change control until the eQMS is live. {shown}" in " ".join(text.split())

@@ -70,12 +70,18 @@ def note_text(note: WaiverNote) -> str:
     return f"waiver of {note.rule}{scope} matches no finding; remove it or correct its rule or scope"
 
 
+def approval(f: Finding) -> str:
+    """``approved by X, expires D`` of a waived finding; an accepted gap with no approver or no
+    expiry on record says so (an auditor asks who accepted it, and until when)."""
+    by = getattr(f, "waiver_approved_by", None)
+    expires = getattr(f, "waiver_expires", None)
+    who = f"approved by {clean(by)}" if by else "no approver recorded"
+    return f"{who}, {'expires ' + expires if expires else 'no expiry'}"
+
+
 def waiver_text(f: Finding) -> str:
     """``justification (approved by X, expires D)`` of a waived finding."""
-    just = clean(getattr(f, "waiver_justification", ""))
-    by = clean(getattr(f, "waiver_approved_by", None) or "unknown")
-    expires = getattr(f, "waiver_expires", None)
-    return f"{just} (approved by {by}{', expires ' + expires if expires else ''})"
+    return f"{clean(getattr(f, 'waiver_justification', ''))} ({approval(f)})"
 
 
 def severity_note(f: Finding) -> str:

@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cmcflex.report.common import area_summary, note_text
+from cmcflex.report.common import approval, area_summary, note_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean, location
 from cmcflex.rules.base import Area, Severity
@@ -61,11 +61,8 @@ def _finding(f: Finding, waived: bool = False) -> Group:
     lines.append(Text.assemble(("    cites  ", "dim"), clean("; ".join(f.cites))))
     lines.append(Text.assemble(("    remedy ", "dim"), clean(f.remedy)))
     if waived:
-        w = f  # WaivedFinding
-        lines.append(Text.assemble(("    waived ", "dim"), clean(getattr(w, "waiver_justification", "")),
-                                   (f" (approved by {clean(getattr(w, 'waiver_approved_by', None) or 'unknown')}"
-                                    + (f", expires {getattr(w, 'waiver_expires')}" if getattr(w, "waiver_expires", None) else "")
-                                    + ")", "dim")))
+        lines.append(Text.assemble(("    waived ", "dim"), clean(getattr(f, "waiver_justification", "")),
+                                   (f" ({approval(f)})", "dim")))
     return Group(*lines)
 
 
