@@ -198,6 +198,9 @@ class _Reader:
         self.n = self.t.num_rows
         if self.n == 0:
             raise _Decline
+        # each column is taken once (see column()): its Arrow buffers go as soon as it is read
+        self.columns = {name: self.t.column(j) for name, j in self.pos.items()}
+        del self.t
 
     def _invalid_row(self, row: pcsv.InvalidRow) -> str:
         """Whitespace-only lines are skipped and counted; any other short or long row stops the read."""
@@ -231,8 +234,8 @@ class _Reader:
         self.names = [f"c{j}" for j in range(len(header))]
 
     def column(self, name: str) -> pa.ChunkedArray | None:
-        j = self.pos.get(name, -1)
-        return None if j < 0 else self.t.column(j)
+        """A column of the file, handed over once (None when the file has no such column)."""
+        return self.columns.pop(name, None)
 
     # ------------------------------------------------------------------ building
 
@@ -249,7 +252,7 @@ class _Reader:
         values, censors, words = self._values()
         methods = self._methods(table)
         units = self._units(groups)
-        del self.t, self._material, lot_codes, rank  # everything is read: free Arrow's copy before building
+        del self.columns, self._material, lot_codes, rank  # everything is read: free what is left
         # -- commit; nothing below can decline
         file_index = len(table.files)
         table.files.append(self.file)
@@ -261,7 +264,6 @@ class _Reader:
             table.lot_values[name].extend(per_lot)
         table.lot_file.extend(array("h", [file_index]) * len(new_ids))
         table.lot_line.frombytes(_raw((first_rows + 2).astype(_INT)))
-        lines = np.arange(2, n + 2, dtype=_INT)
         lot_of_row += base
         files = array("h", [file_index])
         for (key, rows), unit_set in zip(groups.columns, units):
@@ -271,7 +273,7 @@ class _Reader:
             col.censor.frombytes(_raw(censors[rows]))
             col.word.frombytes(_raw(words[rows]))
             col.method.frombytes(_raw(methods[rows]))
-            col.line.frombytes(_raw(lines[rows]))
+            col.line.frombytes(_raw(rows + 2))  # no blank line inside: row k is line k + 2
             col.file.extend(files * len(rows))
             col.units.update(unit_set)
         table.rows += n
@@ -300,7 +302,8 @@ class _Reader:
         """Rows by (material, attribute) column; the material of a row is its lot's."""
         attribute_codes, dictionary = _codes(self.column("attribute"))
         attributes = _stripped_keys(dictionary)
-        key = material_codes.astype(np.int64) * len(attributes) + attribute_codes
+        wide = np.int64 if len(materials) * len(attributes) >= 1 << 31 else np.int32
+        key = material_codes.astype(wide) * len(attributes) + attribute_codes
         keys, _ = _first_seen(key)
         rank = np.zeros(len(materials) * len(attributes), np.int64)
         rank[keys] = np.arange(len(keys))
