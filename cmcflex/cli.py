@@ -420,7 +420,7 @@ def check(
     Formats: console, json, sarif, junit, markdown, html, github. Write several at once with repeated --output FORMAT:FILE; the console report still prints.
     Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
     """
-    from cmcflex.portfolio import is_portfolio
+    from cmcflex.discovery import is_portfolio
     from cmcflex.report.formats import FORMATS, renderer
 
     when = _parse_date(as_of)
@@ -441,11 +441,9 @@ def check(
             raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
     main_to_file = any(p for f, p in outputs if f == format.value and f != "console")
     if format is ReportFormatOpt.console or main_to_file:
-        from rich.console import Console
+        from cmcflex.report.console import new_console, print_report
 
-        from cmcflex.report.console import print_report
-
-        print_report(report, Console(highlight=False))
+        print_report(report, new_console())
     else:
         sys.stdout.write(renderer(format.value)(report))
     raise typer.Exit(EXIT_GAPS if report.verdict == "fail" else EXIT_OK)

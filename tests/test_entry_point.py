@@ -31,3 +31,27 @@ def test_a_bad_dossier_in_its_own_process_exits_2_without_a_traceback(tmp_path: 
                           cwd=tmp_path, timeout=300)
     assert done.returncode == 2
     assert "dossier.yaml:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_program_tunes_the_garbage_collector_before_the_command_line_starts(monkeypatch) -> None:
+    import gc
+
+    import cmcflex.__main__ as program
+    import cmcflex.cli
+
+    seen: list[tuple[int, ...]] = []
+    monkeypatch.setattr(cmcflex.cli, "main", lambda: seen.append(gc.get_threshold()))
+    before = gc.get_threshold()
+    try:
+        program.main()
+    finally:
+        gc.set_threshold(*before)
+    assert seen == [program.GC_THRESHOLDS]
+    assert program.GC_THRESHOLDS[0] > before[0]
+
+
+def test_the_console_script_is_the_program_entry() -> None:
+    import tomllib
+
+    project = tomllib.loads((SAMPLES.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["scripts"]["cmcflex"] == "cmcflex.__main__:main"

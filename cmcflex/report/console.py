@@ -108,6 +108,12 @@ def build(report: Report) -> list:
     return parts
 
 
+def new_console(**options: object) -> Console:
+    """A console for reports: every part is built as Text, so no markup, emoji codes or highlighting
+    are looked for in strings (cheaper, and dossier text can never be read as markup)."""
+    return Console(highlight=False, markup=False, emoji=False, **options)  # type: ignore[arg-type]
+
+
 def print_report(report: Report, console: Console) -> None:
     for part in build(report):
         console.print(part)
@@ -116,6 +122,6 @@ def print_report(report: Report, console: Console) -> None:
 def render(report: Report) -> str:
     """Plain text (no colour) of the console report, for files."""
     buffer = io.StringIO()
-    console = Console(file=buffer, width=100, color_system=None, force_terminal=False, highlight=False)
+    console = new_console(file=buffer, width=100, color_system=None, force_terminal=False)
     print_report(report, console)
     return buffer.getvalue()
