@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from cmcflex.discovery import (  # noqa: F401 - part of this module's API
+    MARKER, dossiers_in, duplicate_names, find_dossiers, is_dossier, is_portfolio,
+)
+
 if TYPE_CHECKING:
     from cmcflex.phases import Phase
     from cmcflex.report.model import InputEntry, Report
@@ -27,7 +31,6 @@ EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
 WORKERS = 2  # the machines this runs on (laptops, CI runners) have at least two cores
 EXTENSIONS = {"console": "txt", "json": "json", "sarif": "sarif", "junit": "xml",
               "markdown": "md", "html": "html", "github": "txt"}
-MARKER = "dossier.yaml"
 
 
 @dataclass(frozen=True)
@@ -65,49 +68,6 @@ class DossierOutcome:
     def name(self) -> str:
         """The dossier folder's name: the stem of its report files."""
         return Path(self.path).name or Path(self.path).resolve().name
-
-
-# ---------------------------------------------------------------------------- finding dossiers
-
-
-def is_dossier(path: Path) -> bool:
-    return (path / MARKER).is_file()
-
-
-def dossiers_in(folder: Path) -> list[Path]:
-    """Subfolders of ``folder`` that hold a dossier.yaml, sorted by name."""
-    try:
-        children = sorted(p for p in folder.iterdir() if p.is_dir())
-    except OSError:
-        return []
-    return [p for p in children if is_dossier(p)]
-
-
-def is_portfolio(paths: Sequence[Path]) -> bool:
-    """Several paths, or one folder that is not a dossier but holds dossiers."""
-    if len(paths) != 1:
-        return len(paths) > 1
-    (path,) = paths
-    return path.is_dir() and not is_dossier(path) and bool(dossiers_in(path))
-
-
-def find_dossiers(paths: Iterable[Path]) -> list[Path]:
-    """The dossiers named by ``paths``: each path itself, or for a folder of dossiers, its
-    dossier subfolders. Order is kept; a path that is neither stays (and fails to load)."""
-    out: list[Path] = []
-    for path in paths:
-        inner = dossiers_in(path) if path.is_dir() and not is_dossier(path) else []
-        out.extend(inner or [path])
-    return out
-
-
-def duplicate_names(paths: Sequence[Path]) -> list[str]:
-    """Folder names shared by several dossiers (their report files would collide)."""
-    seen: dict[str, int] = {}
-    for path in paths:
-        name = path.name or path.resolve().name
-        seen[name] = seen.get(name, 0) + 1
-    return sorted(name for name, count in seen.items() if count > 1)
 
 
 # ---------------------------------------------------------------------------- checking

@@ -1,0 +1,52 @@
+"""Which folders are dossiers: one folder, several, or a folder of dossier folders.
+
+Kept apart from :mod:`cmcflex.portfolio` so that checking one dossier never imports the
+portfolio machinery.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
+
+MARKER = "dossier.yaml"
+
+
+def is_dossier(path: Path) -> bool:
+    return (path / MARKER).is_file()
+
+
+def dossiers_in(folder: Path) -> list[Path]:
+    """Subfolders of ``folder`` that hold a dossier.yaml, sorted by name."""
+    try:
+        children = sorted(p for p in folder.iterdir() if p.is_dir())
+    except OSError:
+        return []
+    return [p for p in children if is_dossier(p)]
+
+
+def is_portfolio(paths: Sequence[Path]) -> bool:
+    """Several paths, or one folder that is not a dossier but holds dossiers."""
+    if len(paths) != 1:
+        return len(paths) > 1
+    (path,) = paths
+    return path.is_dir() and not is_dossier(path) and bool(dossiers_in(path))
+
+
+def find_dossiers(paths: Iterable[Path]) -> list[Path]:
+    """The dossiers named by ``paths``: each path itself, or for a folder of dossiers, its
+    dossier subfolders. Order is kept; a path that is neither stays (and fails to load)."""
+    out: list[Path] = []
+    for path in paths:
+        inner = dossiers_in(path) if path.is_dir() and not is_dossier(path) else []
+        out.extend(inner or [path])
+    return out
+
+
+def duplicate_names(paths: Sequence[Path]) -> list[str]:
+    """Folder names shared by several dossiers (their report files would collide)."""
+    seen: dict[str, int] = {}
+    for path in paths:
+        name = path.name or path.resolve().name
+        seen[name] = seen.get(name, 0) + 1
+    return sorted(name for name, count in seen.items() if count > 1)
