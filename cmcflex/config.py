@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from types import MappingProxyType
+from typing import Iterable, Mapping, NamedTuple
 
 from cmcflex.dossier.errors import did_you_mean
 from cmcflex.rules.base import Area, Rule, Severity
@@ -41,26 +41,24 @@ class ConfigError(Exception):
     """A configuration value that cannot be used; the message names where it came from."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """One level of settings (file, environment or command line); None/empty = not set there."""
 
     fail_on: Severity | None = None
     select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] | None = None
-    severity: dict[str, Severity] = field(default_factory=dict)
+    severity: Mapping[str, Severity] = MappingProxyType({})
     waivers: Path | None = None
     source: str = "defaults"
 
 
-@dataclass(frozen=True)
-class Effective:
+class Effective(NamedTuple):
     """The settings in force after precedence, and the config file read (if any)."""
 
     fail_on: Severity = Severity.MAJOR
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
-    severity: dict[str, Severity] = field(default_factory=dict)
+    severity: Mapping[str, Severity] = MappingProxyType({})
     waivers: Path | None = None
     config_file: Path | None = None
 

@@ -22,10 +22,9 @@ import math
 import numbers
 import operator
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -891,8 +890,7 @@ def pp(values: Iterable[float], lsl: float, usl: float) -> float | None:
 # --------------------------------------------------------------------------- summaries, ranges
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """Descriptive statistics; sd is the sample SD (n − 1), None if n < 2."""
 
     n: int
@@ -985,8 +983,7 @@ def mean_k_sd_expected_coverage(n: int, k: float = 3.0) -> float:
 # --------------------------------------------------------------------------- TOST
 
 
-@dataclass(frozen=True)
-class TostResult:
+class TostResult(NamedTuple):
     """Two one-sided tests for equivalence of means (§1.8); CI is the (1 − 2α) interval."""
 
     difference: float

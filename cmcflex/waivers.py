@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from cmcflex.dossier.models import Waiver
 from cmcflex.report.model import Finding, InputEntry, WaivedFinding, WaiverNote
@@ -19,8 +19,7 @@ from cmcflex.rules.base import Severity
 MAX_WAIVERS_BYTES = 5 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class LocatedWaiver:
+class LocatedWaiver(NamedTuple):
     waiver: Waiver
     file: str
     line: int | None

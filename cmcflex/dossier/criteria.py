@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal, NamedTuple, Union
 
 _NUM = r"[-+]?(?:\d+(?:[.,]\d*)?|\.\d+)(?:\s*[eE]\s*[-+]?\d+|\s*[x×]\s*10\s*\^?\s*[-+]?\d+)?"
 _NUMBER_RE = re.compile(rf"^\s*({_NUM})\s*(.*?)\s*$")
@@ -78,8 +77,7 @@ def parse_number(text: str) -> float:
     return value
 
 
-@dataclass(frozen=True)
-class NumericCriterion:
+class NumericCriterion(NamedTuple):
     """A numeric acceptance range; either bound may be open."""
 
     min: float | None = None
@@ -124,8 +122,7 @@ class NumericCriterion:
         return tuple(s for s, b in (("lower", self.min), ("upper", self.max)) if b is not None)
 
 
-@dataclass(frozen=True)
-class QualitativeCriterion:
+class QualitativeCriterion(NamedTuple):
     """An expected result word such as ``No growth`` or ``Negative``."""
 
     expected: str
@@ -146,8 +143,7 @@ class QualitativeCriterion:
         return self.text or self.expected
 
 
-@dataclass(frozen=True)
-class ReportOnlyCriterion:
+class ReportOnlyCriterion(NamedTuple):
     """``Report result``: the value is recorded, nothing is accepted or rejected."""
 
     text: str = "Report result"
@@ -163,8 +159,7 @@ class ReportOnlyCriterion:
 Criterion = Union[NumericCriterion, QualitativeCriterion, ReportOnlyCriterion]
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """One lot result: a number (possibly censored ``<`` or ``>``) or a result word."""
 
     value: float = math.nan

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong with the input, located as precisely as the input allows."""
 
     file: str

@@ -74,14 +74,19 @@ def dotted(path: Path) -> str:
 _CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used
 
 
-@dataclass
 class _Frame:
-    container: dict[str, Any] | list[Any]
-    path: Path
-    anchor: str | None
-    start_count: int
-    key: str | None = None
-    key_pending: bool = True  # mappings: the next value event is a key
+    """An open mapping or sequence while its events stream in (mutable, one per container)."""
+
+    __slots__ = ("container", "path", "anchor", "start_count", "key", "key_pending")
+
+    def __init__(self, container: dict[str, Any] | list[Any], path: Path, anchor: str | None,
+                 start_count: int) -> None:
+        self.container = container
+        self.path = path
+        self.anchor = anchor
+        self.start_count = start_count
+        self.key: str | None = None
+        self.key_pending = True  # mappings: the next value event is a key
 
 
 class _Builder:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from cmcflex.phases import PHASES, Phase
 
@@ -83,8 +83,7 @@ def by_phase(p1: Severity | None, p2: Severity | None, p3: Severity | None,
     return {ph: s for ph, s in zip(PHASES, (p1, p2, p3, bla, pa)) if s is not None}
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """What a rule may know besides the dossier: phases and the evaluation date."""
 
     phase: Phase  # the phase whose severities apply (after pivotal and --target resolution)
@@ -99,8 +98,7 @@ class Context:
         return self.target is not None and self.target > self.current
 
 
-@dataclass(frozen=True)
-class Gap:
+class Gap(NamedTuple):
     """What a rule reports: one sentence, where, which record, and optional figures.
 
     ``severity`` may be set only by rules whose catalogue entry grades parts of the check
@@ -116,8 +114,7 @@ class Gap:
     remedy: str | None = None
 
 
-@dataclass(frozen=True)
-class NotEvaluated:
+class NotEvaluated(NamedTuple):
     """The rule applies but the dossier lacks the data it needs."""
 
     reason: str
@@ -128,8 +125,7 @@ Check = Callable[["Dossier", Context], Iterable[Outcome]]
 _ID = re.compile(r"^[A-Z]+-\d{3}$")
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A rule's metadata and its check."""
 
     id: str
@@ -140,8 +136,8 @@ class Rule:
     cites: tuple[str, ...]
     remedy: str
     why: str
-    check: Check = field(compare=False, repr=False)
-    partial: Mapping[Phase, Severity] = field(default_factory=dict)
+    check: Check
+    partial: Mapping[Phase, Severity] = MappingProxyType({})
     """Where the catalogue grades parts of the check lower (e.g. SPEC-001 "B/Mi" at phase 1):
     the lower grade by phase, shown beside the main one in `rules`, `explain` and the docs."""
     grading: str = ""

@@ -7,7 +7,6 @@ conclusion cmcflex recomputes from the lot data rather than trusting it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple
 
 from cmcflex.dossier.loader import Dossier, Location
@@ -109,8 +108,7 @@ def _num(x: float) -> float:
     return float(f"{x:.6g}")
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     """One attribute of one material recomputed by the study's method."""
 
     material: str

@@ -19,7 +19,7 @@ except safety and identity tests, which are blockers at every phase.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cmcflex.dossier.models import Modality, TestCategory
 from cmcflex.phases import Phase
@@ -27,8 +27,7 @@ from cmcflex.phases import Phase
 _ALL, _P3 = Phase.PHASE_1, Phase.PHASE_3
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(NamedTuple):
     """One required release test: any of ``tests`` (or any test of ``categories``) meets it."""
 
     name: str
