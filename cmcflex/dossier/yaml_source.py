@@ -30,6 +30,11 @@ _ALLOWED_SCALAR_TAGS = {_STR, _TIMESTAMP, _P + "int", _P + "float", _P + "bool",
 
 Path = tuple[str | int, ...]
 
+# PyYAML's implicit resolvers by first character, read once: ``Resolver.resolve`` rebuilds a list
+# of them for every scalar. Dossier files are resolved exactly as it would (the tests compare).
+_IMPLICIT = {first: tuple(pairs) for first, pairs in _Loader.yaml_implicit_resolvers.items() if first is not None}
+_WILDCARD = tuple(_Loader.yaml_implicit_resolvers.get(None, ()))
+
 
 @dataclass
 class SourceMap:
@@ -77,11 +82,12 @@ _CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used
 class _Frame:
     """An open mapping or sequence while its events stream in (mutable, one per container)."""
 
-    __slots__ = ("container", "path", "anchor", "start_count", "key", "key_pending")
+    __slots__ = ("container", "is_list", "path", "anchor", "start_count", "key", "key_pending")
 
     def __init__(self, container: dict[str, Any] | list[Any], path: Path, anchor: str | None,
                  start_count: int) -> None:
         self.container = container
+        self.is_list = isinstance(container, list)
         self.path = path
         self.anchor = anchor
         self.start_count = start_count
@@ -117,14 +123,19 @@ class _Builder:
         if not self.stack:
             return ()
         top = self.stack[-1]
-        if isinstance(top.container, list):
+        if top.is_list:
             return top.path + (len(top.container),)
         return top.path + ((top.key,) if top.key is not None and not top.key_pending else ())
 
     def run(self) -> Any:
-        loader = self.loader
+        get_event = self.loader.get_event
+        value_event = self.value_event
         while True:
-            event = loader.get_event()
+            event = get_event()
+            kind = type(event)
+            if kind is yaml.ScalarEvent:  # the common case first: one check, no isinstance chain
+                value_event(event)
+                continue
             if isinstance(event, yaml.StreamEndEvent):
                 return self.root
             if isinstance(event, yaml.DocumentStartEvent):
@@ -142,30 +153,31 @@ class _Builder:
                 if frame.anchor is not None:
                     self.anchors[frame.anchor] = (frame.container, self.count - frame.start_count + 1)
                 continue
-            self.value_event(event)
+            value_event(event)
 
     def value_event(self, event: Any) -> None:
-        top = self.stack[-1] if self.stack else None
-        if top is not None and isinstance(top.container, dict) and top.key_pending:
+        stack = self.stack
+        top = stack[-1] if stack else None
+        if top is not None and top.key_pending and not top.is_list:
             self.key_event(event, top)
             return
         path = self._path()
         mark = event.start_mark
         self.map.values.setdefault(path, (mark.line + 1, mark.column + 1))
         self._count(mark)
-        if len(self.stack) >= MAX_DEPTH:
+        if len(stack) >= MAX_DEPTH:
             raise self.fail(mark, f"nesting deeper than {MAX_DEPTH} levels", path)
-        if isinstance(event, yaml.AliasEvent):
+        if isinstance(event, yaml.ScalarEvent):  # the common case first
+            value = self.scalar(event, path)
+            if event.anchor is not None:
+                self.anchors[event.anchor] = (value, 1)
+            self.place(value)
+        elif isinstance(event, yaml.AliasEvent):
             if event.anchor not in self.anchors:
                 raise self.fail(mark, f"alias *{event.anchor} refers to no complete anchor "
                                 "(undefined or recursive)", path)
             value, size = self.anchors[event.anchor]
             self._count(mark, size)
-            self.place(value)
-        elif isinstance(event, yaml.ScalarEvent):
-            value = self.scalar(event, path)
-            if event.anchor is not None:
-                self.anchors[event.anchor] = (value, 1)
             self.place(value)
         elif isinstance(event, yaml.MappingStartEvent):
             if event.tag not in (None, "!", _MAP):
@@ -207,7 +219,7 @@ class _Builder:
             self.root = value
             return
         top = self.stack[-1]
-        if isinstance(top.container, list):
+        if top.is_list:
             top.container.append(value)
         else:
             assert top.key is not None
@@ -215,9 +227,12 @@ class _Builder:
             top.key_pending = True
 
     def resolve_tag(self, event: Any) -> str:
-        if event.tag is None or event.tag == "!":
+        tag = event.tag
+        if tag is not None and tag != "!":
+            return tag  # type: ignore[no-any-return]
+        if _Loader.yaml_path_resolvers:  # pragma: no cover - only if a program registered some
             return self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-any-return]
-        return event.tag  # type: ignore[no-any-return]
+        return resolve_scalar(event.value, event.implicit[0])
 
     def scalar(self, event: Any, path: Path) -> Any:
         tag = self.resolve_tag(event)
@@ -230,6 +245,16 @@ class _Builder:
             return _CONSTRUCTOR.construct_object(node, deep=False)
         except Exception as exc:  # noqa: BLE001 - any construction failure is bad input
             raise self.fail(event.start_mark, f"cannot read value {event.value!r}: {exc}", path) from None
+
+
+def resolve_scalar(value: str, plain: bool) -> str:
+    """The tag PyYAML's resolver gives a scalar: by its implicit resolvers when it is plain
+    (unquoted), else ``str`` (``Resolver.resolve`` for a scalar node, without path resolvers)."""
+    if plain:
+        for tag, regexp in _IMPLICIT.get(value[:1], ()) + _WILDCARD:
+            if regexp.match(value):
+                return tag  # type: ignore[no-any-return]
+    return _STR
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
