@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         big = ensure_dossier(args.out, args.rows)
         size = (big / "lots.csv").stat().st_size / 1e6
         ours, base = alternate(lambda: run([*cmc, "check", str(big), "--as-of", AS_OF]),
-                               lambda: run([PY, "-c", CSV_PASS, str(big / "lots.csv")]), max(3, args.repeats - 2))
+                               lambda: run([PY, "-c", CSV_PASS, str(big / "lots.csv")]), args.repeats)
         large[args.rows] = ours
         ratio = ours.seconds / base.seconds
         report("(c)", f"check {args.rows:,} rows ({size:.0f} MB) vs csv.reader pass", ours, base, ratio,
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         for rows in sizes:
             if rows not in large:
                 path = ensure_dossier(args.out, rows)
-                samples = [run([*cmc, "check", str(path), "--as-of", AS_OF]) for _ in range(3)]
+                samples = [run([*cmc, "check", str(path), "--as-of", AS_OF]) for _ in range(args.repeats)]
                 large[rows] = median(samples)
             points.append((rows, large[rows]))
             print(f"      {rows:>9,} rows  {large[rows].seconds:7.3f} s  {large[rows].mib:7.1f} MiB", flush=True)
