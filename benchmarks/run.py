@@ -10,7 +10,7 @@ and reports medians of wall-clock time; peak memory is the child's maximum resid
 (a) ``cmcflex --version``            vs ``python -c "import typer"``                     <= 1.5x
 (b) ``cmcflex check`` largest sample  vs ``python -c "import typer, pydantic, yaml, rich.console"``  <= 2.0x
 (c) ``cmcflex check`` 1M lot rows     vs a bare ``csv.reader`` pass over its lots.csv     <= 2.0x, <= 400 MiB
-(d) time and memory from 10k to 1M rows: the cost of one more row must not grow (linear)
+(d) time and memory from 10k to 1M rows, sizes run in turn: the cost of one more row must not grow (linear)
 (e) a portfolio of N small dossiers: one ``cmcflex check DIR`` vs one process per dossier  >= 5x faster
 
 Generated dossiers go to benchmarks/out/ (git-ignored); results also to benchmarks/out/results.json.
@@ -100,6 +100,18 @@ def alternate(a: Callable[[], Sample], b: Callable[[], Sample], repeats: int, wa
     return median(xs), median(ys)
 
 
+def round_robin(commands: dict[int, list[str]], repeats: int) -> dict[int, Sample]:
+    """Medians of ``repeats`` rounds that run every command once each (after a warm-up round), so
+    a change in the machine's load falls on every size alike rather than on one."""
+    for cmd in commands.values():
+        run(cmd)
+    samples: dict[int, list[Sample]] = {key: [] for key in commands}
+    for _ in range(repeats):
+        for key, cmd in commands.items():
+            samples[key].append(run(cmd))
+    return {key: median(found) for key, found in samples.items()}
+
+
 def median(samples: list[Sample]) -> Sample:
     return Sample(statistics.median(s.seconds for s in samples), statistics.median(s.mib for s in samples),
                   statistics.median(s.cpu for s in samples), max(s.code for s in samples))
@@ -182,7 +194,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cmcflex: {' '.join(cmc)} · python {sys.version.split()[0]} · {os.cpu_count()} CPUs · "
           f"bytecode cache {'off' if args.no_bytecode_cache else 'on'} · load {os.getloadavg()[0]:.1f}", flush=True)
     print(f"{'':<4}{'measurement':<52}{'cmcflex':>11} {'baseline':>11}  {'ratio':>7}  {'target':<11}", flush=True)
-    large: dict[int, Sample] = {}
 
     if "a" in only:
         ours, base = alternate(lambda: run([*cmc, "--version"]), lambda: run([PY, "-c", "import typer"]),
@@ -204,7 +215,6 @@ def main(argv: list[str] | None = None) -> int:
         size = (big / "lots.csv").stat().st_size / 1e6
         ours, base = alternate(lambda: run([*cmc, "check", str(big), "--as-of", AS_OF]),
                                lambda: run([PY, "-c", CSV_PASS, str(big / "lots.csv")]), args.repeats)
-        large[args.rows] = ours
         ratio = ours.seconds / base.seconds
         report("(c)", f"check {args.rows:,} rows ({size:.0f} MB) vs csv.reader pass", ours, base, ratio,
                "<= 2.0x", ratio <= 2.0)
@@ -214,14 +224,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if "d" in only:
         sizes = sorted(int(s) for s in args.scaling.split(","))
+        commands = {rows: [*cmc, "check", str(ensure_dossier(args.out, rows)), "--as-of", AS_OF] for rows in sizes}
+        scaling = round_robin(commands, args.repeats)
         points = []
         for rows in sizes:
-            if rows not in large:
-                path = ensure_dossier(args.out, rows)
-                samples = [run([*cmc, "check", str(path), "--as-of", AS_OF]) for _ in range(args.repeats)]
-                large[rows] = median(samples)
-            points.append((rows, large[rows]))
-            print(f"      {rows:>9,} rows  {large[rows].seconds:7.3f} s  {large[rows].mib:7.1f} MiB", flush=True)
+            points.append((rows, scaling[rows]))
+            print(f"      {rows:>9,} rows  {scaling[rows].seconds:7.3f} s  {scaling[rows].mib:7.1f} MiB", flush=True)
         (r0, s0), (r1, s1), (r2, s2) = points[0], points[-2], points[-1]
         low_t = (s1.seconds - s0.seconds) / (r1 - r0)
         high_t = (s2.seconds - s1.seconds) / (r2 - r1)
