@@ -1,6 +1,8 @@
-"""The one immutable Report model that every output format renders."""
+"""The one immutable Report model that every output format renders.
 
-from __future__ import annotations
+Annotations are real types (no postponed annotations): pydantic would otherwise compile and
+evaluate every annotation string when the classes are created, on every run.
+"""
 
 from typing import Any, Literal
 
