@@ -17,7 +17,6 @@ Keys (file)            Environment            Command line
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping, NamedTuple
@@ -76,16 +75,33 @@ def find_config(start: Path) -> Path | None:
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():
             try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = pyproject.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if not _may_hold_our_table(text):
+                continue
+            import tomllib
+
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
                 continue
             if isinstance(data.get("tool"), dict) and "cmcflex" in data["tool"]:
                 return pyproject
     return None
 
 
+def _may_hold_our_table(text: str) -> bool:
+    """Whether a pyproject.toml can hold a [tool.cmcflex] table. TOML spells a key out, or
+    escapes it in a quoted key (``"\\u0063mcflex"``); a file with neither cannot, and most
+    projects' files are then not parsed on every run."""
+    return "cmcflex" in text or "\\u" in text or "\\U" in text
+
+
 def read_config(path: Path) -> Settings:
     """Settings from a cmcflex.toml or a pyproject.toml [tool.cmcflex] table."""
+    import tomllib
+
     label = str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

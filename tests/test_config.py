@@ -38,6 +38,29 @@ def test_pyproject_only_with_a_tool_cmcflex_table(tmp_path: Path) -> None:
     assert read_config(found).fail_on is Severity.BLOCKER
 
 
+@pytest.mark.parametrize("header", ['[tool."\\u0063mcflex"]', '[tool."\\U00000063mcflex"]', "[ tool . cmcflex ]",
+                                    "[tool.'cmcflex']"])
+def test_pyproject_tables_spelled_any_way_toml_allows_are_found(tmp_path: Path, header: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f'{header}\nfail-on = "minor"\n', encoding="utf-8")
+    found = find_config(tmp_path)
+    assert found == (tmp_path / "pyproject.toml").resolve()
+    assert read_config(found).fail_on is Severity.MINOR
+
+
+def test_a_pyproject_that_never_names_cmcflex_is_passed_over_unparsed(tmp_path: Path, monkeypatch) -> None:
+    import tomllib
+
+    (tmp_path / "cmcflex.toml").write_text('fail-on = "info"\n')
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text('[tool.black]\nline-length = 100\n[broken\n')
+    parsed: list[str] = []
+    real = tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text: parsed.append(text) or real(text))
+    assert find_config(inner) == (tmp_path / "cmcflex.toml").resolve()
+    assert parsed == []
+
+
 def test_cmcflex_toml_wins_over_pyproject_in_the_same_folder(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.cmcflex]\nfail-on = "blocker"\n')
     (tmp_path / "cmcflex.toml").write_text('fail-on = "info"\n')
