@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from tests.helpers import SHARED, base_dossier_yaml, write_dossier
+from tests.helpers import SHARED, base_dossier_yaml, reference_folder, write_dossier
 
 
 @pytest.fixture
@@ -30,10 +31,8 @@ def dossier_dir(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def shared_dir() -> Path:
-    """../shared beside the project; tests that need it skip where it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not present (fresh clone); reference-material tests skipped")
-    return SHARED
+    """../shared beside the project; tests that need it skip where it is absent, except in CI."""
+    return reference_folder(SHARED, os.environ)
 
 
 # Property-based tests: a bounded profile for CI, a long one for fuzzing sessions

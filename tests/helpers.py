@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+import pytest
 import yaml
 
 from cmcflex.api import build_report
@@ -92,3 +93,13 @@ def not_evaluated_for(path: Path, rule_id: str, phase: str | None = None, as_of:
     report = report_for(path, phase=phase, as_of=as_of)
     return [n.reason for n in report.not_evaluated if n.rule == rule_id]
 
+
+
+def reference_folder(folder: Path, environ: Mapping[str, str]) -> Path:
+    """``folder`` when it exists; else skip the test, or fail it under ``CI=true``, where the
+    reference material must be present and a skip would hide the tests that need it."""
+    if not folder.is_dir():
+        if environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(f"CI=true but the reference material is missing: no folder {folder}")
+        pytest.skip("../shared is not present (fresh clone); reference-material tests skipped")
+    return folder
