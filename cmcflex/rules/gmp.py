@@ -195,6 +195,9 @@ def _site_index(d: Dossier, site_id: str) -> int:
         PHASE_1_GUIDANCE,
         CBER_ANNOUNCEMENT,
     ),
+    grading=("A Phase 1 guidance site with no lot on record while the product is past phase 1 is "
+             "info (whether it makes phase 2/3 material is not shown); one that made phase 2/3, PPQ "
+             "or commercial lots, or is named commercial, takes the rule's grade."),
     remedy=(
         "Bring every site that makes phase 2, phase 3, PPQ or commercial material under 21 CFR "
         "part 211 (record gmp_regime: part_211 once its quality system, procedures and records "
@@ -262,13 +265,15 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 data={"site": site.id, "lots": [], "commercial": True},
             )
         elif not site_lots:
+            shown = "lots.csv shows no lot from it" if d.lots is not None else "there is no lots.csv"
             yield Gap(
                 f"Site {site.id} follows the Phase 1 guidance (gmp_regime: phase_1_guidance) while the "
-                f"product is at {ctx.phase.label}, and lots.csv shows no lot from it; material it makes "
-                "for phase 2/3 trials must be made under 21 CFR part 211.",
+                f"product is at {ctx.phase.label}, and {shown}, so whether it makes phase 2/3 material "
+                "is not shown; material it makes for phase 2/3 trials must be made under 21 CFR part 211.",
                 at=regime_at,
                 record=f"site {site.id}",
                 data={"site": site.id, "lots": []},
+                severity=I,
                 remedy=(
                     f"Record gmp_regime: part_211 for site {site.id} before it makes phase 2/3 "
                     "material, or record in lots.csv the phase 1 lots that are its only output."
@@ -973,8 +978,9 @@ def _plural(ids: Sequence[str], one: str, many: str) -> str:
     severity=by_phase(B, B, B, B, B),
     cites=("21 CFR 1271.45", "21 CFR 1271.50", "21 CFR 1271.60", "21 CFR 1271.80", "21 CFR 1271.85"),
     grading=("A donor not yet eligible whose cells are still held in quarantine, with no lot made "
-             "from them released, is info (the quarantine 21 CFR 1271.60 requires is working); "
-             "every other donor gap is a blocker."),
+             "from them released, is info (the quarantine 21 CFR 1271.60 requires is working), as is "
+             "a healthy-donor lot no donor lists while some donor records no lots (its donor is not "
+             "shown); every other donor gap is a blocker."),
     remedy=(
         "Complete the donor eligibility determination (screening and the required infectious "
         "disease tests by a CLIA-certified laboratory with FDA-licensed tests), keep the cells in "
@@ -1056,17 +1062,31 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             data={**data, "held_in_quarantine": False},
         )
     linked = {lot for donor in donors for lot in donor.lots}
+    unlisted = [donor.id for donor in donors if not donor.lots]
     if linked and d.lots is not None:
         for lot in d.lots.lots_where(starting_material="healthy_donor"):
-            if lot.id not in linked:
+            if lot.id in linked:
+                continue
+            if unlisted:  # it may come from a donor that records no lots: not shown, not untraced
+                who = f"donors {_ids(unlisted)} record" if len(unlisted) > 1 else f"donor {unlisted[0]} records"
                 yield Gap(
-                    f"Lot {lot.id} was made from healthy-donor material but no donor in gmp.yaml "
-                    "lists it, so its donor's eligibility cannot be traced.",
+                    f"Lot {lot.id} was made from healthy-donor material and no donor in gmp.yaml lists "
+                    f"it; {who} no lots, so which donor it came from is not shown.",
                     at=Location(lot.file, lot.line),
                     record=f"lot {lot.id}",
-                    data={"lot": lot.id},
+                    data={"lot": lot.id, "donors_without_lots": unlisted},
+                    severity=I,
                     remedy=f"Add lot {lot.id} to the `lots` of the donor whose cells it was made from.",
                 )
+                continue
+            yield Gap(
+                f"Lot {lot.id} was made from healthy-donor material but no donor in gmp.yaml "
+                "lists it, so its donor's eligibility cannot be traced.",
+                at=Location(lot.file, lot.line),
+                record=f"lot {lot.id}",
+                data={"lot": lot.id},
+                remedy=f"Add lot {lot.id} to the `lots` of the donor whose cells it was made from.",
+            )
 
 
 @rule(

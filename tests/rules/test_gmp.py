@@ -229,7 +229,8 @@ def test_gmp_001_phase_1_note_says_part_211_not_yet_required(dossier_dir) -> Non
     [
         ({"commercial": True}, "phase_1", True),       # commercial site must be part 211
         ({"commercial": False}, "phase_1", False),     # historical phase 1 site: fine
-        ({"commercial": False}, None, True),           # no lots yet while the product is at phase 2+
+        ({"commercial": False}, None, I),              # no lot on record: what it makes is not shown
+        ({"commercial": False}, "phase_2", B),         # made phase 2 material under the Phase 1 guidance
     ],
 )
 def test_gmp_001_phase_1_guidance_site_without_later_lots(dossier_dir, site_fields, lot_use, fires) -> None:
@@ -239,9 +240,22 @@ def test_gmp_001_phase_1_guidance_site_without_later_lots(dossier_dir, site_fiel
             files["lots.csv"] += lot_rows("L-900", lot_use, {"viability": 80}, site="SITE-C")
     path = build(dossier_dir, setup)
     found = findings_for(path, "GMP-001", phase=P2)
-    assert [(f.record, f.severity.value) for f in found] == ([("site SITE-C", B)] if fires else [])
+    severity = B if fires is True else fires
+    assert [(f.record, f.severity.value) for f in found] == ([("site SITE-C", severity)] if fires else [])
     if fires:
-        assert found[0].file == "dossier.yaml" and found[0].line
+        assert found[0].file == "dossier.yaml" or found[0].file == "lots.csv"
+        assert found[0].line
+    if fires == I:
+        assert "whether it makes phase 2/3 material is not shown" in found[0].message
+        assert found[0].remedy.startswith("Record gmp_regime: part_211 for site SITE-C")
+
+
+def test_gmp_001_without_lots_csv_a_phase_1_site_is_not_shown_not_failed(dossier_dir) -> None:
+    def setup(files: dict[str, Any]) -> None:
+        files["dossier.yaml"]["sites"].append({"id": "SITE-C", "gmp_regime": "phase_1_guidance"})
+        del files["lots.csv"]
+    (f,) = findings_for(build(dossier_dir, setup), "GMP-001", phase=BLA)
+    assert (f.record, f.severity.value) == ("site SITE-C", I) and "there is no lots.csv" in f.message
 
 
 # ---------------------------------------------------------------------------- control mapping
@@ -673,7 +687,14 @@ def test_gmp_014_no_donors_and_untraced_donor_lots(dossier_dir) -> None:
         files["lots.csv"] = (lot_rows("L-101", "phase_2", {"viability": 80}, starting_material="healthy_donor")
                              + lot_rows("L-102", "phase_2", {"viability": 80}, starting_material="healthy_donor"))
     (f,) = findings_for(build(dossier_dir, unlinked), "GMP-014", phase=P2)
-    assert (f.record, f.file, f.line) == ("lot L-102", "lots.csv", 3)
+    assert (f.record, f.file, f.line, f.severity.value) == ("lot L-102", "lots.csv", 3, B)
+
+    def one_donor_without_lots(files: dict[str, Any]) -> None:  # L-102 may be D-0002's: not shown
+        unlinked(files)
+        files["gmp.yaml"]["donors"].append({"id": "D-0002", "eligibility_determined": True})
+    (f,) = findings_for(build(dossier_dir, one_donor_without_lots), "GMP-014", phase=P2)
+    assert (f.record, f.severity.value) == ("lot L-102", I)
+    assert "donor D-0002 records no lots, so which donor it came from is not shown" in f.message
 
 
 def test_gmp_014_and_015_do_not_apply_to_other_modalities(dossier_dir) -> None:
@@ -799,7 +820,7 @@ def test_gmp_014_donors_left_out_are_not_evaluated(dossier_dir) -> None:
 # ---------------------------------------------------------------------------- metadata
 
 
-@pytest.mark.parametrize("rule_id", ["GMP-002", "GMP-003", "GMP-004", "GMP-005", "GMP-006", "GMP-007",
+@pytest.mark.parametrize("rule_id", ["GMP-001", "GMP-002", "GMP-003", "GMP-004", "GMP-005", "GMP-006", "GMP-007",
                                      "GMP-008", "GMP-009", "GMP-010", "GMP-013", "GMP-015", "GMP-017"])
 def test_rules_with_info_parts_declare_their_grading(rule_id) -> None:
     from cmcflex.rules import REGISTRY
