@@ -727,8 +727,8 @@ def data_integrity(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     failed = [n for n in _DI_FLAGS if di is not None and getattr(di, n) is False]
     unshown = [n for n in _DI_FLAGS if di is not None and getattr(di, n) is None]
     detail = [f"recorded as missing: {_join([_DI_FLAGS[n] for n in failed])}"] if failed else []
-    not_shown = [f"not shown: {_join([_DI_FLAGS[n] for n in unshown])} "
-                 f"({', '.join(unshown)})"] if unshown else []
+    shown_text = f"not shown: {_join([_DI_FLAGS[n] for n in unshown])} ({', '.join(unshown)})"
+    not_shown = [shown_text] if unshown else []
     to_do = [_DI_REMEDY[n] for n in failed]
     if unshown:
         to_do.append(f"record {_join(unshown)} (true or false) for the GMP computerized systems")
