@@ -577,24 +577,33 @@ def aseptic_process_simulation(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         i, latest = group[-1]
         label = _aps_label(group)
         site = next((r.site for _, r in group if r.site), None)
-        problems = []
+        day = latest.date.isoformat()
+        problems, to_do = [], []
         if latest.date < cutoff:
             problems.append(f"is older than {APS_MAX_AGE_MONTHS} months on {ctx.as_of.isoformat()}")
+            to_do.append(f"run the next aseptic process simulation of {label} now and every "
+                         f"{APS_MAX_AGE_MONTHS} months after, and record it")
         if latest.contaminated > 0:
             problems.append(f"had {latest.contaminated} contaminated unit{'s' if latest.contaminated > 1 else ''}")
+            to_do.append(f"investigate the contamination of the {day} run (root cause, impact on the lots "
+                         "made since the last successful run), correct it, and repeat the simulation "
+                         "with zero contaminated units before relying on the suite")
         if latest.worst_case is False:
             problems.append("does not cover the worst case")
+            to_do.append(f"run the next simulation of {label} under the worst case (longest duration, "
+                         "most interventions, most operators) and record worst_case: true")
         unshown = latest.worst_case is None
         data = {"site": site, "suite": latest.suite, "date": latest.date.isoformat(),
                 "contaminated": latest.contaminated, "worst_case": latest.worst_case,
                 "current_since": cutoff.isoformat()}
-        record = f"aps {latest.date.isoformat()} {label}"
+        record = f"aps {day} {label}"
         if problems:
             note = "; whether it covers the worst case is not shown (worst_case)" if unshown else ""
+            if unshown:
+                to_do.append(f"record worst_case on the {day} run")
             yield Gap(
-                f"The latest aseptic process simulation of {label} ({latest.date.isoformat()}) "
-                f"{_join(problems)}{note}.",
-                at=_aps_where(d, i), record=record, data=data,
+                f"The latest aseptic process simulation of {label} ({day}) {_join(problems)}{note}.",
+                at=_aps_where(d, i), record=record, data=data, remedy=_sentence(to_do),
             )
         elif unshown:
             yield Gap(
@@ -662,6 +671,8 @@ def _aps_initial_qualification(
             f"({len(initial)} initial run{'s' if len(initial) != 1 else ''} recorded); "
             f"{APS_INITIAL_RUNS} are expected.",
             at=_aps_where(d, where), record=f"aps initial {label}", data=data,
+            remedy=(f"Complete the initial qualification of {label} with {APS_INITIAL_RUNS} consecutive "
+                    "successful runs under worst-case conditions and record them with purpose: initial."),
         )
         return
     earliest = (f"its {len(initial)} earliest recorded run{'s' if len(initial) != 1 else ''} "

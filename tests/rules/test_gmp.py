@@ -513,6 +513,24 @@ def test_gmp_009_runs_left_out_are_not_evaluated(dossier_dir) -> None:
     assert "records no aseptic process simulation; add the media fill runs" in reason
 
 
+@pytest.mark.parametrize(
+    ("run", "words"),
+    [
+        ({"date": "2026-01-05"}, "Run the next aseptic process simulation of SITE-A/SUITE-1 now and every 6 months"),
+        ({"date": "2026-09-01", "contaminated": 2}, "Investigate the contamination of the 2026-09-01 run"),
+        ({"date": "2026-09-01", "worst_case": False}, "Run the next simulation of SITE-A/SUITE-1 under the worst case"),
+    ],
+    ids=["stale", "contaminated", "not-worst-case"],
+)
+def test_gmp_009_remedy_names_what_the_run_lacks(dossier_dir, run, words) -> None:
+    qualified = [{**r, "purpose": "initial", "contaminated": 0} for r in EARLIEST3]  # January 2025
+    (f,) = findings_for(build(dossier_dir, aps(*qualified, {"purpose": "periodic", **run})), "GMP-009", phase=BLA)
+    assert f.severity.value == B and f.remedy.startswith(words), f.remedy
+    assert "qualify each new suite" not in f.remedy  # the suite is qualified: not the remedy here
+    (f,) = findings_for(build(dossier_dir, aps(*INITIAL3[:2])), "GMP-009", phase=BLA)
+    assert f.remedy.startswith("Complete the initial qualification of SITE-A/SUITE-1 with 3 consecutive")
+
+
 def test_gmp_009_current_means_within_six_months(dossier_dir) -> None:
     path = build(dossier_dir, aps({"date": "2026-05-25", "purpose": "periodic", "contaminated": 0}))
     assert findings_for(path, "GMP-009", phase=P3) == []  # exactly 6 months before 2026-11-25
