@@ -109,7 +109,7 @@ def _controls_missing(d: Dossier, names: Sequence[str]) -> NotEvaluated | None:
     if d.gmp is None:
         return _missing_gmp(wanted)
     if "controls" not in d.gmp.model_fields_set:
-        return NotEvaluated(f"gmp.yaml records no controls; add {wanted} with its status and evidence")
+        return NotEvaluated(f"gmp.yaml records no controls; add {wanted}, each with its status and evidence")
     return None
 
 
@@ -537,11 +537,12 @@ def _longest_clean_streak(runs: Sequence[AsepticProcessSimulation]) -> int:
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
     cites=("21 CFR 211.113(b)", f"{ASEPTIC_GUIDANCE}, section IX.A"),
-    grading=("A latest run that does not record worst_case, and (from BLA) a suite whose initial "
-             "qualification is not shown because no run records its purpose, are info; a run not "
-             "current, contaminated or not worst case, and recorded initial runs without 3 consecutive "
-             "successes, take the rule's grade. The earliest runs of a suite without purpose are read "
-             "as its initial qualification."),
+    grading=("A latest run that does not record worst_case is info, and so, from BLA, is a suite "
+             "whose runs record no purpose and whose earliest runs do not show 3 consecutive "
+             "successes (its initial qualification is not shown); a run not current, contaminated or "
+             "not worst case, and runs recorded initial without 3 consecutive successes, take the "
+             "rule's grade. Without purpose, a suite's earliest runs are read as its initial "
+             "qualification."),
     remedy=(
         "Run an aseptic process simulation (media fill) in each suite at least every 6 months "
         "that covers the worst case (longest duration, most interventions, most operators) with "
