@@ -379,11 +379,11 @@ class DossierFile(Record):
 
 
 class QualityUnit(Record):
-    independent: bool = Field(
-        False, description="The quality unit (QC function at phase 1) is independent of production"
+    independent: bool | None = Field(
+        None, description="The quality unit (QC function at phase 1) is independent of production"
     )
-    responsibilities_written: bool = Field(
-        False, description="The quality unit's responsibilities and procedures are written"
+    responsibilities_written: bool | None = Field(
+        None, description="The quality unit's responsibilities and procedures are written"
     )
 
 
@@ -467,13 +467,15 @@ class Material(Record):
 class Donor(Record):
     id: str = Field(description="Donor id, e.g. D-0001")
     eligibility_determined: bool = Field(
-        False, description="A donor eligibility determination was made (21 CFR 1271.50)"
+        description="A donor eligibility determination was made (21 CFR 1271.50): true, or false while it is pending"
     )
-    tests_complete: bool = Field(
-        False, description="Required donor testing is complete (21 CFR 1271.80, 1271.85)"
+    tests_complete: bool | None = Field(
+        None, description="Required donor testing is complete (21 CFR 1271.80, 1271.85); "
+        "default: true for a donor determined eligible"
     )
-    released_from_quarantine: bool = Field(
-        False, description="The donor's material was released from quarantine"
+    released_from_quarantine: bool | None = Field(
+        None, description="The donor's material was released from quarantine; default: released once "
+        "the donor is determined eligible, else held"
     )
     lots: list[str] = Field(
         default_factory=_empty_list, description="Lot ids made from this donor's material (optional)"

@@ -2,10 +2,11 @@
 donors, sites.
 
 Inputs: gmp.yaml and dossier.yaml, plus lots.csv for the lots a site made (GMP-001) and the
-lots made from donor material (GMP-014). A missing gmp.yaml makes the rules that need it
-report "not evaluated"; a gmp.yaml that omits a control is a gap ("no ... recorded").
-A control whose status is ``partial``, ``planned`` or ``absent`` is a gap at the rule's
-severity: only ``in_place`` satisfies a control.
+lots made from donor material (GMP-014). A missing gmp.yaml (or a gmp.yaml without
+``controls``) makes the rules that need it report "not evaluated". Absence is not failure: a
+control, flag or record the dossier leaves out is "not shown" at info, with a remedy naming the
+field to record; a control whose status is ``partial``, ``planned`` or ``absent``, or a flag
+recorded ``false``, is a gap at the rule's severity: only ``in_place`` satisfies a control.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import (
     APSPurpose,
     AsepticProcessSimulation,
-    Control,
     ControlStatus,
+    Donor,
     GmpRegime,
     InspectionOutcome,
     Material,
@@ -54,6 +55,8 @@ ASEPTIC_GUIDANCE = (
     "Current Good Manufacturing Practice (September 2004)"
 )
 CBER_ANNOUNCEMENT = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
+CONTROL_GRADING = ("A control left out of gmp.yaml is info (not shown: record it); a control recorded "
+                   "partial, planned or absent takes the rule's grade.")
 
 _CONTROL_LABEL = {
     "written_procedures": "written procedures",
@@ -90,39 +93,63 @@ def _missing_gmp(what: str) -> NotEvaluated:
     return NotEvaluated(f"gmp.yaml is missing; cannot check {what}")
 
 
-def _control_problem(name: str, control: Control | None) -> str | None:
-    """Why a control does not count as in place, or None when it does."""
+def _control_label(name: str) -> str:
     label = _CONTROL_LABEL[name]
-    label = label if label.endswith("control") else f"{label} control"
-    if control is None:
-        return f"no {label} recorded (controls.{name})"
-    if control.status is not ControlStatus.IN_PLACE:
-        return f"the {label} (controls.{name}) {_STATUS_TEXT[control.status]}"
+    return label if label.endswith("control") else f"{label} control"
+
+
+def _sentence(parts: Sequence[str]) -> str:
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def _controls_missing(d: Dossier, names: Sequence[str]) -> NotEvaluated | None:
+    """Not evaluated when gmp.yaml is missing or records no ``controls`` at all."""
+    wanted = ", ".join(f"controls.{n}" for n in names)
+    if d.gmp is None:
+        return _missing_gmp(wanted)
+    if "controls" not in d.gmp.model_fields_set:
+        return NotEvaluated(f"gmp.yaml records no controls; add {wanted}, each with its status and evidence")
     return None
 
 
 def _control_gap(
-    d: Dossier, name: str, detail: Sequence[str] = (), extra: dict[str, object] | None = None
+    d: Dossier, name: str, detail: Sequence[str] = (), extra: dict[str, object] | None = None,
+    not_shown: Sequence[str] = (), remedy: str | None = None,
 ) -> Gap | None:
-    """One gap for a control that is missing, not in place, or has the listed shortcomings."""
+    """One finding for a control: at the rule's grade when it is not in place or has the failed
+    checks in ``detail``; at info when it is left out or only ``not_shown`` items are missing."""
     assert d.gmp is not None
     control = getattr(d.gmp.controls, name)
-    problems = [p for p in (_control_problem(name, control),) if p] + list(detail)
-    if not problems:
-        return None
-    message = "; ".join(problems)
-    return Gap(
-        message[0].upper() + message[1:] + ".",
-        at=_at(d, GMP_FILE, "controls", name),
-        record=f"control {name}",
-        data={"control": name, "status": control.status.value if control else None,
-              "evidence": control.evidence if control else None, **(extra or {})},
-    )
+    label = _control_label(name)
+    at = _at(d, GMP_FILE, "controls", name)
+    record = f"control {name}"
+    if control is None:
+        return Gap(
+            f"No {label} is shown: gmp.yaml does not record controls.{name}.",
+            at=at, record=record, severity=I,
+            data={"control": name, "status": None, "evidence": None, "shown": False, **(extra or {})},
+            remedy=(f"Record controls.{name} with its status (in_place, partial, planned or absent) "
+                    "and the document that shows it (evidence)."),
+        )
+    data = {"control": name, "status": control.status.value, "evidence": control.evidence, **(extra or {})}
+    if control.status is not ControlStatus.IN_PLACE:
+        return Gap(_sentence([f"the {label} (controls.{name}) {_STATUS_TEXT[control.status]}"]),
+                   at=at, record=record, data=data)
+    if detail:
+        return Gap(_sentence([f"the {label} (controls.{name}) is in place, but {_join(list(detail))}",
+                              *not_shown]),
+                   at=at, record=record, data=data, remedy=remedy)
+    if not_shown:
+        return Gap(_sentence([f"the {label} (controls.{name}) is in place; {_join(list(not_shown))}"]),
+                   at=at, record=record, data=data, severity=I, remedy=remedy)
+    return None
 
 
 def _controls_rule(d: Dossier, names: Sequence[str]) -> Iterator[Outcome]:
-    if d.gmp is None:
-        yield _missing_gmp(", ".join(f"controls.{n}" for n in names))
+    reason = _controls_missing(d, names)
+    if reason is not None:
+        yield reason
         return
     for name in names:
         gap = _control_gap(d, name)
@@ -168,6 +195,9 @@ def _site_index(d: Dossier, site_id: str) -> int:
         PHASE_1_GUIDANCE,
         CBER_ANNOUNCEMENT,
     ),
+    grading=("A Phase 1 guidance site with no lot on record while the product is past phase 1 is "
+             "info (whether it makes phase 2/3 material is not shown); one that made phase 2/3, PPQ "
+             "or commercial lots, or is named commercial, takes the rule's grade."),
     remedy=(
         "Bring every site that makes phase 2, phase 3, PPQ or commercial material under 21 CFR "
         "part 211 (record gmp_regime: part_211 once its quality system, procedures and records "
@@ -235,13 +265,15 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 data={"site": site.id, "lots": [], "commercial": True},
             )
         elif not site_lots:
+            shown = "lots.csv shows no lot from it" if d.lots is not None else "there is no lots.csv"
             yield Gap(
                 f"Site {site.id} follows the Phase 1 guidance (gmp_regime: phase_1_guidance) while the "
-                f"product is at {ctx.phase.label}, and lots.csv shows no lot from it; material it makes "
-                "for phase 2/3 trials must be made under 21 CFR part 211.",
+                f"product is at {ctx.phase.label}, and {shown}, so whether it makes phase 2/3 material "
+                "is not shown; material it makes for phase 2/3 trials must be made under 21 CFR part 211.",
                 at=regime_at,
                 record=f"site {site.id}",
                 data={"site": site.id, "lots": []},
+                severity=I,
                 remedy=(
                     f"Record gmp_regime: part_211 for site {site.id} before it makes phase 2/3 "
                     "material, or record in lots.csv the phase 1 lots that are its only output."
@@ -259,6 +291,8 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.GMP,
     severity=by_phase(B, B, B, B, B),
     cites=("21 CFR 211.22", f"{PHASE_1_GUIDANCE}, section V.B"),
+    grading=("A quality unit left out of gmp.yaml, or one whose independence or written "
+             "responsibilities are not recorded, is info (not shown); either recorded false is a blocker."),
     remedy=(
         "Establish a quality unit (at phase 1, a QC function) independent of production, with "
         "authority to approve or reject components, procedures and lots, and write down its "
@@ -277,19 +311,30 @@ def quality_unit_independent(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     unit = "QC function" if ctx.phase is Phase.PHASE_1 else "quality unit"
     qu = d.gmp.quality_unit
     at = _at(d, GMP_FILE, "quality_unit")
+    fields = ("independent", "responsibilities_written")
     if qu is None:
-        yield Gap(f"No {unit} recorded in gmp.yaml (quality_unit).", at=at, record="quality unit",
-                  data={"independent": None, "responsibilities_written": None})
+        yield Gap(f"No {unit} is shown: gmp.yaml does not record quality_unit.", at=at,
+                  record="quality unit", data={"independent": None, "responsibilities_written": None},
+                  severity=I,
+                  remedy=(f"Record quality_unit with independent and responsibilities_written (true or "
+                          f"false) for the {unit}."))
         return
+    data = {name: getattr(qu, name) for name in fields}
     problems = []
-    if not qu.independent:
+    if qu.independent is False:
         problems.append("is not independent of production")
-    if not qu.responsibilities_written:
+    if qu.responsibilities_written is False:
         problems.append("has no written responsibilities")
+    unshown = [name for name in fields if getattr(qu, name) is None]
     if problems:
-        yield Gap(f"The {unit} {' and '.join(problems)}.", at=at, record="quality unit",
-                  data={"independent": qu.independent,
-                        "responsibilities_written": qu.responsibilities_written})
+        yield Gap(f"The {unit} {' and '.join(problems)}.", at=at, record="quality unit", data=data)
+    elif unshown:
+        what = {"independent": "its independence from production",
+                "responsibilities_written": "that its responsibilities are written"}
+        yield Gap(f"The {unit} is recorded, but {_join([what[n] for n in unshown])} "
+                  f"{'is' if len(unshown) == 1 else 'are'} not shown ({', '.join(unshown)}).",
+                  at=at, record="quality unit", data=data, severity=I,
+                  remedy=f"Record {_join(unshown)} (true or false) in gmp.yaml quality_unit.")
 
 
 # ---------------------------------------------------------------------------- GMP-003 … GMP-007
@@ -302,6 +347,7 @@ def quality_unit_independent(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.GMP,
     severity=by_phase(B, MA, B, B, B),
     cites=("21 CFR 211.100", "21 CFR 211.186", "21 CFR 211.188", f"{PHASE_1_GUIDANCE}, section V.E"),
+    grading=CONTROL_GRADING,
     remedy=(
         "Approve written production and process-control procedures and a master batch record, "
         "record each lot in an executed batch record, and set controls.written_procedures and "
@@ -323,6 +369,7 @@ def written_procedures_and_records(d: Dossier, ctx: Context) -> Iterator[Outcome
     area=Area.GMP,
     severity=by_phase(MA, MA, MA, B, B),
     cites=("21 CFR 211.25",),
+    grading=CONTROL_GRADING,
     remedy=(
         "Put a training program in place (a training matrix per role, records of training on "
         "the procedures each person performs, aseptic gowning qualification) and record "
@@ -344,6 +391,7 @@ def personnel_training(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.GMP,
     severity=by_phase(MA, B, B, B, B),
     cites=("21 CFR 211.192",),
+    grading=CONTROL_GRADING,
     remedy=(
         "Approve procedures for recording and investigating deviations and out-of-specification "
         "results (root cause, impact on other lots, CAPA, quality unit approval) and record "
@@ -365,6 +413,7 @@ def deviations_and_oos_investigated(d: Dossier, ctx: Context) -> Iterator[Outcom
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
     cites=("21 CFR 211.100(a)", "21 CFR 211.160(a)"),
+    grading=CONTROL_GRADING,
     remedy=(
         "Put a change control procedure in place (proposal, risk assessment, quality unit "
         "approval, comparability assessment where product quality may be affected) and record "
@@ -387,6 +436,7 @@ def change_control(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.GMP,
     severity=by_phase(MA, MA, MA, B, B),
     cites=("21 CFR 211.63", "21 CFR 211.67", "21 CFR 211.68"),
+    grading=CONTROL_GRADING,
     remedy=(
         "Qualify the equipment used in manufacture and testing (IQ/OQ/PQ under a validation "
         "master plan, with cleaning and calibration programs) and record "
@@ -411,6 +461,9 @@ def equipment_qualified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
     cites=("21 CFR 211.42(c)(10)(iv)", ASEPTIC_GUIDANCE),
+    grading=("A program in place that does not record trending or the number of uninvestigated "
+             "excursions is info (not shown), as is a program left out; trending: false, an "
+             "uninvestigated excursion, or a status other than in_place takes the rule's grade."),
     remedy=(
         "Run an environmental monitoring program for the aseptic areas (viable and non-viable "
         "particles, surfaces, personnel), trend its results, investigate every excursion, and "
@@ -424,21 +477,33 @@ def equipment_qualified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     ),
 )
 def environmental_monitoring(d: Dossier, ctx: Context) -> Iterator[Outcome]:
-    if d.gmp is None:
-        yield _missing_gmp("controls.environmental_monitoring")
+    reason = _controls_missing(d, ("environmental_monitoring",))
+    if reason is not None:
+        yield reason
         return
+    assert d.gmp is not None
     em = d.gmp.controls.environmental_monitoring
     detail: list[str] = []
+    not_shown: list[str] = []
+    to_do: list[str] = []
     if em is not None:
-        if em.trending is not True:
-            detail.append("results are not trended (trending: true not recorded)" if em.trending is None
-                          else "results are not trended")
-        if em.uninvestigated_excursions is None:
-            detail.append("the number of uninvestigated excursions is not recorded")
-        elif em.uninvestigated_excursions > 0:
-            n = em.uninvestigated_excursions
+        if em.trending is False:
+            detail.append("its results are not trended")
+            to_do.append("trend the EM results (by room, grade and organism) and record trending: true")
+        elif em.trending is None:
+            not_shown.append("whether its results are trended is not shown (trending)")
+            to_do.append("record whether the EM results are trended (trending: true or false)")
+        n = em.uninvestigated_excursions
+        if n is None:
+            not_shown.append("the number of uninvestigated excursions is not shown (uninvestigated_excursions)")
+            to_do.append("record the number of uninvestigated excursions (uninvestigated_excursions: 0 "
+                         "when every excursion has a completed investigation)")
+        elif n > 0:
             detail.append(f"{n} excursion{'s are' if n > 1 else ' is'} not investigated")
-    gap = _control_gap(d, "environmental_monitoring", detail)
+            to_do.append(f"complete the investigation of the {n} open excursion{'s' if n > 1 else ''} "
+                         "(root cause, product impact, CAPA) and record uninvestigated_excursions: 0")
+    remedy = _sentence(to_do) if to_do else None
+    gap = _control_gap(d, "environmental_monitoring", detail, not_shown=not_shown, remedy=remedy)
     if gap is not None:
         yield gap
 
@@ -446,9 +511,11 @@ def environmental_monitoring(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 # ---------------------------------------------------------------------------- GMP-009
 
 
-def _aps_label(run: AsepticProcessSimulation) -> str:
-    suite = run.suite or "-"
-    return f"{run.site}/{suite}" if run.site else suite
+def _aps_label(group: Sequence[tuple[int, AsepticProcessSimulation]]) -> str:
+    """``SITE-A/SUITE-1`` (or the suite alone), from the runs of one suite."""
+    suite = group[-1][1].suite or "-"
+    site = next((r.site for _, r in group if r.site), None)
+    return f"{site}/{suite}" if site else suite
 
 
 def _aps_where(d: Dossier, index: int) -> Location:
@@ -470,6 +537,12 @@ def _longest_clean_streak(runs: Sequence[AsepticProcessSimulation]) -> int:
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
     cites=("21 CFR 211.113(b)", f"{ASEPTIC_GUIDANCE}, section IX.A"),
+    grading=("A latest run that does not record worst_case is info, and so, from BLA, is a suite "
+             "whose runs record no purpose and whose earliest runs do not show 3 consecutive "
+             "successes (its initial qualification is not shown); a run not current, contaminated or "
+             "not worst case, and runs recorded initial without 3 consecutive successes, take the "
+             "rule's grade. Without purpose, a suite's earliest runs are read as its initial "
+             "qualification."),
     remedy=(
         "Run an aseptic process simulation (media fill) in each suite at least every 6 months "
         "that covers the worst case (longest duration, most interventions, most operators) with "
@@ -483,12 +556,16 @@ def _longest_clean_streak(runs: Sequence[AsepticProcessSimulation]) -> int:
     ),
 )
 def aseptic_process_simulation(d: Dossier, ctx: Context) -> Iterator[Outcome]:
-    """Latest run per site/suite: within 6 months, no contamination, worst case; BLA+: initial runs."""
+    """Latest run per suite: within 6 months, no contamination, worst case; BLA+: initial runs."""
     if d.gmp is None:
         yield _missing_gmp("aseptic process simulations")
         return
     runs = list(enumerate(d.gmp.aseptic_process_simulation))
     if not runs:
+        if "aseptic_process_simulation" not in d.gmp.model_fields_set:
+            yield NotEvaluated("gmp.yaml records no aseptic process simulation; add the media fill runs "
+                               "of each suite to aseptic_process_simulation")
+            return
         yield Gap(
             "No aseptic process simulation (media fill) is recorded in gmp.yaml.",
             at=_at(d, GMP_FILE, "aseptic_process_simulation"),
@@ -496,47 +573,119 @@ def aseptic_process_simulation(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             data={"runs": 0},
         )
         return
-    groups: dict[tuple[str, str], list[tuple[int, AsepticProcessSimulation]]] = {}
-    for i, run in runs:
-        groups.setdefault((run.site or "", run.suite or ""), []).append((i, run))
     cutoff = _months_before(ctx.as_of, APS_MAX_AGE_MONTHS)
-    for key in sorted(groups):
-        group = sorted(groups[key], key=lambda item: (item[1].date, item[0]))
+    for group in _aps_suites(runs):
         i, latest = group[-1]
-        label = _aps_label(latest)
-        problems = []
+        label = _aps_label(group)
+        site = next((r.site for _, r in group if r.site), None)
+        day = latest.date.isoformat()
+        problems, to_do = [], []
         if latest.date < cutoff:
             problems.append(f"is older than {APS_MAX_AGE_MONTHS} months on {ctx.as_of.isoformat()}")
+            to_do.append(f"run the next aseptic process simulation of {label} now and every "
+                         f"{APS_MAX_AGE_MONTHS} months after, and record it")
         if latest.contaminated > 0:
             problems.append(f"had {latest.contaminated} contaminated unit{'s' if latest.contaminated > 1 else ''}")
-        if latest.worst_case is not True:
-            problems.append("does not cover the worst case" if latest.worst_case is False
-                            else "does not record that it covers the worst case (worst_case)")
+            to_do.append(f"investigate the contamination of the {day} run (root cause, impact on the lots "
+                         "made since the last successful run), correct it, and repeat the simulation "
+                         "with zero contaminated units before relying on the suite")
+        if latest.worst_case is False:
+            problems.append("does not cover the worst case")
+            to_do.append(f"run the next simulation of {label} under the worst case (longest duration, "
+                         "most interventions, most operators) and record worst_case: true")
+        unshown = latest.worst_case is None
+        data = {"site": site, "suite": latest.suite, "date": latest.date.isoformat(),
+                "contaminated": latest.contaminated, "worst_case": latest.worst_case,
+                "current_since": cutoff.isoformat()}
+        record = f"aps {day} {label}"
         if problems:
+            note = "; whether it covers the worst case is not shown (worst_case)" if unshown else ""
+            if unshown:
+                to_do.append(f"record worst_case on the {day} run")
             yield Gap(
-                f"The latest aseptic process simulation of {label} ({latest.date.isoformat()}) "
-                f"{_join(problems)}.",
-                at=_aps_where(d, i),
-                record=f"aps {latest.date.isoformat()} {label}",
-                data={"site": latest.site, "suite": latest.suite, "date": latest.date.isoformat(),
-                      "contaminated": latest.contaminated, "worst_case": latest.worst_case,
-                      "current_since": cutoff.isoformat()},
+                f"The latest aseptic process simulation of {label} ({day}) {_join(problems)}{note}.",
+                at=_aps_where(d, i), record=record, data=data, remedy=_sentence(to_do),
+            )
+        elif unshown:
+            yield Gap(
+                f"The latest aseptic process simulation of {label} ({latest.date.isoformat()}) is "
+                "current and clean, but whether it covers the worst case is not shown (worst_case).",
+                at=_aps_where(d, i), record=record, data=data, severity=I,
+                remedy=(f"Record worst_case on the {latest.date.isoformat()} run of {label}: true when it "
+                        "covered the longest duration, most interventions and most operators, else false."),
             )
         if ctx.phase >= Phase.BLA:
-            initial = [(j, r) for j, r in group if r.purpose is APSPurpose.INITIAL]
-            streak = _longest_clean_streak([r for _, r in initial])
-            if streak < APS_INITIAL_RUNS:
-                where = initial[0][0] if initial else group[0][0]
-                yield Gap(
-                    f"The initial qualification of {label} shows {streak} consecutive successful "
-                    f"aseptic process simulation{'s' if streak != 1 else ''} "
-                    f"({len(initial)} initial run{'s' if len(initial) != 1 else ''} recorded); "
-                    f"{APS_INITIAL_RUNS} are expected.",
-                    at=_aps_where(d, where),
-                    record=f"aps initial {label}",
-                    data={"site": latest.site, "suite": latest.suite, "initial_runs": len(initial),
-                          "consecutive_successful": streak},
-                )
+            yield from _aps_initial_qualification(d, group, label, site)
+
+
+def _aps_suites(
+    runs: Sequence[tuple[int, AsepticProcessSimulation]],
+) -> list[list[tuple[int, AsepticProcessSimulation]]]:
+    """Runs grouped by suite, each group in date order. A run without ``site`` joins the suite of
+    the same id at the one site that records it: a site id written on some runs only splits nothing."""
+    sites_of: dict[str, set[str]] = {}
+    for _, run in runs:
+        if run.suite and run.site:
+            sites_of.setdefault(run.suite, set()).add(run.site)
+    groups: dict[tuple[str, str], list[tuple[int, AsepticProcessSimulation]]] = {}
+    for i, run in runs:
+        site = run.site or ""
+        known = sites_of.get(run.suite or "", set())
+        if not site and len(known) == 1:
+            site = next(iter(known))
+        groups.setdefault((site, run.suite or ""), []).append((i, run))
+    return [sorted(groups[key], key=lambda item: (item[1].date, item[0])) for key in sorted(groups)]
+
+
+def _aps_initial_runs(
+    group: Sequence[tuple[int, AsepticProcessSimulation]],
+) -> tuple[list[tuple[int, AsepticProcessSimulation]], bool]:
+    """The suite's initial qualification runs, and whether they are recorded as such.
+
+    Runs marked ``purpose: initial`` when any is; otherwise the suite's earliest runs, up to its
+    first run marked ``periodic`` (a suite's history starts with its initial qualification)."""
+    marked = [(j, r) for j, r in group if r.purpose is APSPurpose.INITIAL]
+    if marked:
+        return marked, True
+    earliest = []
+    for j, r in group:
+        if r.purpose is APSPurpose.PERIODIC:
+            break
+        earliest.append((j, r))
+    return earliest, False
+
+
+def _aps_initial_qualification(
+    d: Dossier, group: Sequence[tuple[int, AsepticProcessSimulation]], label: str, site: str | None,
+) -> Iterator[Gap]:
+    initial, marked = _aps_initial_runs(group)
+    streak = _longest_clean_streak([r for _, r in initial])
+    if streak >= APS_INITIAL_RUNS:
+        return
+    where = initial[0][0] if initial else group[0][0]
+    data = {"site": site, "suite": group[-1][1].suite, "initial_runs": len(initial),
+            "consecutive_successful": streak, "purpose_recorded": marked}
+    if marked:
+        yield Gap(
+            f"The initial qualification of {label} shows {streak} consecutive successful "
+            f"aseptic process simulation{'s' if streak != 1 else ''} "
+            f"({len(initial)} initial run{'s' if len(initial) != 1 else ''} recorded); "
+            f"{APS_INITIAL_RUNS} are expected.",
+            at=_aps_where(d, where), record=f"aps initial {label}", data=data,
+            remedy=(f"Complete the initial qualification of {label} with {APS_INITIAL_RUNS} consecutive "
+                    "successful runs under worst-case conditions and record them with purpose: initial."),
+        )
+        return
+    earliest = (f"its {len(initial)} earliest recorded run{'s' if len(initial) != 1 else ''} "
+                f"show{'s' if len(initial) == 1 else ''} {streak} consecutive successful"
+                if initial else "its history starts with periodic runs")
+    yield Gap(
+        f"The initial qualification of {label} is not shown: no run records purpose: initial, and "
+        f"{earliest}; {APS_INITIAL_RUNS} consecutive successful initial runs are expected.",
+        at=_aps_where(d, where), record=f"aps initial {label}", data=data, severity=I,
+        remedy=(f"Record the initial qualification runs of {label} in aseptic_process_simulation "
+                f"with purpose: initial ({APS_INITIAL_RUNS} consecutive successful runs are expected)."),
+    )
 
 
 # ---------------------------------------------------------------------------- GMP-010
@@ -546,6 +695,11 @@ _DI_FLAGS = {
     "audit_trail": "audit trails on",
     "systems_validated": "computerized systems validated",
     "unique_logins": "unique user logins",
+}
+_DI_REMEDY = {
+    "audit_trail": "switch on the audit trails of the GMP systems, review them, and record audit_trail: true",
+    "systems_validated": "validate the GMP computerized systems and record systems_validated: true",
+    "unique_logins": "give each user a unique login (no shared accounts) and record unique_logins: true",
 }
 
 
@@ -561,6 +715,9 @@ _DI_FLAGS = {
         "FDA, Guidance for Industry: Data Integrity and Compliance With Drug CGMP: Questions and "
         "Answers (December 2018)",
     ),
+    grading=("Controls in place that do not record a safeguard (audit_trail, systems_validated, "
+             "unique_logins) are info (not shown), as are controls left out; a safeguard recorded "
+             "false, or a status other than in_place, takes the rule's grade."),
     remedy=(
         "Validate the computerized systems that hold GMP data, switch on and review their audit "
         "trails, give each user a unique login (no shared accounts), and record each in "
@@ -573,13 +730,24 @@ _DI_FLAGS = {
     ),
 )
 def data_integrity(d: Dossier, ctx: Context) -> Iterator[Outcome]:
-    if d.gmp is None:
-        yield _missing_gmp("controls.data_integrity")
+    reason = _controls_missing(d, ("data_integrity",))
+    if reason is not None:
+        yield reason
         return
+    assert d.gmp is not None
     di = d.gmp.controls.data_integrity
-    missing = [n for n in _DI_FLAGS if di is None or getattr(di, n) is not True]
-    detail = [f"not shown: {_join([_DI_FLAGS[n] for n in missing])}"] if di is not None and missing else []
-    gap = _control_gap(d, "data_integrity", detail, {"missing": missing})
+    failed = [n for n in _DI_FLAGS if di is not None and getattr(di, n) is False]
+    unshown = [n for n in _DI_FLAGS if di is not None and getattr(di, n) is None]
+    detail = [f"recorded as missing: {_join([_DI_FLAGS[n] for n in failed])}"] if failed else []
+    shown_text = f"not shown: {_join([_DI_FLAGS[n] for n in unshown])} ({', '.join(unshown)})"
+    not_shown = [shown_text] if unshown else []
+    to_do = [_DI_REMEDY[n] for n in failed]
+    if unshown:
+        to_do.append(f"record {_join(unshown)} (true or false) for the GMP computerized systems")
+    remedy = _sentence(to_do) if to_do else None
+    gap = _control_gap(d, "data_integrity", detail, {"missing": failed + unshown, "failed": failed,
+                                                     "not_shown": unshown},
+                       not_shown=not_shown, remedy=remedy)
     if gap is not None:
         yield gap
 
@@ -697,6 +865,9 @@ def research_grade_materials(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
     cites=("21 CFR 211.84(d)(2)",),
+    grading=("A material without supplier_qualified is covered by a supplier qualification program "
+             "in place; without one it is info (not shown). A supplier recorded not qualified, or a "
+             "program recorded partial, planned or absent, takes the rule's grade."),
     remedy=(
         "Qualify the supplier (audit or questionnaire, verification of the certificate of "
         "analysis by own testing at set intervals, quality agreement) and record "
@@ -720,15 +891,31 @@ def suppliers_qualified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         gap = _control_gap(d, "supplier_qualification")
         if gap is not None:
             yield gap
+    program_in_place = program is not None and program.status is ControlStatus.IN_PLACE
     for i, m in enumerate(d.gmp.materials):
         if m.grade is MaterialGrade.NOT_APPLICABLE or m.supplier_qualified is True:
             continue
-        state = "is not qualified" if m.supplier_qualified is False else "is not recorded as qualified"
+        if m.supplier_qualified is None and program_in_place:
+            continue  # bought under a supplier qualification program in place: its suppliers are qualified
+        data = {"material": m.name, "role": m.role.value, "supplier_qualified": m.supplier_qualified}
+        if m.supplier_qualified is None:
+            yield Gap(
+                f"Qualification of the supplier of critical material {m.name} ({m.role.value}) is not "
+                "shown: the material records no supplier_qualified, and no supplier qualification "
+                "program in place is recorded (controls.supplier_qualification).",
+                at=d.where(GMP_FILE, "materials", i),
+                record=f"material {m.name}",
+                data=data,
+                severity=I,
+                remedy=(f"Record supplier_qualified (true or false) for {m.name}, or record "
+                        "controls.supplier_qualification with status in_place."),
+            )
+            continue
         yield Gap(
-            f"The supplier of critical material {m.name} ({m.role.value}) {state} (supplier_qualified).",
+            f"The supplier of critical material {m.name} ({m.role.value}) is not qualified (supplier_qualified).",
             at=d.where(GMP_FILE, "materials", i),
             record=f"material {m.name}",
-            data={"material": m.name, "role": m.role.value, "supplier_qualified": m.supplier_qualified},
+            data=data,
         )
 
 
@@ -740,6 +927,19 @@ _DONOR_CHECKS = {
     "tests_complete": "incomplete donor testing",
     "released_from_quarantine": "no release from quarantine",
 }
+
+
+def _donor_state(donor: Donor) -> dict[str, bool | None]:
+    """The three checks as a reviewer reads the record. A determination implies complete testing
+    (21 CFR 1271.50(a) rests on it) and allows release from quarantine, so an unrecorded
+    ``tests_complete`` or ``released_from_quarantine`` follows it; before the determination they
+    stay unknown (None), and the material counts as held in quarantine (21 CFR 1271.60(a))."""
+    eligible = donor.eligibility_determined
+    inferred = True if eligible else None
+    tests = donor.tests_complete if donor.tests_complete is not None else inferred
+    released = donor.released_from_quarantine if donor.released_from_quarantine is not None else inferred
+    return {"eligibility_determined": eligible, "tests_complete": tests,
+            "released_from_quarantine": released}
 
 
 RELEASED = ("released", "released_under_exception")
@@ -790,8 +990,9 @@ def _plural(ids: Sequence[str], one: str, many: str) -> str:
     severity=by_phase(B, B, B, B, B),
     cites=("21 CFR 1271.45", "21 CFR 1271.50", "21 CFR 1271.60", "21 CFR 1271.80", "21 CFR 1271.85"),
     grading=("A donor not yet eligible whose cells are still held in quarantine, with no lot made "
-             "from them released, is info (the quarantine 21 CFR 1271.60 requires is working); "
-             "every other donor gap is a blocker."),
+             "from them released, is info (the quarantine 21 CFR 1271.60 requires is working), as is "
+             "a healthy-donor lot no donor lists while some donor records no lots (its donor is not "
+             "shown); every other donor gap is a blocker."),
     remedy=(
         "Complete the donor eligibility determination (screening and the required infectious "
         "disease tests by a CLIA-certified laboratory with FDA-licensed tests), keep the cells in "
@@ -811,6 +1012,10 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield _missing_gmp("donor eligibility")
         return
     donors = d.gmp.donors
+    if not donors and "donors" not in d.gmp.model_fields_set:
+        yield NotEvaluated(f"gmp.yaml records no donors for allogeneic product {d.info.product.name}; add "
+                           "each donor to donors with its eligibility determination")
+        return
     if not donors:
         yield Gap(
             f"No donors are recorded in gmp.yaml for allogeneic product {d.info.product.name}.",
@@ -820,18 +1025,21 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         )
         return
     for i, donor in enumerate(donors):
-        missing = [text for name, text in _DONOR_CHECKS.items() if not getattr(donor, name)]
+        checks = _donor_state(donor)
+        missing = [text for name, text in _DONOR_CHECKS.items() if checks[name] is False]
         if not missing:
             continue
         lots = _donor_lots(d, donor.lots)
         made = f" ({lots.text})" if donor.lots else ""
-        data = {"donor": donor.id, "missing": [n for n in _DONOR_CHECKS if not getattr(donor, n)],
+        data = {"donor": donor.id, "missing": [n for n in _DONOR_CHECKS if checks[n] is False],
                 "lots": list(donor.lots), "released_lots": lots.released,
                 "lots_to_patients": lots.to_patients, "lots_not_in_lots_csv": lots.unknown}
-        if not donor.released_from_quarantine and not lots.released and not lots.unknown:
+        if checks["released_from_quarantine"] is not True and not lots.released and not lots.unknown:
             # 21 CFR 1271.60(a): the material stays in quarantine until the determination is made.
-            if len(missing) > 1:
-                state, to_do = f"has {_join(missing[:-1])} and is", "complete the determination"
+            before = [text for name, text in _DONOR_CHECKS.items()
+                      if checks[name] is False and name != "released_from_quarantine"]
+            if before:
+                state, to_do = f"has {_join(before)} and is", "complete the determination"
             else:
                 state, to_do = "is determined eligible and fully tested but still", "record its release"
             yield Gap(
@@ -866,17 +1074,31 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             data={**data, "held_in_quarantine": False},
         )
     linked = {lot for donor in donors for lot in donor.lots}
+    unlisted = [donor.id for donor in donors if not donor.lots]
     if linked and d.lots is not None:
         for lot in d.lots.lots_where(starting_material="healthy_donor"):
-            if lot.id not in linked:
+            if lot.id in linked:
+                continue
+            if unlisted:  # it may come from a donor that records no lots: not shown, not untraced
+                who = f"donors {_ids(unlisted)} record" if len(unlisted) > 1 else f"donor {unlisted[0]} records"
                 yield Gap(
-                    f"Lot {lot.id} was made from healthy-donor material but no donor in gmp.yaml "
-                    "lists it, so its donor's eligibility cannot be traced.",
+                    f"Lot {lot.id} was made from healthy-donor material and no donor in gmp.yaml lists "
+                    f"it; {who} no lots, so which donor it came from is not shown.",
                     at=Location(lot.file, lot.line),
                     record=f"lot {lot.id}",
-                    data={"lot": lot.id},
+                    data={"lot": lot.id, "donors_without_lots": unlisted},
+                    severity=I,
                     remedy=f"Add lot {lot.id} to the `lots` of the donor whose cells it was made from.",
                 )
+                continue
+            yield Gap(
+                f"Lot {lot.id} was made from healthy-donor material but no donor in gmp.yaml "
+                "lists it, so its donor's eligibility cannot be traced.",
+                at=Location(lot.file, lot.line),
+                record=f"lot {lot.id}",
+                data={"lot": lot.id},
+                remedy=f"Add lot {lot.id} to the `lots` of the donor whose cells it was made from.",
+            )
 
 
 @rule(
@@ -891,6 +1113,7 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         "FDA, Guidance for Industry: Considerations for the Development of Chimeric Antigen "
         "Receptor (CAR) T Cell Products (January 2024)",
     ),
+    grading=CONTROL_GRADING,
     remedy=(
         "Put chain of identity controls in place from apheresis to infusion (unique patient and "
         "lot identifiers on every label and record, verification at each hand-off, segregation "
@@ -951,6 +1174,8 @@ def third_party_quality_agreement(d: Dossier, ctx: Context) -> Iterator[Outcome]
     area=Area.GMP,
     severity=by_phase(None, MI, MA, B, B),
     cites=("21 CFR 601.20(d)", "CRL history for CGT BLAs"),
+    grading=("A commercial site with no inspection on record is an info note on pre-license "
+             "inspection readiness from BLA on; OAI and open observations take the rule's grade."),
     remedy=(
         "Complete the CAPA of every open Form 483 observation and record open_observations: 0; "
         "for a commercial site classified OAI, resolve the findings and obtain a re-inspection "
@@ -967,6 +1192,8 @@ def inspection_readiness(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated("dossier.yaml lists no sites; cannot check inspection outcomes")
         return
     for i, site in enumerate(d.info.sites):
+        if site.commercial and not site.inspections and ctx.phase >= Phase.BLA:
+            yield _no_inspection_note(d, ctx, i)
         problems = []
         at: Location | None = None
         inspections = sorted(enumerate(site.inspections), key=lambda item: (item[1].date, item[0]))
@@ -993,3 +1220,25 @@ def inspection_readiness(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 data={"site": site.id, "oai": oai is not None,
                       "open_observations": sum(x.open_observations for _, x in open_items)},
             )
+
+
+def _no_inspection_note(d: Dossier, ctx: Context, index: int) -> Gap:
+    """Info for a commercial site with no inspection on record, from BLA on: licensure follows an
+    inspection of the establishment, so the note is about readiness, not a failed control."""
+    site = d.info.sites[index]
+    if ctx.phase is Phase.BLA:
+        message = (f"Commercial site {site.id} has no FDA inspection on record: a biologics license is "
+                   "issued only after inspection of the establishments named in the application "
+                   "(21 CFR 601.20(d)), made once the site is in operation and manufacturing the product "
+                   "(21 CFR 600.21); expect a pre-license inspection.")
+        remedy = (f"Prepare site {site.id} for the pre-license inspection (manufacturing the product, "
+                  "records and CAPA current, a mock inspection) and record the inspection in its "
+                  "inspections once held.")
+    else:
+        message = (f"Commercial site {site.id} has no FDA inspection on record; a licensed establishment "
+                   "is inspected before licensure (21 CFR 601.20(d)) and again after it.")
+        remedy = (f"Record the pre-license (or pre-approval) inspection of site {site.id} and any later "
+                  "inspection, with its outcome and open observations, in its inspections.")
+    return Gap(message, at=d.where(DOSSIER_FILE, "sites", index), record=f"site {site.id}",
+               data={"site": site.id, "inspections": 0, "commercial": True},
+               severity=I, remedy=remedy)

@@ -96,7 +96,7 @@ CASES = [
      "gmp.yaml:2:12: aseptic_process_simulation[0].date: expected an ISO date such as 2025-11-02 (got '12 Jan 2026')"),
     ('donors-mapping', 'gmp.yaml',
      'donors: {id: D-0001}\n',
-     'gmp.yaml:1:9: donors: expected a list, e.g. donors: [{id: D-0001}] (got a mapping)'),
+     'gmp.yaml:1:9: donors: expected a list, e.g. donors: [{id: D-0001, eligibility_determined: true}] (got a mapping)'),
     ('em-excursions-words', 'gmp.yaml',
      'controls:\n  environmental_monitoring: {status: in_place, uninvestigated_excursions: none}\n',
      "gmp.yaml:2:75: controls.environmental_monitoring.uninvestigated_excursions: expected a whole number, e.g. 3 (got 'none')"),

@@ -229,7 +229,8 @@ def test_gmp_001_phase_1_note_says_part_211_not_yet_required(dossier_dir) -> Non
     [
         ({"commercial": True}, "phase_1", True),       # commercial site must be part 211
         ({"commercial": False}, "phase_1", False),     # historical phase 1 site: fine
-        ({"commercial": False}, None, True),           # no lots yet while the product is at phase 2+
+        ({"commercial": False}, None, I),              # no lot on record: what it makes is not shown
+        ({"commercial": False}, "phase_2", B),         # made phase 2 material under the Phase 1 guidance
     ],
 )
 def test_gmp_001_phase_1_guidance_site_without_later_lots(dossier_dir, site_fields, lot_use, fires) -> None:
@@ -239,9 +240,22 @@ def test_gmp_001_phase_1_guidance_site_without_later_lots(dossier_dir, site_fiel
             files["lots.csv"] += lot_rows("L-900", lot_use, {"viability": 80}, site="SITE-C")
     path = build(dossier_dir, setup)
     found = findings_for(path, "GMP-001", phase=P2)
-    assert [(f.record, f.severity.value) for f in found] == ([("site SITE-C", B)] if fires else [])
+    severity = B if fires is True else fires
+    assert [(f.record, f.severity.value) for f in found] == ([("site SITE-C", severity)] if fires else [])
     if fires:
-        assert found[0].file == "dossier.yaml" and found[0].line
+        assert found[0].file == "dossier.yaml" or found[0].file == "lots.csv"
+        assert found[0].line
+    if fires == I:
+        assert "whether it makes phase 2/3 material is not shown" in found[0].message
+        assert found[0].remedy.startswith("Record gmp_regime: part_211 for site SITE-C")
+
+
+def test_gmp_001_without_lots_csv_a_phase_1_site_is_not_shown_not_failed(dossier_dir) -> None:
+    def setup(files: dict[str, Any]) -> None:
+        files["dossier.yaml"]["sites"].append({"id": "SITE-C", "gmp_regime": "phase_1_guidance"})
+        del files["lots.csv"]
+    (f,) = findings_for(build(dossier_dir, setup), "GMP-001", phase=BLA)
+    assert (f.record, f.severity.value) == ("site SITE-C", I) and "there is no lots.csv" in f.message
 
 
 # ---------------------------------------------------------------------------- control mapping
@@ -256,16 +270,17 @@ def test_gmp_yaml_missing_is_not_evaluated(dossier_dir) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "expect"),
+    ("change", "expect", "severity"),
     [
-        (None, "no change control recorded"),
-        ({"status": "partial"}, "only partly in place"),
-        ({"status": "planned"}, "planned"),
-        ({"status": "absent"}, "absent"),
-        ({"status": "in_place"}, None),
+        # left out: not shown (info), never graded as a failed control
+        (None, "no change control is shown: gmp.yaml does not record controls.change_control", I),
+        ({"status": "partial"}, "only partly in place", B),
+        ({"status": "planned"}, "planned", B),
+        ({"status": "absent"}, "absent", B),
+        ({"status": "in_place"}, None, None),
     ],
 )
-def test_control_status_mapping(dossier_dir, change, expect) -> None:
+def test_control_status_mapping(dossier_dir, change, expect, severity) -> None:
     def mutate(files: dict[str, Any]) -> None:
         if change is None:
             del files["gmp.yaml"]["controls"]["change_control"]
@@ -276,7 +291,38 @@ def test_control_status_mapping(dossier_dir, change, expect) -> None:
         assert found == []
     else:
         (f,) = found
-        assert expect in f.message.lower() and f.severity.value == B
+        assert expect in f.message.lower() and f.severity.value == severity
+        if change is None:
+            assert "Record controls.change_control with its status" in f.remedy
+
+
+CONTROL_RULES = [("GMP-003", "written_procedures"), ("GMP-003", "batch_records"),
+                 ("GMP-004", "personnel_training"), ("GMP-005", "deviation_management"),
+                 ("GMP-005", "oos_investigation"), ("GMP-006", "change_control"),
+                 ("GMP-007", "equipment_qualification"), ("GMP-008", "environmental_monitoring"),
+                 ("GMP-010", "data_integrity"), ("GMP-015", "chain_of_identity")]
+
+
+@pytest.mark.parametrize(("rule_id", "name"), CONTROL_RULES, ids=[n for _, n in CONTROL_RULES])
+def test_control_left_out_is_not_shown_at_info_and_absent_is_graded(dossier_dir, rule_id, name) -> None:
+    left_out = build(dossier_dir, lambda files: files["gmp.yaml"]["controls"].pop(name))
+    for phase in (P3, BLA):
+        (f,) = findings_for(left_out, rule_id, phase=phase)
+        assert (f.severity.value, f.record) == (I, f"control {name}")
+        assert f"does not record controls.{name}" in f.message and f"controls.{name}" in f.remedy
+    absent = build(dossier_dir, control(name, status="absent"))
+    (f,) = findings_for(absent, rule_id, phase=BLA)
+    assert f.severity.value == B and "is recorded as absent" in f.message
+
+
+def test_gmp_yaml_without_controls_is_not_evaluated(dossier_dir) -> None:
+    path = build(dossier_dir, lambda files: files["gmp.yaml"].pop("controls"))
+    for rule_id, name in CONTROL_RULES:
+        assert findings_for(path, rule_id, phase=BLA) == []
+        (reason,) = not_evaluated_for(path, rule_id, phase=BLA)
+        assert reason.startswith("gmp.yaml records no controls; add ") and f"controls.{name}" in reason
+    # a supplier qualification program left out with the rest: the materials are still checked
+    assert not_evaluated_for(path, "GMP-013", phase=BLA) == []
 
 
 def test_gmp_002_qc_function_wording_at_phase_1(dossier_dir) -> None:
@@ -287,14 +333,69 @@ def test_gmp_002_qc_function_wording_at_phase_1(dossier_dir) -> None:
     assert "QC function" in f1.message and "written responsibilities" in f1.message
     (f3,) = findings_for(path, "GMP-002", phase=P3)
     assert "quality unit" in f3.message
+    # left out entirely: not shown (info), with the fields to record
     missing = build(dossier_dir, lambda files: files["gmp.yaml"].pop("quality_unit"))
-    assert [f.severity.value for f in findings_for(missing, "GMP-002", phase=P1)] == [B]
+    (f,) = findings_for(missing, "GMP-002", phase=BLA)
+    assert f.severity.value == I and "No quality unit is shown" in f.message
+    assert "independent and responsibilities_written" in f.remedy
+
+
+@pytest.mark.parametrize(
+    ("quality_unit", "severity", "words"),
+    [
+        ({"independent": True}, I, "that its responsibilities are written is not shown (responsibilities_written)"),
+        ({}, I, "its independence from production and that its responsibilities are written are not shown"),
+        ({"responsibilities_written": True, "independent": False}, B, "is not independent of production"),
+        ({"independent": True, "responsibilities_written": True}, None, None),
+    ],
+)
+def test_gmp_002_unrecorded_flags_are_not_shown_false_is_a_blocker(dossier_dir, quality_unit, severity, words) -> None:
+    path = build(dossier_dir, lambda files: files["gmp.yaml"].__setitem__("quality_unit", quality_unit))
+    found = findings_for(path, "GMP-002", phase=BLA)
+    assert [f.severity.value for f in found] == ([severity] if severity else [])
+    if words:
+        assert words in found[0].message
 
 
 def test_gmp_008_uninvestigated_excursions(dossier_dir) -> None:
     path = build(dossier_dir, control("environmental_monitoring", uninvestigated_excursions=2))
     (f,) = findings_for(path, "GMP-008", phase=P3)
-    assert "2 excursions are not investigated" in f.message
+    assert "2 excursions are not investigated" in f.message and f.severity.value == B
+    assert "complete the investigation of the 2 open excursions" in f.remedy.lower()
+
+
+def _em(**value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(files: dict[str, Any]) -> None:
+        files["gmp.yaml"]["controls"]["environmental_monitoring"] = {"status": "in_place", **value}
+    return mutate
+
+
+def test_gmp_008_in_place_without_trending_or_excursions_is_not_shown_at_info(dossier_dir) -> None:
+    for phase in (P3, BLA, PA):
+        (f,) = findings_for(build(dossier_dir, _em()), "GMP-008", phase=phase)
+        assert f.severity.value == I
+        assert "is in place" in f.message and "not shown" in f.message
+        assert "number of uninvestigated excursions is not shown" in f.message
+        assert "record the number of uninvestigated excursions" in f.remedy
+        assert "record whether the em results are trended" in f.remedy.lower()
+        assert "Run an environmental monitoring program" not in f.remedy  # the program exists
+    (f,) = findings_for(build(dossier_dir, _em(trending=True)), "GMP-008", phase=BLA)
+    assert f.severity.value == I and "trended" not in f.message
+    (f,) = findings_for(build(dossier_dir, _em(uninvestigated_excursions=0)), "GMP-008", phase=BLA)
+    assert f.severity.value == I and "excursions" not in f.message
+    assert findings_for(build(dossier_dir, _em(trending=True, uninvestigated_excursions=0)), "GMP-008",
+                        phase=BLA) == []
+
+
+def test_gmp_008_trending_false_is_graded_even_with_excursions_not_shown(dossier_dir) -> None:
+    (f,) = findings_for(build(dossier_dir, _em(trending=False)), "GMP-008", phase=P2)
+    assert f.severity.value == MA
+    assert "results are not trended" in f.message
+    assert "uninvestigated excursions is not shown" in f.message
+    assert "trend the em results" in f.remedy.lower() and "record the number of" in f.remedy
+    # a program not in place is graded whatever its flags
+    (f,) = findings_for(build(dossier_dir, _em(status="partial")), "GMP-008", phase=BLA)
+    assert f.severity.value == B and "only partly in place" in f.message
 
 
 # ---------------------------------------------------------------------------- GMP-009
@@ -311,22 +412,25 @@ INITIAL3 = [{"date": d, "purpose": "initial", "contaminated": 0} for d in ("2026
 
 
 @pytest.mark.parametrize(
-    ("runs", "phase", "records"),
+    ("runs", "phase", "records", "severity"),
     [
-        (INITIAL3, BLA, []),
+        (INITIAL3, BLA, [], None),
         (INITIAL3 + [{"date": "2026-07-01", "purpose": "periodic", "contaminated": 1}], P3,
-         ["aps 2026-07-01 SITE-A/SUITE-1"]),
+         ["aps 2026-07-01 SITE-A/SUITE-1"], B),
+        # worst_case not recorded: not shown (info), not a failed control
         (INITIAL3 + [{"date": "2026-07-01", "purpose": "periodic", "worst_case": None}], P3,
-         ["aps 2026-07-01 SITE-A/SUITE-1"]),
-        (INITIAL3[:2], BLA, ["aps initial SITE-A/SUITE-1"]),
-        (INITIAL3[:2], P3, []),  # the initial-qualification check applies from BLA
+         ["aps 2026-07-01 SITE-A/SUITE-1"], I),
+        (INITIAL3 + [{"date": "2026-07-01", "purpose": "periodic", "worst_case": False}], P3,
+         ["aps 2026-07-01 SITE-A/SUITE-1"], B),
+        (INITIAL3[:2], BLA, ["aps initial SITE-A/SUITE-1"], B),
+        (INITIAL3[:2], P3, [], None),  # the initial-qualification check applies from BLA
         ([INITIAL3[0], {**INITIAL3[1], "contaminated": 1}, INITIAL3[2],
           {"date": "2026-06-22", "purpose": "initial", "contaminated": 0}], BLA,
-         ["aps initial SITE-A/SUITE-1"]),  # three clean runs, but not consecutive
-        ([], P3, ["aps"]),
+         ["aps initial SITE-A/SUITE-1"], B),  # three clean runs, but not consecutive
+        ([], P3, ["aps"], B),  # aseptic_process_simulation: [] says no run was made
     ],
 )
-def test_gmp_009_cases(dossier_dir, runs, phase, records) -> None:
+def test_gmp_009_cases(dossier_dir, runs, phase, records, severity) -> None:
     def mutate(files: dict[str, Any]) -> None:
         aps(*runs)(files)
         for r in files["gmp.yaml"]["aseptic_process_simulation"]:
@@ -334,7 +438,97 @@ def test_gmp_009_cases(dossier_dir, runs, phase, records) -> None:
                 del r["worst_case"]
     found = findings_for(build(dossier_dir, mutate), "GMP-009", phase=phase)
     assert sorted(f.record for f in found) == records
-    assert all(f.severity.value == B for f in found)
+    assert all(f.severity.value == severity for f in found)
+
+
+def test_gmp_009_worst_case_not_recorded_is_info_with_a_record_remedy(dossier_dir) -> None:
+    path = build(dossier_dir, aps(*INITIAL3, {"date": "2026-09-01", "purpose": "periodic", "worst_case": None}),
+                 lambda files: files["gmp.yaml"]["aseptic_process_simulation"][-1].pop("worst_case"))
+    (f,) = findings_for(path, "GMP-009", phase=BLA)
+    assert f.severity.value == I and "whether it covers the worst case is not shown (worst_case)" in f.message
+    assert f.remedy.startswith("Record worst_case on the 2026-09-01 run of SITE-A/SUITE-1")
+    # a stale run that does not record worst_case is graded for being stale, the note rides along
+    path = build(dossier_dir, aps({"date": "2026-01-01", "purpose": "periodic"}),
+                 lambda files: files["gmp.yaml"]["aseptic_process_simulation"][-1].pop("worst_case"))
+    (f,) = findings_for(path, "GMP-009", phase=P3)
+    assert f.severity.value == B and "older than 6 months" in f.message and "not shown" in f.message
+
+
+def _no_purpose(*runs: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    return aps(*({"contaminated": 0, **r} for r in runs))
+
+
+EARLIEST3 = [{"date": d} for d in ("2025-01-06", "2025-01-13", "2025-01-20")]
+
+
+@pytest.mark.parametrize(
+    ("runs", "severity"),
+    [
+        (EARLIEST3 + [{"date": "2026-09-01"}], None),            # no purpose anywhere: earliest 3 qualify
+        (EARLIEST3 + [{"date": "2026-09-01", "purpose": "periodic"}], None),
+        ([{"date": "2025-01-06", "contaminated": 1}] + EARLIEST3[1:] + [{"date": "2025-01-27"},
+                                                                     {"date": "2026-09-01"}], None),
+        (EARLIEST3[:2] + [{"date": "2026-09-01"}], None),        # three runs in all, clean: qualified
+        ([{"date": "2026-09-01"}], I),                            # only the latest run on record
+        ([{"date": "2025-01-06", "purpose": "periodic"}, {"date": "2026-09-01", "purpose": "periodic"}], I),
+        ([EARLIEST3[0], {**EARLIEST3[1], "contaminated": 1}, EARLIEST3[2], {"date": "2026-09-01"}], I),
+        ([{**r, "purpose": "initial"} for r in EARLIEST3[:2]] + [{"date": "2026-09-01"}], B),  # recorded: graded
+    ],
+    ids=["earliest-3", "earliest-3-then-periodic", "failed-then-3-clean", "three-in-all", "latest-only",
+         "periodic-only", "earliest-not-consecutive", "two-recorded-initial"],
+)
+def test_gmp_009_runs_without_purpose_read_the_earliest_as_initial(dossier_dir, runs, severity) -> None:
+    found = findings_for(build(dossier_dir, _no_purpose(*runs)), "GMP-009", phase=BLA)
+    assert [(f.record, f.severity.value) for f in found] == (
+        [("aps initial SITE-A/SUITE-1", severity)] if severity else [])
+    if severity == I:
+        assert "is not shown: no run records purpose: initial" in found[0].message
+        assert "with purpose: initial" in found[0].remedy
+    if severity == B:
+        assert "2 consecutive successful" in found[0].message
+
+
+def test_gmp_009_site_recorded_on_some_runs_only_is_one_suite(dossier_dir) -> None:
+    def sparse_sites(files: dict[str, Any]) -> None:
+        _no_purpose(*EARLIEST3, {"date": "2026-09-01"})(files)
+        for run in files["gmp.yaml"]["aseptic_process_simulation"][1:]:
+            del run["site"]
+    found = findings_for(build(dossier_dir, sparse_sites), "GMP-009", phase=BLA)
+    assert found == []
+
+    def two_sites(files: dict[str, Any]) -> None:  # the same suite id at two sites: two suites
+        _no_purpose(*EARLIEST3, {"date": "2026-09-01"})(files)
+        files["gmp.yaml"]["aseptic_process_simulation"][-1]["site"] = "SITE-B"
+    found = findings_for(build(dossier_dir, two_sites), "GMP-009", phase=BLA)
+    assert [(f.record, f.severity.value) for f in found] == [
+        ("aps 2025-01-20 SITE-A/SUITE-1", B),      # SITE-A's latest run is stale
+        ("aps initial SITE-B/SUITE-1", I),          # SITE-B's qualification is not on record
+    ]
+
+
+def test_gmp_009_runs_left_out_are_not_evaluated(dossier_dir) -> None:
+    path = build(dossier_dir, lambda files: files["gmp.yaml"].pop("aseptic_process_simulation"))
+    assert findings_for(path, "GMP-009", phase=BLA) == []
+    (reason,) = not_evaluated_for(path, "GMP-009", phase=BLA)
+    assert "records no aseptic process simulation; add the media fill runs" in reason
+
+
+@pytest.mark.parametrize(
+    ("run", "words"),
+    [
+        ({"date": "2026-01-05"}, "Run the next aseptic process simulation of SITE-A/SUITE-1 now and every 6 months"),
+        ({"date": "2026-09-01", "contaminated": 2}, "Investigate the contamination of the 2026-09-01 run"),
+        ({"date": "2026-09-01", "worst_case": False}, "Run the next simulation of SITE-A/SUITE-1 under the worst case"),
+    ],
+    ids=["stale", "contaminated", "not-worst-case"],
+)
+def test_gmp_009_remedy_names_what_the_run_lacks(dossier_dir, run, words) -> None:
+    qualified = [{**r, "purpose": "initial", "contaminated": 0} for r in EARLIEST3]  # January 2025
+    (f,) = findings_for(build(dossier_dir, aps(*qualified, {"purpose": "periodic", **run})), "GMP-009", phase=BLA)
+    assert f.severity.value == B and f.remedy.startswith(words), f.remedy
+    assert "qualify each new suite" not in f.remedy  # the suite is qualified: not the remedy here
+    (f,) = findings_for(build(dossier_dir, aps(*INITIAL3[:2])), "GMP-009", phase=BLA)
+    assert f.remedy.startswith("Complete the initial qualification of SITE-A/SUITE-1 with 3 consecutive")
 
 
 def test_gmp_009_current_means_within_six_months(dossier_dir) -> None:
@@ -349,11 +543,30 @@ def test_gmp_009_current_means_within_six_months(dossier_dir) -> None:
 
 
 def test_gmp_010_names_each_missing_safeguard(dossier_dir) -> None:
-    path = build(dossier_dir, control("data_integrity", audit_trail=False, systems_validated=None))
-    (f,) = findings_for(path, "GMP-010", phase=P3)
-    assert "audit trails" in f.message and "systems validated" in f.message
+    def mutate(files: dict[str, Any]) -> None:
+        di = files["gmp.yaml"]["controls"]["data_integrity"]
+        di["audit_trail"] = False
+        del di["systems_validated"]
+    (f,) = findings_for(build(dossier_dir, mutate), "GMP-010", phase=P3)
+    assert f.severity.value == B  # audit_trail: false is a failed control
+    assert "recorded as missing: audit trails on" in f.message
+    assert "not shown: computerized systems validated (systems_validated)" in f.message
     assert "unique" not in f.message
     assert f.data["missing"] == ["audit_trail", "systems_validated"]
+    assert f.remedy.startswith("Switch on the audit trails") and "; record systems_validated" in f.remedy
+
+
+def test_gmp_010_in_place_without_its_flags_is_not_shown_at_info(dossier_dir) -> None:
+    def bare(files: dict[str, Any]) -> None:
+        files["gmp.yaml"]["controls"]["data_integrity"] = {"status": "in_place"}
+    for phase in (P3, BLA, PA):
+        (f,) = findings_for(build(dossier_dir, bare), "GMP-010", phase=phase)
+        assert f.severity.value == I
+        assert ("not shown: audit trails on, computerized systems validated and unique user logins"
+                in f.message)
+        assert f.remedy.startswith("Record audit_trail, systems_validated and unique_logins (true or false)")
+    (f,) = findings_for(build(dossier_dir, control("data_integrity", unique_logins=False)), "GMP-010", phase=P2)
+    assert f.severity.value == MA and "recorded as missing: unique user logins" in f.message
 
 
 def test_gmp_011_patient_cells_and_non_biological_materials_exempt(dossier_dir) -> None:
@@ -388,12 +601,21 @@ def test_gmp_012_research_grade(dossier_dir, fields, phase, fires) -> None:
 
 
 def test_gmp_013_patient_material_exempt_and_program_status(dossier_dir) -> None:
-    path = build(dossier_dir, material(1, supplier_qualified=None))
-    (f,) = findings_for(path, "GMP-013", phase=P3)
-    assert f.record == "material Human AB serum"
+    # supplier_qualified left out: under a program in place a reviewer reads the supplier as qualified
+    assert findings_for(build(dossier_dir, material(1, supplier_qualified=None)), "GMP-013", phase=P3) == []
+    # ... without a program on record it is not shown (info), never a failed control
+    path = build(dossier_dir, material(1, supplier_qualified=None),
+                 lambda files: files["gmp.yaml"]["controls"].pop("supplier_qualification"))
+    (f,) = findings_for(path, "GMP-013", phase=BLA)
+    assert (f.record, f.severity.value) == ("material Human AB serum", I)
+    assert "is not shown" in f.message and f.remedy.startswith("Record supplier_qualified (true or false)")
+    # recorded false: graded
+    (f,) = findings_for(build(dossier_dir, material(1, supplier_qualified=False)), "GMP-013", phase=BLA)
+    assert (f.severity.value, f.message) == (
+        B, "The supplier of critical material Human AB serum (ancillary) is not qualified (supplier_qualified).")
     path = build(dossier_dir, control("supplier_qualification", status="planned"))
     (f,) = findings_for(path, "GMP-013", phase=P3)
-    assert f.record == "control supplier_qualification"
+    assert f.record == "control supplier_qualification" and f.severity.value == B
 
 
 # ---------------------------------------------------------------------------- GMP-014, GMP-015
@@ -483,7 +705,14 @@ def test_gmp_014_no_donors_and_untraced_donor_lots(dossier_dir) -> None:
         files["lots.csv"] = (lot_rows("L-101", "phase_2", {"viability": 80}, starting_material="healthy_donor")
                              + lot_rows("L-102", "phase_2", {"viability": 80}, starting_material="healthy_donor"))
     (f,) = findings_for(build(dossier_dir, unlinked), "GMP-014", phase=P2)
-    assert (f.record, f.file, f.line) == ("lot L-102", "lots.csv", 3)
+    assert (f.record, f.file, f.line, f.severity.value) == ("lot L-102", "lots.csv", 3, B)
+
+    def one_donor_without_lots(files: dict[str, Any]) -> None:  # L-102 may be D-0002's: not shown
+        unlinked(files)
+        files["gmp.yaml"]["donors"].append({"id": "D-0002", "eligibility_determined": True})
+    (f,) = findings_for(build(dossier_dir, one_donor_without_lots), "GMP-014", phase=P2)
+    assert (f.record, f.severity.value) == ("lot L-102", I)
+    assert "donor D-0002 records no lots, so which donor it came from is not shown" in f.message
 
 
 def test_gmp_014_and_015_do_not_apply_to_other_modalities(dossier_dir) -> None:
@@ -494,9 +723,12 @@ def test_gmp_014_and_015_do_not_apply_to_other_modalities(dossier_dir) -> None:
     for rule_id in ("GMP-014", "GMP-015"):
         assert findings_for(path, rule_id, phase=BLA) == []
         assert not_evaluated_for(path, rule_id, phase=BLA) == []
+    # an autologous dossier that leaves chain_of_identity out: not shown (info); recorded planned: graded
     path = build(dossier_dir, lambda files: files["gmp.yaml"]["controls"].pop("chain_of_identity"))
     (f,) = findings_for(path, "GMP-015", phase=P1)
-    assert f.severity.value == MA and "no chain of identity control recorded" in f.message.lower()
+    assert f.severity.value == I and "no chain of identity control is shown" in f.message.lower()
+    (f,) = findings_for(build(dossier_dir, control("chain_of_identity", status="planned")), "GMP-015", phase=P1)
+    assert f.severity.value == MA and "planned, not yet in place" in f.message
 
 
 # ---------------------------------------------------------------------------- GMP-016, GMP-017
@@ -522,3 +754,94 @@ def test_gmp_017_cases(dossier_dir, commercial, inspections, fires) -> None:
     path = build(dossier_dir, site(0, commercial=commercial, inspections=recorded))
     found = findings_for(path, "GMP-017", phase=BLA)
     assert [f.record for f in found] == (["site SITE-A"] if fires else [])
+
+
+def test_gmp_017_commercial_site_without_inspection_gets_a_readiness_note_from_bla(dossier_dir) -> None:
+    path = build(dossier_dir, site(0, inspections=[]))
+    (f,) = findings_for(path, "GMP-017", phase=BLA)
+    assert (f.severity.value, f.record, f.file) == (I, "site SITE-A", "dossier.yaml")
+    assert "Commercial site SITE-A has no FDA inspection on record" in f.message
+    assert "21 CFR 601.20(d)" in f.message and "21 CFR 600.21" in f.message
+    assert "pre-license inspection" in f.message and "CRL" not in f.message
+    assert f.remedy.startswith("Prepare site SITE-A for the pre-license inspection")
+    assert "SITE-A" in (path / "dossier.yaml").read_text().splitlines()[f.line - 1]
+    (f,) = findings_for(path, "GMP-017", phase=PA)
+    assert f.severity.value == I and "is inspected before licensure (21 CFR 601.20(d))" in f.message
+    assert f.remedy.startswith("Record the pre-license (or pre-approval) inspection of site SITE-A")
+    # before the BLA, and for a site not named as commercial, nothing to say
+    assert findings_for(path, "GMP-017", phase=P3) == []
+    assert findings_for(build(dossier_dir, site(0, inspections=[], commercial=False)), "GMP-017", phase=BLA) == []
+
+
+def test_gmp_017_a_recorded_inspection_replaces_the_note(dossier_dir) -> None:
+    pending = [{"date": "2026-10-01", "type": "pre_license", "outcome": "pending"}]
+    assert findings_for(build(dossier_dir, site(0, inspections=pending)), "GMP-017", phase=BLA) == []
+
+
+# ---------------------------------------------------------------------------- absent donor fields
+
+
+@pytest.mark.parametrize(
+    ("donor", "expect"),
+    [
+        ({"id": "D-0001", "eligibility_determined": True, "lots": ["L-101"]}, None),
+        ({"id": "D-0001", "eligibility_determined": True}, None),
+        ({"id": "D-0001", "eligibility_determined": False},
+         (I, "has no eligibility determination and is held in quarantine")),
+        ({"id": "D-0001", "eligibility_determined": True, "tests_complete": False, "lots": ["L-101"]},
+         (B, "has incomplete donor testing, yet a lot made from it was given to patients")),
+        ({"id": "D-0001", "eligibility_determined": False, "lots": ["L-101"]},
+         (B, "Donor D-0001 has no eligibility determination, yet a lot made from it was given to patients")),
+    ],
+    ids=["eligible-lots", "eligible-only", "pending-held", "tests-false", "pending-lot-released"],
+)
+def test_gmp_014_unrecorded_donor_flags_follow_the_determination(dossier_dir, donor, expect) -> None:
+    def mutate(files: dict[str, Any]) -> None:
+        allogeneic(files)
+        files["gmp.yaml"]["donors"] = [donor]
+    found = findings_for(build(dossier_dir, mutate), "GMP-014", phase=BLA)
+    if expect is None:
+        assert found == []
+    else:
+        (f,) = found
+        assert f.severity.value == expect[0] and expect[1] in f.message, f.message
+        assert "incomplete donor testing" not in f.message or donor.get("tests_complete") is False
+        assert "no release from quarantine" not in f.message  # not recorded, so not claimed
+
+
+def test_gmp_014_donor_without_a_determination_field_is_a_located_load_error(dossier_dir) -> None:
+    from typer.testing import CliRunner
+
+    from cmcflex.cli import app
+
+    def mutate(files: dict[str, Any]) -> None:
+        allogeneic(files)
+        files["gmp.yaml"]["donors"] = [{"id": "D-0001", "tests_complete": True, "lots": ["L-101"]}]
+    path = build(dossier_dir, mutate)
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert "gmp.yaml:" in result.output and "eligibility_determined" in result.output
+    assert "add it, e.g. eligibility_determined: true" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_gmp_014_donors_left_out_are_not_evaluated(dossier_dir) -> None:
+    def mutate(files: dict[str, Any]) -> None:
+        allogeneic(files)
+        del files["gmp.yaml"]["donors"]
+    path = build(dossier_dir, mutate)
+    assert findings_for(path, "GMP-014", phase=BLA) == []
+    (reason,) = not_evaluated_for(path, "GMP-014", phase=BLA)
+    assert "records no donors" in reason and "add each donor" in reason
+
+
+# ---------------------------------------------------------------------------- metadata
+
+
+@pytest.mark.parametrize("rule_id", ["GMP-001", "GMP-002", "GMP-003", "GMP-004", "GMP-005", "GMP-006", "GMP-007",
+                                     "GMP-008", "GMP-009", "GMP-010", "GMP-013", "GMP-015", "GMP-017"])
+def test_rules_with_info_parts_declare_their_grading(rule_id) -> None:
+    from cmcflex.rules import REGISTRY
+
+    rule = REGISTRY.get(rule_id)
+    assert "info" in rule.grading and not rule.partial, rule_id
