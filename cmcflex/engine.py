@@ -56,7 +56,7 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
         file=gap.at.file,
         line=gap.at.line or None,
         record=gap.record,
-        cites=list(rule.cites),
+        cites=list(gap.cites) if gap.cites else list(rule.cites),
         remedy=gap.remedy or rule.remedy,
         data=dict(gap.data) if gap.data else None,
         fingerprint=key,
