@@ -91,6 +91,8 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
     for n in report.not_evaluated:
         out.append({"level": "note", "message": {"text": f"{n.rule} not evaluated: {n.reason}"},
                     "associatedRule": {"id": n.rule}})
+    for r in report.no_records:
+        out.append({"level": "note", "message": {"text": r.note}})
     return out
 
 

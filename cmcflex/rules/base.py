@@ -118,9 +118,15 @@ class Gap(NamedTuple):
 
 
 class NotEvaluated(NamedTuple):
-    """The rule applies but the dossier lacks the data it needs."""
+    """The rule applies but the dossier lacks the data it needs.
+
+    ``none_recorded`` names an optional file whose absence means that nothing of its kind has
+    happened yet (no changes.yaml: no manufacturing changes); the report then says so in one line
+    per file instead of listing every rule that reads it as not evaluated.
+    """
 
     reason: str
+    none_recorded: str | None = None
 
 
 Outcome = Gap | NotEvaluated

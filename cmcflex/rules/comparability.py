@@ -25,7 +25,7 @@ FLEXIBILITY = ("the CBER CGT CMC flexibility (Jan 2026; FDA CMC flexibilities gu
 
 def _changes(d: Dossier) -> Iterator[tuple[int, Change]] | NotEvaluated:
     if d.changes is None:
-        return NotEvaluated("changes.yaml is missing: no manufacturing changes are recorded")
+        return NotEvaluated("no manufacturing changes recorded", none_recorded=FILE)
     return iter(enumerate(d.changes.changes))
 
 
