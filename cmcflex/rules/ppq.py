@@ -448,6 +448,7 @@ def prerequisites_met(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if missing:
         yield Gap(f"{_name(p)} does not show these prerequisites met: {_join(missing)}{_advice(ctx)}.",
                   _first_key(d, ("protocol", "prerequisites"), missing), record=_record(p),
+                  cites=None if "aseptic_simulation_current" in missing else (section(PV_2011, "IV.C.1 and IV.C.3"),),
                   data={"missing": missing})
 
 
