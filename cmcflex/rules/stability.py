@@ -167,8 +167,9 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     remedy="Put at least 3 commercial-process lots on long-term stability, or state in dossier.yaml "
            "(`stability_lot_justification`) why fewer lots suffice (scarce patient material, platform "
            "or development-lot data) and commit to adding lots post-approval.",
-    why="ICH Q5C expects data on at least 3 lots; the 2026 CMC flexibilities accept fewer for cell and "
-        "gene therapy products when the sponsor justifies it, so only an unjustified shortfall is a gap.",
+    why="ICH Q5C expects data on at least 3 lots; under the 2026 CMC flexibilities, stability data from "
+        "representative clinical lots can support a cell or gene therapy's shelf life, so fewer "
+        "commercial-process lots with a justification are not a gap, only an unjustified shortfall is.",
 )
 def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     long_term = _long_term(d)

@@ -182,3 +182,19 @@ def test_rcv_finding_cites_the_rcr_guidance_only_for_a_retroviral_vector(
     found = [f for f in findings_for(path, "SPEC-001") if f.record == "required test replication_competent_virus"]
     assert len(found) == 1 and citations.GT_IND_2020 in found[0].cites
     assert (citations.RCR_2020 in found[0].cites) is rcr
+
+
+def test_sarif_rule_cites_the_union_and_each_result_its_own(spec_dossier: Callable[..., Path]) -> None:
+    import json
+
+    from cmcflex.report.formats import render
+    from tests.helpers import report_for
+
+    sarif = json.loads(render(report_for(spec_dossier(_without("potency"))), "sarif"))
+    run = sarif["runs"][0]
+    (descriptor,) = [r for r in run["tool"]["driver"]["rules"] if r["id"] == "SPEC-001"]
+    spec001 = REGISTRY.get("SPEC-001")
+    assert spec001 is not None and descriptor["properties"]["cites"] == list(spec001.cites)
+    (result,) = [r for r in run["results"] if r["ruleId"] == "SPEC-001"]
+    assert citations.POTENCY_ASSURANCE in result["properties"]["cites"]
+    assert citations.USP_63 not in result["properties"]["cites"]
