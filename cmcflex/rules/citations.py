@@ -39,6 +39,7 @@ ASEPTIC_GUIDANCE = ("FDA, Guidance for Industry: Sterile Drug Products Produced 
 PV_2011 = "FDA, Process Validation: General Principles and Practices (2011)"
 METHODS_VALIDATION_2015 = ("FDA, Guidance for Industry: Analytical Procedures and Methods Validation for "
                            "Drugs and Biologics (July 2015)")
+METHODS_LIFECYCLE_2015 = f"{METHODS_VALIDATION_2015}, life-cycle management of analytical procedures"
 DATA_INTEGRITY_2018 = ("FDA, Guidance for Industry: Data Integrity and Compliance With Drug CGMP: "
                        "Questions and Answers (December 2018)")
 QUALITY_AGREEMENTS_2016 = ("FDA, Guidance for Industry: Contract Manufacturing Arrangements for Drugs: "

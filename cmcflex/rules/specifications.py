@@ -61,7 +61,7 @@ from cmcflex.rules.base import (
 )
 from cmcflex.rules.citations import (
     CBER_2026, CFR_211_165, CFR_211_165_E, CFR_211_192_REVIEW, CFR_211_194_A2, CFR_312_23_A7, CFR_600_3_S,
-    CFR_610_10, CFR_610_RELEASE, FLEX_2026, IND_GUIDANCES, METHODS_VALIDATION_2015, NO_CITATION,
+    CFR_610_10, CFR_610_RELEASE, FLEX_2026, IND_GUIDANCES, METHODS_LIFECYCLE_2015, NO_CITATION,
     PHASE_1_GUIDANCE, POTENCY_ASSURANCE, Q14, Q2_R2, Q6B, method_sources, release_test_sources,
     safety_test_sources, section, sources_for_test, union,
 )
@@ -1110,7 +1110,7 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="A method that replaced another has a bridging study",
     area=Area.SPEC,
     severity=by_phase(MI, MA, B, B, B),
-    cites=(Q14, section(METHODS_VALIDATION_2015, "VIII (life-cycle management of analytical procedures)")),
+    cites=(Q14, METHODS_LIFECYCLE_2015),
     remedy="Run a bridging study (the same samples, including retained pivotal-lot samples, tested by "
     "both methods; agreement or a conversion factor) and name it in methods.yaml (bridging_study).",
     why="Limits and clinical doses were set with results of the old method; without a bridge the new "

@@ -23,10 +23,10 @@ NOT_SOURCES = [
     re.compile(r"610\.30"),  # mycoplasma test, revoked 2020 (85 FR 51635)
     re.compile(r"610\.11"),  # general safety test, reserved since 2015 (80 FR 37971)
     re.compile(r"610\.10\s*[–-]\s*610\.1"),  # a range spanning the reserved 610.11
-    re.compile(r"precedent", re.I),
-    re.compile(r"CRL history", re.I),
-    re.compile(r"^data consistency$", re.I),
-    re.compile(r"flexibility announcement", re.I),
+    re.compile(r"precedent", re.IGNORECASE),
+    re.compile(r"CRL history", re.IGNORECASE),
+    re.compile(r"^data consistency$", re.IGNORECASE),
+    re.compile(r"flexibility announcement", re.IGNORECASE),
     re.compile(r"Q6B[^,]*, section 2\.3"),
 ]
 
