@@ -862,6 +862,7 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                     at=Location(lot.file, lot.line),
                     record=f"lot {lot.id}",
                     data={"lot": lot.id},
+                    cites=(CFR_1271_290, *CFR_1271_DONOR),
                     remedy=f"Add lot {lot.id} to the `lots` of the donor whose cells it was made from.",
                 )
 

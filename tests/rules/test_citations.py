@@ -198,3 +198,20 @@ def test_sarif_rule_cites_the_union_and_each_result_its_own(spec_dossier: Callab
     (result,) = [r for r in run["results"] if r["ruleId"] == "SPEC-001"]
     assert citations.POTENCY_ASSURANCE in result["properties"]["cites"]
     assert citations.USP_63 not in result["properties"]["cites"]
+
+
+def test_gmp014_untraced_lot_cites_tracking(dossier_dir: Callable[..., Path]) -> None:
+    from tests.helpers import lot_rows
+    from tests.rules.test_gmp import allogeneic
+
+    files = good_files()
+    allogeneic(files)
+    files["lots.csv"] = (lot_rows("L-101", "phase_2", {"viability": 80}, starting_material="healthy_donor")
+                         + lot_rows("L-102", "phase_2", {"viability": 80}, starting_material="healthy_donor"))
+    (f,) = findings_for(dossier_dir(files), "GMP-014", phase="phase_2")
+    assert f.record == "lot L-102" and f.cites[0] == citations.CFR_1271_290
+    eligible = dict(files)
+    eligible["gmp.yaml"] = {**files["gmp.yaml"], "donors": [dict(files["gmp.yaml"]["donors"][0], tests_complete=False)]}
+    eligible["lots.csv"] = lot_rows("L-101", "phase_2", {"viability": 80}, starting_material="healthy_donor")
+    (g,) = findings_for(dossier_dir(eligible), "GMP-014", phase="phase_2")
+    assert g.record == "donor D-0001" and citations.CFR_1271_290 not in g.cites
