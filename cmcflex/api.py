@@ -116,6 +116,7 @@ def build_report(
         waived=waived,
         waiver_notes=notes,
         not_evaluated=sorted(result.not_evaluated, key=lambda n: (n.rule, n.reason)),
+        no_records=result.no_records,
         rules_evaluated=result.evaluated,
         severity_overrides=dict(sorted((overrides or {}).items())),
         inputs=[InputEntry(file=i.file, sha256=i.sha256, bytes=i.size) for i in dossier.inputs]

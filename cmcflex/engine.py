@@ -8,7 +8,7 @@ from typing import Iterable, Mapping
 
 from cmcflex.dossier.loader import Dossier
 from cmcflex.phases import Phase
-from cmcflex.report.model import Finding, NotEvaluatedEntry
+from cmcflex.report.model import Finding, NoRecordsEntry, NotEvaluatedEntry
 from cmcflex.rules.base import Context, Gap, NotEvaluated, Rule, Severity
 
 
@@ -21,6 +21,41 @@ class Evaluation:
     findings: list[Finding] = field(default_factory=list)
     not_evaluated: list[NotEvaluatedEntry] = field(default_factory=list)
     evaluated: list[str] = field(default_factory=list)
+    none_recorded: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    """file → (what its absence means, the rules that had nothing to check), in rule order."""
+
+    @property
+    def no_records(self) -> list[NoRecordsEntry]:
+        """One entry per absent "none yet" file, by file name."""
+        return [NoRecordsEntry(file=file, note=no_records_note(file, what, rules), rules=list(rules))
+                for file, (what, rules) in sorted(self.none_recorded.items())]
+
+
+def rule_span(ids: list[str]) -> str:
+    """Rule ids as a short list: consecutive ids of one area as a range (CMP-001..CMP-007)."""
+    parts: list[str] = []
+    run: list[str] = []
+
+    def close() -> None:
+        if run:
+            parts.append(run[0] if len(run) == 1 else f"{run[0]}, {run[1]}" if len(run) == 2
+                         else f"{run[0]}..{run[-1]}")
+
+    for rule_id in sorted(set(ids)):
+        area, number = rule_id.rsplit("-", 1)
+        if run and run[-1].rsplit("-", 1)[0] == area and int(run[-1].rsplit("-", 1)[1]) + 1 == int(number):
+            run.append(rule_id)
+            continue
+        close()
+        run = [rule_id]
+    close()
+    return ", ".join(parts)
+
+
+def no_records_note(file: str, what: str, rules: list[str]) -> str:
+    """The one line for an absent "none yet" file."""
+    verb = "has" if len(rules) == 1 else "have"
+    return f"{file}: {what}; {rule_span(rules)} {verb} nothing to check"
 
 
 def fingerprint(rule_id: str, file: str, record: str | None, message: str) -> str:
@@ -56,7 +91,7 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
         file=gap.at.file,
         line=gap.at.line or None,
         record=gap.record,
-        cites=list(rule.cites),
+        cites=list(gap.cites) if gap.cites else list(rule.cites),
         remedy=gap.remedy or rule.remedy,
         data=dict(gap.data) if gap.data else None,
         fingerprint=key,
@@ -101,7 +136,11 @@ def evaluate(
         except Exception as exc:  # noqa: BLE001 - reported as an internal error, exit 2
             raise InternalError(f"rule {rule.id} failed: {type(exc).__name__}: {exc}") from exc
         for outcome in outcomes:
-            if isinstance(outcome, NotEvaluated):
+            if isinstance(outcome, NotEvaluated) and outcome.none_recorded:
+                _what, ids = out.none_recorded.setdefault(outcome.none_recorded, (outcome.reason, []))
+                if rule.id not in ids:
+                    ids.append(rule.id)
+            elif isinstance(outcome, NotEvaluated):
                 out.not_evaluated.append(NotEvaluatedEntry(rule=rule.id, title=rule.title, reason=outcome.reason))
             else:
                 out.findings.append(stamp(rule, outcome, ctx, overrides, today))

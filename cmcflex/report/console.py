@@ -103,6 +103,9 @@ def build(report: Report) -> list:
         parts.append(Text(f"\nNot evaluated ({len(report.not_evaluated)})", style="bold underline"))
         for n in report.not_evaluated:
             parts.append(Text.assemble(("  " + n.rule + " ", "bold"), clean(n.reason)))
+    if report.no_records:
+        parts.append(Text())
+        parts.extend(Text(clean(n.note), style="dim") for n in report.no_records)
     parts.append(Text())
     parts.append(_summary(report))
     return parts

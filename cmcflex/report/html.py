@@ -146,6 +146,7 @@ def render(report: Report) -> str:
         out.append(f"<h2>Not evaluated ({len(report.not_evaluated)})</h2><ul>")
         out.extend(f"<li><code>{e(n.rule)}</code> {e(n.reason)}</li>" for n in report.not_evaluated)
         out.append("</ul>")
+    out.extend(f'<p class="note">{e(n.note)}</p>' for n in report.no_records)
     if report.lot_series:
         out.append("<h2>Lot results against specification limits</h2>")
         out.append('<p class="note">One point per lot result, in order of manufacture date (then file order); '

@@ -124,6 +124,9 @@ def to_element(report: Report) -> ET.Element:
             text.append(f"Gaps below --fail-on {report.fail_on.value}:\n" + "\n\n".join(below))
         if notes:
             text.append("Waivers that did not apply:\n" + "\n".join(f"  {n}" for n in notes))
+        nothing = [r.note for r in report.no_records if any(_area_of(rule) == area for rule in r.rules)]
+        if nothing:
+            text.append("Nothing recorded:\n" + "\n".join(f"  {n}" for n in nothing))
         out.text = _x("\n\n".join(text))
         ET.SubElement(suite, "system-err").text = ""
     return root

@@ -95,6 +95,8 @@ def render(report: Report) -> str:
         out += ["", f"<details><summary>Not evaluated ({len(report.not_evaluated)})</summary>", ""]
         out += [f"- {_code(n.rule)} {md(n.reason)}" for n in report.not_evaluated]
         out += ["", "</details>"]
+    for n in report.no_records:
+        out += ["", md(n.note)]
     inputs = ", ".join(f"{_code(clean(i.file))} `{i.sha256[:12]}`" for i in report.inputs)
     out += ["", "---", f"<sub>cmcflex {md(report.tool.version)} · rule set {md(report.tool.ruleset)} · "
             f"evaluated phase {md(report.evaluated_phase.label)} · inputs (SHA-256): {inputs}"

@@ -45,6 +45,16 @@ class NotEvaluatedEntry(_Frozen):
     reason: str
 
 
+class NoRecordsEntry(_Frozen):
+    """An optional file the dossier does not have, whose absence means "none yet" (no changes.yaml:
+    no manufacturing changes), and the rules that therefore have nothing to check. ``note`` is the
+    one line every format shows."""
+
+    file: str
+    note: str
+    rules: list[str]
+
+
 class WaiverNote(_Frozen):
     """A waiver that did not apply: expired, matching nothing, or outgrown by a later milestone
     (``--target``: the gap is graver there than the one the waiver accepted)."""
@@ -137,6 +147,7 @@ class Report(_Frozen):
     waived: list[WaivedFinding] = []
     waiver_notes: list[WaiverNote] = []
     not_evaluated: list[NotEvaluatedEntry] = []
+    no_records: list[NoRecordsEntry] = []
     rules_evaluated: list[str] = []
     severity_overrides: dict[str, Severity] = {}
     inputs: list[InputEntry]

@@ -52,7 +52,8 @@ def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]
     if f.line:
         location["region"] = {"startLine": f.line}
     message = f.message if not f.record else f"{f.message} [{f.record}]"
-    properties: dict[str, Any] = {"severity": f.severity.value, "area": f.area, "remedy": f.remedy}
+    properties: dict[str, Any] = {"severity": f.severity.value, "area": f.area, "remedy": f.remedy,
+                                  "cites": list(f.cites)}
     if f.record:
         properties["record"] = f.record
     if f.default_severity is not None:
@@ -91,6 +92,8 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
     for n in report.not_evaluated:
         out.append({"level": "note", "message": {"text": f"{n.rule} not evaluated: {n.reason}"},
                     "associatedRule": {"id": n.rule}})
+    for r in report.no_records:
+        out.append({"level": "note", "message": {"text": r.note}})
     return out
 
 

@@ -103,7 +103,9 @@ class Gap(NamedTuple):
 
     ``severity`` may be set only by rules whose catalogue entry grades parts of the check
     differently (e.g. PPQ-005); otherwise the engine uses the rule's severity for the phase.
-    ``remedy`` overrides the rule's general remedy with a record-specific one.
+    ``remedy`` overrides the rule's general remedy with a record-specific one, and ``cites``
+    the rule's sources with those for the record at hand (a rule covering several tests cites,
+    for each finding, the sources of its test; the rule's own ``cites`` stay the union).
     """
 
     message: str
@@ -112,12 +114,19 @@ class Gap(NamedTuple):
     data: Mapping[str, Any] | None = None
     severity: Severity | None = None
     remedy: str | None = None
+    cites: tuple[str, ...] | None = None
 
 
 class NotEvaluated(NamedTuple):
-    """The rule applies but the dossier lacks the data it needs."""
+    """The rule applies but the dossier lacks the data it needs.
+
+    ``none_recorded`` names an optional file whose absence means that nothing of its kind has
+    happened yet (no changes.yaml: no manufacturing changes); the report then says so in one line
+    per file instead of listing every rule that reads it as not evaluated.
+    """
 
     reason: str
+    none_recorded: str | None = None
 
 
 Outcome = Gap | NotEvaluated

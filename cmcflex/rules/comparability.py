@@ -14,24 +14,18 @@ from cmcflex.dossier.models import Change, ChangeRisk, ComparisonMethod, Conclus
 from cmcflex.formatting import number, number_range
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
+from cmcflex.rules.citations import (
+    CBER_2026, CFR_601_12, CGT_COMPARABILITY, FLEX_2026, Q5E, Q9_R1, TOWN_HALLS,
+)
 
 FILE = "changes.yaml"
 FLEXIBILITY = ("the CBER CGT CMC flexibility (Jan 2026; FDA CMC flexibilities guidance, May 2026) "
                "accepts proportionate data for a minor change")
-FDA_CGT_COMPARABILITY = ("FDA draft guidance, Manufacturing Changes and Comparability for Human Cellular "
-                         "and Gene Therapy Products (2023)")
-ICH_Q5E = ("ICH Q5E, Comparability of Biotechnological/Biological Products Subject to Changes in "
-           "Their Manufacturing Process (2004)")
-CBER_2026 = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
-FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
-             "and Gene Therapy Products for a Biologics License Application, final guidance (May 2026)")
-TOWN_HALLS = ("FDA CBER town halls, Gene Therapy Chemistry, Manufacturing, and Controls "
-              "(OTAT, September 2022; OTP, April 2023)")
 
 
 def _changes(d: Dossier) -> Iterator[tuple[int, Change]] | NotEvaluated:
     if d.changes is None:
-        return NotEvaluated("changes.yaml is missing: no manufacturing changes are recorded")
+        return NotEvaluated("no manufacturing changes recorded", none_recorded=FILE)
     return iter(enumerate(d.changes.changes))
 
 
@@ -301,7 +295,7 @@ def compare_attribute(
     id="CMP-001", slug="risk-assessed", area=Area.CMP,
     title="Each change has a risk assessment naming the affected attributes",
     severity=by_phase(MI, MA, B, B, B),
-    cites=(FDA_CGT_COMPARABILITY, "ICH Q9(R1), Quality Risk Management (2023)"),
+    cites=(CGT_COMPARABILITY, Q9_R1),
     grading="A minor change with a risk assessment and a summary that names no affected attributes is "
             "info (the 2026 flexibility accepts proportionate data); every other gap takes the "
             "phase's grade.",
@@ -333,7 +327,7 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-002", slug="comparability-study-present", area=Area.CMP,
     title="Moderate and major changes have a comparability study; minor changes a proportionate summary",
     severity=by_phase(I, MA, B, B, B),
-    cites=(ICH_Q5E, FDA_CGT_COMPARABILITY, CBER_2026, FLEX_2026),
+    cites=(Q5E, CGT_COMPARABILITY, CBER_2026, FLEX_2026),
     grading="A minor change without a study is info at every phase (a proportionate summary is "
             "enough under the 2026 flexibility); a moderate or major change without a study takes "
             "the phase's grade.",
@@ -389,7 +383,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-003", slug="criteria-predefined", area=Area.CMP,
     title="The comparability study's method and acceptance criteria were set in advance",
     severity=by_phase(None, MI, MA, B, B),
-    cites=(FDA_CGT_COMPARABILITY, ICH_Q5E),
+    cites=(CGT_COMPARABILITY, Q5E),
     grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
             "flexibility accepts proportionate data); otherwise it takes the phase's grade.",
     remedy="Name the statistical method (`method`) and set the acceptance criteria in an approved "
@@ -449,7 +443,7 @@ _WEAK_REMEDY = (
     id="CMP-004", slug="data-support-conclusion", area=Area.CMP,
     title="The lot data support the comparability conclusion",
     severity=by_phase(None, MA, B, B, B),
-    cites=(ICH_Q5E, FDA_CGT_COMPARABILITY),
+    cites=(Q5E, CGT_COMPARABILITY),
     grading="A 'comparable' claim the recomputed data contradict takes the phase's grade, even for a "
             "minor change; a descriptive comparison, or one with too few lots to detect a difference, "
             "is info (weak evidence).",
@@ -539,7 +533,7 @@ def _weak_words(results: list[Comparison], lead: bool = True) -> str:
     id="CMP-005", slug="bridge-when-not-comparable", area=Area.CMP,
     title="A change not shown comparable has a nonclinical or clinical bridge",
     severity=by_phase(None, MA, B, B, B),
-    cites=(ICH_Q5E, FDA_CGT_COMPARABILITY),
+    cites=(Q5E, CGT_COMPARABILITY),
     remedy="Bridge the change with nonclinical or clinical data (record the study id in "
            "`nonclinical_bridge` or `clinical_bridge`), or repeat the comparability study with enough lots "
            "to reach a conclusion.",
@@ -570,7 +564,7 @@ def bridge_when_not_comparable(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-006", slug="late-major-change", area=Area.CMP,
     title="A major change at or after the pivotal study is compared against pivotal lots",
     severity=by_phase(None, None, MA, B, None),
-    cites=(ICH_Q5E, TOWN_HALLS, "CGT precedent (2020)"),
+    cites=(Q5E, TOWN_HALLS),
     remedy="Compare the post-change lots against lots used in the pivotal study (list them in "
            "`pre_lots`), so that the pivotal clinical data support the commercial process.",
     why="After the pivotal study, the clinical evidence rests on pivotal material; a late major change "
@@ -610,7 +604,7 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-007", slug="patient-material-in-study", area=Area.CMP,
     title="Autologous products: the comparability study uses patient-derived material",
     severity=by_phase(None, MI, MA, MA, MA),
-    cites=(f"{FDA_CGT_COMPARABILITY} (split-source designs)",),
+    cites=(f"{CGT_COMPARABILITY} (split-source designs)",),
     grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
             "flexibility accepts proportionate data); otherwise it takes the phase's grade.",
     remedy="Include post-change lots made from patient starting material, or use a split-source design "
@@ -661,7 +655,7 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-008", slug="reporting-category", area=Area.CMP,
     title="Post-approval changes carry a reporting category; major changes are PAS",
     severity=by_phase(None, None, None, None, B),
-    cites=("21 CFR 601.12(b)–(d)",),
+    cites=(CFR_601_12,),
     remedy="Give each post-approval change its reporting category under 21 CFR 601.12: a prior approval "
            "supplement (PAS) for a major change, CBE-30 or CBE-0 for a moderate one, the annual report for "
            "a minor one.",

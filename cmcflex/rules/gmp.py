@@ -42,6 +42,15 @@ from cmcflex.rules.base import (
     by_phase,
     rule,
 )
+from cmcflex.rules.citations import (
+    ASEPTIC_GUIDANCE, CAR_T_2024, CBER_2026, CFR_11_10, CFR_1271_290, CFR_1271_90_C1, CFR_1271_DONOR,
+    CFR_210_2_C, CFR_211_100, CFR_211_100_A, CFR_211_100_B, CFR_211_113_B, CFR_211_160_A, CFR_211_186,
+    CFR_211_188, CFR_211_192, CFR_211_22, CFR_211_25, CFR_211_42, CFR_211_63, CFR_211_67, CFR_211_68,
+    CFR_211_84_D2, CFR_600_21, CFR_601_20_D, CFR_610_15_A, CONTROL_SOURCES, DATA_INTEGRITY_2018,
+    DERIVED_MATERIALS_2024, FLEX_2026, GT_IND_2020, PHASE_1_GUIDANCE, PHS_351_A2C, QUALITY_AGREEMENTS_2016,
+    USP_1043, section,
+)
+from cmcflex.rules.remedies import CONTROL_REMEDIES
 
 GMP_FILE = "gmp.yaml"
 DOSSIER_FILE = "dossier.yaml"
@@ -49,12 +58,6 @@ LATER_PHASE_USES = ("phase_2", "phase_3", "ppq", "commercial")
 APS_MAX_AGE_MONTHS = 6
 APS_INITIAL_RUNS = 3
 
-PHASE_1_GUIDANCE = "FDA, Guidance for Industry: CGMP for Phase 1 Investigational Drugs (July 2008)"
-ASEPTIC_GUIDANCE = (
-    "FDA, Guidance for Industry: Sterile Drug Products Produced by Aseptic Processing — "
-    "Current Good Manufacturing Practice (September 2004)"
-)
-CBER_ANNOUNCEMENT = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
 CONTROL_GRADING = ("A control left out of gmp.yaml is info (not shown: record it); a control recorded "
                    "partial, planned or absent takes the rule's grade.")
 
@@ -154,7 +157,7 @@ def _controls_rule(d: Dossier, names: Sequence[str]) -> Iterator[Outcome]:
     for name in names:
         gap = _control_gap(d, name)
         if gap is not None:
-            yield gap
+            yield gap._replace(cites=CONTROL_SOURCES.get(name), remedy=gap.remedy or CONTROL_REMEDIES.get(name))
 
 
 def _join(items: Sequence[str]) -> str:
@@ -190,11 +193,7 @@ def _site_index(d: Dossier, site_id: str) -> int:
     title="The CGMP regime of each site matches the phase of the material it makes",
     area=Area.GMP,
     severity=by_phase(I, B, B, B, B),
-    cites=(
-        "21 CFR 210.2(c)",
-        PHASE_1_GUIDANCE,
-        CBER_ANNOUNCEMENT,
-    ),
+    cites=(CFR_210_2_C, PHASE_1_GUIDANCE, CBER_2026, FLEX_2026),
     grading=("A Phase 1 guidance site with no lot on record while the product is past phase 1 is "
              "info (whether it makes phase 2/3 material is not shown); one that made phase 2/3, PPQ "
              "or commercial lots, or is named commercial, takes the rule's grade."),
@@ -290,7 +289,7 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="An independent quality unit (QC function at phase 1) with written responsibilities",
     area=Area.GMP,
     severity=by_phase(B, B, B, B, B),
-    cites=("21 CFR 211.22", f"{PHASE_1_GUIDANCE}, section V.B"),
+    cites=(CFR_211_22, section(PHASE_1_GUIDANCE, "V.B")),
     grading=("A quality unit left out of gmp.yaml, or one whose independence or written "
              "responsibilities are not recorded, is info (not shown); either recorded false is a blocker."),
     remedy=(
@@ -346,7 +345,7 @@ def quality_unit_independent(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Written procedures and batch records in place",
     area=Area.GMP,
     severity=by_phase(B, MA, B, B, B),
-    cites=("21 CFR 211.100", "21 CFR 211.186", "21 CFR 211.188", f"{PHASE_1_GUIDANCE}, section V.E"),
+    cites=(CFR_211_100, CFR_211_186, CFR_211_188, section(PHASE_1_GUIDANCE, "V.E")),
     grading=CONTROL_GRADING,
     remedy=(
         "Approve written production and process-control procedures and a master batch record, "
@@ -368,7 +367,7 @@ def written_procedures_and_records(d: Dossier, ctx: Context) -> Iterator[Outcome
     title="Personnel training program in place",
     area=Area.GMP,
     severity=by_phase(MA, MA, MA, B, B),
-    cites=("21 CFR 211.25",),
+    cites=(CFR_211_25,),
     grading=CONTROL_GRADING,
     remedy=(
         "Put a training program in place (a training matrix per role, records of training on "
@@ -390,7 +389,7 @@ def personnel_training(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Deviation and OOS investigation procedures in place",
     area=Area.GMP,
     severity=by_phase(MA, B, B, B, B),
-    cites=("21 CFR 211.192",),
+    cites=(CFR_211_192, CFR_211_100_B),
     grading=CONTROL_GRADING,
     remedy=(
         "Approve procedures for recording and investigating deviations and out-of-specification "
@@ -412,7 +411,7 @@ def deviations_and_oos_investigated(d: Dossier, ctx: Context) -> Iterator[Outcom
     title="Change control in place",
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
-    cites=("21 CFR 211.100(a)", "21 CFR 211.160(a)"),
+    cites=(CFR_211_100_A, CFR_211_160_A),
     grading=CONTROL_GRADING,
     remedy=(
         "Put a change control procedure in place (proposal, risk assessment, quality unit "
@@ -435,7 +434,7 @@ def change_control(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Equipment qualification in place",
     area=Area.GMP,
     severity=by_phase(MA, MA, MA, B, B),
-    cites=("21 CFR 211.63", "21 CFR 211.67", "21 CFR 211.68"),
+    cites=(CFR_211_63, CFR_211_67, CFR_211_68),
     grading=CONTROL_GRADING,
     remedy=(
         "Qualify the equipment used in manufacture and testing (IQ/OQ/PQ under a validation "
@@ -460,7 +459,7 @@ def equipment_qualified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Environmental monitoring program with trending and no uninvestigated excursions",
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
-    cites=("21 CFR 211.42(c)(10)(iv)", ASEPTIC_GUIDANCE),
+    cites=(CFR_211_42, section(ASEPTIC_GUIDANCE, "X.A (environmental monitoring)")),
     grading=("A program in place that does not record trending or the number of uninvestigated "
              "excursions is info (not shown), as is a program left out; trending: false, an "
              "uninvestigated excursion, or a status other than in_place takes the rule's grade."),
@@ -536,7 +535,7 @@ def _longest_clean_streak(runs: Sequence[AsepticProcessSimulation]) -> int:
     title="Aseptic process simulation current, clean and worst case",
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
-    cites=("21 CFR 211.113(b)", f"{ASEPTIC_GUIDANCE}, section IX.A"),
+    cites=(CFR_211_113_B, section(ASEPTIC_GUIDANCE, "IX.A")),
     grading=("A latest run that does not record worst_case is info, and so, from BLA, is a suite "
              "whose runs record no purpose and whose earliest runs do not show 3 consecutive "
              "successes (its initial qualification is not shown); a run not current, contaminated or "
@@ -709,12 +708,7 @@ _DI_REMEDY = {
     title="Data integrity: audit trails on, systems validated, unique logins",
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
-    cites=(
-        "21 CFR 11.10(a), (d), (e)",
-        "21 CFR 211.68",
-        "FDA, Guidance for Industry: Data Integrity and Compliance With Drug CGMP: Questions and "
-        "Answers (December 2018)",
-    ),
+    cites=(CFR_11_10, CFR_211_68, DATA_INTEGRITY_2018),
     grading=("Controls in place that do not record a safeguard (audit_trail, systems_validated, "
              "unique_logins) are info (not shown), as are controls left out; a safeguard recorded "
              "false, or a status other than in_place, takes the rule's grade."),
@@ -774,11 +768,7 @@ def _is_cell_starting_material(m: Material) -> bool:
     title="Each human- or animal-derived material has a risk assessment",
     area=Area.GMP,
     severity=by_phase(MA, MA, B, B, B),
-    cites=(
-        "FDA draft guidance, Considerations for the Use of Human- and Animal-Derived Materials in "
-        "the Manufacture of Cell and Gene Therapy and Tissue-Engineered Medical Products (April 2024)",
-        "21 CFR 610.15",
-    ),
+    cites=(DERIVED_MATERIALS_2024, USP_1043, CFR_610_15_A),
     remedy=(
         "Write a risk assessment for the material (source and country of origin, TSE/BSE risk, "
         "adventitious agent testing and viral clearance, lot-to-lot consistency) and record its "
@@ -805,6 +795,7 @@ def human_animal_materials_assessed(d: Dossier, ctx: Context) -> Iterator[Outcom
                 f"Material {m.name} ({m.origin.value}-derived {m.role.value}) has no risk assessment.",
                 at=d.where(GMP_FILE, "materials", i),
                 record=f"material {m.name}",
+                cites=None if ctx.phase >= Phase.BLA else (DERIVED_MATERIALS_2024, USP_1043),
                 data={"material": m.name, "origin": m.origin.value, "role": m.role.value},
             )
 
@@ -815,11 +806,7 @@ def human_animal_materials_assessed(d: Dossier, ctx: Context) -> Iterator[Outcom
     title="Research-grade materials qualified, and replaced or justified before pivotal manufacture",
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
-    cites=(
-        "FDA, Guidance for Industry: Chemistry, Manufacturing, and Control (CMC) Information for "
-        "Human Gene Therapy Investigational New Drug Applications (INDs) (January 2020)",
-        "USP <1043> Ancillary Materials for Cell, Gene, and Tissue-Engineered Products",
-    ),
+    cites=(GT_IND_2020, USP_1043),
     remedy=(
         "Qualify each research-grade material in house (identity, purity, function, sterility, "
         "endotoxin, adventitious agents as relevant; record the report in `qualification`), and "
@@ -864,7 +851,7 @@ def research_grade_materials(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Suppliers of critical materials qualified",
     area=Area.GMP,
     severity=by_phase(MI, MA, B, B, B),
-    cites=("21 CFR 211.84(d)(2)",),
+    cites=(CFR_211_84_D2,),
     grading=("A material without supplier_qualified is covered by a supplier qualification program "
              "in place; without one it is info (not shown). A supplier recorded not qualified, or a "
              "program recorded partial, planned or absent, takes the rule's grade."),
@@ -988,7 +975,7 @@ def _plural(ids: Sequence[str], one: str, many: str) -> str:
     title="Allogeneic products: every donor eligible, fully tested and released from quarantine",
     area=Area.GMP,
     severity=by_phase(B, B, B, B, B),
-    cites=("21 CFR 1271.45", "21 CFR 1271.50", "21 CFR 1271.60", "21 CFR 1271.80", "21 CFR 1271.85"),
+    cites=CFR_1271_DONOR,
     grading=("A donor not yet eligible whose cells are still held in quarantine, with no lot made "
              "from them released, is info (the quarantine 21 CFR 1271.60 requires is working), as is "
              "a healthy-donor lot no donor lists while some donor records no lots (its donor is not "
@@ -1088,6 +1075,7 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                     record=f"lot {lot.id}",
                     data={"lot": lot.id, "donors_without_lots": unlisted},
                     severity=I,
+                    cites=(CFR_1271_290, *CFR_1271_DONOR),
                     remedy=f"Add lot {lot.id} to the `lots` of the donor whose cells it was made from.",
                 )
                 continue
@@ -1097,6 +1085,7 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 at=Location(lot.file, lot.line),
                 record=f"lot {lot.id}",
                 data={"lot": lot.id},
+                cites=(CFR_1271_290, *CFR_1271_DONOR),
                 remedy=f"Add lot {lot.id} to the `lots` of the donor whose cells it was made from.",
             )
 
@@ -1107,12 +1096,7 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Autologous products: chain of identity controls in place",
     area=Area.GMP,
     severity=by_phase(MA, B, B, B, B),
-    cites=(
-        "21 CFR 1271.290 (tracking)",
-        "21 CFR 1271.90(c)(1) (FOR AUTOLOGOUS USE ONLY labeling)",
-        "FDA, Guidance for Industry: Considerations for the Development of Chimeric Antigen "
-        "Receptor (CAR) T Cell Products (January 2024)",
-    ),
+    cites=(CFR_1271_290, CFR_1271_90_C1, CAR_T_2024),
     grading=CONTROL_GRADING,
     remedy=(
         "Put chain of identity controls in place from apheresis to infusion (unique patient and "
@@ -1139,10 +1123,7 @@ def chain_of_identity(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Third-party sites have a quality agreement",
     area=Area.GMP,
     severity=by_phase(MI, MA, MA, B, B),
-    cites=(
-        "FDA, Guidance for Industry: Contract Manufacturing Arrangements for Drugs: Quality "
-        "Agreements (November 2016)",
-    ),
+    cites=(QUALITY_AGREEMENTS_2016,),
     remedy=(
         "Sign a quality agreement with the contract site that sets out each party's CGMP "
         "responsibilities (release, deviations, changes, audits, records) and record its id in "
@@ -1173,7 +1154,7 @@ def third_party_quality_agreement(d: Dossier, ctx: Context) -> Iterator[Outcome]
     title="No commercial site with OAI; open inspection observations have completed CAPA",
     area=Area.GMP,
     severity=by_phase(None, MI, MA, B, B),
-    cites=("21 CFR 601.20(d)", "CRL history for CGT BLAs"),
+    cites=(CFR_601_20_D, PHS_351_A2C, CFR_600_21),
     grading=("A commercial site with no inspection on record is an info note on pre-license "
              "inspection readiness from BLA on; OAI and open observations take the rule's grade."),
     remedy=(

@@ -26,6 +26,10 @@ from cmcflex.dossier.models import (
 )
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
+from cmcflex.rules.citations import (
+    CAR_T_2024, CBER_2026, CFR_211_100_A, CFR_211_113_B, CFR_211_22_100, CGMP_QA_PPC, CGT_COMPARABILITY,
+    FLEX_2026, PV_2011, section,
+)
 from cmcflex.rules.common import OutOfSpec, lots_with_results, out_of_spec, spec_index
 
 B, MI, I = Severity.BLOCKER, Severity.MINOR, Severity.INFO
@@ -33,10 +37,6 @@ FILE = "ppq.yaml"
 PPQ_USE = "ppq"
 TRADITIONAL_LOT_COUNT = 3
 
-PV_2011 = "FDA, Process Validation: General Principles and Practices (2011)"
-CBER_2026 = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
-FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
-             "and Gene Therapy Products for a Biologics License Application, final guidance (May 2026)")
 
 ELEMENTS = ("operating_conditions", "data_to_collect", "tests_and_criteria", "sampling_plan",
             "statistical_methods", "deviation_handling")
@@ -164,7 +164,7 @@ def _ids(lots: list[Lot]) -> str:
     title="A PPQ protocol exists",
     area=Area.PPQ,
     severity=by_phase(None, None, MI, B, B),
-    cites=(f"{PV_2011}, IV.C.3", "21 CFR 211.100(a)"),
+    cites=(section(PV_2011, "IV.C.3"), CFR_211_100_A),
     remedy="Write the PPQ protocol in ppq.yaml (protocol: id, site, scale, lots_planned with its "
            "justification, elements, prerequisites) and have the quality unit approve it before "
            "the first PPQ lot is made.",
@@ -188,8 +188,7 @@ def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     severity=by_phase(None, None, MI, MA, MA),
     grading="Fewer than three PPQ lots with a complete justification is info naming the 2026 CBER "
             "flexibility; a missing lot count or justification takes the phase's grade.",
-    cites=("FDA, Questions and Answers on Current Good Manufacturing Practice Regulations: Production "
-           "and Process Controls, Q5", CBER_2026, FLEX_2026),
+    cites=(CGMP_QA_PPC, CBER_2026, FLEX_2026),
     remedy="State in protocol.lot_count_justification why the number of lots gives confidence in "
            "the process: the approach (process_knowledge, risk_based, statistical, "
            "expected_coverage or platform), the reasoning in text, and the evidence documents "
@@ -261,7 +260,7 @@ def _join(items: list[str]) -> str:
     title="The PPQ protocol names each required element",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
-    cites=(f"{PV_2011}, IV.C.3",),
+    cites=(section(PV_2011, "IV.C.3"),),
     remedy="Name in protocol.elements the protocol section for each element: operating "
            "conditions, data to collect, tests and acceptance criteria, sampling plan, "
            "statistical methods, and deviation handling.",
@@ -288,7 +287,7 @@ def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The PPQ protocol is approved by the quality unit",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
-    cites=(f"{PV_2011}, IV.C.4", "21 CFR 211.22, 211.100"),
+    cites=(section(PV_2011, "IV.C.4"), CFR_211_22_100),
     remedy="Have the quality unit review and approve the PPQ protocol before the first PPQ lot, "
            "and set protocol.approved_by_quality_unit: true.",
     why="The quality unit must approve the protocol before PPQ starts; an unapproved protocol does "
@@ -316,7 +315,7 @@ def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     partial=by_phase(None, None, None, MA, MA),
     grading="From BLA, a missing commitment that every concurrently released lot meets all release "
             "criteria is a blocker; a missing rationale or failure plan is major.",
-    cites=(f"{PV_2011}, V (concurrent release of PPQ batches)", CBER_2026),
+    cites=(section(PV_2011, "V (concurrent release of PPQ batches)"), CBER_2026, FLEX_2026),
     remedy="In protocol.concurrent_release state the rationale (e.g. each autologous lot is one "
            "patient's only dose), commit every concurrently released lot to all release criteria "
            "(lots_meet_release_criteria: true), and give the plan if PPQ fails (how distributed "
@@ -371,9 +370,7 @@ def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="PPQ starting material represents patient material",
     area=Area.PPQ,
     severity=by_phase(None, None, MI, MA, MA),
-    cites=("CGT precedent (lentiviral vector process change, 2020)",
-           "FDA, Considerations for the Development of Chimeric Antigen Receptor (CAR) T Cell "
-           "Products (2024)"),
+    cites=(f"{CGT_COMPARABILITY} (patient and healthy-donor starting material, split-source designs)", CAR_T_2024),
     remedy="Make PPQ lots from patient starting material, or state in "
            "protocol.starting_material_justification why healthy-donor material represents "
            "patient material (e.g. a comparison of donor and patient cells, or a split-source "
@@ -432,7 +429,7 @@ def _material(kind: str) -> str:
     title="PPQ prerequisites are met",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
-    cites=(f"{PV_2011}, IV.C.1 and IV.C.3", "21 CFR 211.113(b)"),
+    cites=(section(PV_2011, "IV.C.1 and IV.C.3"), CFR_211_113_B),
     remedy="Complete each prerequisite before PPQ and record it in protocol.prerequisites as true "
            "or as the id of the document that shows it (qualification, training, validation "
            "report, aseptic process simulation).",
@@ -451,6 +448,7 @@ def prerequisites_met(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if missing:
         yield Gap(f"{_name(p)} does not show these prerequisites met: {_join(missing)}{_advice(ctx)}.",
                   _first_key(d, ("protocol", "prerequisites"), missing), record=_record(p),
+                  cites=None if "aseptic_simulation_current" in missing else (section(PV_2011, "IV.C.1 and IV.C.3"),),
                   data={"missing": missing})
 
 
@@ -475,7 +473,7 @@ def _first_key(d: Dossier, parent: tuple[str, ...], keys: list[str]) -> Location
     title="Executed PPQ lots pass and the PPQ report concludes the process is validated",
     area=Area.PPQ,
     severity=by_phase(None, None, None, B, B),
-    cites=(f"{PV_2011}, IV.C.4",),
+    cites=(section(PV_2011, "IV.C.4"),),
     remedy="Complete the planned PPQ lots, investigate any lot that fails its specification, close "
            "the open deviations, and issue the PPQ report with the conclusion that the process is "
            "validated.",
@@ -575,7 +573,7 @@ def _attr(d: Dossier, f: OutOfSpec) -> str:
     title="A stage 3 continued process verification plan exists",
     area=Area.PPQ,
     severity=by_phase(None, None, None, MA, B),
-    cites=(f"{PV_2011}, IV.D",),
+    cites=(section(PV_2011, "IV.D"),),
     remedy="Write a continued process verification plan (attributes and parameters trended, "
            "statistical methods, review frequency, response to signals) and name it in "
            "ppq.yaml continued_process_verification.",
@@ -598,7 +596,7 @@ def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome
     title="PPQ runs at a commercial site and at commercial scale",
     area=Area.PPQ,
     severity=by_phase(None, None, I, MA, MA),
-    cites=(f"{PV_2011}, IV.C.2 and IV.C.4",),
+    cites=(section(PV_2011, "IV.C.2 and IV.C.4"),),
     remedy="Run PPQ at a site named in the BLA as commercial (commercial: true in dossier.yaml) "
            "and at commercial scale (protocol.scale: commercial); otherwise justify the site or "
            "scale and plan PPQ at the commercial one.",

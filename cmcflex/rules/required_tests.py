@@ -3,12 +3,17 @@
 Sources:
 - cmcflex rules catalogue, "Required release tests by modality (SPEC-001)" (the table below
   transcribes it row by row);
-- 21 CFR 610.12 (sterility), 610.13 (purity; 610.13(b) pyrogenicity, i.e. endotoxin),
-  610.14 (identity), 610.10 (potency) and 610.30 (mycoplasma);
+- 21 CFR 610.10 (potency), 610.12 (sterility), 610.13 (purity), 610.14 (identity) for licensed
+  products;
 - FDA, Chemistry, Manufacturing, and Control (CMC) Information for Human Gene Therapy
   Investigational New Drug Applications (INDs), guidance for industry (January 2020): release
-  testing of vectors and of genetically modified cells (replication-competent virus, vector
-  copy number, transduction efficiency, residuals, adventitious agents).
+  testing of vectors and of genetically modified cells (sterility, mycoplasma, endotoxin,
+  replication-competent virus, vector copy number, transduction efficiency, residuals,
+  adventitious agents); for cell products that are not gene therapies, the 2008 guidance on CMC
+  information for human somatic cell therapy INDs;
+- USP <63> (mycoplasma), <71> (sterility), <85> (bacterial endotoxins).
+
+The sources a SPEC-001 finding cites for each test are in :mod:`cmcflex.rules.citations`.
 
 A requirement is met by any test, in any specification of the dossier (drug substance, drug
 product, vector), whose canonical test type is among ``tests`` or whose category is among

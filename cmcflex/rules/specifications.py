@@ -59,6 +59,13 @@ from cmcflex.rules.base import (
     by_phase,
     rule,
 )
+from cmcflex.rules.citations import (
+    CBER_2026, CFR_211_165, CFR_211_165_E, CFR_211_192_REVIEW, CFR_211_194_A2, CFR_312_23_A7, CFR_600_3_S,
+    CFR_610_10, CFR_610_RELEASE, FLEX_2026, IND_GUIDANCES, METHODS_LIFECYCLE_2015, NO_CITATION,
+    PHASE_1_GUIDANCE, POTENCY_ASSURANCE, Q14, Q2_R2, Q6B, method_sources, release_test_sources,
+    safety_test_sources, section, sources_for_test, union,
+)
+from cmcflex.rules.remedies import method_remedy, missing_test_remedy, safety_criterion_remedy
 from cmcflex.rules.common import (
     OutOfSpec,
     SpecRef,
@@ -75,10 +82,6 @@ from cmcflex.rules.lotstats import ASSUMED_RELEASED, LotSet, assumed_released, l
 FILE = "specifications.yaml"
 METHODS = "methods.yaml"
 
-Q6B = "ICH Q6B, Specifications: Test Procedures and Acceptance Criteria for Biotechnological/Biological Products (1999)"
-CBER_2026 = "CBER, cell and gene therapy CMC flexibility announcement (January 2026)"
-GT_IND_2020 = ("FDA, Chemistry, Manufacturing, and Control (CMC) Information for Human Gene Therapy "
-               "Investigational New Drug Applications (INDs) (2020)")
 FLEXIBILITY = ("a limit from clinical experience with a post-approval re-evaluation plan is the "
                "flexibility CBER announced in January 2026")
 WIDE_BASES = frozenset({JustificationBasis.SAFETY, JustificationBasis.COMPENDIAL,
@@ -253,12 +256,7 @@ NEEDS_CRITERION_REMEDY = (
     partial=by_phase(MI, MA, None, None, None),
     grading="A missing safety or identity test is a blocker at every phase; another required test "
             "missing is minor at phase 1 and major at phase 2, a blocker from phase 3.",
-    cites=(
-        "21 CFR 610.10–610.14 (potency, sterility, purity, identity)",
-        "21 CFR 610.30 (mycoplasma)",
-        GT_IND_2020,
-        "21 CFR 312.23(a)(7) (IND chemistry, manufacturing and controls information)",
-    ),
+    cites=union((CFR_610_RELEASE, CFR_312_23_A7), release_test_sources()),
     remedy="Add the missing test to the release specification (drug substance, drug product or "
     "vector) with its method and acceptance criterion; safety and identity tests are needed before "
     "the first patient is dosed.",
@@ -286,6 +284,8 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"The {req.name} test ({_listing(_label(r) for r in matching)}) has no acceptance "
                       f"criterion ('{first.test.criterion.describe()}'), and from phase 3 on a {req.name} test "
                       f"needs one{planned}.", first.at, record=first.record, remedy=NEEDS_CRITERION_REMEDY,
+                      cites=union(sources_for_test(first.test.test_type, category_of(first.test), d.modality),
+                                  (CFR_312_23_A7,)),
                       data={"requirement": req.name, "criterion": first.test.criterion.describe(),
                             "reevaluation_plan": _plan_complete(first.test)})
             continue
@@ -303,6 +303,9 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         when = "at every phase" if req.from_phase is Phase.PHASE_1 else "from phase 3 (the pivotal study) on"
         yield Gap(f"No specification has {req.describe()}, which a {d.modality.value} product needs {when}.",
                   at, record=f"required test {req.name}", severity=severity,
+                  cites=union(sources_for_test(req.tests[0] if req.tests else None, category, d.modality),
+                              (CFR_312_23_A7,)),
+                  remedy=missing_test_remedy(req.name, req.describe(), category, req.from_phase is not Phase.PHASE_1),
                   data={"modality": d.modality.value, "requirement": req.name,
                         "accepted_tests": list(req.tests), "from_phase": req.from_phase.value,
                         "category": category.value if category else None})
@@ -317,7 +320,7 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Safety tests have pass/fail criteria",
     area=Area.SPEC,
     severity=by_phase(B, B, B, B, B),
-    cites=("21 CFR 312.23(a)(7) (IND chemistry, manufacturing and controls information)", CBER_2026),
+    cites=union((CFR_312_23_A7,), IND_GUIDANCES, safety_test_sources()),
     remedy="Give the safety test a pass/fail criterion (e.g. 'No growth', 'Negative', '<= 5 EU/kg/h "
     "dose-adjusted'); 'Report result' is a flexibility for characterisation, never for safety.",
     why="A lot is only known to be safe to give when its safety tests can fail; a recorded value "
@@ -328,6 +331,8 @@ def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if category_of(ref.test) is TestCategory.SAFETY and isinstance(ref.test.criterion, ReportOnlyCriterion):
             yield Gap(f"Safety test {_label(ref)} has no pass/fail criterion "
                       f"('{ref.test.criterion.describe()}').", ref.at, record=ref.record,
+                      cites=union((CFR_312_23_A7,), sources_for_test(ref.test.test_type, TestCategory.SAFETY, d.modality)),
+                      remedy=safety_criterion_remedy(ref.test.test_type),
                       data={"criterion": ref.test.criterion.describe(), "category": "safety"})
 
 
@@ -340,7 +345,7 @@ def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="A CQA with 'report result' is justified for the phase",
     area=Area.SPEC,
     severity=by_phase(I, MI, MA, B, B),
-    cites=(f"{Q6B}, 3 and 4", CBER_2026),
+    cites=(section(Q6B, "3 and 4"), CBER_2026, FLEX_2026),
     remedy="Set an acceptance criterion from the lots made so far; at BLA a 'report result' CQA "
     "needs a post-approval re-evaluation plan stating after how many lots and by which method the "
     "limit will be set (reevaluation: {after_lots, method}).",
@@ -407,7 +412,7 @@ def _report_only_expectation(test: SpecTest, phase: Phase) -> str:
     title="Each acceptance criterion states its basis and justification",
     area=Area.SPEC,
     severity=by_phase(I, MI, MI, MA, MA),
-    cites=(f"{Q6B}, 3",),
+    cites=(section(Q6B, "3"),),
     remedy="Add justification: {basis: clinical_lots | safety | compendial | statistical | capability "
     "| mechanistic | platform, text: ...} saying where the limit comes from (lots, toxicology, "
     "pharmacopoeia, mechanism).",
@@ -444,7 +449,7 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="A limit wider than the pivotal lots has a safety, compendial or mechanistic basis",
     area=Area.SPEC,
     severity=by_phase(None, None, MI, MA, MA),
-    cites=(f"{Q6B}, 3",),
+    cites=(section(Q6B, "3 and 4 (introduction)"),),
     remedy="Tighten the limit to the range of the pivotal (clinical) lots, or justify the wider limit "
     "with a safety, compendial, mechanistic or platform basis (e.g. toxicology margin, dose-response "
     "data); a limit from few lots may rest on clinical experience with a post-approval "
@@ -519,7 +524,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
     title="The proposed criteria would not have rejected released pivotal lots",
     area=Area.SPEC,
     severity=by_phase(None, None, MI, MA, MA),
-    cites=(f"{Q6B}, 3",),
+    cites=(section(Q6B, "3 and 4 (introduction)"),),
     remedy="Set the limit so that every released pivotal lot meets it, or explain why the rejected "
     "lots' results are not representative (assay or process change, with data) and what the "
     "clinical outcome of those lots was.",
@@ -683,7 +688,7 @@ _METHOD_WORDS = {
     title="A statistical or capability basis agrees with the lots it rests on",
     area=Area.SPEC,
     severity=by_phase(None, None, MI, MA, MA),
-    cites=(Q6B, CBER_2026),
+    cites=(section(Q6B, "2.6 (statistical concepts) and 4"), CBER_2026, FLEX_2026),
     remedy="State the interval (justification.interval: method, coverage, confidence, sides, k, log) "
     "and recompute it from the lots named; with fewer than 10 lots, base the limit on clinical "
     "experience and add a post-approval re-evaluation plan (reevaluation: {after_lots, method}).",
@@ -792,7 +797,7 @@ def _summary_words(fig: dict[str, Any], unit: str | None) -> str:
     title="A re-evaluation plan states the number of lots and the method",
     area=Area.SPEC,
     severity=by_phase(None, None, None, MI, MI),
-    cites=(CBER_2026,),
+    cites=(CBER_2026, FLEX_2026),
     remedy="Complete the plan: reevaluation: {after_lots: <number of commercial lots>, method: "
     "<e.g. '95 % confidence / 99 % coverage tolerance interval of all released lots'>}.",
     why="A post-approval commitment to revisit a limit is only checkable when it says when (after "
@@ -820,8 +825,7 @@ def reevaluation_plan_complete(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Released lots meet the specification",
     area=Area.SPEC,
     severity=by_phase(MI, MA, MA, MA, MA),
-    cites=("21 CFR 211.165 (testing and release for distribution)",
-           "21 CFR 211.192 (production record review, investigation of discrepancies)"),
+    cites=(CFR_211_165, CFR_211_192_REVIEW),
     remedy="Investigate each out-of-specification result of a released lot (21 CFR 211.192) and "
     "record its outcome; for a lot released under exception, cite the documented pathway (e.g. "
     "physician request under expanded access, quality-unit exceptional release) and the "
@@ -983,8 +987,7 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
     title="Potency is measured by a quantitative assay linked to the mechanism of action",
     area=Area.SPEC,
     severity=by_phase(I, MI, MA, B, B),
-    cites=("21 CFR 610.10 (potency)", "21 CFR 600.3(s) (potency defined)",
-           "FDA, Potency Assurance for Cellular and Gene Therapy Products, draft guidance (2023)"),
+    cites=(CFR_610_10, CFR_600_3_S, POTENCY_ASSURANCE),
     remedy="Use (or add to the potency assurance strategy) a quantitative assay that measures the "
     "mechanism of action, e.g. target-cell killing or cytokine release for a CAR T, transgene "
     "expression and function for a gene therapy; record quantitative: true and moa_linked: true "
@@ -1046,10 +1049,7 @@ def _tests_by_method(d: Dossier) -> dict[str, list[SpecRef]]:
     title="Release methods are qualified or validated as the phase requires",
     area=Area.SPEC,
     severity=by_phase(MA, MA, MA, B, B),
-    cites=("ICH Q2(R2), Validation of Analytical Procedures (2023)",
-           "ICH Q14, Analytical Procedure Development (2023)",
-           "21 CFR 211.165(e) (accuracy, sensitivity, specificity and reproducibility of test methods)",
-           "21 CFR 211.194(a)(2) (suitability of testing methods)"),
+    cites=(Q2_R2, Q14, CFR_211_165_E, CFR_211_194_A2, section(PHASE_1_GUIDANCE, "V.F.1")),
     remedy="Qualify safety methods before first-in-human use (or use the compendial method); "
     "qualify every release method by phase 3; for the BLA, validate each method (verify a compendial "
     "one) and give the report id in methods.yaml (status, report).",
@@ -1075,22 +1075,28 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if ctx.phase >= Phase.BLA:
             if method.compendial:
                 if status not in ("verified", "validated"):
-                    problem = f"is compendial but {status}, not verified"
+                    problem, fix = f"is compendial but {status}, not verified", "verify"
             elif status != "validated":
-                problem = f"is {status}, not validated" + (
-                    " (verification applies to compendial methods only)" if status == "verified" else "")
+                problem, fix = f"is {status}, not validated" + (
+                    " (verification applies to compendial methods only)" if status == "verified" else ""), "validate"
             if problem is None and not (method.report or "").strip():
-                problem = f"is {status} but names no {'verification' if method.compendial else 'validation'} report"
+                problem, fix = (f"is {status} but names no {'verification' if method.compendial else 'validation'} "
+                                "report", "report")
         elif ctx.phase >= Phase.PHASE_3:
             if not suitable:
-                problem = f"is {status}; release methods need to be qualified by phase 3"
+                problem, fix = f"is {status}; release methods need to be qualified by phase 3", "qualify_pivotal"
         elif safety and not suitable:
-            problem = f"is {status}; a safety method must be qualified (or compendial) before use in patients"
+            problem, fix = (f"is {status}; a safety method must be qualified (or compendial) before use in "
+                            "patients", "qualify_safety")
         if problem is None:
             continue
         tests = _listing(_label(r) for r in refs)
+        categories = {category_of(r.test) for r in refs}
         yield Gap(f"Method {method_id} (used by {tests}) {problem}.", _method_at(d, method_id),
                   record=f"method {method_id}",
+                  cites=method_sources(ctx.phase is Phase.PHASE_1, categories,
+                                       [r.test.test_type for r in refs], method.compendial),
+                  remedy=method_remedy(fix, categories, method.compendial),
                   data={"status": status, "compendial": method.compendial, "report": method.report,
                         "tests": [_label(r) for r in refs], "safety": safety})
 
@@ -1104,8 +1110,7 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="A method that replaced another has a bridging study",
     area=Area.SPEC,
     severity=by_phase(MI, MA, B, B, B),
-    cites=("ICH Q14, Analytical Procedure Development (2023)",
-           "CGT precedent: dose-defining titer method change without bridging"),
+    cites=(Q14, METHODS_LIFECYCLE_2015),
     remedy="Run a bridging study (the same samples, including retained pivotal-lot samples, tested by "
     "both methods; agreement or a conversion factor) and name it in methods.yaml (bridging_study).",
     why="Limits and clinical doses were set with results of the old method; without a bridge the new "
@@ -1145,7 +1150,7 @@ def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Tests, lots and sites refer to records that exist",
     area=Area.SPEC,
     severity=by_phase(MA, MA, MA, MA, MA),
-    cites=("data consistency",),
+    cites=(NO_CITATION,),
     remedy="Correct the id to one that exists (the finding suggests the closest), or add the missing "
     "record: the method to methods.yaml, the site to dossier.yaml, the test to the specification.",
     why="A reference that points nowhere silently drops data from every check that follows it: an "

@@ -15,16 +15,13 @@ from cmcflex.dossier.models import Period, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of
 from cmcflex.formatting import number
 from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, by_phase, rule
+from cmcflex.rules.citations import CFR_211_166, CFR_610_53, FLEX_2026, PHASE_1_GUIDANCE, Q5C, section
 from cmcflex.rules.common import commercial_process, judge_stability, spec_index, test_record
 
 FILE = "stability.csv"
 LONG_TERM, IN_USE = "long_term", "in_use"
 TOLERANCE = 0.01  # a time point within 1 % of a claim covers it (365 days cover 12 months)
-Q5C = "ICH Q5C, Stability Testing of Biotechnological/Biological Products (1995)"
-CFR_211_166 = "21 CFR 211.166 (stability testing)"
 FLEXIBILITY = "the FDA CMC flexibilities guidance (May 2026) accepts fewer lots with a justification"
-FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
-             "and Gene Therapy Products for a Biologics License Application, final guidance (May 2026)")
 
 
 def _claim_at(d: Dossier, key: str) -> Location:
@@ -85,7 +82,7 @@ def _long_term(d: Dossier) -> list[StabilityPoint]:
     id="STAB-001", slug="supports-clinical-use", area=Area.STAB,
     title="Stability data cover the product's storage and in-use period during the trial",
     severity=by_phase(MA, MA, MA, None, None),
-    cites=("FDA, Guidance for Industry: CGMP for Phase 1 Investigational Drugs (July 2008), V.F.2", CFR_211_166),
+    cites=(section(PHASE_1_GUIDANCE, "V.F.2"), CFR_211_166),
     remedy="Put representative lots of the clinical material on real-time stability at the storage "
            "condition, and test the in-use period (after thaw or preparation) at its condition up to the "
            "claimed time.",
@@ -118,7 +115,7 @@ def supports_clinical_use(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="STAB-002", slug="shelf-life-supported", area=Area.STAB,
     title="The claimed shelf life is covered by real-time data on commercial-process lots",
     severity=by_phase(None, None, MI, B, B),
-    cites=(Q5C, "21 CFR 211.166, 610.53"),
+    cites=(Q5C, CFR_211_166, CFR_610_53),
     remedy="Claim only the shelf life that real-time long-term data on commercial-process lots reach, "
            "and extend it post-approval as the ongoing studies mature (with a commitment in the BLA).",
     why="A biological product's dating period rests on real-time data at the storage condition on "
@@ -166,12 +163,13 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="STAB-003", slug="stability-lot-count", area=Area.STAB,
     title="At least 3 lots are on long-term stability, or fewer are justified",
     severity=by_phase(None, None, None, MA, MA),
-    cites=(f"{Q5C}, 4 (selection of batches)", FLEX_2026),
+    cites=(section(Q5C, "4 (selection of batches)"), FLEX_2026),
     remedy="Put at least 3 commercial-process lots on long-term stability, or state in dossier.yaml "
            "(`stability_lot_justification`) why fewer lots suffice (scarce patient material, platform "
            "or development-lot data) and commit to adding lots post-approval.",
-    why="ICH Q5C expects data on at least 3 lots; the 2026 CMC flexibilities accept fewer for cell and "
-        "gene therapy products when the sponsor justifies it, so only an unjustified shortfall is a gap.",
+    why="ICH Q5C expects data on at least 3 lots; under the 2026 CMC flexibilities, stability data from "
+        "representative clinical lots can support a cell or gene therapy's shelf life, so fewer "
+        "commercial-process lots with a justification are not a gap, only an unjustified shortfall is.",
 )
 def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     long_term = _long_term(d)
@@ -231,7 +229,7 @@ def _is_potency(d: Dossier, point: StabilityPoint) -> bool:
     id="STAB-004", slug="potency-on-stability", area=Area.STAB,
     title="Potency is among the attributes on stability",
     severity=by_phase(None, MI, MA, MA, MA),
-    cites=(f"{Q5C}, 5.2 (potency)",),
+    cites=(section(Q5C, "5.2 (potency)"),),
     remedy="Add the potency assay to the stability protocol at every time point.",
     why="Loss of biological activity is the change most likely to matter for a cell or gene therapy; "
         "ICH Q5C expects potency in the stability-indicating profile.",

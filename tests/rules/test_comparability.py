@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import findings_for, lot_rows, not_evaluated_for
+from tests.helpers import findings_for, lot_rows, not_evaluated_for, report_for
 
 PRE = {"L-101": 100.0, "L-102": 104.0, "L-103": 96.0, "L-104": 101.0}
 POST_OK = {"L-201": 99.0, "L-202": 102.0, "L-203": 98.0, "L-204": 100.5}
@@ -79,9 +79,26 @@ def test_cmp001_minor_proportionate_change_without_attributes_is_info(dossier_di
     assert f.severity.value == "info" and "flexibility" in f.message
 
 
-def test_cmp_rules_not_evaluated_without_changes_file(dossier_dir):
-    path = dossier_dir({}, phase="bla")
-    assert not_evaluated_for(path, "CMP-001")
+@pytest.mark.parametrize("phase, span", [("bla", "CMP-001..CMP-007"),
+                                         ("post_approval", "CMP-001..CMP-005, CMP-007, CMP-008")])
+def test_no_changes_file_is_one_line_not_seven_rules_not_evaluated(dossier_dir, phase, span):
+    report = report_for(dossier_dir({}, phase=phase))
+    assert not [n for n in report.not_evaluated if n.rule.startswith("CMP-")]
+    assert not [f for f in report.findings if f.rule.startswith("CMP-")]
+    (entry,) = report.no_records
+    assert entry.file == "changes.yaml"
+    assert entry.rules == [r for r in report.rules_evaluated if r.startswith("CMP-")]
+    assert entry.note == f"changes.yaml: no manufacturing changes recorded; {span} have nothing to check"
+
+
+def test_an_empty_changes_file_is_quiet_too(dossier_dir):
+    report = report_for(dossier_dir({"changes.yaml": {"changes": []}}, phase="bla"))
+    assert report.no_records == [] and not [n for n in report.not_evaluated if n.rule.startswith("CMP-")]
+
+
+def test_with_changes_the_rules_report_as_before(dossier_dir):
+    path = dossier(dossier_dir, change(comparability=None), phase="phase_3")
+    assert report_for(path).no_records == [] and findings_for(path, "CMP-002")
 
 
 # ------------------------------------------------------------------------ CMP-002

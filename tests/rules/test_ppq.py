@@ -359,6 +359,14 @@ def test_ppq007_points_at_the_first_unmet_prerequisite(make):
     assert (absent / "ppq.yaml").read_text().splitlines()[f.line - 1].strip() == "prerequisites:"
 
 
+@pytest.mark.parametrize("unmet, aseptic", [("aseptic_simulation_current", True), ("shipping_validated", False)])
+def test_ppq007_cites_the_aseptic_regulation_only_for_an_aseptic_prerequisite(make, unmet, aseptic):
+    f = one(make("bla", ppq(**{f"protocol__prerequisites__{unmet}": False})), "PPQ-007")
+    assert f.data["missing"] == [unmet]
+    assert any("211.113(b)" in c for c in f.cites) is aseptic
+    assert any("Process Validation" in c for c in f.cites)
+
+
 def test_ppq007_vector_process_only_for_ex_vivo_modified_cells(make):
     data = ppq(protocol__prerequisites__vector_process_validated=MISSING)
     f = one(make("bla", data), "PPQ-007")

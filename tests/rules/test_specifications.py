@@ -31,7 +31,7 @@ def base_tests() -> list[dict[str, Any]]:
     return [
         _t("sterility", "No growth", "compendial", text="21 CFR 610.12"),
         _t("endotoxin", "<= 5.0 EU/mL", "compendial", text="USP <85>"),
-        _t("mycoplasma", "Negative", "compendial", text="21 CFR 610.30"),
+        _t("mycoplasma", "Negative", "compendial", text="USP <63>"),
         _t("identity", "Conforms", "mechanistic", text="CAR transgene by PCR"),
         _t("viable_cell_dose", "1.0E8 - 5.0E8 cells", "safety", text="Dose range of the pivotal study"),
         _t("viability", ">= 80 %"),

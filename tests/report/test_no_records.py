@@ -1,0 +1,65 @@
+"""An absent "none yet" file (changes.yaml) is one line in every format, not a list of rules not
+evaluated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from cmcflex.engine import rule_span
+from cmcflex.report.formats import render
+from cmcflex.report.model import Report
+from tests.helpers import report_for
+
+NOTE = "changes.yaml: no manufacturing changes recorded; CMP-001..CMP-007 have nothing to check"
+
+
+@pytest.fixture
+def quiet(dossier_dir: Callable[..., Path]) -> Report:
+    return report_for(dossier_dir({}, phase="bla"))
+
+
+@pytest.mark.parametrize("fmt", ["console", "markdown", "html", "sarif", "junit", "json"])
+def test_every_format_says_it_once(quiet: Report, fmt: str) -> None:
+    out = render(quiet, fmt)
+    assert out.count(NOTE) == 1
+    assert "CMP-001 not evaluated" not in out and "changes.yaml is missing" not in out
+
+
+def test_console_shows_one_line_and_no_cmp_rule_as_not_evaluated(dossier_dir: Callable[..., Path]) -> None:
+    out = render(report_for(dossier_dir({}, phase="phase_3")), "console")
+    lines = [line for line in out.splitlines() if "changes.yaml" in line]
+    assert len(lines) == 1 and lines[0].startswith("changes.yaml: no manufacturing changes recorded")
+    assert not any(line.strip().startswith("CMP-") for line in out.splitlines())
+
+
+def test_json_carries_the_file_the_note_and_the_rules(quiet: Report) -> None:
+    data = json.loads(render(quiet, "json"))
+    assert data["no_records"] == [{"file": "changes.yaml", "note": NOTE,
+                                   "rules": [f"CMP-00{i}" for i in range(1, 8)]}]
+    assert not [n for n in data["not_evaluated"] if n["rule"].startswith("CMP-")]
+    assert data["counts"]["not_evaluated"] == len(data["not_evaluated"])
+
+
+def test_same_dossier_same_bytes(dossier_dir: Callable[..., Path]) -> None:
+    path = dossier_dir({}, phase="bla")
+    assert render(report_for(path), "json") == render(report_for(path), "json")
+
+
+def test_a_dossier_with_changes_has_no_note(dossier_dir: Callable[..., Path]) -> None:
+    report = report_for(dossier_dir({"changes.yaml": {"changes": []}}, phase="bla"))
+    assert report.no_records == []
+    assert "no manufacturing changes recorded" not in render(report, "console")
+
+
+@pytest.mark.parametrize("ids, span", [
+    (["CMP-001"], "CMP-001"),
+    (["CMP-001", "CMP-002"], "CMP-001, CMP-002"),
+    (["CMP-003", "CMP-001", "CMP-002", "CMP-005"], "CMP-001..CMP-003, CMP-005"),
+    (["GMP-009", "CMP-010"], "CMP-010, GMP-009"),
+])
+def test_rule_span(ids: list[str], span: str) -> None:
+    assert rule_span(ids) == span
