@@ -41,7 +41,7 @@ from cmcflex.dossier.criteria import (
 )
 from cmcflex.dossier.errors import did_you_mean
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.lots import LotResult
+from cmcflex.dossier.lots import Lot, LotResult
 from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of, is_cqa
 from cmcflex.phases import Phase
@@ -60,12 +60,16 @@ from cmcflex.rules.base import (
     rule,
 )
 from cmcflex.rules.common import (
+    NOT_IN_VERSION,
+    LotRelease,
     OutOfSpec,
+    SpecVersion,
     SpecRef,
     lot_indices,
     lots_with_results,
     not_accepted,
     out_of_spec,
+    release_versions,
     spec_index,
     test_record,
 )
@@ -814,12 +818,29 @@ def reevaluation_plan_complete(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 # ---------------------------------------------------------------------------- SPEC-009
 
 
+UNRECORDED_REMEDY = (
+    "Record the specification version the lot was released against (lots.csv column spec_version) "
+    "and that version's criteria under previous_versions in specifications.yaml (or effective_from "
+    "dates on the versions), so the lot is judged against the specification in force at its release; "
+    "if it did not meet that specification either, investigate (21 CFR 211.192) and record the "
+    "exception pathway and investigation.")
+EXCEPTION_REMEDY = (
+    "Record how the lot was released outside its specification and what the investigation found: the "
+    "lots.csv columns exception_pathway (e.g. expanded_access, physician_request, "
+    "quality_unit_exceptional_release) and investigation (the investigation report id, 21 CFR 211.192).")
+
+
 @rule(
     id="SPEC-009",
     slug="lots-meet-specification",
     title="Released lots meet the specification",
     area=Area.SPEC,
     severity=by_phase(MI, MA, MA, MA, MA),
+    partial=by_phase(I, I, I, I, I),
+    grading="A released lot judged against the specification version in force at its release takes "
+            "the phase's grade; a lot released under a documented exception (pathway and investigation "
+            "on record), or a clinical lot outside today's criteria whose release version is not recorded, "
+            "is info.",
     cites=("21 CFR 211.165 (testing and release for distribution)",
            "21 CFR 211.192 (production record review, investigation of discrepancies)"),
     remedy="Investigate each out-of-specification result of a released lot (21 CFR 211.192) and "
@@ -846,66 +867,128 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated(f"{ASSUMED_RELEASED} ({len(assumed)} lot{'s' if len(assumed) != 1 else ''}: "
                            f"{_listing(sorted(assumed), 3)})")
     by_test = lots_by_test(d)
+    versions = release_versions(d, ctx.current)
+    groups = _version_groups(versions, released)
     failures: dict[str, list[OutOfSpec]] = {}
     table = d.lots
     unjudged: list[str] = []
-    unshown: list[tuple[LotResult, SpecRef]] = []
+    unshown: list[tuple[LotResult, SpecRef, NumericCriterion]] = []
     for (material, attribute), sl in sorted(by_test.items()):
-        criterion = sl.ref.test.criterion
-        if isinstance(criterion, ReportOnlyCriterion):
-            continue
         unit = _unit(sl.ref)
-        for res, verdict in not_accepted(d, material, attribute, criterion, released):  # one pass
-            if verdict is None:
-                if res.result.word is None and res.result.censor and isinstance(criterion, NumericCriterion):
-                    unshown.append((res, sl.ref))
-                    continue
-                unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result, unit)}' against "
-                                f"'{criterion.describe()}'")
+        for version, lot_ids in groups:
+            criterion = version.criterion(sl.ref) if version is not None else sl.ref.test.criterion
+            if version is not None and version.material != material:
                 continue
-            failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
+            if isinstance(criterion, str) or isinstance(criterion, ReportOnlyCriterion):
+                continue  # not in the lot's version, or report only
+            for res, verdict in not_accepted(d, material, attribute, criterion, lot_ids):  # one pass
+                if verdict is None:
+                    if res.result.word is None and res.result.censor and isinstance(criterion, NumericCriterion):
+                        unshown.append((res, sl.ref, criterion))
+                        continue
+                    unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result, unit)}' against "
+                                    f"'{criterion.describe()}'")
+                    continue
+                failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
     exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_values["disposition"])
                   if disp == "released_under_exception"}
     for lot_id in sorted(exceptions | set(failures)):
         lot = table.lot(lot_id)
         assert lot is not None
-        fails = failures.get(lot_id, [])
-        shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result, _unit(f.ref) if f.ref else None)}"
-                 f" against '{f.criterion.describe()}'" for f in fails]
-        data: dict[str, Any] = {
-            "disposition": lot.disposition, "use": lot.use,
-            "pivotal": any(f.ref is not None and lot_id in by_test[(f.ref.spec.material, f.ref.test.attribute)]
-                           .pivotal_ids for f in fails),
-            "results": [{"test": _label(f.ref) if f.ref else None, "value": _value(f.result.result),
-                         "unit": _unit(f.ref) if f.ref else None,
-                         "criterion": f.criterion.describe(), "file": f.result.file, "line": f.result.line,
-                         "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released
-                         if f.ref else None} for f in fails]}
-        first = fails[0].ref if fails else None
-        summary = by_test[(first.spec.material, first.test.attribute)].released if first else {}
-        context = _range_words(summary, "released lots",
-                               _unit(first)) if first else ""
-        # the failing result's row; a lot released under exception with no failing result: its first row
-        at = Location(fails[0].result.file, fails[0].result.line) if fails else Location(lot.file, lot.line)
-        if lot.disposition == "released_under_exception":
-            what = f" with {_listing(shown)}" if shown else ""
-            yield Gap(f"Lot {lot_id} was released under exception{what}; its documented pathway and "
-                      f"investigation must be on file{context}.", at, record=f"lot {lot_id}", data=data)
-        else:
-            assumption = ""
-            if lot_id in assumed:
-                data["disposition_assumed"] = True
-                assumption = f" ({ASSUMED_RELEASED})"
-            yield Gap(f"Released lot {lot_id}{assumption} fails its specification: {_listing(shown)}, and no "
-                      f"exception is recorded, so the failure needs an investigation (21 CFR 211.192){context}.",
-                      at, record=f"lot {lot_id}", data=data)
-    yield from _unshown_conformance(unshown, assumed)
-    yield from _missing_results(d, released, assumed)
+        yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed, by_test)
+    yield from _unshown_conformance(unshown, assumed, versions)
+    yield from _missing_results(d, released, assumed, versions)
     if unjudged:
         many = len(unjudged) != 1
         yield NotEvaluated(f"{len(unjudged)} released result{'s' if many else ''} cannot be judged against "
                            f"{'their criteria' if many else 'its criterion'} (a result word against a numeric "
                            f"limit or a number against a word): {_listing(unjudged, 3)}")
+
+
+def _version_groups(versions: dict[str, LotRelease], released: frozenset[str]
+                    ) -> list[tuple[SpecVersion | None, frozenset[str]]]:
+    """The released lots by the version they are judged against (None: the current version); a lot
+    whose version is unknown is judged against the current criteria (its finding says so)."""
+    if not versions:
+        return [(None, released)]
+    by_version: dict[SpecVersion, set[str]] = {}
+    for lot_id, found in versions.items():
+        if lot_id in released:
+            by_version.setdefault(found.spec if found.spec.known else
+                                  found.spec._replace(criteria=()), set()).add(lot_id)
+    out: list[tuple[SpecVersion | None, frozenset[str]]] = [(None, released - versions.keys())]
+    out += sorted(((v, frozenset(ids)) for v, ids in by_version.items()),
+                  key=lambda item: (item[0].material, item[0].version or "", item[0].known))
+    return out
+
+
+def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease | None, assumed: bool,
+                 by_test: dict[tuple[str, str], Any]) -> Gap:
+    """SPEC-009's finding on one lot: out of specification, or released under exception."""
+    lot_id = lot.id
+    unknown = found is not None and not found.spec.known
+    today = "today's " if unknown else ""
+    shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result, _unit(f.ref) if f.ref else None)}"
+             f" against {today}'{f.criterion.describe()}'" for f in fails]
+    data: dict[str, Any] = {
+        "disposition": lot.disposition, "use": lot.use,
+        "pivotal": any(f.ref is not None and lot_id in by_test[(f.ref.spec.material, f.ref.test.attribute)]
+                       .pivotal_ids for f in fails),
+        "results": [{"test": _label(f.ref) if f.ref else None, "value": _value(f.result.result),
+                     "unit": _unit(f.ref) if f.ref else None,
+                     "criterion": f.criterion.describe(), "file": f.result.file, "line": f.result.line,
+                     "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released
+                     if f.ref else None} for f in fails]}
+    if found is not None:
+        data["spec_version"] = {"version": found.spec.version if found.spec.known else None,
+                                "known": found.spec.known, "how": found.how}
+    pathway, investigation = lot.exception_pathway, lot.investigation
+    if pathway or investigation:
+        data.update(exception_pathway=pathway, investigation=investigation)
+    first = fails[0].ref if fails else None
+    summary = by_test[(first.spec.material, first.test.attribute)].released if first else {}
+    context = _range_words(summary, "released lots", _unit(first)) if first else ""
+    # the failing result's row; a lot released under exception with no failing result: its first row
+    at = Location(fails[0].result.file, fails[0].result.line) if fails else Location(lot.file, lot.line)
+    record = f"lot {lot_id}"
+    assumption = ""
+    if assumed:
+        data["disposition_assumed"] = True
+        assumption = f" ({ASSUMED_RELEASED})"
+    version = (f" (specification version {found.spec.version}: {found.how})"
+               if found is not None and found.spec.known else "")
+    documented = f"through {pathway}, with investigation {investigation} on record"
+    missing = [name for name, value in (("its exception pathway (exception_pathway)", pathway),
+                                        ("its investigation (investigation)", investigation)) if not value]
+    if lot.disposition == "released_under_exception":
+        what = f" with {_listing(shown)}" if shown else ""
+        if not missing:
+            return Gap(f"Lot {lot_id} was released under exception{what}{version} {documented}{context}.",
+                       at, record=record, data=data, severity=I)
+        if len(missing) == 2:
+            return Gap(f"Lot {lot_id} was released under exception{what}{version}; its documented pathway and "
+                       f"investigation must be on file, and lots.csv records neither{context}.", at, record=record,
+                       data=data, remedy=EXCEPTION_REMEDY)
+        on_file = f"pathway {pathway}" if pathway else f"investigation {investigation}"
+        return Gap(f"Lot {lot_id} was released under exception{what}{version}; lots.csv records its {on_file} "
+                   f"but not {missing[0]}{context}.", at, record=record, data=data, remedy=EXCEPTION_REMEDY)
+    if unknown:
+        assert found is not None
+        return Gap(f"Released lot {lot_id}{assumption} measured {_listing(shown)}; lots.csv does not record the "
+                   f"specification version it was released against ({found.how}), so this does not show a "
+                   f"failed release{context}.", at, record=record, data=data, severity=I,
+                   remedy=UNRECORDED_REMEDY)
+    if not missing:
+        return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, "
+                   f"released {documented}{context}.", at, record=record, data=data, severity=I)
+    if len(missing) == 1:
+        on_file = f"exception pathway {pathway}" if pathway else f"investigation {investigation}"
+        return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}; "
+                   f"lots.csv records its {on_file} but not {missing[0]}{context}.", at, record=record,
+                   data=data, remedy=EXCEPTION_REMEDY)
+    return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, and no "
+               f"exception is recorded, so the failure needs an investigation (21 CFR 211.192){context}.",
+               at, record=record, data=data)
 
 
 CENSORED_REMEDY = ("Retest the lot (or report the result) with a method whose reporting limit shows "
@@ -915,11 +998,10 @@ MISSING_REMEDY = ("Add the lot's results for these tests to lots.csv, or documen
                   "without them (21 CFR 211.165(a)).")
 
 
-def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef]], assumed: frozenset[str]) -> Iterator[Outcome]:
+def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterion]], assumed: frozenset[str],
+                         versions: dict[str, LotRelease]) -> Iterator[Outcome]:
     """Released lots whose censored result cannot show conformance (e.g. <5.0 against <= 3.5)."""
-    for res, ref in sorted(unshown, key=lambda u: (u[0].lot_id, _label(u[1]))):
-        criterion = ref.test.criterion
-        assert isinstance(criterion, NumericCriterion)
+    for res, ref, criterion in sorted(unshown, key=lambda u: (u[0].lot_id, _label(u[1]))):
         unit = _unit(ref)
         value = _value(res.result, unit)
         if res.result.censor == "<" and criterion.max is not None:
@@ -935,13 +1017,24 @@ def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef]], assumed: froz
                                 "criterion": criterion.describe(), "shows_conformance": None}
         if assumption:
             data["disposition_assumed"] = True
+        found = versions.get(res.lot_id)
+        if found is not None and not found.spec.known:
+            data["spec_version"] = {"version": None, "known": False, "how": found.how}
+            yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
+                      f"conformance to today's '{criterion.describe()}' ({why}); lots.csv does not record the "
+                      f"specification version it was released against ({found.how}).",
+                      Location(res.file, res.line), record=f"lot {res.lot_id}", remedy=UNRECORDED_REMEDY,
+                      data=data, severity=I)
+            continue
         yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
                   f"conformance to '{criterion.describe()}': {why}.", Location(res.file, res.line),
                   record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY, data=data)
 
 
-def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[str]) -> Iterator[Outcome]:
-    """Released lots with no result row for a test of their material's specification: one finding per lot."""
+def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[str],
+                     versions: dict[str, LotRelease]) -> Iterator[Outcome]:
+    """Released lots with no result row for a test of their material's specification: one finding per lot.
+    A test the lot's specification version did not have is not expected."""
     table = d.lots
     assert table is not None
     materials = table.lot_values["material"]
@@ -954,11 +1047,15 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
         for li in indices:
             by_material.setdefault(materials[li] or "", set()).add(li)
     missing: dict[int, list[str]] = {}
-    for (material, attribute) in spec_index(d):  # specification order
+    index = spec_index(d)
+    for (material, attribute) in index:  # specification order
         lots = by_material.get(material)
         if not lots:
             continue
         for li in lots - lots_with_results(d, material, attribute):
+            found = versions.get(table.lot_ids[li])
+            if found is not None and found.spec.criterion(index[(material, attribute)]) == NOT_IN_VERSION:
+                continue
             missing.setdefault(li, []).append(attribute)
     for li in sorted(missing, key=lambda i: (table.files[table.lot_file[i]], table.lot_line[i], i)):
         lot = table.lot(table.lot_ids[li])
@@ -969,6 +1066,14 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
                                 "use": lot.use}
         if assumption:
             data["disposition_assumed"] = True
+        found = versions.get(lot.id)
+        if found is not None and not found.spec.known:
+            data["spec_version"] = {"version": None, "known": False, "how": found.how}
+            yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv, which "
+                      f"today's specification lists; lots.csv does not record the specification version it was "
+                      f"released against ({found.how}).", Location(lot.file, lot.line), record=f"lot {lot.id}",
+                      remedy=UNRECORDED_REMEDY, data=data, severity=I)
+            continue
         yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv; a lot is "
                   "released only on a complete set of release results.", Location(lot.file, lot.line),
                   record=f"lot {lot.id}", remedy=MISSING_REMEDY, data=data)

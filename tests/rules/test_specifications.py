@@ -538,19 +538,26 @@ def test_spec008_complete_plan_is_silent(make: Callable[..., Path]) -> None:
 # ---------------------------------------------------------------------------- SPEC-009
 
 
-@pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("bla", MA)])
+@pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("phase_3", I), ("bla", I)])
 def test_spec009_released_lot_out_of_spec(make: Callable[..., Path], phase: str, severity: Severity) -> None:
+    # a phase 2 lot is judged by today's specification while the product is in phase 2; later, with no
+    # record of the version it was released against, today's criterion cannot show a failed release
     lots = base_lots() + base_lots([("L-201", 70, 480)], use="phase_2")
     found = findings_for(make(lots=lots), "SPEC-009", phase=phase)
     assert [f.severity for f in found] == [severity] and found[0].record == "lot L-201"
-    assert "viability 70 % against '>= 80 %'" in found[0].message and found[0].line
+    assert "viability 70 %" in found[0].message and "'>= 80 %'" in found[0].message and found[0].line
+    if severity is I:
+        assert "does not show a failed release" in found[0].message and "211.192" not in found[0].message
+        assert "fails" not in found[0].message and found[0].data["spec_version"]["known"] is False
+    else:
+        assert "fails its specification" in found[0].message
 
 
-@pytest.mark.parametrize("phase", ["phase_2", "phase_3", "bla"])
+@pytest.mark.parametrize("phase", ["phase_2", "phase_3"])
 def test_spec009_released_pivotal_lot_out_of_spec_needs_investigation(make: Callable[..., Path],
                                                                      phase: str) -> None:
-    # a plainly released pivotal lot failing its specification is a SPEC-009 major at every phase,
-    # not only SPEC-006's question about the proposed limit
+    # a plainly released pivotal lot failing the specification it was released under is a SPEC-009
+    # major, not only SPEC-006's question about the proposed limit
     lots = base_lots()
     for row in lots:
         if row["lot_id"] == "L-301" and row["attribute"] == "cd3_purity":
@@ -646,12 +653,12 @@ def test_spec009_released_lot_missing_release_results(make: Callable[..., Path])
     lots += [r for r in base_lots([("L-401", 85, 480)], use="development", disposition="rejected")
              if r["attribute"] != "sterility"]  # not released: no finding
     path = make(lots=lots)
-    found = findings_for(path, "SPEC-009", phase="bla")
+    found = findings_for(path, "SPEC-009", phase="phase_3")
     assert [(f.record, f.severity, f.line) for f in found] == [("lot L-302", MA, _row_line(lots, "L-302", "endotoxin"))]
     assert found[0].message == ("Released lot L-302 has no result for sterility, potency in lots.csv; a lot is "
                                 "released only on a complete set of release results.")
     assert found[0].data["missing_tests"] == ["sterility", "potency"] and "211.165(a)" in found[0].remedy
-    assert findings_for(make(), "SPEC-009", phase="bla") == []
+    assert findings_for(make(), "SPEC-009", phase="phase_3") == []
 
 
 def test_spec009_released_censored_result_that_cannot_show_conformance(make: Callable[..., Path]) -> None:
@@ -662,12 +669,14 @@ def test_spec009_released_censored_result_that_cannot_show_conformance(make: Cal
     tests = with_test(base_tests(), "endotoxin", criterion="<= 3.5 EU/mL", unit="EU/mL")
     rejected = [dict(r, disposition="rejected") if r["lot_id"] == "L-303" else r for r in lots]
     path = make(tests=tests, lots=lots)
-    found = findings_for(path, "SPEC-009", phase="bla")
-    assert [(f.record, f.line) for f in found] == [("lot L-303", _row_line(lots, "L-303", "endotoxin"))]
+    found = findings_for(path, "SPEC-009", phase="phase_3")
+    assert [(f.record, f.line, f.severity) for f in found] == [("lot L-303", _row_line(lots, "L-303", "endotoxin"), MA)]
     assert ("the drug_product/endotoxin result <5 EU/mL does not show conformance to '<= 3.5 EU/mL': "
             "the reporting limit is above the acceptance limit") in found[0].message
-    assert not any("L-303" in r for r in not_evaluated_for(path, "SPEC-009", "bla"))
-    assert findings_for(make(tests=tests, lots=rejected), "SPEC-009", phase="bla") == []  # not released
+    assert not any("L-303" in r for r in not_evaluated_for(path, "SPEC-009", "phase_3"))
+    assert findings_for(make(tests=tests, lots=rejected), "SPEC-009", phase="phase_3") == []  # not released
+    later = findings_for(path, "SPEC-009", phase="bla")  # a phase 3 lot at BLA: its release version unknown
+    assert [f.severity for f in later] == [I] and "today's '<= 3.5 EU/mL'" in later[0].message
 
 
 def test_spec009_unjudged_note_agrees_in_number(make: Callable[..., Path]) -> None:
@@ -677,6 +686,152 @@ def test_spec009_unjudged_note_agrees_in_number(make: Callable[..., Path]) -> No
             row["value"] = "Conforms"
     reasons = not_evaluated_for(make(lots=lots), "SPEC-009", "bla")
     assert any(r.startswith("1 released result cannot be judged against its criterion") for r in reasons)
+
+
+# ---------------------------------------------------------------------------- SPEC-009: versions
+
+
+def _versioned(make: Callable[..., Path], lots: list[dict[str, Any]], *, dated: bool = True,
+               previous: list[dict[str, Any]] | None = None, **dossier: Any) -> Path:
+    """A BLA dossier whose drug product specification 3.0 ('>= 80 %' viability) superseded 2.0 ('>= 70 %')."""
+    spec: dict[str, Any] = {"material": "drug_product", "version": "3.0", "tests": base_tests()}
+    old: dict[str, Any] = {"version": "2.0", "tests": [{"attribute": "viability", "criterion": ">= 70 %"}]}
+    if dated:
+        spec["effective_from"] = "2025-09-01"
+        old["effective_from"] = "2023-01-15"
+    spec["previous_versions"] = [old] if previous is None else previous
+    dossier.setdefault("phase", "bla")
+    return make(lots=lots, extra={"specifications.yaml": {"specifications": [spec]}}, **dossier)
+
+
+def _pivotal_at(viability: float, **lot: Any) -> list[dict[str, Any]]:
+    lot.setdefault("manufacture_date", "2024-05-01")
+    return base_lots() + base_lots([("L-310", viability, 480)], **lot)
+
+
+def test_spec009_pivotal_lot_judged_by_the_version_in_force_when_made(make: Callable[..., Path]) -> None:
+    # released under '>= 70 %' (version 2.0 in force on its manufacture date): not a failed release
+    assert findings_for(_versioned(make, _pivotal_at(72)), "SPEC-009") == []
+    found = findings_for(_versioned(make, _pivotal_at(65)), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
+    assert ("fails its specification (specification version 2.0: version 2.0 was in force on its manufacture "
+            "date 2024-05-01): drug_product/viability 65 % against '>= 70 %'") in found[0].message
+    assert found[0].data["spec_version"] == {"version": "2.0", "known": True,
+                                             "how": "version 2.0 was in force on its manufacture date 2024-05-01"}
+
+
+def test_spec009_spec006_still_speaks_about_the_limit(make: Callable[..., Path]) -> None:
+    path = _versioned(make, _pivotal_at(72))
+    spec006 = findings_for(path, "SPEC-006")
+    assert [f.record for f in spec006] == ["test drug_product/viability"] and "L-310: 72 %" in spec006[0].message
+
+
+def test_spec009_lot_made_after_the_current_version_is_judged_by_it(make: Callable[..., Path]) -> None:
+    found = findings_for(_versioned(make, _pivotal_at(72, manufacture_date="2025-10-01")), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
+    assert "against '>= 80 %'" in found[0].message and "211.192" in found[0].message
+
+
+def test_spec009_recorded_spec_version_wins(make: Callable[..., Path]) -> None:
+    undated = dict(dated=False)
+    assert findings_for(_versioned(make, _pivotal_at(72, spec_version="2.0"), **undated), "SPEC-009") == []
+    found = findings_for(_versioned(make, _pivotal_at(72, spec_version="3.0"), **undated), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
+    found = findings_for(_versioned(make, _pivotal_at(65, spec_version="2.0"), **undated), "SPEC-009")
+    assert [f.severity for f in found] == [MA] and "spec_version 2.0 in lots.csv" in found[0].message
+
+
+def test_spec009_unknown_spec_version_is_a_located_load_error(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+
+    lots = _pivotal_at(72, spec_version="2.1")
+    path = _versioned(make, lots, dated=False)
+    with pytest.raises(DossierError) as info:
+        load_dossier(path)
+    (problem,) = info.value.problems
+    assert (problem.file, problem.line, problem.field) == ("lots.csv", _row_line(lots, "L-310", "sterility"),
+                                                           "spec_version")
+    assert "version '2.1'" in problem.message and "did you mean '2.0'?" in problem.message
+
+
+def test_spec009_lot_older_than_every_recorded_version_is_info(make: Callable[..., Path]) -> None:
+    found = findings_for(_versioned(make, _pivotal_at(65, manufacture_date="2022-03-01")), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", I)]
+    assert "before version 2.0 took effect on 2023-01-15" in found[0].message
+    assert "does not show a failed release" in found[0].message and "spec_version" in found[0].remedy
+
+
+def test_spec009_test_absent_from_the_lot_version_needs_no_result(make: Callable[..., Path]) -> None:
+    previous = [{"version": "2.0", "effective_from": "2023-01-15",
+                 "tests": [{"attribute": "viability", "criterion": ">= 70 %"}, {"attribute": "cd3_purity"}]}]
+    lots = [r for r in _pivotal_at(72) if not (r["lot_id"] == "L-310" and r["attribute"] == "cd3_purity")]
+    assert findings_for(_versioned(make, lots, previous=previous), "SPEC-009") == []
+    later = [r for r in _pivotal_at(85, manufacture_date="2025-10-01")
+             if not (r["lot_id"] == "L-310" and r["attribute"] == "cd3_purity")]
+    found = findings_for(_versioned(make, later, previous=previous), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)] and "cd3_purity" in found[0].message
+
+
+def test_spec009_previous_version_must_name_current_tests(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+
+    previous = [{"version": "2.0", "tests": [{"attribute": "viabilty", "criterion": ">= 70 %"}]}]
+    with pytest.raises(DossierError) as info:
+        load_dossier(_versioned(make, base_lots(), dated=False, previous=previous))
+    assert "did you mean 'viability'?" in str(info.value.problems[0])
+    twice = [{"version": "3.0", "tests": []}]
+    with pytest.raises(DossierError) as info:
+        load_dossier(_versioned(make, base_lots(), dated=False, previous=twice))
+    assert "listed twice" in str(info.value.problems[0])
+
+
+def test_spec009_clinical_lot_of_the_current_phase_is_judged_by_today(make: Callable[..., Path]) -> None:
+    # no history recorded: a phase 2 lot in a phase 2 dossier is released against today's specification
+    lots = base_lots([("L-201", 70, 480)], use="phase_2")
+    found = findings_for(make(lots=lots, phase="phase_2", pivotal_phase="phase_2"), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-201", MA)]
+    later = findings_for(make(lots=lots, phase="bla", pivotal_phase="phase_2"), "SPEC-009")
+    assert [(f.record, f.severity) for f in later] == [("lot L-201", I)]
+    assert "a phase_2 lot" in later[0].message and "211.192" not in later[0].message
+
+
+# ---------------------------------------------------------------------------- SPEC-009: exceptions
+
+
+def _exception_lots(**lot: Any) -> list[dict[str, Any]]:
+    return base_lots() + base_lots([("L-320", 70, 480)], **lot)
+
+
+@pytest.mark.parametrize("disposition", ["released_under_exception", "released"])
+def test_spec009_documented_exception_is_info(make: Callable[..., Path], disposition: str) -> None:
+    lots = _exception_lots(disposition=disposition, exception_pathway="physician_request",
+                           investigation="INV-0042")
+    found = findings_for(make(lots=lots), "SPEC-009", phase="phase_3")
+    assert [(f.record, f.severity) for f in found] == [("lot L-320", I)]
+    assert "through physician_request, with investigation INV-0042 on record" in found[0].message
+    assert found[0].data["exception_pathway"] == "physician_request"
+
+
+@pytest.mark.parametrize("given, missing", [({"exception_pathway": "expanded_access"}, "investigation"),
+                                            ({"investigation": "INV-0042"}, "exception_pathway")])
+@pytest.mark.parametrize("disposition", ["released_under_exception", "released"])
+def test_spec009_exception_names_what_is_missing(make: Callable[..., Path], given: dict[str, str],
+                                                 missing: str, disposition: str) -> None:
+    lots = _exception_lots(disposition=disposition, **given)
+    found = findings_for(make(lots=lots), "SPEC-009", phase="phase_3")
+    assert [(f.record, f.severity) for f in found] == [("lot L-320", MA)]
+    assert f"but not its {'investigation' if missing == 'investigation' else 'exception pathway'} ({missing})" \
+        in found[0].message
+    assert "exception_pathway" in found[0].remedy and "investigation" in found[0].remedy
+
+
+def test_spec009_exception_with_nothing_recorded_stays_a_gap(make: Callable[..., Path]) -> None:
+    found = findings_for(make(lots=_exception_lots(disposition="released_under_exception")), "SPEC-009",
+                         phase="phase_3")
+    assert [(f.record, f.severity) for f in found] == [("lot L-320", MA)]
+    assert "lots.csv records neither" in found[0].message
 
 
 # ---------------------------------------------------------------------------- SPEC-010
