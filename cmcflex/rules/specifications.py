@@ -16,9 +16,17 @@ Readings of the catalogue made here:
 - SPEC-003 leaves safety tests to SPEC-002 and, from the phase SPEC-001 requires a potency
   criterion (P3), 'report result' potency tests to SPEC-001 (one finding per problem).
 - SPEC-009 reports every released lot (released or released under exception) that fails its
-  specification, pivotal or not: a released out-of-specification lot needs an investigation.
+  specification, pivotal or not: a released out-of-specification lot needs an investigation
+  unless its exception pathway and investigation are on record (then info).
   SPEC-006 asks a different question (would the proposed limit have rejected pivotal lots?), so
   a pivotal lot may appear in both.
+- SPEC-005 leaves a statistical or capability limit to SPEC-007 when the stated interval,
+  recomputed from the lots the justification rests on, gives the limit: a tolerance limit lies
+  outside the lots it came from by design. Lots are called what they are (pivotal, commercial,
+  PPQ, clinical or named), and a log-scale interval is quoted back-transformed.
+- SPEC-009 judges each lot against the specification version it was released under
+  (:func:`cmcflex.rules.common.release_versions`); an earlier clinical lot whose version is not
+  recorded is compared with today's criteria at info, never called a failed release.
 - When lots.csv gives no disposition for patient lots, they count as released; SPEC-009 says so
   once (a not-evaluated note) and SPEC-006/SPEC-009 findings that rest on such a lot say so too.
 - SPEC-013 also checks that units agree (criterion vs the test's unit, lots.csv units vs the
@@ -163,39 +171,86 @@ def _few_lots_sentence(n: int, statistical: bool) -> str:
     return f" With {lots}, {FLEXIBILITY}."
 
 
-def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | None) -> tuple[str, dict[str, Any]]:
-    """mean ∓ 3 SD and the 95/99 tolerance limit of the lots on the criterion's sides."""
+def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | None,
+                       log: bool = False) -> tuple[str, dict[str, Any]]:
+    """mean ∓ 3 SD and the 95/99 tolerance limit of the lots on the criterion's sides; with ``log``
+    computed on ln(value) and quoted back-transformed (the scale the justification states)."""
     from cmcflex import stats
 
     n = lots.n
-    if n < 2:
+    values = lots.values()
+    if n < 2 or (log and any(v <= 0 for v in values)):
         return "", {}
-    s = stats.describe(lots.values())
+    s = stats.describe([math.log(v) for v in values] if log else values)
     if not s.sd:
         return "", {}
+    back = math.exp if log else (lambda v: v)
     sides = 2 if len(criterion.sides) == 2 else 1
     k = stats.tolerance_factor(n, REF_COVERAGE, REF_CONFIDENCE, sides)
-    data: dict[str, Any] = {"mean_minus_3sd": _round(s.mean - 3 * s.sd), "mean_plus_3sd": _round(s.mean + 3 * s.sd),
+    lo3, hi3 = back(s.mean - 3 * s.sd), back(s.mean + 3 * s.sd)
+    lo_k, hi_k = back(s.mean - k * s.sd), back(s.mean + k * s.sd)
+    data: dict[str, Any] = {"mean_minus_3sd": _round(lo3), "mean_plus_3sd": _round(hi3),
                             "tolerance": {"coverage": REF_COVERAGE, "confidence": REF_CONFIDENCE, "sides": sides,
                                           "k": round(k, 4), "method": "exact",
-                                          "lower": _round(s.mean - k * s.sd), "upper": _round(s.mean + k * s.sd)}}
+                                          "lower": _round(lo_k), "upper": _round(hi_k)}}
+    if log:
+        data["scale"] = "log"
+    of = "of ln(result) of those lots, back-transformed," if log else "of those lots"
     words = []
     if sides == 2:
-        words.append(f"mean ± 3 SD of those lots gives {number(s.mean - 3 * s.sd)} to {number(s.mean + 3 * s.sd, unit)}")
+        words.append(f"mean ± 3 SD {of} gives {number(lo3)} to {number(hi3, unit)}")
     elif "lower" in criterion.sides:
-        words.append(f"mean − 3 SD of those lots gives {number(s.mean - 3 * s.sd, unit)}")
+        words.append(f"mean − 3 SD {of} gives {number(lo3, unit)}")
     else:
-        words.append(f"mean + 3 SD of those lots gives {number(s.mean + 3 * s.sd, unit)}")
+        words.append(f"mean + 3 SD {of} gives {number(hi3, unit)}")
     if sides == 2:
-        words.append(f"the two-sided 95 % confidence / 99 % coverage tolerance interval of those lots is "
-                     f"{number_range(s.mean - k * s.sd, s.mean + k * s.sd, unit)}")
+        words.append(f"the two-sided 95 % confidence / 99 % coverage tolerance interval {of} is "
+                     f"{number_range(lo_k, hi_k, unit)}")
     elif "lower" in criterion.sides:
-        words.append(f"the one-sided 95 % confidence / 99 % coverage lower tolerance limit of those lots is "
-                     f"{number(s.mean - k * s.sd, unit)}")
+        words.append(f"the one-sided 95 % confidence / 99 % coverage lower tolerance limit {of} is "
+                     f"{number(lo_k, unit)}")
     else:
-        words.append(f"the one-sided 95 % confidence / 99 % coverage upper tolerance limit of those lots is "
-                     f"{number(s.mean + k * s.sd, unit)}")
+        words.append(f"the one-sided 95 % confidence / 99 % coverage upper tolerance limit {of} is "
+                     f"{number(hi_k, unit)}")
     return "; ".join(words), data
+
+
+def _lots_called(d: Dossier, sl: Any) -> str:
+    """What the lots a justification rests on are: 'pivotal' by default; for named lots their use
+    ('commercial', 'PPQ', 'PPQ and commercial', 'clinical', 'pivotal'), else 'named'."""
+    if not sl.pivotal_named:
+        return "pivotal"
+    table = d.lots
+    if table is None:
+        return "named"
+    uses = {table.lot_values["use"][i] for i in lot_indices(d, sl.pivotal_ids)}
+    if not uses:
+        return "named"
+    if uses == {d.pivotal_use}:
+        return "pivotal"
+    if uses <= {"ppq", "commercial"}:
+        return " and ".join(w for u, w in (("ppq", "PPQ"), ("commercial", "commercial")) if u in uses)
+    if uses <= {"phase_1", "phase_2", "phase_3"}:
+        return "clinical"
+    return "named"
+
+
+def _interval_log(test: SpecTest) -> bool:
+    interval = test.justification.interval if test.justification else None
+    return bool(interval and interval.log)
+
+
+def _statistical_basis_holds(test: SpecTest, lots: LotSet, criterion: NumericCriterion) -> bool | None:
+    """Whether the stated interval, recomputed from the lots, gives the proposed limits (SPEC-007's
+    recomputation): None when no interval is stated or it cannot be recomputed."""
+    spec = test.justification.interval if test.justification else None
+    if spec is None or lots.n < 2 or (spec.log and any(v <= 0 for v in lots.values())):
+        return None
+    fig = _interval_limits(lots.values(), criterion, test)
+    if "computed" not in fig:
+        return None
+    return not fig.get("disagree") and not any(p.startswith("the stated k") or "log scale" in p
+                                               for p in fig["problems"])
 
 
 def _range_words(summary: dict[str, Any], what: str, unit: str | None) -> str:
@@ -451,8 +506,9 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     cites=(f"{Q6B}, 3",),
     remedy="Tighten the limit to the range of the pivotal (clinical) lots, or justify the wider limit "
     "with a safety, compendial, mechanistic or platform basis (e.g. toxicology margin, dose-response "
-    "data); a limit from few lots may rest on clinical experience with a post-approval "
-    "re-evaluation plan.",
+    "data), or state the statistical interval it was derived with (justification.interval) so that it "
+    "can be recomputed from the lots named; a limit from few lots may rest on clinical experience with "
+    "a post-approval re-evaluation plan.",
     why="Clinical experience shows the product works and is safe within the range the pivotal lots "
     "covered; beyond it, safety and efficacy are unshown unless another basis supports the limit.",
 )
@@ -471,7 +527,12 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         if not lots.results:
             no_lots.append(_label(ref))
             continue
+        statistical = bool(_bases(test) & STAT_BASES)
+        holds = _statistical_basis_holds(test, lots, criterion) if statistical else None
+        if holds:
+            continue  # the stated interval, recomputed, gives the limit: SPEC-007 judges that basis
         unit = _unit(ref)
+        called = _lots_called(d, sl)
         wider = []
         data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit,
                                 "basis": sorted(b.value for b in _bases(test))}
@@ -493,14 +554,22 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         if not wider:
             continue
         sides = 2 if len(criterion.sides) == 2 else 1
-        figures, stat_data = _reference_figures(lots, criterion, unit)
+        figures, stat_data = _reference_figures(lots, criterion, unit, _interval_log(test))
         data.update(stat_data)
         data["pivotal"] = lots.summary()
         data["released"] = sl.released
+        data["lots_used"] = called
         basis = ", ".join(data["basis"])
+        if statistical and holds is False:
+            why = (f"and its {basis} basis, recomputed from those lots, does not give it (SPEC-007)")
+        elif statistical and test.justification and test.justification.interval is not None:
+            why = f"and its {basis} basis cannot be recomputed from those lots"
+        elif statistical:
+            why = f"and its {basis} basis states no interval to recompute (justification.interval)"
+        else:
+            why = f"and its basis ({basis or 'none stated'}) is not safety, compendial, mechanistic or platform"
         sentence = (f"{_label(ref)} '{criterion.describe()}' is " + " and ".join(wider)
-                    + f" of {len(lots.results)} pivotal lots, and its basis ("
-                    + (basis or "none stated") + ") is not safety, compendial, mechanistic or platform")
+                    + f" of {len(lots.results)} {called} lots, {why}")
         if figures:
             sentence += f"; {figures}"
         sentence += "."
@@ -712,7 +781,7 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         lots = sl.pivotal
         unit = _unit(ref)
         basis = "/".join(sorted(b.value for b in _bases(test) & STAT_BASES))
-        who = "named" if sl.pivotal_named else "pivotal"
+        who = _lots_called(d, sl)
         plan = _plan_complete(test)
         base_data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit, "basis": basis,
                                      "lots_used": who, "pivotal": lots.summary(), "released": sl.released,

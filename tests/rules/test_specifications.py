@@ -518,6 +518,99 @@ def test_spec007_log_scale_and_min_max(make: Callable[..., Path]) -> None:
     assert len(found) == 1 and found[0].data["scale"] == "linear"
 
 
+# ---------------------------------------------------------------------------- SPEC-005 and SPEC-007:
+# a statistical limit judged by its statistics
+
+
+def _tolerance_test(limit: float, k: float | None = None, lots: list[str] | None = None,
+                    **interval: Any) -> list[dict[str, Any]]:
+    j: dict[str, Any] = {"basis": "statistical", "text": "One-sided 95/99 lower tolerance limit",
+                         "interval": {"method": "tolerance_interval", "coverage": 0.99, "confidence": 0.95,
+                                      "sides": 1, **({"k": round(k, 4)} if k else {}), **interval}}
+    if lots:
+        j["lots"] = lots
+    return with_test(base_tests(), "potency", criterion=f">= {limit:.1f} pg/mL", justification=j, unit="pg/mL")
+
+
+def _on(path: Path, rule: str, attribute: str = "potency", phase: str | None = "bla") -> list[Any]:
+    """One rule's findings on one test (the other tests of these dossiers have their own findings)."""
+    return [f for f in findings_for(path, rule, phase=phase) if f.record == f"test drug_product/{attribute}"]
+
+
+def _commercial_lots(values: list[float]) -> tuple[list[dict[str, Any]], list[str]]:
+    ids = [f"C-{i:03d}" for i in range(1, len(values) + 1)]
+    rows = base_lots()  # the pivotal lots stay in the file
+    for lot_id, v in zip(ids, values):
+        rows += lot_rows(lot_id, "commercial", {**BASE_VALUES, "viability": 85, "potency": v},
+                         manufacture_date="2026-03-01")
+    return rows, ids
+
+
+def test_spec005_leaves_a_recomputed_tolerance_limit_to_spec007(make: Callable[..., Path]) -> None:
+    k = stats.tolerance_factor(12, 0.99, 0.95, 1)
+    limit = _lower_limit(TWELVE, k)
+    assert limit < min(TWELVE)  # a tolerance limit lies outside the lots it came from
+    path = make(tests=_tolerance_test(limit, k), lots=_stat_lots(TWELVE))
+    assert _on(path, "SPEC-005") == [] and _on(path, "SPEC-007") == []
+
+
+def test_spec005_still_speaks_when_the_statistics_do_not_give_the_limit(make: Callable[..., Path]) -> None:
+    path = make(tests=_tolerance_test(300), lots=_stat_lots(TWELVE))
+    found = _on(path, "SPEC-005")
+    assert len(found) == 1
+    assert "of 12 pivotal lots, and its statistical basis, recomputed from those lots, does not give it (SPEC-007)" \
+        in found[0].message
+    assert "wider than" in _on(path, "SPEC-007")[0].message
+
+
+def test_spec005_statistical_basis_without_interval_says_so(make: Callable[..., Path]) -> None:
+    found = _on(make(tests=_stat_test(">= 300 pg/mL", None), lots=_stat_lots(TWELVE)), "SPEC-005")
+    assert len(found) == 1 and "states no interval to recompute (justification.interval)" in found[0].message
+
+
+def test_post_approval_reevaluation_from_commercial_lots(make: Callable[..., Path]) -> None:
+    values = [470, 480, 490, 495, 500, 505, 510, 515, 520, 530, 540, 555, 498, 512, 507]
+    rows, ids = _commercial_lots(values)
+    k = stats.tolerance_factor(len(values), 0.99, 0.95, 1)
+    holds = make(tests=_tolerance_test(_lower_limit(values, k), k, lots=ids), lots=rows, phase="post_approval")
+    for rule in ("SPEC-005", "SPEC-006", "SPEC-007"):
+        assert _on(holds, rule, phase=None) == [], rule
+    wide = make(tests=_tolerance_test(300, lots=ids), lots=rows, phase="post_approval")
+    spec005 = _on(wide, "SPEC-005", phase=None)[0]
+    assert "of 15 commercial lots" in spec005.message and "pivotal" not in spec005.message
+    assert spec005.data["lots_used"] == "commercial"
+    spec007 = _on(wide, "SPEC-007", phase=None)[0]
+    assert "(commercial lots: n = 15" in spec007.message and spec007.data["lots_used"] == "commercial"
+
+
+def test_log_scale_figures_are_quoted_back_transformed(make: Callable[..., Path]) -> None:
+    import math
+
+    from cmcflex.formatting import number
+
+    values = [2.0e8, 2.5e8, 3.1e8, 3.6e8, 4.0e8, 2.2e8, 2.9e8, 3.3e8, 3.8e8, 2.7e8, 3.0e8, 2.4e8]
+    lots = base_lots([(f"L-3{i:02d}", 85, 500) for i in range(1, len(values) + 1)])
+    for row in lots:
+        if row["attribute"] == "viable_cell_dose":
+            row["value"] = f"{values[int(row['lot_id'][-2:]) - 1]:.2E}"
+    s = stats.describe([math.log(v) for v in values])
+    k = stats.tolerance_factor(len(values), 0.99, 0.95, 1)
+    interval = {"method": "tolerance_interval", "sides": 1, "log": True}
+    good = f">= {math.exp(s.mean - k * s.sd):.4E} cells"
+    tests = with_test(base_tests(), "viable_cell_dose", criterion=good, unit="cells",
+                      justification={"basis": "statistical", "text": "t", "interval": interval})
+    path = make(tests=tests, lots=lots)
+    assert _on(path, "SPEC-005", "viable_cell_dose") == [] and _on(path, "SPEC-007", "viable_cell_dose") == []
+    low = with_test(tests, "viable_cell_dose", criterion=">= 1.0E7 cells")
+    f = _on(make(tests=low, lots=lots), "SPEC-005", "viable_cell_dose")[0]
+    assert f.data["scale"] == "log"
+    assert f.data["mean_minus_3sd"] == pytest.approx(math.exp(s.mean - 3 * s.sd), rel=1e-5)
+    assert f"of ln(result) of those lots, back-transformed, gives {number(math.exp(s.mean - 3 * s.sd), 'cells')}" \
+        in f.message
+    linear = stats.describe(values)
+    assert number(linear.mean - 3 * linear.sd, "cells") not in f.message  # never the linear figure
+
+
 # ---------------------------------------------------------------------------- SPEC-008
 
 
