@@ -909,7 +909,7 @@ EXCEPTION_REMEDY = (
     grading="A released lot judged against the specification version in force at its release takes "
             "the phase's grade; a lot released under a documented exception (pathway and investigation "
             "on record), or a clinical lot outside today's criteria whose release version is not recorded, "
-            "is info.",
+            "is info (a failed pass/fail safety test excepted: it fails every version).",
     cites=("21 CFR 211.165 (testing and release for distribution)",
            "21 CFR 211.192 (production record review, investigation of discrepancies)"),
     remedy="Investigate each out-of-specification result of a released lot (21 CFR 211.192) and "
@@ -991,14 +991,24 @@ def _version_groups(versions: dict[str, LotRelease], released: frozenset[str]
     return out
 
 
+def _version_proof(ref: SpecRef) -> bool:
+    """A safety test with a pass/fail criterion ('No growth', 'Negative'): every version of a
+    specification has it, so a released lot that fails it failed whatever version it was released under."""
+    return category_of(ref.test) is TestCategory.SAFETY and isinstance(ref.test.criterion, QualitativeCriterion)
+
+
 def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease | None, assumed: bool,
                  by_test: dict[tuple[str, str], Any]) -> Gap:
     """SPEC-009's finding on one lot: out of specification, or released under exception."""
     lot_id = lot.id
-    unknown = found is not None and not found.spec.known
-    today = "today's " if unknown else ""
+    unrecorded = found is not None and not found.spec.known
+    unknown = unrecorded and not any(f.ref is not None and _version_proof(f.ref) for f in fails)
+
+    def today(f: OutOfSpec) -> str:
+        return "today's " if unrecorded and not (f.ref is not None and _version_proof(f.ref)) else ""
+
     shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result, _unit(f.ref) if f.ref else None)}"
-             f" against {today}'{f.criterion.describe()}'" for f in fails]
+             f" against {today(f)}'{f.criterion.describe()}'" for f in fails]
     data: dict[str, Any] = {
         "disposition": lot.disposition, "use": lot.use,
         "pivotal": any(f.ref is not None and lot_id in by_test[(f.ref.spec.material, f.ref.test.attribute)]
@@ -1136,7 +1146,8 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
         if assumption:
             data["disposition_assumed"] = True
         found = versions.get(lot.id)
-        if found is not None and not found.spec.known:
+        if found is not None and not found.spec.known and not any(_version_proof(index[(lot.material, t)])
+                                                                 for t in tests):
             data["spec_version"] = {"version": None, "known": False, "how": found.how}
             yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv, which "
                       f"today's specification lists; lots.csv does not record the specification version it was "

@@ -890,6 +890,25 @@ def test_spec009_clinical_lot_of_the_current_phase_is_judged_by_today(make: Call
     assert "a phase_2 lot" in later[0].message and "211.192" not in later[0].message
 
 
+def test_spec009_a_failed_safety_test_is_a_failed_release_whatever_the_version(make: Callable[..., Path]) -> None:
+    # every version of a specification has 'No growth' for sterility: no version history excuses Growth
+    lots = base_lots() + base_lots([("L-201", 70, 480)], use="phase_2")
+    for row in lots:
+        if row["lot_id"] == "L-201" and row["attribute"] == "sterility":
+            row["value"] = "Growth"
+    found = findings_for(make(lots=lots), "SPEC-009", phase="bla")
+    assert [(f.record, f.severity) for f in found] == [("lot L-201", MA)]
+    assert "fails its specification: drug_product/sterility growth against 'No growth'" in found[0].message
+    assert "viability 70 % against today's '>= 80 %'" in found[0].message
+    missing = [r for r in base_lots([("L-202", 85, 480)], use="phase_2") if r["attribute"] != "sterility"]
+    found = findings_for(make(lots=base_lots() + missing), "SPEC-009", phase="bla")
+    assert [(f.record, f.severity) for f in found] == [("lot L-202", MA)]
+    missing = [r for r in base_lots([("L-203", 85, 480)], use="phase_2") if r["attribute"] != "cd3_purity"]
+    found = findings_for(make(lots=base_lots() + missing), "SPEC-009", phase="bla")
+    assert [(f.record, f.severity) for f in found] == [("lot L-203", I)]
+    assert "which today's specification lists" in found[0].message
+
+
 # ---------------------------------------------------------------------------- SPEC-009: exceptions
 
 
