@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from cmcflex.dossier.criteria import Criterion, parse_criterion
 from cmcflex.dossier.errors import did_you_mean
+from cmcflex.dossier.lots import USES
 from cmcflex.phases import Phase
 
 
@@ -608,6 +609,18 @@ class PreviousVersion(Record):
 
     version: str = Field(description='The superseded version, e.g. "2.0" (quote it so it stays text)')
     effective_from: dt.date | None = Field(None, description="Date the version took effect (ISO 8601)")
+    uses: list[str] = Field(
+        default_factory=_empty_list,
+        description="lots.csv use values of the lots released under this version, e.g. [phase_1, phase_2]",
+    )
+
+    @field_validator("uses")
+    @classmethod
+    def _known_uses(cls, value: list[str]) -> list[str]:
+        for use in value:
+            if use not in USES:
+                raise ValueError(f"unknown use '{use}'{did_you_mean(use, USES)}; allowed: {', '.join(USES)}")
+        return value
     tests: list[VersionTest] = Field(
         default_factory=_empty_list,
         description="Tests whose criterion differed in that version; a test not listed had today's criterion",
@@ -637,7 +650,13 @@ class Specification(Record):
             raise ValueError("a specification with previous_versions needs its own version, e.g. version: \"3.0\"")
         seen = {self.version}
         attributes = [t.attribute for t in self.tests]
+        covered: dict[str, str] = {}
         for old in self.previous_versions:
+            for use in old.uses:
+                if use in covered:
+                    raise ValueError(f"use '{use}' is given to versions '{covered[use]}' and '{old.version}'; "
+                                     "record each lot's spec_version in lots.csv instead")
+                covered[use] = old.version
             if old.version in seen:
                 raise ValueError(f"version '{old.version}' is listed twice for material {self.material}")
             seen.add(old.version)

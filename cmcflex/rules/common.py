@@ -310,9 +310,9 @@ def release_versions(dossier: Dossier, current: Phase) -> dict[str, LotRelease]:
 
     In order: the lot's ``spec_version`` (lots.csv); else, when the current version states
     ``effective_from``, the version in force on the lot's ``manufacture_date`` (unknown when the
-    lot predates every recorded version); else a clinical lot of a phase before ``current`` has
-    an unknown version (today's specification may postdate its release). Every other lot is
-    judged against the current version.
+    lot predates every recorded version); else the previous version whose ``uses`` name the lot's
+    use; else a clinical lot of a phase before ``current`` has an unknown version (today's
+    specification may postdate its release). Every other lot is judged against the current version.
     """
     key = ("release_versions", current)
     cached = dossier.cache.get(key)
@@ -325,8 +325,14 @@ def release_versions(dossier: Dossier, current: Phase) -> dict[str, LotRelease]:
         for spec in specs.specifications:
             by_material.setdefault(spec.material, spec)
         v = table.lot_values
-        for lot_id, material, use, made, recorded in zip(table.lot_ids, v["material"], v["use"],
-                                                         v["manufacture_date"], v["spec_version"]):
+        rows: Iterable[int] = range(len(table.lot_ids))
+        if not any(v["spec_version"]) and not any(m.effective_from or m.previous_versions
+                                                  for m in by_material.values()):
+            earlier = {use for use, phase in _CLINICAL.items() if phase < current}  # the only rule left
+            rows = list(compress(rows, map(earlier.__contains__, v["use"])))  # a C loop over the lots
+        for i in rows:
+            lot_id, material, use, made, recorded = (table.lot_ids[i], v["material"][i], v["use"][i],
+                                                     v["manufacture_date"][i], v["spec_version"][i])
             spec = by_material.get(material or "")
             if spec is None:
                 continue
@@ -362,6 +368,9 @@ def _release_version(spec: Specification, use: str | None, made: str | None, rec
                           f"it was made on {date.isoformat()}, before version {since[0]} took effect on "
                           f"{since[1].isoformat() if since[1] else '?'}, and specifications.yaml records no "
                           "earlier version")
+    by_use = next((p for p in spec.previous_versions if use in p.uses), None)
+    if by_use is not None:
+        return LotRelease(_previous(spec, by_use), f"version {by_use.version} applies to {use} lots")
     phase = _CLINICAL.get(use or "")
     if phase is not None and phase < current:
         return LotRelease(SpecVersion(spec.material, spec.version, known=False),

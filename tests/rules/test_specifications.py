@@ -880,6 +880,34 @@ def test_spec009_previous_version_must_name_current_tests(make: Callable[..., Pa
     assert "listed twice" in str(info.value.problems[0])
 
 
+def test_spec009_previous_version_named_by_use(make: Callable[..., Path]) -> None:
+    # an undated clinical specification that applied to the phase 1/2 and phase 3 lots
+    previous = [{"version": "2.0", "uses": ["phase_2", "phase_3"],
+                 "tests": [{"attribute": "viability", "criterion": ">= 70 %"}]}]
+    assert findings_for(_versioned(make, _pivotal_at(72), dated=False, previous=previous), "SPEC-009") == []
+    found = findings_for(_versioned(make, _pivotal_at(65), dated=False, previous=previous), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
+    assert "version 2.0 applies to phase_3 lots" in found[0].message
+    commercial = base_lots() + base_lots([("C-001", 72, 480)], use="commercial")
+    found = findings_for(_versioned(make, commercial, dated=False, previous=previous), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot C-001", MA)]  # commercial lots: version 3.0
+
+
+def test_spec009_a_use_given_to_two_versions_is_a_load_error(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+
+    previous = [{"version": "2.0", "uses": ["phase_2"], "tests": []},
+                {"version": "1.0", "uses": ["phase_2"], "tests": []}]
+    with pytest.raises(DossierError) as info:
+        load_dossier(_versioned(make, base_lots(), dated=False, previous=previous))
+    assert "use 'phase_2' is given to versions '2.0' and '1.0'" in str(info.value.problems[0])
+    typo = [{"version": "2.0", "uses": ["phase2"], "tests": []}]
+    with pytest.raises(DossierError) as info:
+        load_dossier(_versioned(make, base_lots(), dated=False, previous=typo))
+    assert "did you mean 'phase_2'?" in str(info.value.problems[0])
+
+
 def test_spec009_clinical_lot_of_the_current_phase_is_judged_by_today(make: Callable[..., Path]) -> None:
     # no history recorded: a phase 2 lot in a phase 2 dossier is released against today's specification
     lots = base_lots([("L-201", 70, 480)], use="phase_2")
