@@ -314,7 +314,7 @@ def release_versions(dossier: Dossier, current: Phase) -> dict[str, LotRelease]:
     use; else a clinical lot of a phase before ``current`` has an unknown version (today's
     specification may postdate its release). Every other lot is judged against the current version.
     """
-    key = ("release_versions", current)
+    key = f"release_versions:{current.value}"
     cached = dossier.cache.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -322,8 +322,8 @@ def release_versions(dossier: Dossier, current: Phase) -> dict[str, LotRelease]:
     table, specs = dossier.lots, dossier.specifications
     if table is not None and specs is not None:
         by_material: dict[str, Specification] = {}
-        for spec in specs.specifications:
-            by_material.setdefault(spec.material, spec)
+        for each in specs.specifications:
+            by_material.setdefault(each.material, each)
         v = table.lot_values
         rows: Iterable[int] = range(len(table.lot_ids))
         if not any(v["spec_version"]) and not any(m.effective_from or m.previous_versions

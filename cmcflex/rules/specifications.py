@@ -82,7 +82,8 @@ from cmcflex.rules.common import (
     test_record,
 )
 from cmcflex.formatting import number, number_range
-from cmcflex.rules.lotstats import ASSUMED_RELEASED, LotSet, assumed_released, lots_by_test, released_ids
+from cmcflex.rules.lotstats import (ASSUMED_RELEASED, LotSet, SpecLots, assumed_released, lots_by_test,
+                                    released_ids)
 
 FILE = "specifications.yaml"
 METHODS = "methods.yaml"
@@ -215,7 +216,7 @@ def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | No
     return "; ".join(words), data
 
 
-def _lots_called(d: Dossier, sl: Any) -> str:
+def _lots_called(d: Dossier, sl: SpecLots) -> str:
     """What the lots a justification rests on are: 'pivotal' by default; for named lots their use
     ('commercial', 'PPQ', 'PPQ and commercial', 'clinical', 'pivotal'), else 'named'."""
     if not sl.pivotal_named:
@@ -948,7 +949,7 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             criterion = version.criterion(sl.ref) if version is not None else sl.ref.test.criterion
             if version is not None and version.material != material:
                 continue
-            if isinstance(criterion, str) or isinstance(criterion, ReportOnlyCriterion):
+            if isinstance(criterion, (str, ReportOnlyCriterion)):
                 continue  # not in the lot's version, or report only
             for res, verdict in not_accepted(d, material, attribute, criterion, lot_ids):  # one pass
                 if verdict is None:
@@ -983,11 +984,10 @@ def _version_groups(versions: dict[str, LotRelease], released: frozenset[str]
     by_version: dict[SpecVersion, set[str]] = {}
     for lot_id, found in versions.items():
         if lot_id in released:
-            by_version.setdefault(found.spec if found.spec.known else
-                                  found.spec._replace(criteria=()), set()).add(lot_id)
+            by_version.setdefault(found.spec, set()).add(lot_id)
+    ordered = sorted(by_version, key=lambda v: (v.material, v.version or "", v.known))
     out: list[tuple[SpecVersion | None, frozenset[str]]] = [(None, released - versions.keys())]
-    out += sorted(((v, frozenset(ids)) for v, ids in by_version.items()),
-                  key=lambda item: (item[0].material, item[0].version or "", item[0].known))
+    out += [(v, frozenset(by_version[v])) for v in ordered]
     return out
 
 
@@ -998,7 +998,7 @@ def _version_proof(ref: SpecRef) -> bool:
 
 
 def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease | None, assumed: bool,
-                 by_test: dict[tuple[str, str], Any]) -> Gap:
+                 by_test: dict[tuple[str, str], SpecLots]) -> Gap:
     """SPEC-009's finding on one lot: out of specification, or released under exception."""
     lot_id = lot.id
     unrecorded = found is not None and not found.spec.known

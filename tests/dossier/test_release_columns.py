@@ -7,7 +7,6 @@ import random
 
 import pytest
 
-from cmcflex.dossier import lots as L
 from tests.dossier.test_lots_reader import columnar, make_lots_csv, row_by_row, state
 
 RELEASE = ("spec_version", "exception_pathway", "investigation")

@@ -826,7 +826,7 @@ def test_spec009_lot_made_after_the_current_version_is_judged_by_it(make: Callab
 
 
 def test_spec009_recorded_spec_version_wins(make: Callable[..., Path]) -> None:
-    undated = dict(dated=False)
+    undated = {"dated": False}
     assert findings_for(_versioned(make, _pivotal_at(72, spec_version="2.0"), **undated), "SPEC-009") == []
     found = findings_for(_versioned(make, _pivotal_at(72, spec_version="3.0"), **undated), "SPEC-009")
     assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
