@@ -624,13 +624,14 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         n = len(released_pivotal[key])
         shown = [f"{f.lot_id}: {_value(f.result.result, unit)}" for f in fails]
         message = (f"{_label(ref)} criterion '{ref.test.criterion.describe()}' would have rejected "
-                   f"{len(fails)} of {n} released pivotal lots ({_listing(shown)})")
+                   f"{len(fails)} of {n} released {_lots_called(d, sl)} lots ({_listing(shown)})")
         data: dict[str, Any] = {"criterion": ref.test.criterion.describe(), "unit": unit,
                                 "rejected": {f.lot_id: _value(f.result.result) for f in fails},
                                 "pivotal": sl.pivotal.summary(), "released": sl.released}
         summary = data["pivotal"]
         if summary.get("n", 0) >= 2:
-            message += _range_words(summary, "named lots" if sl.pivotal_named else "released pivotal lots", unit)
+            called = _lots_called(d, sl)
+            message += _range_words(summary, "named lots" if called == "named" else f"released {called} lots", unit)
         assumed_here = sorted(f.lot_id for f in fails if f.lot_id in assumed)
         if assumed_here:
             data["disposition_assumed"] = assumed_here

@@ -575,6 +575,11 @@ def test_post_approval_reevaluation_from_commercial_lots(make: Callable[..., Pat
     holds = make(tests=_tolerance_test(_lower_limit(values, k), k, lots=ids), lots=rows, phase="post_approval")
     for rule in ("SPEC-005", "SPEC-006", "SPEC-007"):
         assert _on(holds, rule, phase=None) == [], rule
+    tight = make(tests=_tolerance_test(480, lots=ids), lots=rows, phase="post_approval")
+    spec006 = _on(tight, "SPEC-006", phase=None)[0]  # a limit that would reject commercial lots says so
+    assert "would have rejected 1 of 15 released commercial lots (C-001: 470 pg/mL)" in spec006.message
+    assert "the 15 released commercial lots with a numeric result measured" in spec006.message
+    assert "pivotal" not in spec006.message
     wide = make(tests=_tolerance_test(300, lots=ids), lots=rows, phase="post_approval")
     spec005 = _on(wide, "SPEC-005", phase=None)[0]
     assert "of 15 commercial lots" in spec005.message and "pivotal" not in spec005.message
