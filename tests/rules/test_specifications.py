@@ -853,6 +853,17 @@ def test_spec009_unknown_spec_version_is_a_located_load_error(make: Callable[...
     assert "version '2.1'" in problem.message and "did you mean '2.0'?" in problem.message
 
 
+def test_spec009_spec_version_without_any_version_in_the_specification(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+
+    path = make(lots=_pivotal_at(72, spec_version="2.0"))  # the specification states no version at all
+    with pytest.raises(DossierError) as info:
+        load_dossier(path)
+    assert "gives the drug_product specification no version" in info.value.problems[0].message
+    load_dossier(make(lots=_pivotal_at(72)))  # without spec_version the same dossier loads
+
+
 def test_spec009_lot_older_than_every_recorded_version_is_info(make: Callable[..., Path]) -> None:
     found = findings_for(_versioned(make, _pivotal_at(65, manufacture_date="2022-03-01")), "SPEC-009")
     assert [(f.record, f.severity) for f in found] == [("lot L-310", I)]
