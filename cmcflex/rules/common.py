@@ -350,7 +350,7 @@ def _release_version(spec: Specification, use: str | None, made: str | None, rec
         if recorded == spec.version:
             return None
         old = next((p for p in spec.previous_versions if p.version == recorded), None)
-        return None if old is None else LotRelease(_previous(spec, old), f"spec_version {recorded} in lots.csv")
+        return None if old is None else LotRelease(_previous(spec, old), "its spec_version in lots.csv")
     date = _date(made)
     if spec.effective_from is not None and date is not None:
         dated = sorted([(p.effective_from, p) for p in spec.previous_versions if p.effective_from is not None],
@@ -360,8 +360,7 @@ def _release_version(spec: Specification, use: str | None, made: str | None, rec
         in_force = [p for since, p in dated if since <= date]
         if in_force:
             old = in_force[-1]
-            return LotRelease(_previous(spec, old), f"version {old.version} was in force on its manufacture date "
-                                                    f"{date.isoformat()}")
+            return LotRelease(_previous(spec, old), f"in force on its manufacture date {date.isoformat()}")
         first = dated[0][1] if dated else None
         since = (first.version, first.effective_from) if first is not None else (spec.version, spec.effective_from)
         return LotRelease(SpecVersion(spec.material, spec.version, known=False),
@@ -370,7 +369,7 @@ def _release_version(spec: Specification, use: str | None, made: str | None, rec
                           "earlier version")
     by_use = next((p for p in spec.previous_versions if use in p.uses), None)
     if by_use is not None:
-        return LotRelease(_previous(spec, by_use), f"version {by_use.version} applies to {use} lots")
+        return LotRelease(_previous(spec, by_use), f"which applies to {use} lots")
     phase = _CLINICAL.get(use or "")
     if phase is not None and phase < current:
         return LotRelease(SpecVersion(spec.material, spec.version, known=False),

@@ -1035,7 +1035,7 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
     if assumed:
         data["disposition_assumed"] = True
         assumption = f" ({ASSUMED_RELEASED})"
-    version = (f" (specification version {found.spec.version}: {found.how})"
+    version = (f" (specification version {found.spec.version}, {found.how})"
                if found is not None and found.spec.known else "")
     documented = f"through {pathway}, with investigation {investigation} on record"
     missing = [name for name, value in (("its exception pathway (exception_pathway)", pathway),

@@ -812,10 +812,10 @@ def test_spec009_pivotal_lot_judged_by_the_version_in_force_when_made(make: Call
     assert findings_for(_versioned(make, _pivotal_at(72)), "SPEC-009") == []
     found = findings_for(_versioned(make, _pivotal_at(65)), "SPEC-009")
     assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
-    assert ("fails its specification (specification version 2.0: version 2.0 was in force on its manufacture "
-            "date 2024-05-01): drug_product/viability 65 % against '>= 70 %'") in found[0].message
+    assert ("fails its specification (specification version 2.0, in force on its manufacture date 2024-05-01): "
+            "drug_product/viability 65 % against '>= 70 %'") in found[0].message
     assert found[0].data["spec_version"] == {"version": "2.0", "known": True,
-                                             "how": "version 2.0 was in force on its manufacture date 2024-05-01"}
+                                             "how": "in force on its manufacture date 2024-05-01"}
 
 
 def test_spec009_spec006_still_speaks_about_the_limit(make: Callable[..., Path]) -> None:
@@ -836,7 +836,7 @@ def test_spec009_recorded_spec_version_wins(make: Callable[..., Path]) -> None:
     found = findings_for(_versioned(make, _pivotal_at(72, spec_version="3.0"), **undated), "SPEC-009")
     assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
     found = findings_for(_versioned(make, _pivotal_at(65, spec_version="2.0"), **undated), "SPEC-009")
-    assert [f.severity for f in found] == [MA] and "spec_version 2.0 in lots.csv" in found[0].message
+    assert [f.severity for f in found] == [MA] and "(specification version 2.0, its spec_version in lots.csv)" in found[0].message
 
 
 def test_spec009_unknown_spec_version_is_a_located_load_error(make: Callable[..., Path]) -> None:
@@ -903,7 +903,7 @@ def test_spec009_previous_version_named_by_use(make: Callable[..., Path]) -> Non
     assert findings_for(_versioned(make, _pivotal_at(72), dated=False, previous=previous), "SPEC-009") == []
     found = findings_for(_versioned(make, _pivotal_at(65), dated=False, previous=previous), "SPEC-009")
     assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
-    assert "version 2.0 applies to phase_3 lots" in found[0].message
+    assert "(specification version 2.0, which applies to phase_3 lots)" in found[0].message
     commercial = base_lots() + base_lots([("C-001", 72, 480)], use="commercial")
     found = findings_for(_versioned(make, commercial, dated=False, previous=previous), "SPEC-009")
     assert [(f.record, f.severity) for f in found] == [("lot C-001", MA)]  # commercial lots: version 3.0
