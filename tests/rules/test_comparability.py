@@ -390,14 +390,20 @@ def test_specification_revision_needs_no_comparability_study(dossier_dir, rule: 
 def test_specification_revision_with_a_study_section_is_not_recomputed(dossier_dir) -> None:
     study = {"design": "historical", "attributes": ["potency"], "method": None, "criteria_predefined": None,
              "conclusion": "not_comparable"}
-    rows = lots(PRE, POST_LOW)
-    revision = dict(SPEC_REVISION, reporting_category="PAS", comparability=study)
-    path = dossier(dossier_dir, revision, rows=rows, phase="post_approval")
+    rows = lots(PRE, POST_LOW, post_start="healthy_donor")
+    versions = {"from_version": "v1", "to_version": "v2", "reporting_category": "PAS", "comparability": study}
+    path = dossier(dossier_dir, dict(SPEC_REVISION, **versions), rows=rows, phase="post_approval")
     for rule in ("CMP-003", "CMP-004", "CMP-005", "CMP-007"):
         assert findings_for(path, rule) == [], rule
-    process = dossier(dossier_dir, dict(PROCESS_LATE, reporting_category="PAS", comparability=study), rows=rows,
-                      phase="post_approval")
-    assert {f.rule for f in report_findings(process)} >= {"CMP-003", "CMP-005"}
+    process = dossier(dossier_dir, dict(PROCESS_LATE, **versions), rows=rows, phase="post_approval")
+    assert {f.rule for f in report_findings(process)} >= {"CMP-003", "CMP-005", "CMP-007"}
+    claimed = dict(versions, comparability={"design": "side_by_side", "attributes": ["potency"],
+                                            "method": "quality_range", "criteria_predefined": True,
+                                            "conclusion": "comparable"})
+    assert findings_for(dossier(dossier_dir, dict(SPEC_REVISION, **claimed), rows=rows, phase="post_approval"),
+                        "CMP-004") == []
+    assert [f.record for f in findings_for(dossier(dossier_dir, dict(PROCESS_LATE, **claimed), rows=rows,
+                                                   phase="post_approval"), "CMP-004")] == ["change CHG-013"]
 
 
 def report_findings(path):
