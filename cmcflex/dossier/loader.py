@@ -37,6 +37,7 @@ from cmcflex.dossier.models import (
     SpecTest,
     WaiversFile,
 )
+from cmcflex.dossier.spec_versions import version_problems
 from cmcflex.dossier.yaml_source import SourceMap, YamlProblem, parse_yaml
 from cmcflex.paths import is_inside
 from cmcflex.phases import Phase
@@ -501,6 +502,8 @@ def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Do
     if (root / "stability.csv").exists() or (root / "stability.csv").is_symlink():
         stability = _load_csv(root, "stability.csv", follow_links, problems, inputs,
                               lambda s, r: read_stability_csv(s, r, problems))
+    if not problems:
+        problems += version_problems(loaded["specifications.yaml"], lots)
     if problems or loaded["dossier.yaml"] is None:
         raise DossierError(problems)
     return Dossier(

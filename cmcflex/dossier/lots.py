@@ -25,9 +25,12 @@ from cmcflex.dossier.errors import Problem
 USES = ("development", "engineering", "phase_1", "phase_2", "phase_3", "ppq", "commercial")
 STARTING_MATERIALS = ("patient", "healthy_donor", "cell_bank", "not_applicable")
 DISPOSITIONS = ("released", "rejected", "released_under_exception", "pending", "not_applicable")
-LOT_LEVEL = ("material", "use", "process_version", "site", "manufacture_date", "starting_material", "disposition")
+RELEASE_RECORD = ("spec_version", "exception_pathway", "investigation")  # what the lot was released under
+LOT_LEVEL = ("material", "use", "process_version", "site", "manufacture_date", "starting_material", "disposition",
+             *RELEASE_RECORD)
 REQUIRED = ("lot_id", "material", "use", "attribute", "value")
-OPTIONAL = ("process_version", "site", "manufacture_date", "starting_material", "disposition", "unit", "method")
+OPTIONAL = ("process_version", "site", "manufacture_date", "starting_material", "disposition", "unit", "method",
+            *RELEASE_RECORD)
 VOCABULARY = {"use": USES, "starting_material": STARTING_MATERIALS, "disposition": DISPOSITIONS}
 MAX_FIELD = 10_000  # characters in one CSV field; larger fields are errors
 MAX_PROBLEMS = 50   # per file: past this, one summary line
@@ -51,6 +54,9 @@ class Lot(NamedTuple):
     manufacture_date: str | None
     starting_material: str | None
     disposition: str | None
+    spec_version: str | None
+    exception_pathway: str | None
+    investigation: str | None
     file: str
     line: int
 
@@ -111,6 +117,7 @@ class LotTable:
         return Lot(
             self.lot_ids[i], v["material"][i] or "", v["use"][i] or "", v["process_version"][i],
             v["site"][i], v["manufacture_date"][i], v["starting_material"][i], v["disposition"][i],
+            v["spec_version"][i], v["exception_pathway"][i], v["investigation"][i],
             self.files[self.lot_file[i]], self.lot_line[i],
         )
 
@@ -122,7 +129,8 @@ class LotTable:
             material, use = [m or "" for m in material], [u or "" for u in use]
         return map(Lot._make, zip(
             self.lot_ids, material, use, v["process_version"], v["site"], v["manufacture_date"],
-            v["starting_material"], v["disposition"], map(self.files.__getitem__, self.lot_file), self.lot_line,
+            v["starting_material"], v["disposition"], v["spec_version"], v["exception_pathway"], v["investigation"],
+            map(self.files.__getitem__, self.lot_file), self.lot_line,
         ))
 
     def lots_where(self, **criteria: str | tuple[str, ...] | None) -> list[Lot]:

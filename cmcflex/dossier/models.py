@@ -13,9 +13,11 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from cmcflex.dossier.criteria import Criterion, parse_criterion
+from cmcflex.dossier.errors import did_you_mean
+from cmcflex.dossier.lots import USES
 from cmcflex.phases import Phase
 
 
@@ -246,6 +248,7 @@ class ChangeKind(str, Enum):
     EQUIPMENT = "equipment"
     METHOD = "method"
     VECTOR = "vector"
+    SPECIFICATION = "specification"
 
 
 class ChangeRisk(str, Enum):
@@ -594,12 +597,80 @@ class SpecTest(Record):
         return self.test or self.attribute
 
 
+class VersionTest(Record):
+    """Extension: a test's criterion in an earlier specification version."""
+
+    attribute: str = Field(description="The attribute of a test of the current version, e.g. viability")
+    criterion: CriterionField | None = Field(
+        None, description="The criterion in that version; leave it out when the version had no such test"
+    )
+
+
+class PreviousVersion(Record):
+    """Extension: an earlier (superseded) version of a material's specification."""
+
+    version: str = Field(description='The superseded version, e.g. "2.0" (quote it so it stays text)')
+    effective_from: dt.date | None = Field(None, description="Date the version took effect (ISO 8601)")
+    uses: list[str] = Field(
+        default_factory=_empty_list,
+        description="lots.csv use values of the lots released under this version, e.g. [phase_1, phase_2]",
+    )
+
+    @field_validator("uses")
+    @classmethod
+    def _known_uses(cls, value: list[str]) -> list[str]:
+        for use in value:
+            if use not in USES:
+                raise ValueError(f"unknown use '{use}'{did_you_mean(use, USES)}; allowed: {', '.join(USES)}")
+        return value
+    tests: list[VersionTest] = Field(
+        default_factory=_empty_list,
+        description="Tests whose criterion differed in that version; a test not listed had today's criterion",
+    )
+
+
 class Specification(Record):
     material: str = Field(description="drug_substance | drug_product | vector | <custom>")
     version: str | None = Field(
         None, description='Specification version, e.g. "3.0" (quote it so it stays text)'
     )
+    effective_from: dt.date | None = Field(
+        None, description="Extension: date this (current) version took effect (ISO 8601), e.g. 2025-09-01"
+    )
     tests: list[SpecTest] = Field(default_factory=_empty_list, description="The release tests of this material")
+    previous_versions: list[PreviousVersion] = Field(
+        default_factory=_empty_list,
+        description="Extension: superseded versions, each with the criteria that differed; lots released "
+        "under them are judged by them (SPEC-009)",
+    )
+
+    @model_validator(mode="after")
+    def _versions_consistent(self) -> "Specification":
+        if not self.previous_versions:
+            return self
+        if self.version is None:
+            raise ValueError("a specification with previous_versions needs its own version, e.g. version: \"3.0\"")
+        seen = {self.version}
+        attributes = [t.attribute for t in self.tests]
+        covered: dict[str, str] = {}
+        for old in self.previous_versions:
+            for use in old.uses:
+                if use in covered:
+                    raise ValueError(f"use '{use}' is given to versions '{covered[use]}' and '{old.version}'; "
+                                     "record each lot's spec_version in lots.csv instead")
+                covered[use] = old.version
+            if old.version in seen:
+                raise ValueError(f"version '{old.version}' is listed twice for material {self.material}")
+            seen.add(old.version)
+            if self.effective_from and old.effective_from and old.effective_from >= self.effective_from:
+                raise ValueError(f"previous version '{old.version}' takes effect on {old.effective_from}, not "
+                                 f"before the current version '{self.version}' ({self.effective_from})")
+            for t in old.tests:
+                if t.attribute not in attributes:
+                    raise ValueError(f"previous version '{old.version}' lists test '{t.attribute}', which the "
+                                     f"current {self.material} specification does not have"
+                                     f"{did_you_mean(t.attribute, attributes)}")
+        return self
 
 
 class SpecificationsFile(Record):
@@ -775,7 +846,10 @@ class Comparability(Record):
 class Change(Record):
     id: str = Field(description="Change id, e.g. CHG-004")
     title: str | None = Field(None, description="Short description of the change")
-    kind: ChangeKind = Field(description="process, site, scale, raw_material, equipment, method or vector")
+    kind: ChangeKind = Field(
+        description="process, site, scale, raw_material, equipment, method, vector or specification "
+        "(a revision of acceptance criteria)"
+    )
     phase: Phase = Field(description="Phase in which the change was implemented")
     risk: ChangeRisk = Field(description="minor, moderate or major")
     risk_assessment: str | None = Field(None, description="Risk assessment document id, e.g. RA-044")

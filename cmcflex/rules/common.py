@@ -6,6 +6,7 @@ STAB rules judge lot results by the one criterion logic.
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 import re
 from itertools import compress
@@ -21,7 +22,8 @@ from cmcflex.dossier.criteria import (
 )
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import ABOVE, BELOW, WORD, WORDS, AttributeColumn, LotResult, StabilityPoint
-from cmcflex.dossier.models import Specification, SpecTest
+from cmcflex.dossier.models import PreviousVersion, Specification, SpecTest
+from cmcflex.phases import Phase
 
 
 class SpecRef(NamedTuple):
@@ -269,3 +271,121 @@ def commercial_process(dossier: Dossier) -> ProcessRef:
 
 def is_numeric(criterion: Criterion) -> bool:
     return isinstance(criterion, NumericCriterion)
+
+
+# ---------------------------------------------------------------------------- specification versions
+
+NOT_IN_VERSION = "not in version"  # a test the lot's specification version did not have
+
+
+class SpecVersion(NamedTuple):
+    """A specification version lots are judged against: its criteria where they differ from the
+    current version's. ``known`` is False when the version in force at release is not recorded."""
+
+    material: str
+    version: str | None
+    criteria: tuple[tuple[str, Criterion | None], ...] = ()
+    known: bool = True
+
+    def criterion(self, ref: SpecRef) -> Criterion | str:
+        """The criterion of ``ref``'s test in this version, or NOT_IN_VERSION."""
+        for attribute, criterion in self.criteria:
+            if attribute == ref.test.attribute:
+                return NOT_IN_VERSION if criterion is None else criterion
+        return ref.test.criterion
+
+
+class LotRelease(NamedTuple):
+    """How a lot's specification version was found (``how``) and the version itself."""
+
+    spec: SpecVersion
+    how: str
+
+
+_CLINICAL = {"phase_1": Phase.PHASE_1, "phase_2": Phase.PHASE_2, "phase_3": Phase.PHASE_3}
+
+
+def release_versions(dossier: Dossier, current: Phase) -> dict[str, LotRelease]:
+    """Lots judged against a version other than the current specification, by lot id (cached).
+
+    In order: the lot's ``spec_version`` (lots.csv); else, when the current version states
+    ``effective_from``, the version in force on the lot's ``manufacture_date`` (unknown when the
+    lot predates every recorded version); else the previous version whose ``uses`` name the lot's
+    use; else a clinical lot of a phase before ``current`` has an unknown version (today's
+    specification may postdate its release). Every other lot is judged against the current version.
+    """
+    key = f"release_versions:{current.value}"
+    cached = dossier.cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    out: dict[str, LotRelease] = {}
+    table, specs = dossier.lots, dossier.specifications
+    if table is not None and specs is not None:
+        by_material: dict[str, Specification] = {}
+        for each in specs.specifications:
+            by_material.setdefault(each.material, each)
+        v = table.lot_values
+        rows: Iterable[int] = range(len(table.lot_ids))
+        if not any(v["spec_version"]) and not any(m.effective_from or m.previous_versions
+                                                  for m in by_material.values()):
+            earlier = {use for use, phase in _CLINICAL.items() if phase < current}  # the only rule left
+            rows = list(compress(rows, map(earlier.__contains__, v["use"])))  # a C loop over the lots
+        for i in rows:
+            lot_id, material, use, made, recorded = (table.lot_ids[i], v["material"][i], v["use"][i],
+                                                     v["manufacture_date"][i], v["spec_version"][i])
+            spec = by_material.get(material or "")
+            if spec is None:
+                continue
+            found = _release_version(spec, use, made, recorded, current)
+            if found is not None:
+                out[lot_id] = found
+    dossier.cache[key] = out
+    return out
+
+
+def _release_version(spec: Specification, use: str | None, made: str | None, recorded: str | None,
+                     current: Phase) -> LotRelease | None:
+    """A lot's version when it is not the current one (None: the current one)."""
+    if recorded is not None:
+        if recorded == spec.version:
+            return None
+        old = next((p for p in spec.previous_versions if p.version == recorded), None)
+        return None if old is None else LotRelease(_previous(spec, old), "its spec_version in lots.csv")
+    date = _date(made)
+    if spec.effective_from is not None and date is not None:
+        dated = sorted([(p.effective_from, p) for p in spec.previous_versions if p.effective_from is not None],
+                       key=lambda item: item[0])
+        if date >= spec.effective_from:
+            return None
+        in_force = [p for since, p in dated if since <= date]
+        if in_force:
+            old = in_force[-1]
+            return LotRelease(_previous(spec, old), f"in force on its manufacture date {date.isoformat()}")
+        first = dated[0][1] if dated else None
+        since = (first.version, first.effective_from) if first is not None else (spec.version, spec.effective_from)
+        return LotRelease(SpecVersion(spec.material, spec.version, known=False),
+                          f"it was made on {date.isoformat()}, before version {since[0]} took effect on "
+                          f"{since[1].isoformat() if since[1] else '?'}, and specifications.yaml records no "
+                          "earlier version")
+    by_use = next((p for p in spec.previous_versions if use in p.uses), None)
+    if by_use is not None:
+        return LotRelease(_previous(spec, by_use), f"which applies to {use} lots")
+    phase = _CLINICAL.get(use or "")
+    if phase is not None and phase < current:
+        return LotRelease(SpecVersion(spec.material, spec.version, known=False),
+                          f"it is a {use} lot, and neither a spec_version in lots.csv nor effective dates in "
+                          "specifications.yaml say which version was in force at its release")
+    return None
+
+
+def _previous(spec: Specification, old: PreviousVersion) -> SpecVersion:
+    return SpecVersion(spec.material, old.version, tuple((t.attribute, t.criterion) for t in old.tests))
+
+
+def _date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return None

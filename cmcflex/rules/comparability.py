@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any, Iterator, NamedTuple
 
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.models import Change, ChangeRisk, ComparisonMethod, Conclusion, ReportingCategory, StudyDesign
+from cmcflex.dossier.models import (Change, ChangeKind, ChangeRisk, ComparisonMethod, Conclusion, ReportingCategory,
+                                    StudyDesign)
 from cmcflex.formatting import number, number_range
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
@@ -41,6 +42,12 @@ def proportionate(change: Change) -> bool:
     """A minor change with a risk assessment and a summary: the flexibility's proportionate case."""
     return (change.risk is ChangeRisk.MINOR and bool((change.risk_assessment or "").strip())
             and bool((change.summary or "").strip()))
+
+
+def revises_specification(change: Change) -> bool:
+    """A revision of acceptance criteria (kind ``specification``): no process changes, so no
+    comparability study of process lots is expected (CMP-002 to CMP-007 pass it by)."""
+    return change.kind is ChangeKind.SPECIFICATION
 
 
 def _late(d: Dossier, change: Change) -> bool:
@@ -344,7 +351,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield changes
         return
     for i, c in changes:
-        if c.comparability is not None:
+        if c.comparability is not None or revises_specification(c):
             continue
         if c.risk is ChangeRisk.MINOR:
             if not (c.summary or "").strip():
@@ -398,7 +405,7 @@ def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     for i, c in changes:
         study = c.comparability
-        if study is None:
+        if study is None or revises_specification(c):
             continue
         missing = []
         if study.method is None:
@@ -462,7 +469,7 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     for i, c in changes:
         study = c.comparability
-        if study is None:
+        if study is None or revises_specification(c):
             continue
         at = _at(d, i, "comparability", "conclusion")
         if study.conclusion is Conclusion.PENDING:
@@ -548,7 +555,8 @@ def bridge_when_not_comparable(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     for i, c in changes:
         study = c.comparability
-        if study is None or study.conclusion not in (Conclusion.NOT_COMPARABLE, Conclusion.INCONCLUSIVE):
+        if study is None or revises_specification(c) or study.conclusion not in (Conclusion.NOT_COMPARABLE,
+                                                                                   Conclusion.INCONCLUSIVE):
             continue
         if study.nonclinical_bridge or study.clinical_bridge:
             continue
@@ -575,7 +583,8 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if isinstance(changes, NotEvaluated):
         yield changes
         return
-    late = [(i, c) for i, c in changes if c.risk is ChangeRisk.MAJOR and _late(d, c)]
+    late = [(i, c) for i, c in changes
+            if c.risk is ChangeRisk.MAJOR and _late(d, c) and not revises_specification(c)]
     if not late:
         return
     if d.lots is None:
@@ -622,7 +631,7 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     for i, c in changes:
         study = c.comparability
-        if study is None or study.design is StudyDesign.SPLIT_SOURCE:
+        if study is None or study.design is StudyDesign.SPLIT_SOURCE or revises_specification(c):
             continue
         if d.lots is None:
             yield NotEvaluated(f"change {c.id}: lots.csv is missing, so the starting material of the "
@@ -670,7 +679,15 @@ def reporting_category(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for i, c in changes:
         if c.phase is not Phase.POST_APPROVAL:
             continue
-        if c.reporting_category is None:
+        if c.reporting_category is None and revises_specification(c):
+            yield Gap(f"Post-approval specification change {c.id} ({c.risk.value}) has no reporting category; a "
+                      "change to the specifications of the approved application is a major change under "
+                      "21 CFR 601.12(b)(2)(i).", at=_at(d, i), record=_record(c),
+                      remedy=(f"Set the reporting category of change {c.id}: a change to the approved "
+                              "specifications is filed as a prior approval supplement (PAS) under 21 CFR "
+                              "601.12(b)(2)(i) unless FDA has agreed a lower category (e.g. in an approved "
+                              "comparability protocol or re-evaluation plan)."))
+        elif c.reporting_category is None:
             minor = c.risk is ChangeRisk.MINOR
             note = "; a minor change is usually reported in the annual report (21 CFR 601.12(d))" if minor else ""
             yield Gap(f"Post-approval change {c.id} ({c.risk.value}) has no reporting category{note}.",

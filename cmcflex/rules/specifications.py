@@ -16,9 +16,17 @@ Readings of the catalogue made here:
 - SPEC-003 leaves safety tests to SPEC-002 and, from the phase SPEC-001 requires a potency
   criterion (P3), 'report result' potency tests to SPEC-001 (one finding per problem).
 - SPEC-009 reports every released lot (released or released under exception) that fails its
-  specification, pivotal or not: a released out-of-specification lot needs an investigation.
+  specification, pivotal or not: a released out-of-specification lot needs an investigation
+  unless its exception pathway and investigation are on record (then info).
   SPEC-006 asks a different question (would the proposed limit have rejected pivotal lots?), so
   a pivotal lot may appear in both.
+- SPEC-005 leaves a statistical or capability limit to SPEC-007 when the stated interval,
+  recomputed from the lots the justification rests on, gives the limit: a tolerance limit lies
+  outside the lots it came from by design. Lots are called what they are (pivotal, commercial,
+  PPQ, clinical or named), and a log-scale interval is quoted back-transformed.
+- SPEC-009 judges each lot against the specification version it was released under
+  (:func:`cmcflex.rules.common.release_versions`); an earlier clinical lot whose version is not
+  recorded is compared with today's criteria at info, never called a failed release.
 - When lots.csv gives no disposition for patient lots, they count as released; SPEC-009 says so
   once (a not-evaluated note) and SPEC-006/SPEC-009 findings that rest on such a lot say so too.
 - SPEC-013 also checks that units agree (criterion vs the test's unit, lots.csv units vs the
@@ -41,7 +49,7 @@ from cmcflex.dossier.criteria import (
 )
 from cmcflex.dossier.errors import did_you_mean
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.lots import LotResult
+from cmcflex.dossier.lots import Lot, LotResult
 from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of, is_cqa
 from cmcflex.phases import Phase
@@ -67,17 +75,22 @@ from cmcflex.rules.citations import (
 )
 from cmcflex.rules.remedies import method_remedy, missing_test_remedy, safety_criterion_remedy
 from cmcflex.rules.common import (
+    NOT_IN_VERSION,
+    LotRelease,
     OutOfSpec,
+    SpecVersion,
     SpecRef,
     lot_indices,
     lots_with_results,
     not_accepted,
     out_of_spec,
+    release_versions,
     spec_index,
     test_record,
 )
 from cmcflex.formatting import number, number_range
-from cmcflex.rules.lotstats import ASSUMED_RELEASED, LotSet, assumed_released, lots_by_test, released_ids
+from cmcflex.rules.lotstats import (ASSUMED_RELEASED, LotSet, SpecLots, assumed_released, lots_by_test,
+                                    released_ids)
 
 FILE = "specifications.yaml"
 METHODS = "methods.yaml"
@@ -162,39 +175,86 @@ def _few_lots_sentence(n: int, statistical: bool) -> str:
     return f" With {lots}, {FLEXIBILITY}."
 
 
-def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | None) -> tuple[str, dict[str, Any]]:
-    """mean ∓ 3 SD and the 95/99 tolerance limit of the lots on the criterion's sides."""
+def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | None,
+                       log: bool = False) -> tuple[str, dict[str, Any]]:
+    """mean ∓ 3 SD and the 95/99 tolerance limit of the lots on the criterion's sides; with ``log``
+    computed on ln(value) and quoted back-transformed (the scale the justification states)."""
     from cmcflex import stats
 
     n = lots.n
-    if n < 2:
+    values = lots.values()
+    if n < 2 or (log and any(v <= 0 for v in values)):
         return "", {}
-    s = stats.describe(lots.values())
+    s = stats.describe([math.log(v) for v in values] if log else values)
     if not s.sd:
         return "", {}
+    back = math.exp if log else (lambda v: v)
     sides = 2 if len(criterion.sides) == 2 else 1
     k = stats.tolerance_factor(n, REF_COVERAGE, REF_CONFIDENCE, sides)
-    data: dict[str, Any] = {"mean_minus_3sd": _round(s.mean - 3 * s.sd), "mean_plus_3sd": _round(s.mean + 3 * s.sd),
+    lo3, hi3 = back(s.mean - 3 * s.sd), back(s.mean + 3 * s.sd)
+    lo_k, hi_k = back(s.mean - k * s.sd), back(s.mean + k * s.sd)
+    data: dict[str, Any] = {"mean_minus_3sd": _round(lo3), "mean_plus_3sd": _round(hi3),
                             "tolerance": {"coverage": REF_COVERAGE, "confidence": REF_CONFIDENCE, "sides": sides,
                                           "k": round(k, 4), "method": "exact",
-                                          "lower": _round(s.mean - k * s.sd), "upper": _round(s.mean + k * s.sd)}}
+                                          "lower": _round(lo_k), "upper": _round(hi_k)}}
+    if log:
+        data["scale"] = "log"
+    of = "of ln(result) of those lots, back-transformed," if log else "of those lots"
     words = []
     if sides == 2:
-        words.append(f"mean ± 3 SD of those lots gives {number(s.mean - 3 * s.sd)} to {number(s.mean + 3 * s.sd, unit)}")
+        words.append(f"mean ± 3 SD {of} gives {number(lo3)} to {number(hi3, unit)}")
     elif "lower" in criterion.sides:
-        words.append(f"mean − 3 SD of those lots gives {number(s.mean - 3 * s.sd, unit)}")
+        words.append(f"mean − 3 SD {of} gives {number(lo3, unit)}")
     else:
-        words.append(f"mean + 3 SD of those lots gives {number(s.mean + 3 * s.sd, unit)}")
+        words.append(f"mean + 3 SD {of} gives {number(hi3, unit)}")
     if sides == 2:
-        words.append(f"the two-sided 95 % confidence / 99 % coverage tolerance interval of those lots is "
-                     f"{number_range(s.mean - k * s.sd, s.mean + k * s.sd, unit)}")
+        words.append(f"the two-sided 95 % confidence / 99 % coverage tolerance interval {of} is "
+                     f"{number_range(lo_k, hi_k, unit)}")
     elif "lower" in criterion.sides:
-        words.append(f"the one-sided 95 % confidence / 99 % coverage lower tolerance limit of those lots is "
-                     f"{number(s.mean - k * s.sd, unit)}")
+        words.append(f"the one-sided 95 % confidence / 99 % coverage lower tolerance limit {of} is "
+                     f"{number(lo_k, unit)}")
     else:
-        words.append(f"the one-sided 95 % confidence / 99 % coverage upper tolerance limit of those lots is "
-                     f"{number(s.mean + k * s.sd, unit)}")
+        words.append(f"the one-sided 95 % confidence / 99 % coverage upper tolerance limit {of} is "
+                     f"{number(hi_k, unit)}")
     return "; ".join(words), data
+
+
+def _lots_called(d: Dossier, sl: SpecLots) -> str:
+    """What the lots a justification rests on are: 'pivotal' by default; for named lots their use
+    ('commercial', 'PPQ', 'PPQ and commercial', 'clinical', 'pivotal'), else 'named'."""
+    if not sl.pivotal_named:
+        return "pivotal"
+    table = d.lots
+    if table is None:
+        return "named"
+    uses = {table.lot_values["use"][i] for i in lot_indices(d, sl.pivotal_ids)}
+    if not uses:
+        return "named"
+    if uses == {d.pivotal_use}:
+        return "pivotal"
+    if uses <= {"ppq", "commercial"}:
+        return " and ".join(w for u, w in (("ppq", "PPQ"), ("commercial", "commercial")) if u in uses)
+    if uses <= {"phase_1", "phase_2", "phase_3"}:
+        return "clinical"
+    return "named"
+
+
+def _interval_log(test: SpecTest) -> bool:
+    interval = test.justification.interval if test.justification else None
+    return bool(interval and interval.log)
+
+
+def _statistical_basis_holds(test: SpecTest, lots: LotSet, criterion: NumericCriterion) -> bool | None:
+    """Whether the stated interval, recomputed from the lots, gives the proposed limits (SPEC-007's
+    recomputation): None when no interval is stated or it cannot be recomputed."""
+    spec = test.justification.interval if test.justification else None
+    if spec is None or lots.n < 2 or (spec.log and any(v <= 0 for v in lots.values())):
+        return None
+    fig = _interval_limits(lots.values(), criterion, test)
+    if "computed" not in fig:
+        return None
+    return not fig.get("disagree") and not any(p.startswith("the stated k") or "log scale" in p
+                                               for p in fig["problems"])
 
 
 def _range_words(summary: dict[str, Any], what: str, unit: str | None) -> str:
@@ -452,8 +512,9 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     cites=(section(Q6B, "3 and 4 (introduction)"),),
     remedy="Tighten the limit to the range of the pivotal (clinical) lots, or justify the wider limit "
     "with a safety, compendial, mechanistic or platform basis (e.g. toxicology margin, dose-response "
-    "data); a limit from few lots may rest on clinical experience with a post-approval "
-    "re-evaluation plan.",
+    "data), or state the statistical interval it was derived with (justification.interval) so that it "
+    "can be recomputed from the lots named; a limit from few lots may rest on clinical experience with "
+    "a post-approval re-evaluation plan.",
     why="Clinical experience shows the product works and is safe within the range the pivotal lots "
     "covered; beyond it, safety and efficacy are unshown unless another basis supports the limit.",
 )
@@ -472,7 +533,12 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         if not lots.results:
             no_lots.append(_label(ref))
             continue
+        statistical = bool(_bases(test) & STAT_BASES)
+        holds = _statistical_basis_holds(test, lots, criterion) if statistical else None
+        if holds:
+            continue  # the stated interval, recomputed, gives the limit: SPEC-007 judges that basis
         unit = _unit(ref)
+        called = _lots_called(d, sl)
         wider = []
         data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit,
                                 "basis": sorted(b.value for b in _bases(test))}
@@ -494,14 +560,22 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         if not wider:
             continue
         sides = 2 if len(criterion.sides) == 2 else 1
-        figures, stat_data = _reference_figures(lots, criterion, unit)
+        figures, stat_data = _reference_figures(lots, criterion, unit, _interval_log(test))
         data.update(stat_data)
         data["pivotal"] = lots.summary()
         data["released"] = sl.released
+        data["lots_used"] = called
         basis = ", ".join(data["basis"])
+        if statistical and holds is False:
+            why = (f"and its {basis} basis, recomputed from those lots, does not give it (SPEC-007)")
+        elif statistical and test.justification and test.justification.interval is not None:
+            why = f"and its {basis} basis cannot be recomputed from those lots"
+        elif statistical:
+            why = f"and its {basis} basis states no interval to recompute (justification.interval)"
+        else:
+            why = f"and its basis ({basis or 'none stated'}) is not safety, compendial, mechanistic or platform"
         sentence = (f"{_label(ref)} '{criterion.describe()}' is " + " and ".join(wider)
-                    + f" of {len(lots.results)} pivotal lots, and its basis ("
-                    + (basis or "none stated") + ") is not safety, compendial, mechanistic or platform")
+                    + f" of {len(lots.results)} {called} lots, {why}")
         if figures:
             sentence += f"; {figures}"
         sentence += "."
@@ -555,13 +629,14 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         n = len(released_pivotal[key])
         shown = [f"{f.lot_id}: {_value(f.result.result, unit)}" for f in fails]
         message = (f"{_label(ref)} criterion '{ref.test.criterion.describe()}' would have rejected "
-                   f"{len(fails)} of {n} released pivotal lots ({_listing(shown)})")
+                   f"{len(fails)} of {n} released {_lots_called(d, sl)} lots ({_listing(shown)})")
         data: dict[str, Any] = {"criterion": ref.test.criterion.describe(), "unit": unit,
                                 "rejected": {f.lot_id: _value(f.result.result) for f in fails},
                                 "pivotal": sl.pivotal.summary(), "released": sl.released}
         summary = data["pivotal"]
         if summary.get("n", 0) >= 2:
-            message += _range_words(summary, "named lots" if sl.pivotal_named else "released pivotal lots", unit)
+            called = _lots_called(d, sl)
+            message += _range_words(summary, "named lots" if called == "named" else f"released {called} lots", unit)
         assumed_here = sorted(f.lot_id for f in fails if f.lot_id in assumed)
         if assumed_here:
             data["disposition_assumed"] = assumed_here
@@ -713,7 +788,7 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         lots = sl.pivotal
         unit = _unit(ref)
         basis = "/".join(sorted(b.value for b in _bases(test) & STAT_BASES))
-        who = "named" if sl.pivotal_named else "pivotal"
+        who = _lots_called(d, sl)
         plan = _plan_complete(test)
         base_data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit, "basis": basis,
                                      "lots_used": who, "pivotal": lots.summary(), "released": sl.released,
@@ -819,12 +894,29 @@ def reevaluation_plan_complete(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 # ---------------------------------------------------------------------------- SPEC-009
 
 
+UNRECORDED_REMEDY = (
+    "Record the specification version the lot was released against (lots.csv column spec_version) "
+    "and that version's criteria under previous_versions in specifications.yaml (or effective_from "
+    "dates on the versions), so the lot is judged against the specification in force at its release; "
+    "if it did not meet that specification either, investigate (21 CFR 211.192) and record the "
+    "exception pathway and investigation.")
+EXCEPTION_REMEDY = (
+    "Record how the lot was released outside its specification and what the investigation found: the "
+    "lots.csv columns exception_pathway (e.g. expanded_access, physician_request, "
+    "quality_unit_exceptional_release) and investigation (the investigation report id, 21 CFR 211.192).")
+
+
 @rule(
     id="SPEC-009",
     slug="lots-meet-specification",
     title="Released lots meet the specification",
     area=Area.SPEC,
     severity=by_phase(MI, MA, MA, MA, MA),
+    partial=by_phase(I, I, I, I, I),
+    grading="A released lot judged against the specification version in force at its release takes "
+            "the phase's grade; a lot released under a documented exception (pathway and investigation "
+            "on record), or a clinical lot outside today's criteria whose release version is not recorded, "
+            "is info (a failed pass/fail safety test excepted: it fails every version).",
     cites=(CFR_211_165, CFR_211_192_REVIEW),
     remedy="Investigate each out-of-specification result of a released lot (21 CFR 211.192) and "
     "record its outcome; for a lot released under exception, cite the documented pathway (e.g. "
@@ -850,66 +942,137 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated(f"{ASSUMED_RELEASED} ({len(assumed)} lot{'s' if len(assumed) != 1 else ''}: "
                            f"{_listing(sorted(assumed), 3)})")
     by_test = lots_by_test(d)
+    versions = release_versions(d, ctx.current)
+    groups = _version_groups(versions, released)
     failures: dict[str, list[OutOfSpec]] = {}
     table = d.lots
     unjudged: list[str] = []
-    unshown: list[tuple[LotResult, SpecRef]] = []
+    unshown: list[tuple[LotResult, SpecRef, NumericCriterion]] = []
     for (material, attribute), sl in sorted(by_test.items()):
-        criterion = sl.ref.test.criterion
-        if isinstance(criterion, ReportOnlyCriterion):
-            continue
         unit = _unit(sl.ref)
-        for res, verdict in not_accepted(d, material, attribute, criterion, released):  # one pass
-            if verdict is None:
-                if res.result.word is None and res.result.censor and isinstance(criterion, NumericCriterion):
-                    unshown.append((res, sl.ref))
-                    continue
-                unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result, unit)}' against "
-                                f"'{criterion.describe()}'")
+        for version, lot_ids in groups:
+            criterion = version.criterion(sl.ref) if version is not None else sl.ref.test.criterion
+            if version is not None and version.material != material:
                 continue
-            failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
+            if isinstance(criterion, (str, ReportOnlyCriterion)):
+                continue  # not in the lot's version, or report only
+            for res, verdict in not_accepted(d, material, attribute, criterion, lot_ids):  # one pass
+                if verdict is None:
+                    if res.result.word is None and res.result.censor and isinstance(criterion, NumericCriterion):
+                        unshown.append((res, sl.ref, criterion))
+                        continue
+                    unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result, unit)}' against "
+                                    f"'{criterion.describe()}'")
+                    continue
+                failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
     exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_values["disposition"])
                   if disp == "released_under_exception"}
     for lot_id in sorted(exceptions | set(failures)):
         lot = table.lot(lot_id)
         assert lot is not None
-        fails = failures.get(lot_id, [])
-        shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result, _unit(f.ref) if f.ref else None)}"
-                 f" against '{f.criterion.describe()}'" for f in fails]
-        data: dict[str, Any] = {
-            "disposition": lot.disposition, "use": lot.use,
-            "pivotal": any(f.ref is not None and lot_id in by_test[(f.ref.spec.material, f.ref.test.attribute)]
-                           .pivotal_ids for f in fails),
-            "results": [{"test": _label(f.ref) if f.ref else None, "value": _value(f.result.result),
-                         "unit": _unit(f.ref) if f.ref else None,
-                         "criterion": f.criterion.describe(), "file": f.result.file, "line": f.result.line,
-                         "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released
-                         if f.ref else None} for f in fails]}
-        first = fails[0].ref if fails else None
-        summary = by_test[(first.spec.material, first.test.attribute)].released if first else {}
-        context = _range_words(summary, "released lots",
-                               _unit(first)) if first else ""
-        # the failing result's row; a lot released under exception with no failing result: its first row
-        at = Location(fails[0].result.file, fails[0].result.line) if fails else Location(lot.file, lot.line)
-        if lot.disposition == "released_under_exception":
-            what = f" with {_listing(shown)}" if shown else ""
-            yield Gap(f"Lot {lot_id} was released under exception{what}; its documented pathway and "
-                      f"investigation must be on file{context}.", at, record=f"lot {lot_id}", data=data)
-        else:
-            assumption = ""
-            if lot_id in assumed:
-                data["disposition_assumed"] = True
-                assumption = f" ({ASSUMED_RELEASED})"
-            yield Gap(f"Released lot {lot_id}{assumption} fails its specification: {_listing(shown)}, and no "
-                      f"exception is recorded, so the failure needs an investigation (21 CFR 211.192){context}.",
-                      at, record=f"lot {lot_id}", data=data)
-    yield from _unshown_conformance(unshown, assumed)
-    yield from _missing_results(d, released, assumed)
+        yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed, by_test)
+    yield from _unshown_conformance(unshown, assumed, versions)
+    yield from _missing_results(d, released, assumed, versions)
     if unjudged:
         many = len(unjudged) != 1
         yield NotEvaluated(f"{len(unjudged)} released result{'s' if many else ''} cannot be judged against "
                            f"{'their criteria' if many else 'its criterion'} (a result word against a numeric "
                            f"limit or a number against a word): {_listing(unjudged, 3)}")
+
+
+def _version_groups(versions: dict[str, LotRelease], released: frozenset[str]
+                    ) -> list[tuple[SpecVersion | None, frozenset[str]]]:
+    """The released lots by the version they are judged against (None: the current version); a lot
+    whose version is unknown is judged against the current criteria (its finding says so)."""
+    if not versions:
+        return [(None, released)]
+    by_version: dict[SpecVersion, set[str]] = {}
+    for lot_id, found in versions.items():
+        if lot_id in released:
+            by_version.setdefault(found.spec, set()).add(lot_id)
+    ordered = sorted(by_version, key=lambda v: (v.material, v.version or "", v.known))
+    out: list[tuple[SpecVersion | None, frozenset[str]]] = [(None, released - versions.keys())]
+    out += [(v, frozenset(by_version[v])) for v in ordered]
+    return out
+
+
+def _version_proof(ref: SpecRef) -> bool:
+    """A safety test with a pass/fail criterion ('No growth', 'Negative'): every version of a
+    specification has it, so a released lot that fails it failed whatever version it was released under."""
+    return category_of(ref.test) is TestCategory.SAFETY and isinstance(ref.test.criterion, QualitativeCriterion)
+
+
+def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease | None, assumed: bool,
+                 by_test: dict[tuple[str, str], SpecLots]) -> Gap:
+    """SPEC-009's finding on one lot: out of specification, or released under exception."""
+    lot_id = lot.id
+    unrecorded = found is not None and not found.spec.known
+    unknown = unrecorded and not any(f.ref is not None and _version_proof(f.ref) for f in fails)
+
+    def today(f: OutOfSpec) -> str:
+        return "today's " if unrecorded and not (f.ref is not None and _version_proof(f.ref)) else ""
+
+    shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result, _unit(f.ref) if f.ref else None)}"
+             f" against {today(f)}'{f.criterion.describe()}'" for f in fails]
+    data: dict[str, Any] = {
+        "disposition": lot.disposition, "use": lot.use,
+        "pivotal": any(f.ref is not None and lot_id in by_test[(f.ref.spec.material, f.ref.test.attribute)]
+                       .pivotal_ids for f in fails),
+        "results": [{"test": _label(f.ref) if f.ref else None, "value": _value(f.result.result),
+                     "unit": _unit(f.ref) if f.ref else None,
+                     "criterion": f.criterion.describe(), "file": f.result.file, "line": f.result.line,
+                     "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released
+                     if f.ref else None} for f in fails]}
+    if found is not None:
+        data["spec_version"] = {"version": found.spec.version if found.spec.known else None,
+                                "known": found.spec.known, "how": found.how}
+    pathway, investigation = lot.exception_pathway, lot.investigation
+    if pathway or investigation:
+        data.update(exception_pathway=pathway, investigation=investigation)
+    first = fails[0].ref if fails else None
+    summary = by_test[(first.spec.material, first.test.attribute)].released if first else {}
+    context = _range_words(summary, "released lots", _unit(first)) if first else ""
+    # the failing result's row; a lot released under exception with no failing result: its first row
+    at = Location(fails[0].result.file, fails[0].result.line) if fails else Location(lot.file, lot.line)
+    record = f"lot {lot_id}"
+    assumption = ""
+    if assumed:
+        data["disposition_assumed"] = True
+        assumption = f" ({ASSUMED_RELEASED})"
+    version = (f" (specification version {found.spec.version}, {found.how})"
+               if found is not None and found.spec.known else "")
+    documented = f"through {pathway}, with investigation {investigation} on record"
+    missing = [name for name, value in (("its exception pathway (exception_pathway)", pathway),
+                                        ("its investigation (investigation)", investigation)) if not value]
+    if lot.disposition == "released_under_exception":
+        what = f" with {_listing(shown)}" if shown else ""
+        if not missing:
+            return Gap(f"Lot {lot_id} was released under exception{what}{version} {documented}{context}.",
+                       at, record=record, data=data, severity=I)
+        if len(missing) == 2:
+            return Gap(f"Lot {lot_id} was released under exception{what}{version}; its documented pathway and "
+                       f"investigation must be on file, and lots.csv records neither{context}.", at, record=record,
+                       data=data, remedy=EXCEPTION_REMEDY)
+        on_file = f"pathway {pathway}" if pathway else f"investigation {investigation}"
+        return Gap(f"Lot {lot_id} was released under exception{what}{version}; lots.csv records its {on_file} "
+                   f"but not {missing[0]}{context}.", at, record=record, data=data, remedy=EXCEPTION_REMEDY)
+    if unknown:
+        assert found is not None
+        return Gap(f"Released lot {lot_id}{assumption} measured {_listing(shown)}; lots.csv does not record the "
+                   f"specification version it was released against ({found.how}), so this does not show a "
+                   f"failed release{context}.", at, record=record, data=data, severity=I,
+                   remedy=UNRECORDED_REMEDY)
+    if not missing:
+        return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, "
+                   f"released {documented}{context}.", at, record=record, data=data, severity=I)
+    if len(missing) == 1:
+        on_file = f"exception pathway {pathway}" if pathway else f"investigation {investigation}"
+        return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}; "
+                   f"lots.csv records its {on_file} but not {missing[0]}{context}.", at, record=record,
+                   data=data, remedy=EXCEPTION_REMEDY)
+    return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, and no "
+               f"exception is recorded, so the failure needs an investigation (21 CFR 211.192){context}.",
+               at, record=record, data=data)
 
 
 CENSORED_REMEDY = ("Retest the lot (or report the result) with a method whose reporting limit shows "
@@ -919,11 +1082,10 @@ MISSING_REMEDY = ("Add the lot's results for these tests to lots.csv, or documen
                   "without them (21 CFR 211.165(a)).")
 
 
-def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef]], assumed: frozenset[str]) -> Iterator[Outcome]:
+def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterion]], assumed: frozenset[str],
+                         versions: dict[str, LotRelease]) -> Iterator[Outcome]:
     """Released lots whose censored result cannot show conformance (e.g. <5.0 against <= 3.5)."""
-    for res, ref in sorted(unshown, key=lambda u: (u[0].lot_id, _label(u[1]))):
-        criterion = ref.test.criterion
-        assert isinstance(criterion, NumericCriterion)
+    for res, ref, criterion in sorted(unshown, key=lambda u: (u[0].lot_id, _label(u[1]))):
         unit = _unit(ref)
         value = _value(res.result, unit)
         if res.result.censor == "<" and criterion.max is not None:
@@ -939,13 +1101,24 @@ def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef]], assumed: froz
                                 "criterion": criterion.describe(), "shows_conformance": None}
         if assumption:
             data["disposition_assumed"] = True
+        found = versions.get(res.lot_id)
+        if found is not None and not found.spec.known:
+            data["spec_version"] = {"version": None, "known": False, "how": found.how}
+            yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
+                      f"conformance to today's '{criterion.describe()}' ({why}); lots.csv does not record the "
+                      f"specification version it was released against ({found.how}).",
+                      Location(res.file, res.line), record=f"lot {res.lot_id}", remedy=UNRECORDED_REMEDY,
+                      data=data, severity=I)
+            continue
         yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
                   f"conformance to '{criterion.describe()}': {why}.", Location(res.file, res.line),
                   record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY, data=data)
 
 
-def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[str]) -> Iterator[Outcome]:
-    """Released lots with no result row for a test of their material's specification: one finding per lot."""
+def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[str],
+                     versions: dict[str, LotRelease]) -> Iterator[Outcome]:
+    """Released lots with no result row for a test of their material's specification: one finding per lot.
+    A test the lot's specification version did not have is not expected."""
     table = d.lots
     assert table is not None
     materials = table.lot_values["material"]
@@ -958,11 +1131,15 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
         for li in indices:
             by_material.setdefault(materials[li] or "", set()).add(li)
     missing: dict[int, list[str]] = {}
-    for (material, attribute) in spec_index(d):  # specification order
+    index = spec_index(d)
+    for (material, attribute) in index:  # specification order
         lots = by_material.get(material)
         if not lots:
             continue
         for li in lots - lots_with_results(d, material, attribute):
+            found = versions.get(table.lot_ids[li])
+            if found is not None and found.spec.criterion(index[(material, attribute)]) == NOT_IN_VERSION:
+                continue
             missing.setdefault(li, []).append(attribute)
     for li in sorted(missing, key=lambda i: (table.files[table.lot_file[i]], table.lot_line[i], i)):
         lot = table.lot(table.lot_ids[li])
@@ -973,6 +1150,15 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
                                 "use": lot.use}
         if assumption:
             data["disposition_assumed"] = True
+        found = versions.get(lot.id)
+        if found is not None and not found.spec.known and not any(_version_proof(index[(lot.material, t)])
+                                                                 for t in tests):
+            data["spec_version"] = {"version": None, "known": False, "how": found.how}
+            yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv, which "
+                      f"today's specification lists; lots.csv does not record the specification version it was "
+                      f"released against ({found.how}).", Location(lot.file, lot.line), record=f"lot {lot.id}",
+                      remedy=UNRECORDED_REMEDY, data=data, severity=I)
+            continue
         yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv; a lot is "
                   "released only on a complete set of release results.", Location(lot.file, lot.line),
                   record=f"lot {lot.id}", remedy=MISSING_REMEDY, data=data)

@@ -147,7 +147,7 @@ CASES = [
      "ppq.yaml:2:39: protocol.lot_count_justification.approach: unknown approach 'risk-based' (did you mean 'risk_based'?); allowed: process_knowledge, risk_based, statistical, expected_coverage, platform"),
     ('change-kind', 'changes.yaml',
      'changes:\n  - {id: CHG-1, kind: proces, phase: phase_2, risk: minor}\n',
-     "changes.yaml:2:23: changes[0].kind: unknown kind 'proces' (did you mean 'process'?); allowed: process, site, scale, raw_material, equipment, method, vector"),
+     "changes.yaml:2:23: changes[0].kind: unknown kind 'proces' (did you mean 'process'?); allowed: process, site, scale, raw_material, equipment, method, vector, specification"),
     ('change-risk-missing', 'changes.yaml',
      'changes:\n  - {id: CHG-1, kind: process, phase: phase_2}\n',
      "changes.yaml:2:5: changes[0].risk: required field 'risk' is missing; add it, e.g. risk: minor"),

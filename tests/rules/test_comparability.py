@@ -381,3 +381,71 @@ def test_cmp_severities_and_slugs_match_the_catalogue(shared_dir):
         assert rule is not None and rule.slug == slug, rule_id
         expected = {p: short[s] for p, s in zip(PHASES, severities) if s != "—"}
         assert {p: s.value for p, s in rule.severity.items()} == expected, rule_id
+
+
+# ------------------------------------------------------------------------ kind: specification
+
+SPEC_REVISION = {"id": "CHG-012", "title": "Viability limit revised from 30 commercial lots",
+                 "kind": "specification", "phase": "post_approval", "risk": "major",
+                 "risk_assessment": "RA-061", "affected_attributes": ["viability"]}
+PROCESS_LATE = dict(SPEC_REVISION, id="CHG-013", kind="process", title="New expansion bag")
+
+
+@pytest.mark.parametrize("rule, phase, change_phase", [("CMP-002", "post_approval", "post_approval"),
+                                                       ("CMP-006", "bla", "phase_3")])
+def test_specification_revision_needs_no_comparability_study(dossier_dir, rule: str, phase: str,
+                                                             change_phase: str) -> None:
+    # the same change as a process change is reported; as a revision of criteria it is not
+    rows = lots(PRE, POST_OK)
+    revision = dict(SPEC_REVISION, reporting_category="PAS", phase=change_phase)
+    assert findings_for(dossier(dossier_dir, revision, rows=rows, phase=phase), rule) == []
+    process = dict(PROCESS_LATE, reporting_category="PAS", phase=change_phase)
+    found = findings_for(dossier(dossier_dir, process, rows=rows, phase=phase), rule)
+    assert [f.record for f in found] == ["change CHG-013"]
+
+
+def test_specification_revision_with_a_study_section_is_not_recomputed(dossier_dir) -> None:
+    study = {"design": "historical", "attributes": ["potency"], "method": None, "criteria_predefined": None,
+             "conclusion": "not_comparable"}
+    rows = lots(PRE, POST_LOW, post_start="healthy_donor")
+    versions = {"from_version": "v1", "to_version": "v2", "reporting_category": "PAS", "comparability": study}
+    path = dossier(dossier_dir, dict(SPEC_REVISION, **versions), rows=rows, phase="post_approval")
+    for rule in ("CMP-003", "CMP-004", "CMP-005", "CMP-007"):
+        assert findings_for(path, rule) == [], rule
+    process = dossier(dossier_dir, dict(PROCESS_LATE, **versions), rows=rows, phase="post_approval")
+    assert {f.rule for f in report_findings(process)} >= {"CMP-003", "CMP-005", "CMP-007"}
+    claimed = dict(versions, comparability={"design": "side_by_side", "attributes": ["potency"],
+                                            "method": "quality_range", "criteria_predefined": True,
+                                            "conclusion": "comparable"})
+    assert findings_for(dossier(dossier_dir, dict(SPEC_REVISION, **claimed), rows=rows, phase="post_approval"),
+                        "CMP-004") == []
+    assert [f.record for f in findings_for(dossier(dossier_dir, dict(PROCESS_LATE, **claimed), rows=rows,
+                                                   phase="post_approval"), "CMP-004")] == ["change CHG-013"]
+
+
+def report_findings(path):
+    from tests.helpers import report_for
+
+    return report_for(path).findings
+
+
+def test_specification_revision_keeps_its_reporting_category(dossier_dir) -> None:
+    path = dossier(dossier_dir, SPEC_REVISION, phase="post_approval")
+    found = findings_for(path, "CMP-008")
+    assert [f.record for f in found] == ["change CHG-012"]
+    assert "601.12(b)(2)(i)" in found[0].message and "prior approval supplement" in found[0].remedy
+    filed = dossier(dossier_dir, dict(SPEC_REVISION, reporting_category="PAS"), phase="post_approval")
+    assert findings_for(filed, "CMP-008") == []
+    cbe = dossier(dossier_dir, dict(SPEC_REVISION, reporting_category="CBE-30"), phase="post_approval")
+    assert [f.record for f in findings_for(cbe, "CMP-008")] == ["change CHG-012"]  # major, not PAS
+    minor = dossier(dossier_dir, dict(SPEC_REVISION, risk="minor", reporting_category="annual_report"),
+                    phase="post_approval")
+    assert findings_for(minor, "CMP-008") == []
+
+
+def test_specification_revision_still_needs_a_risk_assessment(dossier_dir) -> None:
+    path = dossier(dossier_dir, dict(SPEC_REVISION, risk_assessment=None, reporting_category="PAS"),
+                   phase="post_approval")
+    assert [f.record for f in findings_for(path, "CMP-001")] == ["change CHG-012"]
+    assert findings_for(dossier(dossier_dir, dict(SPEC_REVISION, reporting_category="PAS"), phase="post_approval"),
+                        "CMP-001") == []

@@ -518,6 +518,104 @@ def test_spec007_log_scale_and_min_max(make: Callable[..., Path]) -> None:
     assert len(found) == 1 and found[0].data["scale"] == "linear"
 
 
+# ---------------------------------------------------------------------------- SPEC-005 and SPEC-007:
+# a statistical limit judged by its statistics
+
+
+def _tolerance_test(limit: float, k: float | None = None, lots: list[str] | None = None,
+                    **interval: Any) -> list[dict[str, Any]]:
+    j: dict[str, Any] = {"basis": "statistical", "text": "One-sided 95/99 lower tolerance limit",
+                         "interval": {"method": "tolerance_interval", "coverage": 0.99, "confidence": 0.95,
+                                      "sides": 1, **({"k": round(k, 4)} if k else {}), **interval}}
+    if lots:
+        j["lots"] = lots
+    return with_test(base_tests(), "potency", criterion=f">= {limit:.1f} pg/mL", justification=j, unit="pg/mL")
+
+
+def _on(path: Path, rule: str, attribute: str = "potency", phase: str | None = "bla") -> list[Any]:
+    """One rule's findings on one test (the other tests of these dossiers have their own findings)."""
+    return [f for f in findings_for(path, rule, phase=phase) if f.record == f"test drug_product/{attribute}"]
+
+
+def _commercial_lots(values: list[float]) -> tuple[list[dict[str, Any]], list[str]]:
+    ids = [f"C-{i:03d}" for i in range(1, len(values) + 1)]
+    rows = base_lots()  # the pivotal lots stay in the file
+    for lot_id, v in zip(ids, values):
+        rows += lot_rows(lot_id, "commercial", {**BASE_VALUES, "viability": 85, "potency": v},
+                         manufacture_date="2026-03-01")
+    return rows, ids
+
+
+def test_spec005_leaves_a_recomputed_tolerance_limit_to_spec007(make: Callable[..., Path]) -> None:
+    k = stats.tolerance_factor(12, 0.99, 0.95, 1)
+    limit = _lower_limit(TWELVE, k)
+    assert limit < min(TWELVE)  # a tolerance limit lies outside the lots it came from
+    path = make(tests=_tolerance_test(limit, k), lots=_stat_lots(TWELVE))
+    assert _on(path, "SPEC-005") == [] and _on(path, "SPEC-007") == []
+
+
+def test_spec005_still_speaks_when_the_statistics_do_not_give_the_limit(make: Callable[..., Path]) -> None:
+    path = make(tests=_tolerance_test(300), lots=_stat_lots(TWELVE))
+    found = _on(path, "SPEC-005")
+    assert len(found) == 1
+    assert "of 12 pivotal lots, and its statistical basis, recomputed from those lots, does not give it (SPEC-007)" \
+        in found[0].message
+    assert "wider than" in _on(path, "SPEC-007")[0].message
+
+
+def test_spec005_statistical_basis_without_interval_says_so(make: Callable[..., Path]) -> None:
+    found = _on(make(tests=_stat_test(">= 300 pg/mL", None), lots=_stat_lots(TWELVE)), "SPEC-005")
+    assert len(found) == 1 and "states no interval to recompute (justification.interval)" in found[0].message
+
+
+def test_post_approval_reevaluation_from_commercial_lots(make: Callable[..., Path]) -> None:
+    values = [470, 480, 490, 495, 500, 505, 510, 515, 520, 530, 540, 555, 498, 512, 507]
+    rows, ids = _commercial_lots(values)
+    k = stats.tolerance_factor(len(values), 0.99, 0.95, 1)
+    holds = make(tests=_tolerance_test(_lower_limit(values, k), k, lots=ids), lots=rows, phase="post_approval")
+    for rule in ("SPEC-005", "SPEC-006", "SPEC-007"):
+        assert _on(holds, rule, phase=None) == [], rule
+    tight = make(tests=_tolerance_test(480, lots=ids), lots=rows, phase="post_approval")
+    spec006 = _on(tight, "SPEC-006", phase=None)[0]  # a limit that would reject commercial lots says so
+    assert "would have rejected 1 of 15 released commercial lots (C-001: 470 pg/mL)" in spec006.message
+    assert "the 15 released commercial lots with a numeric result measured" in spec006.message
+    assert "pivotal" not in spec006.message
+    wide = make(tests=_tolerance_test(300, lots=ids), lots=rows, phase="post_approval")
+    spec005 = _on(wide, "SPEC-005", phase=None)[0]
+    assert "of 15 commercial lots" in spec005.message and "pivotal" not in spec005.message
+    assert spec005.data["lots_used"] == "commercial"
+    spec007 = _on(wide, "SPEC-007", phase=None)[0]
+    assert "(commercial lots: n = 15" in spec007.message and spec007.data["lots_used"] == "commercial"
+
+
+def test_log_scale_figures_are_quoted_back_transformed(make: Callable[..., Path]) -> None:
+    import math
+
+    from cmcflex.formatting import number
+
+    values = [2.0e8, 2.5e8, 3.1e8, 3.6e8, 4.0e8, 2.2e8, 2.9e8, 3.3e8, 3.8e8, 2.7e8, 3.0e8, 2.4e8]
+    lots = base_lots([(f"L-3{i:02d}", 85, 500) for i in range(1, len(values) + 1)])
+    for row in lots:
+        if row["attribute"] == "viable_cell_dose":
+            row["value"] = f"{values[int(row['lot_id'][-2:]) - 1]:.2E}"
+    s = stats.describe([math.log(v) for v in values])
+    k = stats.tolerance_factor(len(values), 0.99, 0.95, 1)
+    interval = {"method": "tolerance_interval", "sides": 1, "log": True}
+    good = f">= {math.exp(s.mean - k * s.sd):.4E} cells"
+    tests = with_test(base_tests(), "viable_cell_dose", criterion=good, unit="cells",
+                      justification={"basis": "statistical", "text": "t", "interval": interval})
+    path = make(tests=tests, lots=lots)
+    assert _on(path, "SPEC-005", "viable_cell_dose") == [] and _on(path, "SPEC-007", "viable_cell_dose") == []
+    low = with_test(tests, "viable_cell_dose", criterion=">= 1.0E7 cells")
+    f = _on(make(tests=low, lots=lots), "SPEC-005", "viable_cell_dose")[0]
+    assert f.data["scale"] == "log"
+    assert f.data["mean_minus_3sd"] == pytest.approx(math.exp(s.mean - 3 * s.sd), rel=1e-5)
+    assert f"of ln(result) of those lots, back-transformed, gives {number(math.exp(s.mean - 3 * s.sd), 'cells')}" \
+        in f.message
+    linear = stats.describe(values)
+    assert number(linear.mean - 3 * linear.sd, "cells") not in f.message  # never the linear figure
+
+
 # ---------------------------------------------------------------------------- SPEC-008
 
 
@@ -538,19 +636,26 @@ def test_spec008_complete_plan_is_silent(make: Callable[..., Path]) -> None:
 # ---------------------------------------------------------------------------- SPEC-009
 
 
-@pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("bla", MA)])
+@pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("phase_3", I), ("bla", I)])
 def test_spec009_released_lot_out_of_spec(make: Callable[..., Path], phase: str, severity: Severity) -> None:
+    # a phase 2 lot is judged by today's specification while the product is in phase 2; later, with no
+    # record of the version it was released against, today's criterion cannot show a failed release
     lots = base_lots() + base_lots([("L-201", 70, 480)], use="phase_2")
     found = findings_for(make(lots=lots), "SPEC-009", phase=phase)
     assert [f.severity for f in found] == [severity] and found[0].record == "lot L-201"
-    assert "viability 70 % against '>= 80 %'" in found[0].message and found[0].line
+    assert "viability 70 %" in found[0].message and "'>= 80 %'" in found[0].message and found[0].line
+    if severity is I:
+        assert "does not show a failed release" in found[0].message and "211.192" not in found[0].message
+        assert "fails" not in found[0].message and found[0].data["spec_version"]["known"] is False
+    else:
+        assert "fails its specification" in found[0].message
 
 
-@pytest.mark.parametrize("phase", ["phase_2", "phase_3", "bla"])
+@pytest.mark.parametrize("phase", ["phase_2", "phase_3"])
 def test_spec009_released_pivotal_lot_out_of_spec_needs_investigation(make: Callable[..., Path],
                                                                      phase: str) -> None:
-    # a plainly released pivotal lot failing its specification is a SPEC-009 major at every phase,
-    # not only SPEC-006's question about the proposed limit
+    # a plainly released pivotal lot failing the specification it was released under is a SPEC-009
+    # major, not only SPEC-006's question about the proposed limit
     lots = base_lots()
     for row in lots:
         if row["lot_id"] == "L-301" and row["attribute"] == "cd3_purity":
@@ -646,12 +751,12 @@ def test_spec009_released_lot_missing_release_results(make: Callable[..., Path])
     lots += [r for r in base_lots([("L-401", 85, 480)], use="development", disposition="rejected")
              if r["attribute"] != "sterility"]  # not released: no finding
     path = make(lots=lots)
-    found = findings_for(path, "SPEC-009", phase="bla")
+    found = findings_for(path, "SPEC-009", phase="phase_3")
     assert [(f.record, f.severity, f.line) for f in found] == [("lot L-302", MA, _row_line(lots, "L-302", "endotoxin"))]
     assert found[0].message == ("Released lot L-302 has no result for sterility, potency in lots.csv; a lot is "
                                 "released only on a complete set of release results.")
     assert found[0].data["missing_tests"] == ["sterility", "potency"] and "211.165(a)" in found[0].remedy
-    assert findings_for(make(), "SPEC-009", phase="bla") == []
+    assert findings_for(make(), "SPEC-009", phase="phase_3") == []
 
 
 def test_spec009_released_censored_result_that_cannot_show_conformance(make: Callable[..., Path]) -> None:
@@ -662,12 +767,14 @@ def test_spec009_released_censored_result_that_cannot_show_conformance(make: Cal
     tests = with_test(base_tests(), "endotoxin", criterion="<= 3.5 EU/mL", unit="EU/mL")
     rejected = [dict(r, disposition="rejected") if r["lot_id"] == "L-303" else r for r in lots]
     path = make(tests=tests, lots=lots)
-    found = findings_for(path, "SPEC-009", phase="bla")
-    assert [(f.record, f.line) for f in found] == [("lot L-303", _row_line(lots, "L-303", "endotoxin"))]
+    found = findings_for(path, "SPEC-009", phase="phase_3")
+    assert [(f.record, f.line, f.severity) for f in found] == [("lot L-303", _row_line(lots, "L-303", "endotoxin"), MA)]
     assert ("the drug_product/endotoxin result <5 EU/mL does not show conformance to '<= 3.5 EU/mL': "
             "the reporting limit is above the acceptance limit") in found[0].message
-    assert not any("L-303" in r for r in not_evaluated_for(path, "SPEC-009", "bla"))
-    assert findings_for(make(tests=tests, lots=rejected), "SPEC-009", phase="bla") == []  # not released
+    assert not any("L-303" in r for r in not_evaluated_for(path, "SPEC-009", "phase_3"))
+    assert findings_for(make(tests=tests, lots=rejected), "SPEC-009", phase="phase_3") == []  # not released
+    later = findings_for(path, "SPEC-009", phase="bla")  # a phase 3 lot at BLA: its release version unknown
+    assert [f.severity for f in later] == [I] and "today's '<= 3.5 EU/mL'" in later[0].message
 
 
 def test_spec009_unjudged_note_agrees_in_number(make: Callable[..., Path]) -> None:
@@ -677,6 +784,210 @@ def test_spec009_unjudged_note_agrees_in_number(make: Callable[..., Path]) -> No
             row["value"] = "Conforms"
     reasons = not_evaluated_for(make(lots=lots), "SPEC-009", "bla")
     assert any(r.startswith("1 released result cannot be judged against its criterion") for r in reasons)
+
+
+# ---------------------------------------------------------------------------- SPEC-009: versions
+
+
+def _versioned(make: Callable[..., Path], lots: list[dict[str, Any]], *, dated: bool = True,
+               previous: list[dict[str, Any]] | None = None, **dossier: Any) -> Path:
+    """A BLA dossier whose drug product specification 3.0 ('>= 80 %' viability) superseded 2.0 ('>= 70 %')."""
+    spec: dict[str, Any] = {"material": "drug_product", "version": "3.0", "tests": base_tests()}
+    old: dict[str, Any] = {"version": "2.0", "tests": [{"attribute": "viability", "criterion": ">= 70 %"}]}
+    if dated:
+        spec["effective_from"] = "2025-09-01"
+        old["effective_from"] = "2023-01-15"
+    spec["previous_versions"] = [old] if previous is None else previous
+    dossier.setdefault("phase", "bla")
+    return make(lots=lots, extra={"specifications.yaml": {"specifications": [spec]}}, **dossier)
+
+
+def _pivotal_at(viability: float, **lot: Any) -> list[dict[str, Any]]:
+    lot.setdefault("manufacture_date", "2024-05-01")
+    return base_lots() + base_lots([("L-310", viability, 480)], **lot)
+
+
+def test_spec009_pivotal_lot_judged_by_the_version_in_force_when_made(make: Callable[..., Path]) -> None:
+    # released under '>= 70 %' (version 2.0 in force on its manufacture date): not a failed release
+    assert findings_for(_versioned(make, _pivotal_at(72)), "SPEC-009") == []
+    found = findings_for(_versioned(make, _pivotal_at(65)), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
+    assert ("fails its specification (specification version 2.0, in force on its manufacture date 2024-05-01): "
+            "drug_product/viability 65 % against '>= 70 %'") in found[0].message
+    assert found[0].data["spec_version"] == {"version": "2.0", "known": True,
+                                             "how": "in force on its manufacture date 2024-05-01"}
+
+
+def test_spec009_spec006_still_speaks_about_the_limit(make: Callable[..., Path]) -> None:
+    path = _versioned(make, _pivotal_at(72))
+    spec006 = findings_for(path, "SPEC-006")
+    assert [f.record for f in spec006] == ["test drug_product/viability"] and "L-310: 72 %" in spec006[0].message
+
+
+def test_spec009_lot_made_after_the_current_version_is_judged_by_it(make: Callable[..., Path]) -> None:
+    found = findings_for(_versioned(make, _pivotal_at(72, manufacture_date="2025-10-01")), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
+    assert "against '>= 80 %'" in found[0].message and "211.192" in found[0].message
+
+
+def test_spec009_recorded_spec_version_wins(make: Callable[..., Path]) -> None:
+    undated = {"dated": False}
+    assert findings_for(_versioned(make, _pivotal_at(72, spec_version="2.0"), **undated), "SPEC-009") == []
+    found = findings_for(_versioned(make, _pivotal_at(72, spec_version="3.0"), **undated), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
+    found = findings_for(_versioned(make, _pivotal_at(65, spec_version="2.0"), **undated), "SPEC-009")
+    assert [f.severity for f in found] == [MA] and "(specification version 2.0, its spec_version in lots.csv)" in found[0].message
+
+
+def test_spec009_unknown_spec_version_is_a_located_load_error(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+
+    lots = _pivotal_at(72, spec_version="2.1")
+    path = _versioned(make, lots, dated=False)
+    with pytest.raises(DossierError) as info:
+        load_dossier(path)
+    (problem,) = info.value.problems
+    assert (problem.file, problem.line, problem.field) == ("lots.csv", _row_line(lots, "L-310", "sterility"),
+                                                           "spec_version")
+    assert "version '2.1'" in problem.message and "did you mean '2.0'?" in problem.message
+
+
+def test_spec009_spec_version_without_any_version_in_the_specification(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+
+    path = make(lots=_pivotal_at(72, spec_version="2.0"))  # the specification states no version at all
+    with pytest.raises(DossierError) as info:
+        load_dossier(path)
+    assert "gives the drug_product specification no version" in info.value.problems[0].message
+    load_dossier(make(lots=_pivotal_at(72)))  # without spec_version the same dossier loads
+
+
+def test_spec009_lot_older_than_every_recorded_version_is_info(make: Callable[..., Path]) -> None:
+    found = findings_for(_versioned(make, _pivotal_at(65, manufacture_date="2022-03-01")), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", I)]
+    assert "before version 2.0 took effect on 2023-01-15" in found[0].message
+    assert "does not show a failed release" in found[0].message and "spec_version" in found[0].remedy
+
+
+def test_spec009_test_absent_from_the_lot_version_needs_no_result(make: Callable[..., Path]) -> None:
+    previous = [{"version": "2.0", "effective_from": "2023-01-15",
+                 "tests": [{"attribute": "viability", "criterion": ">= 70 %"}, {"attribute": "cd3_purity"}]}]
+    lots = [r for r in _pivotal_at(72) if not (r["lot_id"] == "L-310" and r["attribute"] == "cd3_purity")]
+    assert findings_for(_versioned(make, lots, previous=previous), "SPEC-009") == []
+    later = [r for r in _pivotal_at(85, manufacture_date="2025-10-01")
+             if not (r["lot_id"] == "L-310" and r["attribute"] == "cd3_purity")]
+    found = findings_for(_versioned(make, later, previous=previous), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)] and "cd3_purity" in found[0].message
+
+
+def test_spec009_previous_version_must_name_current_tests(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+
+    previous = [{"version": "2.0", "tests": [{"attribute": "viabilty", "criterion": ">= 70 %"}]}]
+    with pytest.raises(DossierError) as info:
+        load_dossier(_versioned(make, base_lots(), dated=False, previous=previous))
+    assert "did you mean 'viability'?" in str(info.value.problems[0])
+    twice = [{"version": "3.0", "tests": []}]
+    with pytest.raises(DossierError) as info:
+        load_dossier(_versioned(make, base_lots(), dated=False, previous=twice))
+    assert "listed twice" in str(info.value.problems[0])
+
+
+def test_spec009_previous_version_named_by_use(make: Callable[..., Path]) -> None:
+    # an undated clinical specification that applied to the phase 1/2 and phase 3 lots
+    previous = [{"version": "2.0", "uses": ["phase_2", "phase_3"],
+                 "tests": [{"attribute": "viability", "criterion": ">= 70 %"}]}]
+    assert findings_for(_versioned(make, _pivotal_at(72), dated=False, previous=previous), "SPEC-009") == []
+    found = findings_for(_versioned(make, _pivotal_at(65), dated=False, previous=previous), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-310", MA)]
+    assert "(specification version 2.0, which applies to phase_3 lots)" in found[0].message
+    commercial = base_lots() + base_lots([("C-001", 72, 480)], use="commercial")
+    found = findings_for(_versioned(make, commercial, dated=False, previous=previous), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot C-001", MA)]  # commercial lots: version 3.0
+
+
+def test_spec009_a_use_given_to_two_versions_is_a_load_error(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+
+    previous = [{"version": "2.0", "uses": ["phase_2"], "tests": []},
+                {"version": "1.0", "uses": ["phase_2"], "tests": []}]
+    with pytest.raises(DossierError) as info:
+        load_dossier(_versioned(make, base_lots(), dated=False, previous=previous))
+    assert "use 'phase_2' is given to versions '2.0' and '1.0'" in str(info.value.problems[0])
+    typo = [{"version": "2.0", "uses": ["phase2"], "tests": []}]
+    with pytest.raises(DossierError) as info:
+        load_dossier(_versioned(make, base_lots(), dated=False, previous=typo))
+    assert "did you mean 'phase_2'?" in str(info.value.problems[0])
+
+
+def test_spec009_clinical_lot_of_the_current_phase_is_judged_by_today(make: Callable[..., Path]) -> None:
+    # no history recorded: a phase 2 lot in a phase 2 dossier is released against today's specification
+    lots = base_lots([("L-201", 70, 480)], use="phase_2")
+    found = findings_for(make(lots=lots, phase="phase_2", pivotal_phase="phase_2"), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-201", MA)]
+    later = findings_for(make(lots=lots, phase="bla", pivotal_phase="phase_2"), "SPEC-009")
+    assert [(f.record, f.severity) for f in later] == [("lot L-201", I)]
+    assert "a phase_2 lot" in later[0].message and "211.192" not in later[0].message
+
+
+def test_spec009_a_failed_safety_test_is_a_failed_release_whatever_the_version(make: Callable[..., Path]) -> None:
+    # every version of a specification has 'No growth' for sterility: no version history excuses Growth
+    lots = base_lots() + base_lots([("L-201", 70, 480)], use="phase_2")
+    for row in lots:
+        if row["lot_id"] == "L-201" and row["attribute"] == "sterility":
+            row["value"] = "Growth"
+    found = findings_for(make(lots=lots), "SPEC-009", phase="bla")
+    assert [(f.record, f.severity) for f in found] == [("lot L-201", MA)]
+    assert "fails its specification: drug_product/sterility growth against 'No growth'" in found[0].message
+    assert "viability 70 % against today's '>= 80 %'" in found[0].message
+    missing = [r for r in base_lots([("L-202", 85, 480)], use="phase_2") if r["attribute"] != "sterility"]
+    found = findings_for(make(lots=base_lots() + missing), "SPEC-009", phase="bla")
+    assert [(f.record, f.severity) for f in found] == [("lot L-202", MA)]
+    missing = [r for r in base_lots([("L-203", 85, 480)], use="phase_2") if r["attribute"] != "cd3_purity"]
+    found = findings_for(make(lots=base_lots() + missing), "SPEC-009", phase="bla")
+    assert [(f.record, f.severity) for f in found] == [("lot L-203", I)]
+    assert "which today's specification lists" in found[0].message
+
+
+# ---------------------------------------------------------------------------- SPEC-009: exceptions
+
+
+def _exception_lots(**lot: Any) -> list[dict[str, Any]]:
+    return base_lots() + base_lots([("L-320", 70, 480)], **lot)
+
+
+@pytest.mark.parametrize("disposition", ["released_under_exception", "released"])
+def test_spec009_documented_exception_is_info(make: Callable[..., Path], disposition: str) -> None:
+    lots = _exception_lots(disposition=disposition, exception_pathway="physician_request",
+                           investigation="INV-0042")
+    found = findings_for(make(lots=lots), "SPEC-009", phase="phase_3")
+    assert [(f.record, f.severity) for f in found] == [("lot L-320", I)]
+    assert "through physician_request, with investigation INV-0042 on record" in found[0].message
+    assert found[0].data["exception_pathway"] == "physician_request"
+
+
+@pytest.mark.parametrize("given, missing", [({"exception_pathway": "expanded_access"}, "investigation"),
+                                            ({"investigation": "INV-0042"}, "exception_pathway")])
+@pytest.mark.parametrize("disposition", ["released_under_exception", "released"])
+def test_spec009_exception_names_what_is_missing(make: Callable[..., Path], given: dict[str, str],
+                                                 missing: str, disposition: str) -> None:
+    lots = _exception_lots(disposition=disposition, **given)
+    found = findings_for(make(lots=lots), "SPEC-009", phase="phase_3")
+    assert [(f.record, f.severity) for f in found] == [("lot L-320", MA)]
+    assert f"but not its {'investigation' if missing == 'investigation' else 'exception pathway'} ({missing})" \
+        in found[0].message
+    assert "exception_pathway" in found[0].remedy and "investigation" in found[0].remedy
+
+
+def test_spec009_exception_with_nothing_recorded_stays_a_gap(make: Callable[..., Path]) -> None:
+    found = findings_for(make(lots=_exception_lots(disposition="released_under_exception")), "SPEC-009",
+                         phase="phase_3")
+    assert [(f.record, f.severity) for f in found] == [("lot L-320", MA)]
+    assert "lots.csv records neither" in found[0].message
 
 
 # ---------------------------------------------------------------------------- SPEC-010
