@@ -13,9 +13,11 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo, field_validator
 
 from cmcflex.dossier.criteria import Criterion, parse_criterion
+from cmcflex.dossier.dates import EXPECTED as DATE_EXPECTED
+from cmcflex.dossier.dates import parse_iso_date
 from cmcflex.phases import Phase
 
 
@@ -27,7 +29,33 @@ def _empty_list() -> list[Any]:
 class Record(BaseModel):
     """Base of every dossier record: strict about keys, lenient about id types."""
 
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True, defer_build=True,
+                              allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_digit_underscores(cls, value: Any, info: ValidationInfo) -> Any:
+        """``'1_5'`` is not 15 (pydantic, like Python, reads underscores as digit separators)."""
+        if isinstance(value, str) and "_" in value and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation in _NUMERIC:
+                raise ValueError(f"{value!r} is not a number: '_' is not a digit separator")
+        return value
+
+
+_NUMERIC: tuple[Any, ...] = (int, float, int | None, float | None)
+
+
+def _iso_date(value: Any) -> Any:
+    """A date field's value: ``YYYY-MM-DD`` text only; never a number read as a timestamp."""
+    if isinstance(value, str):
+        return parse_iso_date(value.strip())
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    raise ValueError(f"expected {DATE_EXPECTED}")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 def _criterion(value: Any) -> Any:
@@ -315,7 +343,7 @@ def to_months(value: float, unit: TimeUnit) -> float:
 
 
 class Inspection(Record):
-    date: dt.date = Field(description="Inspection date (ISO 8601)")
+    date: IsoDate = Field(description="Inspection date (ISO 8601)")
     type: InspectionType = Field(
         description="Inspection type: pre_license, pre_approval, surveillance or for_cause"
     )
@@ -430,7 +458,7 @@ class Controls(Record):
 
 
 class AsepticProcessSimulation(Record):
-    date: dt.date = Field(description="Date of the media fill (ISO 8601), e.g. 2025-11-02")
+    date: IsoDate = Field(description="Date of the media fill (ISO 8601), e.g. 2025-11-02")
     site: str | None = Field(None, description="Site id from dossier.yaml")
     suite: str | None = Field(None, description="Cleanroom suite or filling line, e.g. SUITE-1")
     purpose: APSPurpose | None = Field(
@@ -810,7 +838,7 @@ class Waiver(Record):
         description="Why the gap is accepted (required), e.g. 'Agreed at the Type B meeting (minutes MTG-22)'",
     )
     approved_by: str | None = Field(None, description="Who accepted the gap, e.g. Head of Regulatory Affairs")
-    expires: dt.date | None = Field(
+    expires: IsoDate | None = Field(
         None, description="Date after which the waiver no longer applies (ISO 8601), e.g. 2027-01-31"
     )
 
