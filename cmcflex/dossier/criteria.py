@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any, Literal, NamedTuple, Union
 
-_NUM = r"[-+]?(?:\d+(?:[.,]\d*)?|\.\d+)(?:\s*[eE]\s*[-+]?\d+|\s*[x×]\s*10\s*\^?\s*[-+]?\d+)?"
+_NUM = r"[-+]?(?:\d[\d_]*(?:[.,]\d*)?|\.\d+)(?:\s*[eE]\s*[-+]?\d+|\s*[x×]\s*10\s*\^?\s*[-+]?\d+)?"
 _NUMBER_RE = re.compile(rf"^\s*({_NUM})\s*(.*?)\s*$")
 _RANGE_RE = re.compile(rf"^\s*({_NUM})\s*(.*?)\s*(?:-|–|—|to)\s*({_NUM})\s*(.*?)\s*$", re.IGNORECASE)
 _OPERATORS: list[tuple[str, str]] = [
@@ -68,6 +68,7 @@ class NumberError(ValueError):
 
 
 _GROUPED = re.compile(r"[-+]?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")  # 6,500 or 1,234.5
+_GROUPED_DOTS = re.compile(r"[-+]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+,[0-9]*")  # 1.234,5
 
 
 def parse_number(text: str, decimal_comma: bool | None = None) -> float:
@@ -111,6 +112,8 @@ def _decimal_comma(text: str, s: str, decimal_comma: bool | None) -> str:
     grouped = _GROUPED.fullmatch(s)
     thousands = s.replace(",", "") if grouped else None
     decimal = s.replace(",", ".") if s.count(",") == 1 and "." not in s else None
+    if _GROUPED_DOTS.fullmatch(s):  # never a number with a decimal point: thousands dots, decimal comma
+        raise NumberError(f"{text!r}: thousands separators are not read; write {s.replace('.', '').replace(',', '.')}")
     readings = [f"{r} ({how})" for r, how in ((decimal, "decimal comma"), (thousands, "thousands")) if r is not None]
     hint = (f"; write {readings[0].split()[0]}" if len(readings) == 1 else
             f"; write {' or '.join(readings)}, whichever is meant" if readings else "")
