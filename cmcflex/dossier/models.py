@@ -621,7 +621,7 @@ class SpecTest(Record):
 
 
 class Specification(Record):
-    material: str = Field(description="drug_substance | drug_product | vector | <custom>")
+    material: str = Field(description="drug_substance | drug_product | vector | <custom>, e.g. drug_product")
     version: str | None = Field(
         None, description='Specification version, e.g. "3.0" (quote it so it stays text)'
     )

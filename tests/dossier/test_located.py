@@ -96,3 +96,10 @@ def test_an_over_long_quoted_field_is_located_on_its_line(dossier_dir: Callable[
     problems = problems_of(_lots_with_line(dossier_dir, 9, ",".join(fields)))
     assert problems == ["lots.csv:11:1: -: unreadable CSV: a field is longer than 131,072 characters; "
                         "a field holds at most 10,000"]
+
+
+def test_a_missing_specification_material_shows_a_valid_value(dossier_dir: Callable[..., Path]) -> None:
+    text = "specifications:\n  - tests: [{attribute: viability, criterion: '>= 70 %'}]\n"
+    problems = problems_of(dossier_dir({"specifications.yaml": text}))
+    assert len(problems) == 1 and problems[0].endswith(
+        "required field 'material' is missing; add it, e.g. material: drug_product"), problems
