@@ -325,3 +325,20 @@ def test_cli_exit_2_with_located_date_and_number_errors(dossier_dir: Callable[..
             "YYYY-MM-DD (ISO 8601), e.g. 2026-03-16; write 2026-03-16") in result.output
     assert f"lots.csv:3:{VALUE_COLUMN}: value: '6,500': a comma in a number" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("inf", "expected a finite number"),
+    ("1e999", "expected a finite number"),
+    ("1_2", "'1_2' is not a number: '_' is not a digit separator"),
+])
+def test_a_quoted_number_in_a_float_field_is_read_as_meant_or_refused(dossier_dir: Callable[..., Path],
+                                                                      value: str, says: str) -> None:
+    problems = problems_of(dossier_dir(shelf_life={"value": value, "unit": "months"}))
+    assert len(problems) == 1 and problems[0].startswith("dossier.yaml:") and "shelf_life.value" in problems[0]
+    assert says in problems[0], problems
+
+
+def test_a_quoted_plain_number_in_a_float_field_is_read(dossier_dir: Callable[..., Path]) -> None:
+    dossier = load_dossier(dossier_dir(shelf_life={"value": "12", "unit": "months"}))
+    assert dossier.info.shelf_life is not None and dossier.info.shelf_life.value == 12.0
