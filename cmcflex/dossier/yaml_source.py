@@ -256,7 +256,8 @@ class _Builder:
 
 def _misread_number(text: str, value: Any) -> str | None:
     """Why a plain YAML number would not be read as written, or None: YAML 1.1 reads ``1_5`` as
-    15 and ``1:30`` as 90 (base 60); ``.nan``, ``.inf`` and ``1.0e+999`` are no finite number."""
+    15, ``1:30`` as 90 (base 60) and ``0106`` as 70 (octal); ``.nan``, ``.inf`` and ``1.0e+999``
+    are no finite number."""
     if isinstance(value, float) and not math.isfinite(value):
         return (f"{text!r} is not a finite number (YAML reads it as {value}); write a number, "
                 f"or quote it ('{text}') if it is text")
@@ -266,6 +267,10 @@ def _misread_number(text: str, value: Any) -> str | None:
     if ":" in text:
         return (f"YAML reads {text!r} as {value} (base 60); write {value} if that is meant, "
                 f"or quote it ('{text}') if it is text")
+    digits = text.lstrip("+-")
+    if isinstance(value, int) and len(digits) > 1 and digits[0] == "0" and digits.isdigit():
+        return (f"YAML reads {text!r} as {value} (octal, for the leading 0); quote it ('{text}') if it is "
+                f"an id or text, or write {int(text, 10)} if that number is meant")
     return None
 
 

@@ -342,3 +342,11 @@ def test_a_quoted_number_in_a_float_field_is_read_as_meant_or_refused(dossier_di
 def test_a_quoted_plain_number_in_a_float_field_is_read(dossier_dir: Callable[..., Path]) -> None:
     dossier = load_dossier(dossier_dir(shelf_life={"value": "12", "unit": "months"}))
     assert dossier.info.shelf_life is not None and dossier.info.shelf_life.value == 12.0
+
+
+def test_a_yaml_number_with_a_leading_zero_is_not_read_as_octal(dossier_dir: Callable[..., Path]) -> None:
+    problems = problems_of(dossier_dir({"gmp.yaml": _aps("010")}))
+    assert problems == ["gmp.yaml:2:31: aseptic_process_simulation[0].units: YAML reads '010' as 8 (octal, for "
+                        "the leading 0); quote it ('010') if it is an id or text, or write 10 if that number is "
+                        "meant"]
+    assert load_dossier(dossier_dir({"gmp.yaml": _aps("0")})).gmp is not None  # a lone 0 is 0
