@@ -11,6 +11,7 @@ import datetime as dt
 import re
 
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIMED = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ][0-9:.]+(?:Z|[+-][0-9:]+)?")
 _SLASHED = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
 EXPECTED = "a date written YYYY-MM-DD (ISO 8601), e.g. 2026-03-16"
 
@@ -40,6 +41,9 @@ def _shown(text: str) -> str:
 
 def _hint(text: str) -> str:
     """How a day-month-year or month-day-year date is written as ISO, when that can be told."""
+    timed = _TIMED.fullmatch(text.strip())
+    if timed and is_iso_date(timed.group(1)):
+        return f"; write {timed.group(1)} (the date alone, without a time)"
     m = _SLASHED.fullmatch(text.strip())
     if not m:
         return ""

@@ -58,7 +58,8 @@ def lot_line(lot_id: str, date: str = "2025-06-01", attribute: str = "viability"
     ("last tuesday", "is not a date written YYYY-MM-DD"),
     ("20260316", "is not a date written YYYY-MM-DD"),
     ("2026-W11-1", "is not a date written YYYY-MM-DD"),
-    ("2026-03-16T00:00", "is not a date written YYYY-MM-DD"),
+    ("2026-03-16T00:00", "write 2026-03-16 (the date alone, without a time)"),
+    ("2026-03-16 10:30:00", "write 2026-03-16 (the date alone, without a time)"),
     ("2026-3-16", "is not a date written YYYY-MM-DD"),
 ])
 def test_lots_csv_dates_that_are_not_iso_are_located_errors(dossier_dir: Callable[..., Path], written: str,
