@@ -69,13 +69,14 @@ class NumberError(ValueError):
 
 _GROUPED = re.compile(r"[-+]?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")  # 6,500 or 1,234.5
 _GROUPED_DOTS = re.compile(r"[-+]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+,[0-9]*")  # 1.234,5
+DOT_GROUPED = re.compile(r"[-+]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+")  # 6.500: 6500 where a comma is the decimal mark
 
 
 def parse_number(text: str, decimal_comma: bool | None = None) -> float:
     """A number as written in a dossier: ``82.4``, ``1.2E12``, ``1.2 x 10^12``, ``82,4``.
 
     A comma is read by where the number stands (``decimal_comma``): True in a semicolon-delimited
-    file, where it is the decimal mark; False in a comma-delimited file, where it cannot be told
+    file, where it is the decimal mark (and ``6.500`` may be 6500: an error); False in a comma-delimited file, where it cannot be told
     from a thousands separator and is an error; None in YAML, where one comma is the decimal
     mark unless three digits follow it (``6,500``: 6.5 or 6500?). Underscores (which Python
     reads as digit separators), NaN, infinities and numbers beyond float range are errors.
@@ -88,6 +89,12 @@ def parse_number(text: str, decimal_comma: bool | None = None) -> float:
     mantissa, exponent = (m.group(1), m.group(2)) if m else (s, None)
     if "," in mantissa and _reads_as_float(mantissa.replace(",", "")):
         mantissa = _decimal_comma(text, mantissa, decimal_comma)
+    elif decimal_comma and DOT_GROUPED.fullmatch(mantissa):
+        thousands = mantissa.replace(".", "")
+        hint = (f"{thousands} (thousands) or {mantissa.replace('.', ',')} (decimal), whichever is meant"
+                if mantissa.count(".") == 1 else thousands)
+        raise NumberError(f"{text!r}: in a semicolon-delimited file, where a comma is the decimal mark, a point "
+                          f"before three digits may be a thousands separator; write {hint}")
     try:
         value = float(mantissa) * 10.0 ** int(exponent) if exponent is not None else float(mantissa)
     except OverflowError:

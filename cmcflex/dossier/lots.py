@@ -15,12 +15,13 @@ import io
 import itertools
 import math
 import operator
+import re
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
-from cmcflex.dossier.criteria import RESULT_WORDS, NumberError, Result, parse_number, parse_result
+from cmcflex.dossier.criteria import DOT_GROUPED, RESULT_WORDS, NumberError, Result, parse_number, parse_result
 from cmcflex.dossier.dates import is_iso_date, parse_iso_date
 from cmcflex.dossier.errors import Problem
 
@@ -286,8 +287,8 @@ def _parse_value(raw: str, decimal_comma: bool = False) -> tuple[float, int, int
     :func:`cmcflex.dossier.criteria.parse_number`).
     """
     try:
-        if "_" in raw:
-            raise ValueError  # float() reads 1_5 as 15: parse_number says why it is refused
+        if "_" in raw or (decimal_comma and "." in raw):
+            raise ValueError  # float() reads 1_5 as 15, and 6.500 as 6.5: parse_number says why
         value = float(raw)
         if math.isnan(value) or math.isinf(value):
             raise ValueError
@@ -610,7 +611,7 @@ def _parse_values(raw: Sequence[str], decimal_comma: bool = False) -> tuple[arra
     except ValueError:
         values = None
     if (values is not None and math.isfinite(sum(values)) and max(map(len, raw)) <= MAX_FIELD
-            and "_" not in "".join(raw)):
+            and "_" not in "".join(raw) and not (decimal_comma and dot_grouped(raw))):
         return values, array("b", bytes(m)), _MINUS_ONE_B * m
     parsed: dict[str, tuple[float, int, int]] = {}
     for field in set(raw):
@@ -626,6 +627,15 @@ def _parse_values(raw: Sequence[str], decimal_comma: bool = False) -> tuple[arra
     triples = list(map(parsed.__getitem__, raw))
     return (array("d", [t[0] for t in triples]), array("b", [t[1] for t in triples]),
             array("b", [t[2] for t in triples]))
+
+
+_DOT_GROUPED_FIELD = re.compile(rf"^\s*{DOT_GROUPED.pattern}\s*$", re.MULTILINE)
+
+
+def dot_grouped(fields: Sequence[str]) -> bool:
+    """Whether a field reads as 6.500, which a file of decimal commas may mean as 6500 (one
+    regular-expression search over the fields, not a Python step per field)."""
+    return _DOT_GROUPED_FIELD.search("\n".join(fields)) is not None
 
 
 def _stride(lot_col: Sequence[str], attr_col: Sequence[str], level: list[Sequence[str]]) -> int:

@@ -39,6 +39,7 @@ from cmcflex.dossier.lots import (
     LotTable,
     _parse_value,
     _read_header,
+    dot_grouped,
 )
 
 
@@ -329,8 +330,9 @@ class _Reader:
         codes, dictionary = _codes(self.column("value"))
         try:
             numbers = array("d", map(float, dictionary))
-            if not all(map(math.isfinite, numbers)) or "_" in "".join(dictionary):
-                raise ValueError("not finite, or an underscore float() would skip")
+            if (not all(map(math.isfinite, numbers)) or "_" in "".join(dictionary)
+                    or (self.delimiter == ";" and dot_grouped(dictionary))):
+                raise ValueError("not finite, an underscore float() would skip, or 6.500 among decimal commas")
             table = np.frombuffer(numbers, np.float64), np.zeros(len(numbers), _BYTE), np.full(len(numbers), -1, _BYTE)
         except ValueError:
             try:

@@ -134,13 +134,14 @@ def test_values_to_report_are_declined(value: str) -> None:
     assert not taken and state(table) == EMPTY
 
 
-@pytest.mark.parametrize("value", ["1_5", "1_000.5", "-1e999", "Infinity"])
-def test_numbers_not_read_as_meant_are_declined_and_reported(value: str) -> None:
+@pytest.mark.parametrize(("value", "delimiter"), [("1_5", ","), ("1_000.5", ","), ("-1e999", ","),
+                                                  ("Infinity", ","), ("6.500", ";"), ("1_5", ";")])
+def test_numbers_not_read_as_meant_are_declined_and_reported(value: str, delimiter: str) -> None:
     lines = make_lots_csv(random.Random(4), 10, messy=False).splitlines()
     fields = lines[5].split(",")
     fields[HEADER.index("value")] = value
     lines[5] = ",".join(fields)
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(line.replace(",", delimiter) for line in lines) + "\n"
     taken, table = fast(text)
     assert not taken and state(table) == EMPTY
     assert [(p.line, p.field) for p in columnar(text)[1]] == [(6, "value")]

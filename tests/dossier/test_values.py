@@ -351,3 +351,20 @@ def test_a_yaml_number_with_a_leading_zero_is_not_read_as_octal(dossier_dir: Cal
                         "the leading 0); quote it ('010') if it is an id or text, or write 10 if that number is "
                         "meant"]
     assert load_dossier(dossier_dir({"gmp.yaml": _aps("0")})).gmp is not None  # a lone 0 is 0
+
+
+@pytest.mark.parametrize("rows", [3, 600])  # the row path, and columns of clean batches
+def test_a_point_before_three_digits_is_ambiguous_in_a_semicolon_file(dossier_dir: Callable[..., Path],
+                                                                      rows: int) -> None:
+    lines = [lot_line(f"L{k}", value="6.500" if k == rows // 2 else "0.500") for k in range(rows)]
+    problems = problems_of(dossier_dir({"lots.csv": lots_text(lines, ";")}))
+    assert problems == [f"lots.csv:{rows // 2 + 2}:{VALUE_COLUMN}: value: '6.500': in a semicolon-delimited file, "
+                        "where a comma is the decimal mark, a point before three digits may be a thousands "
+                        "separator; write 6500 (thousands) or 6,500 (decimal), whichever is meant"]
+
+
+def test_points_that_cannot_be_thousands_are_read_in_a_semicolon_file(dossier_dir: Callable[..., Path]) -> None:
+    lines = [lot_line("L1", value="0.500"), lot_line("L2", value="6.5"), lot_line("L3", value="1.2345")]
+    dossier = load_dossier(dossier_dir({"lots.csv": lots_text(lines, ";")}))
+    assert dossier.lots is not None
+    assert [v for _, v in dossier.lots.numeric_values("drug_product", "viability")] == [0.5, 6.5, 1.2345]
