@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from cmcflex.cli import app
 from cmcflex.dossier.lots import DISPOSITIONS, STARTING_MATERIALS, USES
 from cmcflex.dossier.models import YAML_FILES
+from tests.dossier.test_values import DATE_TEXT, NUMBER_TEXT
 
 runner = CliRunner()
 FILES = tuple(YAML_FILES) + ("lots.csv", "stability.csv")
@@ -68,8 +69,9 @@ def _strategy(annotation: Any, name: str) -> st.SearchStrategy[Any]:
             return st.floats(0.1, 1e3)
         if annotation is str:
             return st.one_of(st.sampled_from(WORDS), st.text(max_size=12))
-        if annotation is dt.date:
-            return st.dates(dt.date(2020, 1, 1), dt.date(2027, 12, 31)).map(dt.date.isoformat)
+        if annotation is dt.date:  # mostly valid; now and then as people mistype them (tests/dossier/test_values.py)
+            valid = st.dates(dt.date(2020, 1, 1), dt.date(2027, 12, 31)).map(dt.date.isoformat)
+            return st.one_of(valid, valid, valid, DATE_TEXT)
     return st.sampled_from(CRITERIA)
 
 
@@ -111,11 +113,11 @@ lot_row = st.fixed_dictionaries({
     "use": st.sampled_from(list(USES) + ["phase_9"]),
     "process_version": st.sampled_from(["v1", "v2"]),
     "site": st.sampled_from(["SITE-A", "SITE-B"]),
-    "manufacture_date": st.sampled_from(["2025-01-01", "2026-02-03"]),
+    "manufacture_date": st.one_of(st.sampled_from(["2025-01-01", "2026-02-03"]), DATE_TEXT),
     "starting_material": st.sampled_from(list(STARTING_MATERIALS)),
     "attribute": st.sampled_from(["potency", "viability", "sterility", "endotoxin"]),
     "value": st.one_of(st.sampled_from(["82.4", "<0.50", ">1E13", "No growth", "Growth", "Negative",
-                                        "1.2E12", "abc", ""]), st.text(max_size=8)),
+                                        "1.2E12", "abc", ""]), st.text(max_size=8), NUMBER_TEXT),
     "unit": st.sampled_from(["%", "EU/mL", ""]),
     "disposition": st.sampled_from(list(DISPOSITIONS)),
 })

@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any, Literal, NamedTuple, Union
 
-_NUM = r"[-+]?(?:\d+(?:[.,]\d*)?|\.\d+)(?:\s*[eE]\s*[-+]?\d+|\s*[x×]\s*10\s*\^?\s*[-+]?\d+)?"
+_NUM = r"[-+]?(?:\d[\d_]*(?:[.,]\d*)?|\.\d+)(?:\s*[eE]\s*[-+]?\d+|\s*[x×]\s*10\s*\^?\s*[-+]?\d+)?"
 _NUMBER_RE = re.compile(rf"^\s*({_NUM})\s*(.*?)\s*$")
 _RANGE_RE = re.compile(rf"^\s*({_NUM})\s*(.*?)\s*(?:-|–|—|to)\s*({_NUM})\s*(.*?)\s*$", re.IGNORECASE)
 _OPERATORS: list[tuple[str, str]] = [
@@ -63,18 +63,75 @@ RESULT_WORDS = frozenset(
 )
 
 
-def parse_number(text: str) -> float:
-    """A number as written in a dossier: ``82.4``, ``1.2E12``, ``1.2 x 10^12``, ``82,4``."""
+class NumberError(ValueError):
+    """A number written so that it cannot be read as meant (the message says how to write it)."""
+
+
+_GROUPED = re.compile(r"[-+]?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")  # 6,500 or 1,234.5
+_GROUPED_DOTS = re.compile(r"[-+]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+,[0-9]*")  # 1.234,5
+DOT_GROUPED = re.compile(r"[-+]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+")  # 6.500: 6500 where a comma is the decimal mark
+
+
+def parse_number(text: str, decimal_comma: bool | None = None) -> float:
+    """A number as written in a dossier: ``82.4``, ``1.2E12``, ``1.2 x 10^12``, ``82,4``.
+
+    A comma is read by where the number stands (``decimal_comma``): True in a semicolon-delimited
+    file, where it is the decimal mark (and ``6.500`` may be 6500: an error); False in a comma-delimited file, where it cannot be told
+    from a thousands separator and is an error; None in YAML, where one comma is the decimal
+    mark unless three digits follow it (``6,500``: 6.5 or 6500?). Underscores (which Python
+    reads as digit separators), NaN, infinities and numbers beyond float range are errors.
+    """
     s = text.strip().replace(" ", "")
+    if "_" in s and _reads_as_float(s):
+        raise NumberError(f"{text!r} is not a number: '_' is not a digit separator; write it without "
+                         f"('{s.replace('_', '')}' if that is meant)")
     m = re.fullmatch(r"([-+]?[\d.,]+)[x×]10\^?([-+]?\d+)", s)
-    if m:
-        return float(m.group(1).replace(",", ".")) * 10.0 ** int(m.group(2))
-    if s.count(",") == 1 and "." not in s:
-        s = s.replace(",", ".")
-    value = float(s)
-    if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
+    mantissa, exponent = (m.group(1), m.group(2)) if m else (s, None)
+    if "," in mantissa and _reads_as_float(mantissa.replace(",", "")):
+        mantissa = _decimal_comma(text, mantissa, decimal_comma)
+    elif decimal_comma and DOT_GROUPED.fullmatch(mantissa):
+        thousands = mantissa.replace(".", "")
+        hint = (f"{thousands} (thousands) or {mantissa.replace('.', ',')} (decimal), whichever is meant"
+                if mantissa.count(".") == 1 else thousands)
+        raise NumberError(f"{text!r}: in a semicolon-delimited file, where a comma is the decimal mark, a point "
+                          f"before three digits may be a thousands separator; write {hint}")
+    try:
+        value = float(mantissa) * 10.0 ** int(exponent) if exponent is not None else float(mantissa)
+    except OverflowError:
+        value = math.inf
+    if math.isnan(value) or (math.isinf(value) and not re.search(r"[0-9]", s)):
+        raise NumberError(f"{text!r} is not a finite number")
+    if math.isinf(value):
+        raise NumberError(f"{text!r} is beyond the range of numbers cmcflex can compare (about 1.8e308)")
     return value
+
+
+def _reads_as_float(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _decimal_comma(text: str, s: str, decimal_comma: bool | None) -> str:
+    """``s`` with its comma read as a decimal point, or ValueError when the comma is ambiguous."""
+    grouped = _GROUPED.fullmatch(s)
+    thousands = s.replace(",", "") if grouped else None
+    decimal = s.replace(",", ".") if s.count(",") == 1 and "." not in s else None
+    if _GROUPED_DOTS.fullmatch(s):  # never a number with a decimal point: thousands dots, decimal comma
+        raise NumberError(f"{text!r}: thousands separators are not read; write {s.replace('.', '').replace(',', '.')}")
+    readings = [f"{r} ({how})" for r, how in ((decimal, "decimal comma"), (thousands, "thousands")) if r is not None]
+    hint = (f"; write {readings[0].split()[0]}" if len(readings) == 1 else
+            f"; write {' or '.join(readings)}, whichever is meant" if readings else "")
+    if decimal_comma is False:
+        raise NumberError(f"{text!r}: a comma in a number of a comma-delimited file may be a decimal mark or "
+                         f"a thousands separator{hint} (or use ';' as the delimiter for decimal commas)")
+    if decimal is None:
+        raise NumberError(f"{text!r}: thousands separators are not read{hint}")
+    if decimal_comma is None and thousands is not None:
+        raise NumberError(f"{text!r} may be a decimal comma or a thousands separator{hint}")
+    return decimal
 
 
 class NumericCriterion(NamedTuple):
@@ -241,6 +298,8 @@ def _from_mapping(raw: dict[str, Any]) -> NumericCriterion:
         else:
             try:
                 bounds[key] = parse_number(str(value))
+            except NumberError as exc:
+                raise ValueError(f"criterion {key}: {exc}") from None
             except ValueError:
                 raise ValueError(f"criterion {key} must be a number, not {value!r}") from None
     if bounds["min"] is None and bounds["max"] is None:
@@ -251,8 +310,10 @@ def _from_mapping(raw: dict[str, Any]) -> NumericCriterion:
     return NumericCriterion(min=bounds["min"], max=bounds["max"], unit=str(unit) if unit else None)
 
 
-def parse_result(text: str) -> Result:
-    """Parse a lot result; ValueError when it is neither a number nor a known result word."""
+def parse_result(text: str, decimal_comma: bool | None = None) -> Result:
+    """Parse a lot result; ValueError when it is neither a number nor a known result word.
+
+    ``decimal_comma`` says how a comma reads (see :func:`parse_number`)."""
     s = text.strip()
     if not s:
         raise ValueError("empty value")
@@ -260,9 +321,11 @@ def parse_result(text: str) -> Result:
     if head in "<>≤≥":
         censor = "<" if head in "<≤" else ">"
         rest = s[1:].lstrip("=").strip()
-        return Result(value=parse_number(rest), censor=censor)
+        return Result(value=parse_number(rest, decimal_comma), censor=censor)
     try:
-        return Result(value=parse_number(s))
+        return Result(value=parse_number(s, decimal_comma))
+    except NumberError:
+        raise  # a number, miswritten: say how
     except ValueError:
         pass
     word = " ".join(s.lower().split())

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
+from cmcflex.dossier.dates import EXPECTED as DATE_EXPECTED
 from cmcflex.dossier.errors import (BOUNDS, EXPECTED, DossierError, Problem, allowed_values, did_you_mean,
                                     not_utf8, shown)
 from cmcflex.dossier.lots import FAST_MIN_BYTES, LotTable, StabilityPoint, read_lots_csv, read_stability_csv
@@ -287,6 +288,8 @@ def _message(model: type[BaseModel], loc: tuple[Any, ...], name: str, info: Any,
     message = err["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
+        if DATE_EXPECTED in message and _example(info):  # the field's own example date
+            message = message.replace(DATE_EXPECTED, DATE_EXPECTED.rsplit(" ", 1)[0] + " " + str(_example(info)))
         if isinstance(got, (str, int, float)) and str(got).strip() and str(got) not in message:
             message += f" (got {shown(got)})"
         return message
@@ -321,6 +324,8 @@ def _example(info: Any, depth: int = 0) -> str | None:
     enum = _enum_of(info)
     if enum is not None:
         return str(next(iter(enum)).value)
+    if typing.get_origin(info.annotation) is typing.Literal:  # cmcflex: 1
+        return _yaml_scalar(str(typing.get_args(info.annotation)[0]))
     node = _unwrap(info.annotation)
     if isinstance(node, type) and issubclass(node, BaseModel) and depth < 1:
         fields = [(n, f) for n, f in node.model_fields.items() if f.is_required()] or list(node.model_fields.items())[:2]
@@ -482,8 +487,8 @@ def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Do
     sources: dict[str, SourceMap] = {}
     loaded: dict[str, Any] = {}
     if not (root / "dossier.yaml").exists():
-        problems.append(Problem("dossier.yaml", 0, 0, "", "required file is missing: every dossier "
-                                "needs dossier.yaml (product, phase, sites)"))
+        problems.append(Problem("dossier.yaml", 0, 0, "", f"not a dossier: no dossier.yaml in {label}; every "
+                                "dossier needs dossier.yaml (cmcflex: 1, product, phase, sites)"))
     for name in YAML_FILES:
         loaded[name] = _load_yaml(root, name, follow_links, problems, inputs, sources)
 

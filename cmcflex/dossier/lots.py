@@ -3,7 +3,8 @@
 One row per lot and attribute goes in; what is kept is, per (material, attribute), parallel
 arrays of lot index, value, censoring and source line — no Python object per row. Lot-level
 columns (use, site, dates, disposition, ...) are stored once per lot; a lot whose rows disagree
-on them is an error.
+on them is an error. A manufacture date is an ISO date (YYYY-MM-DD, see
+:mod:`cmcflex.dossier.dates`), so ordering the stored text orders the dates.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import io
 import itertools
 import math
 import operator
+import re
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
-from cmcflex.dossier.criteria import RESULT_WORDS, Result, parse_number, parse_result
+from cmcflex.dossier.criteria import DOT_GROUPED, RESULT_WORDS, NumberError, Result, parse_number, parse_result
+from cmcflex.dossier.dates import is_iso_date, parse_iso_date
 from cmcflex.dossier.errors import Problem
 
 USES = ("development", "engineering", "phase_1", "phase_2", "phase_3", "ppq", "commercial")
@@ -32,6 +35,7 @@ REQUIRED = ("lot_id", "material", "use", "attribute", "value")
 OPTIONAL = ("process_version", "site", "manufacture_date", "starting_material", "disposition", "unit", "method",
             *RELEASE_RECORD)
 VOCABULARY = {"use": USES, "starting_material": STARTING_MATERIALS, "disposition": DISPOSITIONS}
+_DATE = LOT_LEVEL.index("manufacture_date")
 MAX_FIELD = 10_000  # characters in one CSV field; larger fields are errors
 MAX_PROBLEMS = 50   # per file: past this, one summary line
 MAX_UNITS = 8       # distinct units remembered per column (enough to show a mix)
@@ -257,7 +261,7 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
     if read is None:
         return
     delimiter, header, pos = read
-    reader = _LotReader(file, table, pos, len(header), problem)
+    reader = _LotReader(file, table, pos, len(header), problem, decimal_comma=delimiter == ";")
     position = _Position()
     collecting = gc.isenabled()
     gc.disable()  # millions of short-lived fields, no cycles: collections would only cost time
@@ -268,7 +272,7 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
                     reader.add_row(row, line)
             del batch  # free its fields before the next batch is split: memory stays warm
     except csv.Error as exc:
-        problem(position.line + 1, 1, "", f"unreadable CSV: {exc}")
+        problem(position.line + 1, 1, "", f"unreadable CSV: {_csv_error(exc)}")
     finally:  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file
         if collecting:
             gc.enable()
@@ -277,15 +281,28 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
                                 f"more problems in this file; only the first {MAX_PROBLEMS} are shown"))
 
 
-def _parse_value(raw: str) -> tuple[float, int, int]:
-    """(value, censor code, word index) of one lots.csv value; ValueError says what is wrong."""
+def _csv_error(exc: csv.Error) -> str:
+    """What csv.reader found wrong, in the file's terms."""
+    if "field larger than field limit" in str(exc):
+        return f"a field is longer than {csv.field_size_limit():,} characters; a field holds at most {MAX_FIELD:,}"
+    return str(exc)
+
+
+def _parse_value(raw: str, decimal_comma: bool = False) -> tuple[float, int, int]:
+    """(value, censor code, word index) of one lots.csv value; ValueError says what is wrong.
+
+    ``decimal_comma``: the file is semicolon-delimited, so a comma is a decimal mark (see
+    :func:`cmcflex.dossier.criteria.parse_number`).
+    """
     try:
+        if "_" in raw or (decimal_comma and "." in raw):
+            raise ValueError  # float() reads 1_5 as 15, and 6.500 as 6.5: parse_number says why
         value = float(raw)
         if math.isnan(value) or math.isinf(value):
             raise ValueError
         return value, NO_CENSOR, -1
     except ValueError:
-        result = parse_result(raw)
+        result = parse_result(raw, decimal_comma)
     if result.word is not None:
         return math.nan, WORD, _WORD_INDEX[result.word]
     return result.value, BELOW if result.censor == "<" else ABOVE if result.censor == ">" else NO_CENSOR, -1
@@ -295,19 +312,23 @@ class _LotReader:
     """Adds the rows of one lots CSV to a :class:`LotTable`: row by row, or a clean batch at once."""
 
     def __init__(self, file: str, table: LotTable, pos: dict[str, int], width: int,
-                 problem: Callable[[int, int, str, str], None]) -> None:
+                 problem: Callable[[int, int, str, str], None], decimal_comma: bool = False) -> None:
         self.file, self.table, self.width, self.problem = file, table, width, problem
+        self.decimal_comma = decimal_comma
         self.file_index = len(table.files)
         table.files.append(file)
         self.i_lot, self.i_attr, self.i_value = pos["lot_id"], pos["attribute"], pos["value"]
         self.lot_cols = [(c, pos.get(c, -1)) for c in LOT_LEVEL]
         self.i_unit, self.i_method = pos.get("unit", -1), pos.get("method", -1)
+        self.names = {j: name for name, j in pos.items()}
         used = {self.i_lot, self.i_attr, self.i_value, *(j for _, j in self.lot_cols)}
         self.other_cols = [j for j in range(width) if j not in used]
         # lot-level values of every lot known so far, as compared between rows
         self.lot_keys: dict[int, tuple[str | None, ...]] = {
             i: tuple(table.lot_values[c][i] for c, _ in self.lot_cols) for i in range(len(table.lot_ids))
         }
+        self.dates: set[str | None] = {None}  # manufacture dates checked (valid) so far
+        self.bad_dates: set[str] = set()      # and those reported, once each
 
     # ------------------------------------------------------------ the row-by-row path
 
@@ -317,7 +338,16 @@ class _LotReader:
         if not row or (len(row) == 1 and not row[0].strip()):
             return
         if len(row) != width:
-            problem(line, min(len(row), width) + 1, "", f"row has {len(row)} fields, the header has {width}")
+            size = sum(map(len, row))
+            problem(line, min(len(row), width) + 1, "", f"row has {len(row)} fields, the header has {width}"
+                    + (f" (a line of {size:,} characters)" if size > MAX_FIELD else ""))
+            return
+        longest = max(map(len, row))
+        if longest > MAX_FIELD:  # csv.reader's own limit is larger; plain lines are split without it
+            j = list(map(len, row)).index(longest)
+            name = self.names.get(j, "")
+            problem(line, j + 1, name, f"{name or 'field'} is {longest:,} characters long; "
+                    f"a field holds at most {MAX_FIELD:,}")
             return
         lot_id = row[self.i_lot].strip()
         if not lot_id:
@@ -334,6 +364,9 @@ class _LotReader:
                     bad = True
             if key[0] is None or key[1] is None:
                 problem(line, 1, "material" if key[0] is None else "use", "required lot-level value is empty")
+                bad = True
+            if not self._dates_ok([key[_DATE]]):
+                self._date_problem(key[_DATE], line)  # type: ignore[arg-type]
                 bad = True
             if bad:
                 return
@@ -353,11 +386,8 @@ class _LotReader:
             problem(line, self.i_attr + 1, "attribute", "empty attribute")
             return
         raw = row[self.i_value]
-        if len(raw) > MAX_FIELD:
-            problem(line, self.i_value + 1, "value", f"value longer than {MAX_FIELD} characters")
-            return
         try:
-            value, censor, word = _parse_value(raw)
+            value, censor, word = _parse_value(raw, self.decimal_comma)
         except ValueError as exc:
             problem(line, self.i_value + 1, "value", str(exc))
             return
@@ -374,6 +404,24 @@ class _LotReader:
             if unit and len(col.units) < MAX_UNITS:
                 col.units.add(unit)
         table.rows += 1
+
+    def _dates_ok(self, values: Iterable[str | None]) -> bool:
+        """Whether every manufacture date given is an ISO date; each distinct one is checked once."""
+        new = set(values) - self.dates
+        if all(map(is_iso_date, new)):  # type: ignore[arg-type]
+            self.dates |= new
+            return True
+        return False
+
+    def _date_problem(self, value: str, line: int) -> None:
+        """Report a manufacture date that is not an ISO date, once per distinct value in the file."""
+        if value in self.bad_dates:
+            return
+        self.bad_dates.add(value)
+        try:
+            parse_iso_date(value)
+        except ValueError as exc:
+            self.problem(line, self.lot_cols[_DATE][1] + 1, "manufacture_date", f"manufacture_date {exc}")
 
     def _new_lot(self, lot_id: str, key: tuple[str | None, ...], line: int) -> int:
         table = self.table
@@ -427,7 +475,7 @@ class _LotReader:
         # 3. the values of each column
         parsed = []
         for _, rows in selected:
-            result = _parse_values(_take(value_col, rows))
+            result = _parse_values(_take(value_col, rows), self.decimal_comma)
             if result is None:
                 return False
             parsed.append(result)
@@ -485,6 +533,8 @@ class _LotReader:
             if allowed and not set(values) <= {*allowed, None}:
                 return None
             keys[k] = values
+        if not self._dates_ok(keys[_DATE]):
+            return None
         known = list(map(self.table.index.get, ids))
         if known.count(None) != m:
             rows = list(zip(*keys))
@@ -556,25 +606,27 @@ class _LotReader:
         return out
 
 
-def _parse_values(raw: Sequence[str]) -> tuple[array, array, array] | None:
+def _parse_values(raw: Sequence[str], decimal_comma: bool = False) -> tuple[array, array, array] | None:
     """Values, censor codes and word indices of a column's fields; None if any is not a result.
 
     Plain numbers go through ``float`` in one C loop; a column holding anything else (a
-    censored value, a word) is parsed once per distinct field.
+    censored value, a word, an underscore that ``float`` would skip) is parsed once per
+    distinct field.
     """
     m = len(raw)
     try:
         values = array("d", map(float, raw))
     except ValueError:
         values = None
-    if values is not None and math.isfinite(sum(values)) and max(map(len, raw)) <= MAX_FIELD:
+    if (values is not None and math.isfinite(sum(values)) and max(map(len, raw)) <= MAX_FIELD
+            and "_" not in "".join(raw) and not (decimal_comma and dot_grouped(raw))):
         return values, array("b", bytes(m)), _MINUS_ONE_B * m
     parsed: dict[str, tuple[float, int, int]] = {}
     for field in set(raw):
         if len(field) > MAX_FIELD:
             return None
         try:
-            parsed[field] = _parse_value(field)
+            parsed[field] = _parse_value(field, decimal_comma)
         except ValueError:
             return None
     if len(parsed) == 1:  # e.g. "No growth" on every row
@@ -583,6 +635,15 @@ def _parse_values(raw: Sequence[str]) -> tuple[array, array, array] | None:
     triples = list(map(parsed.__getitem__, raw))
     return (array("d", [t[0] for t in triples]), array("b", [t[1] for t in triples]),
             array("b", [t[2] for t in triples]))
+
+
+_DOT_GROUPED_FIELD = re.compile(rf"^\s*{DOT_GROUPED.pattern}\s*$", re.MULTILINE)
+
+
+def dot_grouped(fields: Sequence[str]) -> bool:
+    """Whether a field reads as 6.500, which a file of decimal commas may mean as 6500 (one
+    regular-expression search over the fields, not a Python step per field)."""
+    return _DOT_GROUPED_FIELD.search("\n".join(fields)) is not None
 
 
 def _stride(lot_col: Sequence[str], attr_col: Sequence[str], level: list[Sequence[str]]) -> int:
@@ -709,8 +770,9 @@ def _plain_batch(text: str, delimiter: str, width: int, position: _Position) -> 
         fields.pop()  # the empty field after the last line break
         columns = [fields[j::stride] for j in range(width)]
     del fields
+    # no quotes: csv.reader would split each line just so, but stop at its field size limit unlocated
     return _Batch(range(first, first + n), columns,
-                  lambda: csv.reader(text.split("\n")[:n], delimiter=delimiter))
+                  lambda: (line.split(delimiter) if line else [] for line in text.split("\n")[:n]))
 
 
 def _csv_batches(source: Iterable[str], delimiter: str, width: int, position: _Position) -> Iterator[_Batch]:
@@ -780,6 +842,7 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
     if read is None:
         return out
     delimiter, header, pos = read
+    decimal_comma = delimiter == ";"
     reader = csv.reader(stream, delimiter=delimiter)
     line = 1
     try:
@@ -801,14 +864,17 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
                         f"unknown time_unit '{unit_t}'; expected one of: {', '.join(TIME_UNITS)}")
                 continue
             try:
-                time = parse_number(get("time"))
+                time = parse_number(get("time"), decimal_comma)
                 if time < 0:
                     raise ValueError("negative")
+            except NumberError as exc:
+                problem(line, pos["time"] + 1, "time", f"time {exc}")
+                continue
             except ValueError:
                 problem(line, pos["time"] + 1, "time", f"time '{get('time')}' is not a number >= 0")
                 continue
             try:
-                result = parse_result(get("value"))
+                result = parse_result(get("value"), decimal_comma)
             except ValueError as exc:
                 problem(line, pos["value"] + 1, "value", str(exc))
                 continue
@@ -818,5 +884,5 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
             out.append(StabilityPoint(get("lot_id"), get("material"), condition, time, unit_t,
                                       get("attribute"), result, get("unit") or None, file, line))
     except csv.Error as exc:
-        problem(line + 1, 1, "", f"unreadable CSV: {exc}")
+        problem(line + 1, 1, "", f"unreadable CSV: {_csv_error(exc)}")
     return out  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file

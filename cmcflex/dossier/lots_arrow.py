@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
+from cmcflex.dossier.dates import is_iso_date
 from cmcflex.dossier.errors import Problem
 from cmcflex.dossier.lots import (
     LOT_LEVEL,
@@ -38,6 +39,7 @@ from cmcflex.dossier.lots import (
     LotTable,
     _parse_value,
     _read_header,
+    dot_grouped,
 )
 
 
@@ -294,6 +296,8 @@ class _Reader:
         allowed = VOCABULARY.get(name)
         if allowed and not {stripped[c] for c in used} <= {*allowed, None}:
             raise _Decline
+        if name == "manufacture_date" and not all(is_iso_date(stripped[c]) for c in used if stripped[c] is not None):
+            raise _Decline  # type: ignore[arg-type]
         if name == "material":
             self._material = (codes, _stripped_keys(dictionary))
         return [stripped[c] for c in per_lot.tolist()]
@@ -326,12 +330,13 @@ class _Reader:
         codes, dictionary = _codes(self.column("value"))
         try:
             numbers = array("d", map(float, dictionary))
-            if not all(map(math.isfinite, numbers)):
-                raise ValueError("not finite")
+            if (not all(map(math.isfinite, numbers)) or "_" in "".join(dictionary)
+                    or (self.delimiter == ";" and dot_grouped(dictionary))):
+                raise ValueError("not finite, an underscore float() would skip, or 6.500 among decimal commas")
             table = np.frombuffer(numbers, np.float64), np.zeros(len(numbers), _BYTE), np.full(len(numbers), -1, _BYTE)
         except ValueError:
             try:
-                parsed = list(map(_parse_value, dictionary))
+                parsed = [_parse_value(s, self.delimiter == ";") for s in dictionary]
             except ValueError:
                 raise _Decline from None
             table = (np.array([p[0] for p in parsed], np.float64), np.array([p[1] for p in parsed], _BYTE),

@@ -13,9 +13,20 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cmcflex.dossier.criteria import Criterion, parse_criterion
+from cmcflex.dossier.dates import EXPECTED as DATE_EXPECTED
+from cmcflex.dossier.dates import parse_iso_date
 from cmcflex.dossier.errors import did_you_mean
 from cmcflex.dossier.lots import USES
 from cmcflex.phases import Phase
@@ -29,7 +40,33 @@ def _empty_list() -> list[Any]:
 class Record(BaseModel):
     """Base of every dossier record: strict about keys, lenient about id types."""
 
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True, defer_build=True,
+                              allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_digit_underscores(cls, value: Any, info: ValidationInfo) -> Any:
+        """``'1_5'`` is not 15 (pydantic, like Python, reads underscores as digit separators)."""
+        if isinstance(value, str) and "_" in value and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation in _NUMERIC:
+                raise ValueError(f"{value!r} is not a number: '_' is not a digit separator")
+        return value
+
+
+_NUMERIC: tuple[Any, ...] = (int, float, int | None, float | None)
+
+
+def _iso_date(value: Any) -> Any:
+    """A date field's value: ``YYYY-MM-DD`` text only; never a number read as a timestamp."""
+    if isinstance(value, str):
+        return parse_iso_date(value.strip())
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    raise ValueError(f"expected {DATE_EXPECTED}")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 def _criterion(value: Any) -> Any:
@@ -318,7 +355,7 @@ def to_months(value: float, unit: TimeUnit) -> float:
 
 
 class Inspection(Record):
-    date: dt.date = Field(description="Inspection date (ISO 8601)")
+    date: IsoDate = Field(description="Inspection date (ISO 8601)")
     type: InspectionType = Field(
         description="Inspection type: pre_license, pre_approval, surveillance or for_cause"
     )
@@ -433,7 +470,7 @@ class Controls(Record):
 
 
 class AsepticProcessSimulation(Record):
-    date: dt.date = Field(description="Date of the media fill (ISO 8601), e.g. 2025-11-02")
+    date: IsoDate = Field(description="Date of the media fill (ISO 8601), e.g. 2025-11-02")
     site: str | None = Field(None, description="Site id from dossier.yaml")
     suite: str | None = Field(None, description="Cleanroom suite or filling line, e.g. SUITE-1")
     purpose: APSPurpose | None = Field(
@@ -610,7 +647,7 @@ class PreviousVersion(Record):
     """Extension: an earlier (superseded) version of a material's specification."""
 
     version: str = Field(description='The superseded version, e.g. "2.0" (quote it so it stays text)')
-    effective_from: dt.date | None = Field(None, description="Date the version took effect (ISO 8601)")
+    effective_from: IsoDate | None = Field(None, description="Date the version took effect (ISO 8601)")
     uses: list[str] = Field(
         default_factory=_empty_list,
         description="lots.csv use values of the lots released under this version, e.g. [phase_1, phase_2]",
@@ -630,11 +667,11 @@ class PreviousVersion(Record):
 
 
 class Specification(Record):
-    material: str = Field(description="drug_substance | drug_product | vector | <custom>")
+    material: str = Field(description="drug_substance | drug_product | vector | <custom>, e.g. drug_product")
     version: str | None = Field(
         None, description='Specification version, e.g. "3.0" (quote it so it stays text)'
     )
-    effective_from: dt.date | None = Field(
+    effective_from: IsoDate | None = Field(
         None, description="Extension: date this (current) version took effect (ISO 8601), e.g. 2025-09-01"
     )
     tests: list[SpecTest] = Field(default_factory=_empty_list, description="The release tests of this material")
@@ -886,7 +923,7 @@ class Waiver(Record):
         description="Why the gap is accepted (required), e.g. 'Agreed at the Type B meeting (minutes MTG-22)'",
     )
     approved_by: str | None = Field(None, description="Who accepted the gap, e.g. Head of Regulatory Affairs")
-    expires: dt.date | None = Field(
+    expires: IsoDate | None = Field(
         None, description="Date after which the waiver no longer applies (ISO 8601), e.g. 2027-01-31"
     )
 

@@ -9,6 +9,7 @@ errors, and nesting depth is limited, so hostile files fail fast with a located 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ MAX_DEPTH = 64  # nesting levels
 
 _P = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ, _TIMESTAMP, _MERGE = _P + "str", _P + "map", _P + "seq", _P + "timestamp", _P + "merge"
-_ALLOWED_SCALAR_TAGS = {_STR, _TIMESTAMP, _P + "int", _P + "float", _P + "bool", _P + "null"}
+_INT, _FLOAT = _P + "int", _P + "float"
+_ALLOWED_SCALAR_TAGS = {_STR, _TIMESTAMP, _INT, _FLOAT, _P + "bool", _P + "null"}
 
 Path = tuple[str | int, ...]
 
@@ -242,9 +244,34 @@ class _Builder:
             return event.value  # dates stay text; the models parse ISO 8601 themselves
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
-            return _CONSTRUCTOR.construct_object(node, deep=False)
+            value = _CONSTRUCTOR.construct_object(node, deep=False)
         except Exception as exc:  # noqa: BLE001 - any construction failure is bad input
             raise self.fail(event.start_mark, f"cannot read value {event.value!r}: {exc}", path) from None
+        if tag in (_INT, _FLOAT):
+            misread = _misread_number(event.value, value)
+            if misread:
+                raise self.fail(event.start_mark, misread, path)
+        return value
+
+
+def _misread_number(text: str, value: Any) -> str | None:
+    """Why a plain YAML number would not be read as written, or None: YAML 1.1 reads ``1_5`` as
+    15, ``1:30`` as 90 (base 60) and ``0106`` as 70 (octal); ``.nan``, ``.inf`` and ``1.0e+999``
+    are no finite number."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return (f"{text!r} is not a finite number (YAML reads it as {value}); write a number, "
+                f"or quote it ('{text}') if it is text")
+    if "_" in text:
+        return (f"YAML reads {text!r} as {value} ('_' is skipped); write {value} if that is meant, "
+                f"or quote it ('{text}') if it is text")
+    if ":" in text:
+        return (f"YAML reads {text!r} as {value} (base 60); write {value} if that is meant, "
+                f"or quote it ('{text}') if it is text")
+    digits = text.lstrip("+-")
+    if isinstance(value, int) and len(digits) > 1 and digits[0] == "0" and digits.isdigit():
+        return (f"YAML reads {text!r} as {value} (octal, for the leading 0); quote it ('{text}') if it is "
+                f"an id or text, or write {int(text, 10)} if that number is meant")
+    return None
 
 
 def resolve_scalar(value: str, plain: bool) -> str:
@@ -257,6 +284,24 @@ def resolve_scalar(value: str, plain: bool) -> str:
     return _STR
 
 
+def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
+    """A YAML syntax error located where the parser found it; when that is the end of the file (an
+    unclosed quote or bracket), where the unclosed construct begins. The other place is named too."""
+    problem, context = exc.problem_mark, exc.context_mark
+    at_end = problem is not None and "end of stream" in (exc.problem or "")
+    mark = context if (at_end and context is not None) or problem is None else problem
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
+    other = problem if mark is context else context
+    if other is not None and mark is not None and other.line != mark.line:
+        if mark is context:
+            message += f" (at line {other.line + 1}, the end of the file: it is never closed)"
+        elif exc.context:
+            what = exc.context.split(" a ", 1)[1] if " a " in exc.context else "construct"
+            message += f" (the {what} begins at line {other.line + 1}, column {other.column + 1})"
+    return Problem(file, line, col, "", f"invalid YAML: {message}")
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document into plain data plus the position of every value."""
     loader = _Loader(text)
@@ -264,10 +309,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     try:
         data = builder.run()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
-        raise YamlProblem(Problem(file, line, col, "", f"invalid YAML: {message}")) from None
+        raise YamlProblem(_syntax_problem(exc, file)) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, max(exc.position, 0)) + 1
         col = exc.position - (text.rfind("\n", 0, max(exc.position, 0)) + 1) + 1

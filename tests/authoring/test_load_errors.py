@@ -60,7 +60,8 @@ CASES = [
      "dossier.yaml:6:27: sites[0].roles[1]: unknown role 'qc_testing' (did you mean 'testing'?); allowed: drug_substance, drug_product, vector, testing, cell_bank, packaging"),
     ('inspection-date', 'dossier.yaml',
      'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nsites:\n  - id: SITE-A\n    inspections:\n      - {date: 10/03/2026, type: pre_license, outcome: VAI}\n',
-     "dossier.yaml:7:16: sites[0].inspections[0].date: expected an ISO date such as 2026-03-10 (got '10/03/2026')"),
+     "dossier.yaml:7:16: sites[0].inspections[0].date: '10/03/2026' is not a date written YYYY-MM-DD "
+     "(ISO 8601), e.g. 2026-03-10; write 2026-10-03 (month first) or 2026-03-10 (day first), whichever is meant"),
     ('inspection-outcome', 'dossier.yaml',
      'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nsites:\n  - id: SITE-A\n    inspections:\n      - {date: 2026-03-10, type: pre_license, outcome: vai}\n',
      "dossier.yaml:7:56: sites[0].inspections[0].outcome: unknown outcome 'vai'; allowed: NAI, VAI, OAI, pending"),
@@ -93,7 +94,8 @@ CASES = [
      'gmp.yaml:2:31: aseptic_process_simulation[0].units: must be 0 or more (got -5)'),
     ('aps-date', 'gmp.yaml',
      'aseptic_process_simulation:\n  - {date: 12 Jan 2026, units: 120}\n',
-     "gmp.yaml:2:12: aseptic_process_simulation[0].date: expected an ISO date such as 2025-11-02 (got '12 Jan 2026')"),
+     "gmp.yaml:2:12: aseptic_process_simulation[0].date: '12 Jan 2026' is not a date written YYYY-MM-DD "
+     "(ISO 8601), e.g. 2025-11-02"),
     ('donors-mapping', 'gmp.yaml',
      'donors: {id: D-0001}\n',
      'gmp.yaml:1:9: donors: expected a list, e.g. donors: [{id: D-0001, eligibility_determined: true}] (got a mapping)'),
@@ -162,7 +164,8 @@ CASES = [
      'waivers.yaml:2:36: waivers[0].justification: a waiver needs a justification: say why the gap is accepted'),
     ('waiver-expiry', 'waivers.yaml',
      'waivers:\n  - {rule: PPQ-006, justification: agreed at Type B meeting, expires: 2026-13-01}\n',
-     "waivers.yaml:2:71: waivers[0].expires: expected an ISO date such as 2027-01-31 (got '2026-13-01')"),
+     "waivers.yaml:2:71: waivers[0].expires: '2026-13-01' is not a calendar date (month must be in 1..12); "
+     "expected a date written YYYY-MM-DD (ISO 8601), e.g. 2027-01-31"),
     ('waiver-missing-justification', 'waivers.yaml',
      'waivers:\n  - {rule: PPQ-006}\n',
      "waivers.yaml:2:5: waivers[0].justification: required field 'justification' is missing; add it, e.g. justification: 'Agreed at the Type B meeting (minutes MTG-22)'"),

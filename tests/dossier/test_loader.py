@@ -64,7 +64,7 @@ def test_bad_criterion_is_located(dossier_dir):
 def test_missing_dossier_yaml(tmp_path):
     (tmp_path / "gmp.yaml").write_text("{}\n")
     problems = _problems(tmp_path)
-    assert problems[0].startswith("dossier.yaml:0:0: -: required file is missing")
+    assert problems[0].startswith(f"dossier.yaml:0:0: -: not a dossier: no dossier.yaml in {tmp_path}")
 
 
 def test_not_a_folder(tmp_path):

@@ -134,6 +134,40 @@ def test_values_to_report_are_declined(value: str) -> None:
     assert not taken and state(table) == EMPTY
 
 
+@pytest.mark.parametrize(("value", "delimiter"), [("1_5", ","), ("1_000.5", ","), ("-1e999", ","),
+                                                  ("Infinity", ","), ("6.500", ";"), ("1_5", ";")])
+def test_numbers_not_read_as_meant_are_declined_and_reported(value: str, delimiter: str) -> None:
+    lines = make_lots_csv(random.Random(4), 10, messy=False).splitlines()
+    fields = lines[5].split(",")
+    fields[HEADER.index("value")] = value
+    lines[5] = ",".join(fields)
+    text = "\n".join(line.replace(",", delimiter) for line in lines) + "\n"
+    taken, table = fast(text)
+    assert not taken and state(table) == EMPTY
+    assert [(p.line, p.field) for p in columnar(text)[1]] == [(6, "value")]
+
+
+@pytest.mark.parametrize("date", ["3/16/2026", "31/12/2025", "2026-02-30", "0000-01-01", "soon", "20260316"])
+def test_dates_to_report_are_declined_and_reported(date: str) -> None:
+    text = make_lots_csv(random.Random(4), 10, messy=False)
+    lot = text.splitlines()[5].split(",")[0]
+    old = text.splitlines()[5].split(",")[HEADER.index("manufacture_date")]
+    text = "\n".join(line.replace(old, date) if line.startswith(lot + ",") else line
+                     for line in text.splitlines()) + "\n"
+    taken, table = fast(text)
+    assert not taken and state(table) == EMPTY
+    problems = columnar(text)[1]
+    assert len(problems) == 1 and problems[0].field == "manufacture_date" and "YYYY-MM-DD" in problems[0].message
+
+
+def test_decimal_commas_of_a_semicolon_file_are_read_the_same_either_way() -> None:
+    lines = make_lots_csv(random.Random(9), 20, messy=False).splitlines()
+    text = "\n".join(line.replace(",", ";").replace(".", ",") if k else line.replace(",", ";")
+                     for k, line in enumerate(lines)) + "\n"
+    assert "," in text and assert_same_or_declined(text)
+    assert not columnar(text)[1]
+
+
 def test_a_second_file_goes_to_the_exact_reader() -> None:
     text = make_lots_csv(random.Random(5), 10, messy=False)
     taken, table = fast(text, "lots/a.csv")

@@ -35,7 +35,7 @@ def row_by_row(text: str, file: str = "lots.csv") -> tuple[L.LotTable, list[Prob
         if len(problems) < L.MAX_PROBLEMS:
             problems.append(Problem(file, line, col, fld, message))
 
-    reader = L._LotReader(file, table, pos, len(header), problem)
+    reader = L._LotReader(file, table, pos, len(header), problem, decimal_comma=delimiter == ";")
     rows = csv.reader(stream, delimiter=delimiter)
     for row in rows:
         reader.add_row(row, rows.line_num + 1)
