@@ -391,7 +391,9 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     severity=by_phase(None, MI, MA, B, B),
     cites=(FDA_CGT_COMPARABILITY, ICH_Q5E),
     grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
-            "flexibility accepts proportionate data); otherwise it takes the phase's grade.",
+            "flexibility accepts proportionate data); otherwise it takes the phase's grade. A study "
+            "that concludes not comparable claims nothing from its criteria and is not checked here "
+            "(CMP-005 asks for its bridge).",
     remedy="Name the statistical method (`method`) and set the acceptance criteria in an approved "
            "protocol before testing post-change lots; record `criteria_predefined: true`.",
     why="Criteria chosen after the data are seen can be fitted to any result, so a post hoc "
@@ -404,8 +406,8 @@ def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     for i, c in changes:
         study = c.comparability
-        if study is None:
-            continue
+        if study is None or study.conclusion is Conclusion.NOT_COMPARABLE:
+            continue  # no comparability claim rests on the criteria; CMP-005 asks for the bridge
         missing = []
         if study.method is None:
             missing.append("names no statistical method")

@@ -19,10 +19,12 @@ from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot
 from cmcflex.dossier.models import (
     EX_VIVO_MODIFIED_MODALITIES,
+    Modality,
     PPQConclusion,
     PPQStartingMaterial,
     Protocol,
     ReportStatus,
+    SiteRole,
 )
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
@@ -187,7 +189,8 @@ def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.PPQ,
     severity=by_phase(None, None, MI, MA, MA),
     grading="Fewer than three PPQ lots with a complete justification is info naming the 2026 CBER "
-            "flexibility; a missing lot count or justification takes the phase's grade.",
+            "flexibility; a justification written in text that does not name its approach or evidence "
+            "documents is info (not shown); a missing lot count or justification takes the phase's grade.",
     cites=("FDA, Questions and Answers on Current Good Manufacturing Practice Regulations: Production "
            "and Process Controls, Q5", CBER_2026, FLEX_2026),
     remedy="State in protocol.lot_count_justification why the number of lots gives confidence in "
@@ -221,6 +224,9 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     ) if absent]
     data: dict[str, Any] = {"lots_planned": n, "missing": missing}
     at = _at(d, "protocol", "lot_count_justification" if j is not None else "lots_planned")
+    if missing and "text" not in missing:
+        yield _reasoned_but_unlabelled(name, record, at, n, missing, data)
+        return
     if missing:
         lacks = ("has no lot-count justification" if j is None
                  else f"its lot-count justification lacks {_join(missing)}")
@@ -244,6 +250,23 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             data={"lots_planned": n, "approach": j.approach.value, "flexibility": "fewer_ppq_lots"},
             remedy="None needed; keep the justification and its evidence with the protocol.",
         )
+
+
+def _reasoned_but_unlabelled(name: str, record: str, at: Location, n: int, missing: list[str],
+                             data: dict[str, Any]) -> Gap:
+    """A justification written out in text that omits its approach or evidence list: the reasoning
+    is on record, so the omission is 'not shown' (info), never a missing justification."""
+    what = {"approach": "its approach", "evidence": "the documents that support it (evidence)"}
+    flexibility = (f"; the 2026 CBER flexibility for fewer than {TRADITIONAL_LOT_COUNT} PPQ lots applies "
+                   "to a justified count") if n < TRADITIONAL_LOT_COUNT else ""
+    return Gap(f"{name} justifies its number of PPQ lots ({n}) in text, but does not name "
+               f"{_join([what[m] for m in missing])}{flexibility}.",
+               at, record=record, severity=I, data=data,
+               remedy="Name in protocol.lot_count_justification the " + _join(
+                   [{"approach": "approach (process_knowledge, risk_based, statistical, "
+                                 "expected_coverage or platform)",
+                     "evidence": "evidence documents (development reports, clinical manufacturing "
+                                 "history, risk assessment)"}[m] for m in missing]) + " the text rests on.")
 
 
 def _join(items: list[str]) -> str:
@@ -445,13 +468,27 @@ def prerequisites_met(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if p is None:
         yield NotEvaluated(NO_PROTOCOL)
         return
-    wanted = [k for k in PREREQUISITES
-              if k != "vector_process_validated" or d.modality in EX_VIVO_MODIFIED_MODALITIES]
+    wanted = [k for k in PREREQUISITES if k != "vector_process_validated" or _uses_vector(d)]
     missing = [k for k in wanted if not _met(getattr(p.prerequisites, k))]
     if missing:
         yield Gap(f"{_name(p)} does not show these prerequisites met: {_join(missing)}{_advice(ctx)}.",
                   _first_key(d, ("protocol", "prerequisites"), missing), record=_record(p),
                   data={"missing": missing})
+
+
+VECTOR_TESTS = frozenset({"replication_competent_virus", "vector_copy_number", "transduction_efficiency"})
+
+
+def _uses_vector(d: Dossier) -> bool:
+    """Ex vivo modified cells are made with a vector, except gene-edited cells, whose editing tools
+    (e.g. a Cas9 ribonucleoprotein delivered by electroporation) need none: for them a vector is in
+    use only when the record shows one (a site making vector, or a vector-related release test)."""
+    if d.modality not in EX_VIVO_MODIFIED_MODALITIES:
+        return False
+    if d.modality is not Modality.GENE_EDITED_CELLS:
+        return True
+    return (any(SiteRole.VECTOR in site.roles for site in d.info.sites)
+            or any(t.test_type in VECTOR_TESTS for _, _, _, t in d.spec_tests()))
 
 
 def _first_key(d: Dossier, parent: tuple[str, ...], keys: list[str]) -> Location:

@@ -10,9 +10,11 @@ phase, or ``justification.lots``); criterion checks from :mod:`cmcflex.rules.com
 from :mod:`cmcflex.stats`, imported inside the rules that need it (SciPy loads on first use).
 
 Readings of the catalogue made here:
-- SPEC-001: a safety or identity test missing is a blocker at every phase; any other required
-  test missing is Mi at P1, Ma at P2 and B from P3 (tests "required from P3" included, so the
-  gap is visible while there is time to add the test).
+- SPEC-001: a safety or identity test required at every phase is a blocker when missing at every
+  phase; any other required test missing is Mi at P1, Ma at P2 and B from P3. A test the
+  catalogue requires only from P3 (e.g. adventitious agents for allogeneic cells, rcAAV) takes
+  that same Mi/Ma before P3 whatever its category: the gap is visible while there is time to add
+  the test, and not graded as if a test needed now were missing.
 - SPEC-003 leaves safety tests to SPEC-002 and, from the phase SPEC-001 requires a potency
   criterion (P3), 'report result' potency tests to SPEC-001 (one finding per problem).
 - SPEC-009 reports every released lot (released or released under exception) that fails its
@@ -251,8 +253,9 @@ NEEDS_CRITERION_REMEDY = (
     area=Area.SPEC,
     severity=by_phase(B, B, B, B, B),
     partial=by_phase(MI, MA, None, None, None),
-    grading="A missing safety or identity test is a blocker at every phase; another required test "
-            "missing is minor at phase 1 and major at phase 2, a blocker from phase 3.",
+    grading="A missing safety or identity test required at every phase is a blocker at every phase; "
+            "another required test (including one required only from phase 3) missing is minor at "
+            "phase 1 and major at phase 2, a blocker from phase 3.",
     cites=(
         "21 CFR 610.10–610.14 (potency, sterility, purity, identity)",
         "21 CFR 610.30 (mycoplasma)",
@@ -292,7 +295,7 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if matching:
             continue
         category = req.categories[0] if req.categories else TEST_CATEGORY.get(req.tests[0])
-        if category in (TestCategory.SAFETY, TestCategory.IDENTITY):
+        if category in (TestCategory.SAFETY, TestCategory.IDENTITY) and req.from_phase is Phase.PHASE_1:
             severity: Severity | None = B
         elif ctx.phase is Phase.PHASE_1:
             severity = MI

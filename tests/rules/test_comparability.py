@@ -237,6 +237,18 @@ def test_cmp004_not_applied_at_phase_1(dossier_dir):
     assert findings_for(path, "CMP-004") == []
 
 
+def test_cmp003_silent_for_a_study_concluded_not_comparable(dossier_dir):
+    """A post hoc criterion can only flatter a 'comparable' claim; a change declared not comparable
+    rests on its bridge (CMP-005), not on the criteria."""
+    study = {"criteria_predefined": False, "method": "descriptive", "conclusion": "not_comparable",
+             "clinical_bridge": "Pivotal study run with post-change product only"}
+    path = dossier(dossier_dir, change(comparability=study), rows=lots(PRE, POST_LOW), phase="bla")
+    assert findings_for(path, "CMP-003") == [] and findings_for(path, "CMP-005") == []
+    claimed = dossier(dossier_dir, change(comparability={**study, "conclusion": "comparable"}),
+                      rows=lots(PRE, POST_OK), phase="bla")
+    assert [f.severity.value for f in findings_for(claimed, "CMP-003")] == ["blocker"]
+
+
 # ------------------------------------------------------------------------ CMP-005
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import yaml
 
 from cmcflex.dossier.loader import load_dossier
 from cmcflex.rules.base import Severity
@@ -192,6 +193,23 @@ def test_ppq002_names_each_missing_part_of_the_justification(make):
     assert "text and evidence" in f.message
 
 
+@pytest.mark.parametrize("lots", [2, 3])
+def test_ppq002_text_without_evidence_list_is_info_not_a_missing_justification(make, lots):
+    just = {"approach": "risk_based", "text": "Three lots per risk assessment RA-PPQ-4; two operator shifts."}
+    f = one(make("post_approval", ppq(protocol__lots_planned=lots, protocol__lot_count_justification=just)),
+            "PPQ-002")
+    assert f.severity is I and f.data["missing"] == ["evidence"]
+    assert "in text" in f.message and "evidence" in f.message and "does not justify" not in f.message
+    assert "evidence documents" in f.remedy
+    assert ("flexibility" in f.message) is (lots < 3)
+
+
+def test_ppq002_text_without_approach_is_info(make):
+    just = {"text": "Stage 1 studies of the commercial process.", "evidence": ["PD-RPT-007"]}
+    f = one(make("bla", ppq(protocol__lot_count_justification=just)), "PPQ-002")
+    assert f.severity is I and f.data["missing"] == ["approach"] and "its approach" in f.message
+
+
 def test_ppq002_three_justified_lots_silent(make):
     assert findings_for(make("bla", ppq(protocol__lots_planned=3)), "PPQ-002") == []
 
@@ -365,6 +383,22 @@ def test_ppq007_vector_process_only_for_ex_vivo_modified_cells(make):
     assert f.data["missing"] == ["vector_process_validated"]
     aav = make("bla", data, product={"name": "AAV-1", "modality": "aav"})
     assert findings_for(aav, "PPQ-007") == []
+
+
+def test_ppq007_gene_edited_cells_need_the_vector_prerequisite_only_with_a_vector_on_record(make):
+    """Editing with a Cas9 ribonucleoprotein needs no vector; an edit delivered by a vector does."""
+    data = ppq(protocol__prerequisites__vector_process_validated=MISSING)
+    edited = {"name": "EDIT-1", "modality": "gene_edited_cells"}
+    assert findings_for(make("bla", data, product=edited), "PPQ-007") == []
+    vector_site = [*SITES, {"id": "SITE-V", "roles": ["vector"], "commercial": True}]
+    f = one(make("bla", data, product=edited, sites=vector_site), "PPQ-007")
+    assert f.data["missing"] == ["vector_process_validated"]
+    vcn = {"specifications": [{"material": "drug_product", "tests": [
+        *SPECS["specifications"][0]["tests"],
+        {"attribute": "vector_copy_number", "unit": "copies/cell", "criterion": "<= 5"}]}]}
+    with_vcn = make("bla", data, product=edited)
+    (with_vcn / "specifications.yaml").write_text(yaml.safe_dump(vcn), encoding="utf-8")
+    assert one(with_vcn, "PPQ-007").data["missing"] == ["vector_process_validated"]
 
 
 def test_ppq007_silent_when_all_met(make):

@@ -190,8 +190,24 @@ def test_spec001_aav_requires_vector_tests(dossier_dir: Callable[..., Path]) -> 
                        product={"name": "AAV-1", "modality": "aav"}, phase="phase_1")
     records = {f.record: f.severity for f in findings_for(path, "SPEC-001")}
     assert records["required test vector_genome_titer"] is MI
-    assert records["required test replication_competent_virus"] is B  # safety: blocker at every phase
+    assert records["required test replication_competent_virus"] is MI  # safety, but required from phase 3
     assert records["required test quantity/dose"] is MI
+
+
+@pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("phase_3", B), ("bla", B)])
+def test_spec001_safety_test_required_from_phase_3_is_graded_by_phase(
+        dossier_dir: Callable[..., Path], phase: str, severity: Severity) -> None:
+    """Adventitious agents (allogeneic cells) is a safety test the catalogue requires from phase 3:
+    missing at phase 1 it is not graded as if a test needed before the first patient were missing."""
+    tests = [_t(a, c, "safety") for a, c in (("sterility", "No growth"), ("endotoxin", "<= 5"),
+                                            ("identity", "Conforms"), ("mycoplasma", "Negative"),
+                                            ("viability", ">= 70"), ("viable_cell_dose", ">= 1.0E6"),
+                                            ("potency", ">= 10"))]
+    path = dossier_dir({"specifications.yaml": {"specifications": [{"material": "drug_product", "tests": tests}]}},
+                       product={"name": "MSC-1", "modality": "allogeneic_cell"}, phase=phase)
+    found = findings_for(path, "SPEC-001")
+    assert [(f.record, f.severity) for f in found] == [("required test adventitious_agents", severity)]
+    assert "from phase 3" in found[0].message
 
 
 # ---------------------------------------------------------------------------- SPEC-002
