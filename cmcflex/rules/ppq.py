@@ -79,6 +79,15 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _validated(d: Dossier) -> bool:
+    """The PPQ report is complete and concludes the process is validated: the protocol was executed
+    as approved, so what the protocol record leaves out (its elements, prerequisites, approval) is
+    inferred from the report; only what the record states as not done is a gap."""
+    report = d.ppq.report if d.ppq is not None else None
+    return (report is not None and report.status is ReportStatus.COMPLETE
+            and report.conclusion is PPQConclusion.VALIDATED)
+
+
 def _met(value: bool | str | None) -> bool:
     """A prerequisite is met when true or a non-empty document id."""
     if isinstance(value, bool):
@@ -284,6 +293,9 @@ def _join(items: list[str]) -> str:
     title="The PPQ protocol names each required element",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
+    grading=("A protocol whose PPQ report is complete and concludes the process validated was executed "
+             "as approved: elements it leaves unnamed are inferred from the report; otherwise an "
+             "unnamed element takes the phase's grade."),
     cites=(f"{PV_2011}, IV.C.3",),
     remedy="Name in protocol.elements the protocol section for each element: operating "
            "conditions, data to collect, tests and acceptance criteria, sampling plan, "
@@ -297,7 +309,7 @@ def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated(NO_PROTOCOL)
         return
     missing = [e for e in ELEMENTS if _blank(getattr(p.elements, e))]
-    if missing:
+    if missing and not _validated(d):
         yield Gap(f"{_name(p)} does not name {_join(missing)}{_advice(ctx)}.",
                   _at(d, "protocol", "elements"), record=_record(p), data={"missing": missing})
 
@@ -311,6 +323,9 @@ def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The PPQ protocol is approved by the quality unit",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
+    grading=("A protocol whose PPQ report is complete and concludes the process validated was executed "
+             "as approved: an approval left unrecorded is inferred from the report; otherwise it takes "
+             "the phase's grade, as does an approval recorded as false."),
     cites=(f"{PV_2011}, IV.C.4", "21 CFR 211.22, 211.100"),
     remedy="Have the quality unit review and approve the PPQ protocol before the first PPQ lot, "
            "and set protocol.approved_by_quality_unit: true.",
@@ -322,9 +337,12 @@ def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if p is None:
         yield NotEvaluated(NO_PROTOCOL)
         return
-    if not p.approved_by_quality_unit:
+    if p.approved_by_quality_unit is False:
         yield Gap(f"{_name(p)} is not approved by the quality unit{_advice(ctx)}.",
                   _at(d, "protocol", "approved_by_quality_unit"), record=_record(p))
+    elif p.approved_by_quality_unit is None and not _validated(d):
+        yield Gap(f"{_name(p)} does not record its approval by the quality unit "
+                  f"(approved_by_quality_unit){_advice(ctx)}.", _at(d, "protocol"), record=_record(p))
 
 
 # ---------------------------------------------------------------------------- PPQ-005
@@ -455,6 +473,9 @@ def _material(kind: str) -> str:
     title="PPQ prerequisites are met",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
+    grading=("A protocol whose PPQ report is complete and concludes the process validated was executed "
+             "as approved: prerequisites it leaves out are inferred from the report; one recorded as "
+             "false (or blank) takes the phase's grade."),
     cites=(f"{PV_2011}, IV.C.1 and IV.C.3", "21 CFR 211.113(b)"),
     remedy="Complete each prerequisite before PPQ and record it in protocol.prerequisites as true "
            "or as the id of the document that shows it (qualification, training, validation "
@@ -469,7 +490,9 @@ def prerequisites_met(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated(NO_PROTOCOL)
         return
     wanted = [k for k in PREREQUISITES if k != "vector_process_validated" or _uses_vector(d)]
-    missing = [k for k in wanted if not _met(getattr(p.prerequisites, k))]
+    validated = _validated(d)
+    missing = [k for k in wanted if not _met(getattr(p.prerequisites, k))
+               and not (validated and getattr(p.prerequisites, k) is None)]
     if missing:
         yield Gap(f"{_name(p)} does not show these prerequisites met: {_join(missing)}{_advice(ctx)}.",
                   _first_key(d, ("protocol", "prerequisites"), missing), record=_record(p),
