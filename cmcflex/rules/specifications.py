@@ -410,6 +410,9 @@ def _report_only_expectation(test: SpecTest, phase: Phase) -> str:
     title="Each acceptance criterion states its basis and justification",
     area=Area.SPEC,
     severity=by_phase(I, MI, MI, MA, MA),
+    grading="A criterion without any justification takes the phase's grade; one justified in text "
+            "without a named basis, or with a basis but no text, is info (a compendial basis needs no "
+            "text: the compendium is the justification).",
     cites=(f"{Q6B}, 3",),
     remedy="Add justification: {basis: clinical_lots | safety | compendial | statistical | capability "
     "| mechanistic | platform, text: ...} saying where the limit comes from (lots, toxicology, "
@@ -423,17 +426,26 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if isinstance(test.criterion, ReportOnlyCriterion):
             continue
         j = test.justification
+        severity: Severity | None = None  # the phase's grade
+        remedy = None
         if j is None:
             what = "states no justification"
         elif not j.basis and not (j.text or "").strip():
             what = "has an empty justification"
         elif not j.basis:
-            what = "states no basis for its justification"
+            what = "is justified in text but names no basis"
+            severity, remedy = I, ("Name the basis of the justification (justification.basis) so the "
+                                   "rules that depend on it (SPEC-005, SPEC-007) can read it.")
         elif not (j.text or "").strip():
+            if JustificationBasis.COMPENDIAL in j.basis:
+                continue  # the compendial requirement is the justification
             what = "states a basis but no justification text"
+            severity, remedy = I, ("Say in justification.text where the limit comes from (the lots, "
+                                   "study or reference behind the stated basis).")
         else:
             continue
         yield Gap(f"Criterion '{test.criterion.describe()}' of {_label(ref)} {what}.", ref.at, record=ref.record,
+                  severity=severity, remedy=remedy,
                   data={"criterion": test.criterion.describe(),
                         "basis": [b.value for b in j.basis] if j else []})
 
@@ -986,6 +998,9 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
     title="Potency is measured by a quantitative assay linked to the mechanism of action",
     area=Area.SPEC,
     severity=by_phase(I, MI, MA, B, B),
+    grading="A potency method recorded as not quantitative or not linked to the mechanism of action, or "
+            "a qualitative potency criterion, takes the phase's grade; a method that only leaves these "
+            "facts unstated is info (a numeric criterion shows the assay is quantitative).",
     cites=("21 CFR 610.10 (potency)", "21 CFR 600.3(s) (potency defined)",
            "FDA, Potency Assurance for Cellular and Gene Therapy Products, draft guidance (2023)"),
     remedy="Use (or add to the potency assurance strategy) a quantitative assay that measures the "
@@ -1006,27 +1021,37 @@ def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in refs:
         test = ref.test
         problems = []
+        only_unstated = False
         method: Method | None = d.method(test.method)
         if test.method is None:
             problems.append("names no method")
         elif method is None:
             continue  # SPEC-013 reports the dangling id
         else:
-            facts = (("quantitative", method.quantitative), ("linked to the mechanism of action", method.moa_linked))
+            # a numeric limit is applied to a number: the assay is quantitative whether or not it says so
+            quantitative = (True if method.quantitative is None and isinstance(test.criterion, NumericCriterion)
+                            else method.quantitative)
+            facts = (("quantitative", quantitative), ("linked to the mechanism of action", method.moa_linked))
             is_not = [name for name, v in facts if v is False]
             unstated = [name for name, v in facts if v is None]
             clauses = ([f"is not {' or '.join(is_not)}"] if is_not else []) + (
                 [f"does not state whether it is {' or '.join(unstated)}"] if unstated else [])
             if clauses:
                 problems.append(f"uses method {method.id}, which {' and '.join(clauses)}")
+                only_unstated = not is_not
         if isinstance(test.criterion, QualitativeCriterion):
             problems.append(f"has a qualitative criterion ('{test.criterion.describe()}')")
+            only_unstated = False
         if not problems:
             continue
         early = ctx.phase < Phase.PHASE_3
         tail = (" (acceptable early in development; a quantitative, MoA-linked assay is expected by the "
                 "pivotal study)" if early else "")
+        not_shown = only_unstated and len(problems) == 1  # left out of methods.yaml, not a failed control
         yield Gap(f"Potency test {_label(ref)} " + ", and ".join(problems) + tail + ".", ref.at, record=ref.record,
+                  severity=I if not_shown else None,
+                  remedy=("Record in methods.yaml whether the potency method measures the mechanism of action "
+                          "(moa_linked) and gives a numeric result (quantitative).") if not_shown else None,
                   data={"method": test.method, "quantitative": method.quantitative if method else None,
                         "moa_linked": method.moa_linked if method else None,
                         "criterion": test.criterion.describe()})
@@ -1049,6 +1074,8 @@ def _tests_by_method(d: Dossier) -> dict[str, list[SpecRef]]:
     title="Release methods are qualified or validated as the phase requires",
     area=Area.SPEC,
     severity=by_phase(MA, MA, MA, B, B),
+    grading="A method whose status falls short of the phase takes the phase's grade; a method recorded "
+            "as validated (or verified) whose report id is left out is info.",
     cites=("ICH Q2(R2), Validation of Analytical Procedures (2023)",
            "ICH Q14, Analytical Procedure Development (2023)",
            "21 CFR 211.165(e) (accuracy, sensitivity, specificity and reproducibility of test methods)",
@@ -1083,7 +1110,14 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 problem = f"is {status}, not validated" + (
                     " (verification applies to compendial methods only)" if status == "verified" else "")
             if problem is None and not (method.report or "").strip():
-                problem = f"is {status} but names no {'verification' if method.compendial else 'validation'} report"
+                kind = "verification" if method.compendial else "validation"
+                tests = _listing(_label(r) for r in refs)
+                yield Gap(f"Method {method_id} (used by {tests}) is {status}; its {kind} report is not named.",
+                          _method_at(d, method_id), record=f"method {method_id}", severity=I,
+                          remedy=f"Name the {kind} report of method {method_id} in methods.yaml (report).",
+                          data={"status": status, "compendial": method.compendial, "report": None,
+                                "tests": [_label(r) for r in refs], "safety": safety})
+                continue
         elif ctx.phase >= Phase.PHASE_3:
             if not suitable:
                 problem = f"is {status}; release methods need to be qualified by phase 3"

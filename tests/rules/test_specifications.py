@@ -280,8 +280,21 @@ def test_spec004_missing_justification(make: Callable[..., Path], phase: str, se
 
 def test_spec004_basis_without_text(make: Callable[..., Path]) -> None:
     path = make(tests=with_test(base_tests(), "cd3_purity", justification={"basis": "mechanistic"}))
-    assert "no justification text" in findings_for(path, "SPEC-004", phase="bla")[0].message
+    (f,) = findings_for(path, "SPEC-004", phase="bla")
+    assert "no justification text" in f.message and f.severity is I  # a stated basis is a justification
     assert findings_for(make(), "SPEC-004", phase="bla") == []
+
+
+def test_spec004_compendial_basis_needs_no_text(make: Callable[..., Path]) -> None:
+    path = make(tests=with_test(base_tests(), "cd3_purity", justification={"basis": ["compendial", "safety"]}))
+    assert findings_for(path, "SPEC-004", phase="bla") == []
+
+
+def test_spec004_free_text_without_basis_is_info(make: Callable[..., Path]) -> None:
+    just = {"text": "Lowest pivotal lot 88 %; non-T cells limited to the level infused in phase 1."}
+    path = make(tests=with_test(base_tests(), "cd3_purity", justification=just))
+    (f,) = findings_for(path, "SPEC-004", phase="bla")
+    assert f.severity is I and "justified in text but names no basis" in f.message
 
 
 # ---------------------------------------------------------------------------- SPEC-005
@@ -709,14 +722,23 @@ def test_spec010_moa_link_not_stated_and_silent(make: Callable[..., Path]) -> No
     methods = [{k: v for k, v in m.items() if k != "moa_linked"} for m in base_methods()]
     found = findings_for(make(methods=methods), "SPEC-010", phase="bla")
     assert len(found) == 1 and "mechanism of action" in found[0].message
+    assert found[0].severity is I and "moa_linked" in found[0].remedy  # left out, not a failed control
     assert findings_for(make(), "SPEC-010", phase="bla") == []
+
+
+def test_spec010_numeric_criterion_shows_the_assay_is_quantitative(make: Callable[..., Path]) -> None:
+    methods = [{k: v for k, v in m.items() if k != "quantitative"} for m in base_methods()]
+    assert findings_for(make(methods=methods), "SPEC-010", phase="bla") == []
+    report_only = with_test(base_tests(), "potency", criterion="Report result")
+    (f,) = findings_for(make(tests=report_only, methods=methods), "SPEC-010", phase="bla")
+    assert "whether it is quantitative" in f.message and f.severity is I
 
 
 def test_spec010_one_clean_sentence(make: Callable[..., Path]) -> None:
     methods = [{k: v for k, v in m.items() if k not in ("moa_linked", "quantitative")} for m in base_methods()]
     found = findings_for(make(methods=methods), "SPEC-010", phase="bla")
     assert [f.message for f in found] == ["Potency test drug_product/potency uses method M-POTENCY, which does not "
-                                          "state whether it is quantitative or linked to the mechanism of action."]
+                                          "state whether it is linked to the mechanism of action."]
     methods = [dict(m, quantitative=False) if m["id"] == "M-POTENCY" else m for m in methods]
     tests = with_test(base_tests(), "potency", criterion="Conforms", justification={"basis": "mechanistic",
                                                                                     "text": "t"})
@@ -753,16 +775,24 @@ def test_spec011_other_methods_qualified_by_phase_3(make: Callable[..., Path]) -
     assert severities(path, "SPEC-011", "phase_3") == [MA]
 
 
-@pytest.mark.parametrize("change, fires", [
-    ({"status": "qualified"}, True),
-    ({"status": "validated", "report": None}, True),
-    ({"status": "verified", "compendial": True}, False),
-    ({"status": "verified", "compendial": False}, True),
+@pytest.mark.parametrize("change, expected", [
+    ({"status": "qualified"}, [B]),
+    ({"status": "validated", "report": None}, [I]),  # validated, its report id left out: not shown
+    ({"status": "verified", "compendial": True}, []),
+    ({"status": "verified", "compendial": False}, [B]),
 ])
-def test_spec011_at_bla(make: Callable[..., Path], change: dict[str, Any], fires: bool) -> None:
+def test_spec011_at_bla(make: Callable[..., Path], change: dict[str, Any], expected: list[Severity]) -> None:
     methods = _methods(**{"M-POTENCY": change})
     methods = [{k: v for k, v in m.items() if v is not None} for m in methods]
-    assert severities(make(methods=methods), "SPEC-011", "bla") == ([B] if fires else [])
+    assert severities(make(methods=methods), "SPEC-011", "bla") == expected
+
+
+def test_spec011_report_left_out_names_what_to_record(make: Callable[..., Path]) -> None:
+    methods = [{k: v for k, v in m.items() if k != "report"} if m["id"] == "M-POTENCY" else m
+               for m in _methods(**{"M-POTENCY": {"status": "validated"}})]
+    (f,) = findings_for(make(methods=methods), "SPEC-011", phase="bla")
+    assert "validation report is not named" in f.message and "report" in f.remedy
+    assert f.severity is I
 
 
 # ---------------------------------------------------------------------------- SPEC-012
