@@ -658,6 +658,8 @@ def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome
     title="PPQ runs at a commercial site and at commercial scale",
     area=Area.PPQ,
     severity=by_phase(None, None, I, MA, MA),
+    grading=("A site left out of the protocol is read from the sites of the PPQ lots; a scale left out "
+             "is inferred from a complete, validated PPQ report; otherwise the phase's grade."),
     cites=(f"{PV_2011}, IV.C.2 and IV.C.4",),
     remedy="Run PPQ at a site named in the BLA as commercial (commercial: true in dossier.yaml) "
            "and at commercial scale (protocol.scale: commercial); otherwise justify the site or "
@@ -672,8 +674,9 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     name, record, advice = _name(p), _record(p), _advice(ctx)
     if _blank(p.site):
-        yield Gap(f"{name} does not name its manufacturing site{advice}.", _at(d, "protocol"),
-                  record=record)
+        if not any(lot.site for lot in ppq_lots(d)):  # else the PPQ lots' sites are checked below
+            yield Gap(f"{name} does not name its manufacturing site{advice}.", _at(d, "protocol"),
+                      record=record)
     else:
         site = d.site(p.site)
         if site is None:
@@ -684,8 +687,9 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       f"(commercial: true in dossier.yaml){advice}.", _at(d, "protocol", "site"),
                       record=f"site {site.id}")
     if _blank(p.scale):
-        yield Gap(f"{name} does not state its scale (scale: commercial){advice}.", _at(d, "protocol"),
-                  record=record)
+        if not _validated(d):  # a validated PPQ ran on the process as it will run
+            yield Gap(f"{name} does not state its scale (scale: commercial){advice}.", _at(d, "protocol"),
+                      record=record)
     elif not p.scale.strip().lower().startswith("commercial"):
         yield Gap(f"{name} runs PPQ at {p.scale} scale, not commercial scale{advice}.",
                   _at(d, "protocol", "scale"), record=record, data={"scale": p.scale})

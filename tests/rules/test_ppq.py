@@ -604,6 +604,20 @@ def test_console_shows_the_ppq_summary_in_the_ppq_section(make):
     assert "PPQ:" not in render(report_for(make("bla", ppq_data=None, lot_data=None)))
 
 
+def test_ppq010_site_left_out_is_read_from_the_ppq_lots(make):
+    assert findings_for(make("bla", ppq(protocol__site=MISSING)), "PPQ-010") == []  # lots made at SITE-A
+    at_b = make("bla", ppq(protocol__site=MISSING), lots(("PPQ-1", {"viability": 88.0}), site="SITE-B"))
+    assert [f.record for f in findings_for(at_b, "PPQ-010")] == ["site SITE-B"]
+    no_lots = make("bla", ppq(protocol__site=MISSING), lot_data=None)
+    assert "does not name its manufacturing site" in one(no_lots, "PPQ-010").message
+
+
+def test_ppq010_scale_left_out_is_inferred_from_a_validated_ppq_only(make):
+    assert findings_for(make("bla", ppq(protocol__scale=MISSING)), "PPQ-010") == []
+    f = one(make("bla", ppq(**UNEXECUTED, protocol__scale=MISSING)), "PPQ-010")
+    assert "does not state its scale" in f.message and f.severity is MA
+
+
 def test_ppq010_scale_may_describe_the_commercial_scale(make):
     path = make("bla", ppq(protocol__scale="Commercial (50 L)"))
     assert findings_for(path, "PPQ-010") == []
