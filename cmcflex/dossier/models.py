@@ -815,7 +815,9 @@ class Prerequisites(Record):
 
 class Protocol(Record):
     id: str | None = Field(None, description="Protocol id, e.g. PPQ-PROT-001")
-    approved_by_quality_unit: bool = Field(False, description="The protocol is approved by the quality unit")
+    approved_by_quality_unit: bool | None = Field(
+        None, description="The protocol is approved by the quality unit (left out: inferred from a complete, "
+                          "validated PPQ report, else reported as not recorded)")
     site: str | None = Field(None, description="Site id where PPQ runs")
     scale: str | None = Field(None, description="e.g. commercial")
     lots_planned: int | None = Field(None, ge=0, description="Number of PPQ lots planned")

@@ -304,8 +304,10 @@ def compare_attribute(
     severity=by_phase(MI, MA, B, B, B),
     cites=(CGT_COMPARABILITY, Q9_R1),
     grading="A minor change with a risk assessment and a summary that names no affected attributes is "
-            "info (the 2026 flexibility accepts proportionate data); every other gap takes the "
-            "phase's grade.",
+            "info (the 2026 flexibility accepts proportionate data); a change whose affected attributes "
+            "are on record (in the change or its study) but whose risk assessment document is not named "
+            "is info; every other gap takes the phase's grade. The attributes a comparability study "
+            "covers count as the affected attributes when the change lists none.",
     remedy="Record the change's risk assessment (document id in `risk_assessment`) and list the quality "
            "attributes it may affect in `affected_attributes`; the assessment decides how much "
            "comparability data the change needs.",
@@ -318,10 +320,17 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield changes
         return
     for i, c in changes:
+        studied = c.comparability.attributes if c.comparability is not None else []
         if not (c.risk_assessment or "").strip():
-            yield Gap(f"Change {c.id} ({c.risk.value}) has no risk assessment.",
-                      at=_at(d, i), record=_record(c))
-        elif not c.affected_attributes:
+            if c.affected_attributes or studied:  # the assessment's outcome is on record, its document is not
+                yield Gap(f"Change {c.id} ({c.risk.value}) records the attributes it may affect but does not "
+                          "name its risk assessment document (risk_assessment).", at=_at(d, i),
+                          record=_record(c), severity=I,
+                          remedy=f"Name the risk assessment of change {c.id} in `risk_assessment`.")
+            else:
+                yield Gap(f"Change {c.id} ({c.risk.value}) has no risk assessment.",
+                          at=_at(d, i), record=_record(c))
+        elif not c.affected_attributes and not studied:
             note = f"; {FLEXIBILITY}, but it should still name what it may affect" if proportionate(c) else ""
             yield Gap(f"Change {c.id}'s risk assessment {c.risk_assessment} names no affected attributes"
                       f"{note}.", at=_at(d, i, "risk_assessment"), record=_record(c), severity=_severity(c))
@@ -392,7 +401,10 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     severity=by_phase(None, MI, MA, B, B),
     cites=(CGT_COMPARABILITY, Q5E),
     grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
-            "flexibility accepts proportionate data); otherwise it takes the phase's grade.",
+            "flexibility accepts proportionate data); otherwise criteria recorded as set after the fact "
+            "take the phase's grade, and a method or criteria_predefined left out is info (not shown). "
+            "A study that concludes not comparable claims nothing from its criteria and is not checked "
+            "here (CMP-005 asks for its bridge).",
     remedy="Name the statistical method (`method`) and set the acceptance criteria in an approved "
            "protocol before testing post-change lots; record `criteria_predefined: true`.",
     why="Criteria chosen after the data are seen can be fitted to any result, so a post hoc "
@@ -405,19 +417,24 @@ def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     for i, c in changes:
         study = c.comparability
-        if study is None or revises_specification(c):
-            continue
+        if study is None or revises_specification(c) or study.conclusion is Conclusion.NOT_COMPARABLE:
+            continue  # no comparability claim rests on the criteria; CMP-005 asks for the bridge
         missing = []
         if study.method is None:
-            missing.append("names no statistical method")
+            missing.append("does not name its statistical method")
         if study.criteria_predefined is not True:
             missing.append("does not show its acceptance criteria were set in advance"
                            if study.criteria_predefined is None else "did not set its acceptance criteria in advance")
         if missing:
             note = f" ({FLEXIBILITY})" if proportionate(c) else ""
             keys = ("comparability",) if study.criteria_predefined is None else ("comparability", "criteria_predefined")
+            recorded_post_hoc = study.criteria_predefined is False
             yield Gap(f"The comparability study of change {c.id} {' and '.join(missing)}{note}.",
-                      at=_at(d, i, *keys), record=_record(c), severity=_severity(c))
+                      at=_at(d, i, *keys), record=_record(c),
+                      severity=_severity(c) if recorded_post_hoc else I,
+                      remedy=None if recorded_post_hoc else (
+                          "Record the study's statistical method (`method`) and whether its acceptance "
+                          "criteria were set in an approved protocol before testing (`criteria_predefined`)."))
 
 
 # ------------------------------------------------------------------------------- CMP-004

@@ -19,10 +19,12 @@ from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot
 from cmcflex.dossier.models import (
     EX_VIVO_MODIFIED_MODALITIES,
+    Modality,
     PPQConclusion,
     PPQStartingMaterial,
     Protocol,
     ReportStatus,
+    SiteRole,
 )
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
@@ -75,6 +77,15 @@ def _advice(ctx: Context) -> str:
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _validated(d: Dossier) -> bool:
+    """The PPQ report is complete and concludes the process is validated: the protocol was executed
+    as approved, so what the protocol record leaves out (its elements, prerequisites, approval) is
+    inferred from the report; only what the record states as not done is a gap."""
+    report = d.ppq.report if d.ppq is not None else None
+    return (report is not None and report.status is ReportStatus.COMPLETE
+            and report.conclusion is PPQConclusion.VALIDATED)
 
 
 def _met(value: bool | str | None) -> bool:
@@ -187,7 +198,8 @@ def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.PPQ,
     severity=by_phase(None, None, MI, MA, MA),
     grading="Fewer than three PPQ lots with a complete justification is info naming the 2026 CBER "
-            "flexibility; a missing lot count or justification takes the phase's grade.",
+            "flexibility; a justification written in text that does not name its approach or evidence "
+            "documents is info (not shown); a missing lot count or justification takes the phase's grade.",
     cites=(CGMP_QA_PPC, CBER_2026, FLEX_2026),
     remedy="State in protocol.lot_count_justification why the number of lots gives confidence in "
            "the process: the approach (process_knowledge, risk_based, statistical, "
@@ -220,6 +232,9 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     ) if absent]
     data: dict[str, Any] = {"lots_planned": n, "missing": missing}
     at = _at(d, "protocol", "lot_count_justification" if j is not None else "lots_planned")
+    if missing and "text" not in missing:
+        yield _reasoned_but_unlabelled(name, record, at, n, missing, data)
+        return
     if missing:
         lacks = ("has no lot-count justification" if j is None
                  else f"its lot-count justification lacks {_join(missing)}")
@@ -245,6 +260,23 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         )
 
 
+def _reasoned_but_unlabelled(name: str, record: str, at: Location, n: int, missing: list[str],
+                             data: dict[str, Any]) -> Gap:
+    """A justification written out in text that omits its approach or evidence list: the reasoning
+    is on record, so the omission is 'not shown' (info), never a missing justification."""
+    what = {"approach": "its approach", "evidence": "the documents that support it (evidence)"}
+    flexibility = (f"; the 2026 CBER flexibility for fewer than {TRADITIONAL_LOT_COUNT} PPQ lots applies "
+                   "to a justified count") if n < TRADITIONAL_LOT_COUNT else ""
+    return Gap(f"{name} justifies its number of PPQ lots ({n}) in text, but does not name "
+               f"{_join([what[m] for m in missing])}{flexibility}.",
+               at, record=record, severity=I, data=data,
+               remedy="Name in protocol.lot_count_justification the " + _join(
+                   [{"approach": "approach (process_knowledge, risk_based, statistical, "
+                                 "expected_coverage or platform)",
+                     "evidence": "evidence documents (development reports, clinical manufacturing "
+                                 "history, risk assessment)"}[m] for m in missing]) + " the text rests on.")
+
+
 def _join(items: list[str]) -> str:
     if len(items) <= 2:
         return " and ".join(items)
@@ -260,6 +292,9 @@ def _join(items: list[str]) -> str:
     title="The PPQ protocol names each required element",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
+    grading=("A protocol whose PPQ report is complete and concludes the process validated was executed "
+             "as approved: elements it leaves unnamed are inferred from the report; otherwise an "
+             "unnamed element takes the phase's grade."),
     cites=(section(PV_2011, "IV.C.3"),),
     remedy="Name in protocol.elements the protocol section for each element: operating "
            "conditions, data to collect, tests and acceptance criteria, sampling plan, "
@@ -273,7 +308,7 @@ def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated(NO_PROTOCOL)
         return
     missing = [e for e in ELEMENTS if _blank(getattr(p.elements, e))]
-    if missing:
+    if missing and not _validated(d):
         yield Gap(f"{_name(p)} does not name {_join(missing)}{_advice(ctx)}.",
                   _at(d, "protocol", "elements"), record=_record(p), data={"missing": missing})
 
@@ -287,6 +322,9 @@ def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The PPQ protocol is approved by the quality unit",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
+    grading=("A protocol whose PPQ report is complete and concludes the process validated was executed "
+             "as approved: an approval left unrecorded is inferred from the report; otherwise it takes "
+             "the phase's grade, as does an approval recorded as false."),
     cites=(section(PV_2011, "IV.C.4"), CFR_211_22_100),
     remedy="Have the quality unit review and approve the PPQ protocol before the first PPQ lot, "
            "and set protocol.approved_by_quality_unit: true.",
@@ -298,9 +336,12 @@ def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if p is None:
         yield NotEvaluated(NO_PROTOCOL)
         return
-    if not p.approved_by_quality_unit:
+    if p.approved_by_quality_unit is False:
         yield Gap(f"{_name(p)} is not approved by the quality unit{_advice(ctx)}.",
                   _at(d, "protocol", "approved_by_quality_unit"), record=_record(p))
+    elif p.approved_by_quality_unit is None and not _validated(d):
+        yield Gap(f"{_name(p)} does not record its approval by the quality unit "
+                  f"(approved_by_quality_unit){_advice(ctx)}.", _at(d, "protocol"), record=_record(p))
 
 
 # ---------------------------------------------------------------------------- PPQ-005
@@ -429,6 +470,9 @@ def _material(kind: str) -> str:
     title="PPQ prerequisites are met",
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
+    grading=("A protocol whose PPQ report is complete and concludes the process validated was executed "
+             "as approved: prerequisites it leaves out are inferred from the report; one recorded as "
+             "false (or blank) takes the phase's grade."),
     cites=(section(PV_2011, "IV.C.1 and IV.C.3"), CFR_211_113_B),
     remedy="Complete each prerequisite before PPQ and record it in protocol.prerequisites as true "
            "or as the id of the document that shows it (qualification, training, validation "
@@ -442,14 +486,30 @@ def prerequisites_met(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if p is None:
         yield NotEvaluated(NO_PROTOCOL)
         return
-    wanted = [k for k in PREREQUISITES
-              if k != "vector_process_validated" or d.modality in EX_VIVO_MODIFIED_MODALITIES]
-    missing = [k for k in wanted if not _met(getattr(p.prerequisites, k))]
+    wanted = [k for k in PREREQUISITES if k != "vector_process_validated" or _uses_vector(d)]
+    validated = _validated(d)
+    missing = [k for k in wanted if not _met(getattr(p.prerequisites, k))
+               and not (validated and getattr(p.prerequisites, k) is None)]
     if missing:
         yield Gap(f"{_name(p)} does not show these prerequisites met: {_join(missing)}{_advice(ctx)}.",
                   _first_key(d, ("protocol", "prerequisites"), missing), record=_record(p),
                   cites=None if "aseptic_simulation_current" in missing else (section(PV_2011, "IV.C.1 and IV.C.3"),),
                   data={"missing": missing})
+
+
+VECTOR_TESTS = frozenset({"replication_competent_virus", "vector_copy_number", "transduction_efficiency"})
+
+
+def _uses_vector(d: Dossier) -> bool:
+    """Ex vivo modified cells are made with a vector, except gene-edited cells, whose editing tools
+    (e.g. a Cas9 ribonucleoprotein delivered by electroporation) need none: for them a vector is in
+    use only when the record shows one (a site making vector, or a vector-related release test)."""
+    if d.modality not in EX_VIVO_MODIFIED_MODALITIES:
+        return False
+    if d.modality is not Modality.GENE_EDITED_CELLS:
+        return True
+    return (any(SiteRole.VECTOR in site.roles for site in d.info.sites)
+            or any(t.test_type in VECTOR_TESTS for _, _, _, t in d.spec_tests()))
 
 
 def _first_key(d: Dossier, parent: tuple[str, ...], keys: list[str]) -> Location:
@@ -596,6 +656,8 @@ def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome
     title="PPQ runs at a commercial site and at commercial scale",
     area=Area.PPQ,
     severity=by_phase(None, None, I, MA, MA),
+    grading=("A site left out of the protocol is read from the sites of the PPQ lots; a scale left out "
+             "is inferred from a complete, validated PPQ report; otherwise the phase's grade."),
     cites=(section(PV_2011, "IV.C.2 and IV.C.4"),),
     remedy="Run PPQ at a site named in the BLA as commercial (commercial: true in dossier.yaml) "
            "and at commercial scale (protocol.scale: commercial); otherwise justify the site or "
@@ -610,8 +672,9 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     name, record, advice = _name(p), _record(p), _advice(ctx)
     if _blank(p.site):
-        yield Gap(f"{name} does not name its manufacturing site{advice}.", _at(d, "protocol"),
-                  record=record)
+        if not any(lot.site for lot in ppq_lots(d)):  # else the PPQ lots' sites are checked below
+            yield Gap(f"{name} does not name its manufacturing site{advice}.", _at(d, "protocol"),
+                      record=record)
     else:
         site = d.site(p.site)
         if site is None:
@@ -622,8 +685,9 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       f"(commercial: true in dossier.yaml){advice}.", _at(d, "protocol", "site"),
                       record=f"site {site.id}")
     if _blank(p.scale):
-        yield Gap(f"{name} does not state its scale (scale: commercial){advice}.", _at(d, "protocol"),
-                  record=record)
+        if not _validated(d):  # a validated PPQ ran on the process as it will run
+            yield Gap(f"{name} does not state its scale (scale: commercial){advice}.", _at(d, "protocol"),
+                      record=record)
     elif not p.scale.strip().lower().startswith("commercial"):
         yield Gap(f"{name} runs PPQ at {p.scale} scale, not commercial scale{advice}.",
                   _at(d, "protocol", "scale"), record=record, data={"scale": p.scale})

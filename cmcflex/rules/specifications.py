@@ -10,9 +10,11 @@ phase, or ``justification.lots``); criterion checks from :mod:`cmcflex.rules.com
 from :mod:`cmcflex.stats`, imported inside the rules that need it (SciPy loads on first use).
 
 Readings of the catalogue made here:
-- SPEC-001: a safety or identity test missing is a blocker at every phase; any other required
-  test missing is Mi at P1, Ma at P2 and B from P3 (tests "required from P3" included, so the
-  gap is visible while there is time to add the test).
+- SPEC-001: a safety or identity test required at every phase is a blocker when missing at every
+  phase; any other required test missing is Mi at P1, Ma at P2 and B from P3. A test the
+  catalogue requires only from P3 (e.g. adventitious agents for allogeneic cells, rcAAV) takes
+  that same Mi/Ma before P3 whatever its category: the gap is visible while there is time to add
+  the test, and not graded as if a test needed now were missing.
 - SPEC-003 leaves safety tests to SPEC-002 and, from the phase SPEC-001 requires a potency
   criterion (P3), 'report result' potency tests to SPEC-001 (one finding per problem).
 - SPEC-009 reports every released lot (released or released under exception) that fails its
@@ -314,8 +316,9 @@ NEEDS_CRITERION_REMEDY = (
     area=Area.SPEC,
     severity=by_phase(B, B, B, B, B),
     partial=by_phase(MI, MA, None, None, None),
-    grading="A missing safety or identity test is a blocker at every phase; another required test "
-            "missing is minor at phase 1 and major at phase 2, a blocker from phase 3.",
+    grading="A missing safety or identity test required at every phase is a blocker at every phase; "
+            "another required test (including one required only from phase 3) missing is minor at "
+            "phase 1 and major at phase 2, a blocker from phase 3.",
     cites=union((CFR_610_RELEASE, CFR_312_23_A7), release_test_sources()),
     remedy="Add the missing test to the release specification (drug substance, drug product or "
     "vector) with its method and acceptance criterion; safety and identity tests are needed before "
@@ -352,7 +355,7 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if matching:
             continue
         category = req.categories[0] if req.categories else TEST_CATEGORY.get(req.tests[0])
-        if category in (TestCategory.SAFETY, TestCategory.IDENTITY):
+        if category in (TestCategory.SAFETY, TestCategory.IDENTITY) and req.from_phase is Phase.PHASE_1:
             severity: Severity | None = B
         elif ctx.phase is Phase.PHASE_1:
             severity = MI
@@ -472,6 +475,9 @@ def _report_only_expectation(test: SpecTest, phase: Phase) -> str:
     title="Each acceptance criterion states its basis and justification",
     area=Area.SPEC,
     severity=by_phase(I, MI, MI, MA, MA),
+    grading="A criterion without any justification takes the phase's grade; one justified in text "
+            "without a named basis, or with a basis but no text, is info (a compendial basis needs no "
+            "text: the compendium is the justification).",
     cites=(section(Q6B, "3"),),
     remedy="Add justification: {basis: clinical_lots | safety | compendial | statistical | capability "
     "| mechanistic | platform, text: ...} saying where the limit comes from (lots, toxicology, "
@@ -485,17 +491,26 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if isinstance(test.criterion, ReportOnlyCriterion):
             continue
         j = test.justification
+        severity: Severity | None = None  # the phase's grade
+        remedy = None
         if j is None:
             what = "states no justification"
         elif not j.basis and not (j.text or "").strip():
             what = "has an empty justification"
         elif not j.basis:
-            what = "states no basis for its justification"
+            what = "is justified in text but names no basis"
+            severity, remedy = I, ("Name the basis of the justification (justification.basis) so the "
+                                   "rules that depend on it (SPEC-005, SPEC-007) can read it.")
         elif not (j.text or "").strip():
+            if JustificationBasis.COMPENDIAL in j.basis:
+                continue  # the compendial requirement is the justification
             what = "states a basis but no justification text"
+            severity, remedy = I, ("Say in justification.text where the limit comes from (the lots, "
+                                   "study or reference behind the stated basis).")
         else:
             continue
         yield Gap(f"Criterion '{test.criterion.describe()}' of {_label(ref)} {what}.", ref.at, record=ref.record,
+                  severity=severity, remedy=remedy,
                   data={"criterion": test.criterion.describe(),
                         "basis": [b.value for b in j.basis] if j else []})
 
@@ -598,6 +613,10 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
     title="The proposed criteria would not have rejected released pivotal lots",
     area=Area.SPEC,
     severity=by_phase(None, None, MI, MA, MA),
+    partial=by_phase(None, None, None, None, I),
+    grading="After approval, a criterion revised from post-approval experience that only lots released "
+            "under a recorded earlier version would fail is info (the revision route the 2026 "
+            "flexibilities describe); otherwise the phase's grade.",
     cites=(section(Q6B, "3 and 4 (introduction)"),),
     remedy="Set the limit so that every released pivotal lot meets it, or explain why the rejected "
     "lots' results are not representative (assay or process change, with data) and what the "
@@ -641,7 +660,31 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         if assumed_here:
             data["disposition_assumed"] = assumed_here
             message += f" ({ASSUMED_RELEASED})"
+        earlier = _released_under_earlier_versions(d, ctx, [f.lot_id for f in fails])
+        if earlier:
+            data["released_under"] = earlier
+            yield Gap(f"{message}; {'it was' if len(fails) == 1 else 'they were'} released under "
+                      f"version {_listing(sorted(set(earlier.values())))}, and the criterion was revised "
+                      "after approval.", ref.at, record=ref.record, data=data, severity=I,
+                      remedy="Keep the revision's justification (the post-approval lots it rests on) and "
+                      "its reporting category on record (changes.yaml, kind: specification).")
+            continue
         yield Gap(message + ".", ref.at, record=ref.record, data=data)
+
+
+def _released_under_earlier_versions(d: Dossier, ctx: Context, lot_ids: list[str]) -> dict[str, str]:
+    """After approval: each lot's recorded earlier specification version, when every one has one
+    (empty otherwise). A tightening from post-approval experience then leaves them behind."""
+    if ctx.phase is not Phase.POST_APPROVAL:
+        return {}
+    versions = release_versions(d, ctx.current)
+    out: dict[str, str] = {}
+    for lot_id in lot_ids:
+        found = versions.get(lot_id)
+        if found is None or not found.spec.known or found.spec.version is None:
+            return {}
+        out[lot_id] = found.spec.version
+    return out
 
 
 # ---------------------------------------------------------------------------- SPEC-007
@@ -1173,6 +1216,9 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
     title="Potency is measured by a quantitative assay linked to the mechanism of action",
     area=Area.SPEC,
     severity=by_phase(I, MI, MA, B, B),
+    grading="A potency method recorded as not quantitative or not linked to the mechanism of action, or "
+            "a qualitative potency criterion, takes the phase's grade; a method that only leaves these "
+            "facts unstated is info (a numeric criterion shows the assay is quantitative).",
     cites=(CFR_610_10, CFR_600_3_S, POTENCY_ASSURANCE),
     remedy="Use (or add to the potency assurance strategy) a quantitative assay that measures the "
     "mechanism of action, e.g. target-cell killing or cytokine release for a CAR T, transgene "
@@ -1192,27 +1238,37 @@ def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in refs:
         test = ref.test
         problems = []
+        only_unstated = False
         method: Method | None = d.method(test.method)
         if test.method is None:
             problems.append("names no method")
         elif method is None:
             continue  # SPEC-013 reports the dangling id
         else:
-            facts = (("quantitative", method.quantitative), ("linked to the mechanism of action", method.moa_linked))
+            # a numeric limit is applied to a number: the assay is quantitative whether or not it says so
+            quantitative = (True if method.quantitative is None and isinstance(test.criterion, NumericCriterion)
+                            else method.quantitative)
+            facts = (("quantitative", quantitative), ("linked to the mechanism of action", method.moa_linked))
             is_not = [name for name, v in facts if v is False]
             unstated = [name for name, v in facts if v is None]
             clauses = ([f"is not {' or '.join(is_not)}"] if is_not else []) + (
                 [f"does not state whether it is {' or '.join(unstated)}"] if unstated else [])
             if clauses:
                 problems.append(f"uses method {method.id}, which {' and '.join(clauses)}")
+                only_unstated = not is_not
         if isinstance(test.criterion, QualitativeCriterion):
             problems.append(f"has a qualitative criterion ('{test.criterion.describe()}')")
+            only_unstated = False
         if not problems:
             continue
         early = ctx.phase < Phase.PHASE_3
         tail = (" (acceptable early in development; a quantitative, MoA-linked assay is expected by the "
                 "pivotal study)" if early else "")
+        not_shown = only_unstated and len(problems) == 1  # left out of methods.yaml, not a failed control
         yield Gap(f"Potency test {_label(ref)} " + ", and ".join(problems) + tail + ".", ref.at, record=ref.record,
+                  severity=I if not_shown else None,
+                  remedy=("Record in methods.yaml whether the potency method measures the mechanism of action "
+                          "(moa_linked) and gives a numeric result (quantitative).") if not_shown else None,
                   data={"method": test.method, "quantitative": method.quantitative if method else None,
                         "moa_linked": method.moa_linked if method else None,
                         "criterion": test.criterion.describe()})
@@ -1235,6 +1291,8 @@ def _tests_by_method(d: Dossier) -> dict[str, list[SpecRef]]:
     title="Release methods are qualified or validated as the phase requires",
     area=Area.SPEC,
     severity=by_phase(MA, MA, MA, B, B),
+    grading="A method whose status falls short of the phase takes the phase's grade; a method recorded "
+            "as validated (or verified) whose report id is left out is info.",
     cites=(Q2_R2, Q14, CFR_211_165_E, CFR_211_194_A2, section(PHASE_1_GUIDANCE, "V.F.1")),
     remedy="Qualify safety methods before first-in-human use (or use the compendial method); "
     "qualify every release method by phase 3; for the BLA, validate each method (verify a compendial "
@@ -1266,8 +1324,14 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 problem, fix = f"is {status}, not validated" + (
                     " (verification applies to compendial methods only)" if status == "verified" else ""), "validate"
             if problem is None and not (method.report or "").strip():
-                problem, fix = (f"is {status} but names no {'verification' if method.compendial else 'validation'} "
-                                "report", "report")
+                kind = "verification" if method.compendial else "validation"
+                tests = _listing(_label(r) for r in refs)
+                yield Gap(f"Method {method_id} (used by {tests}) is {status}; its {kind} report is not named.",
+                          _method_at(d, method_id), record=f"method {method_id}", severity=I,
+                          remedy=f"Name the {kind} report of method {method_id} in methods.yaml (report).",
+                          data={"status": status, "compendial": method.compendial, "report": None,
+                                "tests": [_label(r) for r in refs], "safety": safety})
+                continue
         elif ctx.phase >= Phase.PHASE_3:
             if not suitable:
                 problem, fix = f"is {status}; release methods need to be qualified by phase 3", "qualify_pivotal"

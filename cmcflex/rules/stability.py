@@ -24,6 +24,10 @@ TOLERANCE = 0.01  # a time point within 1 % of a claim covers it (365 days cover
 FLEXIBILITY = "the FDA CMC flexibilities guidance (May 2026) accepts fewer lots with a justification"
 
 
+UNKNOWN_PROCESS_REMEDY = ("Add the stability lots to lots.csv with their process_version (and use), so "
+                          "their data can be counted for the commercial process.")
+
+
 def _claim_at(d: Dossier, key: str) -> Location:
     return d.where("dossier.yaml", key) if getattr(d.info, key) is not None else d.where("dossier.yaml")
 
@@ -115,6 +119,9 @@ def supports_clinical_use(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="STAB-002", slug="shelf-life-supported", area=Area.STAB,
     title="The claimed shelf life is covered by real-time data on commercial-process lots",
     severity=by_phase(None, None, MI, B, B),
+    grading="When the claim is covered only by lots whose process is not recorded (not in lots.csv or "
+            "without a process_version) the finding is info asking for their process; otherwise it "
+            "takes the phase's grade.",
     cites=(Q5C, CFR_211_166, CFR_610_53),
     remedy="Claim only the shelf life that real-time long-term data on commercial-process lots reach, "
            "and extend it post-approval as the ongoing studies mature (with a commitment in the BLA).",
@@ -134,6 +141,18 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     longest = _longest_by_lot(on_commercial)
     last = _last(on_commercial)
     if last is not None and _covers(last.months, claim):
+        return
+    unknown_last = _last(p for p in long_term if p.lot_id in set(unknown))
+    if unknown_last is not None and _covers(unknown_last.months, claim):
+        best = f"{_time_text(last)} ({last.lot_id})" if last is not None else "none"
+        yield Gap(f"The claimed shelf life of {_fmt_period(claim)} is covered by long-term data only on lots "
+                  f"whose process is not recorded ({', '.join(unknown)}: not in lots.csv or without a "
+                  f"process_version; the longest point is {_time_text(unknown_last)}, {unknown_last.lot_id}); "
+                  f"on lots of the commercial {basis} the longest point is {best}.",
+                  at=_claim_at(d, "shelf_life"), record="shelf life", severity=I, remedy=UNKNOWN_PROCESS_REMEDY,
+                  data={"claim_months": round(claim.months, 6), "commercial_process": commercial_process(d).version,
+                        "longest_by_lot_months": {k: round(v, 6) for k, v in longest.items()},
+                        "lots_of_unknown_process": unknown})
         return
     if d.stability is None:
         have = "there is no stability.csv"
@@ -163,6 +182,9 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="STAB-003", slug="stability-lot-count", area=Area.STAB,
     title="At least 3 lots are on long-term stability, or fewer are justified",
     severity=by_phase(None, None, None, MA, MA),
+    grading="Fewer than 3 commercial-process lots with a justification is info; reaching 3 only with "
+            "lots whose process is not recorded is info asking for their process; otherwise the "
+            "phase's grade.",
     cites=(section(Q5C, "4 (selection of batches)"), FLEX_2026),
     remedy="Put at least 3 commercial-process lots on long-term stability, or state in dossier.yaml "
            "(`stability_lot_justification`) why fewer lots suffice (scarce patient material, platform "
@@ -176,6 +198,15 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     commercial, unknown, basis = commercial_split(d, (p.lot_id for p in long_term))
     n = len(commercial)
     if n >= 3:
+        return
+    if n + len(unknown) >= 3:
+        yield Gap(f"{_lot_count_text(d, commercial, unknown, basis, bool(long_term))}; with the lots whose "
+                  f"process is not recorded ({', '.join(unknown)}: not in lots.csv or without a "
+                  f"process_version) {n + len(unknown)} lots are on long-term stability.",
+                  at=Location(FILE, min((p.line for p in long_term), default=1)), record="stability lots",
+                  severity=I, remedy=UNKNOWN_PROCESS_REMEDY,
+                  data={"lots": commercial, "lots_of_unknown_process": unknown,
+                        "commercial_process": commercial_process(d).version})
         return
     justification = (d.info.stability_lot_justification or "").strip()
     message = _lot_count_text(d, commercial, unknown, basis, bool(long_term))

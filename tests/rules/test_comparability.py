@@ -62,10 +62,26 @@ MINOR = {"id": "CHG-009", "kind": "raw_material", "phase": "phase_2", "risk": "m
 
 @pytest.mark.parametrize("phase, severity", [("phase_1", "minor"), ("phase_2", "major"), ("bla", "blocker")])
 def test_cmp001_fires_without_risk_assessment(dossier_dir, phase, severity):
-    path = dossier(dossier_dir, change(risk_assessment=None), rows=lots(PRE, POST_OK), phase=phase)
+    unassessed = change(risk_assessment=None, affected_attributes=None, comparability=None)
+    path = dossier(dossier_dir, unassessed, rows=lots(PRE, POST_OK), phase=phase)
     found = findings_for(path, "CMP-001")
     assert [(f.severity.value, f.record) for f in found] == [(severity, "change CHG-001")]
-    assert found[0].file == "changes.yaml" and found[0].line
+    assert found[0].file == "changes.yaml" and found[0].line and "has no risk assessment" in found[0].message
+
+
+def test_cmp001_assessed_attributes_without_the_document_id_is_info(dossier_dir):
+    path = dossier(dossier_dir, change(risk_assessment=None), rows=lots(PRE, POST_OK), phase="bla")
+    (f,) = findings_for(path, "CMP-001")
+    assert f.severity.value == "info" and "does not name its risk assessment document" in f.message
+    assert "risk_assessment" in f.remedy
+
+
+def test_cmp001_study_attributes_count_as_the_affected_attributes(dossier_dir):
+    path = dossier(dossier_dir, change(affected_attributes=None), rows=lots(PRE, POST_OK), phase="bla")
+    assert findings_for(path, "CMP-001") == []
+    bare = change(affected_attributes=None, comparability=None)
+    (f,) = findings_for(dossier(dossier_dir, bare, phase="bla"), "CMP-001")
+    assert f.severity.value == "blocker" and "names no affected attributes" in f.message
 
 
 def test_cmp001_silent_with_risk_assessment(dossier_dir):
@@ -254,6 +270,29 @@ def test_cmp004_not_applied_at_phase_1(dossier_dir):
     assert findings_for(path, "CMP-004") == []
 
 
+@pytest.mark.parametrize("left_out", ["criteria_predefined", "method"])
+def test_cmp003_study_fields_left_out_are_not_shown_at_info(dossier_dir, left_out):
+    study = {k: v for k, v in change()["comparability"].items() if k != left_out}
+    data = change(comparability=None)
+    data["comparability"] = study
+    path = dossier(dossier_dir, data, rows=lots(PRE, POST_OK), phase="bla")
+    (f,) = findings_for(path, "CMP-003")
+    assert f.severity.value == "info" and left_out in f.remedy
+    assert ("does not show" in f.message) is (left_out == "criteria_predefined")
+
+
+def test_cmp003_silent_for_a_study_concluded_not_comparable(dossier_dir):
+    """A post hoc criterion can only flatter a 'comparable' claim; a change declared not comparable
+    rests on its bridge (CMP-005), not on the criteria."""
+    study = {"criteria_predefined": False, "method": "descriptive", "conclusion": "not_comparable",
+             "clinical_bridge": "Pivotal study run with post-change product only"}
+    path = dossier(dossier_dir, change(comparability=study), rows=lots(PRE, POST_LOW), phase="bla")
+    assert findings_for(path, "CMP-003") == [] and findings_for(path, "CMP-005") == []
+    claimed = dossier(dossier_dir, change(comparability={**study, "conclusion": "comparable"}),
+                      rows=lots(PRE, POST_OK), phase="bla")
+    assert [f.severity.value for f in findings_for(claimed, "CMP-003")] == ["blocker"]
+
+
 # ------------------------------------------------------------------------ CMP-005
 
 
@@ -413,7 +452,7 @@ def test_specification_revision_with_a_study_section_is_not_recomputed(dossier_d
     for rule in ("CMP-003", "CMP-004", "CMP-005", "CMP-007"):
         assert findings_for(path, rule) == [], rule
     process = dossier(dossier_dir, dict(PROCESS_LATE, **versions), rows=rows, phase="post_approval")
-    assert {f.rule for f in report_findings(process)} >= {"CMP-003", "CMP-005", "CMP-007"}
+    assert {f.rule for f in report_findings(process)} >= {"CMP-005", "CMP-007"}
     claimed = dict(versions, comparability={"design": "side_by_side", "attributes": ["potency"],
                                             "method": "quality_range", "criteria_predefined": True,
                                             "conclusion": "comparable"})

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import yaml
 
 from cmcflex.dossier.loader import load_dossier
 from cmcflex.rules.base import Severity
@@ -82,6 +83,9 @@ def lots(*specs: tuple[str, dict[str, Any]], use: str = "ppq", **lot: Any) -> li
         rows += lot_rows(lot_id, use, values, **lot)
     return rows
 
+
+# PPQ not yet executed: nothing the protocol record leaves out can be inferred from a validated report.
+UNEXECUTED = {"report__status": "in_progress", "report__conclusion": "pending"}
 
 GOOD_LOTS = lots(("PPQ-1", {"sterility": "No growth", "viability": 88.0}),
                  ("PPQ-2", {"sterility": "No growth", "viability": 91.5}))
@@ -192,6 +196,23 @@ def test_ppq002_names_each_missing_part_of_the_justification(make):
     assert "text and evidence" in f.message
 
 
+@pytest.mark.parametrize("lots", [2, 3])
+def test_ppq002_text_without_evidence_list_is_info_not_a_missing_justification(make, lots):
+    just = {"approach": "risk_based", "text": "Three lots per risk assessment RA-PPQ-4; two operator shifts."}
+    f = one(make("post_approval", ppq(protocol__lots_planned=lots, protocol__lot_count_justification=just)),
+            "PPQ-002")
+    assert f.severity is I and f.data["missing"] == ["evidence"]
+    assert "in text" in f.message and "evidence" in f.message and "does not justify" not in f.message
+    assert "evidence documents" in f.remedy
+    assert ("flexibility" in f.message) is (lots < 3)
+
+
+def test_ppq002_text_without_approach_is_info(make):
+    just = {"text": "Stage 1 studies of the commercial process.", "evidence": ["PD-RPT-007"]}
+    f = one(make("bla", ppq(protocol__lot_count_justification=just)), "PPQ-002")
+    assert f.severity is I and f.data["missing"] == ["approach"] and "its approach" in f.message
+
+
 def test_ppq002_three_justified_lots_silent(make):
     assert findings_for(make("bla", ppq(protocol__lots_planned=3)), "PPQ-002") == []
 
@@ -232,7 +253,7 @@ def test_ppq002_not_evaluated_without_protocol(make):
 
 @pytest.mark.parametrize("phase,severity", [("phase_3", I), ("bla", B)])
 def test_ppq003_names_each_missing_element(make, phase, severity):
-    path = make(phase, ppq(protocol__elements__sampling_plan=MISSING,
+    path = make(phase, ppq(**UNEXECUTED, protocol__elements__sampling_plan=MISSING,
                            protocol__elements__statistical_methods=""))
     f = one(path, "PPQ-003")
     assert f.severity is severity
@@ -338,7 +359,7 @@ def test_ppq006_not_applied_to_allogeneic_products(make):
 
 @pytest.mark.parametrize("phase,severity", [("phase_3", I), ("bla", B)])
 def test_ppq007_names_each_unmet_prerequisite(make, phase, severity):
-    path = make(phase, ppq(protocol__prerequisites__hold_times_validated=False,
+    path = make(phase, ppq(**UNEXECUTED, protocol__prerequisites__hold_times_validated=False,
                            protocol__prerequisites__shipping_validated="",
                            protocol__prerequisites__personnel_trained=MISSING))
     f = one(path, "PPQ-007")
@@ -354,7 +375,7 @@ def test_ppq007_points_at_the_first_unmet_prerequisite(make):
     f = one(path, "PPQ-007")
     assert (path / "ppq.yaml").read_text().splitlines()[f.line - 1].strip().startswith(
         "analytical_methods_validated:")
-    absent = make("bla", ppq(protocol__prerequisites__personnel_trained=MISSING))
+    absent = make("bla", ppq(**UNEXECUTED, protocol__prerequisites__personnel_trained=MISSING))
     f = one(absent, "PPQ-007")  # not written at all: the prerequisites key itself
     assert (absent / "ppq.yaml").read_text().splitlines()[f.line - 1].strip() == "prerequisites:"
 
@@ -368,11 +389,49 @@ def test_ppq007_cites_the_aseptic_regulation_only_for_an_aseptic_prerequisite(ma
 
 
 def test_ppq007_vector_process_only_for_ex_vivo_modified_cells(make):
-    data = ppq(protocol__prerequisites__vector_process_validated=MISSING)
+    data = ppq(**UNEXECUTED, protocol__prerequisites__vector_process_validated=MISSING)
     f = one(make("bla", data), "PPQ-007")
     assert f.data["missing"] == ["vector_process_validated"]
     aav = make("bla", data, product={"name": "AAV-1", "modality": "aav"})
     assert findings_for(aav, "PPQ-007") == []
+
+
+def test_ppq007_gene_edited_cells_need_the_vector_prerequisite_only_with_a_vector_on_record(make):
+    """Editing with a Cas9 ribonucleoprotein needs no vector; an edit delivered by a vector does."""
+    data = ppq(**UNEXECUTED, protocol__prerequisites__vector_process_validated=MISSING)
+    edited = {"name": "EDIT-1", "modality": "gene_edited_cells"}
+    assert findings_for(make("bla", data, product=edited), "PPQ-007") == []
+    vector_site = [*SITES, {"id": "SITE-V", "roles": ["vector"], "commercial": True}]
+    f = one(make("bla", data, product=edited, sites=vector_site), "PPQ-007")
+    assert f.data["missing"] == ["vector_process_validated"]
+    vcn = {"specifications": [{"material": "drug_product", "tests": [
+        *SPECS["specifications"][0]["tests"],
+        {"attribute": "vector_copy_number", "unit": "copies/cell", "criterion": "<= 5"}]}]}
+    with_vcn = make("bla", data, product=edited)
+    (with_vcn / "specifications.yaml").write_text(yaml.safe_dump(vcn), encoding="utf-8")
+    assert one(with_vcn, "PPQ-007").data["missing"] == ["vector_process_validated"]
+
+
+def test_ppq_protocol_omissions_are_inferred_from_a_validated_report(make):
+    """A complete PPQ report concluding 'validated' shows the protocol was approved and executed
+    with its prerequisites; what the protocol record leaves out is not a gap, what it records as
+    not done still is."""
+    sparse = ppq(protocol__elements=MISSING, protocol__prerequisites=MISSING,
+                 protocol__approved_by_quality_unit=MISSING)
+    done = make("bla", sparse)
+    assert [f.rule for f in report_for(done).findings if f.rule in ("PPQ-003", "PPQ-004", "PPQ-007")] == []
+    open_ppq = make("bla", ppq(**UNEXECUTED, protocol__elements=MISSING, protocol__prerequisites=MISSING,
+                               protocol__approved_by_quality_unit=MISSING))
+    got = {f.rule: f for f in report_for(open_ppq).findings if f.rule in ("PPQ-003", "PPQ-004", "PPQ-007")}
+    assert sorted(got) == ["PPQ-003", "PPQ-004", "PPQ-007"]
+    assert "does not record its approval" in got["PPQ-004"].message
+    recorded_false = make("bla", ppq(protocol__prerequisites__shipping_validated=False))
+    assert one(recorded_false, "PPQ-007").data["missing"] == ["shipping_validated"]
+
+
+def test_ppq004_unrecorded_approval_is_not_called_unapproved(make):
+    f = one(make("bla", ppq(**UNEXECUTED, protocol__approved_by_quality_unit=MISSING)), "PPQ-004")
+    assert f.severity is B and "is not approved" not in f.message and "approved_by_quality_unit" in f.message
 
 
 def test_ppq007_silent_when_all_met(make):
@@ -551,6 +610,20 @@ def test_console_shows_the_ppq_summary_in_the_ppq_section(make):
     section = text.index("PPQ — Process performance qualification")
     assert text.index("PPQ: 2 planned", section) > section
     assert "PPQ:" not in render(report_for(make("bla", ppq_data=None, lot_data=None)))
+
+
+def test_ppq010_site_left_out_is_read_from_the_ppq_lots(make):
+    assert findings_for(make("bla", ppq(protocol__site=MISSING)), "PPQ-010") == []  # lots made at SITE-A
+    at_b = make("bla", ppq(protocol__site=MISSING), lots(("PPQ-1", {"viability": 88.0}), site="SITE-B"))
+    assert [f.record for f in findings_for(at_b, "PPQ-010")] == ["site SITE-B"]
+    no_lots = make("bla", ppq(protocol__site=MISSING), lot_data=None)
+    assert "does not name its manufacturing site" in one(no_lots, "PPQ-010").message
+
+
+def test_ppq010_scale_left_out_is_inferred_from_a_validated_ppq_only(make):
+    assert findings_for(make("bla", ppq(protocol__scale=MISSING)), "PPQ-010") == []
+    f = one(make("bla", ppq(**UNEXECUTED, protocol__scale=MISSING)), "PPQ-010")
+    assert "does not state its scale" in f.message and f.severity is MA
 
 
 def test_ppq010_scale_may_describe_the_commercial_scale(make):

@@ -101,6 +101,21 @@ def test_stab002_counts_only_commercial_process_lots(dossier_dir):
     assert findings_for(explicit, "STAB-002") == []
 
 
+def test_stab_lots_of_unrecorded_process_are_not_shown_rather_than_missing(dossier_dir):
+    """Dedicated stability lots absent from lots.csv: their data cannot be counted for the commercial
+    process, so the findings ask for their process at info instead of calling the claim unsupported."""
+    rows = stable(("L-1",), months=(0, 6)) + stable(("STB-1", "STB-2", "STB-3"), months=(0, 6, 12, 18))
+    path = dossier(dossier_dir, rows, lot_ids=("L-1",), phase="bla")
+    (f2,) = findings_for(path, "STAB-002")
+    assert f2.severity.value == "info" and "STB-1, STB-2, STB-3" in f2.message and "lots.csv" in f2.remedy
+    (f3,) = findings_for(path, "STAB-003")
+    assert f3.severity.value == "info" and "4 lots are on long-term stability" in f3.message
+    short = stable(("L-1",), months=(0, 6)) + stable(("STB-1",), months=(0, 6))  # unknown lots do not cover
+    path = dossier(dossier_dir, short, lot_ids=("L-1",), phase="bla")
+    assert [f.severity.value for f in findings_for(path, "STAB-002")] == ["blocker"]
+    assert [f.severity.value for f in findings_for(path, "STAB-003")] == ["major"]
+
+
 def test_stab002_silent_when_covered_and_not_applied_at_phase_2(dossier_dir):
     path = dossier(dossier_dir, stable(months=(0, 6, 12)), phase="bla")
     assert findings_for(path, "STAB-002") == []
