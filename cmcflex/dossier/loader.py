@@ -223,8 +223,21 @@ def _validation_problems(
         name = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
         key = errs[0]["type"] == "extra_forbidden"
         line, col = source.locate(loc, key=key)
-        out.append(Problem(rel, line, col, _field_name(loc), _message(model, loc, name, info, errs)))
+        if errs[0]["type"] == "identifier_number":
+            message = _number_as_id(errs[0], source.numbers.get(loc))
+        else:
+            message = _message(model, loc, name, info, errs)
+        out.append(Problem(rel, line, col, _field_name(loc), message))
     return out
+
+
+def _number_as_id(err: dict[str, Any], written: str | None) -> str:
+    """An unquoted id YAML read as a number: what it became, and the quoted form to write."""
+    number = (err.get("ctx") or {}).get("number", err.get("input"))
+    text = written if written is not None else str(number)
+    became = "" if written is None or written == str(number) else f" ({written} becomes {number})"
+    return (f"an identifier is text, but YAML reads the unquoted {text} as a number{became}; "
+            f"put it in quotes: '{text}'")
 
 
 def _resolve(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:

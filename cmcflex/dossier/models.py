@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic_core import PydanticCustomError
 
 from cmcflex.dossier.criteria import Criterion, parse_criterion
 from cmcflex.phases import Phase
@@ -28,6 +29,18 @@ class Record(BaseModel):
     """Base of every dossier record: strict about keys, lenient about id types."""
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True, defer_build=True)
+
+
+def _identifier(value: Any) -> Any:
+    """Identifiers are text: a number here is an unquoted id YAML read as a number (``0106`` as 70)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise PydanticCustomError("identifier_number", "an identifier is text, but this unquoted value reads "
+                                  "as the number {number}", {"number": value})
+    return value
+
+
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+"""An id (lot, site, method, donor, change, process version): text, never a number read from YAML."""
 
 
 def _criterion(value: Any) -> Any:
@@ -324,7 +337,7 @@ class Inspection(Record):
 
 
 class Site(Record):
-    id: str = Field(description="Site id used in lots.csv and ppq.yaml, e.g. SITE-A")
+    id: Identifier = Field(description="Site id used in lots.csv and ppq.yaml, e.g. SITE-A")
     name: str | None = Field(
         None, description="Site name and location, e.g. Example Cell Processing Center, Durham NC"
     )
@@ -348,7 +361,7 @@ class DossierFile(Record):
     product: Product = Field(description="The product: name, modality, route, indication")
     phase: Phase = Field(description="phase_1 | phase_2 | phase_3 | bla | post_approval")
     pivotal_phase: Phase = Field(Phase.PHASE_3, description="Phase of the registrational study")
-    commercial_process: str | None = Field(
+    commercial_process: Identifier | None = Field(
         None, description="process_version of the intended commercial process"
     )
     shelf_life: Period | None = Field(
@@ -431,7 +444,7 @@ class Controls(Record):
 
 class AsepticProcessSimulation(Record):
     date: dt.date = Field(description="Date of the media fill (ISO 8601), e.g. 2025-11-02")
-    site: str | None = Field(None, description="Site id from dossier.yaml")
+    site: Identifier | None = Field(None, description="Site id from dossier.yaml")
     suite: str | None = Field(None, description="Cleanroom suite or filling line, e.g. SUITE-1")
     purpose: APSPurpose | None = Field(
         None, description="initial (qualification run) or periodic (requalification)"
@@ -465,7 +478,7 @@ class Material(Record):
 
 
 class Donor(Record):
-    id: str = Field(description="Donor id, e.g. D-0001")
+    id: Identifier = Field(description="Donor id, e.g. D-0001")
     eligibility_determined: bool = Field(
         False, description="A donor eligibility determination was made (21 CFR 1271.50)"
     )
@@ -475,7 +488,7 @@ class Donor(Record):
     released_from_quarantine: bool = Field(
         False, description="The donor's material was released from quarantine"
     )
-    lots: list[str] = Field(
+    lots: list[Identifier] = Field(
         default_factory=_empty_list, description="Lot ids made from this donor's material (optional)"
     )
 
@@ -550,7 +563,7 @@ class Justification(Record):
     text: str | None = Field(
         None, description="The justification in words, e.g. 'All 24 pivotal lots were >= 78 %'"
     )
-    lots: list[str] | None = Field(None, description="Lots the justification rests on (default: pivotal lots)")
+    lots: list[Identifier] | None = Field(None, description="Lots the justification rests on (default: pivotal lots)")
     interval: StatisticalInterval | None = Field(
         None, description="Extension: the interval behind a statistical or capability basis (recomputed by SPEC-007)"
     )
@@ -570,7 +583,7 @@ class SpecTest(Record):
     attribute: str = Field(description="Key used in lots.csv, unique within the material, e.g. viability")
     test: str | None = Field(None, description="Canonical test type (defaults to attribute)")
     category: TestCategory | None = Field(None, description="Category of a custom test")
-    method: str | None = Field(None, description="Method id in methods.yaml")
+    method: Identifier | None = Field(None, description="Method id in methods.yaml")
     unit: str | None = Field(None, description="Unit of the result, e.g. %, EU/mL, vg/mL")
     cqa: bool | None = Field(
         None,
@@ -594,7 +607,7 @@ class SpecTest(Record):
 
 class Specification(Record):
     material: str = Field(description="drug_substance | drug_product | vector | <custom>")
-    version: str | None = Field(
+    version: Identifier | None = Field(
         None, description='Specification version, e.g. "3.0" (quote it so it stays text)'
     )
     tests: list[SpecTest] = Field(default_factory=_empty_list, description="The release tests of this material")
@@ -611,7 +624,7 @@ class SpecificationsFile(Record):
 
 
 class Method(Record):
-    id: str = Field(description="Method id referred to by specifications.yaml and lots.csv, e.g. M-POT")
+    id: Identifier = Field(description="Method id referred to by specifications.yaml and lots.csv, e.g. M-POT")
     name: str | None = Field(None, description="What the method measures and how")
     compendial: bool = Field(
         False, description="A compendial method (USP, Ph. Eur.), verified rather than validated"
@@ -620,7 +633,7 @@ class Method(Record):
     report: str | None = Field(None, description="Validation or verification report id")
     moa_linked: bool | None = Field(None, description="Potency only: measures the mechanism of action")
     quantitative: bool | None = Field(None, description="The method gives a numeric result")
-    replaces: str | None = Field(None, description="The method this one replaced")
+    replaces: Identifier | None = Field(None, description="The method this one replaced")
     bridging_study: str | None = Field(None, description="Study that bridges the two methods")
 
 
@@ -706,7 +719,7 @@ class Prerequisites(Record):
 class Protocol(Record):
     id: str | None = Field(None, description="Protocol id, e.g. PPQ-PROT-001")
     approved_by_quality_unit: bool = Field(False, description="The protocol is approved by the quality unit")
-    site: str | None = Field(None, description="Site id where PPQ runs")
+    site: Identifier | None = Field(None, description="Site id where PPQ runs")
     scale: str | None = Field(None, description="e.g. commercial")
     lots_planned: int | None = Field(None, ge=0, description="Number of PPQ lots planned")
     lot_count_justification: LotCountJustification | None = Field(
@@ -750,8 +763,8 @@ class PPQFile(Record):
 
 class Comparability(Record):
     design: StudyDesign | None = Field(None, description="side_by_side, split_source or historical")
-    pre_lots: list[str] = Field(default_factory=_empty_list, description="Lot ids made before the change")
-    post_lots: list[str] = Field(default_factory=_empty_list, description="Lot ids made after the change")
+    pre_lots: list[Identifier] = Field(default_factory=_empty_list, description="Lot ids made before the change")
+    post_lots: list[Identifier] = Field(default_factory=_empty_list, description="Lot ids made after the change")
     attributes: list[str] = Field(
         default_factory=_empty_list, description="Attributes compared (lots.csv attribute keys)"
     )
@@ -771,7 +784,7 @@ class Comparability(Record):
 
 
 class Change(Record):
-    id: str = Field(description="Change id, e.g. CHG-004")
+    id: Identifier = Field(description="Change id, e.g. CHG-004")
     title: str | None = Field(None, description="Short description of the change")
     kind: ChangeKind = Field(description="process, site, scale, raw_material, equipment, method or vector")
     phase: Phase = Field(description="Phase in which the change was implemented")
@@ -780,10 +793,10 @@ class Change(Record):
     summary: str | None = Field(
         None, description="Extension: proportionate comparability summary for a minor change"
     )
-    from_version: str | None = Field(
+    from_version: Identifier | None = Field(
         None, description="process_version (lots.csv) before the change, e.g. v1"
     )
-    to_version: str | None = Field(None, description="process_version (lots.csv) after the change, e.g. v2")
+    to_version: Identifier | None = Field(None, description="process_version (lots.csv) after the change, e.g. v2")
     affected_attributes: list[str] = Field(
         default_factory=_empty_list, description="Quality attributes the change may affect"
     )

@@ -485,6 +485,8 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield NotEvaluated(f"change {c.id}: lots.csv is missing, so the comparison cannot be recomputed")
             continue
         lots = study_lots(d, c)
+        if study.conclusion is Conclusion.COMPARABLE:
+            yield from _unresolved_study_lots(d, i, c)
         if len(lots.pre) < 2 or len(lots.post) < 2:
             absent = f"; listed but not in lots.csv: {', '.join(lots.missing)}" if lots.missing else ""
             yield NotEvaluated(f"change {c.id}: {len(lots.pre)} pre-change and {len(lots.post)} post-change "
@@ -522,6 +524,28 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 yield Gap(f"Change {c.id}'s 'comparable' conclusion agrees with the lot data, but the "
                           "comparison is weak evidence: " + _weak_words(weak, lead=False),
                           at=at, record=_record(c), data=data, severity=I, remedy=_WEAK_REMEDY)
+
+
+def _unresolved_study_lots(d: Dossier, i: int, c: Change) -> Iterator[Gap]:
+    """A 'comparable' study listing lots that lots.csv does not hold: the recomputation leaves them
+    out, so it cannot show the conclusion holds (a misspelt out-of-range lot would vanish)."""
+    from cmcflex.rules.common import misses_in_words, unresolved_lots
+
+    study = c.comparability
+    assert study is not None
+    for side, ids, words in (("pre_lots", study.pre_lots, "pre-change"), ("post_lots", study.post_lots, "post-change")):
+        misses = unresolved_lots(d, ids)
+        if not misses:
+            continue
+        many = len(misses) > 1
+        yield Gap(f"Change {c.id} concludes 'comparable', but its study lists {words} lot{'s' if many else ''} "
+                  f"{misses_in_words(misses)}, which lots.csv does not hold; the recomputation leaves "
+                  f"{'them' if many else 'it'} out, so the lot data cannot be shown to support the conclusion.",
+                  at=_at(d, i, "comparability", side, ids.index(next(iter(misses)))), record=_record(c),
+                  data={"change": c.id, "field": side, "missing_lots": list(misses), "suggestions": misses},
+                  remedy=f"Write each lot id in {side} exactly as lots.csv has it (the finding names the closest "
+                         "lot id), or add the lot's results to lots.csv, so that the comparison covers every "
+                         "lot of the study.")
 
 
 def _weak_words(results: list[Comparison], lead: bool = True) -> str:

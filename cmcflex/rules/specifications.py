@@ -63,11 +63,14 @@ from cmcflex.rules.common import (
     OutOfSpec,
     SpecRef,
     lot_indices,
+    lot_references,
     lots_with_results,
+    misses_in_words,
     not_accepted,
     out_of_spec,
     spec_index,
     test_record,
+    unresolved_lots,
 )
 from cmcflex.formatting import number, number_range
 from cmcflex.rules.lotstats import ASSUMED_RELEASED, LotSet, assumed_released, lots_by_test, released_ids
@@ -1272,14 +1275,16 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
             yield Gap(f"lots.csv names method '{name}', which {METHODS} does not list"
                       f"{did_you_mean(name, method_ids)}.", Location(*first[mi]), record=f"method {name}",
                       data={"method": name, "suggestion": _closest(name, method_ids)})
-    for i, j, spec, test in d.spec_tests():
-        named = test.justification.lots if test.justification and test.justification.lots else []
-        missing = [lot_id for lot_id in named if table.lot(lot_id) is None]
-        if missing:
-            hints = {m: _closest(m, table.lot_ids) for m in missing}
-            shown = [m + (f" (did you mean '{h}'?)" if h else "") for m, h in hints.items()]
-            yield Gap(f"The justification of {spec.material}/{test.attribute} names lot"
-                      f"{'s' if len(missing) > 1 else ''} {_listing(shown)} absent from lots.csv.",
-                      d.where(FILE, "specifications", i, "tests", j, "justification", "lots"),
-                      record=test_record(spec.material, test.attribute),
-                      data={"missing_lots": missing, "suggestions": hints})
+    for ref in lot_references(d):
+        misses = unresolved_lots(d, ref.ids)
+        if not misses:
+            continue
+        item = ref.ids.index(next(iter(misses)))
+        yield Gap(f"{ref.what} names lot{'s' if len(misses) > 1 else ''} {misses_in_words(misses)}, absent "
+                  "from lots.csv; lot ids must match lots.csv exactly (case, spaces and invisible characters "
+                  "included), or the lot is left out of every check that uses the list.",
+                  d.where(ref.file, *ref.path, item), record=ref.record,
+                  remedy="Write each lot id exactly as lots.csv has it (the finding names the closest lot id), "
+                  "or add the lot's results to lots.csv.",
+                  data={"file": ref.file, "field": ".".join(str(p) for p in ref.path),
+                        "missing_lots": list(misses), "suggestions": misses})
