@@ -19,8 +19,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
+from cmcflex.dossier.controlled import Vocabulary
 from cmcflex.dossier.criteria import RESULT_WORDS, Result, parse_number, parse_result
-from cmcflex.dossier.errors import Problem
+from cmcflex.dossier.errors import Problem, did_you_mean
+from cmcflex.dossier.ids import visible
 
 USES = ("development", "engineering", "phase_1", "phase_2", "phase_3", "ppq", "commercial")
 STARTING_MATERIALS = ("patient", "healthy_donor", "cell_bank", "not_applicable")
@@ -29,6 +31,7 @@ LOT_LEVEL = ("material", "use", "process_version", "site", "manufacture_date", "
 REQUIRED = ("lot_id", "material", "use", "attribute", "value")
 OPTIONAL = ("process_version", "site", "manufacture_date", "starting_material", "disposition", "unit", "method")
 VOCABULARY = {"use": USES, "starting_material": STARTING_MATERIALS, "disposition": DISPOSITIONS}
+CONTROLLED = {name: Vocabulary(allowed) for name, allowed in VOCABULARY.items()}  # case variants read as meant
 MAX_FIELD = 10_000  # characters in one CSV field; larger fields are errors
 MAX_PROBLEMS = 50   # per file: past this, one summary line
 MAX_UNITS = 8       # distinct units remembered per column (enough to show a mix)
@@ -264,6 +267,7 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
     finally:  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file
         if collecting:
             gc.enable()
+    reader.report_tally()
     if len(problems) - start >= MAX_PROBLEMS:
         problems.append(Problem(file, position.line, 1, "",
                                 f"more problems in this file; only the first {MAX_PROBLEMS} are shown"))
@@ -283,6 +287,20 @@ def _parse_value(raw: str) -> tuple[float, int, int]:
     return result.value, BELOW if result.censor == "<" else ABOVE if result.censor == ">" else NO_CENSOR, -1
 
 
+_UNKNOWN = "\x00unknown"  # a lot-level value outside its column's vocabulary (never a real field)
+
+
+def _unknown_message(name: str, value: str) -> tuple[str, str]:
+    allowed = VOCABULARY[name]
+    return (f"unknown {name} '{visible(value)}'",
+            f"{did_you_mean(value, allowed)}; expected one of: {', '.join(allowed)}")
+
+
+def _invisible_id_message(lot_id: str) -> tuple[str, str]:
+    return (f"lot_id '{visible(lot_id)}'", " holds an invisible or control character; a lot id must be plain "
+            "text that dossier files can name exactly: remove the character")
+
+
 class _LotReader:
     """Adds the rows of one lots CSV to a :class:`LotTable`: row by row, or a clean batch at once."""
 
@@ -295,6 +313,7 @@ class _LotReader:
         self.lot_cols = [(c, pos.get(c, -1)) for c in LOT_LEVEL]
         self.i_unit, self.i_method = pos.get("unit", -1), pos.get("method", -1)
         used = {self.i_lot, self.i_attr, self.i_value, *(j for _, j in self.lot_cols)}
+        self.bad: dict[tuple[str, str], list[Any]] = {}  # (column, value) -> [line, col, message, rows]
         self.other_cols = [j for j in range(width) if j not in used]
         # lot-level values of every lot known so far, as compared between rows
         self.lot_keys: dict[int, tuple[str | None, ...]] = {
@@ -315,14 +334,17 @@ class _LotReader:
         if not lot_id:
             problem(line, self.i_lot + 1, "lot_id", "empty lot_id")
             return
-        key = tuple((row[j].strip() or None) if j >= 0 else None for _, j in self.lot_cols)
+        if not lot_id.isprintable():
+            self.tally(line, self.i_lot + 1, "lot_id", lot_id, _invisible_id_message(lot_id))
+            return
+        key = tuple(self._canonical(name, row[j].strip() or None) if j >= 0 else None for name, j in self.lot_cols)
         li = table.index.get(lot_id)
         if li is None:
             bad = False
             for (name, j), v in zip(self.lot_cols, key):
-                allowed = VOCABULARY.get(name)
-                if allowed and v is not None and v not in allowed:
-                    problem(line, j + 1, name, f"unknown {name} '{v}'; expected one of: {', '.join(allowed)}")
+                if v is _UNKNOWN:
+                    raw = row[j].strip()
+                    self.tally(line, j + 1, name, raw, _unknown_message(name, raw))
                     bad = True
             if key[0] is None or key[1] is None:
                 problem(line, 1, "material" if key[0] is None else "use", "required lot-level value is empty")
@@ -366,6 +388,30 @@ class _LotReader:
             if unit and len(col.units) < MAX_UNITS:
                 col.units.add(unit)
         table.rows += 1
+
+    @staticmethod
+    def _canonical(name: str, value: str | None) -> str | None:
+        """A lot-level value as meant: a vocabulary's value for a case variant of it; _UNKNOWN when
+        the column has a vocabulary and the value is not in it."""
+        vocabulary = CONTROLLED.get(name)
+        if vocabulary is None or value is None:
+            return value
+        return vocabulary.canonical(value) or _UNKNOWN
+
+    def tally(self, line: int, col: int, name: str, value: str, message: tuple[str, str]) -> None:
+        """Count a bad value; each distinct one is reported once, at its first row, with its count
+        written between the two halves of ``message`` (what the value is, what is wrong)."""
+        seen = self.bad.get((name, value))
+        if seen is None:
+            self.bad[(name, value)] = [line, col, message, 1]
+        else:
+            seen[3] += 1
+
+    def report_tally(self) -> None:
+        """One problem per distinct bad value, in order of first appearance."""
+        for (name, _), (line, col, (what, wrong), count) in sorted(self.bad.items(), key=lambda kv: kv[1][:2]):
+            rows = f" ({count} rows, the first here)" if count > 1 else ""
+            self.problem(line, col, name, f"{what}{rows}{wrong}")
 
     def _new_lot(self, lot_id: str, key: tuple[str | None, ...], line: int) -> int:
         table = self.table
@@ -460,7 +506,7 @@ class _LotReader:
         if len(set(raw_ids)) != len(raw_ids) or max(map(len, raw_ids)) > MAX_FIELD:
             return None
         ids = list(map(str.strip, raw_ids))
-        if "" in ids or len(set(ids)) != len(ids):
+        if "" in ids or len(set(ids)) != len(ids) or not all(map(str.isprintable, ids)):
             return None
         m = len(ids)
         keys: list[Sequence[str | None]] = [[None] * m] * len(self.lot_cols)
@@ -473,9 +519,13 @@ class _LotReader:
                 if LOT_LEVEL[k] in ("material", "use"):
                     return None
                 values = [v or None for v in values]
-            allowed = VOCABULARY.get(LOT_LEVEL[k])
-            if allowed and not set(values) <= {*allowed, None}:
-                return None
+            vocabulary = CONTROLLED.get(LOT_LEVEL[k])
+            if vocabulary is not None and not set(values) <= {*vocabulary.exact, None}:
+                meant: dict[str | None, str | None] = {v: vocabulary.canonical(v) for v in set(values) if v is not None}
+                if None in meant.values():
+                    return None
+                meant[None] = None
+                values = list(map(meant.__getitem__, values))  # case variants: per distinct value, C loop per row
             keys[k] = values
         known = list(map(self.table.index.get, ids))
         if known.count(None) != m:

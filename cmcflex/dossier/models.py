@@ -10,12 +10,12 @@ evaluate annotation strings nor to parse a builtin's signature text, which cost 
 """
 
 import datetime as dt
-from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 from pydantic_core import PydanticCustomError
 
+from cmcflex.dossier.controlled import ControlledValue
 from cmcflex.dossier.criteria import Criterion, parse_criterion
 from cmcflex.phases import Phase
 
@@ -89,7 +89,7 @@ def _one_or_list(schema: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------- vocabularies
 
 
-class Modality(str, Enum):
+class Modality(ControlledValue):
     AAV = "aav"
     ADENOVIRAL_VECTOR = "adenoviral_vector"
     LENTIVIRAL_VECTOR = "lentiviral_vector"
@@ -127,7 +127,7 @@ EX_VIVO_MODIFIED_MODALITIES = frozenset(
 )
 
 
-class SiteRole(str, Enum):
+class SiteRole(ControlledValue):
     DRUG_SUBSTANCE = "drug_substance"
     DRUG_PRODUCT = "drug_product"
     VECTOR = "vector"
@@ -136,39 +136,39 @@ class SiteRole(str, Enum):
     PACKAGING = "packaging"
 
 
-class GmpRegime(str, Enum):
+class GmpRegime(ControlledValue):
     PHASE_1_GUIDANCE = "phase_1_guidance"
     PART_211 = "part_211"
 
 
-class InspectionType(str, Enum):
+class InspectionType(ControlledValue):
     PRE_LICENSE = "pre_license"
     PRE_APPROVAL = "pre_approval"
     SURVEILLANCE = "surveillance"
     FOR_CAUSE = "for_cause"
 
 
-class InspectionOutcome(str, Enum):
+class InspectionOutcome(ControlledValue):
     NAI = "NAI"
     VAI = "VAI"
     OAI = "OAI"
     PENDING = "pending"
 
 
-class TimeUnit(str, Enum):
+class TimeUnit(ControlledValue):
     HOURS = "hours"
     DAYS = "days"
     MONTHS = "months"
 
 
-class ControlStatus(str, Enum):
+class ControlStatus(ControlledValue):
     IN_PLACE = "in_place"
     PARTIAL = "partial"
     PLANNED = "planned"
     ABSENT = "absent"
 
 
-class MaterialRole(str, Enum):
+class MaterialRole(ControlledValue):
     ANCILLARY = "ancillary"
     RAW = "raw"
     EXCIPIENT = "excipient"
@@ -178,7 +178,7 @@ class MaterialRole(str, Enum):
     CONTAINER_CLOSURE = "container_closure"
 
 
-class MaterialOrigin(str, Enum):
+class MaterialOrigin(ControlledValue):
     HUMAN = "human"
     ANIMAL = "animal"
     RECOMBINANT = "recombinant"
@@ -186,19 +186,19 @@ class MaterialOrigin(str, Enum):
     CELL_LINE = "cell_line"
 
 
-class MaterialGrade(str, Enum):
+class MaterialGrade(ControlledValue):
     RESEARCH = "research"
     GMP = "gmp"
     COMPENDIAL = "compendial"
     NOT_APPLICABLE = "not_applicable"
 
 
-class APSPurpose(str, Enum):
+class APSPurpose(ControlledValue):
     INITIAL = "initial"
     PERIODIC = "periodic"
 
 
-class JustificationBasis(str, Enum):
+class JustificationBasis(ControlledValue):
     CLINICAL_LOTS = "clinical_lots"
     SAFETY = "safety"
     COMPENDIAL = "compendial"
@@ -208,7 +208,7 @@ class JustificationBasis(str, Enum):
     PLATFORM = "platform"
 
 
-class TestCategory(str, Enum):
+class TestCategory(ControlledValue):
     SAFETY = "safety"
     IDENTITY = "identity"
     POTENCY = "potency"
@@ -217,14 +217,14 @@ class TestCategory(str, Enum):
     GENERAL = "general"
 
 
-class MethodStatus(str, Enum):
+class MethodStatus(ControlledValue):
     IN_DEVELOPMENT = "in_development"
     QUALIFIED = "qualified"
     VALIDATED = "validated"
     VERIFIED = "verified"
 
 
-class LotCountApproach(str, Enum):
+class LotCountApproach(ControlledValue):
     PROCESS_KNOWLEDGE = "process_knowledge"
     RISK_BASED = "risk_based"
     STATISTICAL = "statistical"
@@ -232,26 +232,26 @@ class LotCountApproach(str, Enum):
     PLATFORM = "platform"
 
 
-class PPQStartingMaterial(str, Enum):
+class PPQStartingMaterial(ControlledValue):
     PATIENT = "patient"
     HEALTHY_DONOR = "healthy_donor"
     MIXED = "mixed"
     CELL_BANK = "cell_bank"
 
 
-class ReportStatus(str, Enum):
+class ReportStatus(ControlledValue):
     NOT_STARTED = "not_started"
     IN_PROGRESS = "in_progress"
     COMPLETE = "complete"
 
 
-class PPQConclusion(str, Enum):
+class PPQConclusion(ControlledValue):
     VALIDATED = "validated"
     NOT_VALIDATED = "not_validated"
     PENDING = "pending"
 
 
-class ChangeKind(str, Enum):
+class ChangeKind(ControlledValue):
     PROCESS = "process"
     SITE = "site"
     SCALE = "scale"
@@ -261,33 +261,33 @@ class ChangeKind(str, Enum):
     VECTOR = "vector"
 
 
-class ChangeRisk(str, Enum):
+class ChangeRisk(ControlledValue):
     MINOR = "minor"
     MODERATE = "moderate"
     MAJOR = "major"
 
 
-class ReportingCategory(str, Enum):
+class ReportingCategory(ControlledValue):
     PAS = "PAS"
     CBE_30 = "CBE-30"
     CBE_0 = "CBE-0"
     ANNUAL_REPORT = "annual_report"
 
 
-class StudyDesign(str, Enum):
+class StudyDesign(ControlledValue):
     SIDE_BY_SIDE = "side_by_side"
     SPLIT_SOURCE = "split_source"
     HISTORICAL = "historical"
 
 
-class ComparisonMethod(str, Enum):
+class ComparisonMethod(ControlledValue):
     QUALITY_RANGE = "quality_range"
     EQUIVALENCE = "equivalence"
     MIN_MAX = "min_max"
     DESCRIPTIVE = "descriptive"
 
 
-class Conclusion(str, Enum):
+class Conclusion(ControlledValue):
     COMPARABLE = "comparable"
     NOT_COMPARABLE = "not_comparable"
     INCONCLUSIVE = "inconclusive"

@@ -35,7 +35,7 @@ def _changes(d: Dossier) -> Iterator[tuple[int, Change]] | NotEvaluated:
     return iter(enumerate(d.changes.changes))
 
 
-def _at(d: Dossier, i: int, *keys: str) -> Location:
+def _at(d: Dossier, i: int, *keys: str | int) -> Location:
     return d.where(FILE, "changes", i, *keys)
 
 
