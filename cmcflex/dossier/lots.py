@@ -287,6 +287,29 @@ def _parse_value(raw: str) -> tuple[float, int, int]:
     return result.value, BELOW if result.censor == "<" else ABOVE if result.censor == ">" else NO_CENSOR, -1
 
 
+class _Tally:
+    """Bad values counted, so that each distinct one is reported once, at its first row, with the
+    number of rows holding it (never the same error on every row)."""
+
+    def __init__(self, problem: Callable[[int, int, str, str], None]) -> None:
+        self.problem = problem
+        self.bad: dict[tuple[str, str], list[Any]] = {}  # (column, value) -> [line, col, message, rows]
+
+    def add(self, line: int, col: int, name: str, value: str, message: tuple[str, str]) -> None:
+        """Count a bad value; ``message`` is what the value is and what is wrong, the count goes between."""
+        seen = self.bad.get((name, value))
+        if seen is None:
+            self.bad[(name, value)] = [line, col, message, 1]
+        else:
+            seen[3] += 1
+
+    def report(self) -> None:
+        """One problem per distinct bad value, in order of first appearance."""
+        for (name, _), (line, col, (what, wrong), count) in sorted(self.bad.items(), key=lambda kv: kv[1][:2]):
+            rows = f" ({count} rows, the first here)" if count > 1 else ""
+            self.problem(line, col, name, f"{what}{rows}{wrong}")
+
+
 _UNKNOWN = "\x00unknown"  # a lot-level value outside its column's vocabulary (never a real field)
 
 
@@ -313,7 +336,7 @@ class _LotReader:
         self.lot_cols = [(c, pos.get(c, -1)) for c in LOT_LEVEL]
         self.i_unit, self.i_method = pos.get("unit", -1), pos.get("method", -1)
         used = {self.i_lot, self.i_attr, self.i_value, *(j for _, j in self.lot_cols)}
-        self.bad: dict[tuple[str, str], list[Any]] = {}  # (column, value) -> [line, col, message, rows]
+        self.tally = _Tally(problem)
         self.other_cols = [j for j in range(width) if j not in used]
         # lot-level values of every lot known so far, as compared between rows
         self.lot_keys: dict[int, tuple[str | None, ...]] = {
@@ -335,7 +358,7 @@ class _LotReader:
             problem(line, self.i_lot + 1, "lot_id", "empty lot_id")
             return
         if not lot_id.isprintable():
-            self.tally(line, self.i_lot + 1, "lot_id", lot_id, _invisible_id_message(lot_id))
+            self.tally.add(line, self.i_lot + 1, "lot_id", lot_id, _invisible_id_message(lot_id))
             return
         key = tuple(self._canonical(name, row[j].strip() or None) if j >= 0 else None for name, j in self.lot_cols)
         li = table.index.get(lot_id)
@@ -344,7 +367,7 @@ class _LotReader:
             for (name, j), v in zip(self.lot_cols, key):
                 if v is _UNKNOWN:
                     raw = row[j].strip()
-                    self.tally(line, j + 1, name, raw, _unknown_message(name, raw))
+                    self.tally.add(line, j + 1, name, raw, _unknown_message(name, raw))
                     bad = True
             if key[0] is None or key[1] is None:
                 problem(line, 1, "material" if key[0] is None else "use", "required lot-level value is empty")
@@ -398,20 +421,8 @@ class _LotReader:
             return value
         return vocabulary.canonical(value) or _UNKNOWN
 
-    def tally(self, line: int, col: int, name: str, value: str, message: tuple[str, str]) -> None:
-        """Count a bad value; each distinct one is reported once, at its first row, with its count
-        written between the two halves of ``message`` (what the value is, what is wrong)."""
-        seen = self.bad.get((name, value))
-        if seen is None:
-            self.bad[(name, value)] = [line, col, message, 1]
-        else:
-            seen[3] += 1
-
     def report_tally(self) -> None:
-        """One problem per distinct bad value, in order of first appearance."""
-        for (name, _), (line, col, (what, wrong), count) in sorted(self.bad.items(), key=lambda kv: kv[1][:2]):
-            rows = f" ({count} rows, the first here)" if count > 1 else ""
-            self.problem(line, col, name, f"{what}{rows}{wrong}")
+        self.tally.report()
 
     def _new_lot(self, lot_id: str, key: tuple[str | None, ...], line: int) -> int:
         table = self.table
@@ -786,6 +797,7 @@ def _csv_batches(source: Iterable[str], delimiter: str, width: int, position: _P
 STABILITY_REQUIRED = ("lot_id", "material", "condition", "time", "time_unit", "attribute", "value")
 CONDITIONS = ("long_term", "accelerated", "in_use", "shipping")
 TIME_UNITS = ("hours", "days", "months")
+STABILITY_CONTROLLED = {"condition": Vocabulary(CONDITIONS), "time_unit": Vocabulary(TIME_UNITS)}
 
 
 class StabilityPoint(NamedTuple):
@@ -823,6 +835,7 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
         return out
     delimiter, header, pos = read
     reader = csv.reader(stream, delimiter=delimiter)
+    seen = _Tally(problem)
     line = 1
     try:
         for row in reader:
@@ -833,14 +846,17 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
                 problem(line, 1, "", f"row has {len(row)} fields, the header has {len(header)}")
                 continue
             get = lambda c: row[pos[c]].strip() if c in pos else ""  # noqa: E731
-            condition, unit_t = get("condition"), get("time_unit")
-            if condition not in CONDITIONS:
-                problem(line, pos["condition"] + 1, "condition",
-                        f"unknown condition '{condition}'; expected one of: {', '.join(CONDITIONS)}")
+            if not get("lot_id").isprintable():
+                seen.add(line, pos["lot_id"] + 1, "lot_id", get("lot_id"), _invisible_id_message(get("lot_id")))
                 continue
-            if unit_t not in TIME_UNITS:
-                problem(line, pos["time_unit"] + 1, "time_unit",
-                        f"unknown time_unit '{unit_t}'; expected one of: {', '.join(TIME_UNITS)}")
+            condition = STABILITY_CONTROLLED["condition"].canonical(get("condition"))
+            unit_t = STABILITY_CONTROLLED["time_unit"].canonical(get("time_unit"))
+            if condition is None or unit_t is None:
+                name = "condition" if condition is None else "time_unit"
+                allowed = STABILITY_CONTROLLED[name].allowed
+                seen.add(line, pos[name] + 1, name, get(name),
+                           (f"unknown {name} '{visible(get(name))}'",
+                            f"{did_you_mean(get(name), allowed)}; expected one of: {', '.join(allowed)}"))
                 continue
             try:
                 time = parse_number(get("time"))
@@ -861,4 +877,5 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
                                       get("attribute"), result, get("unit") or None, file, line))
     except csv.Error as exc:
         problem(line + 1, 1, "", f"unreadable CSV: {exc}")
+    seen.report()
     return out  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file

@@ -451,8 +451,9 @@ _WEAK_REMEDY = (
     severity=by_phase(None, MA, B, B, B),
     cites=(ICH_Q5E, FDA_CGT_COMPARABILITY),
     grading="A 'comparable' claim the recomputed data contradict takes the phase's grade, even for a "
-            "minor change; a descriptive comparison, or one with too few lots to detect a difference, "
-            "is info (weak evidence).",
+            "minor change, and so does a 'comparable' study listing lots that lots.csv does not hold "
+            "(the recomputation would leave them out); a descriptive comparison, or one with too few "
+            "lots to detect a difference, is info (weak evidence).",
     remedy="Reconcile the conclusion with the lot data: investigate the post-change results the study's "
            "method rejects, add lots where the comparison has too few to decide, and revise the "
            "conclusion (with a nonclinical or clinical bridge) if the difference is real.",

@@ -14,6 +14,7 @@ import calendar
 import datetime as dt
 from typing import Iterator, NamedTuple, Sequence
 
+from cmcflex.dossier.ids import visible
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import (
     APSPurpose,
@@ -41,6 +42,7 @@ from cmcflex.rules.base import (
     by_phase,
     rule,
 )
+from cmcflex.rules.common import unresolved_lots
 
 GMP_FILE = "gmp.yaml"
 DOSSIER_FILE = "dossier.yaml"
@@ -761,10 +763,12 @@ class DonorLots(NamedTuple):
 
 def _donor_lots(d: Dossier, lot_ids: Sequence[str]) -> DonorLots:
     words, released, to_patients, unknown = [], [], [], []
+    hints = unresolved_lots(d, lot_ids)
     for lot_id in lot_ids:
         lot = d.lots.lot(lot_id) if d.lots is not None else None
         if lot is None:
-            words.append(f"{lot_id}: not in lots.csv")
+            hint = hints.get(lot_id)
+            words.append(f"{visible(lot_id)}: not in lots.csv" + (f" (did you mean '{visible(hint)}'?)" if hint else ""))
             unknown.append(lot_id)
             continue
         state = ""

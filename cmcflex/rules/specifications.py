@@ -40,6 +40,7 @@ from cmcflex.dossier.criteria import (
     Result,
 )
 from cmcflex.dossier.errors import did_you_mean
+from cmcflex.dossier.ids import describe_miss, visible
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import LotResult
 from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
@@ -62,6 +63,7 @@ from cmcflex.rules.base import (
 from cmcflex.rules.common import (
     OutOfSpec,
     SpecRef,
+    lot_id_index,
     lot_indices,
     lot_references,
     lots_with_results,
@@ -1288,3 +1290,27 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
                   "or add the lot's results to lots.csv.",
                   data={"file": ref.file, "field": ".".join(str(p) for p in ref.path),
                         "missing_lots": list(misses), "suggestions": misses})
+    yield from _stability_near_misses(d)
+
+
+def _stability_near_misses(d: Dossier) -> Iterator[Outcome]:
+    """stability.csv lot ids that lots.csv holds only in another case or with other invisible
+    characters: the stability rules would not find the lot's process. (A stability lot absent from
+    lots.csv altogether may be a stability-only lot, and is not reported.)"""
+    table = d.lots
+    if table is None or not d.stability:
+        return
+    first: dict[str, tuple[str, int]] = {}
+    for point in d.stability:
+        if point.lot_id not in table.index:
+            first.setdefault(point.lot_id, (point.file, point.line))
+    index = lot_id_index(d)
+    for lot_id, where in first.items():
+        meant = index.same_but_spelling(lot_id)
+        if meant is None:
+            continue
+        yield Gap(f"stability.csv names lot {describe_miss(lot_id, meant)}, which lots.csv does not hold as "
+                  "written, so the stability rules cannot tell the lot's process.", Location(*where),
+                  record=f"lot {visible(lot_id)}",
+                  remedy="Write the lot id in stability.csv exactly as lots.csv has it.",
+                  data={"file": where[0], "lot": lot_id, "suggestion": meant})

@@ -85,3 +85,29 @@ def test_a_bad_lots_value_repeated_is_one_problem_with_its_row_count(tmp_path: P
     assert len(lines) == 2, result.output
     assert lines[0].startswith("lots.csv:2:3: use: unknown use 'pivotal' (20 rows, the first here)")
     assert lines[1].startswith("lots.csv:22:12: disposition: unknown disposition 'relased' (did you mean 'released'?)")
+
+
+STABILITY_HEADER = "lot_id,material,condition,time,time_unit,attribute,value,unit\n"
+
+
+def test_stability_csv_accepts_case_variants(tmp_path: Path) -> None:
+    text = STABILITY_HEADER + "L-1,drug_product,Long_Term,3,Months,potency,90,%\n"
+    d = load_dossier(write_dossier(tmp_path / "d", {"stability.csv": text}))
+    assert d.stability is not None
+    (point,) = d.stability
+    assert (point.condition, point.time_unit, point.months) == ("long_term", "months", 3)
+
+
+def test_stability_csv_reports_each_bad_value_and_invisible_lot_id_once(tmp_path: Path) -> None:
+    rows = [f"L-{k},drug_product,longterm,{k},months,potency,90,%\n" for k in range(6)]
+    rows += ["L-9\u200b,drug_product,long_term,1,months,potency,90,%\n"] * 2
+    root = write_dossier(tmp_path / "d", {"stability.csv": STABILITY_HEADER + "".join(rows)})
+    result = runner.invoke(app, ["check", str(root)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("stability.csv:")]
+    assert lines == [
+        "stability.csv:2:3: condition: unknown condition 'longterm' (6 rows, the first here) (did you mean "
+        "'long_term'?); expected one of: long_term, accelerated, in_use, shipping",
+        "stability.csv:8:1: lot_id: lot_id 'L-9<U+200B>' (2 rows, the first here) holds an invisible or control "
+        "character; a lot id must be plain text that dossier files can name exactly: remove the character",
+    ]

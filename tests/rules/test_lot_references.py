@@ -161,3 +161,14 @@ def test_visible_shows_every_character_one_cannot_see(text: str) -> None:
     shown = visible(text)
     assert shown.isprintable() and shown == shown.strip()
     assert (shown == text) == (text.isprintable() and text == text.strip(" "))
+
+
+def test_spec013_reports_a_stability_lot_spelt_otherwise_but_not_a_stability_only_lot(dossier_dir) -> None:
+    stability = ("lot_id,material,condition,time,time_unit,attribute,value,unit\n"
+                 "l-201,drug_product,long_term,3,months,potency,90,%\n"
+                 "S-1,drug_product,long_term,3,months,potency,90,%\n"
+                 "L-202,drug_product,long_term,3,months,potency,90,%\n")
+    path = dossier_dir({"lots.csv": lots(PRE, POST_OK), "stability.csv": stability})
+    found = [f for f in findings_for(path, "SPEC-013") if f.file == "stability.csv"]
+    assert [(f.line, f.record) for f in found] == [(2, "lot l-201")]
+    assert "'l-201' (did you mean 'L-201'?" in found[0].message
