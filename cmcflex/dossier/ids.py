@@ -14,7 +14,8 @@ from typing import Iterable
 
 from cmcflex.dossier.errors import closest
 
-MAX_FUZZY = 20  # references per call given a spelling suggestion beyond the exact-key match
+MAX_FUZZY = 20      # unresolved references per call searched by spelling similarity (difflib)
+MAX_FUZZY_IDS = 5_000  # beyond this many known ids, only one-edit spellings are searched (fast)
 
 
 def has_invisible(text: str) -> bool:
@@ -52,6 +53,7 @@ class IdIndex:
 
     def __init__(self, ids: Iterable[str]) -> None:
         self.ids = list(dict.fromkeys(ids))
+        self._alphabet: str | None = None
         self.by_key: dict[str, list[str]] = {}
         for i in self.ids:
             self.by_key.setdefault(id_key(i), []).append(i)
@@ -62,17 +64,50 @@ class IdIndex:
         return found[0] if len(found) == 1 else None
 
     def suggest(self, refs: Iterable[str]) -> dict[str, str | None]:
-        """Each unresolved reference → its closest id (the same-but-spelling one first, else the
-        closest spelling; None when nothing is close or several are equally close)."""
+        """Each unresolved reference → its closest id: the same-but-spelling one, else the one id
+        a single edit away (a typo), else, among few ids, the closest spelling; None when nothing
+        is close or several are equally close."""
         out: dict[str, str | None] = {}
         fuzzy = 0
         for ref in dict.fromkeys(refs):
             best = self.same_but_spelling(ref)
-            if best is None and fuzzy < MAX_FUZZY:
-                fuzzy += 1
-                best = _closest_by_key(ref, self.by_key)
+            if best is None:
+                best, ambiguous = self._one_edit_away(id_key(ref))
+                if best is None and not ambiguous and fuzzy < MAX_FUZZY and len(self.by_key) <= MAX_FUZZY_IDS:
+                    fuzzy += 1
+                    best = _closest_by_key(ref, self.by_key)
             out[ref] = best
         return out
+
+    def _one_edit_away(self, key: str) -> tuple[str | None, bool]:
+        """The one id whose folded form is a deletion, insertion, substitution or swap away from
+        ``key`` (a dictionary look-up per candidate, so any number of ids costs the same); and
+        whether several were."""
+        if self._alphabet is None:
+            self._alphabet = "".join(sorted(set().union(*self.by_key))) if self.by_key else ""
+        found: set[str] = set()
+        for candidate in _edits(key, self._alphabet):
+            ids = self.by_key.get(candidate)
+            if ids:
+                found.update(ids)
+                if len(found) > 1:
+                    return None, True
+        return (next(iter(found)), False) if found else (None, False)
+
+
+def _edits(key: str, alphabet: str) -> Iterable[str]:
+    """Every string one edit from ``key`` (Norvig's spelling-corrector neighbourhood)."""
+    splits = [(key[:i], key[i:]) for i in range(len(key) + 1)]
+    for a, b in splits:
+        if b:
+            yield a + b[1:]
+            if len(b) > 1:
+                yield a + b[1] + b[0] + b[2:]
+            for c in alphabet:
+                if c != b[0]:
+                    yield a + c + b[1:]
+        for c in alphabet:
+            yield a + c + b
 
 
 def _closest_by_key(ref: str, by_key: dict[str, list[str]]) -> str | None:

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cmcflex.cli import app
 from cmcflex.dossier.ids import IdIndex, describe_miss, id_key, visible
-from tests.helpers import findings_for, lot_rows
+from tests.helpers import base_dossier_yaml, findings_for, lot_rows
 from tests.rules.test_comparability import POST_LOW, POST_OK, PRE, change, dossier, lots
 
 # the one out-of-range post-change lot (L-202 = 70) written as a near miss of its id
@@ -172,3 +172,40 @@ def test_spec013_reports_a_stability_lot_spelt_otherwise_but_not_a_stability_onl
     found = [f for f in findings_for(path, "SPEC-013") if f.file == "stability.csv"]
     assert [(f.line, f.record) for f in found] == [(2, "lot l-201")]
     assert "'l-201' (did you mean 'L-201'?" in found[0].message
+
+
+def test_many_lots_are_searched_by_single_edits_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cmcflex.dossier.ids as ids
+
+    def no_scan(*_: object) -> None:
+        raise AssertionError("a similarity scan over every lot id")
+
+    monkeypatch.setattr(ids, "closest", no_scan)
+    index = IdIndex([f"LOT-{k:06d}" for k in range(ids.MAX_FUZZY_IDS + 1)] + ["DS-2006"])
+    assert index.suggest(["ds-206", "lot-000012\u200b", "QQ-1", "LOT-0000O1"]) == {
+        "ds-206": "DS-2006", "lot-000012\u200b": "LOT-000012", "QQ-1": None,
+        "LOT-0000O1": None,  # LOT-000001 ... LOT-000091 are all one edit away: no single suggestion
+    }
+
+
+@settings(max_examples=15)
+@given(st.data())
+def test_any_near_miss_of_a_study_lot_is_reported_by_cmp004(data: st.DataObject) -> None:
+    """Whichever post-change lot is misspelt (case, invisible characters), the study is reported."""
+    import tempfile
+
+    from tests.helpers import write_dossier
+
+    lot = data.draw(st.sampled_from(list(POST_LOW)))
+    chars = [c.lower() if data.draw(st.booleans()) else c for c in lot]
+    chars.insert(data.draw(st.integers(0, len(chars))), data.draw(INVISIBLE))
+    near = "".join(chars)
+    post = [near if x == lot else x for x in POST_LOW]
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_dossier(Path(folder) / "d", {"changes.yaml": {"changes": [study(post)]},
+                                                 "lots.csv": lots(PRE, POST_LOW),
+                                                 "dossier.yaml": base_dossier_yaml(phase="bla")})
+        found = findings_for(path, "CMP-004")
+    misses = [f for f in found if "lots.csv does not hold" in f.message]
+    assert len(misses) == 1 and misses[0].data["suggestions"] == {near: lot}
+    assert (lot == "L-202") or any("L-202 = 70" in f.message for f in found)
