@@ -10,7 +10,7 @@ evaluate annotation strings nor to parse a builtin's signature text, which cost 
 """
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 from pydantic_core import PydanticCustomError
@@ -525,10 +525,20 @@ def _fraction(value: Any) -> Any:
 Fraction = Annotated[float, BeforeValidator(_fraction), Field(gt=0, lt=1)]
 
 
+IntervalMethod = Literal["tolerance_interval", "mean_k_sd", "prediction_interval", "ppk", "min_max"]
+
+
+def _interval_method(value: Any) -> Any:
+    """An interval method in any case (``Tolerance_Interval``) is that method; other values stay as written."""
+    if isinstance(value, str) and value.casefold() in get_args(IntervalMethod):
+        return value.casefold()
+    return value
+
+
 class StatisticalInterval(Record):
     """Extension: how a statistical or capability limit was derived from the lots (SPEC-007)."""
 
-    method: Literal["tolerance_interval", "mean_k_sd", "prediction_interval", "ppk", "min_max"] = Field(
+    method: Annotated[IntervalMethod, BeforeValidator(_interval_method)] = Field(
         description="Extension: tolerance_interval (x̄ ± k·s covering `coverage` of lots with `confidence`), "
         "mean_k_sd (x̄ ± k·s, k default 3), prediction_interval (one future lot, `confidence`), "
         "ppk (limit at x̄ ∓ 3·ppk·s), min_max (the range of the lots)"

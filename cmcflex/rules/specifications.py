@@ -39,8 +39,7 @@ from cmcflex.dossier.criteria import (
     ReportOnlyCriterion,
     Result,
 )
-from cmcflex.dossier.errors import did_you_mean
-from cmcflex.dossier.ids import describe_miss, visible
+from cmcflex.dossier.ids import IdIndex, describe_miss, visible
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import LotResult
 from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
@@ -1166,8 +1165,8 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"Test {_label(ref)} names no method.", ref.at, record=ref.record,
                       data={"method": None})
         elif d.methods is not None and mid not in method_ids:
-            yield Gap(f"Test {_label(ref)} names method '{mid}', which {METHODS} does not list"
-                      f"{did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
+            yield Gap(f"Test {_label(ref)} names method '{visible(mid)}', which {METHODS} does not list"
+                      f"{_did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
                       data={"method": mid, "suggestion": _closest(mid, method_ids)})
         c_unit = getattr(ref.test.criterion, "unit", None)
         if c_unit and ref.test.unit and not same_unit(c_unit, ref.test.unit):
@@ -1218,9 +1217,14 @@ def _lot_units(d: Dossier) -> Iterator[Outcome]:
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:
-    from cmcflex.dossier.errors import closest
+    """The id ``word`` was meant to be: equal but for case, spaces or invisible characters, else
+    one edit away, else the closest spelling (see :class:`cmcflex.dossier.ids.IdIndex`)."""
+    return IdIndex(choices).suggest([word])[word]
 
-    return closest(word, choices)
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    best = _closest(word, choices)
+    return f" (did you mean '{visible(best)}'?)" if best else ""
 
 
 def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
@@ -1241,7 +1245,7 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
                 continue
             attrs = sorted(a for m, a in index if m == material)
             yield Gap(f"lots.csv has results for {material}/{attribute}, which no {material} specification "
-                      f"test covers{did_you_mean(attribute, attrs)}.", Location(file, line),
+                      f"test covers{_did_you_mean(attribute, attrs)}.", Location(file, line),
                       record=test_record(material, attribute),
                       data={"material": material, "attribute": attribute,
                             "suggestion": _closest(attribute, attrs), "results": len(col)})
@@ -1249,7 +1253,7 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
             rows = sorted(unknown_material[material], key=lambda r: (r[0], r[1]))
             file, line, _ = rows[0]
             yield Gap(f"lots.csv has results for material '{material}', which no specification covers"
-                      f"{did_you_mean(material, spec_materials)}.", Location(file, line),
+                      f"{_did_you_mean(material, spec_materials)}.", Location(file, line),
                       record=f"material {material}",
                       data={"material": material, "attributes": sorted(r[2] for r in rows),
                             "suggestion": _closest(material, spec_materials)})
@@ -1257,8 +1261,8 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
     sites = table.lot_values["site"]
     for site in sorted(set(sites) - {None, "", *site_ids}):  # type: ignore[type-var]
         li = sites.index(site)  # the first lot naming it
-        yield Gap(f"lots.csv names site '{site}', which dossier.yaml does not list"
-                  f"{did_you_mean(site, site_ids)}.", Location(table.files[table.lot_file[li]], table.lot_line[li]),
+        yield Gap(f"lots.csv names site '{visible(site)}', which dossier.yaml does not list"
+                  f"{_did_you_mean(site, site_ids)}.", Location(table.files[table.lot_file[li]], table.lot_line[li]),
                   record=f"site {site}", data={"site": site, "suggestion": _closest(site, site_ids)})
     if d.methods is not None and table.methods:
         first: dict[int, tuple[str, int]] = {}
@@ -1274,8 +1278,8 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
                     first[mi] = where
         for mi in sorted(first, key=lambda i: table.methods[i]):
             name = table.methods[mi]
-            yield Gap(f"lots.csv names method '{name}', which {METHODS} does not list"
-                      f"{did_you_mean(name, method_ids)}.", Location(*first[mi]), record=f"method {name}",
+            yield Gap(f"lots.csv names method '{visible(name)}', which {METHODS} does not list"
+                      f"{_did_you_mean(name, method_ids)}.", Location(*first[mi]), record=f"method {name}",
                       data={"method": name, "suggestion": _closest(name, method_ids)})
     for ref in lot_references(d):
         misses = unresolved_lots(d, ref.ids)

@@ -111,3 +111,11 @@ def test_stability_csv_reports_each_bad_value_and_invisible_lot_id_once(tmp_path
         "stability.csv:8:1: lot_id: lot_id 'L-9<U+200B>' (2 rows, the first here) holds an invisible or control "
         "character; a lot id must be plain text that dossier files can name exactly: remove the character",
     ]
+
+
+def test_interval_method_accepts_case_variants_only() -> None:
+    from cmcflex.dossier.models import StatisticalInterval
+
+    assert StatisticalInterval.model_validate({"method": "Tolerance_Interval"}).method == "tolerance_interval"
+    with pytest.raises(ValueError, match="'Tolerance'"):
+        StatisticalInterval.model_validate({"method": "Tolerance"})

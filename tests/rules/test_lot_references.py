@@ -209,3 +209,16 @@ def test_any_near_miss_of_a_study_lot_is_reported_by_cmp004(data: st.DataObject)
     misses = [f for f in found if "lots.csv does not hold" in f.message]
     assert len(misses) == 1 and misses[0].data["suggestions"] == {near: lot}
     assert (lot == "L-202") or any("L-202 = 70" in f.message for f in found)
+
+
+def test_spec013_shows_invisible_characters_in_site_and_method_ids(dossier_dir) -> None:
+    rows = lot_rows("L-1", "phase_2", {"potency": 60}, site="SITE-A\u200b", method="m-pot")
+    files = {"lots.csv": rows,
+             "specifications.yaml": {"specifications": [{"material": "drug_product", "tests": [
+                 {"attribute": "potency", "method": "M-POT\u00a0", "criterion": ">= 50"}]}]},
+             "methods.yaml": {"methods": [{"id": "M-POT", "status": "validated"}]}}
+    messages = [f.message for f in findings_for(dossier_dir(files), "SPEC-013")]
+    assert "lots.csv names site 'SITE-A<U+200B>', which dossier.yaml does not list (did you mean 'SITE-A'?)." in messages
+    assert "lots.csv names method 'm-pot', which methods.yaml does not list (did you mean 'M-POT'?)." in messages
+    assert any("names method 'M-POT<U+00A0>'" in m and "(did you mean 'M-POT'?)" in m for m in messages)
+    assert all(m.isprintable() for m in messages)
