@@ -1259,7 +1259,7 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
                             "suggestion": _closest(material, spec_materials)})
     site_ids = [s.id for s in d.info.sites]
     sites = table.lot_values["site"]
-    for site in sorted(set(sites) - {None, "", *site_ids}):  # type: ignore[type-var]
+    for site in sorted({x for x in sites if x} - set(site_ids)):
         li = sites.index(site)  # the first lot naming it
         yield Gap(f"lots.csv names site '{visible(site)}', which dossier.yaml does not list"
                   f"{_did_you_mean(site, site_ids)}.", Location(table.files[table.lot_file[li]], table.lot_line[li]),
