@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, NamedTuple
 
+from cmcflex.dossier.ids import visible
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import Change, ChangeRisk, ComparisonMethod, Conclusion, ReportingCategory, StudyDesign
 from cmcflex.formatting import number, number_range
@@ -263,7 +264,7 @@ def compare_attribute(
             out.append(NotEvaluated(
                 f"{attribute} ({material}) has {len(pre)} pre-change and {len(post)} post-change lots with "
                 "numeric results; at least 2 on each side are needed"
-                + (f" (listed lots not in lots.csv: {', '.join(lots.missing)})" if lots.missing else "")))
+                + (f" (listed lots not in lots.csv: {', '.join(map(visible, lots.missing))})" if lots.missing else "")))
             continue
         summary = stats.describe(pre.values())
         sd = summary.sd or 0.0
@@ -289,7 +290,7 @@ def compare_attribute(
         reason = f"{attribute} has no results for the study lots in lots.csv"
         if not lots.pre or not lots.post:
             reason = (f"{attribute}: no {'pre' if not lots.pre else 'post'}-change lots found in lots.csv"
-                      + (f" (listed but absent: {', '.join(lots.missing)})" if lots.missing else ""))
+                      + (f" (listed but absent: {', '.join(map(visible, lots.missing))})" if lots.missing else ""))
         out.append(NotEvaluated(reason))
     return out
 
@@ -489,7 +490,7 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if study.conclusion is Conclusion.COMPARABLE:
             yield from _unresolved_study_lots(d, i, c)
         if len(lots.pre) < 2 or len(lots.post) < 2:
-            absent = f"; listed but not in lots.csv: {', '.join(lots.missing)}" if lots.missing else ""
+            absent = f"; listed but not in lots.csv: {', '.join(map(visible, lots.missing))}" if lots.missing else ""
             yield NotEvaluated(f"change {c.id}: {len(lots.pre)} pre-change and {len(lots.post)} post-change "
                                f"lots found in lots.csv; at least 2 on each side are needed{absent}")
             continue

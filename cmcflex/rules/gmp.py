@@ -768,7 +768,8 @@ def _donor_lots(d: Dossier, lot_ids: Sequence[str]) -> DonorLots:
         lot = d.lots.lot(lot_id) if d.lots is not None else None
         if lot is None:
             hint = hints.get(lot_id)
-            words.append(f"{visible(lot_id)}: not in lots.csv" + (f" (did you mean '{visible(hint)}'?)" if hint else ""))
+            meant = f" (did you mean '{visible(hint)}'?)" if hint else ""
+            words.append(f"{visible(lot_id)}: not in lots.csv{meant}")
             unknown.append(lot_id)
             continue
         state = ""
