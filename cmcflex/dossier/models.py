@@ -40,7 +40,8 @@ def _identifier(value: Any) -> Any:
 
 
 Identifier = Annotated[str, BeforeValidator(_identifier)]
-"""An id (lot, site, method, donor, change, process version): text, never a number read from YAML."""
+"""An id (lot, site, method, donor, change, document, rule id; a process version): text, never a
+number YAML read from an unquoted value."""
 
 
 def _criterion(value: Any) -> Any:
@@ -348,7 +349,7 @@ class Site(Record):
     third_party: bool = Field(False, description="A contract (third-party) site")
     gmp_regime: GmpRegime = Field(GmpRegime.PART_211, description="phase_1_guidance | part_211")
     commercial: bool = Field(False, description="Named in the BLA as a commercial site")
-    quality_agreement: str | None = Field(None, description="Quality agreement id (third-party sites)")
+    quality_agreement: Identifier | None = Field(None, description="Quality agreement id (third-party sites)")
     inspections: list[Inspection] = Field(
         default_factory=_empty_list, description="FDA inspections of the site, most recent last"
     )
@@ -402,7 +403,7 @@ class QualityUnit(Record):
 
 class Control(Record):
     status: ControlStatus = Field(description="State of the control: in_place, partial, planned or absent")
-    evidence: str | None = Field(None, description="Document id that shows the control")
+    evidence: Identifier | None = Field(None, description="Document id that shows the control")
 
 
 class EnvironmentalMonitoring(Control):
@@ -445,7 +446,7 @@ class Controls(Record):
 class AsepticProcessSimulation(Record):
     date: dt.date = Field(description="Date of the media fill (ISO 8601), e.g. 2025-11-02")
     site: Identifier | None = Field(None, description="Site id from dossier.yaml")
-    suite: str | None = Field(None, description="Cleanroom suite or filling line, e.g. SUITE-1")
+    suite: Identifier | None = Field(None, description="Cleanroom suite or filling line, e.g. SUITE-1")
     purpose: APSPurpose | None = Field(
         None, description="initial (qualification run) or periodic (requalification)"
     )
@@ -468,8 +469,8 @@ class Material(Record):
         description="research, gmp, compendial or not_applicable (e.g. patient material)"
     )
     supplier_qualified: bool | None = Field(None, description="The supplier of the material is qualified")
-    risk_assessment: str | None = Field(None, description="Required for human/animal-derived materials")
-    qualification: str | None = Field(
+    risk_assessment: Identifier | None = Field(None, description="Required for human/animal-derived materials")
+    qualification: Identifier | None = Field(
         None, description="Extension: document id of the in-house qualification of the material"
     )
     justification: str | None = Field(
@@ -640,11 +641,11 @@ class Method(Record):
         False, description="A compendial method (USP, Ph. Eur.), verified rather than validated"
     )
     status: MethodStatus = Field(description="in_development, qualified, validated or verified (compendial)")
-    report: str | None = Field(None, description="Validation or verification report id")
+    report: Identifier | None = Field(None, description="Validation or verification report id")
     moa_linked: bool | None = Field(None, description="Potency only: measures the mechanism of action")
     quantitative: bool | None = Field(None, description="The method gives a numeric result")
     replaces: Identifier | None = Field(None, description="The method this one replaced")
-    bridging_study: str | None = Field(None, description="Study that bridges the two methods")
+    bridging_study: Identifier | None = Field(None, description="Study that bridges the two methods")
 
 
 class MethodsFile(Record):
@@ -661,7 +662,7 @@ class LotCountJustification(Record):
         None, description="process_knowledge, risk_based, statistical, expected_coverage or platform"
     )
     text: str | None = Field(None, description="Why the number of PPQ lots gives confidence in the process")
-    evidence: list[str] = Field(
+    evidence: list[Identifier] = Field(
         default_factory=_empty_list, description="Document ids the justification rests on, e.g. [PD-RPT-007]"
     )
 
@@ -727,7 +728,7 @@ class Prerequisites(Record):
 
 
 class Protocol(Record):
-    id: str | None = Field(None, description="Protocol id, e.g. PPQ-PROT-001")
+    id: Identifier | None = Field(None, description="Protocol id, e.g. PPQ-PROT-001")
     approved_by_quality_unit: bool = Field(False, description="The protocol is approved by the quality unit")
     site: Identifier | None = Field(None, description="Site id where PPQ runs")
     scale: str | None = Field(None, description="e.g. commercial")
@@ -754,7 +755,7 @@ class Protocol(Record):
 
 
 class PPQReport(Record):
-    id: str | None = Field(None, description="PPQ report id, e.g. PPQ-RPT-001")
+    id: Identifier | None = Field(None, description="PPQ report id, e.g. PPQ-RPT-001")
     status: ReportStatus = Field(ReportStatus.NOT_STARTED, description="not_started, in_progress or complete")
     conclusion: PPQConclusion = Field(
         PPQConclusion.PENDING, description="validated, not_validated or pending"
@@ -765,7 +766,7 @@ class PPQReport(Record):
 class PPQFile(Record):
     protocol: Protocol | None = Field(None, description="The PPQ protocol")
     report: PPQReport | None = Field(None, description="The PPQ report")
-    continued_process_verification: str | None = Field(None, description="Stage 3 CPV plan id")
+    continued_process_verification: Identifier | None = Field(None, description="Stage 3 CPV plan id")
 
 
 # ---------------------------------------------------------------------------- changes.yaml
@@ -787,10 +788,10 @@ class Comparability(Record):
     conclusion: Conclusion = Field(
         Conclusion.PENDING, description="comparable, not_comparable, inconclusive or pending"
     )
-    nonclinical_bridge: str | None = Field(
+    nonclinical_bridge: Identifier | None = Field(
         None, description="Document id of a nonclinical bridging study, if any"
     )
-    clinical_bridge: str | None = Field(None, description="Document id of a clinical bridging study, if any")
+    clinical_bridge: Identifier | None = Field(None, description="Document id of a clinical bridging study, if any")
 
 
 class Change(Record):
@@ -799,7 +800,7 @@ class Change(Record):
     kind: ChangeKind = Field(description="process, site, scale, raw_material, equipment, method or vector")
     phase: Phase = Field(description="Phase in which the change was implemented")
     risk: ChangeRisk = Field(description="minor, moderate or major")
-    risk_assessment: str | None = Field(None, description="Risk assessment document id, e.g. RA-044")
+    risk_assessment: Identifier | None = Field(None, description="Risk assessment document id, e.g. RA-044")
     summary: str | None = Field(
         None, description="Extension: proportionate comparability summary for a minor change"
     )
@@ -826,7 +827,7 @@ class ChangesFile(Record):
 
 
 class Waiver(Record):
-    rule: str = Field(description="Rule id, e.g. PPQ-006")
+    rule: Identifier = Field(description="Rule id, e.g. PPQ-006")
     scope: str | None = Field(None, description="A file, or a record such as 'change CHG-004'")
     justification: str = Field(
         min_length=1,

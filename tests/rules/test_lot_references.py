@@ -120,6 +120,17 @@ def test_other_numeric_identifiers_are_located_errors(tmp_path: Path, field: str
     assert result.exit_code == 2 and f"{field}: an identifier is text" in result.output
 
 
+def test_a_numeric_document_id_is_a_located_error(tmp_path: Path) -> None:
+    from tests.helpers import write_dossier
+
+    changes = "changes:\n  - {id: CHG-1, kind: process, phase: phase_1, risk: minor, risk_assessment: 0042}\n"
+    root = write_dossier(tmp_path / "d", {"changes.yaml": changes})
+    result = runner.invoke(app, ["check", str(root)])
+    assert result.exit_code == 2
+    assert ("changes.yaml:2:78: changes[0].risk_assessment: an identifier is text, but YAML reads the unquoted "
+            "0042 as a number (0042 becomes 34); put it in quotes: '0042'") in result.output
+
+
 def test_quoted_numeric_ids_are_accepted(tmp_path: Path) -> None:
     from tests.helpers import write_dossier
 
