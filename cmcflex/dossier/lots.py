@@ -361,14 +361,15 @@ class _LotReader:
             self.tally.add(line, self.i_lot + 1, "lot_id", lot_id, _invisible_id_message(lot_id))
             return
         key = tuple(self._canonical(name, row[j].strip() or None) if j >= 0 else None for name, j in self.lot_cols)
-        li = table.index.get(lot_id)
-        if li is None:
-            bad = False
+        if _UNKNOWN in key:  # a value outside its column's vocabulary, whether the lot is new or not
             for (name, j), v in zip(self.lot_cols, key):
                 if v is _UNKNOWN:
                     raw = row[j].strip()
                     self.tally.add(line, j + 1, name, raw, _unknown_message(name, raw))
-                    bad = True
+            return
+        li = table.index.get(lot_id)
+        if li is None:
+            bad = False
             if key[0] is None or key[1] is None:
                 problem(line, 1, "material" if key[0] is None else "use", "required lot-level value is empty")
                 bad = True

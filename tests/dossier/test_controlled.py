@@ -119,3 +119,14 @@ def test_interval_method_accepts_case_variants_only() -> None:
     assert StatisticalInterval.model_validate({"method": "Tolerance_Interval"}).method == "tolerance_interval"
     with pytest.raises(ValueError, match="'Tolerance'"):
         StatisticalInterval.model_validate({"method": "Tolerance"})
+
+
+def test_a_bad_value_on_a_later_row_of_a_known_lot_is_named_as_written(tmp_path: Path) -> None:
+    rows = lot_rows("L-1", "phase_2", {"potency": 1, "viability": 80, "ph": 7})
+    rows[1]["disposition"] = "relased"
+    rows[2]["disposition"] = "Released"  # a case variant agrees with the lot's 'released'
+    with pytest.raises(DossierError) as caught:
+        load_dossier(write_dossier(tmp_path / "d", {"lots.csv": rows}))
+    assert [str(p) for p in caught.value.problems] == [
+        "lots.csv:3:12: disposition: unknown disposition 'relased' (did you mean 'released'?); expected one of: "
+        "released, rejected, released_under_exception, pending, not_applicable"]
