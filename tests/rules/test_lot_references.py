@@ -233,3 +233,21 @@ def test_spec013_shows_invisible_characters_in_site_and_method_ids(dossier_dir) 
     assert "lots.csv names method 'm-pot', which methods.yaml does not list (did you mean 'M-POT'?)." in messages
     assert any("names method 'M-POT<U+00A0>'" in m and "(did you mean 'M-POT'?)" in m for m in messages)
     assert all(m.isprintable() for m in messages)
+
+
+@pytest.mark.parametrize("near", ["DS-2006\u200b", "ds-2006"])
+def test_the_bundled_blocker_survives_a_misspelt_lot(tmp_path: Path, near: str) -> None:
+    """aav-bla: CHG-002's out-of-range post-change lot DS-2006, written otherwise, still blocks."""
+    import shutil
+
+    root = tmp_path / "aav-bla"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "sample_dossiers" / "aav-bla", root)
+    changes = root / "changes.yaml"
+    text = changes.read_text(encoding="utf-8")
+    assert "post_lots: [DS-2005, DS-2006, DS-2007]" in text
+    changes.write_text(text.replace("DS-2006,", f'"{near}",', 1), encoding="utf-8")
+    (f,) = findings_for(root, "CMP-004")
+    assert f.severity.value == "blocker" and f.record == "change CHG-002"
+    assert f"'{visible(near)}' (did you mean 'DS-2006'?" in f.message
+    result = runner.invoke(app, ["check", str(root), "--as-of", "2026-11-25"])
+    assert result.exit_code == 1 and "CMP-004" in result.output
