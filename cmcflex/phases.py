@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from cmcflex.dossier.controlled import ControlledValue
 
 
-class Phase(str, Enum):
+class Phase(ControlledValue):
     """Where a product stands, in lifecycle order."""
 
     PHASE_1 = "phase_1"

@@ -267,6 +267,7 @@ def test_load_errors_cannot_carry_terminal_escapes(dossier_dir):
                                     "L\x1b[31m1\u202e\x07,drug_product,phase_2,v2,potency,80\n"})
     problems = [str(p) for p in _problems(path)]
     assert any(p.startswith("gmp.yaml:1:") and "unknown key" in p for p in problems)
-    assert any(p.startswith("lots.csv:3:") and "process_version" in p for p in problems)
+    assert any(p.startswith("lots.csv:2:1: lot_id:") and "'L<U+001B>[31m1<U+202E><U+0007>' (2 rows" in p
+               for p in problems)
     for text in problems:
         assert not any(ch in text for ch in "\x1b\x07\u202e"), text

@@ -219,14 +219,39 @@ def _validation_problems(
     for err in exc.errors(include_url=False):
         loc, _ = _resolve(model, tuple(err["loc"]))
         groups.setdefault(loc, []).append(err)
-    out = []
+    out: list[Problem] = []
+    repeats: dict[tuple[str, str], list[Any]] = {}  # (field, bad value) -> [index in out, lines]
     for loc, errs in groups.items():
         _, info = _resolve(model, tuple(errs[0]["loc"]))
         name = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
         key = errs[0]["type"] == "extra_forbidden"
         line, col = source.locate(loc, key=key)
-        out.append(Problem(rel, line, col, _field_name(loc), _message(model, loc, name, info, errs)))
+        if errs[0]["type"] == "identifier_number":
+            message = _number_as_id(errs[0], source.numbers.get(loc))
+        else:
+            message = _message(model, loc, name, info, errs)
+        if errs[0]["type"] == "enum" and isinstance(errs[0].get("input"), str):
+            seen = repeats.setdefault((name, errs[0]["input"]), [len(out), []])
+            if seen[0] != len(out):  # the same bad value again: one problem says where all are
+                seen[1].append(line)
+                continue
+        out.append(Problem(rel, line, col, _field_name(loc), message))
+    for index, lines in repeats.values():
+        if lines:
+            first = out[index]
+            shown_lines = ", ".join(map(str, lines[:10])) + (" and more" if len(lines) > 10 else "")
+            out[index] = first._replace(message=f"{first.message} ({len(lines) + 1} places: here and at "
+                                                f"line{'s' if len(lines) > 1 else ''} {shown_lines})")
     return out
+
+
+def _number_as_id(err: dict[str, Any], written: str | None) -> str:
+    """An unquoted id YAML read as a number: what it became, and the quoted form to write."""
+    number = (err.get("ctx") or {}).get("number", err.get("input"))
+    text = written if written is not None else str(number)
+    became = "" if written is None or written == str(number) else f" ({written} becomes {number})"
+    return (f"an identifier is text, but YAML reads the unquoted {text} as a number{became}; "
+            f"put it in quotes: '{text}'")
 
 
 def _resolve(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:

@@ -21,9 +21,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
+from cmcflex.dossier.controlled import Vocabulary
 from cmcflex.dossier.criteria import DOT_GROUPED, RESULT_WORDS, NumberError, Result, parse_number, parse_result
 from cmcflex.dossier.dates import is_iso_date, parse_iso_date
-from cmcflex.dossier.errors import Problem
+from cmcflex.dossier.errors import Problem, did_you_mean
+from cmcflex.dossier.ids import visible
 
 USES = ("development", "engineering", "phase_1", "phase_2", "phase_3", "ppq", "commercial")
 STARTING_MATERIALS = ("patient", "healthy_donor", "cell_bank", "not_applicable")
@@ -36,6 +38,7 @@ OPTIONAL = ("process_version", "site", "manufacture_date", "starting_material", 
             *RELEASE_RECORD)
 VOCABULARY = {"use": USES, "starting_material": STARTING_MATERIALS, "disposition": DISPOSITIONS}
 _DATE = LOT_LEVEL.index("manufacture_date")
+CONTROLLED = {name: Vocabulary(allowed) for name, allowed in VOCABULARY.items()}  # case variants read as meant
 MAX_FIELD = 10_000  # characters in one CSV field; larger fields are errors
 MAX_PROBLEMS = 50   # per file: past this, one summary line
 MAX_UNITS = 8       # distinct units remembered per column (enough to show a mix)
@@ -276,6 +279,7 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
     finally:  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file
         if collecting:
             gc.enable()
+    reader.report_tally()
     if len(problems) - start >= MAX_PROBLEMS:
         problems.append(Problem(file, position.line, 1, "",
                                 f"more problems in this file; only the first {MAX_PROBLEMS} are shown"))
@@ -308,6 +312,43 @@ def _parse_value(raw: str, decimal_comma: bool = False) -> tuple[float, int, int
     return result.value, BELOW if result.censor == "<" else ABOVE if result.censor == ">" else NO_CENSOR, -1
 
 
+class _Tally:
+    """Bad values counted, so that each distinct one is reported once, at its first row, with the
+    number of rows holding it (never the same error on every row)."""
+
+    def __init__(self, problem: Callable[[int, int, str, str], None]) -> None:
+        self.problem = problem
+        self.bad: dict[tuple[str, str], list[Any]] = {}  # (column, value) -> [line, col, message, rows]
+
+    def add(self, line: int, col: int, name: str, value: str, message: tuple[str, str]) -> None:
+        """Count a bad value; ``message`` is what the value is and what is wrong, the count goes between."""
+        seen = self.bad.get((name, value))
+        if seen is None:
+            self.bad[(name, value)] = [line, col, message, 1]
+        else:
+            seen[3] += 1
+
+    def report(self) -> None:
+        """One problem per distinct bad value, in order of first appearance."""
+        for (name, _), (line, col, (what, wrong), count) in sorted(self.bad.items(), key=lambda kv: kv[1][:2]):
+            rows = f" ({count} rows, the first here)" if count > 1 else ""
+            self.problem(line, col, name, f"{what}{rows}{wrong}")
+
+
+_UNKNOWN = "\x00unknown"  # a lot-level value outside its column's vocabulary (never a real field)
+
+
+def _unknown_message(name: str, value: str) -> tuple[str, str]:
+    allowed = VOCABULARY[name]
+    return (f"unknown {name} '{visible(value)}'",
+            f"{did_you_mean(value, allowed)}; expected one of: {', '.join(allowed)}")
+
+
+def _invisible_id_message(lot_id: str) -> tuple[str, str]:
+    return (f"lot_id '{visible(lot_id)}'", " holds an invisible or control character; a lot id must be plain "
+            "text that dossier files can name exactly: remove the character")
+
+
 class _LotReader:
     """Adds the rows of one lots CSV to a :class:`LotTable`: row by row, or a clean batch at once."""
 
@@ -322,6 +363,7 @@ class _LotReader:
         self.i_unit, self.i_method = pos.get("unit", -1), pos.get("method", -1)
         self.names = {j: name for name, j in pos.items()}
         used = {self.i_lot, self.i_attr, self.i_value, *(j for _, j in self.lot_cols)}
+        self.tally = _Tally(problem)
         self.other_cols = [j for j in range(width) if j not in used]
         # lot-level values of every lot known so far, as compared between rows
         self.lot_keys: dict[int, tuple[str | None, ...]] = {
@@ -353,15 +395,19 @@ class _LotReader:
         if not lot_id:
             problem(line, self.i_lot + 1, "lot_id", "empty lot_id")
             return
-        key = tuple((row[j].strip() or None) if j >= 0 else None for _, j in self.lot_cols)
+        if not lot_id.isprintable():
+            self.tally.add(line, self.i_lot + 1, "lot_id", lot_id, _invisible_id_message(lot_id))
+            return
+        key = tuple(self._canonical(name, row[j].strip() or None) if j >= 0 else None for name, j in self.lot_cols)
+        if _UNKNOWN in key:  # a value outside its column's vocabulary, whether the lot is new or not
+            for (name, j), v in zip(self.lot_cols, key):
+                if v is _UNKNOWN:
+                    raw = row[j].strip()
+                    self.tally.add(line, j + 1, name, raw, _unknown_message(name, raw))
+            return
         li = table.index.get(lot_id)
         if li is None:
             bad = False
-            for (name, j), v in zip(self.lot_cols, key):
-                allowed = VOCABULARY.get(name)
-                if allowed and v is not None and v not in allowed:
-                    problem(line, j + 1, name, f"unknown {name} '{v}'; expected one of: {', '.join(allowed)}")
-                    bad = True
             if key[0] is None or key[1] is None:
                 problem(line, 1, "material" if key[0] is None else "use", "required lot-level value is empty")
                 bad = True
@@ -422,6 +468,18 @@ class _LotReader:
             parse_iso_date(value)
         except ValueError as exc:
             self.problem(line, self.lot_cols[_DATE][1] + 1, "manufacture_date", f"manufacture_date {exc}")
+
+    @staticmethod
+    def _canonical(name: str, value: str | None) -> str | None:
+        """A lot-level value as meant: a vocabulary's value for a case variant of it; _UNKNOWN when
+        the column has a vocabulary and the value is not in it."""
+        vocabulary = CONTROLLED.get(name)
+        if vocabulary is None or value is None:
+            return value
+        return vocabulary.canonical(value) or _UNKNOWN
+
+    def report_tally(self) -> None:
+        self.tally.report()
 
     def _new_lot(self, lot_id: str, key: tuple[str | None, ...], line: int) -> int:
         table = self.table
@@ -516,7 +574,7 @@ class _LotReader:
         if len(set(raw_ids)) != len(raw_ids) or max(map(len, raw_ids)) > MAX_FIELD:
             return None
         ids = list(map(str.strip, raw_ids))
-        if "" in ids or len(set(ids)) != len(ids):
+        if "" in ids or len(set(ids)) != len(ids) or not all(map(str.isprintable, ids)):
             return None
         m = len(ids)
         keys: list[Sequence[str | None]] = [[None] * m] * len(self.lot_cols)
@@ -529,9 +587,13 @@ class _LotReader:
                 if LOT_LEVEL[k] in ("material", "use"):
                     return None
                 values = [v or None for v in values]
-            allowed = VOCABULARY.get(LOT_LEVEL[k])
-            if allowed and not set(values) <= {*allowed, None}:
-                return None
+            vocabulary = CONTROLLED.get(LOT_LEVEL[k])
+            if vocabulary is not None and not set(values) <= {*vocabulary.exact, None}:
+                meant: dict[str | None, str | None] = {v: vocabulary.canonical(v) for v in set(values) if v is not None}
+                if None in meant.values():
+                    return None
+                meant[None] = None
+                values = list(map(meant.__getitem__, values))  # case variants: per distinct value, C loop per row
             keys[k] = values
         if not self._dates_ok(keys[_DATE]):
             return None
@@ -806,6 +868,7 @@ def _csv_batches(source: Iterable[str], delimiter: str, width: int, position: _P
 STABILITY_REQUIRED = ("lot_id", "material", "condition", "time", "time_unit", "attribute", "value")
 CONDITIONS = ("long_term", "accelerated", "in_use", "shipping")
 TIME_UNITS = ("hours", "days", "months")
+STABILITY_CONTROLLED = {"condition": Vocabulary(CONDITIONS), "time_unit": Vocabulary(TIME_UNITS)}
 
 
 class StabilityPoint(NamedTuple):
@@ -844,6 +907,7 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
     delimiter, header, pos = read
     decimal_comma = delimiter == ";"
     reader = csv.reader(stream, delimiter=delimiter)
+    seen = _Tally(problem)
     line = 1
     try:
         for row in reader:
@@ -854,14 +918,17 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
                 problem(line, 1, "", f"row has {len(row)} fields, the header has {len(header)}")
                 continue
             get = lambda c: row[pos[c]].strip() if c in pos else ""  # noqa: E731
-            condition, unit_t = get("condition"), get("time_unit")
-            if condition not in CONDITIONS:
-                problem(line, pos["condition"] + 1, "condition",
-                        f"unknown condition '{condition}'; expected one of: {', '.join(CONDITIONS)}")
+            if not get("lot_id").isprintable():
+                seen.add(line, pos["lot_id"] + 1, "lot_id", get("lot_id"), _invisible_id_message(get("lot_id")))
                 continue
-            if unit_t not in TIME_UNITS:
-                problem(line, pos["time_unit"] + 1, "time_unit",
-                        f"unknown time_unit '{unit_t}'; expected one of: {', '.join(TIME_UNITS)}")
+            condition = STABILITY_CONTROLLED["condition"].canonical(get("condition"))
+            unit_t = STABILITY_CONTROLLED["time_unit"].canonical(get("time_unit"))
+            if condition is None or unit_t is None:
+                name = "condition" if condition is None else "time_unit"
+                allowed = STABILITY_CONTROLLED[name].allowed
+                seen.add(line, pos[name] + 1, name, get(name),
+                           (f"unknown {name} '{visible(get(name))}'",
+                            f"{did_you_mean(get(name), allowed)}; expected one of: {', '.join(allowed)}"))
                 continue
             try:
                 time = parse_number(get("time"), decimal_comma)
@@ -885,4 +952,5 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
                                       get("attribute"), result, get("unit") or None, file, line))
     except csv.Error as exc:
         problem(line + 1, 1, "", f"unreadable CSV: {_csv_error(exc)}")
+    seen.report()
     return out  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file

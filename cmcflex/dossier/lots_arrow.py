@@ -34,7 +34,7 @@ from cmcflex.dossier.lots import (
     MAX_UNITS,
     OPTIONAL,
     REQUIRED,
-    VOCABULARY,
+    CONTROLLED,
     AttributeColumn,
     LotTable,
     _parse_value,
@@ -147,6 +147,10 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     return codes, dictionary
 
 
+def _decline() -> str:
+    raise _Decline
+
+
 def _first_seen(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct codes (small non-negative integers) in order of first appearance, and the row
     where each first appears. Codes usually all show up early, so growing prefixes are searched
@@ -245,6 +249,8 @@ class _Reader:
         n = self.n
         lot_codes, lot_dictionary = _codes(self.column("lot_id"))
         ids = _stripped_keys(lot_dictionary)
+        if not all(map(str.isprintable, ids)):
+            raise _Decline  # an invisible character in a lot id: the exact reader reports it
         lots, first_rows = _first_seen(lot_codes)
         rank = np.zeros(len(lot_dictionary), _INT)
         rank[lots] = np.arange(len(lots), dtype=_INT)
@@ -293,9 +299,11 @@ class _Reader:
         stripped: list[str | None] = [s.strip() or None for s in dictionary]
         if name in ("material", "use") and any(stripped[c] is None for c in used):
             raise _Decline
-        allowed = VOCABULARY.get(name)
-        if allowed and not {stripped[c] for c in used} <= {*allowed, None}:
-            raise _Decline
+        vocabulary = CONTROLLED.get(name)
+        if vocabulary is not None:
+            for c in used:  # per distinct value: a case variant is read as its allowed value
+                if stripped[c] is not None:
+                    stripped[c] = vocabulary.canonical(stripped[c]) or _decline()
         if name == "manufacture_date" and not all(is_iso_date(stripped[c]) for c in used if stripped[c] is not None):
             raise _Decline  # type: ignore[arg-type]
         if name == "material":

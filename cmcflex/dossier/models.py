@@ -10,8 +10,7 @@ evaluate annotation strings nor to parse a builtin's signature text, which cost 
 """
 
 import datetime as dt
-from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -23,12 +22,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from cmcflex.dossier.controlled import ControlledValue
 from cmcflex.dossier.criteria import Criterion, parse_criterion
 from cmcflex.dossier.dates import EXPECTED as DATE_EXPECTED
 from cmcflex.dossier.dates import parse_iso_date
 from cmcflex.dossier.errors import did_you_mean
-from cmcflex.dossier.lots import USES
+from cmcflex.dossier.lots import CONTROLLED, USES
 from cmcflex.phases import Phase
 
 
@@ -67,6 +68,19 @@ def _iso_date(value: Any) -> Any:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
+def _identifier(value: Any) -> Any:
+    """Identifiers are text: a number here is an unquoted id YAML read as a number (``0106`` as 70)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise PydanticCustomError("identifier_number", "an identifier is text, but this unquoted value reads "
+                                  "as the number {number}", {"number": value})
+    return value
+
+
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+"""An id (lot, site, method, donor, change, document, rule id; a process version): text, never a
+number YAML read from an unquoted value."""
 
 
 def _criterion(value: Any) -> Any:
@@ -115,7 +129,7 @@ def _one_or_list(schema: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------- vocabularies
 
 
-class Modality(str, Enum):
+class Modality(ControlledValue):
     AAV = "aav"
     ADENOVIRAL_VECTOR = "adenoviral_vector"
     LENTIVIRAL_VECTOR = "lentiviral_vector"
@@ -153,7 +167,7 @@ EX_VIVO_MODIFIED_MODALITIES = frozenset(
 )
 
 
-class SiteRole(str, Enum):
+class SiteRole(ControlledValue):
     DRUG_SUBSTANCE = "drug_substance"
     DRUG_PRODUCT = "drug_product"
     VECTOR = "vector"
@@ -162,39 +176,39 @@ class SiteRole(str, Enum):
     PACKAGING = "packaging"
 
 
-class GmpRegime(str, Enum):
+class GmpRegime(ControlledValue):
     PHASE_1_GUIDANCE = "phase_1_guidance"
     PART_211 = "part_211"
 
 
-class InspectionType(str, Enum):
+class InspectionType(ControlledValue):
     PRE_LICENSE = "pre_license"
     PRE_APPROVAL = "pre_approval"
     SURVEILLANCE = "surveillance"
     FOR_CAUSE = "for_cause"
 
 
-class InspectionOutcome(str, Enum):
+class InspectionOutcome(ControlledValue):
     NAI = "NAI"
     VAI = "VAI"
     OAI = "OAI"
     PENDING = "pending"
 
 
-class TimeUnit(str, Enum):
+class TimeUnit(ControlledValue):
     HOURS = "hours"
     DAYS = "days"
     MONTHS = "months"
 
 
-class ControlStatus(str, Enum):
+class ControlStatus(ControlledValue):
     IN_PLACE = "in_place"
     PARTIAL = "partial"
     PLANNED = "planned"
     ABSENT = "absent"
 
 
-class MaterialRole(str, Enum):
+class MaterialRole(ControlledValue):
     ANCILLARY = "ancillary"
     RAW = "raw"
     EXCIPIENT = "excipient"
@@ -204,7 +218,7 @@ class MaterialRole(str, Enum):
     CONTAINER_CLOSURE = "container_closure"
 
 
-class MaterialOrigin(str, Enum):
+class MaterialOrigin(ControlledValue):
     HUMAN = "human"
     ANIMAL = "animal"
     RECOMBINANT = "recombinant"
@@ -212,19 +226,19 @@ class MaterialOrigin(str, Enum):
     CELL_LINE = "cell_line"
 
 
-class MaterialGrade(str, Enum):
+class MaterialGrade(ControlledValue):
     RESEARCH = "research"
     GMP = "gmp"
     COMPENDIAL = "compendial"
     NOT_APPLICABLE = "not_applicable"
 
 
-class APSPurpose(str, Enum):
+class APSPurpose(ControlledValue):
     INITIAL = "initial"
     PERIODIC = "periodic"
 
 
-class JustificationBasis(str, Enum):
+class JustificationBasis(ControlledValue):
     CLINICAL_LOTS = "clinical_lots"
     SAFETY = "safety"
     COMPENDIAL = "compendial"
@@ -234,7 +248,7 @@ class JustificationBasis(str, Enum):
     PLATFORM = "platform"
 
 
-class TestCategory(str, Enum):
+class TestCategory(ControlledValue):
     SAFETY = "safety"
     IDENTITY = "identity"
     POTENCY = "potency"
@@ -243,14 +257,14 @@ class TestCategory(str, Enum):
     GENERAL = "general"
 
 
-class MethodStatus(str, Enum):
+class MethodStatus(ControlledValue):
     IN_DEVELOPMENT = "in_development"
     QUALIFIED = "qualified"
     VALIDATED = "validated"
     VERIFIED = "verified"
 
 
-class LotCountApproach(str, Enum):
+class LotCountApproach(ControlledValue):
     PROCESS_KNOWLEDGE = "process_knowledge"
     RISK_BASED = "risk_based"
     STATISTICAL = "statistical"
@@ -258,26 +272,26 @@ class LotCountApproach(str, Enum):
     PLATFORM = "platform"
 
 
-class PPQStartingMaterial(str, Enum):
+class PPQStartingMaterial(ControlledValue):
     PATIENT = "patient"
     HEALTHY_DONOR = "healthy_donor"
     MIXED = "mixed"
     CELL_BANK = "cell_bank"
 
 
-class ReportStatus(str, Enum):
+class ReportStatus(ControlledValue):
     NOT_STARTED = "not_started"
     IN_PROGRESS = "in_progress"
     COMPLETE = "complete"
 
 
-class PPQConclusion(str, Enum):
+class PPQConclusion(ControlledValue):
     VALIDATED = "validated"
     NOT_VALIDATED = "not_validated"
     PENDING = "pending"
 
 
-class ChangeKind(str, Enum):
+class ChangeKind(ControlledValue):
     PROCESS = "process"
     SITE = "site"
     SCALE = "scale"
@@ -288,33 +302,33 @@ class ChangeKind(str, Enum):
     SPECIFICATION = "specification"
 
 
-class ChangeRisk(str, Enum):
+class ChangeRisk(ControlledValue):
     MINOR = "minor"
     MODERATE = "moderate"
     MAJOR = "major"
 
 
-class ReportingCategory(str, Enum):
+class ReportingCategory(ControlledValue):
     PAS = "PAS"
     CBE_30 = "CBE-30"
     CBE_0 = "CBE-0"
     ANNUAL_REPORT = "annual_report"
 
 
-class StudyDesign(str, Enum):
+class StudyDesign(ControlledValue):
     SIDE_BY_SIDE = "side_by_side"
     SPLIT_SOURCE = "split_source"
     HISTORICAL = "historical"
 
 
-class ComparisonMethod(str, Enum):
+class ComparisonMethod(ControlledValue):
     QUALITY_RANGE = "quality_range"
     EQUIVALENCE = "equivalence"
     MIN_MAX = "min_max"
     DESCRIPTIVE = "descriptive"
 
 
-class Conclusion(str, Enum):
+class Conclusion(ControlledValue):
     COMPARABLE = "comparable"
     NOT_COMPARABLE = "not_comparable"
     INCONCLUSIVE = "inconclusive"
@@ -364,7 +378,7 @@ class Inspection(Record):
 
 
 class Site(Record):
-    id: str = Field(description="Site id used in lots.csv and ppq.yaml, e.g. SITE-A")
+    id: Identifier = Field(description="Site id used in lots.csv and ppq.yaml, e.g. SITE-A")
     name: str | None = Field(
         None, description="Site name and location, e.g. Example Cell Processing Center, Durham NC"
     )
@@ -375,7 +389,7 @@ class Site(Record):
     third_party: bool = Field(False, description="A contract (third-party) site")
     gmp_regime: GmpRegime = Field(GmpRegime.PART_211, description="phase_1_guidance | part_211")
     commercial: bool = Field(False, description="Named in the BLA as a commercial site")
-    quality_agreement: str | None = Field(None, description="Quality agreement id (third-party sites)")
+    quality_agreement: Identifier | None = Field(None, description="Quality agreement id (third-party sites)")
     inspections: list[Inspection] = Field(
         default_factory=_empty_list, description="FDA inspections of the site, most recent last"
     )
@@ -388,7 +402,7 @@ class DossierFile(Record):
     product: Product = Field(description="The product: name, modality, route, indication")
     phase: Phase = Field(description="phase_1 | phase_2 | phase_3 | bla | post_approval")
     pivotal_phase: Phase = Field(Phase.PHASE_3, description="Phase of the registrational study")
-    commercial_process: str | None = Field(
+    commercial_process: Identifier | None = Field(
         None, description="process_version of the intended commercial process"
     )
     shelf_life: Period | None = Field(
@@ -429,7 +443,7 @@ class QualityUnit(Record):
 
 class Control(Record):
     status: ControlStatus = Field(description="State of the control: in_place, partial, planned or absent")
-    evidence: str | None = Field(None, description="Document id that shows the control")
+    evidence: Identifier | None = Field(None, description="Document id that shows the control")
 
 
 class EnvironmentalMonitoring(Control):
@@ -471,8 +485,8 @@ class Controls(Record):
 
 class AsepticProcessSimulation(Record):
     date: IsoDate = Field(description="Date of the media fill (ISO 8601), e.g. 2025-11-02")
-    site: str | None = Field(None, description="Site id from dossier.yaml")
-    suite: str | None = Field(None, description="Cleanroom suite or filling line, e.g. SUITE-1")
+    site: Identifier | None = Field(None, description="Site id from dossier.yaml")
+    suite: Identifier | None = Field(None, description="Cleanroom suite or filling line, e.g. SUITE-1")
     purpose: APSPurpose | None = Field(
         None, description="initial (qualification run) or periodic (requalification)"
     )
@@ -495,8 +509,8 @@ class Material(Record):
         description="research, gmp, compendial or not_applicable (e.g. patient material)"
     )
     supplier_qualified: bool | None = Field(None, description="The supplier of the material is qualified")
-    risk_assessment: str | None = Field(None, description="Required for human/animal-derived materials")
-    qualification: str | None = Field(
+    risk_assessment: Identifier | None = Field(None, description="Required for human/animal-derived materials")
+    qualification: Identifier | None = Field(
         None, description="Extension: document id of the in-house qualification of the material"
     )
     justification: str | None = Field(
@@ -505,7 +519,7 @@ class Material(Record):
 
 
 class Donor(Record):
-    id: str = Field(description="Donor id, e.g. D-0001")
+    id: Identifier = Field(description="Donor id, e.g. D-0001")
     eligibility_determined: bool = Field(
         description="A donor eligibility determination was made (21 CFR 1271.50): true, or false while it is pending"
     )
@@ -517,7 +531,7 @@ class Donor(Record):
         None, description="The donor's material was released from quarantine; default: released once "
         "the donor is determined eligible, else held"
     )
-    lots: list[str] = Field(
+    lots: list[Identifier] = Field(
         default_factory=_empty_list, description="Lot ids made from this donor's material (optional)"
     )
 
@@ -554,10 +568,20 @@ def _fraction(value: Any) -> Any:
 Fraction = Annotated[float, BeforeValidator(_fraction), Field(gt=0, lt=1)]
 
 
+IntervalMethod = Literal["tolerance_interval", "mean_k_sd", "prediction_interval", "ppk", "min_max"]
+
+
+def _interval_method(value: Any) -> Any:
+    """An interval method in any case (``Tolerance_Interval``) is that method; other values stay as written."""
+    if isinstance(value, str) and value.casefold() in get_args(IntervalMethod):
+        return value.casefold()
+    return value
+
+
 class StatisticalInterval(Record):
     """Extension: how a statistical or capability limit was derived from the lots (SPEC-007)."""
 
-    method: Literal["tolerance_interval", "mean_k_sd", "prediction_interval", "ppk", "min_max"] = Field(
+    method: Annotated[IntervalMethod, BeforeValidator(_interval_method)] = Field(
         description="Extension: tolerance_interval (x̄ ± k·s covering `coverage` of lots with `confidence`), "
         "mean_k_sd (x̄ ± k·s, k default 3), prediction_interval (one future lot, `confidence`), "
         "ppk (limit at x̄ ∓ 3·ppk·s), min_max (the range of the lots)"
@@ -592,7 +616,7 @@ class Justification(Record):
     text: str | None = Field(
         None, description="The justification in words, e.g. 'All 24 pivotal lots were >= 78 %'"
     )
-    lots: list[str] | None = Field(None, description="Lots the justification rests on (default: pivotal lots)")
+    lots: list[Identifier] | None = Field(None, description="Lots the justification rests on (default: pivotal lots)")
     interval: StatisticalInterval | None = Field(
         None, description="Extension: the interval behind a statistical or capability basis (recomputed by SPEC-007)"
     )
@@ -612,7 +636,7 @@ class SpecTest(Record):
     attribute: str = Field(description="Key used in lots.csv, unique within the material, e.g. viability")
     test: str | None = Field(None, description="Canonical test type (defaults to attribute)")
     category: TestCategory | None = Field(None, description="Category of a custom test")
-    method: str | None = Field(None, description="Method id in methods.yaml")
+    method: Identifier | None = Field(None, description="Method id in methods.yaml")
     unit: str | None = Field(None, description="Unit of the result, e.g. %, EU/mL, vg/mL")
     cqa: bool | None = Field(
         None,
@@ -634,6 +658,9 @@ class SpecTest(Record):
         return self.test or self.attribute
 
 
+USE_VOCABULARY = CONTROLLED["use"]
+
+
 class VersionTest(Record):
     """Extension: a test's criterion in an earlier specification version."""
 
@@ -646,7 +673,7 @@ class VersionTest(Record):
 class PreviousVersion(Record):
     """Extension: an earlier (superseded) version of a material's specification."""
 
-    version: str = Field(description='The superseded version, e.g. "2.0" (quote it so it stays text)')
+    version: Identifier = Field(description='The superseded version, e.g. "2.0" (quote it so it stays text)')
     effective_from: IsoDate | None = Field(None, description="Date the version took effect (ISO 8601)")
     uses: list[str] = Field(
         default_factory=_empty_list,
@@ -656,10 +683,13 @@ class PreviousVersion(Record):
     @field_validator("uses")
     @classmethod
     def _known_uses(cls, value: list[str]) -> list[str]:
+        known = []
         for use in value:
-            if use not in USES:
+            canonical = USE_VOCABULARY.canonical(use)  # a case variant is read as its allowed value
+            if canonical is None:
                 raise ValueError(f"unknown use '{use}'{did_you_mean(use, USES)}; allowed: {', '.join(USES)}")
-        return value
+            known.append(canonical)
+        return known
     tests: list[VersionTest] = Field(
         default_factory=_empty_list,
         description="Tests whose criterion differed in that version; a test not listed had today's criterion",
@@ -668,7 +698,7 @@ class PreviousVersion(Record):
 
 class Specification(Record):
     material: str = Field(description="drug_substance | drug_product | vector | <custom>, e.g. drug_product")
-    version: str | None = Field(
+    version: Identifier | None = Field(
         None, description='Specification version, e.g. "3.0" (quote it so it stays text)'
     )
     effective_from: IsoDate | None = Field(
@@ -721,17 +751,17 @@ class SpecificationsFile(Record):
 
 
 class Method(Record):
-    id: str = Field(description="Method id referred to by specifications.yaml and lots.csv, e.g. M-POT")
+    id: Identifier = Field(description="Method id referred to by specifications.yaml and lots.csv, e.g. M-POT")
     name: str | None = Field(None, description="What the method measures and how")
     compendial: bool = Field(
         False, description="A compendial method (USP, Ph. Eur.), verified rather than validated"
     )
     status: MethodStatus = Field(description="in_development, qualified, validated or verified (compendial)")
-    report: str | None = Field(None, description="Validation or verification report id")
+    report: Identifier | None = Field(None, description="Validation or verification report id")
     moa_linked: bool | None = Field(None, description="Potency only: measures the mechanism of action")
     quantitative: bool | None = Field(None, description="The method gives a numeric result")
-    replaces: str | None = Field(None, description="The method this one replaced")
-    bridging_study: str | None = Field(None, description="Study that bridges the two methods")
+    replaces: Identifier | None = Field(None, description="The method this one replaced")
+    bridging_study: Identifier | None = Field(None, description="Study that bridges the two methods")
 
 
 class MethodsFile(Record):
@@ -748,7 +778,7 @@ class LotCountJustification(Record):
         None, description="process_knowledge, risk_based, statistical, expected_coverage or platform"
     )
     text: str | None = Field(None, description="Why the number of PPQ lots gives confidence in the process")
-    evidence: list[str] = Field(
+    evidence: list[Identifier] = Field(
         default_factory=_empty_list, description="Document ids the justification rests on, e.g. [PD-RPT-007]"
     )
 
@@ -814,11 +844,11 @@ class Prerequisites(Record):
 
 
 class Protocol(Record):
-    id: str | None = Field(None, description="Protocol id, e.g. PPQ-PROT-001")
+    id: Identifier | None = Field(None, description="Protocol id, e.g. PPQ-PROT-001")
     approved_by_quality_unit: bool | None = Field(
         None, description="The protocol is approved by the quality unit (left out: inferred from a complete, "
                           "validated PPQ report, else reported as not recorded)")
-    site: str | None = Field(None, description="Site id where PPQ runs")
+    site: Identifier | None = Field(None, description="Site id where PPQ runs")
     scale: str | None = Field(None, description="e.g. commercial")
     lots_planned: int | None = Field(None, ge=0, description="Number of PPQ lots planned")
     lot_count_justification: LotCountJustification | None = Field(
@@ -843,7 +873,7 @@ class Protocol(Record):
 
 
 class PPQReport(Record):
-    id: str | None = Field(None, description="PPQ report id, e.g. PPQ-RPT-001")
+    id: Identifier | None = Field(None, description="PPQ report id, e.g. PPQ-RPT-001")
     status: ReportStatus = Field(ReportStatus.NOT_STARTED, description="not_started, in_progress or complete")
     conclusion: PPQConclusion = Field(
         PPQConclusion.PENDING, description="validated, not_validated or pending"
@@ -854,7 +884,7 @@ class PPQReport(Record):
 class PPQFile(Record):
     protocol: Protocol | None = Field(None, description="The PPQ protocol")
     report: PPQReport | None = Field(None, description="The PPQ report")
-    continued_process_verification: str | None = Field(None, description="Stage 3 CPV plan id")
+    continued_process_verification: Identifier | None = Field(None, description="Stage 3 CPV plan id")
 
 
 # ---------------------------------------------------------------------------- changes.yaml
@@ -862,8 +892,8 @@ class PPQFile(Record):
 
 class Comparability(Record):
     design: StudyDesign | None = Field(None, description="side_by_side, split_source or historical")
-    pre_lots: list[str] = Field(default_factory=_empty_list, description="Lot ids made before the change")
-    post_lots: list[str] = Field(default_factory=_empty_list, description="Lot ids made after the change")
+    pre_lots: list[Identifier] = Field(default_factory=_empty_list, description="Lot ids made before the change")
+    post_lots: list[Identifier] = Field(default_factory=_empty_list, description="Lot ids made after the change")
     attributes: list[str] = Field(
         default_factory=_empty_list, description="Attributes compared (lots.csv attribute keys)"
     )
@@ -876,14 +906,14 @@ class Comparability(Record):
     conclusion: Conclusion = Field(
         Conclusion.PENDING, description="comparable, not_comparable, inconclusive or pending"
     )
-    nonclinical_bridge: str | None = Field(
+    nonclinical_bridge: Identifier | None = Field(
         None, description="Document id of a nonclinical bridging study, if any"
     )
-    clinical_bridge: str | None = Field(None, description="Document id of a clinical bridging study, if any")
+    clinical_bridge: Identifier | None = Field(None, description="Document id of a clinical bridging study, if any")
 
 
 class Change(Record):
-    id: str = Field(description="Change id, e.g. CHG-004")
+    id: Identifier = Field(description="Change id, e.g. CHG-004")
     title: str | None = Field(None, description="Short description of the change")
     kind: ChangeKind = Field(
         description="process, site, scale, raw_material, equipment, method, vector or specification "
@@ -891,14 +921,14 @@ class Change(Record):
     )
     phase: Phase = Field(description="Phase in which the change was implemented")
     risk: ChangeRisk = Field(description="minor, moderate or major")
-    risk_assessment: str | None = Field(None, description="Risk assessment document id, e.g. RA-044")
+    risk_assessment: Identifier | None = Field(None, description="Risk assessment document id, e.g. RA-044")
     summary: str | None = Field(
         None, description="Extension: proportionate comparability summary for a minor change"
     )
-    from_version: str | None = Field(
+    from_version: Identifier | None = Field(
         None, description="process_version (lots.csv) before the change, e.g. v1"
     )
-    to_version: str | None = Field(None, description="process_version (lots.csv) after the change, e.g. v2")
+    to_version: Identifier | None = Field(None, description="process_version (lots.csv) after the change, e.g. v2")
     affected_attributes: list[str] = Field(
         default_factory=_empty_list, description="Quality attributes the change may affect"
     )
@@ -918,7 +948,7 @@ class ChangesFile(Record):
 
 
 class Waiver(Record):
-    rule: str = Field(description="Rule id, e.g. PPQ-006")
+    rule: Identifier = Field(description="Rule id, e.g. PPQ-006")
     scope: str | None = Field(None, description="A file, or a record such as 'change CHG-004'")
     justification: str = Field(
         min_length=1,

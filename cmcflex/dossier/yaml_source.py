@@ -28,6 +28,7 @@ MAX_DEPTH = 64  # nesting levels
 _P = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ, _TIMESTAMP, _MERGE = _P + "str", _P + "map", _P + "seq", _P + "timestamp", _P + "merge"
 _INT, _FLOAT = _P + "int", _P + "float"
+_NUMBER_TAGS = (_INT, _FLOAT)
 _ALLOWED_SCALAR_TAGS = {_STR, _TIMESTAMP, _INT, _FLOAT, _P + "bool", _P + "null"}
 
 Path = tuple[str | int, ...]
@@ -45,6 +46,8 @@ class SourceMap:
     file: str
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    numbers: dict[Path, str] = field(default_factory=dict)
+    """The text as written of each unquoted value read as a number (``0106`` read as 70)."""
 
     def locate(self, path: Path, key: bool = False) -> tuple[int, int]:
         """Position of ``path``, or of its nearest located ancestor."""
@@ -242,6 +245,8 @@ class _Builder:
             raise self.fail(event.start_mark, f"tag {tag!r} is not allowed (dossier files hold plain data)", path)
         if tag in (_STR, _TIMESTAMP):
             return event.value  # dates stay text; the models parse ISO 8601 themselves
+        if tag in _NUMBER_TAGS:
+            self.map.numbers[path] = event.value
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             value = _CONSTRUCTOR.construct_object(node, deep=False)

@@ -20,6 +20,7 @@ from cmcflex.dossier.criteria import (
     ReportOnlyCriterion,
     Result,
 )
+from cmcflex.dossier.ids import IdIndex, describe_miss
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import ABOVE, BELOW, WORD, WORDS, AttributeColumn, LotResult, StabilityPoint
 from cmcflex.dossier.models import PreviousVersion, Specification, SpecTest
@@ -195,6 +196,69 @@ def lot_indices(dossier: Dossier, lot_ids: Iterable[str]) -> frozenset[int]:
             cache.clear()
         cache[ids] = found
     return found  # type: ignore[no-any-return]
+
+
+def lot_id_index(dossier: Dossier) -> IdIndex:
+    """The lots.csv lot ids, for suggesting what an unresolved reference meant; built once."""
+    cached = dossier.cache.get("lot_id_index")
+    if cached is None:
+        cached = dossier.cache["lot_id_index"] = IdIndex(dossier.lots.lot_ids if dossier.lots is not None else ())
+    return cached  # type: ignore[no-any-return]
+
+
+def unresolved_lots(dossier: Dossier, lot_ids: Iterable[str]) -> dict[str, str | None]:
+    """The given lot ids that lots.csv does not hold, in order, each with the closest lot id there
+    (matched ignoring case, spaces and invisible characters first); empty without lots.csv."""
+    table = dossier.lots
+    if table is None:
+        return {}
+    missing = [x for x in dict.fromkeys(lot_ids) if x not in table.index]
+    return lot_id_index(dossier).suggest(missing) if missing else {}
+
+
+def misses_in_words(misses: dict[str, str | None]) -> str:
+    """``'l-301' (closest: 'L-301', ...), 'X'``: unresolved lot ids with their suggestions."""
+    shown = [describe_miss(ref, best) for ref, best in list(misses.items())[:10]]
+    more = f" and {len(misses) - 10} more" if len(misses) > 10 else ""
+    return ", ".join(shown) + more
+
+
+class LotReference(NamedTuple):
+    """Lot ids a YAML record names: the file, the key path of the list, the record and its role."""
+
+    file: str
+    path: tuple[str | int, ...]
+    record: str
+    what: str  # e.g. "The post_lots of change CHG-002's comparability study"
+    ids: list[str]
+
+
+def lot_references(dossier: Dossier) -> list[LotReference]:
+    """Every list of lot ids in the YAML files (comparability pre/post lots, justification lots,
+    donors' lots), in file order."""
+    out: list[LotReference] = []
+    if dossier.changes is not None:
+        for i, change in enumerate(dossier.changes.changes):
+            study = change.comparability
+            for side in ("pre_lots", "post_lots"):
+                ids = getattr(study, side) if study is not None else []
+                if ids:
+                    out.append(LotReference("changes.yaml", ("changes", i, "comparability", side),
+                                            f"change {change.id}",
+                                            f"The {side} of change {change.id}'s comparability study", list(ids)))
+    for i, j, spec, test in dossier.spec_tests():
+        ids = test.justification.lots if test.justification is not None and test.justification.lots else []
+        if ids:
+            out.append(LotReference("specifications.yaml",
+                                    ("specifications", i, "tests", j, "justification", "lots"),
+                                    test_record(spec.material, test.attribute),
+                                    f"The justification of {spec.material}/{test.attribute}", list(ids)))
+    if dossier.gmp is not None:
+        for i, donor in enumerate(dossier.gmp.donors):
+            if donor.lots:
+                out.append(LotReference("gmp.yaml", ("donors", i, "lots"), f"donor {donor.id}",
+                                        f"The lots of donor {donor.id}", list(donor.lots)))
+    return out
 
 
 def lots_with_results(dossier: Dossier, material: str, attribute: str) -> frozenset[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, NamedTuple
 
+from cmcflex.dossier.ids import visible
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import (Change, ChangeKind, ChangeRisk, ComparisonMethod, Conclusion, ReportingCategory,
                                     StudyDesign)
@@ -30,7 +31,7 @@ def _changes(d: Dossier) -> Iterator[tuple[int, Change]] | NotEvaluated:
     return iter(enumerate(d.changes.changes))
 
 
-def _at(d: Dossier, i: int, *keys: str) -> Location:
+def _at(d: Dossier, i: int, *keys: str | int) -> Location:
     return d.where(FILE, "changes", i, *keys)
 
 
@@ -264,7 +265,7 @@ def compare_attribute(
             out.append(NotEvaluated(
                 f"{attribute} ({material}) has {len(pre)} pre-change and {len(post)} post-change lots with "
                 "numeric results; at least 2 on each side are needed"
-                + (f" (listed lots not in lots.csv: {', '.join(lots.missing)})" if lots.missing else "")))
+                + (f" (listed lots not in lots.csv: {', '.join(map(visible, lots.missing))})" if lots.missing else "")))
             continue
         summary = stats.describe(pre.values())
         sd = summary.sd or 0.0
@@ -290,7 +291,7 @@ def compare_attribute(
         reason = f"{attribute} has no results for the study lots in lots.csv"
         if not lots.pre or not lots.post:
             reason = (f"{attribute}: no {'pre' if not lots.pre else 'post'}-change lots found in lots.csv"
-                      + (f" (listed but absent: {', '.join(lots.missing)})" if lots.missing else ""))
+                      + (f" (listed but absent: {', '.join(map(visible, lots.missing))})" if lots.missing else ""))
         out.append(NotEvaluated(reason))
     return out
 
@@ -469,8 +470,9 @@ _WEAK_REMEDY = (
     severity=by_phase(None, MA, B, B, B),
     cites=(Q5E, CGT_COMPARABILITY),
     grading="A 'comparable' claim the recomputed data contradict takes the phase's grade, even for a "
-            "minor change; a descriptive comparison, or one with too few lots to detect a difference, "
-            "is info (weak evidence).",
+            "minor change, and so does a 'comparable' study listing lots that lots.csv does not hold "
+            "(the recomputation would leave them out); a descriptive comparison, or one with too few "
+            "lots to detect a difference, is info (weak evidence).",
     remedy="Reconcile the conclusion with the lot data: investigate the post-change results the study's "
            "method rejects, add lots where the comparison has too few to decide, and revise the "
            "conclusion (with a nonclinical or clinical bridge) if the difference is real.",
@@ -503,8 +505,10 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield NotEvaluated(f"change {c.id}: lots.csv is missing, so the comparison cannot be recomputed")
             continue
         lots = study_lots(d, c)
+        if study.conclusion is Conclusion.COMPARABLE:
+            yield from _unresolved_study_lots(d, i, c)
         if len(lots.pre) < 2 or len(lots.post) < 2:
-            absent = f"; listed but not in lots.csv: {', '.join(lots.missing)}" if lots.missing else ""
+            absent = f"; listed but not in lots.csv: {', '.join(map(visible, lots.missing))}" if lots.missing else ""
             yield NotEvaluated(f"change {c.id}: {len(lots.pre)} pre-change and {len(lots.post)} post-change "
                                f"lots found in lots.csv; at least 2 on each side are needed{absent}")
             continue
@@ -540,6 +544,28 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 yield Gap(f"Change {c.id}'s 'comparable' conclusion agrees with the lot data, but the "
                           "comparison is weak evidence: " + _weak_words(weak, lead=False),
                           at=at, record=_record(c), data=data, severity=I, remedy=_WEAK_REMEDY)
+
+
+def _unresolved_study_lots(d: Dossier, i: int, c: Change) -> Iterator[Gap]:
+    """A 'comparable' study listing lots that lots.csv does not hold: the recomputation leaves them
+    out, so it cannot show the conclusion holds (a misspelt out-of-range lot would vanish)."""
+    from cmcflex.rules.common import misses_in_words, unresolved_lots
+
+    study = c.comparability
+    assert study is not None
+    for side, ids, words in (("pre_lots", study.pre_lots, "pre-change"), ("post_lots", study.post_lots, "post-change")):
+        misses = unresolved_lots(d, ids)
+        if not misses:
+            continue
+        many = len(misses) > 1
+        yield Gap(f"Change {c.id} concludes 'comparable', but its study lists {words} lot{'s' if many else ''} "
+                  f"{misses_in_words(misses)}, which lots.csv does not hold; the recomputation leaves "
+                  f"{'them' if many else 'it'} out, so the lot data cannot be shown to support the conclusion.",
+                  at=_at(d, i, "comparability", side, ids.index(next(iter(misses)))), record=_record(c),
+                  data={"change": c.id, "field": side, "missing_lots": list(misses), "suggestions": misses},
+                  remedy=f"Write each lot id in {side} exactly as lots.csv has it (the finding names the closest "
+                         "lot id), or add the lot's results to lots.csv, so that the comparison covers every "
+                         "lot of the study.")
 
 
 def _weak_words(results: list[Comparison], lead: bool = True) -> str:

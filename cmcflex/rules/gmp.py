@@ -15,6 +15,7 @@ import calendar
 import datetime as dt
 from typing import Iterator, NamedTuple, Sequence
 
+from cmcflex.dossier.ids import visible
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import (
     APSPurpose,
@@ -51,6 +52,7 @@ from cmcflex.rules.citations import (
     USP_1043, section,
 )
 from cmcflex.rules.remedies import CONTROL_REMEDIES
+from cmcflex.rules.common import unresolved_lots
 
 GMP_FILE = "gmp.yaml"
 DOSSIER_FILE = "dossier.yaml"
@@ -948,10 +950,13 @@ class DonorLots(NamedTuple):
 
 def _donor_lots(d: Dossier, lot_ids: Sequence[str]) -> DonorLots:
     words, released, to_patients, unknown = [], [], [], []
+    hints = unresolved_lots(d, lot_ids)
     for lot_id in lot_ids:
         lot = d.lots.lot(lot_id) if d.lots is not None else None
         if lot is None:
-            words.append(f"{lot_id}: not in lots.csv")
+            hint = hints.get(lot_id)
+            meant = f" (did you mean '{visible(hint)}'?)" if hint else ""
+            words.append(f"{visible(lot_id)}: not in lots.csv{meant}")
             unknown.append(lot_id)
             continue
         state = ""

@@ -49,7 +49,7 @@ from cmcflex.dossier.criteria import (
     ReportOnlyCriterion,
     Result,
 )
-from cmcflex.dossier.errors import did_you_mean
+from cmcflex.dossier.ids import IdIndex, describe_miss, visible
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot, LotResult
 from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
@@ -82,13 +82,17 @@ from cmcflex.rules.common import (
     OutOfSpec,
     SpecVersion,
     SpecRef,
+    lot_id_index,
     lot_indices,
+    lot_references,
     lots_with_results,
+    misses_in_words,
     not_accepted,
     out_of_spec,
     release_versions,
     spec_index,
     test_record,
+    unresolved_lots,
 )
 from cmcflex.formatting import number, number_range
 from cmcflex.rules.lotstats import (ASSUMED_RELEASED, LotSet, SpecLots, assumed_released, lots_by_test,
@@ -1416,8 +1420,8 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"Test {_label(ref)} names no method.", ref.at, record=ref.record,
                       data={"method": None})
         elif d.methods is not None and mid not in method_ids:
-            yield Gap(f"Test {_label(ref)} names method '{mid}', which {METHODS} does not list"
-                      f"{did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
+            yield Gap(f"Test {_label(ref)} names method '{visible(mid)}', which {METHODS} does not list"
+                      f"{_did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
                       data={"method": mid, "suggestion": _closest(mid, method_ids)})
         c_unit = getattr(ref.test.criterion, "unit", None)
         if c_unit and ref.test.unit and not same_unit(c_unit, ref.test.unit):
@@ -1468,9 +1472,14 @@ def _lot_units(d: Dossier) -> Iterator[Outcome]:
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:
-    from cmcflex.dossier.errors import closest
+    """The id ``word`` was meant to be: equal but for case, spaces or invisible characters, else
+    one edit away, else the closest spelling (see :class:`cmcflex.dossier.ids.IdIndex`)."""
+    return IdIndex(choices).suggest([word])[word]
 
-    return closest(word, choices)
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    best = _closest(word, choices)
+    return f" (did you mean '{visible(best)}'?)" if best else ""
 
 
 def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
@@ -1491,7 +1500,7 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
                 continue
             attrs = sorted(a for m, a in index if m == material)
             yield Gap(f"lots.csv has results for {material}/{attribute}, which no {material} specification "
-                      f"test covers{did_you_mean(attribute, attrs)}.", Location(file, line),
+                      f"test covers{_did_you_mean(attribute, attrs)}.", Location(file, line),
                       record=test_record(material, attribute),
                       data={"material": material, "attribute": attribute,
                             "suggestion": _closest(attribute, attrs), "results": len(col)})
@@ -1499,16 +1508,16 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
             rows = sorted(unknown_material[material], key=lambda r: (r[0], r[1]))
             file, line, _ = rows[0]
             yield Gap(f"lots.csv has results for material '{material}', which no specification covers"
-                      f"{did_you_mean(material, spec_materials)}.", Location(file, line),
+                      f"{_did_you_mean(material, spec_materials)}.", Location(file, line),
                       record=f"material {material}",
                       data={"material": material, "attributes": sorted(r[2] for r in rows),
                             "suggestion": _closest(material, spec_materials)})
     site_ids = [s.id for s in d.info.sites]
     sites = table.lot_values["site"]
-    for site in sorted(set(sites) - {None, "", *site_ids}):  # type: ignore[type-var]
+    for site in sorted({x for x in sites if x} - set(site_ids)):
         li = sites.index(site)  # the first lot naming it
-        yield Gap(f"lots.csv names site '{site}', which dossier.yaml does not list"
-                  f"{did_you_mean(site, site_ids)}.", Location(table.files[table.lot_file[li]], table.lot_line[li]),
+        yield Gap(f"lots.csv names site '{visible(site)}', which dossier.yaml does not list"
+                  f"{_did_you_mean(site, site_ids)}.", Location(table.files[table.lot_file[li]], table.lot_line[li]),
                   record=f"site {site}", data={"site": site, "suggestion": _closest(site, site_ids)})
     if d.methods is not None and table.methods:
         first: dict[int, tuple[str, int]] = {}
@@ -1524,17 +1533,43 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
                     first[mi] = where
         for mi in sorted(first, key=lambda i: table.methods[i]):
             name = table.methods[mi]
-            yield Gap(f"lots.csv names method '{name}', which {METHODS} does not list"
-                      f"{did_you_mean(name, method_ids)}.", Location(*first[mi]), record=f"method {name}",
+            yield Gap(f"lots.csv names method '{visible(name)}', which {METHODS} does not list"
+                      f"{_did_you_mean(name, method_ids)}.", Location(*first[mi]), record=f"method {name}",
                       data={"method": name, "suggestion": _closest(name, method_ids)})
-    for i, j, spec, test in d.spec_tests():
-        named = test.justification.lots if test.justification and test.justification.lots else []
-        missing = [lot_id for lot_id in named if table.lot(lot_id) is None]
-        if missing:
-            hints = {m: _closest(m, table.lot_ids) for m in missing}
-            shown = [m + (f" (did you mean '{h}'?)" if h else "") for m, h in hints.items()]
-            yield Gap(f"The justification of {spec.material}/{test.attribute} names lot"
-                      f"{'s' if len(missing) > 1 else ''} {_listing(shown)} absent from lots.csv.",
-                      d.where(FILE, "specifications", i, "tests", j, "justification", "lots"),
-                      record=test_record(spec.material, test.attribute),
-                      data={"missing_lots": missing, "suggestions": hints})
+    for ref in lot_references(d):
+        misses = unresolved_lots(d, ref.ids)
+        if not misses:
+            continue
+        item = ref.ids.index(next(iter(misses)))
+        yield Gap(f"{ref.what} names lot{'s' if len(misses) > 1 else ''} {misses_in_words(misses)}, absent "
+                  "from lots.csv; lot ids must match lots.csv exactly (case, spaces and invisible characters "
+                  "included), or the lot is left out of every check that uses the list.",
+                  d.where(ref.file, *ref.path, item), record=ref.record,
+                  remedy="Write each lot id exactly as lots.csv has it (the finding names the closest lot id), "
+                  "or add the lot's results to lots.csv.",
+                  data={"file": ref.file, "field": ".".join(str(p) for p in ref.path),
+                        "missing_lots": list(misses), "suggestions": misses})
+    yield from _stability_near_misses(d)
+
+
+def _stability_near_misses(d: Dossier) -> Iterator[Outcome]:
+    """stability.csv lot ids that lots.csv holds only in another case or with other invisible
+    characters: the stability rules would not find the lot's process. (A stability lot absent from
+    lots.csv altogether may be a stability-only lot, and is not reported.)"""
+    table = d.lots
+    if table is None or not d.stability:
+        return
+    first: dict[str, tuple[str, int]] = {}
+    for point in d.stability:
+        if point.lot_id not in table.index:
+            first.setdefault(point.lot_id, (point.file, point.line))
+    index = lot_id_index(d)
+    for lot_id, where in first.items():
+        meant = index.same_but_spelling(lot_id)
+        if meant is None:
+            continue
+        yield Gap(f"stability.csv names lot {describe_miss(lot_id, meant)}, which lots.csv does not hold as "
+                  "written, so the stability rules cannot tell the lot's process.", Location(*where),
+                  record=f"lot {visible(lot_id)}",
+                  remedy="Write the lot id in stability.csv exactly as lots.csv has it.",
+                  data={"file": where[0], "lot": lot_id, "suggestion": meant})

@@ -63,8 +63,8 @@ CASES = [
      "dossier.yaml:7:16: sites[0].inspections[0].date: '10/03/2026' is not a date written YYYY-MM-DD "
      "(ISO 8601), e.g. 2026-03-10; write 2026-10-03 (month first) or 2026-03-10 (day first), whichever is meant"),
     ('inspection-outcome', 'dossier.yaml',
-     'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nsites:\n  - id: SITE-A\n    inspections:\n      - {date: 2026-03-10, type: pre_license, outcome: vai}\n',
-     "dossier.yaml:7:56: sites[0].inspections[0].outcome: unknown outcome 'vai'; allowed: NAI, VAI, OAI, pending"),
+     'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nsites:\n  - id: SITE-A\n    inspections:\n      - {date: 2026-03-10, type: pre_license, outcome: VIA}\n',
+     "dossier.yaml:7:56: sites[0].inspections[0].outcome: unknown outcome 'VIA' (did you mean 'VAI'?); allowed: NAI, VAI, OAI, pending"),
     ('open-observations-fraction', 'dossier.yaml',
      'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nsites:\n  - id: SITE-A\n    inspections:\n      - {date: 2026-03-10, type: surveillance, outcome: NAI, open_observations: 1.5}\n',
      'dossier.yaml:7:81: sites[0].inspections[0].open_observations: expected a whole number, e.g. 3 (got 1.5)'),

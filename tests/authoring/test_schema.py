@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -74,7 +75,7 @@ def test_every_vocabulary_is_an_enum():
     assert enums["Modality"] == [m.value for m in models.Modality]
     assert enums["Phase"] == ["phase_1", "phase_2", "phase_3", "bla", "post_approval"]
     vocabularies = {n for n, obj in vars(models).items()
-                    if isinstance(obj, type) and issubclass(obj, models.Enum) and obj.__module__ == models.__name__}
+                    if isinstance(obj, type) and issubclass(obj, enum.Enum) and obj.__module__ == models.__name__}
     assert vocabularies <= set(enums), f"vocabularies missing from the schemas: {vocabularies - set(enums)}"
 
 

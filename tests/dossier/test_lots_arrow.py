@@ -18,6 +18,7 @@ pytest.importorskip("pyarrow")
 from cmcflex.dossier import loader  # noqa: E402
 from cmcflex.dossier import lots as L  # noqa: E402
 from cmcflex.dossier.errors import DossierError  # noqa: E402
+from cmcflex.dossier.ids import visible  # noqa: E402
 from cmcflex.dossier.lots_arrow import read_lots_fast  # noqa: E402
 from tests.dossier.test_lots_reader import ATTRS, HEADER, columnar, make_lots_csv, state  # noqa: E402
 
@@ -266,3 +267,63 @@ def test_reports_are_the_same_either_way(monkeypatch: pytest.MonkeyPatch, sample
         report = build_report(dossier, phase=None, target=None, as_of=dt.date(2026, 11, 25), path_label=sample)
         reports.append(report.model_dump(mode="json"))
     assert reports[0] == reports[1] and reports[0]["findings"]
+
+
+# --------------------------------------------------------------------- lot ids and vocabularies
+
+def _load_both_ways(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> list[object]:
+    """The lot table, or the problems, of a dossier with this lots.csv: fast path first, then exact."""
+    out: list[object] = []
+    for on in (True, False):
+        folder = tmp_path / f"d{on}"
+        folder.mkdir(parents=True)
+        (folder / "dossier.yaml").write_text("cmcflex: 1\nproduct: {name: P, modality: aav}\nphase: phase_1\n")
+        (folder / "lots.csv").write_text(text, encoding="utf-8")
+        _with_fast_path(monkeypatch, on)
+        try:
+            out.append(state(loader.load_dossier(folder).lots))
+        except DossierError as exc:
+            out.append([str(p) for p in exc.problems])
+    return out
+
+
+def _all(text: str, old: str, new: str) -> str:
+    return text.replace(old, new)
+
+
+CLEAN = make_lots_csv(random.Random(7), 30, messy=False)
+
+
+@pytest.mark.parametrize("text, meant", [
+    pytest.param(_all(CLEAN, ",commercial,", ",Commercial,"), CLEAN, id="use-capitalised"),
+    pytest.param(_all(CLEAN, ",released", ",RELEASED"), CLEAN, id="disposition-upper-case"),
+    pytest.param(_all(CLEAN, ",ppq,", ",PPQ,").replace(",phase_2,", ",Phase_2,"), CLEAN, id="ppq-and-phase"),
+    pytest.param(_edit("released", "Released"), _edit("released", "released"), id="one-row-of-a-lot-in-another-case"),
+])
+def test_case_variants_of_controlled_values_read_the_same_either_way(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path, text: str, meant: str) -> None:
+    assert text != meant
+    quick, exact = _load_both_ways(monkeypatch, tmp_path, text)
+    assert isinstance(exact, dict) and quick == exact == _load_both_ways(monkeypatch, tmp_path / "meant", meant)[1]
+
+
+@pytest.mark.parametrize("text, bad, says", [
+    pytest.param(_all(CLEAN, ",commercial,", ",comercial,"), "comercial", "(did you mean 'commercial'?)",
+                 id="misspelt-use"),
+    pytest.param(_all(CLEAN, "L0003,", "L0003\u200b,"), "L0003\u200b", "holds an invisible or control character",
+                 id="zero-width-space-in-a-lot-id"),
+    pytest.param(_all(CLEAN, "L0004,", "L\u00a00004,"), "L\u00a00004", "holds an invisible or control character",
+                 id="no-break-space-in-a-lot-id"),
+])
+def test_bad_ids_and_values_are_reported_once_the_same_either_way(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                 text: str, bad: str, says: str) -> None:
+    quick, exact = _load_both_ways(monkeypatch, tmp_path, text)
+    assert quick == exact and isinstance(exact, list)
+    hits = [p for p in exact if f"'{visible(bad)}'" in p]
+    assert len(hits) == 1, exact  # one problem per distinct value, however many rows hold it
+    rows = text.count(f",{bad},") + text.count(f"\n{bad},")
+    assert says in hits[0] and f"({rows} rows, the first here)" in hits[0] and rows > 1
+
+
+def test_the_fast_path_takes_case_variants_of_controlled_values() -> None:
+    assert assert_same_or_declined(_all(CLEAN, ",commercial,", ",Commercial,").replace(",released", ",Released"))

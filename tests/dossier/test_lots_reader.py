@@ -39,6 +39,7 @@ def row_by_row(text: str, file: str = "lots.csv") -> tuple[L.LotTable, list[Prob
     rows = csv.reader(stream, delimiter=delimiter)
     for row in rows:
         reader.add_row(row, rows.line_num + 1)
+    reader.report_tally()
     return table, problems
 
 

@@ -680,7 +680,8 @@ def test_gmp_014_declares_its_info_grade_in_metadata() -> None:
                              "phase 1, released under exception)")),
     ({"released_from_quarantine": True}, [], "yet its material was released from quarantine"),
     ({}, ["L-999"], "yet its lot is not in lots.csv"),
-], ids=["released-phase-1-lot", "out-of-quarantine", "unknown-lot"])
+    ({}, ["l-101\u200b"], "l-101<U+200B>: not in lots.csv (did you mean 'L-101'?)"),
+], ids=["released-phase-1-lot", "out-of-quarantine", "unknown-lot", "lot-spelt-otherwise"])
 def test_gmp_014_donor_whose_material_left_quarantine_is_a_blocker(dossier_dir, fields, lots, words) -> None:
     def released(files: dict[str, Any]) -> None:
         for row in files["lots.csv"]:

@@ -1172,7 +1172,7 @@ def test_spec013_dangling_references(make: Callable[..., Path], phase: str) -> N
     assert "drug_product/viabilty" in messages and "did you mean 'viability'" in messages
     assert "site 'SITE-AA'" in messages and "did you mean 'SITE-A'" in messages
     assert "method 'M-PH'" in messages
-    assert "L-3O2 (did you mean 'L-302'?)" in messages
+    assert "'L-3O2' (did you mean 'L-302'?)" in messages
     assert {f.record for f in found} >= {"site SITE-AA", "method M-PH", "test drug_product/viabilty"}
     lot_finding = next(f for f in found if f.record == "site SITE-AA")
     assert lot_finding.file == "lots.csv" and lot_finding.line

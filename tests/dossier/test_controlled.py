@@ -1,0 +1,132 @@
+"""Controlled values: case variants read as meant, other values reported once with a suggestion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from cmcflex.cli import app
+from cmcflex.dossier.controlled import ControlledValue, Vocabulary
+from cmcflex.dossier.errors import DossierError
+from cmcflex.dossier.loader import load_dossier
+from cmcflex.dossier.lots import USES
+from cmcflex.dossier.models import MethodStatus, Modality, SiteRole
+from cmcflex.phases import Phase
+from tests.helpers import base_dossier_yaml, lot_rows, write_dossier
+
+runner = CliRunner()
+
+
+class _Clash(ControlledValue):
+    LOWER = "a"
+    UPPER = "A"
+
+
+def test_case_variants_name_their_value_only_when_unambiguous() -> None:
+    assert Phase("Phase_2") is Phase.PHASE_2 and Phase("BLA") is Phase.BLA
+    assert Modality("CAR_T_Autologous") is Modality.CAR_T_AUTOLOGOUS
+    assert _Clash("a") is _Clash.LOWER and _Clash("A") is _Clash.UPPER
+    with pytest.raises(ValueError):
+        Phase("phase 2")  # only case is forgiven
+    assert Vocabulary(["x", "X"]).canonical("x") == "x" and Vocabulary(["x", "X"]).canonical("X") == "X"
+    assert Vocabulary(["ab", "AB"]).canonical("Ab") is None
+
+
+@given(st.sampled_from(USES), st.lists(st.booleans(), min_size=12, max_size=12))
+def test_any_case_of_a_use_is_that_use(use: str, upper: list[bool]) -> None:
+    variant = "".join(c.upper() if u else c for c, u in zip(use, upper))
+    assert Vocabulary(USES).canonical(variant) == use
+
+
+def test_yaml_enums_accept_case_variants(tmp_path: Path) -> None:
+    info = base_dossier_yaml(phase="Phase_2", product={"name": "P", "modality": "CAR_T_Autologous"})
+    info["sites"][0]["roles"] = ["Drug_Product", "TESTING"]
+    methods = {"methods": [{"id": "M-1", "status": "Validated"}]}
+    d = load_dossier(write_dossier(tmp_path / "d", {"dossier.yaml": info, "methods.yaml": methods}))
+    assert d.info.phase is Phase.PHASE_2 and d.modality is Modality.CAR_T_AUTOLOGOUS
+    assert d.info.sites[0].roles == [SiteRole.DRUG_PRODUCT, SiteRole.TESTING]
+    assert d.methods is not None and d.methods.methods[0].status is MethodStatus.VALIDATED
+
+
+def test_lots_csv_accepts_case_variants(tmp_path: Path) -> None:
+    rows = lot_rows("L-1", "PPQ", {"potency": 1}, disposition="Released", starting_material="Patient")
+    rows += lot_rows("L-2", "Phase_2", {"potency": 2}, disposition="RELEASED")
+    d = load_dossier(write_dossier(tmp_path / "d", {"lots.csv": rows}))
+    assert d.lots is not None
+    lot = d.lots.lot("L-1")
+    assert lot is not None and (lot.use, lot.disposition, lot.starting_material) == ("ppq", "released", "patient")
+    assert [x.id for x in d.lots.lots_where(use="phase_2")] == ["L-2"]
+
+
+def test_a_bad_yaml_value_repeated_is_one_problem(tmp_path: Path) -> None:
+    methods = {"methods": [{"id": f"M-{k}", "status": "valdated"} for k in range(10)]
+               + [{"id": "M-X", "status": "qualifed"}]}
+    with pytest.raises(DossierError) as caught:
+        load_dossier(write_dossier(tmp_path / "d", {"methods.yaml": methods}))
+    problems = [str(p) for p in caught.value.problems]
+    assert len(problems) == 2, problems
+    (valdated,) = [p for p in problems if "'valdated'" in p]
+    assert "(did you mean 'validated'?)" in valdated and "(10 places: here and at lines" in valdated
+    (qualifed,) = [p for p in problems if "'qualifed'" in p]
+    assert "places" not in qualifed
+
+
+def test_a_bad_lots_value_repeated_is_one_problem_with_its_row_count(tmp_path: Path) -> None:
+    rows = [r for k in range(10) for r in lot_rows(f"L-{k}", "pivotal", {"potency": 1, "viability": 80})]
+    rows += lot_rows("L-X", "phase_2", {"potency": 1}, disposition="relased")
+    root = write_dossier(tmp_path / "d", {"lots.csv": rows})
+    result = runner.invoke(app, ["check", str(root)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("lots.csv:")]
+    assert len(lines) == 2, result.output
+    assert lines[0].startswith("lots.csv:2:3: use: unknown use 'pivotal' (20 rows, the first here)")
+    assert lines[1].startswith("lots.csv:22:12: disposition: unknown disposition 'relased' (did you mean 'released'?)")
+
+
+STABILITY_HEADER = "lot_id,material,condition,time,time_unit,attribute,value,unit\n"
+
+
+def test_stability_csv_accepts_case_variants(tmp_path: Path) -> None:
+    text = STABILITY_HEADER + "L-1,drug_product,Long_Term,3,Months,potency,90,%\n"
+    d = load_dossier(write_dossier(tmp_path / "d", {"stability.csv": text}))
+    assert d.stability is not None
+    (point,) = d.stability
+    assert (point.condition, point.time_unit, point.months) == ("long_term", "months", 3)
+
+
+def test_stability_csv_reports_each_bad_value_and_invisible_lot_id_once(tmp_path: Path) -> None:
+    rows = [f"L-{k},drug_product,longterm,{k},months,potency,90,%\n" for k in range(6)]
+    rows += ["L-9\u200b,drug_product,long_term,1,months,potency,90,%\n"] * 2
+    root = write_dossier(tmp_path / "d", {"stability.csv": STABILITY_HEADER + "".join(rows)})
+    result = runner.invoke(app, ["check", str(root)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("stability.csv:")]
+    assert lines == [
+        "stability.csv:2:3: condition: unknown condition 'longterm' (6 rows, the first here) (did you mean "
+        "'long_term'?); expected one of: long_term, accelerated, in_use, shipping",
+        "stability.csv:8:1: lot_id: lot_id 'L-9<U+200B>' (2 rows, the first here) holds an invisible or control "
+        "character; a lot id must be plain text that dossier files can name exactly: remove the character",
+    ]
+
+
+def test_interval_method_accepts_case_variants_only() -> None:
+    from cmcflex.dossier.models import StatisticalInterval
+
+    assert StatisticalInterval.model_validate({"method": "Tolerance_Interval"}).method == "tolerance_interval"
+    with pytest.raises(ValueError, match="'Tolerance'"):
+        StatisticalInterval.model_validate({"method": "Tolerance"})
+
+
+def test_a_bad_value_on_a_later_row_of_a_known_lot_is_named_as_written(tmp_path: Path) -> None:
+    rows = lot_rows("L-1", "phase_2", {"potency": 1, "viability": 80, "ph": 7})
+    rows[1]["disposition"] = "relased"
+    rows[2]["disposition"] = "Released"  # a case variant agrees with the lot's 'released'
+    with pytest.raises(DossierError) as caught:
+        load_dossier(write_dossier(tmp_path / "d", {"lots.csv": rows}))
+    assert [str(p) for p in caught.value.problems] == [
+        "lots.csv:3:12: disposition: unknown disposition 'relased' (did you mean 'released'?); expected one of: "
+        "released, rejected, released_under_exception, pending, not_applicable"]
