@@ -196,8 +196,8 @@ def lot_indices(dossier: Dossier, lot_ids: Iterable[str]) -> frozenset[int]:
 
 
 def lots_with_results(dossier: Dossier, material: str, attribute: str) -> frozenset[int]:
-    """The lot table's indices of the lots with at least one result row for (material, attribute);
-    built once per column and cached."""
+    """The lot table's indices of the lots with at least one result row for (material, attribute),
+    counting rows left out for their unit (SPEC-013 reports those); built once per column and cached."""
     table = dossier.lots
     if table is None:
         return frozenset()
@@ -205,7 +205,11 @@ def lots_with_results(dossier: Dossier, material: str, attribute: str) -> frozen
     found = cache.get((material, attribute))
     if found is None:
         col = table.columns.get((material, attribute))
-        found = cache[(material, attribute)] = frozenset(col.lot) if col is not None else frozenset()
+        found = frozenset(col.lot) if col is not None else frozenset()
+        excluded = {table.index[lot] for ex in dossier.unit_exclusions  # in a unit SPEC-013 reports
+                    if ex.source == "lots" and (ex.material, ex.attribute) == (material, attribute)
+                    for _, _, lot in ex.rows}
+        found = cache[(material, attribute)] = found | excluded
     return found  # type: ignore[no-any-return]
 
 

@@ -21,9 +21,9 @@ Readings of the catalogue made here:
   a pivotal lot may appear in both.
 - When lots.csv gives no disposition for patient lots, they count as released; SPEC-009 says so
   once (a not-evaluated note) and SPEC-006/SPEC-009 findings that rest on such a lot say so too.
-- SPEC-013 also checks that units agree (criterion vs the test's unit, lots.csv units vs the
-  test's unit): a result in another unit is judged against the wrong number. Units agree when
-  equal ignoring case and spacing, or when one adds words to the other (``%``, ``% of reference``).
+- SPEC-013 also reports results (lots.csv, stability.csv) whose unit cannot be converted to their
+  test's unit (:mod:`cmcflex.dossier.units`): the loader has left them out of every statistic and
+  judgement, and this finding names their rows. A criterion in an incompatible unit is a load error.
 - SPEC-012: from P3 a missing bridge is B for methods of potency or quantity tests and Ma for
   other methods.
 """
@@ -1164,16 +1164,10 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"Test {_label(ref)} names method '{mid}', which {METHODS} does not list"
                       f"{did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
                       data={"method": mid, "suggestion": _closest(mid, method_ids)})
-        c_unit = getattr(ref.test.criterion, "unit", None)
-        if c_unit and ref.test.unit and not same_unit(c_unit, ref.test.unit):
-            yield Gap(f"Test {_label(ref)} has unit '{ref.test.unit}' but its criterion "
-                      f"'{ref.test.criterion.describe()}' is in '{c_unit}', so results are judged against a "
-                      "limit in another unit.", ref.at, record=ref.record, remedy=UNIT_REMEDY,
-                      data={"test_unit": ref.test.unit, "criterion_unit": c_unit})
+    yield from _unit_exclusions(d)
     if d.lots is None:
         return
     yield from _lot_references(d, method_ids)
-    yield from _lot_units(d)
 
 
 UNIT_REMEDY = ("Make the units agree: write the criterion in the test's unit (or correct the test's unit) "
@@ -1181,35 +1175,39 @@ UNIT_REMEDY = ("Make the units agree: write the criterion in the test's unit (or
                "unit is judged against the wrong limit.")
 
 
-def _unit_key(unit: str) -> list[str]:
-    return unit.replace("µ", "u").replace("μ", "u").casefold().split()
+UNIT_ROWS_LISTED = 10  # lines named in a unit finding's message (the data lists them all, up to 200)
 
 
-def same_unit(a: str, b: str) -> bool:
-    """Whether two written units agree: equal ignoring case and spacing, or one the other with words
-    added (``%`` and ``% of reference``, ``pg/mL`` and ``pg/mL IFN-γ``)."""
-    ka, kb = _unit_key(a), _unit_key(b)
-    short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
-    return long_[:len(short)] == short
-
-
-def _lot_units(d: Dossier) -> Iterator[Outcome]:
-    """lots.csv units that differ from the unit of the test they are results of."""
-    table = d.lots
-    assert table is not None
-    for (material, attribute), ref in sorted(spec_index(d).items()):
-        declared = ref.test.unit or getattr(ref.test.criterion, "unit", None)
-        col = table.columns.get((material, attribute))
-        if not declared or col is None or not len(col):
+def _unit_exclusions(d: Dossier) -> Iterator[Outcome]:
+    """Results in a unit that cannot be converted to their test's unit: once per test and unit, with
+    their rows. The loader has already taken them out of every statistic and judgement."""
+    index = spec_index(d)
+    for ex in sorted(d.unit_exclusions, key=lambda e: (e.source, e.material, e.attribute, e.rows[0][:2])):
+        ref = index.get((ex.material, ex.attribute))
+        if ref is None:
             continue
-        other = sorted(u for u in col.units if not same_unit(u, declared))
-        if not other:
-            continue
-        shown = ", ".join(f"'{u}'" for u in other)
-        yield Gap(f"lots.csv reports {_label(ref)} in {shown}, but the test's unit is '{declared}', so those "
-                  "results are judged against a limit in another unit.", ref.at, record=ref.record,
-                  remedy=UNIT_REMEDY,
-                  data={"test_unit": declared, "lots_units": other, "file": table.files[col.file[0]]})
+        file = ex.rows[0][0]
+        lines = [str(line) for f, line, _ in ex.rows if f == file]
+        shown = ", ".join(lines[:UNIT_ROWS_LISTED]) + (f" and {len(ex.rows) - UNIT_ROWS_LISTED} more"
+                                                        if len(ex.rows) > UNIT_ROWS_LISTED else "")
+        other_files = sorted({f for f, _, _ in ex.rows} - {file})
+        where = f"{file} line{'s' if len(ex.rows) > 1 else ''} {shown}" + (
+            f" (and in {', '.join(other_files)})" if other_files else "")
+        n = len(ex.rows)
+        unit_words = (f"the test's unit '{ex.test_unit}'" if ex.declared else
+                      f"'{ex.test_unit}', the unit of the first result (the test states no unit)")
+        yield Gap(f"{n} result{'s' if n != 1 else ''} of {_label(ref)} ({where}) {'are' if n != 1 else 'is'} in "
+                  f"'{ex.unit}', which cannot be converted to {unit_words}; "
+                  f"{'they are' if n != 1 else 'it is'} left out of every statistic and judgement.",
+                  Location(file, ex.rows[0][1]), record=ref.record, remedy=UNIT_REMEDY,
+                  data={"source": ex.source, "unit": ex.unit, "test_unit": ex.test_unit,
+                        "test_unit_declared": ex.declared, "results": n,
+                        "rows": [{"file": f, "line": line, "lot": lot} for f, line, lot in ex.rows[:200]]})
+
+
+UNIT_REMEDY = ("Report the results in the test's unit or in one convertible to it (cmcflex converts "
+               "prefixes and multipliers such as ng/mL to pg/mL or x10^6 cells to cells), or correct the unit "
+               "written; a number in another unit would be judged against the wrong limit.")
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:
