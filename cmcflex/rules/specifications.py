@@ -220,6 +220,27 @@ def _round(x: float) -> float:
     return float(f"{x:.6g}") if math.isfinite(x) else x
 
 
+OOS_GUIDANCE = "FDA, Investigating Out-of-Specification (OOS) Test Results for Pharmaceutical Production (May 2022)"
+
+
+def _several_words(results: dict[str, list[LotResult]], unit: str | None) -> str:
+    """' L-302 (400 pg/mL at lots.csv line 12, 480 pg/mL at line 40) has several results, ...': lots
+    with several different results for one test, with their rows; empty when there are none."""
+    if not results:
+        return ""
+    shown = []
+    for lot, rs in results.items():
+        rows, last_file = [], None
+        for r in rs:
+            rows.append(f"{_value(r.result, unit)} at {r.file + ' ' if r.file != last_file else ''}line {r.line}")
+            last_file = r.file
+        shown.append(f"{lot} ({', '.join(rows)})")
+    verb = "has" if len(results) == 1 else "have"
+    return (f" {_listing(shown, 3)} {verb} several results for this test; each is judged and counted, none is "
+            "averaged or dropped, and which result is reportable (and why the lot was retested) is the "
+            "sponsor's to explain.")
+
+
 # ---------------------------------------------------------------------------- SPEC-001
 
 
@@ -495,7 +516,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         data["released"] = sl.released
         basis = ", ".join(data["basis"])
         sentence = (f"{_label(ref)} '{criterion.describe()}' is " + " and ".join(wider)
-                    + f" of {len(lots.results)} pivotal lots, and its basis ("
+                    + f" of {len(lots.lot_ids)} pivotal lots, and its basis ("
                     + (basis or "none stated") + ") is not safety, compendial, mechanistic or platform")
         if figures:
             sentence += f"; {figures}"
@@ -503,6 +524,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         if lots.n < FEW_LOTS:
             data["small_n"] = _small_n(lots.n, sides)
             sentence += _few_lots_sentence(lots.n, bool(_bases(test) & STAT_BASES))
+        sentence += _several_words(lots.several, unit)
         yield Gap(sentence, ref.at, record=ref.record, data=data)
     if no_lots:
         yield NotEvaluated(f"no pivotal-lot results in lots.csv for {_listing(no_lots)}")
@@ -561,7 +583,9 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         if assumed_here:
             data["disposition_assumed"] = assumed_here
             message += f" ({ASSUMED_RELEASED})"
-        yield Gap(message + ".", ref.at, record=ref.record, data=data)
+        rejected_lots = {f.lot_id for f in fails}
+        several = {lot: rs for lot, rs in sl.pivotal.several.items() if lot in rejected_lots}
+        yield Gap(message + "." + _several_words(several, unit), ref.at, record=ref.record, data=data)
 
 
 # ---------------------------------------------------------------------------- SPEC-007
@@ -765,6 +789,7 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             base_data["small_n"] = _small_n(lots.n, fig["sides"])
         if few:  # the first sentence says how few; the second points to the flexibility
             message += f" {FLEXIBILITY[0].upper()}{FLEXIBILITY[1:]}."
+        message += _several_words(lots.several, unit)
         yield Gap(message, ref.at, record=ref.record, data=base_data)
     if skipped:
         yield NotEvaluated(f"statistical basis not recomputed for {_listing(skipped)}")
@@ -885,6 +910,11 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         summary = by_test[(first.spec.material, first.test.attribute)].released if first else {}
         context = _range_words(summary, "released lots",
                                _unit(first)) if first else ""
+        retests = _retests(d, lot_id, fails)
+        if retests:
+            data["several_results"] = {test: [{"value": _value(r.result), "file": r.file, "line": r.line}
+                                              for r in rs] for test, rs in retests.items()}
+            context += "." + _several_words(retests, _unit(first) if first else None).rstrip(".")
         # the failing result's row; a lot released under exception with no failing result: its first row
         at = Location(fails[0].result.file, fails[0].result.line) if fails else Location(lot.file, lot.line)
         if lot.disposition == "released_under_exception":
@@ -913,6 +943,18 @@ CENSORED_REMEDY = ("Retest the lot (or report the result) with a method whose re
                    "result (21 CFR 211.165(a)).")
 MISSING_REMEDY = ("Add the lot's results for these tests to lots.csv, or document why the lot was released "
                   "without them (21 CFR 211.165(a)).")
+
+
+def _retests(d: Dossier, lot_id: str, fails: list[OutOfSpec]) -> dict[str, list[LotResult]]:
+    """'<test> of <lot>' -> every result of the lot for each failing test that has more than one."""
+    assert d.lots is not None
+    out: dict[str, list[LotResult]] = {}
+    refs = {(f.ref.spec.material, f.ref.test.attribute): f.ref for f in fails if f.ref is not None}
+    for ref in refs.values():
+        results = list(d.lots.results(ref.spec.material, ref.test.attribute, {lot_id}))
+        if len({(r.result, r.method) for r in results}) > 1:
+            out[f"{lot_id} {_label(ref)}"] = results
+    return out
 
 
 def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef]], assumed: frozenset[str]) -> Iterator[Outcome]:
