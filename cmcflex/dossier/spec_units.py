@@ -3,8 +3,9 @@
 A test's unit is its ``unit``, else its criterion's. A criterion written in another compatible
 unit is converted to it (its text stays as written); an incompatible one is a load problem.
 A lots.csv or stability.csv result in another compatible unit is converted; one in an
-incompatible unit is taken out of the data every rule reads and kept as a :class:`UnitExclusion`,
-which SPEC-013 reports with its rows. A result without a unit is read in the test's unit. Work is
+incompatible unit is recorded as a :class:`UnitExclusion`, which SPEC-013 reports with its rows,
+and is taken out of the lot table (a stability point stays, for what is on stability and when,
+but is never judged: :func:`cmcflex.rules.common.judge_stability`). A result without a unit is read in the test's unit. Work is
 done once per distinct unit string; rows are touched by C loops only where something changes.
 """
 
@@ -34,7 +35,7 @@ class UnitExclusion(NamedTuple):
     attribute: str
     unit: str                              # as written in the file
     test_unit: str                         # the unit of the test (or of the column's first row: see declared)
-    declared: bool                         # False when the test states no unit and test_unit is the first row's
+    declared: bool                         # False when no test states a unit and test_unit is the first row's
     rows: tuple[tuple[str, int, str], ...]  # (file, line, lot id) of each result, in file order
 
 
@@ -90,16 +91,17 @@ def spec_units(specs: SpecificationsFile | None) -> dict[tuple[str, str], str | 
 
 
 def convert_lots(table: LotTable, units: dict[tuple[str, str], str | None]) -> list[UnitExclusion]:
-    """Put each column with a specification test into the test's unit; return what cannot be."""
+    """Put each column into its test's unit (a column whose test, if any, states no unit: into the
+    unit of its first result with one); return the results that cannot be."""
     out: list[UnitExclusion] = []
     if not table.units:
         return out
     for key, col in table.columns.items():
-        if key not in units or not col.units:
+        if not col.units:
             continue
         codes = sorted(set(col.unit) - {-1})
-        target, declared = units[key], True
-        if target is None:  # no unit in the specification: the column's first unit stands for it
+        target, declared = units.get(key), True
+        if target is None:  # no unit in a specification: the column's first unit stands for it
             first = next(c for c in col.unit if c >= 0)
             target, declared = table.units[first], False
         factors = {c: factor(table.units[c], target) for c in codes}
@@ -132,7 +134,8 @@ def _exclude(table: LotTable, col: AttributeColumn, bad: set[int], target: str,
 
 def convert_stability(points: list[StabilityPoint], units: dict[tuple[str, str], str | None]
                       ) -> tuple[list[StabilityPoint], list[UnitExclusion]]:
-    """Stability points in their test's unit, and the points that cannot be put in it."""
+    """Stability points in their test's unit, and the points that cannot be put in it: those stay in
+    the list as written (they count for what is on stability and when) but are never judged."""
     kept: list[StabilityPoint] = []
     bad: dict[tuple[str, str, str, str], list[tuple[str, int, str]]] = {}
     for p in points:
@@ -142,8 +145,9 @@ def convert_stability(points: list[StabilityPoint], units: dict[tuple[str, str],
             kept.append(p)
             continue
         f = factor(p.unit, target)
-        if f is None:
+        if f is None:  # kept (it shows what is on stability, and when), never judged: see judged_stability
             bad.setdefault((p.material, p.attribute, p.unit, target), []).append((p.file, p.line, p.lot_id))
+            kept.append(p)
             continue
         if f != 1.0 and p.result.word is None:
             p = p._replace(result=Result(value=p.result.value * f, censor=p.result.censor), unit=target)

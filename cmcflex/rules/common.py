@@ -230,12 +230,15 @@ class StabilityJudgement(NamedTuple):
 
 def judge_stability(dossier: Dossier, points: Iterable[StabilityPoint]) -> list[StabilityJudgement]:
     """Stability points with a specification test, judged by the shelf-life criterion
-    (else the release criterion); points whose (material, attribute) has no test are left out."""
+    (else the release criterion); points whose (material, attribute) has no test, or whose unit
+    cannot be converted to the test's, are left out."""
     index = spec_index(dossier)
+    unconvertible = {(f, line) for ex in dossier.unit_exclusions if ex.source == "stability"
+                     for f, line, _ in ex.rows}  # reported by SPEC-013, never judged
     out = []
     for point in points:
         ref = index.get((point.material, point.attribute))
-        if ref is None:
+        if ref is None or (point.file, point.line) in unconvertible:
             continue
         criterion = criterion_for(ref, shelf_life=True)
         out.append(StabilityJudgement(point, criterion, criterion.accepts(point.result)))

@@ -1226,8 +1226,7 @@ def _unit_exclusions(d: Dossier) -> Iterator[Outcome]:
     index = spec_index(d)
     for ex in sorted(d.unit_exclusions, key=lambda e: (e.source, e.material, e.attribute, e.rows[0][:2])):
         ref = index.get((ex.material, ex.attribute))
-        if ref is None:
-            continue
+        label = f"{ex.material}/{ex.attribute}"
         file = ex.rows[0][0]
         lines = [str(line) for f, line, _ in ex.rows if f == file]
         shown = ", ".join(lines[:UNIT_ROWS_LISTED]) + (f" and {len(ex.rows) - UNIT_ROWS_LISTED} more"
@@ -1237,11 +1236,12 @@ def _unit_exclusions(d: Dossier) -> Iterator[Outcome]:
             f" (and in {', '.join(other_files)})" if other_files else "")
         n = len(ex.rows)
         unit_words = (f"the test's unit '{ex.test_unit}'" if ex.declared else
-                      f"'{ex.test_unit}', the unit of the first result (the test states no unit)")
-        yield Gap(f"{n} result{'s' if n != 1 else ''} of {_label(ref)} ({where}) {'are' if n != 1 else 'is'} in "
+                      f"'{ex.test_unit}', the unit of the first result (no specification test states one)")
+        yield Gap(f"{n} result{'s' if n != 1 else ''} of {label} ({where}) {'are' if n != 1 else 'is'} in "
                   f"'{ex.unit}', which cannot be converted to {unit_words}; "
                   f"{'they are' if n != 1 else 'it is'} left out of every statistic and judgement.",
-                  Location(file, ex.rows[0][1]), record=ref.record, remedy=UNIT_REMEDY,
+                  Location(file, ex.rows[0][1]), record=ref.record if ref else test_record(ex.material, ex.attribute),
+                  remedy=UNIT_REMEDY,
                   data={"source": ex.source, "unit": ex.unit, "test_unit": ex.test_unit,
                         "test_unit_declared": ex.declared, "results": n,
                         "rows": [{"file": f, "line": line, "lot": lot} for f, line, lot in ex.rows[:200]]})

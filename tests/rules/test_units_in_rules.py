@@ -111,3 +111,32 @@ def test_stability_results_are_converted_or_left_out(dossier_dir: Callable[..., 
     assert "L-1 300 at 6 months" in stab.message and "L-2" not in stab.message
     (ref,) = [f for f in findings_for(path, "SPEC-013") if "unit" in f.data]  # others: no method named
     assert ref.file == "stability.csv" and ref.data["unit"] == "copies/cell" and ref.data["source"] == "stability"
+    dossier = load_dossier(path)
+    assert dossier.stability is not None and len(dossier.stability) == 3  # still on stability, never judged
+    assert findings_for(path, "STAB-003")[0].data["lots"] == ["L-1", "L-2"]  # L-2 still counts
+
+
+def test_a_column_without_a_unit_in_its_test_is_read_in_its_first_unit(make: Callable[..., Path]) -> None:
+    # viability states no unit (criterion '>= 80'): its first result's unit stands for it
+    tests = with_test(base_tests(), "viability", criterion=">= 80", unit=None)
+    lots = _unit(_unit(base_lots(), "viability", "%"), "viability", "cells", "L-303")
+    found = [f for f in findings_for(make(tests=tests, lots=lots), "SPEC-013", phase="bla") if "unit" in f.data]
+    (f,) = found
+    assert f.data["test_unit"] == "%" and f.data["test_unit_declared"] is False and f.data["unit"] == "cells"
+    assert findings_for(make(tests=tests, lots=_unit(base_lots(), "viability", "percent")), "SPEC-013",
+                        phase="bla") == []
+
+
+def test_results_of_an_attribute_without_a_test_are_put_in_one_unit(make: Callable[..., Path]) -> None:
+    from tests.helpers import lot_rows
+
+    extra = [*lot_rows("L-301", "phase_3", {"il6": "20"}), *lot_rows("L-302", "phase_3", {"il6": "0.03"}),
+             *lot_rows("L-303", "phase_3", {"il6": "5"})]
+    for row, unit in zip(extra, ["pg/mL", "ng/mL", "copies/cell"]):
+        row["unit"] = unit
+    path = make(lots=[*base_lots(), *extra])
+    d = load_dossier(path)
+    assert d.lots is not None and dict(d.lots.numeric_values("drug_product", "il6")) == {"L-301": 20.0,
+                                                                                          "L-302": 30.0}
+    (f,) = [f for f in findings_for(path, "SPEC-013", phase="bla") if "unit" in f.data]
+    assert f.record == "test drug_product/il6" and f.data["rows"][0]["lot"] == "L-303"
