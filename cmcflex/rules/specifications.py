@@ -1212,39 +1212,44 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     yield from _lot_references(d, method_ids)
 
 
-UNIT_REMEDY = ("Make the units agree: write the criterion in the test's unit (or correct the test's unit) "
-               "and report the lots.csv results in that unit, converting where needed; a number in another "
-               "unit is judged against the wrong limit.")
-
-
 UNIT_ROWS_LISTED = 10  # lines named in a unit finding's message (the data lists them all, up to 200)
 
 
 def _unit_exclusions(d: Dossier) -> Iterator[Outcome]:
-    """Results in a unit that cannot be converted to their test's unit: once per test and unit, with
-    their rows. The loader has already taken them out of every statistic and judgement."""
+    """Results in a unit that cannot be converted to their test's unit: once per test and file kind
+    (lots, stability), with their units and rows. The loader has already left them out of every
+    statistic and judgement."""
     index = spec_index(d)
-    for ex in sorted(d.unit_exclusions, key=lambda e: (e.source, e.material, e.attribute, e.rows[0][:2])):
-        ref = index.get((ex.material, ex.attribute))
-        label = f"{ex.material}/{ex.attribute}"
-        file = ex.rows[0][0]
-        lines = [str(line) for f, line, _ in ex.rows if f == file]
-        shown = ", ".join(lines[:UNIT_ROWS_LISTED]) + (f" and {len(ex.rows) - UNIT_ROWS_LISTED} more"
-                                                        if len(ex.rows) > UNIT_ROWS_LISTED else "")
-        other_files = sorted({f for f, _, _ in ex.rows} - {file})
-        where = f"{file} line{'s' if len(ex.rows) > 1 else ''} {shown}" + (
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for ex in d.unit_exclusions:
+        groups.setdefault((ex.source, ex.material, ex.attribute), []).append(ex)
+    for (source, material, attribute), found in sorted(groups.items()):
+        ref = index.get((material, attribute))
+        rows = sorted((r, ex.unit) for ex in found for r in ex.rows)
+        units = {u: 0 for _, u in rows}
+        for _, u in rows:
+            units[u] += 1
+        file = rows[0][0][0]
+        lines = [str(r[1]) for r, _ in rows if r[0] == file]
+        n = len(rows)
+        shown = ", ".join(lines[:UNIT_ROWS_LISTED]) + (f" and {n - UNIT_ROWS_LISTED} more"
+                                                        if n > UNIT_ROWS_LISTED else "")
+        other_files = sorted({r[0] for r, _ in rows} - {file})
+        where = f"{file} line{'s' if n > 1 else ''} {shown}" + (
             f" (and in {', '.join(other_files)})" if other_files else "")
-        n = len(ex.rows)
-        unit_words = (f"the test's unit '{ex.test_unit}'" if ex.declared else
-                      f"'{ex.test_unit}', the unit of the first result (no specification test states one)")
-        yield Gap(f"{n} result{'s' if n != 1 else ''} of {label} ({where}) {'are' if n != 1 else 'is'} in "
-                  f"'{ex.unit}', which cannot be converted to {unit_words}; "
+        written = _listing([f"'{u}'" + (f" ({c})" if len(units) > 1 else "") for u, c in units.items()])
+        first = found[0]
+        unit_words = (f"the test's unit '{first.test_unit}'" if first.declared else
+                      f"'{first.test_unit}', the unit of the first result (no specification test states one)")
+        yield Gap(f"{n} result{'s' if n != 1 else ''} of {material}/{attribute} ({where}) {'are' if n != 1 else 'is'}"
+                  f" in {written}, which cannot be converted to {unit_words}; "
                   f"{'they are' if n != 1 else 'it is'} left out of every statistic and judgement.",
-                  Location(file, ex.rows[0][1]), record=ref.record if ref else test_record(ex.material, ex.attribute),
+                  Location(file, rows[0][0][1]), record=ref.record if ref else test_record(material, attribute),
                   remedy=UNIT_REMEDY,
-                  data={"source": ex.source, "unit": ex.unit, "test_unit": ex.test_unit,
-                        "test_unit_declared": ex.declared, "results": n,
-                        "rows": [{"file": f, "line": line, "lot": lot} for f, line, lot in ex.rows[:200]]})
+                  data={"source": source, "unit": rows[0][1], "units": dict(list(units.items())[:50]),
+                        "test_unit": first.test_unit, "test_unit_declared": first.declared, "results": n,
+                        "rows": [{"file": f, "line": line, "lot": lot, "unit": u}
+                                 for (f, line, lot), u in rows[:200]]})
 
 
 UNIT_REMEDY = ("Report the results in the test's unit or in one convertible to it (cmcflex converts "

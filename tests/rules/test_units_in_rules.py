@@ -140,3 +140,15 @@ def test_results_of_an_attribute_without_a_test_are_put_in_one_unit(make: Callab
                                                                                           "L-302": 30.0}
     (f,) = [f for f in findings_for(path, "SPEC-013", phase="bla") if "unit" in f.data]
     assert f.record == "test drug_product/il6" and f.data["rows"][0]["lot"] == "L-303"
+
+
+def test_many_wrong_units_of_one_test_are_one_finding(make: Callable[..., Path]) -> None:
+    lots = base_lots()
+    for row, unit in zip([r for r in lots if r["attribute"] == "viability"], ["cells", "mg", "cells"]):
+        row["unit"] = unit
+    path = make(tests=with_test(base_tests(), "viability", unit="%"), lots=lots)  # every viability left out
+    (f,) = [f for f in findings_for(path, "SPEC-013", phase="bla") if "unit" in f.data]
+    assert findings_for(path, "SPEC-009", phase="bla") == []  # not "no result" either: reported once
+    assert f.data["units"] == {"cells": 2, "mg": 1} and f.data["results"] == 3
+    assert [r["lot"] for r in f.data["rows"]] == ["L-301", "L-302", "L-303"]
+    assert "3 results of drug_product/viability (lots.csv lines" in f.message and "'cells' (2)" in f.message
