@@ -1,7 +1,7 @@
 """Batch analysis (lots.csv) streamed into a compact columnar table.
 
 One row per lot and attribute goes in; what is kept is, per (material, attribute), parallel
-arrays of lot index, value, censoring and source line — no Python object per row. Lot-level
+arrays of lot index, value, censoring, unit and source line — no Python object per row. Lot-level
 columns (use, site, dates, disposition, ...) are stored once per lot; a lot whose rows disagree
 on them is an error.
 """

@@ -25,7 +25,7 @@ from array import array
 from functools import cached_property
 from itertools import compress
 from collections import Counter
-from typing import Any, Iterable
+from typing import Any, Sequence
 
 from cmcflex.dossier.criteria import Result
 from cmcflex.dossier.loader import Dossier
@@ -212,7 +212,7 @@ class SpecLots:
         m_idx = table.methods.index(method) if method and method in table.methods else -2
         bits = array("q")
         bits.frombytes(col.value.tobytes())  # values compared by their bits: NaN (a word) equals itself
-        columns: list[Iterable[Any]] = [range(len(col.lot)), col.lot, col.method, col.censor, col.word, bits]
+        columns: list[Sequence[Any]] = [range(len(col.lot)), col.lot, col.method, col.censor, col.word, bits]
         if lot_idx is not None:
             keep = list(map(lot_idx.__contains__, col.lot))
             columns = [list(compress(c, keep)) for c in columns]
@@ -224,8 +224,8 @@ class SpecLots:
                                 map(operator.not_, map(method_lots.__contains__, columns[1]))))
                 columns = [list(compress(c, keep)) for c in columns]
         rows, lots, _, censors, words, values = columns
-        keys = list(zip(lots, censors, words, values))
-        first = dict(zip(reversed(keys), reversed(list(rows))))  # identical results: the first row wins
+        keys = zip(reversed(lots), reversed(censors), reversed(words), reversed(values))
+        first = dict(zip(keys, reversed(rows)))  # from the end: of identical results, the first row stays
         return sorted(first.values())
 
     @cached_property
