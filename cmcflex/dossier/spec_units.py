@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from cmcflex.dossier.criteria import NumericCriterion, Result
 from cmcflex.dossier.errors import Problem
-from cmcflex.dossier.lots import AttributeColumn, LotTable, StabilityPoint
+from cmcflex.dossier.lots import WORD, AttributeColumn, LotTable, StabilityPoint
 from cmcflex.dossier.models import SpecificationsFile, SpecTest
 from cmcflex.dossier.units import factor
 from cmcflex.dossier.yaml_source import SourceMap
@@ -108,6 +108,7 @@ def convert_lots(table: LotTable, units: dict[tuple[str, str], str | None]) -> l
         bad = {c for c, f in factors.items() if f is None}
         if bad:
             out.extend(_exclude(table, col, bad, target, declared))
+            bad &= set(col.unit)  # result words in those units stay
         scale = {c: f for c, f in factors.items() if f is not None and f != 1.0}
         if scale:
             per_code = {c: 1.0 for c in set(col.unit)}
@@ -121,9 +122,10 @@ def convert_lots(table: LotTable, units: dict[tuple[str, str], str | None]) -> l
 
 def _exclude(table: LotTable, col: AttributeColumn, bad: set[int], target: str,
              declared: bool) -> list[UnitExclusion]:
-    """Take the rows whose unit is in ``bad`` out of the column; one exclusion per unit."""
+    """Take the numbers whose unit is in ``bad`` out of the column; one exclusion per unit. A result
+    word (``Positive``) is judged whatever unit it was written with, so it stays."""
     rows_of: dict[int, list[tuple[str, int, str]]] = {c: [] for c in sorted(bad, key=table.units.__getitem__)}
-    flagged = list(map(bad.__contains__, col.unit))
+    flagged = list(map(operator.and_, map(bad.__contains__, col.unit), map(WORD.__ne__, col.censor)))
     for k in itertools.compress(range(len(col.unit)), flagged):
         rows_of[col.unit[k]].append((table.files[col.file[k]], col.line[k], table.lot_ids[col.lot[k]]))
     keep = list(map(operator.not_, flagged))
@@ -131,7 +133,7 @@ def _exclude(table: LotTable, col: AttributeColumn, bad: set[int], target: str,
         old = getattr(col, name)
         setattr(col, name, array(old.typecode, itertools.compress(old, keep)))
     return [UnitExclusion("lots", col.material, col.attribute, table.units[c], target, declared, tuple(rows))
-            for c, rows in rows_of.items()]
+            for c, rows in rows_of.items() if rows]
 
 
 def convert_stability(points: list[StabilityPoint], units: dict[tuple[str, str], str | None]
@@ -139,19 +141,25 @@ def convert_stability(points: list[StabilityPoint], units: dict[tuple[str, str],
     """Stability points in their test's unit, and the points that cannot be put in it: those stay in
     the list as written (they count for what is on stability and when) but are never judged."""
     kept: list[StabilityPoint] = []
-    bad: dict[tuple[str, str, str, str], list[tuple[str, int, str]]] = {}
+    bad: dict[tuple[str, str, str, str, bool], list[tuple[str, int, str]]] = {}
+    first: dict[tuple[str, str], str] = {}  # where no test states a unit: the first point's unit
+    for p in points:
+        if p.unit is not None:
+            first.setdefault((p.material, p.attribute), p.unit)
     for p in points:
         key = (p.material, p.attribute)
-        target = units.get(key)
-        if p.unit is None or target is None or key not in units:
+        declared = units.get(key) is not None
+        target = units.get(key) or first.get(key)
+        if p.unit is None or target is None:
             kept.append(p)
             continue
         f = factor(p.unit, target)
-        if f is None:  # kept (it shows what is on stability, and when), never judged: see judged_stability
-            bad.setdefault((p.material, p.attribute, p.unit, target), []).append((p.file, p.line, p.lot_id))
+        if f is None and p.result.word is None:  # kept (it shows what is on stability, and when), never judged: see judged_stability
+            bad.setdefault((p.material, p.attribute, p.unit, target, declared), []).append((p.file, p.line, p.lot_id))
             kept.append(p)
             continue
-        if f != 1.0 and p.result.word is None:
+        if f is not None and f != 1.0 and p.result.word is None:
             p = p._replace(result=Result(value=p.result.value * f, censor=p.result.censor), unit=target)
         kept.append(p)
-    return kept, [UnitExclusion("stability", m, a, u, t, True, tuple(rows)) for (m, a, u, t), rows in bad.items()]
+    return kept, [UnitExclusion("stability", m, a, u, t, declared, tuple(rows))
+                  for (m, a, u, t, declared), rows in bad.items()]

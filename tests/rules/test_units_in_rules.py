@@ -168,3 +168,24 @@ def test_many_wrong_units_of_one_test_are_one_finding(make: Callable[..., Path])
     assert f.data["units"] == {"cells": 2, "mg": 1} and f.data["results"] == 3
     assert [r["lot"] for r in f.data["rows"]] == ["L-301", "L-302", "L-303"]
     assert "3 results of drug_product/viability (lots.csv lines" in f.message and "'cells' (2)" in f.message
+
+
+def test_a_result_word_is_judged_whatever_its_unit(make: Callable[..., Path]) -> None:
+    lots = _unit(_unit(base_lots(), "mycoplasma", "copies/mL"), "mycoplasma", "CFU", "L-302", "Positive")
+    path = make(lots=lots)
+    assert [f.record for f in findings_for(path, "SPEC-009", phase="bla")] == ["lot L-302"]
+    assert [f for f in findings_for(path, "SPEC-013", phase="bla") if "unit" in f.data] == []
+
+
+def test_stability_of_a_test_without_a_unit_is_read_in_its_first_unit(dossier_dir: Callable[..., Path]) -> None:
+    from tests.helpers import lot_rows
+
+    specs = {"specifications": [{"material": "drug_product", "tests": [{"attribute": "potency", "criterion": ">= 50"}]}]}
+    lots = lot_rows("L-1", "ppq", {"potency": 90}, process_version="v2")
+    rows = _stability([("L-1", 0, "potency", "90", "%"), ("L-1", 3, "potency", "20", "cells"),
+                       ("L-1", 6, "potency", "85", "percent")])
+    path = dossier_dir({"specifications.yaml": specs, "lots.csv": lots, "stability.csv": rows},
+                       phase="bla", shelf_life={"value": 12, "unit": "months", "storage": "LN2"})
+    assert findings_for(path, "STAB-005") == []  # 20 cells is not 20 %: never judged
+    (ref,) = [f for f in findings_for(path, "SPEC-013") if "unit" in f.data]
+    assert ref.data["test_unit"] == "%" and ref.data["test_unit_declared"] is False and ref.line == 3
