@@ -39,6 +39,14 @@ class UnitExclusion(NamedTuple):
     rows: tuple[tuple[str, int, str], ...]  # (file, line, lot id) of each result, in file order
 
 
+def converted(value: float, f: float) -> float:
+    """``value * f`` to 12 significant figures: 18 pg/mL is 0.018 ng/mL, not 0.018000000000000002,
+    so a result written at a limit in another unit still meets it."""
+    if f == 1.0 or value != value or value == 0.0:
+        return value
+    return float(f"{value * f:.12g}")
+
+
 def test_unit(test: SpecTest) -> str | None:
     """The unit a test's results and limits are read in: its ``unit``, else its criterion's."""
     if test.unit:
@@ -71,8 +79,9 @@ def convert_criteria(specs: SpecificationsFile, source: SourceMap | None,
                         f"the criterion '{c.describe()}' is in '{c.unit}', which cannot be converted to the "
                         f"test's unit '{unit}'; write the limit in '{unit}' (or correct the test's unit)"))
                     continue
-                update[name] = c._replace(min=None if c.min is None else c.min * f,
-                                          max=None if c.max is None else c.max * f, unit=unit, text=c.describe())
+                update[name] = c._replace(min=None if c.min is None else converted(c.min, f),
+                                          max=None if c.max is None else converted(c.max, f), unit=unit,
+                                          text=c.describe())
             if update:
                 changed = True
                 test = test.model_copy(update=update)
@@ -113,7 +122,7 @@ def convert_lots(table: LotTable, units: dict[tuple[str, str], str | None]) -> l
         if scale:
             per_code = {c: 1.0 for c in set(col.unit)}
             per_code.update(scale)
-            col.value = array("d", map(operator.mul, col.value, map(per_code.__getitem__, col.unit)))
+            col.value = array("d", map(converted, col.value, map(per_code.__getitem__, col.unit)))
         col.units = {target} if len(bad) < len(codes) else set()
     for key in [k for k, col in table.columns.items() if not len(col)]:
         del table.columns[key]  # every result left out: no column (SPEC-013 reports them)
@@ -159,7 +168,7 @@ def convert_stability(points: list[StabilityPoint], units: dict[tuple[str, str],
             kept.append(p)
             continue
         if f is not None and f != 1.0 and p.result.word is None:
-            p = p._replace(result=Result(value=p.result.value * f, censor=p.result.censor), unit=target)
+            p = p._replace(result=Result(value=converted(p.result.value, f), censor=p.result.censor), unit=target)
         kept.append(p)
     return kept, [UnitExclusion("stability", m, a, u, t, declared, tuple(rows))
                   for (m, a, u, t, declared), rows in bad.items()]

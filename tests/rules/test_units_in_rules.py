@@ -189,3 +189,11 @@ def test_stability_of_a_test_without_a_unit_is_read_in_its_first_unit(dossier_di
     assert findings_for(path, "STAB-005") == []  # 20 cells is not 20 %: never judged
     (ref,) = [f for f in findings_for(path, "SPEC-013") if "unit" in f.data]
     assert ref.data["test_unit"] == "%" and ref.data["test_unit_declared"] is False and ref.line == 3
+
+
+def test_a_result_at_the_limit_in_another_unit_meets_it(make: Callable[..., Path]) -> None:
+    # 18 pg/mL is 18 * 0.001 = 0.018000000000000002 ng/mL in binary floating point: never a false OOS
+    tests = with_test(base_tests(), "potency", criterion="<= 0.018 ng/mL", unit="ng/mL")
+    lots = _unit(base_lots([("L-301", 80, 9), ("L-302", 85, 13), ("L-303", 90, 18)]), "potency", "pg/mL")
+    path = make(tests=tests, lots=lots)
+    assert findings_for(path, "SPEC-006", phase="bla") == [] and findings_for(path, "SPEC-009", phase="bla") == []
