@@ -12,6 +12,7 @@ done once per distinct unit string; rows are touched by C loops only where somet
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 from array import array
 from typing import Any, NamedTuple
@@ -42,7 +43,7 @@ class UnitExclusion(NamedTuple):
 def converted(value: float, f: float) -> float:
     """``value * f`` to 12 significant figures: 18 pg/mL is 0.018 ng/mL, not 0.018000000000000002,
     so a result written at a limit in another unit still meets it."""
-    if f == 1.0 or value != value or value == 0.0:
+    if f == 1.0 or math.isnan(value) or value == 0.0:
         return value
     return float(f"{value * f:.12g}")
 
