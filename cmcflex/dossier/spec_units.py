@@ -117,33 +117,35 @@ def convert_lots(table: LotTable, units: dict[tuple[str, str], str | None]) -> l
         factors = {c: factor(table.units[c], target) for c in codes}
         bad = {c for c, f in factors.items() if f is None}
         if bad:
-            out.extend(_exclude(table, col, bad, target, declared))
+            flagged = list(map(operator.and_, map(bad.__contains__, col.unit), map(WORD.__ne__, col.censor)))
+            out.extend(_exclude(table, col, flagged, target, declared))
             bad &= set(col.unit)  # result words in those units stay
         scale = {c: f for c, f in factors.items() if f is not None and f != 1.0}
         if scale:
             per_code = {c: 1.0 for c in set(col.unit)}
             per_code.update(scale)
             col.value = array("d", map(converted, col.value, map(per_code.__getitem__, col.unit)))
+            if math.inf in col.value or -math.inf in col.value:  # beyond float range in the test's unit
+                out.extend(_exclude(table, col, list(map(math.isinf, col.value)), target, declared))
         col.units = {target} if len(bad) < len(codes) else set()
     for key in [k for k, col in table.columns.items() if not len(col)]:
         del table.columns[key]  # every result left out: no column (SPEC-013 reports them)
     return out
 
 
-def _exclude(table: LotTable, col: AttributeColumn, bad: set[int], target: str,
+def _exclude(table: LotTable, col: AttributeColumn, flagged: list[bool], target: str,
              declared: bool) -> list[UnitExclusion]:
-    """Take the numbers whose unit is in ``bad`` out of the column; one exclusion per unit. A result
-    word (``Positive``) is judged whatever unit it was written with, so it stays."""
-    rows_of: dict[int, list[tuple[str, int, str]]] = {c: [] for c in sorted(bad, key=table.units.__getitem__)}
-    flagged = list(map(operator.and_, map(bad.__contains__, col.unit), map(WORD.__ne__, col.censor)))
+    """Take the flagged rows out of the column; one exclusion per unit, units in name order. Callers
+    never flag a result word (``Positive``): it is judged whatever unit it was written with."""
+    rows_of: dict[int, list[tuple[str, int, str]]] = {}
     for k in itertools.compress(range(len(col.unit)), flagged):
-        rows_of[col.unit[k]].append((table.files[col.file[k]], col.line[k], table.lot_ids[col.lot[k]]))
+        rows_of.setdefault(col.unit[k], []).append((table.files[col.file[k]], col.line[k], table.lot_ids[col.lot[k]]))
     keep = list(map(operator.not_, flagged))
     for name in _COLUMNS:
         old = getattr(col, name)
         setattr(col, name, array(old.typecode, itertools.compress(old, keep)))
     return [UnitExclusion("lots", col.material, col.attribute, table.units[c], target, declared, tuple(rows))
-            for c, rows in rows_of.items() if rows]
+            for c, rows in sorted(rows_of.items(), key=lambda item: table.units[item[0]])]
 
 
 def convert_stability(points: list[StabilityPoint], units: dict[tuple[str, str], str | None]
@@ -164,12 +166,12 @@ def convert_stability(points: list[StabilityPoint], units: dict[tuple[str, str],
             kept.append(p)
             continue
         f = factor(p.unit, target)
-        if f is None and p.result.word is None:  # kept (it shows what is on stability, and when), never judged: see judged_stability
+        value = converted(p.result.value, f) if f is not None and p.result.word is None else None
+        if p.result.word is None and (value is None or math.isinf(value)):
+            # kept (it shows what is on stability, and when), never judged: see rules.common.judge_stability
             bad.setdefault((p.material, p.attribute, p.unit, target, declared), []).append((p.file, p.line, p.lot_id))
-            kept.append(p)
-            continue
-        if f is not None and f != 1.0 and p.result.word is None:
-            p = p._replace(result=Result(value=converted(p.result.value, f), censor=p.result.censor), unit=target)
+        elif value is not None and f != 1.0:
+            p = p._replace(result=Result(value=value, censor=p.result.censor), unit=target)
         kept.append(p)
     return kept, [UnitExclusion("stability", m, a, u, t, declared, tuple(rows))
                   for (m, a, u, t, declared), rows in bad.items()]

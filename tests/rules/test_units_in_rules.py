@@ -197,3 +197,12 @@ def test_a_result_at_the_limit_in_another_unit_meets_it(make: Callable[..., Path
     lots = _unit(base_lots([("L-301", 80, 9), ("L-302", 85, 13), ("L-303", 90, 18)]), "potency", "pg/mL")
     path = make(tests=tests, lots=lots)
     assert findings_for(path, "SPEC-006", phase="bla") == [] and findings_for(path, "SPEC-009", phase="bla") == []
+
+
+def test_a_value_beyond_float_range_once_converted_is_left_out(make: Callable[..., Path]) -> None:
+    tests = with_test(base_tests(), "viable_cell_dose", unit="cells")
+    lots = _unit(base_lots(), "viable_cell_dose", "x10^15 cells", "L-302", "1E300")
+    path = make(tests=tests, lots=lots)
+    (f,) = [f for f in findings_for(path, "SPEC-013", phase="bla") if "unit" in f.data]
+    assert f.data["rows"][0]["lot"] == "L-302" and f.data["unit"] == "x10^15 cells"
+    assert findings_for(path, "SPEC-009", phase="bla") == []
