@@ -39,6 +39,7 @@ from cmcflex.dossier.models import (
     WaiversFile,
 )
 from cmcflex.dossier.spec_versions import version_problems
+from cmcflex.dossier.spec_units import UnitExclusion, convert_criteria, convert_lots, convert_stability, spec_units
 from cmcflex.dossier.yaml_source import SourceMap, YamlProblem, parse_yaml
 from cmcflex.paths import is_inside
 from cmcflex.phases import Phase
@@ -75,6 +76,8 @@ class Dossier:
     waivers: WaiversFile | None = None
     lots: LotTable | None = None
     stability: list[StabilityPoint] | None = None
+    unit_exclusions: list[UnitExclusion] = field(default_factory=list)
+    """Results whose unit cannot be converted to their test's unit, left out of ``lots`` and ``stability``."""
     sources: dict[str, SourceMap] = field(default_factory=dict)
     inputs: list[InputFile] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -532,10 +535,18 @@ def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Do
     if (root / "stability.csv").exists() or (root / "stability.csv").is_symlink():
         stability = _load_csv(root, "stability.csv", follow_links, problems, inputs,
                               lambda s, r: read_stability_csv(s, r, problems))
+    if loaded["specifications.yaml"] is not None:
+        loaded["specifications.yaml"] = convert_criteria(loaded["specifications.yaml"],
+                                                         sources.get("specifications.yaml"), problems)
     if not problems:
         problems += version_problems(loaded["specifications.yaml"], lots)
     if problems or loaded["dossier.yaml"] is None:
         raise DossierError(problems)
+    units = spec_units(loaded["specifications.yaml"])
+    exclusions = convert_lots(lots, units) if lots is not None else []
+    if stability is not None:
+        stability, excluded = convert_stability(stability, units)
+        exclusions += excluded
     return Dossier(
         root=root,
         info=loaded["dossier.yaml"],
@@ -547,6 +558,7 @@ def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Do
         waivers=loaded["waivers.yaml"],
         lots=lots,
         stability=stability,
+        unit_exclusions=exclusions,
         sources=sources,
         inputs=sorted(inputs),
     )

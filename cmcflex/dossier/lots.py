@@ -1,7 +1,7 @@
 """Batch analysis (lots.csv) streamed into a compact columnar table.
 
 One row per lot and attribute goes in; what is kept is, per (material, attribute), parallel
-arrays of lot index, value, censoring and source line — no Python object per row. Lot-level
+arrays of lot index, value, censoring, unit and source line — no Python object per row. Lot-level
 columns (use, site, dates, disposition, ...) are stored once per lot; a lot whose rows disagree
 on them is an error. A manufacture date is an ISO date (YYYY-MM-DD, see
 :mod:`cmcflex.dossier.dates`), so ordering the stored text orders the dates.
@@ -41,7 +41,6 @@ _DATE = LOT_LEVEL.index("manufacture_date")
 CONTROLLED = {name: Vocabulary(allowed) for name, allowed in VOCABULARY.items()}  # case variants read as meant
 MAX_FIELD = 10_000  # characters in one CSV field; larger fields are errors
 MAX_PROBLEMS = 50   # per file: past this, one summary line
-MAX_UNITS = 8       # distinct units remembered per column (enough to show a mix)
 FAST_MIN_BYTES = 16 << 20  # lots files this large go to the Arrow fast path (cmcflex.dossier.lots_arrow)
 
 WORDS: tuple[str, ...] = tuple(sorted(RESULT_WORDS))
@@ -89,7 +88,8 @@ class AttributeColumn:
     method: array = field(default_factory=lambda: array("i"))
     line: array = field(default_factory=lambda: array("i"))
     file: array = field(default_factory=lambda: array("h"))
-    units: set[str] = field(default_factory=set)
+    unit: array = field(default_factory=lambda: array("i"))  # index into LotTable.units, -1 for none
+    units: set[str] = field(default_factory=set)  # every distinct unit written (stripped, non-empty)
 
     def __len__(self) -> int:
         return len(self.lot)
@@ -108,6 +108,8 @@ class LotTable:
         self.columns: dict[tuple[str, str], AttributeColumn] = {}
         self.methods: list[str] = []
         self._method_index: dict[str, int] = {}
+        self.units: list[str] = []
+        self._unit_index: dict[str, int] = {}
         self.rows = 0
 
     # -------------------------------------------------------------- queries
@@ -212,6 +214,16 @@ class LotTable:
         if i is None:
             i = self._method_index[name] = len(self.methods)
             self.methods.append(name)
+        return i
+
+    def _unit_id(self, name: str) -> int:
+        """The index of a unit as written (stripped) in :attr:`units`; -1 for none."""
+        if not name:
+            return -1
+        i = self._unit_index.get(name)
+        if i is None:
+            i = self._unit_index[name] = len(self.units)
+            self.units.append(name)
         return i
 
 
@@ -445,10 +457,10 @@ class _LotReader:
         col.line.append(line)
         col.file.append(self.file_index)
         col.method.append(table._method_id(row[self.i_method].strip()) if self.i_method >= 0 else -1)
-        if self.i_unit >= 0:
-            unit = row[self.i_unit].strip()
-            if unit and len(col.units) < MAX_UNITS:
-                col.units.add(unit)
+        unit = row[self.i_unit].strip() if self.i_unit >= 0 else ""
+        col.unit.append(table._unit_id(unit))
+        if unit:
+            col.units.add(unit)
         table.rows += 1
 
     def _dates_ok(self, values: Iterable[str | None]) -> bool:
@@ -542,6 +554,9 @@ class _LotReader:
         method_col = columns[self.i_method] if self.i_method >= 0 else None
         if method_col is not None:
             method_of = {raw: table._method_id(raw.strip()) for raw in dict.fromkeys(method_col)}
+        unit_col = columns[self.i_unit] if self.i_unit >= 0 else None
+        if unit_col is not None:
+            unit_of = {raw: table._unit_id(raw.strip()) for raw in dict.fromkeys(unit_col)}
         # whole lots of ``stride`` rows: every column lists the batch's lots in the same order
         lot_seq = array("i", map(lot_of.__getitem__, raw_ids)) if stride else None
         for (key2, rows), (values, censors, words) in zip(selected, parsed):
@@ -560,11 +575,12 @@ class _LotReader:
                 col.method.extend(map(method_of.__getitem__, _take(method_col, rows)))
             else:
                 col.method.extend(_MINUS_ONE_I * m)
-            if self.i_unit >= 0:
-                for raw in dict.fromkeys(_take(columns[self.i_unit], rows)):
-                    unit = raw.strip()
-                    if unit and len(col.units) < MAX_UNITS:
-                        col.units.add(unit)
+            if unit_col is not None:
+                codes = list(map(unit_of.__getitem__, _take(unit_col, rows)))
+                col.unit.extend(codes)
+                col.units.update(table.units[c] for c in set(codes) if c >= 0)
+            else:
+                col.unit.extend(_MINUS_ONE_I * m)
         table.rows += n
         return True
 

@@ -31,7 +31,6 @@ from cmcflex.dossier.errors import Problem
 from cmcflex.dossier.lots import (
     LOT_LEVEL,
     MAX_FIELD,
-    MAX_UNITS,
     OPTIONAL,
     REQUIRED,
     CONTROLLED,
@@ -259,7 +258,7 @@ class _Reader:
         groups = self._groups(*self._material)
         values, censors, words = self._values()
         methods = self._methods(table)
-        units = self._units(groups)
+        units = self._units(table)
         del self.columns, self._material, lot_codes, rank  # everything is read: free what is left
         # -- commit; nothing below can decline
         file_index = len(table.files)
@@ -274,7 +273,7 @@ class _Reader:
         table.lot_line.frombytes(_raw((first_rows + 2).astype(_INT)))
         lot_of_row += base
         files = array("h", [file_index])
-        for (key, rows), unit_set in zip(groups.columns, units):
+        for key, rows in groups.columns:
             col = table.columns[key] = AttributeColumn(*key)
             col.lot.frombytes(_raw(lot_of_row[rows]))
             col.value.frombytes(_raw(values[rows]))
@@ -283,7 +282,8 @@ class _Reader:
             col.method.frombytes(_raw(methods[rows]))
             col.line.frombytes(_raw(rows + 2))  # no blank line inside: row k is line k + 2
             col.file.extend(files * len(rows))
-            col.units.update(unit_set)
+            col.unit.frombytes(_raw(units[rows]))
+            col.units.update(table.units[c] for c in np.unique(units[rows]).tolist() if c >= 0)
         table.rows += n
 
     def _lot_level(self, name: str, lot_of_row: np.ndarray, first_rows: np.ndarray) -> list[str | None]:
@@ -362,20 +362,16 @@ class _Reader:
             ids[c] = table._method_id(dictionary[c].strip())
         return ids[codes]
 
-    def _units(self, groups: _Groups) -> list[set[str]]:
-        """Per column, its first units (stripped, non-empty) in file order, as the exact reader keeps them."""
-        found: list[set[str]] = [set() for _ in groups.columns]
+    def _units(self, table: LotTable) -> np.ndarray:
+        """The table's unit index of every row (-1 for none), numbered in order of first appearance."""
         column = self.column("unit")
         if column is None:
-            return found
+            return np.full(self.n, -1, _INT)
         codes, dictionary = _codes(column)
-        units = [s.strip() for s in dictionary]
-        pairs = groups.of_row.astype(np.int64) * len(dictionary) + codes
-        for pair in _first_seen(pairs)[0].tolist():
-            g, u = divmod(pair, len(dictionary))
-            if units[u] and len(found[g]) < MAX_UNITS:
-                found[g].add(units[u])
-        return found
+        ids = np.full(len(dictionary), -1, _INT)
+        for c in _first_seen(codes)[0].tolist():
+            ids[c] = table._unit_id(dictionary[c].strip())
+        return ids[codes]
 
 
 class _Groups:

@@ -262,8 +262,8 @@ def lot_references(dossier: Dossier) -> list[LotReference]:
 
 
 def lots_with_results(dossier: Dossier, material: str, attribute: str) -> frozenset[int]:
-    """The lot table's indices of the lots with at least one result row for (material, attribute);
-    built once per column and cached."""
+    """The lot table's indices of the lots with at least one result row for (material, attribute),
+    counting rows left out for their unit (SPEC-013 reports those); built once per column and cached."""
     table = dossier.lots
     if table is None:
         return frozenset()
@@ -271,7 +271,11 @@ def lots_with_results(dossier: Dossier, material: str, attribute: str) -> frozen
     found = cache.get((material, attribute))
     if found is None:
         col = table.columns.get((material, attribute))
-        found = cache[(material, attribute)] = frozenset(col.lot) if col is not None else frozenset()
+        found = frozenset(col.lot) if col is not None else frozenset()
+        excluded = {table.index[lot] for ex in dossier.unit_exclusions  # in a unit SPEC-013 reports
+                    if ex.source == "lots" and (ex.material, ex.attribute) == (material, attribute)
+                    for _, _, lot in ex.rows}
+        found = cache[(material, attribute)] = found | excluded
     return found  # type: ignore[no-any-return]
 
 
@@ -292,12 +296,15 @@ class StabilityJudgement(NamedTuple):
 
 def judge_stability(dossier: Dossier, points: Iterable[StabilityPoint]) -> list[StabilityJudgement]:
     """Stability points with a specification test, judged by the shelf-life criterion
-    (else the release criterion); points whose (material, attribute) has no test are left out."""
+    (else the release criterion); points whose (material, attribute) has no test, or whose unit
+    cannot be converted to the test's, are left out."""
     index = spec_index(dossier)
+    unconvertible = {(f, line) for ex in dossier.unit_exclusions if ex.source == "stability"
+                     for f, line, _ in ex.rows}  # reported by SPEC-013, never judged
     out = []
     for point in points:
         ref = index.get((point.material, point.attribute))
-        if ref is None:
+        if ref is None or (point.file, point.line) in unconvertible:
             continue
         criterion = criterion_for(ref, shelf_life=True)
         out.append(StabilityJudgement(point, criterion, criterion.accepts(point.result)))

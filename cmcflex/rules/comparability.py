@@ -116,8 +116,8 @@ class Comparison(NamedTuple):
     material: str
     attribute: str
     method: ComparisonMethod
-    pre: dict[str, float]  # lot id -> value (mean of a lot's results)
-    post: dict[str, float]
+    pre: dict[str, tuple[float, ...]]  # lot id -> its different results, in file order (never averaged)
+    post: dict[str, tuple[float, ...]]
     mean: float
     sd: float
     quality_range: tuple[float, float]
@@ -125,6 +125,7 @@ class Comparison(NamedTuple):
     tost: Any = None  # stats.TostResult for `equivalence`
     passed: bool = True
     unit: str | None = None  # the results' unit, where lots.csv or the specification gives one
+    several: dict[str, list[tuple[float, str, int]]] | None = None  # lots with several results: (value, file, line)
 
     @property
     def weak(self) -> str:
@@ -165,19 +166,36 @@ class Comparison(NamedTuple):
         if len(self.outside) > len(named):
             outside += f" and {len(self.outside) - len(named)} more"
         if self.method is ComparisonMethod.MIN_MAX:
-            lo, hi = min(self.pre.values()), max(self.pre.values())
-            return f"{name}: {summary}, pre-change range {number_range(lo, hi, u)}; outside: {outside}"
+            lo, hi = min(_flat(self.pre)), max(_flat(self.pre))
+            return f"{name}: {summary}, pre-change range {number_range(lo, hi, u)}; outside: {outside}{self._several()}"
         lo, hi = self.quality_range
-        return f"{name}: {summary}, quality range {number_range(lo, hi, u)}; outside: {outside}"
+        return f"{name}: {summary}, quality range {number_range(lo, hi, u)}; outside: {outside}{self._several()}"
+
+    def _several(self) -> str:
+        """' (L-3 has several results: 0.4 at lots.csv line 12, 0.5 at line 30; each is compared, none averaged)'."""
+        if not self.several:
+            return ""
+        shown = []
+        for lot, rows in list(self.several.items())[:10]:
+            parts, last = [], None
+            for v, file, line in rows:
+                parts.append(f"{number(v, self.unit)} at {file + ' ' if file != last else ''}line {line}")
+                last = file
+            shown.append(f"{lot}: {', '.join(parts)}")
+        verb = "has" if len(self.several) == 1 else "have"
+        return (f" ({'; '.join(shown)} — {'this lot' if len(self.several) == 1 else 'these lots'} {verb} several "
+                "results, each compared and none averaged; a retest is the sponsor's to explain)")
 
     def as_data(self) -> dict[str, Any]:
         """Figures for the JSON report; per-lot values only up to LISTED lots a side."""
-        def side(values: dict[str, float]) -> dict[str, Any]:
-            vs = list(values.values())
-            out: dict[str, Any] = {"n": len(vs), "mean": _num(sum(vs) / len(vs)),
+        def side(values: dict[str, tuple[float, ...]]) -> dict[str, Any]:
+            vs = _flat(values)
+            out: dict[str, Any] = {"n": len(values), "mean": _num(sum(vs) / len(vs)),
                                    "min": _num(min(vs)), "max": _num(max(vs))}
-            if len(vs) <= LISTED:
-                out["values"] = {k: _num(v) for k, v in values.items()}
+            if len(vs) > len(values):
+                out["results"] = len(vs)
+            if len(values) <= LISTED:
+                out["values"] = {k: _num(v[0]) if len(v) == 1 else [_num(x) for x in v] for k, v in values.items()}
             return out
 
         data: dict[str, Any] = {
@@ -199,21 +217,34 @@ class Comparison(NamedTuple):
         weak = self.weak
         if weak:
             data["weak_evidence"] = weak
+        if self.several:
+            data["several_results"] = {lot: [{"value": _num(v), "file": f, "line": line} for v, f, line in rows]
+                                       for lot, rows in list(self.several.items())[:LISTED]}
         return data
 
 
-def _per_lot(pairs: list[tuple[str, float]], order: list[str]) -> dict[str, float]:
-    """One value per lot (the mean of a lot's results), in the study's lot order."""
-    values: dict[str, float] = {}
-    repeats: dict[str, list[float]] = {}
+def _flat(values: dict[str, tuple[float, ...]]) -> list[float]:
+    """Every result of every lot, lot by lot."""
+    return [v for vs in values.values() for v in vs]
+
+
+def _per_lot(pairs: list[tuple[str, float]], order: list[str]) -> dict[str, tuple[float, ...]]:
+    """Each lot's different results (identical ones once) in file order, lots in the study's order.
+    A lot's several results are never averaged: an out-of-range result stays visible (FDA OOS guidance)."""
+    values: dict[str, dict[float, None]] = {}
     for lot_id, v in pairs:
-        if lot_id in values:
-            repeats.setdefault(lot_id, [values[lot_id]]).append(v)
-        else:
-            values[lot_id] = v
-    for lot_id, vs in repeats.items():
-        values[lot_id] = sum(vs) / len(vs)
-    return {lot: values[lot] for lot in order if lot in values}
+        values.setdefault(lot_id, {})[v] = None
+    return {lot: tuple(values[lot]) for lot in order if lot in values}
+
+
+def _several_rows(d: Dossier, material: str, attribute: str, lots: list[str]) -> dict[str, list[tuple[float, str, int]]]:
+    """The rows of the uncensored numeric results of lots with several results, in file order."""
+    assert d.lots is not None
+    out: dict[str, list[tuple[float, str, int]]] = {lot: [] for lot in lots}
+    for r in d.lots.results(material, attribute, frozenset(lots)):
+        if r.result.word is None and not r.result.censor:
+            out[r.lot_id].append((r.result.value, r.file, r.line))
+    return out
 
 
 def study_materials(d: Dossier, lots: StudyLots) -> list[str]:
@@ -267,26 +298,32 @@ def compare_attribute(
                 "numeric results; at least 2 on each side are needed"
                 + (f" (listed lots not in lots.csv: {', '.join(map(visible, lots.missing))})" if lots.missing else "")))
             continue
-        summary = stats.describe(pre.values())
+        summary = stats.describe(_flat(pre))
         sd = summary.sd or 0.0
         qr = (summary.mean - 3 * sd, summary.mean + 3 * sd)
         if method is ComparisonMethod.MIN_MAX:
             lo, hi = summary.min, summary.max
         else:
             lo, hi = qr
-        outside = {lot: v for lot, v in post.items() if not lo <= v <= hi}
+        outside: dict[str, float] = {}
+        for lot, vs in post.items():  # every result of a post-change lot is compared
+            for v in vs:
+                if not lo <= v <= hi:
+                    outside.setdefault(lot, v)
         result = None
         if method is ComparisonMethod.EQUIVALENCE:
             if sd <= 0:
                 out.append(NotEvaluated(f"{attribute} ({material}): the pre-change lots have SD 0, so the "
                                         "1.5 SD equivalence margin is 0 and TOST cannot be run"))
                 continue
-            result = stats.tost(list(post.values()), list(pre.values()), margin=1.5 * sd)
+            result = stats.tost(_flat(post), _flat(pre), margin=1.5 * sd)
             passed = result.equivalent
         else:
             passed = not outside
+        retested = [lot for lot, vs in {**pre, **post}.items() if len(vs) > 1]
+        several = _several_rows(d, material, attribute, retested) if retested else None
         out.append(Comparison(material, attribute, method, pre, post, summary.mean, sd, qr,
-                              outside, result, passed, _unit(d, material, attribute)))
+                              outside, result, passed, _unit(d, material, attribute), several))
     if not seen:
         reason = f"{attribute} has no results for the study lots in lots.csv"
         if not lots.pre or not lots.post:

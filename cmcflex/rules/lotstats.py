@@ -1,8 +1,13 @@
 """Per-test lot summaries for the SPEC rules: pivotal vs released lots, censoring kept apart.
 
-One reportable result per lot: where a lot has several rows for an attribute, the row made with
-the specification test's method wins, else the last row. Censored results (``<0.50``) never enter
-a mean or SD; they bound the observed range only on the side they speak for. Summaries use
+Several results of one lot (retests, rows of several files) are never collapsed into one or
+averaged: where some of a lot's rows were made with the specification test's method, those rows
+are the lot's results (rows by another method are results of another test); every one of them
+that differs is kept, judged and counted, and rules name the lots with several results and their
+rows (a retest is the sponsor's to explain: FDA, Investigating Out-of-Specification (OOS) Test
+Results for Pharmaceutical Production, May 2022). Identical rows of one lot (same result) count
+once. Censored results (``<0.50``) never enter a mean or SD; they bound the observed range only
+on the side they speak for. Summaries use
 :func:`cmcflex.stats.describe` (stdlib only; no SciPy).
 
 Everything is computed lazily from the lot table's columns: the pivotal lots (few) become
@@ -15,9 +20,12 @@ from __future__ import annotations
 from cmcflex.formatting import number
 
 import math
+import operator
+from array import array
 from functools import cached_property
 from itertools import compress
-from typing import Any, Iterable
+from collections import Counter
+from typing import Any, Sequence
 
 from cmcflex.dossier.criteria import Result
 from cmcflex.dossier.loader import Dossier
@@ -79,14 +87,23 @@ ASSUMED_RELEASED = "lots.csv gives no disposition: patient lots assumed released
 
 
 class LotSet:
-    """The results of a few lots for one test, one result per lot, in file order."""
+    """The results of a few lots for one test, in file order: every different result of a lot."""
 
     def __init__(self, results: tuple[LotResult, ...]):
         self.results = results
 
     @property
     def lot_ids(self) -> tuple[str, ...]:
-        return tuple(r.lot_id for r in self.results)
+        """The lots, each once, in order of their first result."""
+        return tuple(dict.fromkeys(r.lot_id for r in self.results))
+
+    @property
+    def several(self) -> dict[str, list[LotResult]]:
+        """Lots with more than one (different) result, each with its results in file order."""
+        by_lot: dict[str, list[LotResult]] = {}
+        for r in self.results:
+            by_lot.setdefault(r.lot_id, []).append(r)
+        return {lot: rs for lot, rs in by_lot.items() if len(rs) > 1}
 
     @property
     def numeric(self) -> tuple[tuple[str, float], ...]:
@@ -126,17 +143,34 @@ class LotSet:
         return max(cands) if cands else None
 
     def summary(self) -> dict[str, Any]:
-        """lots, n, mean, sd, min, max of the uncensored results; censored and word results by lot."""
-        out: dict[str, Any] = {"lots": list(self.lot_ids[:MAX_LISTED])}
-        if len(self.results) > MAX_LISTED:
-            out["lots_total"] = len(self.results)
+        """lots, n (results), mean, sd, min, max of the uncensored results; censored and word results
+        by lot; lots with several results, with their rows."""
+        lot_ids = self.lot_ids
+        out: dict[str, Any] = {"lots": list(lot_ids[:MAX_LISTED])}
+        if len(lot_ids) > MAX_LISTED:
+            out["lots_total"] = len(lot_ids)
         out.update(describe(self.values()))
         censored, words = self.censored, self.words
         if censored:
-            out["censored"] = {r.lot_id: r.result.describe() for r in censored[:MAX_LISTED]}
+            out["censored"] = _by_lot(censored)
         if words:
-            out["results"] = {r.lot_id: r.result.describe() for r in words[:MAX_LISTED]}
+            out["results"] = _by_lot(words)
+        several = self.several
+        if several:
+            out["several_results"] = {lot: [{"value": r.result.describe(), "file": r.file, "line": r.line}
+                                            for r in rs] for lot, rs in list(several.items())[:MAX_LISTED]}
         return out
+
+
+def _by_lot(results: tuple[LotResult, ...]) -> dict[str, str]:
+    """{lot: result} for a summary; a lot with several results shows them all ('<0.50; 0.62')."""
+    out: dict[str, str] = {}
+    for r in results:
+        if r.lot_id in out:
+            out[r.lot_id] += f"; {r.result.describe()}"
+        elif len(out) < MAX_LISTED:
+            out[r.lot_id] = r.result.describe()
+    return out
 
 
 def describe(values: list[float]) -> dict[str, Any]:
@@ -166,28 +200,33 @@ class SpecLots:
         col = table.columns.get((self.ref.spec.material, self.ref.test.attribute))
         return None if col is None else (table, col)
 
-    def _rows(self, lot_idx: frozenset[int] | None) -> dict[int, int]:
-        """lot index → the row (column position) reported for it, for the given lots."""
+    def _rows(self, lot_idx: frozenset[int] | None) -> list[int]:
+        """The rows (column positions) that are results of the given lots, in file order: a lot's
+        rows by the specification's method where it has any, else all its rows; of identical
+        rows (same lot and result) the first. C loops only: no Python step per row."""
         found = self._column()
         if found is None:
-            return {}
+            return []
         table, col = found
         method = self.ref.test.method
         m_idx = table.methods.index(method) if method and method in table.methods else -2
-        # A lot's row is its last row by the specification's method, else its last row: later
-        # rows overwrite earlier ones in a dict built by C loops (keys stay in first-row order).
-        lots, methods = col.lot, col.method
-        rows: Iterable[int] = range(len(lots))
-        kept_lots: Iterable[int] = lots
+        bits = array("q")
+        bits.frombytes(col.value.tobytes())  # values compared by their bits: NaN (a word) equals itself
+        columns: list[Sequence[Any]] = [range(len(col.lot)), col.lot, col.method, col.censor, col.word, bits]
         if lot_idx is not None:
-            keep = list(map(lot_idx.__contains__, lots))
-            rows, kept_lots, methods = (list(compress(rows, keep)), list(compress(lots, keep)),
-                                        list(compress(methods, keep)))
-        chosen = dict(zip(kept_lots, rows))
+            keep = list(map(lot_idx.__contains__, col.lot))
+            columns = [list(compress(c, keep)) for c in columns]
         if m_idx >= 0:
-            by_method = list(map(m_idx.__eq__, methods))
-            chosen.update(zip(compress(kept_lots, by_method), compress(rows, by_method)))
-        return chosen
+            by_method = list(map(m_idx.__eq__, columns[2]))
+            method_lots = set(compress(columns[1], by_method))
+            if method_lots:  # a lot with rows by the method: only those rows
+                keep = list(map(operator.or_, by_method,
+                                map(operator.not_, map(method_lots.__contains__, columns[1]))))
+                columns = [list(compress(c, keep)) for c in columns]
+        rows, lots, _, censors, words, values = columns
+        keys = zip(reversed(lots), reversed(censors), reversed(words), reversed(values))
+        first = dict(zip(keys, reversed(rows)))  # from the end: of identical results, the first row stays
+        return sorted(first.values())
 
     @cached_property
     def pivotal(self) -> LotSet:
@@ -196,20 +235,26 @@ class SpecLots:
         if found is None:
             return LotSet(())
         table, col = found
-        rows = sorted(self._rows(lot_indices(self._d, self.pivotal_ids)).values())
+        rows = self._rows(lot_indices(self._d, self.pivotal_ids))
         return LotSet(tuple(_lot_result(table, col, k) for k in rows))
 
     @cached_property
     def released(self) -> dict[str, Any]:
-        """Summary of every released lot of the material: result counts, n, mean, sd, min, max."""
+        """Summary of every released lot of the material: result counts, n, mean, sd, min, max; every
+        different result of a lot counts (``results`` and ``lots_with_several_results`` say how many)."""
         found = self._column()
         if found is None:
             return {"lots_with_result": 0, "n": 0}
         _, col = found
-        rows = list(self._rows(lot_indices(self._d, released_ids(self._d))).values())
+        rows = self._rows(lot_indices(self._d, released_ids(self._d)))
         censors = list(map(col.censor.__getitem__, rows))
         values = list(compress(map(col.value.__getitem__, rows), map(NO_CENSOR.__eq__, censors)))
-        out: dict[str, Any] = {"lots_with_result": len(rows)}
+        lots = len(set(map(col.lot.__getitem__, rows)))
+        out: dict[str, Any] = {"lots_with_result": lots}
+        if len(rows) > lots:
+            out["results"] = len(rows)
+            per_lot = Counter(map(col.lot.__getitem__, rows))
+            out["lots_with_several_results"] = sum(1 for c in per_lot.values() if c > 1)
         out.update(describe(values))
         n_censored = censors.count(BELOW) + censors.count(ABOVE)
         n_words = censors.count(WORD)

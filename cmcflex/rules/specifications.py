@@ -31,9 +31,9 @@ Readings of the catalogue made here:
   recorded is compared with today's criteria at info, never called a failed release.
 - When lots.csv gives no disposition for patient lots, they count as released; SPEC-009 says so
   once (a not-evaluated note) and SPEC-006/SPEC-009 findings that rest on such a lot say so too.
-- SPEC-013 also checks that units agree (criterion vs the test's unit, lots.csv units vs the
-  test's unit): a result in another unit is judged against the wrong number. Units agree when
-  equal ignoring case and spacing, or when one adds words to the other (``%``, ``% of reference``).
+- SPEC-013 also reports results (lots.csv, stability.csv) whose unit cannot be converted to their
+  test's unit (:mod:`cmcflex.dossier.units`): the loader has left them out of every statistic and
+  judgement, and this finding names their rows. A criterion in an incompatible unit is a load error.
 - SPEC-012: from P3 a missing bridge is B for methods of potency or quantity tests and Ma for
   other methods.
 """
@@ -287,6 +287,27 @@ def _value(result: Result, unit: str | None = None) -> str:
 
 def _round(x: float) -> float:
     return float(f"{x:.6g}") if math.isfinite(x) else x
+
+
+OOS_GUIDANCE = "FDA, Investigating Out-of-Specification (OOS) Test Results for Pharmaceutical Production (May 2022)"
+
+
+def _several_words(results: dict[str, list[LotResult]], unit: str | None) -> str:
+    """' L-302 (400 pg/mL at lots.csv line 12, 480 pg/mL at line 40) has several results, ...': lots
+    with several different results for one test, with their rows; empty when there are none."""
+    if not results:
+        return ""
+    shown = []
+    for lot, rs in results.items():
+        rows, last_file = [], None
+        for r in rs:
+            rows.append(f"{_value(r.result, unit)} at {r.file + ' ' if r.file != last_file else ''}line {r.line}")
+            last_file = r.file
+        shown.append(f"{lot} ({', '.join(rows)})")
+    verb = "has" if len(results) == 1 else "have"
+    return (f" {_listing(shown, 3)} {verb} several results for this test; each is judged and counted, none is "
+            "averaged or dropped, and which result is reportable (and why the lot was retested) is the "
+            "sponsor's to explain.")
 
 
 # ---------------------------------------------------------------------------- SPEC-001
@@ -594,13 +615,14 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         else:
             why = f"and its basis ({basis or 'none stated'}) is not safety, compendial, mechanistic or platform"
         sentence = (f"{_label(ref)} '{criterion.describe()}' is " + " and ".join(wider)
-                    + f" of {len(lots.results)} {called} lots, {why}")
+                    + f" of {len(lots.lot_ids)} {called} lots, {why}")
         if figures:
             sentence += f"; {figures}"
         sentence += "."
         if lots.n < FEW_LOTS:
             data["small_n"] = _small_n(lots.n, sides)
             sentence += _few_lots_sentence(lots.n, bool(_bases(test) & STAT_BASES))
+        sentence += _several_words(lots.several, unit)
         yield Gap(sentence, ref.at, record=ref.record, data=data)
     if no_lots:
         yield NotEvaluated(f"no pivotal-lot results in lots.csv for {_listing(no_lots)}")
@@ -664,16 +686,19 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         if assumed_here:
             data["disposition_assumed"] = assumed_here
             message += f" ({ASSUMED_RELEASED})"
+        rejected_lots = {f.lot_id for f in fails}
+        several = {lot: rs for lot, rs in sl.pivotal.several.items() if lot in rejected_lots}
+        retested = _several_words(several, unit)
         earlier = _released_under_earlier_versions(d, ctx, [f.lot_id for f in fails])
         if earlier:
             data["released_under"] = earlier
             yield Gap(f"{message}; {'it was' if len(fails) == 1 else 'they were'} released under "
                       f"version {_listing(sorted(set(earlier.values())))}, and the criterion was revised "
-                      "after approval.", ref.at, record=ref.record, data=data, severity=I,
+                      f"after approval.{retested}", ref.at, record=ref.record, data=data, severity=I,
                       remedy="Keep the revision's justification (the post-approval lots it rests on) and "
                       "its reporting category on record (changes.yaml, kind: specification).")
             continue
-        yield Gap(message + ".", ref.at, record=ref.record, data=data)
+        yield Gap(message + "." + retested, ref.at, record=ref.record, data=data)
 
 
 def _released_under_earlier_versions(d: Dossier, ctx: Context, lot_ids: list[str]) -> dict[str, str]:
@@ -892,6 +917,7 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             base_data["small_n"] = _small_n(lots.n, fig["sides"])
         if few:  # the first sentence says how few; the second points to the flexibility
             message += f" {FLEXIBILITY[0].upper()}{FLEXIBILITY[1:]}."
+        message += _several_words(lots.several, unit)
         yield Gap(message, ref.at, record=ref.record, data=base_data)
     if skipped:
         yield NotEvaluated(f"statistical basis not recomputed for {_listing(skipped)}")
@@ -1079,6 +1105,11 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
     first = fails[0].ref if fails else None
     summary = by_test[(first.spec.material, first.test.attribute)].released if first else {}
     context = _range_words(summary, "released lots", _unit(first)) if first else ""
+    retests = _retests(d, lot_id, fails)
+    if retests:
+        data["several_results"] = {test: [{"value": _value(r.result), "file": r.file, "line": r.line}
+                                          for r in rs] for test, rs in retests.items()}
+        context += "." + _several_words(retests, _unit(first) if first else None).rstrip(".")
     # the failing result's row; a lot released under exception with no failing result: its first row
     at = Location(fails[0].result.file, fails[0].result.line) if fails else Location(lot.file, lot.line)
     record = f"lot {lot_id}"
@@ -1127,6 +1158,18 @@ CENSORED_REMEDY = ("Retest the lot (or report the result) with a method whose re
                    "result (21 CFR 211.165(a)).")
 MISSING_REMEDY = ("Add the lot's results for these tests to lots.csv, or document why the lot was released "
                   "without them (21 CFR 211.165(a)).")
+
+
+def _retests(d: Dossier, lot_id: str, fails: list[OutOfSpec]) -> dict[str, list[LotResult]]:
+    """'<test> of <lot>' -> every result of the lot for each failing test that has more than one."""
+    assert d.lots is not None
+    out: dict[str, list[LotResult]] = {}
+    refs = {(f.ref.spec.material, f.ref.test.attribute): f.ref for f in fails if f.ref is not None}
+    for ref in refs.values():
+        results = list(d.lots.results(ref.spec.material, ref.test.attribute, {lot_id}))
+        if len({(r.result, r.method) for r in results}) > 1:
+            out[f"{lot_id} {_label(ref)}"] = results
+    return out
 
 
 def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterion]], assumed: frozenset[str],
@@ -1423,52 +1466,55 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"Test {_label(ref)} names method '{visible(mid)}', which {METHODS} does not list"
                       f"{_did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
                       data={"method": mid, "suggestion": _closest(mid, method_ids)})
-        c_unit = getattr(ref.test.criterion, "unit", None)
-        if c_unit and ref.test.unit and not same_unit(c_unit, ref.test.unit):
-            yield Gap(f"Test {_label(ref)} has unit '{ref.test.unit}' but its criterion "
-                      f"'{ref.test.criterion.describe()}' is in '{c_unit}', so results are judged against a "
-                      "limit in another unit.", ref.at, record=ref.record, remedy=UNIT_REMEDY,
-                      data={"test_unit": ref.test.unit, "criterion_unit": c_unit})
+    yield from _unit_exclusions(d)
     if d.lots is None:
         return
     yield from _lot_references(d, method_ids)
-    yield from _lot_units(d)
 
 
-UNIT_REMEDY = ("Make the units agree: write the criterion in the test's unit (or correct the test's unit) "
-               "and report the lots.csv results in that unit, converting where needed; a number in another "
-               "unit is judged against the wrong limit.")
+UNIT_ROWS_LISTED = 10  # lines named in a unit finding's message (the data lists them all, up to 200)
 
 
-def _unit_key(unit: str) -> list[str]:
-    return unit.replace("µ", "u").replace("μ", "u").casefold().split()
-
-
-def same_unit(a: str, b: str) -> bool:
-    """Whether two written units agree: equal ignoring case and spacing, or one the other with words
-    added (``%`` and ``% of reference``, ``pg/mL`` and ``pg/mL IFN-γ``)."""
-    ka, kb = _unit_key(a), _unit_key(b)
-    short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
-    return long_[:len(short)] == short
-
-
-def _lot_units(d: Dossier) -> Iterator[Outcome]:
-    """lots.csv units that differ from the unit of the test they are results of."""
-    table = d.lots
-    assert table is not None
-    for (material, attribute), ref in sorted(spec_index(d).items()):
-        declared = ref.test.unit or getattr(ref.test.criterion, "unit", None)
-        col = table.columns.get((material, attribute))
-        if not declared or col is None or not len(col):
-            continue
-        other = sorted(u for u in col.units if not same_unit(u, declared))
-        if not other:
-            continue
-        shown = ", ".join(f"'{u}'" for u in other)
-        yield Gap(f"lots.csv reports {_label(ref)} in {shown}, but the test's unit is '{declared}', so those "
-                  "results are judged against a limit in another unit.", ref.at, record=ref.record,
+def _unit_exclusions(d: Dossier) -> Iterator[Outcome]:
+    """Results in a unit that cannot be converted to their test's unit: once per test and file kind
+    (lots, stability), with their units and rows. The loader has already left them out of every
+    statistic and judgement."""
+    index = spec_index(d)
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for ex in d.unit_exclusions:
+        groups.setdefault((ex.source, ex.material, ex.attribute), []).append(ex)
+    for (source, material, attribute), found in sorted(groups.items()):
+        ref = index.get((material, attribute))
+        rows = sorted((r, ex.unit) for ex in found for r in ex.rows)
+        units = {u: 0 for _, u in rows}
+        for _, u in rows:
+            units[u] += 1
+        file = rows[0][0][0]
+        lines = [str(r[1]) for r, _ in rows if r[0] == file]
+        n = len(rows)
+        shown = ", ".join(lines[:UNIT_ROWS_LISTED]) + (f" and {n - UNIT_ROWS_LISTED} more"
+                                                        if n > UNIT_ROWS_LISTED else "")
+        other_files = sorted({r[0] for r, _ in rows} - {file})
+        where = f"{file} line{'s' if n > 1 else ''} {shown}" + (
+            f" (and in {', '.join(other_files)})" if other_files else "")
+        written = _listing([f"'{u}'" + (f" ({c})" if len(units) > 1 else "") for u, c in units.items()])
+        first = found[0]
+        unit_words = (f"the test's unit '{first.test_unit}'" if first.declared else
+                      f"'{first.test_unit}', the unit of the first result (no specification test states one)")
+        yield Gap(f"{n} result{'s' if n != 1 else ''} of {material}/{attribute} ({where}) {'are' if n != 1 else 'is'}"
+                  f" in {written}, which cannot be converted to {unit_words}; "
+                  f"{'they are' if n != 1 else 'it is'} left out of every statistic and judgement.",
+                  Location(file, rows[0][0][1]), record=ref.record if ref else test_record(material, attribute),
                   remedy=UNIT_REMEDY,
-                  data={"test_unit": declared, "lots_units": other, "file": table.files[col.file[0]]})
+                  data={"source": source, "unit": rows[0][1], "units": dict(list(units.items())[:50]),
+                        "test_unit": first.test_unit, "test_unit_declared": first.declared, "results": n,
+                        "rows": [{"file": f, "line": line, "lot": lot, "unit": u}
+                                 for (f, line, lot), u in rows[:200]]})
+
+
+UNIT_REMEDY = ("Report the results in the test's unit or in one convertible to it (cmcflex converts "
+               "prefixes and multipliers such as ng/mL to pg/mL or x10^6 cells to cells), or correct the unit "
+               "written; a number in another unit would be judged against the wrong limit.")
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:

@@ -327,3 +327,54 @@ def test_bad_ids_and_values_are_reported_once_the_same_either_way(monkeypatch: p
 
 def test_the_fast_path_takes_case_variants_of_controlled_values() -> None:
     assert assert_same_or_declined(_all(CLEAN, ",commercial,", ",Commercial,").replace(",released", ",Released"))
+
+
+UNIT_SPELLINGS = ["%", "percent", " % ", "", "ng/mL", "pg/mL", "PG/ML", "x10^6 cells", "1E6 cells", "cells", "pct",
+                  "ug/mL"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_row_units_are_the_same_on_both_paths(seed: int) -> None:
+    """Every row's unit is kept (not the first few per column): both readers number them alike."""
+    rng = random.Random(300 + seed)
+    lines = make_lots_csv(rng, 60, messy=False).splitlines()
+    j = HEADER.index("unit")
+    for k in range(1, len(lines)):
+        fields = lines[k].split(",")
+        fields[j] = rng.choice(UNIT_SPELLINGS)
+        lines[k] = ",".join(fields)
+    text = "\n".join(lines) + "\n"
+    assert assert_same_or_declined(text)
+    _, table = fast(text)
+    assert set(table.units) == {u.strip() for u in UNIT_SPELLINGS} - {""}  # more than 8, all kept
+    for column in table.columns.values():
+        assert len(column.unit) == len(column)
+        assert column.units == {table.units[c] for c in column.unit if c >= 0}
+
+
+def test_conversion_and_exclusion_agree_on_both_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loaded through the fast path or the exact reader, a dossier converts and leaves out the same rows."""
+    rows = ["lot_id,material,use,attribute,value,unit"]
+    for k in range(40):
+        unit = ["pg/mL", "ng/mL", "", "cells"][k % 4]
+        rows.append(f"L{k:03d},drug_product,phase_3,potency,{0.5 if unit == 'ng/mL' else 500},{unit}")
+    (tmp_path / "lots.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "dossier.yaml").write_text(
+        "cmcflex: 1\nproduct: {name: X, modality: car_t_autologous}\nphase: phase_3\n")
+    (tmp_path / "specifications.yaml").write_text(
+        "specifications:\n  - material: drug_product\n    tests:\n"
+        "      - {attribute: potency, unit: pg/mL, criterion: '>= 450'}\n")
+    exact = loader.load_dossier(tmp_path)
+    from cmcflex.dossier import lots_arrow
+
+    taken: list[object] = []
+    real = lots_arrow.read_lots_fast
+    monkeypatch.setattr(lots_arrow, "read_lots_fast", lambda *a: taken.append(real(*a)) or taken[-1])
+    monkeypatch.setattr(loader, "FAST_MIN_BYTES", 0)  # every lots file through the fast path
+    quick = loader.load_dossier(tmp_path)
+    assert taken and taken[0] is not None
+    assert exact.lots is not None and quick.lots is not None
+    assert state(quick.lots) == state(exact.lots)
+    assert set(exact.lots.numeric_values("drug_product", "potency")) == {(f"L{k:03d}", 500.0) for k in range(40)
+                                                                          if k % 4 != 3}
+    assert quick.unit_exclusions == exact.unit_exclusions and len(exact.unit_exclusions[0].rows) == 10

@@ -54,8 +54,10 @@ def state(table: L.LotTable) -> dict[str, object]:
         "lots": (table.lot_ids, table.lot_values, list(table.lot_file), list(table.lot_line), table.index),
         "columns": [(key, col.material, col.attribute, list(col.lot), [round(v, 12) if v == v else "nan"
                      for v in col.value], list(col.censor), list(col.word), list(col.method),
-                     list(col.line), list(col.file), sorted(col.units)) for key, col in table.columns.items()],
+                     list(col.line), list(col.file), list(col.unit), sorted(col.units))
+                    for key, col in table.columns.items()],
         "methods": table.methods,
+        "units": table.units,
         "rows": table.rows,
     }
 

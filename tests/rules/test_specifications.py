@@ -1197,12 +1197,16 @@ def test_spec013_unknown_material_and_missing_method(make: Callable[..., Path]) 
     assert {f.record for f in found} == {"material vectr", "test drug_product/cd3_purity"}
 
 
-def test_spec013_unit_of_criterion_differs_from_test(make: Callable[..., Path]) -> None:
+def test_criterion_in_an_incompatible_unit_is_a_located_load_error(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.errors import DossierError
+    from cmcflex.dossier.loader import load_dossier
+
     tests = with_test(base_tests(), "viability", criterion=">= 70 mg", unit="%")
-    found = findings_for(make(tests=tests), "SPEC-013", phase="bla")
-    assert [f.record for f in found] == ["test drug_product/viability"]
-    assert "'%'" in found[0].message and "'mg'" in found[0].message and found[0].severity is MA
-    assert "units agree" in found[0].remedy and found[0].file == "specifications.yaml" and found[0].line
+    with pytest.raises(DossierError) as caught:
+        load_dossier(make(tests=tests))
+    (problem,) = caught.value.problems
+    assert problem.file == "specifications.yaml" and problem.line > 1 and problem.col > 1
+    assert problem.field.endswith(".criterion") and "'mg'" in problem.message and "'%'" in problem.message
     same = with_test(base_tests(), "potency", criterion="70 - 130 % of reference", unit="%")
     assert findings_for(make(tests=same), "SPEC-013", phase="bla") == []
 
@@ -1216,8 +1220,8 @@ def test_spec013_lots_unit_differs_from_test(make: Callable[..., Path]) -> None:
             row["unit"] = "PG/ML"  # case only: the same unit
     found = findings_for(make(lots=lots), "SPEC-013", phase="bla")
     assert [f.record for f in found] == ["test drug_product/viability"]
-    assert "'cells'" in found[0].message and "'%'" in found[0].message
-    assert found[0].data["lots_units"] == ["cells"]
+    assert "'cells'" in found[0].message and "'%'" in found[0].message and found[0].file == "lots.csv"
+    assert found[0].data["unit"] == "cells" and [r["lot"] for r in found[0].data["rows"]] == ["L-302"]
 
 
 def test_spec013_suggests_only_a_unique_closest_id(make: Callable[..., Path]) -> None:
