@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from cmcflex import __version__
+from cmcflex.outputs import is_stdout
 from cmcflex.paths import is_inside
 
 if TYPE_CHECKING:
@@ -110,42 +111,21 @@ def _parse_outputs(outputs: list[str], default_format: str, known: set[str]) -> 
     return parsed
 
 
-_FILE_MODE: int | None = None
-
-
-def _file_mode() -> int:
-    """The mode an ordinary new file gets (0o666 less the umask); the umask is read once."""
-    global _FILE_MODE
-    if _FILE_MODE is None:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        _FILE_MODE = 0o666 & ~mask
-    return _FILE_MODE
-
-
 def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that a failure never leaves a half-written report behind.
+    """Write a regular file atomically (see :func:`cmcflex.outputs.write_atomic`)."""
+    from cmcflex.outputs import write_atomic as write
 
-    The temporary file is private (mkstemp); the report gets the mode of an ordinary new file.
-    """
-    import tempfile  # here, not at the top: --version and --help do not need it
+    write(path, text)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+def _write(path: Path, text: str) -> None:
+    """Write one output (standard output, a device or pipe in place, a file atomically) or exit 2."""
+    from cmcflex.outputs import OutputError, write_output
+
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            if hasattr(os, "fchmod"):
-                os.fchmod(handle.fileno(), _file_mode())
-        if not hasattr(os, "fchmod"):
-            os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        write_output(path, text)
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _print_load_errors(error: "object") -> None:
@@ -337,7 +317,7 @@ def _shown(path: Path) -> str:
 
 def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
     for _, path in outputs:
-        if dossier.exists() and is_inside(dossier, path):
+        if not is_stdout(path) and dossier.exists() and is_inside(dossier, path):
             raise _fail(f"--output {path} is inside the dossier folder; cmcflex never writes there")
 
 
@@ -373,10 +353,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
     outcomes = check_portfolio(found, options)
     if output_dir is not None:
         for path, text in report_files(outcomes, output_dir).items():
-            try:
-                write_atomic(path, text)
-            except OSError as exc:
-                raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
+            _write(path, text)
     if format == "json" and output_dir is None:
         sys.stdout.write(json.dumps([
             {"dossier": o.path, "product": o.product, "phase": o.phase, "verdict": o.verdict,
@@ -435,12 +412,10 @@ def check(
     report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
                        follow_links=follow_links, debug=debug)
     for fmt, path in outputs:
-        try:
-            write_atomic(path, renderer(fmt)(report))
-        except OSError as exc:
-            raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
-    main_to_file = any(p for f, p in outputs if f == format.value and f != "console")
-    if format is ReportFormatOpt.console or main_to_file:
+        _write(path, renderer(fmt)(report))
+    if any(is_stdout(p) for _, p in outputs):
+        pass  # standard output was asked for by name: it holds those reports only
+    elif format is ReportFormatOpt.console or any(f == format.value and f != "console" for f, _ in outputs):
         from cmcflex.report.console import new_console, print_report
 
         print_report(report, new_console())
@@ -494,9 +469,11 @@ def diff(
     text = render(result, format.value)
     if output is not None:
         for folder in (old, new):
-            if folder.is_dir() and is_inside(folder, output):
+            if not is_stdout(output) and folder.is_dir() and is_inside(folder, output):
                 raise _fail(f"--output {output} is inside the dossier folder; cmcflex never writes there")
-        write_atomic(output, text)
+        _write(output, text)
+        if is_stdout(output):
+            raise typer.Exit(EXIT_GAPS if result.failing else EXIT_OK)
         if format is not DiffFormatOpt.console:
             text = render(result, "console")
     sys.stdout.write(text)
@@ -671,11 +648,32 @@ def plan(
     print_plan(roadmap, Console(highlight=False))
 
 
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM. Not a KeyboardInterrupt: the command-line library would turn that into
+    "Aborted!" and exit 1, the code of "gaps found". As a BaseException it still runs every
+    clean-up on its way out (a report being written removes its temporary file)."""
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    import signal
+
+    raise Interrupted("interrupted" if signum == signal.SIGINT else f"terminated ({signal.Signals(signum).name})")
+
+
+def _catch_signals() -> None:
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(signum, _on_signal)
+
+
 def main() -> None:
     """Console entry point: never a traceback for an unexpected error unless --debug."""
     # The command line validates with pydantic's own behaviour only: third-party pydantic plugins
     # would change what a check does, and looking them up costs every run an entry-point scan.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _catch_signals()
     try:
         app()
     except SystemExit:
@@ -683,8 +681,8 @@ def main() -> None:
         # the interpreter's last garbage collections need not walk it (0.1-0.25 s of every run).
         gc.freeze()
         raise
-    except KeyboardInterrupt:
-        typer.echo("cmcflex: interrupted", err=True)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        typer.echo(f"cmcflex: {exc or 'interrupted'}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # noqa: BLE001
         if "--debug" in sys.argv:

@@ -10,5 +10,5 @@ def is_inside(folder: Path, path: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
         return True
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # not inside; or a link loop, which no write gets through
         return False

@@ -139,10 +139,56 @@ def check_portfolio(
     if count <= 1:
         return [_worker(job) for job in jobs]
     _preload()
-    from concurrent.futures import ProcessPoolExecutor
+    import os
 
-    with ProcessPoolExecutor(max_workers=count, mp_context=_context()) as pool:
-        return list(pool.map(_worker, jobs, chunksize=max(1, min(8, len(jobs) // (4 * count)))))
+    # leaving the block for any reason (an error, Ctrl-C, SIGTERM turned into an exception by the
+    # command line) terminates the workers; they never outlive the main process (see _bind_to_parent)
+    with _context().Pool(count, initializer=_bind_to_parent, initargs=(os.getpid(),)) as pool:
+        return pool.map(_worker, jobs, chunksize=max(1, min(8, len(jobs) // (4 * count))))
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _bind_to_parent(parent: int) -> None:
+    """Worker start-up: ignore Ctrl-C (the main process handles it and ends the pool), end at once
+    on SIGTERM, and die
+    with the main process even when it is killed outright (SIGKILL): Linux's parent-death signal,
+    else a watchdog thread that polls the parent's id."""
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends its workers with SIGTERM
+    if not _parent_death_signal():
+        import threading
+
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _parent_death_signal() -> bool:
+    """Ask Linux to send this process SIGKILL when its parent dies; False where unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int, interval: float = 1.0) -> None:
+    import os
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(1)
 
 
 def _preload() -> None:
