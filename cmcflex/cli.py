@@ -74,7 +74,9 @@ def _root(
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"cmcflex: error: {message}", err=True)
+    from cmcflex.report.text import clean  # messages quote paths and values from the user's files
+
+    typer.echo(f"cmcflex: error: {clean(message)}", err=True)
     return typer.Exit(EXIT_ERROR)
 
 
@@ -462,8 +464,10 @@ def diff(
             except DiffError as exc:
                 raise _fail(str(exc)) from None
     if reports[0].dossier.product != reports[1].dossier.product:
-        typer.echo(f"cmcflex: warning: comparing two different products ({reports[0].dossier.product} and "
-                   f"{reports[1].dossier.product}); every gap will show as new or resolved", err=True)
+        from cmcflex.report.text import clean
+
+        typer.echo(clean(f"cmcflex: warning: comparing two different products ({reports[0].dossier.product} and "
+                         f"{reports[1].dossier.product}); every gap will show as new or resolved"), err=True)
     result = compare(reports[0], reports[1], fail_on=settings.fail_on,
                      old_label=str(old), new_label=str(new))
     text = render(result, format.value)
@@ -687,6 +691,8 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001
         if "--debug" in sys.argv:
             raise
-        typer.echo(f"cmcflex: internal error: {type(exc).__name__}: {exc} "
-                   "(run with --debug for the traceback)", err=True)
+        from cmcflex.report.text import clean
+
+        typer.echo(clean(f"cmcflex: internal error: {type(exc).__name__}: {exc} "
+                         "(run with --debug for the traceback)"), err=True)
         sys.exit(EXIT_ERROR)

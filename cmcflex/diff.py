@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cmcflex.report.model import Finding, Report
-from cmcflex.report.text import clean
+from cmcflex.report.text import clean, json_inert
 from cmcflex.rules.base import Severity
 
 MAX_REPORT_BYTES = 512 * 1024 * 1024
@@ -179,7 +179,7 @@ def render_markdown(d: ReportDiff) -> str:
 
 def render(d: ReportDiff, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(d.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return json_inert(json.dumps(d.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
     if fmt == "markdown":
         return render_markdown(d)
     return render_text(d)

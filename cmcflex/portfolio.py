@@ -229,13 +229,14 @@ SEVERITY_COLUMNS = ("blocker", "major", "minor", "info")
 def summary_rows(outcomes: Iterable[DossierOutcome]) -> list[list[str]]:
     """Rows of the summary table: dossier, product, phase (as the report writes it), verdict, counts, exit code."""
     from cmcflex.phases import Phase
+    from cmcflex.report.text import clean
 
     rows = []
     for o in outcomes:
         verdict = o.verdict.upper() if o.verdict else "ERROR"
         counts = [str(o.counts.get(s, 0)) if o.verdict else "-" for s in SEVERITY_COLUMNS]
         phase = Phase(o.phase).label if o.phase in {p.value for p in Phase} else (o.phase or "-")
-        rows.append([o.path, o.product or "-", phase, verdict, *counts, str(o.exit_code)])
+        rows.append([clean(o.path), clean(o.product or "-"), clean(phase), verdict, *counts, str(o.exit_code)])
     return rows
 
 
@@ -259,12 +260,14 @@ def summary_text(outcomes: Sequence[DossierOutcome]) -> str:
 
 
 def _error_lines(outcomes: Sequence[DossierOutcome]) -> list[str]:
+    from cmcflex.report.text import clean
+
     out = []
     for o in outcomes:
         if o.error is None:
             continue
-        out.append(f"{o.path}: {o.error}")
-        out.extend(f"  {p}" for p in o.problems)
+        out.append(clean(f"{o.path}: {o.error}"))
+        out.extend(f"  {clean(p)}" for p in o.problems)
     return [""] + out if out else []
 
 

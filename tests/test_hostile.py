@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cmcflex.dossier.lots import MAX_COLUMNS, LotTable, read_lots_csv
 
@@ -236,3 +239,97 @@ def test_the_closest_name_search_of_a_wide_header_is_bounded_and_still_helps() -
     read_lots_csv(io.StringIO(",".join(names) + "\n"), "lots.csv", LotTable(), problems)
     assert time.perf_counter() - started < 5
     assert len(problems) == 1 and "did you mean 'lot_idd'" in str(problems[0])
+
+
+# ---------------------------------------------------------------------------- dossier text is inert
+
+HOSTILE = "X\n::error::pwned \x1b[31mred\x9b2J \u202eevil\u2066 https://e.vil/x ##[group]g"
+COMMAND_LINE = re.compile(r"^\s*(::|##\[)")
+UNSAFE = re.compile(r"[\x1b\x80-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _hostile_dossier(root: Path, product: str = HOSTILE) -> Path:
+    import shutil
+
+    import yaml
+
+    shutil.copytree(SAMPLE, root)
+    data = yaml.safe_load((root / "dossier.yaml").read_text())
+    data["product"]["name"] = product
+    (root / "dossier.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    return root
+
+
+def _assert_inert(text: str, commands_allowed: bool = False) -> None:
+    assert not UNSAFE.search(text), repr(UNSAFE.search(text))
+    for line in text.splitlines():
+        if commands_allowed and re.match(r"::(error|warning|notice) (file|title)=", line):
+            continue
+        assert not COMMAND_LINE.match(line), line
+
+
+@pytest.mark.parametrize("fmt", ["console", "json", "sarif", "junit", "markdown", "html", "github"])
+def test_every_format_keeps_dossier_text_inert(tmp_path: Path, fmt: str) -> None:
+    _hostile_dossier(tmp_path / "d")
+    done = _run("check", "d", "--no-config", "--as-of", "2026-03-10", "-f", fmt, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    _assert_inert(done.stdout, commands_allowed=fmt == "github")
+    if fmt in ("json", "sarif"):
+        json.loads(done.stdout)  # escaped, not removed: still the same JSON values
+    if fmt == "json":
+        assert json.loads(done.stdout)["dossier"]["product"] == HOSTILE
+
+
+def test_portfolio_summary_keeps_dossier_text_inert(tmp_path: Path) -> None:
+    _hostile_dossier(tmp_path / "p" / "a")
+    _hostile_dossier(tmp_path / "p" / "b")
+    done = _run("check", "p", "--no-config", "--as-of", "2026-03-10", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    _assert_inert(done.stdout)
+    assert len(done.stdout.splitlines()) == 5  # header, rule, two rows, totals: no line breaks added
+
+
+def test_diff_warning_and_load_errors_keep_dossier_text_inert(tmp_path: Path) -> None:
+    _hostile_dossier(tmp_path / "old")
+    _hostile_dossier(tmp_path / "new", product="\x1b]8;;https://e.vil\x07Y\n::warning::z")
+    done = _run("diff", "old", "new", "--no-config", "--as-of", "2026-03-10", cwd=tmp_path)
+    assert "two different products" in done.stderr
+    _assert_inert(done.stderr)
+    _assert_inert(done.stdout)
+    bad = tmp_path / "bad"
+    _hostile_dossier(bad)
+    (bad / "gmp.yaml").write_text('"\\e[2J::error::k\\u202e": 1\n' + (bad / "gmp.yaml").read_text())
+    done = _run("check", "bad", "--no-config", cwd=tmp_path)
+    assert done.returncode == 2
+    _assert_inert(done.stderr)
+    assert "gmp.yaml:1:" in done.stderr
+
+
+def test_markdown_does_not_autolink_dossier_addresses() -> None:
+    from cmcflex.report.markdown import md
+
+    assert md("see https://e.vil/a and www.e.vil.") == "see `https://e.vil/a` and `www.e.vil`."
+
+
+@pytest.mark.parametrize("justification", ["\u200b\u200b", "\ufeff \u2060", "\u3164", "\u202e\u0301"])
+def test_a_justification_of_invisible_characters_is_blank(tmp_path: Path, justification: str) -> None:
+    import yaml
+
+    dossier = _hostile_dossier(tmp_path / "d", product="P")
+    waivers = {"waivers": [{"rule": "PPQ-006", "justification": justification, "approved_by": "QA"}]}
+    (dossier / "waivers.yaml").write_text(yaml.safe_dump(waivers, allow_unicode=True))
+    done = _run("check", "d", "--no-config", cwd=tmp_path)
+    assert done.returncode == 2 and "needs a justification" in done.stderr
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", categories=("Cc", "Cf", "Zl", "Zp", "Zs", "Ll", "Po")),
+               max_size=40)
+       | st.lists(st.sampled_from(["::", "##[", "\n", "\x1b[", "\u202e", "\x9b", "a", " ", "\udcff"]),
+                  max_size=12).map("".join))
+def test_clean_leaves_no_control_no_line_break_and_no_command(text: str) -> None:
+    from cmcflex.report.text import clean
+
+    out = clean(text)
+    assert "\n" not in out and "::" not in out and "##[" not in out
+    assert not re.search(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]", out)
+    out.encode("utf-8")  # writable, whatever bytes a file name held

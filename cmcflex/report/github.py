@@ -16,7 +16,7 @@ LEVEL = {Severity.BLOCKER: "error", Severity.MAJOR: "error", Severity.MINOR: "wa
 
 
 def _data(text: object) -> str:
-    return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return clean(text, lines=True).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _prop(text: object) -> str:

@@ -23,7 +23,7 @@ _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 def _x(text: object) -> str:
     """Text safe in XML 1.0: no control characters, no unpaired surrogates."""
-    return _NOT_XML.sub("\N{REPLACEMENT CHARACTER}", clean(text))
+    return _NOT_XML.sub("\N{REPLACEMENT CHARACTER}", clean(text, lines=True))
 
 
 def _timestamp(report: Report) -> str:

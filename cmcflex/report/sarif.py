@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from cmcflex.report.common import FiredRule, all_findings, artifact_uri, fired_rules, note_text, severity_note
 from cmcflex.report.model import Finding, Report, WaivedFinding
+from cmcflex.report.text import clean, json_inert
 from cmcflex.rules.base import Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -51,7 +52,7 @@ def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]
     location: dict[str, Any] = {"artifactLocation": {"uri": _uri(report, f.file)}}
     if f.line:
         location["region"] = {"startLine": f.line}
-    message = f.message if not f.record else f"{f.message} [{f.record}]"
+    message = clean(f.message if not f.record else f"{f.message} [{f.record}]")
     properties: dict[str, Any] = {"severity": f.severity.value, "area": f.area, "remedy": f.remedy}
     if f.record:
         properties["record"] = f.record
@@ -71,7 +72,7 @@ def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]
     }
     if isinstance(f, WaivedFinding):
         suppression: dict[str, Any] = {"kind": "external", "status": "accepted",
-                                       "justification": f.waiver_justification}
+                                       "justification": clean(f.waiver_justification)}
         props = {k: v for k, v in (("approvedBy", f.waiver_approved_by), ("expires", f.waiver_expires)) if v}
         if props:
             suppression["properties"] = props
@@ -85,11 +86,11 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
         location: dict[str, Any] = {"artifactLocation": {"uri": _uri(report, note.file)}}
         if note.line:
             location["region"] = {"startLine": note.line}
-        out.append({"level": "warning", "message": {"text": note_text(note)},
+        out.append({"level": "warning", "message": {"text": clean(note_text(note))},
                     "locations": [{"physicalLocation": location}],
                     "associatedRule": {"id": note.rule}})
     for n in report.not_evaluated:
-        out.append({"level": "note", "message": {"text": f"{n.rule} not evaluated: {n.reason}"},
+        out.append({"level": "note", "message": {"text": clean(f"{n.rule} not evaluated: {n.reason}")},
                     "associatedRule": {"id": n.rule}})
     return out
 
@@ -137,4 +138,4 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_inert(json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
