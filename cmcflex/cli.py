@@ -220,14 +220,22 @@ def generated_at(environ: "dict[str, str] | os._Environ[str] | None" = None) -> 
 
 def _settings(fail_on: Optional[SeverityOpt], select: Optional[list[str]], ignore: Optional[list[str]],
               severity: Optional[list[str]], waivers: Optional[Path], config: Optional[Path],
-              no_config: bool) -> "Effective":
+              no_config: bool, dossiers: "list[Path] | tuple[Path, ...]" = ()) -> "Effective":
     from cmcflex.config import ConfigError, from_command_line, load
 
     try:
         cli = from_command_line(fail_on.value if fail_on else None, select, ignore, severity, waivers)
-        return load(cli, Path.cwd(), config=config, no_config=no_config)
+        return load(cli, Path.cwd(), config=config, no_config=no_config, dossiers=dossiers)
     except ConfigError as exc:
         raise _fail(f"configuration: {exc}") from None
+
+
+def _configuration(settings: "Effective") -> "object":
+    """What the report shows of the configuration in force (cmcflex.report.model.Configuration)."""
+    from cmcflex.report.model import Configuration
+
+    return Configuration(file=_shown(settings.config_file) if settings.config_file is not None else None,
+                         select=list(settings.select), ignore=list(settings.ignore))
 
 
 def _prepare(settings: "Effective") -> tuple[list, list, list]:
@@ -250,7 +258,12 @@ def _prepare(settings: "Effective") -> tuple[list, list, list]:
         raise _fail(f"configuration: {exc}") from None
     extra_inputs = []
     if settings.config_file is not None:
-        data = settings.config_file.read_bytes()
+        from cmcflex.config import read_config_bytes
+
+        try:
+            data = read_config_bytes(settings.config_file)
+        except (OSError, ValueError) as exc:
+            raise _fail(f"configuration: {settings.config_file}: cannot read: {exc}") from None
         extra_inputs.append(InputEntry(file=_shown(settings.config_file), sha256=hashlib.sha256(data).hexdigest(),
                                        bytes=len(data), role="config"))
     extra_waivers = []
@@ -298,6 +311,7 @@ def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt]
             overrides=settings.severity or None,
             extra_waivers=extra_waivers,
             extra_inputs=extra_inputs,
+            configuration=_configuration(settings),  # type: ignore[arg-type]
             path_label=str(dossier),
             generated_at=generated_at(),
         )
@@ -351,6 +365,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
         fail_on=settings.fail_on, rules=tuple(r.id for r in rules), overrides=dict(settings.severity or {}),
         extra_waivers=tuple(extra_waivers), extra_inputs=tuple(extra_inputs), follow_links=follow_links,
         formats=(format,) if output_dir is not None else (), generated_at=generated_at(),
+        configuration=_configuration(settings),  # type: ignore[arg-type]
     )
     outcomes = check_portfolio(found, options)
     if output_dir is not None:
@@ -404,13 +419,16 @@ def check(
 
     when = _parse_date(as_of)
     if len(dossiers) > 1 or output_dir is not None or is_portfolio(dossiers):
-        settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config)
+        from cmcflex.discovery import find_dossiers
+
+        settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config,
+                             [*dossiers, *find_dossiers(dossiers)])
         _portfolio(dossiers, settings, format=format.value, output=output, output_dir=output_dir,
                    phase=phase, target=target, when=when, follow_links=follow_links)
     dossier = dossiers[0]
     outputs = _parse_outputs(output or [], format.value, set(FORMATS))
     _check_outputs(dossier, outputs)
-    settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config)
+    settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [dossier])
     report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
                        follow_links=follow_links, debug=debug)
     for fmt, path in outputs:
@@ -452,7 +470,7 @@ def diff(
     """
     from cmcflex.diff import DiffError, compare, read_report, render
 
-    settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config)
+    settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [old, new])
     when = _parse_date(as_of)
     reports = []
     for path in (old, new):
@@ -631,7 +649,7 @@ def plan(
     from cmcflex.phases import Phase
 
     when = _parse_date(as_of)
-    settings = _settings(None, None, None, None, None, config, no_config)
+    settings = _settings(None, None, None, None, None, config, no_config, [dossier])
     rules, extra_waivers, _ = _prepare(settings)
     loaded = _load(dossier, follow_links)
     try:

@@ -12,3 +12,37 @@ def is_inside(folder: Path, path: Path) -> bool:
         return True
     except (ValueError, OSError, RuntimeError):  # not inside; or a link loop, which no write gets through
         return False
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    A device, pipe or folder is refused without reading (opened non-blocking, so a FIFO never
+    hangs), and so is a file larger than ``limit`` (read at most ``limit + 1`` bytes, so a file
+    that grows or lies about its size never exhausts memory). Raises OSError when the file cannot
+    be opened or read, ValueError (one sentence) when it is refused.
+    """
+    import os
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a pipe" if stat.S_ISFIFO(st.st_mode)
+                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a file")
+            raise ValueError(f"{kind}, not a regular file")
+        if st.st_size > limit:
+            raise ValueError(f"file is {st.st_size:,} bytes; the limit is {limit:,}")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise ValueError(f"file is larger than {limit:,} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

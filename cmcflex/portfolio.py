@@ -23,7 +23,7 @@ from cmcflex.discovery import (  # noqa: F401 - part of this module's API
 
 if TYPE_CHECKING:
     from cmcflex.phases import Phase
-    from cmcflex.report.model import InputEntry, Report
+    from cmcflex.report.model import Configuration, InputEntry, Report
     from cmcflex.rules.base import Severity
     from cmcflex.waivers import LocatedWaiver
 
@@ -48,6 +48,7 @@ class PortfolioOptions:
     follow_links: bool = False
     formats: tuple[str, ...] = ()            # reports to render for each dossier
     generated_at: str | None = None
+    configuration: Configuration | None = None  # shown in every report
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
             dossier, phase=options.phase, target=options.target, as_of=options.as_of,
             fail_on=options.fail_on or Severity.MAJOR, rules=rules, overrides=dict(options.overrides) or None,
             extra_waivers=list(options.extra_waivers), extra_inputs=list(options.extra_inputs),
-            path_label=label, generated_at=options.generated_at,
+            path_label=label, generated_at=options.generated_at, configuration=options.configuration,
         )
         reports = {fmt: renderer(fmt)(report) for fmt in options.formats}
     except ValueError as exc:

@@ -25,11 +25,13 @@ SAMPLE = ROOT / "sample_dossiers" / "cart-phase2"
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="POSIX files and signals")
 
 
-def _run(*args: str, cwd: Path, timeout: float = 120, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, cwd: Path, timeout: float = 120, extra_env: dict[str, str] | None = None,
+         **kwargs: object) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for name in ("CMCFLEX_CONFIG", "CMCFLEX_WAIVERS", "CMCFLEX_SELECT", "CMCFLEX_IGNORE", "CMCFLEX_SEVERITY",
                  "CMCFLEX_FAIL_ON"):
         env.pop(name, None)
+    env.update(extra_env or {})
     if "stdout" not in kwargs:
         kwargs["capture_output"] = True
     return subprocess.run([sys.executable, "-m", "cmcflex", *args], cwd=cwd, env=env, text=True,
@@ -333,3 +335,84 @@ def test_clean_leaves_no_control_no_line_break_and_no_command(text: str) -> None
     assert "\n" not in out and "::" not in out and "##[" not in out
     assert not re.search(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]", out)
     out.encode("utf-8")  # writable, whatever bytes a file name held
+
+
+# ---------------------------------------------------------------------------- configuration
+
+CONFIG = 'select = ["PPQ", "SPEC"]\nignore = ["PPQ-006"]\n[severity]\nPPQ-005 = "minor"\n'
+
+
+@POSIX
+@pytest.mark.parametrize("how", ["--config", "--waivers", "CMCFLEX_CONFIG", "CMCFLEX_WAIVERS"])
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "folder"])
+def test_config_and_waivers_accept_only_regular_files(tmp_path: Path, how: str, kind: str) -> None:
+    target = {"/dev/zero": "/dev/zero", "fifo": str(tmp_path / "fifo"), "folder": str(tmp_path)}[kind]
+    if kind == "fifo":
+        os.mkfifo(target)
+    args, env = ([how, target], {}) if how.startswith("--") else ([], {how: target})
+    started = time.monotonic()
+    done = _run("check", str(SAMPLE), *args, cwd=tmp_path, extra_env=env, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "not a regular file" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_a_large_waivers_file_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "w.yaml"
+    with open(big, "wb") as f:
+        f.truncate(6 * 1024 * 1024)
+    done = _check("--waivers", str(big), cwd=tmp_path)
+    assert done.returncode == 2 and "the limit is 5,242,880" in done.stderr
+
+
+def test_a_configuration_inside_the_dossier_is_refused(tmp_path: Path) -> None:
+    dossier = _hostile_dossier(tmp_path / "d", product="P")
+    (dossier / "cmcflex.toml").write_text('ignore = ["PPQ", "SPEC", "GMP", "CMP"]\n')
+    done = _run("check", ".", cwd=dossier)
+    assert done.returncode == 2 and "inside the dossier folder" in done.stderr
+    assert _run("check", ".", "--no-config", cwd=dossier).returncode == 1
+
+
+@POSIX
+def test_a_configuration_others_can_write_is_refused_unless_named(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    config = work / "cmcflex.toml"
+    config.write_text(CONFIG)
+    config.chmod(0o666)
+    done = _run("check", str(SAMPLE), "--as-of", "2026-03-10", cwd=work)
+    assert done.returncode == 2 and "anyone can write it" in done.stderr
+    assert _run("check", str(SAMPLE), "--as-of", "2026-03-10", "--config", str(config), cwd=work).returncode == 1
+    config.chmod(0o644)
+    work.chmod(0o777)  # others could replace the file
+    try:
+        done = _run("check", str(SAMPLE), "--as-of", "2026-03-10", cwd=work)
+        assert done.returncode == 2 and "folder anyone can write" in done.stderr
+    finally:
+        work.chmod(0o755)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_a_configuration_owned_by_another_user_is_refused(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    config = work / "cmcflex.toml"
+    config.write_text(CONFIG)
+    os.chown(config, 54321, -1)
+    done = _run("check", str(SAMPLE), "--as-of", "2026-03-10", cwd=work)
+    assert done.returncode == 2 and "belongs to another user" in done.stderr
+
+
+@pytest.mark.parametrize("fmt", ["console", "json", "sarif", "junit", "markdown", "html", "github"])
+def test_the_configuration_in_force_shows_in_every_format(tmp_path: Path, fmt: str) -> None:
+    (tmp_path / "team.toml").write_text(CONFIG)
+    done = _run("check", str(SAMPLE), "--as-of", "2026-03-10", "--config", "team.toml", "-f", fmt, cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr
+    for shown in ("team.toml", "PPQ-006", "PPQ-005"):
+        assert shown in done.stdout, (fmt, shown)
+    if fmt == "json":
+        assert json.loads(done.stdout)["configuration"] == {"file": "team.toml", "select": ["PPQ", "SPEC"],
+                                                             "ignore": ["PPQ-006"]}
+    plain = _run("check", str(SAMPLE), "--as-of", "2026-03-10", "--no-config", "-f", fmt, cwd=tmp_path)
+    if fmt not in ("json", "sarif", "junit"):
+        assert "none (defaults)" in plain.stdout

@@ -7,7 +7,7 @@ dossier text cannot start a workflow command of its own.
 
 from __future__ import annotations
 
-from cmcflex.report.common import all_findings, artifact_uri, counts_line, note_text, waiver_text
+from cmcflex.report.common import all_findings, artifact_uri, configuration_line, counts_line, note_text, waiver_text
 from cmcflex.report.model import Finding, Report, WaivedFinding
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Severity
@@ -49,6 +49,7 @@ def render(report: Report) -> str:
     lines += [_command("warning", artifact_uri(report, n.file), n.line, f"{n.rule} waiver {n.status}", note_text(n))
               for n in report.waiver_notes]
     verdict = "PASS" if report.verdict == "pass" else "FAIL"
-    summary = (f"cmcflex {verdict} (fails on {report.fail_on.value} and above): {counts_line(report)}")
+    summary = (f"cmcflex {verdict} (fails on {report.fail_on.value} and above): {counts_line(report)}"
+               f" · {configuration_line(report)}")
     lines.append(f"::{'notice' if report.verdict == 'pass' else 'error'} title=cmcflex verdict::{_data(summary)}")
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from cmcflex.report.common import area_summary, counts_line, note_text, phase_text, waiver_text
+from cmcflex.report.common import area_summary, configuration_parts, counts_line, note_text, phase_text, waiver_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Area, Severity
@@ -78,6 +78,8 @@ def render(report: Report) -> str:
         f"**Modality:** {md(d.modality)} · **As of:** {report.as_of}",
         "",
         f"{counts_line(report)}",
+        "",
+        " · ".join(f"**{label}:** {md(text)}" for label, text in configuration_parts(report)),
         "",
         *_table(report),
     ]

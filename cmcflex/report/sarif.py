@@ -132,6 +132,8 @@ def to_dict(report: Report) -> dict[str, Any]:
             "verdict": report.verdict,
             "counts": report.counts,
             "severityOverrides": {k: v.value for k, v in report.severity_overrides.items()},
+            "configuration": {"file": report.configuration.file, "select": report.configuration.select,
+                              "ignore": report.configuration.ignore},
         },
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
