@@ -18,7 +18,7 @@ import typer
 
 from cmcflex import __version__
 from cmcflex.outputs import is_stdout
-from cmcflex.paths import is_inside
+from cmcflex.paths import display_path, is_folder, is_inside
 
 if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier
@@ -312,7 +312,7 @@ def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt]
             extra_waivers=extra_waivers,
             extra_inputs=extra_inputs,
             configuration=_configuration(settings),  # type: ignore[arg-type]
-            path_label=str(dossier),
+            path_label=display_path(dossier),
             generated_at=generated_at(),
         )
     except ValueError as exc:
@@ -326,14 +326,14 @@ def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt]
 def _shown(path: Path) -> str:
     """A path as shown in reports: relative to the current folder when inside it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(path)
+        return display_path(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError, RuntimeError):
+        return display_path(path)
 
 
 def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
     for _, path in outputs:
-        if not is_stdout(path) and dossier.exists() and is_inside(dossier, path):
+        if not is_stdout(path) and is_folder(dossier) and is_inside(dossier, path):
             raise _fail(f"--output {path} is inside the dossier folder; cmcflex never writes there")
 
 
@@ -345,7 +345,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
 
     from cmcflex.phases import Phase
     from cmcflex.portfolio import (PortfolioOptions, check_portfolio, combined_exit_code, duplicate_names,
-                                   find_dossiers, print_summary, report_files)
+                                   find_dossiers, links_outside, print_summary, report_files)
 
     if output:
         raise _fail("--output names one file; with several dossiers use --output-dir DIR")
@@ -354,7 +354,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
     found = find_dossiers(paths)
     if output_dir is not None:
         for folder in found:
-            if folder.exists() and is_inside(folder, output_dir):
+            if is_folder(folder) and is_inside(folder, output_dir):
                 raise _fail(f"--output-dir {output_dir} is inside the dossier folder {folder}; cmcflex never writes there")
         clashes = duplicate_names(found)
         if clashes:
@@ -367,7 +367,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
         formats=(format,) if output_dir is not None else (), generated_at=generated_at(),
         configuration=_configuration(settings),  # type: ignore[arg-type]
     )
-    outcomes = check_portfolio(found, options)
+    outcomes = check_portfolio(found, options, refused=links_outside(paths))
     if output_dir is not None:
         for path, text in report_files(outcomes, output_dir).items():
             _write(path, text)
@@ -474,7 +474,7 @@ def diff(
     when = _parse_date(as_of)
     reports = []
     for path in (old, new):
-        if path.is_dir():
+        if is_folder(path):
             reports.append(_evaluate(path, settings, when=when, follow_links=follow_links, debug=debug))
         else:
             try:
@@ -487,11 +487,11 @@ def diff(
         typer.echo(clean(f"cmcflex: warning: comparing two different products ({reports[0].dossier.product} and "
                          f"{reports[1].dossier.product}); every gap will show as new or resolved"), err=True)
     result = compare(reports[0], reports[1], fail_on=settings.fail_on,
-                     old_label=str(old), new_label=str(new))
+                     old_label=display_path(old), new_label=display_path(new))
     text = render(result, format.value)
     if output is not None:
         for folder in (old, new):
-            if not is_stdout(output) and folder.is_dir() and is_inside(folder, output):
+            if not is_stdout(output) and is_folder(folder) and is_inside(folder, output):
                 raise _fail(f"--output {output} is inside the dossier folder; cmcflex never writes there")
         _write(output, text)
         if is_stdout(output):
@@ -653,7 +653,7 @@ def plan(
     rules, extra_waivers, _ = _prepare(settings)
     loaded = _load(dossier, follow_links)
     try:
-        roadmap = build_plan(loaded, as_of=when, path_label=str(dossier),
+        roadmap = build_plan(loaded, as_of=when, path_label=display_path(dossier),
                              phase=Phase(phase.value) if phase else None, rules=rules,
                              overrides=settings.severity or None, extra_waivers=extra_waivers)
     except InternalError as exc:

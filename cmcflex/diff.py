@@ -63,17 +63,21 @@ class ReportDiff(BaseModel):
 
 def read_report(path: Path) -> Report:
     """A JSON report written by ``cmcflex check -f json``."""
+    from cmcflex.paths import os_reason, read_regular_file
+
     try:
-        if path.stat().st_size > MAX_REPORT_BYTES:
-            raise DiffError(f"{path}: report larger than 512 MiB")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular_file(path, MAX_REPORT_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise DiffError(f"{path}: no such file or dossier folder") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise DiffError(f"{path}: cannot read: {os_reason(exc)}") from None
+    except UnicodeDecodeError as exc:
         raise DiffError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise DiffError(f"{path}:{exc.lineno}:{exc.colno}: not a JSON report ({exc.msg}); "
                         "give a report from 'cmcflex check -f json' or a dossier folder") from None
+    except ValueError as exc:  # a device, a pipe, or larger than the limit
+        raise DiffError(f"{path}: not a JSON report: {exc}") from None
     try:
         return Report.model_validate(data)
     except ValidationError as exc:

@@ -110,11 +110,9 @@ def _write_in_place(path: Path, text: str, fifo: bool, truncate: bool = False) -
 
 
 def _reason(path: Path | str, exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return f"cannot write {path}: a loop of symbolic links"
-    if exc.errno == errno.ENAMETOOLONG:
-        return f"cannot write {path}: the path is too long"
-    return f"cannot write {path}: {exc.strerror or exc}"
+    from cmcflex.paths import os_reason
+
+    return f"cannot write {path}: {os_reason(exc)}"
 
 
 def _file_mode() -> int:

@@ -46,3 +46,34 @@ def read_regular_file(path: Path, limit: int) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a path could not be used, in words (a link loop and an over-long path named as such)."""
+    import errno
+
+    if exc.errno == errno.ELOOP:
+        return "a loop of symbolic links"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is too long for this system"
+    return str(exc.strerror or exc)
+
+
+def is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder; False (never an exception) when it cannot even be looked at
+    (a link loop, an over-long path): whoever loads it then says why."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def display_path(path: object) -> str:
+    """A path as reports show it: bytes of a name that is not UTF-8 written ``\\xNN`` (a string
+    every format can hold; the report names the folder without being able to reopen it)."""
+    import os
+
+    try:
+        return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+    except (UnicodeError, TypeError):
+        return str(path).encode("utf-8", "backslashreplace").decode("utf-8")

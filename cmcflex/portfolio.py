@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from cmcflex.discovery import (  # noqa: F401 - part of this module's API
-    MARKER, dossiers_in, duplicate_names, find_dossiers, is_dossier, is_portfolio,
+    MARKER, dossiers_in, duplicate_names, find_dossiers, is_dossier, is_portfolio, links_outside,
 )
 
 if TYPE_CHECKING:
@@ -84,7 +84,9 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
     from cmcflex.rules import REGISTRY
     from cmcflex.rules.base import Severity
 
-    label = str(path)
+    from cmcflex.paths import display_path
+
+    label = display_path(path)
     try:
         dossier = load_dossier(path, follow_links=options.follow_links)
     except DossierError as exc:
@@ -132,9 +134,18 @@ def _worker(args: tuple[Path, PortfolioOptions]) -> DossierOutcome:
 
 
 def check_portfolio(
-    paths: Sequence[Path], options: PortfolioOptions, workers: int | None = None
+    paths: Sequence[Path], options: PortfolioOptions, workers: int | None = None,
+    refused: Iterable[Path] = (),
 ) -> list[DossierOutcome]:
-    """Check every dossier, in a pool of ``min(2, len(paths))`` processes; outcomes in input order."""
+    """Check every dossier, in a pool of ``min(2, len(paths))`` processes; outcomes in input order.
+
+    ``refused`` dossiers (links out of the portfolio, see :func:`links_outside`) are not read:
+    their outcome is an error saying so, unless ``options.follow_links``.
+    """
+    skip = set() if options.follow_links else set(refused)
+    if skip:
+        checked = iter(check_portfolio([p for p in paths if p not in skip], options, workers))
+        return [_refused(p) if p in skip else next(checked) for p in paths]
     jobs = [(Path(p), options) for p in paths]
     count = min(WORKERS if workers is None else workers, len(jobs))
     if count <= 1:
@@ -190,6 +201,11 @@ def _watch_parent(parent: int, interval: float = 1.0) -> None:
     while os.getppid() == parent:
         time.sleep(interval)
     os._exit(1)
+
+
+def _refused(path: Path) -> DossierOutcome:
+    return DossierOutcome(str(path), EXIT_ERROR, error="a symbolic link to a folder outside the portfolio; "
+                                                       "not followed (use --follow-links to check it)")
 
 
 def _preload() -> None:

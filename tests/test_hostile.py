@@ -416,3 +416,92 @@ def test_the_configuration_in_force_shows_in_every_format(tmp_path: Path, fmt: s
     plain = _run("check", str(SAMPLE), "--as-of", "2026-03-10", "--no-config", "-f", fmt, cwd=tmp_path)
     if fmt not in ("json", "sarif", "junit"):
         assert "none (defaults)" in plain.stdout
+
+
+# ---------------------------------------------------------------------------- filesystem
+
+
+def _copy(dest: Path) -> Path:
+    import shutil
+
+    shutil.copytree(SAMPLE, dest)
+    return dest
+
+
+@POSIX
+def test_a_lots_folder_that_loops_is_a_located_error(tmp_path: Path) -> None:
+    dossier = _copy(tmp_path / "d")
+    (dossier / "lots").symlink_to("lots2")
+    (dossier / "lots2").symlink_to("lots")
+    done = _run("check", "d", "--no-config", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert "lots/:0:0: -: cannot list the lots folder: a loop of symbolic links" in done.stderr
+
+
+@POSIX
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root lists folders whatever their mode")
+def test_a_lots_folder_that_cannot_be_listed_is_a_located_error(tmp_path: Path) -> None:
+    dossier = _copy(tmp_path / "d")
+    (dossier / "lots").mkdir()
+    (dossier / "lots").chmod(0o300)
+    try:
+        done = _run("check", "d", "--no-config", cwd=tmp_path)
+    finally:
+        (dossier / "lots").chmod(0o755)
+    assert done.returncode == 2 and "cannot list the lots folder" in done.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file names as bytes")
+def test_a_lot_file_name_that_is_not_utf8_is_reported_safely(tmp_path: Path) -> None:
+    dossier = _copy(tmp_path / "d")
+    (dossier / "lots").mkdir()
+    os.rename(dossier / "lots.csv", os.path.join(os.fsencode(dossier / "lots"), b"b\xff\x1b.csv"))
+    done = _run("check", "d", "--no-config", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "lots/b\\xff\ufffd.csv:0:0: -: the file name is not UTF-8 text" in done.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file names as bytes")
+@pytest.mark.parametrize("fmt", ["console", "json", "sarif", "junit", "markdown", "html", "github"])
+def test_a_dossier_folder_name_that_is_not_utf8_renders_in_every_format(tmp_path: Path, fmt: str) -> None:
+    _copy(Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"p\xff"))))
+    done = subprocess.run([sys.executable, "-m", "cmcflex", "check", b"p\xff", "--no-config", "--as-of",
+                           "2026-03-10", "-f", fmt], cwd=tmp_path, capture_output=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 1, done.stderr
+    text = done.stdout.decode("utf-8")  # valid UTF-8, whatever the folder's name
+    if fmt not in ("junit", "markdown"):  # these do not name the folder
+        assert "p\\xff" in text or "p\\\\xff" in text or "p/xff" in text
+
+
+@POSIX
+def test_portfolio_does_not_follow_a_link_out_of_the_portfolio(tmp_path: Path) -> None:
+    _copy(tmp_path / "port" / "a")
+    _copy(tmp_path / "elsewhere")
+    (tmp_path / "port" / "b").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "port" / "c").symlink_to("a")  # inside the portfolio: followed
+    done = _run("check", "port", "--no-config", "--as-of", "2026-03-10", "-f", "json", cwd=tmp_path)
+    outcomes = {o["dossier"]: o for o in json.loads(done.stdout)}
+    assert done.returncode == 2
+    assert outcomes["port/b"]["verdict"] is None and "--follow-links" in outcomes["port/b"]["error"]
+    assert outcomes["port/a"]["verdict"] == outcomes["port/c"]["verdict"] == "fail"
+    done = _run("check", "port", "--no-config", "--as-of", "2026-03-10", "-f", "json", "--follow-links",
+                cwd=tmp_path)
+    assert done.returncode == 1 and all(o["verdict"] == "fail" for o in json.loads(done.stdout))
+
+
+@POSIX
+@pytest.mark.parametrize("command", ["check", "diff", "plan"])
+@pytest.mark.parametrize("shape", ["loop", "long-name", "long-path"])
+def test_link_loops_and_long_paths_are_located_errors(tmp_path: Path, command: str, shape: str) -> None:
+    if shape == "loop":
+        (tmp_path / "l1").symlink_to("l2")
+        (tmp_path / "l2").symlink_to("l1")
+        path = "l1"
+    else:
+        path = "a" * 300 if shape == "long-name" else "/".join(["abcdefgh"] * 600)
+    args = [command, path, *([str(SAMPLE)] if command == "diff" else []), "--no-config"]
+    done = _run(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert "loop of symbolic links" in done.stderr or "too long" in done.stderr
