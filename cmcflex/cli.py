@@ -192,7 +192,8 @@ AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluation date
 PhaseArg = Annotated[Optional[PhaseOpt], typer.Option(help="Override the phase in dossier.yaml.")]
 TargetArg = Annotated[Optional[PhaseOpt], typer.Option(help="Check readiness for a later milestone, e.g. bla.")]
 FollowLinksOpt = Annotated[
-    bool, typer.Option("--follow-links", help="Allow symbolic links that lead outside the dossier.")
+    bool, typer.Option("--follow-links", help="Allow symbolic links that lead outside the dossier "
+                                              "(and, in a folder of dossiers, links to dossiers outside it).")
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 OutputOpt = Annotated[

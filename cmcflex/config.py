@@ -254,8 +254,9 @@ def check_found(path: Path, dossiers: Iterable[Path] = ()) -> None:
     """Refuse a configuration file found by the search that a dossier, or another user, controls.
 
     A dossier cannot configure its own check (it could ignore the rules it fails). A file owned
-    by another user (root excepted), writable by others, or in a folder others can write without
-    the sticky bit (they could replace it) is not the team's configuration. Name the file with
+    by another user (root excepted), writable by others, in a folder of another user, or in a
+    folder others can write without the sticky bit (they could replace it) is not the team's
+    configuration. Name the file with
     --config to use it anyway, or pass --no-config.
     """
     from cmcflex.paths import is_inside
@@ -274,6 +275,9 @@ def check_found(path: Path, dossiers: Iterable[Path] = ()) -> None:
     owners = {0, os.geteuid()} if hasattr(os, "geteuid") else None
     if owners is not None and st.st_uid not in owners:
         raise ConfigError(f"{path} was found by the search but belongs to another user (uid {st.st_uid}); {use}")
+    if owners is not None and folder.st_uid not in owners:
+        raise ConfigError(f"{path} was found by the search in a folder of another user (uid {folder.st_uid}), "
+                          f"who could replace it; {use}")
     if st.st_mode & stat.S_IWOTH:
         raise ConfigError(f"{path} was found by the search but anyone can write it; {use}")
     if folder.st_mode & stat.S_IWOTH and not folder.st_mode & stat.S_ISVTX:

@@ -401,6 +401,11 @@ def test_a_configuration_owned_by_another_user_is_refused(tmp_path: Path) -> Non
     os.chown(config, 54321, -1)
     done = _run("check", str(SAMPLE), "--as-of", "2026-03-10", cwd=work)
     assert done.returncode == 2 and "belongs to another user" in done.stderr
+    os.chown(config, os.geteuid(), -1)
+    os.chown(work, 54321, -1)
+    done = _run("check", str(SAMPLE), "--as-of", "2026-03-10", cwd=work)
+    assert done.returncode == 2 and "in a folder of another user" in done.stderr
+    assert _run("check", str(SAMPLE), "--as-of", "2026-03-10", "--config", str(config), cwd=work).returncode == 1
 
 
 @pytest.mark.parametrize("fmt", ["console", "json", "sarif", "junit", "markdown", "html", "github"])
