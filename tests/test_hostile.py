@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmcflex.dossier.lots import MAX_COLUMNS, LotTable, read_lots_csv
@@ -510,3 +510,53 @@ def test_link_loops_and_long_paths_are_located_errors(tmp_path: Path, command: s
     assert done.returncode == 2, done.stdout
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
     assert "loop of symbolic links" in done.stderr or "too long" in done.stderr
+
+
+# ---------------------------------------------------------------------------- generated hostile names
+
+NAMES = (st.text(alphabet=st.characters(codec="utf-8", categories=("Cc", "Cf", "Zl", "Zp", "Zs", "Lu", "Po", "Sm")),
+                 max_size=30)
+         | st.lists(st.sampled_from(["::error::x", "\n", "\r\n", "##[group]", "\x1b]8;;http://e.vil\x07",
+                                     "\u202e", "\u2066", "\x9b31m", "\u2028", "https://e.vil", "@team", "`", "<b>",
+                                     "\udcff", " "]), max_size=8).map("".join))
+
+
+def _base_report():  # type: ignore[no-untyped-def]
+    import datetime as dt
+    from functools import lru_cache
+
+    @lru_cache(maxsize=1)
+    def build():  # type: ignore[no-untyped-def]
+        import tempfile
+
+        from cmcflex.api import build_report
+        from cmcflex.dossier.loader import load_dossier
+        from tests.report.sample import RULES, sample_dossier
+
+        root = sample_dossier(Path(tempfile.mkdtemp()) / "d")  # small: every format renders fast
+        return build_report(load_dossier(root), as_of=dt.date(2026, 11, 25), path_label="d", rules=list(RULES))
+
+    return build()
+
+
+_BASE = _base_report
+
+
+@settings(max_examples=30)
+@given(product=NAMES, message=NAMES, record=NAMES, path=NAMES)
+def test_generated_names_stay_inert_in_every_format(product: str, message: str, record: str, path: str) -> None:
+    from cmcflex.portfolio import DossierOutcome, summary_text
+    from cmcflex.report.formats import renderer
+
+    base = _BASE()
+    first = base.findings[0].model_copy(update={"message": message, "record": record or None})
+    report = base.model_copy(update={
+        "dossier": base.dossier.model_copy(update={"product": product, "path": path}),
+        "findings": [first, *base.findings[1:]],
+    })
+    for fmt in ("console", "json", "sarif", "junit", "markdown", "html", "github"):
+        text = renderer(fmt)(report)
+        text.encode("utf-8")
+        _assert_inert(text, commands_allowed=fmt == "github")
+    summary = summary_text([DossierOutcome(path, 2, product=product, error=message, problems=(record,))])
+    _assert_inert(summary)

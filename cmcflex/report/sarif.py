@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from cmcflex.report.common import FiredRule, all_findings, artifact_uri, fired_rules, note_text, severity_note
 from cmcflex.report.model import Finding, Report, WaivedFinding
+from cmcflex.paths import display_path
 from cmcflex.report.text import clean, json_inert
 from cmcflex.rules.base import Severity
 
@@ -26,7 +27,7 @@ LEVEL = {Severity.BLOCKER: "error", Severity.MAJOR: "error", Severity.MINOR: "wa
 
 
 def _uri(report: Report, file: str) -> str:
-    path = artifact_uri(report, file)
+    path = display_path(artifact_uri(report, file))  # bytes of a name that is not UTF-8 as \xNN
     encoded = quote(path, safe="/:-._~")
     return f"file://{encoded}" if path.startswith("/") else encoded
 
