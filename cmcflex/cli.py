@@ -23,7 +23,7 @@ from cmcflex.paths import display_path, is_folder, is_inside
 if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier
     from cmcflex.config import Effective
-    from cmcflex.report.model import Report
+    from cmcflex.report.model import Configuration, Report
 
 EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
 
@@ -231,7 +231,7 @@ def _settings(fail_on: Optional[SeverityOpt], select: Optional[list[str]], ignor
         raise _fail(f"configuration: {exc}") from None
 
 
-def _configuration(settings: "Effective") -> "object":
+def _configuration(settings: "Effective") -> "Configuration":
     """What the report shows of the configuration in force (cmcflex.report.model.Configuration)."""
     from cmcflex.report.model import Configuration
 
@@ -312,7 +312,7 @@ def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt]
             overrides=settings.severity or None,
             extra_waivers=extra_waivers,
             extra_inputs=extra_inputs,
-            configuration=_configuration(settings),  # type: ignore[arg-type]
+            configuration=_configuration(settings),
             path_label=display_path(dossier),
             generated_at=generated_at(),
         )
@@ -366,7 +366,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
         fail_on=settings.fail_on, rules=tuple(r.id for r in rules), overrides=dict(settings.severity or {}),
         extra_waivers=tuple(extra_waivers), extra_inputs=tuple(extra_inputs), follow_links=follow_links,
         formats=(format,) if output_dir is not None else (), generated_at=generated_at(),
-        configuration=_configuration(settings),  # type: ignore[arg-type]
+        configuration=_configuration(settings),
     )
     outcomes = check_portfolio(found, options, refused=links_outside(paths))
     if output_dir is not None:
