@@ -533,8 +533,9 @@ def _base_report():  # type: ignore[no-untyped-def]
         from cmcflex.dossier.loader import load_dossier
         from tests.report.sample import RULES, sample_dossier
 
-        root = sample_dossier(Path(tempfile.mkdtemp()) / "d")  # small: every format renders fast
-        return build_report(load_dossier(root), as_of=dt.date(2026, 11, 25), path_label="d", rules=list(RULES))
+        with tempfile.TemporaryDirectory() as tmp:  # small: every format renders fast
+            dossier = load_dossier(sample_dossier(Path(tmp) / "d"))
+        return build_report(dossier, as_of=dt.date(2026, 11, 25), path_label="d", rules=list(RULES))
 
     return build()
 
