@@ -10,7 +10,7 @@ from cmcflex import RULESET_VERSION, __version__
 from cmcflex.dossier.loader import Dossier, load_dossier
 from cmcflex.engine import evaluate
 from cmcflex.phases import Phase, resolve, rule_phase
-from cmcflex.report.model import DossierInfo, InputEntry, Report, ToolInfo, sort_key
+from cmcflex.report.model import Configuration, DossierInfo, InputEntry, Report, ToolInfo, sort_key
 from cmcflex.report.series import lot_series
 from cmcflex.rules import REGISTRY
 from cmcflex.rules.base import Context, Rule, Severity
@@ -78,6 +78,7 @@ def build_report(
     path_label: str | None = None,
     generated_at: str | None = None,
     extra_inputs: list[InputEntry] | None = None,
+    configuration: Configuration | None = None,
 ) -> Report:
     """Evaluate a loaded dossier and assemble the report."""
     as_of = as_of or dt.date.today()
@@ -119,6 +120,7 @@ def build_report(
         no_records=result.no_records,
         rules_evaluated=result.evaluated,
         severity_overrides=dict(sorted((overrides or {}).items())),
+        configuration=configuration or Configuration(),
         inputs=[InputEntry(file=i.file, sha256=i.sha256, bytes=i.size) for i in dossier.inputs]
         + list(extra_inputs or []),
         lot_series=lot_series(dossier),

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from cmcflex import __version__
-from cmcflex.paths import is_inside
+from cmcflex.outputs import is_stdout
+from cmcflex.paths import display_path, is_folder, is_inside
 
 if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier
     from cmcflex.config import Effective
-    from cmcflex.report.model import Report
+    from cmcflex.report.model import Configuration, Report
 
 EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
 
@@ -73,7 +74,9 @@ def _root(
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"cmcflex: error: {message}", err=True)
+    from cmcflex.report.text import clean  # messages quote paths and values from the user's files
+
+    typer.echo(f"cmcflex: error: {clean(message)}", err=True)
     return typer.Exit(EXIT_ERROR)
 
 
@@ -110,42 +113,21 @@ def _parse_outputs(outputs: list[str], default_format: str, known: set[str]) -> 
     return parsed
 
 
-_FILE_MODE: int | None = None
-
-
-def _file_mode() -> int:
-    """The mode an ordinary new file gets (0o666 less the umask); the umask is read once."""
-    global _FILE_MODE
-    if _FILE_MODE is None:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        _FILE_MODE = 0o666 & ~mask
-    return _FILE_MODE
-
-
 def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that a failure never leaves a half-written report behind.
+    """Write a regular file atomically (see :func:`cmcflex.outputs.write_atomic`)."""
+    from cmcflex.outputs import write_atomic as write
 
-    The temporary file is private (mkstemp); the report gets the mode of an ordinary new file.
-    """
-    import tempfile  # here, not at the top: --version and --help do not need it
+    write(path, text)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+def _write(path: Path, text: str) -> None:
+    """Write one output (standard output, a device or pipe in place, a file atomically) or exit 2."""
+    from cmcflex.outputs import OutputError, write_output
+
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            if hasattr(os, "fchmod"):
-                os.fchmod(handle.fileno(), _file_mode())
-        if not hasattr(os, "fchmod"):
-            os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        write_output(path, text)
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _print_load_errors(error: "object") -> None:
@@ -210,7 +192,8 @@ AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluation date
 PhaseArg = Annotated[Optional[PhaseOpt], typer.Option(help="Override the phase in dossier.yaml.")]
 TargetArg = Annotated[Optional[PhaseOpt], typer.Option(help="Check readiness for a later milestone, e.g. bla.")]
 FollowLinksOpt = Annotated[
-    bool, typer.Option("--follow-links", help="Allow symbolic links that lead outside the dossier.")
+    bool, typer.Option("--follow-links", help="Allow symbolic links that lead outside the dossier "
+                                              "(and, in a folder of dossiers, links to dossiers outside it).")
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 OutputOpt = Annotated[
@@ -238,14 +221,22 @@ def generated_at(environ: "dict[str, str] | os._Environ[str] | None" = None) -> 
 
 def _settings(fail_on: Optional[SeverityOpt], select: Optional[list[str]], ignore: Optional[list[str]],
               severity: Optional[list[str]], waivers: Optional[Path], config: Optional[Path],
-              no_config: bool) -> "Effective":
+              no_config: bool, dossiers: "list[Path] | tuple[Path, ...]" = ()) -> "Effective":
     from cmcflex.config import ConfigError, from_command_line, load
 
     try:
         cli = from_command_line(fail_on.value if fail_on else None, select, ignore, severity, waivers)
-        return load(cli, Path.cwd(), config=config, no_config=no_config)
+        return load(cli, Path.cwd(), config=config, no_config=no_config, dossiers=dossiers)
     except ConfigError as exc:
         raise _fail(f"configuration: {exc}") from None
+
+
+def _configuration(settings: "Effective") -> "Configuration":
+    """What the report shows of the configuration in force (cmcflex.report.model.Configuration)."""
+    from cmcflex.report.model import Configuration
+
+    return Configuration(file=_shown(settings.config_file) if settings.config_file is not None else None,
+                         select=list(settings.select), ignore=list(settings.ignore))
 
 
 def _prepare(settings: "Effective") -> tuple[list, list, list]:
@@ -268,7 +259,12 @@ def _prepare(settings: "Effective") -> tuple[list, list, list]:
         raise _fail(f"configuration: {exc}") from None
     extra_inputs = []
     if settings.config_file is not None:
-        data = settings.config_file.read_bytes()
+        from cmcflex.config import read_config_bytes
+
+        try:
+            data = read_config_bytes(settings.config_file)
+        except (OSError, ValueError) as exc:
+            raise _fail(f"configuration: {settings.config_file}: cannot read: {exc}") from None
         extra_inputs.append(InputEntry(file=_shown(settings.config_file), sha256=hashlib.sha256(data).hexdigest(),
                                        bytes=len(data), role="config"))
     extra_waivers = []
@@ -316,7 +312,8 @@ def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt]
             overrides=settings.severity or None,
             extra_waivers=extra_waivers,
             extra_inputs=extra_inputs,
-            path_label=str(dossier),
+            configuration=_configuration(settings),
+            path_label=display_path(dossier),
             generated_at=generated_at(),
         )
     except ValueError as exc:
@@ -330,14 +327,14 @@ def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt]
 def _shown(path: Path) -> str:
     """A path as shown in reports: relative to the current folder when inside it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(path)
+        return display_path(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError, RuntimeError):
+        return display_path(path)
 
 
 def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
     for _, path in outputs:
-        if dossier.exists() and is_inside(dossier, path):
+        if not is_stdout(path) and is_folder(dossier) and is_inside(dossier, path):
             raise _fail(f"--output {path} is inside the dossier folder; cmcflex never writes there")
 
 
@@ -349,7 +346,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
 
     from cmcflex.phases import Phase
     from cmcflex.portfolio import (PortfolioOptions, check_portfolio, combined_exit_code, duplicate_names,
-                                   find_dossiers, print_summary, report_files)
+                                   find_dossiers, links_outside, print_summary, report_files)
 
     if output:
         raise _fail("--output names one file; with several dossiers use --output-dir DIR")
@@ -358,7 +355,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
     found = find_dossiers(paths)
     if output_dir is not None:
         for folder in found:
-            if folder.exists() and is_inside(folder, output_dir):
+            if is_folder(folder) and is_inside(folder, output_dir):
                 raise _fail(f"--output-dir {output_dir} is inside the dossier folder {folder}; cmcflex never writes there")
         clashes = duplicate_names(found)
         if clashes:
@@ -369,14 +366,12 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
         fail_on=settings.fail_on, rules=tuple(r.id for r in rules), overrides=dict(settings.severity or {}),
         extra_waivers=tuple(extra_waivers), extra_inputs=tuple(extra_inputs), follow_links=follow_links,
         formats=(format,) if output_dir is not None else (), generated_at=generated_at(),
+        configuration=_configuration(settings),
     )
-    outcomes = check_portfolio(found, options)
+    outcomes = check_portfolio(found, options, refused=links_outside(paths))
     if output_dir is not None:
         for path, text in report_files(outcomes, output_dir).items():
-            try:
-                write_atomic(path, text)
-            except OSError as exc:
-                raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
+            _write(path, text)
     if format == "json" and output_dir is None:
         sys.stdout.write(json.dumps([
             {"dossier": o.path, "product": o.product, "phase": o.phase, "verdict": o.verdict,
@@ -425,22 +420,23 @@ def check(
 
     when = _parse_date(as_of)
     if len(dossiers) > 1 or output_dir is not None or is_portfolio(dossiers):
-        settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config)
+        from cmcflex.discovery import find_dossiers
+
+        settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config,
+                             [*dossiers, *find_dossiers(dossiers)])
         _portfolio(dossiers, settings, format=format.value, output=output, output_dir=output_dir,
                    phase=phase, target=target, when=when, follow_links=follow_links)
     dossier = dossiers[0]
     outputs = _parse_outputs(output or [], format.value, set(FORMATS))
     _check_outputs(dossier, outputs)
-    settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config)
+    settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [dossier])
     report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
                        follow_links=follow_links, debug=debug)
     for fmt, path in outputs:
-        try:
-            write_atomic(path, renderer(fmt)(report))
-        except OSError as exc:
-            raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
-    main_to_file = any(p for f, p in outputs if f == format.value and f != "console")
-    if format is ReportFormatOpt.console or main_to_file:
+        _write(path, renderer(fmt)(report))
+    if any(is_stdout(p) for _, p in outputs):
+        pass  # standard output was asked for by name: it holds those reports only
+    elif format is ReportFormatOpt.console or any(f == format.value and f != "console" for f, _ in outputs):
         from cmcflex.report.console import new_console, print_report
 
         print_report(report, new_console())
@@ -475,11 +471,11 @@ def diff(
     """
     from cmcflex.diff import DiffError, compare, read_report, render
 
-    settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config)
+    settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [old, new])
     when = _parse_date(as_of)
     reports = []
     for path in (old, new):
-        if path.is_dir():
+        if is_folder(path):
             reports.append(_evaluate(path, settings, when=when, follow_links=follow_links, debug=debug))
         else:
             try:
@@ -487,16 +483,20 @@ def diff(
             except DiffError as exc:
                 raise _fail(str(exc)) from None
     if reports[0].dossier.product != reports[1].dossier.product:
-        typer.echo(f"cmcflex: warning: comparing two different products ({reports[0].dossier.product} and "
-                   f"{reports[1].dossier.product}); every gap will show as new or resolved", err=True)
+        from cmcflex.report.text import clean
+
+        typer.echo(clean(f"cmcflex: warning: comparing two different products ({reports[0].dossier.product} and "
+                         f"{reports[1].dossier.product}); every gap will show as new or resolved"), err=True)
     result = compare(reports[0], reports[1], fail_on=settings.fail_on,
-                     old_label=str(old), new_label=str(new))
+                     old_label=display_path(old), new_label=display_path(new))
     text = render(result, format.value)
     if output is not None:
         for folder in (old, new):
-            if folder.is_dir() and is_inside(folder, output):
+            if not is_stdout(output) and is_folder(folder) and is_inside(folder, output):
                 raise _fail(f"--output {output} is inside the dossier folder; cmcflex never writes there")
-        write_atomic(output, text)
+        _write(output, text)
+        if is_stdout(output):
+            raise typer.Exit(EXIT_GAPS if result.failing else EXIT_OK)
         if format is not DiffFormatOpt.console:
             text = render(result, "console")
     sys.stdout.write(text)
@@ -650,11 +650,11 @@ def plan(
     from cmcflex.phases import Phase
 
     when = _parse_date(as_of)
-    settings = _settings(None, None, None, None, None, config, no_config)
+    settings = _settings(None, None, None, None, None, config, no_config, [dossier])
     rules, extra_waivers, _ = _prepare(settings)
     loaded = _load(dossier, follow_links)
     try:
-        roadmap = build_plan(loaded, as_of=when, path_label=str(dossier),
+        roadmap = build_plan(loaded, as_of=when, path_label=display_path(dossier),
                              phase=Phase(phase.value) if phase else None, rules=rules,
                              overrides=settings.severity or None, extra_waivers=extra_waivers)
     except InternalError as exc:
@@ -671,11 +671,32 @@ def plan(
     print_plan(roadmap, Console(highlight=False))
 
 
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM. Not a KeyboardInterrupt: the command-line library would turn that into
+    "Aborted!" and exit 1, the code of "gaps found". As a BaseException it still runs every
+    clean-up on its way out (a report being written removes its temporary file)."""
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    import signal
+
+    raise Interrupted("interrupted" if signum == signal.SIGINT else f"terminated ({signal.Signals(signum).name})")
+
+
+def _catch_signals() -> None:
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(signum, _on_signal)
+
+
 def main() -> None:
     """Console entry point: never a traceback for an unexpected error unless --debug."""
     # The command line validates with pydantic's own behaviour only: third-party pydantic plugins
     # would change what a check does, and looking them up costs every run an entry-point scan.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _catch_signals()
     try:
         app()
     except SystemExit:
@@ -683,12 +704,14 @@ def main() -> None:
         # the interpreter's last garbage collections need not walk it (0.1-0.25 s of every run).
         gc.freeze()
         raise
-    except KeyboardInterrupt:
-        typer.echo("cmcflex: interrupted", err=True)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        typer.echo(f"cmcflex: {exc or 'interrupted'}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # noqa: BLE001
         if "--debug" in sys.argv:
             raise
-        typer.echo(f"cmcflex: internal error: {type(exc).__name__}: {exc} "
-                   "(run with --debug for the traceback)", err=True)
+        from cmcflex.report.text import clean
+
+        typer.echo(clean(f"cmcflex: internal error: {type(exc).__name__}: {exc} "
+                         "(run with --debug for the traceback)"), err=True)
         sys.exit(EXIT_ERROR)

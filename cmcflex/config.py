@@ -25,6 +25,7 @@ from cmcflex.dossier.errors import did_you_mean
 from cmcflex.rules.base import Area, Rule, Severity
 
 CONFIG_NAME = "cmcflex.toml"
+MAX_CONFIG_BYTES = 1024 * 1024  # a configuration (or a pyproject.toml) is a few lines
 KEYS = ("fail-on", "select", "ignore", "severity", "waivers")
 ENV = {
     "fail_on": "CMCFLEX_FAIL_ON",
@@ -75,8 +76,8 @@ def find_config(start: Path) -> Path | None:
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():
             try:
-                text = pyproject.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                text = read_config_bytes(pyproject).decode("utf-8")
+            except (OSError, ValueError):  # unreadable, too large or not UTF-8: not ours to read
                 continue
             if not _may_hold_our_table(text):
                 continue
@@ -98,19 +99,29 @@ def _may_hold_our_table(text: str) -> bool:
     return "cmcflex" in text or "\\u" in text or "\\U" in text
 
 
+def read_config_bytes(path: Path) -> bytes:
+    """A configuration file's bytes: a regular file of at most MAX_CONFIG_BYTES (a device or pipe
+    is refused, never read; see :func:`cmcflex.paths.read_regular_file`)."""
+    from cmcflex.paths import read_regular_file
+
+    return read_regular_file(path, MAX_CONFIG_BYTES)
+
+
 def read_config(path: Path) -> Settings:
     """Settings from a cmcflex.toml or a pyproject.toml [tool.cmcflex] table."""
     import tomllib
 
     label = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_config_bytes(path).decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{label}: no such configuration file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{label}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: invalid TOML: {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{label}: not a configuration file: {exc}") from None
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("cmcflex", {})
         label += " [tool.cmcflex]"
@@ -220,16 +231,57 @@ def resolve(levels: list[Settings], config_file: Path | None = None) -> Effectiv
 
 
 def load(cli: Settings, cwd: Path, environ: Mapping[str, str] | None = None,
-         config: Path | None = None, no_config: bool = False) -> Effective:
-    """Find and read the configuration file, apply the environment and the command line."""
+         config: Path | None = None, no_config: bool = False, dossiers: Iterable[Path] = ()) -> Effective:
+    """Find and read the configuration file, apply the environment and the command line.
+
+    A file found by the search (not named with --config or CMCFLEX_CONFIG) is refused when it
+    lies inside a dossier being checked, or where someone else could have written it
+    (:func:`check_found`).
+    """
     environ = os.environ if environ is None else environ
     path = None
     if not no_config:
         explicit = config or (Path(environ[ENV["config"]]) if environ.get(ENV["config"], "").strip() else None)
         path = explicit if explicit is not None else find_config(cwd)
+        if explicit is None and path is not None:
+            check_found(path, dossiers)
     levels = [read_config(path)] if path is not None else []
     levels += [from_environment(environ), cli]
     return resolve(levels, path)
+
+
+def check_found(path: Path, dossiers: Iterable[Path] = ()) -> None:
+    """Refuse a configuration file found by the search that a dossier, or another user, controls.
+
+    A dossier cannot configure its own check (it could ignore the rules it fails). A file owned
+    by another user (root excepted), writable by others, in a folder of another user, or in a
+    folder others can write without the sticky bit (they could replace it) is not the team's
+    configuration. Name the file with
+    --config to use it anyway, or pass --no-config.
+    """
+    from cmcflex.paths import is_inside
+
+    use = f"name it with --config {path} to use it anyway, or pass --no-config"
+    for dossier in dossiers:
+        if dossier.is_dir() and is_inside(dossier, path):
+            raise ConfigError(f"{path} was found inside the dossier folder {dossier}; a dossier cannot "
+                              f"configure its own check ({use})")
+    import stat
+
+    try:
+        st, folder = path.stat(), path.resolve().parent.stat()
+    except OSError:
+        return  # read_config says why it cannot be read
+    owners = {0, os.geteuid()} if hasattr(os, "geteuid") else None
+    if owners is not None and st.st_uid not in owners:
+        raise ConfigError(f"{path} was found by the search but belongs to another user (uid {st.st_uid}); {use}")
+    if owners is not None and folder.st_uid not in owners:
+        raise ConfigError(f"{path} was found by the search in a folder of another user (uid {folder.st_uid}), "
+                          f"who could replace it; {use}")
+    if st.st_mode & stat.S_IWOTH:
+        raise ConfigError(f"{path} was found by the search but anyone can write it; {use}")
+    if folder.st_mode & stat.S_IWOTH and not folder.st_mode & stat.S_ISVTX:
+        raise ConfigError(f"{path} was found by the search in a folder anyone can write; {use}")
 
 
 # ---------------------------------------------------------------------------- rule selection

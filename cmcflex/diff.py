@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cmcflex.report.model import Finding, Report
-from cmcflex.report.text import clean
+from cmcflex.report.text import clean, json_inert
 from cmcflex.rules.base import Severity
 
 MAX_REPORT_BYTES = 512 * 1024 * 1024
@@ -63,17 +63,21 @@ class ReportDiff(BaseModel):
 
 def read_report(path: Path) -> Report:
     """A JSON report written by ``cmcflex check -f json``."""
+    from cmcflex.paths import os_reason, read_regular_file
+
     try:
-        if path.stat().st_size > MAX_REPORT_BYTES:
-            raise DiffError(f"{path}: report larger than 512 MiB")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular_file(path, MAX_REPORT_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise DiffError(f"{path}: no such file or dossier folder") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise DiffError(f"{path}: cannot read: {os_reason(exc)}") from None
+    except UnicodeDecodeError as exc:
         raise DiffError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise DiffError(f"{path}:{exc.lineno}:{exc.colno}: not a JSON report ({exc.msg}); "
                         "give a report from 'cmcflex check -f json' or a dossier folder") from None
+    except ValueError as exc:  # a device, a pipe, or larger than the limit
+        raise DiffError(f"{path}: not a JSON report: {exc}") from None
     try:
         return Report.model_validate(data)
     except ValidationError as exc:
@@ -179,7 +183,7 @@ def render_markdown(d: ReportDiff) -> str:
 
 def render(d: ReportDiff, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(d.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return json_inert(json.dumps(d.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
     if fmt == "markdown":
         return render_markdown(d)
     return render_text(d)

@@ -9,20 +9,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from cmcflex.paths import is_folder, is_inside
+
 MARKER = "dossier.yaml"
 
 
 def is_dossier(path: Path) -> bool:
-    return (path / MARKER).is_file()
+    try:
+        return (path / MARKER).is_file()
+    except (OSError, ValueError):  # a link loop or an over-long path: loading it says why
+        return False
 
 
 def dossiers_in(folder: Path) -> list[Path]:
     """Subfolders of ``folder`` that hold a dossier.yaml, sorted by name."""
     try:
-        children = sorted(p for p in folder.iterdir() if p.is_dir())
+        children = sorted(p for p in folder.iterdir() if is_folder(p))
     except OSError:
         return []
     return [p for p in children if is_dossier(p)]
+
+
+def links_outside(paths: Iterable[Path]) -> list[Path]:
+    """Dossiers found in a folder of dossiers (not named one by one) through a symbolic link that
+    leads outside that folder: a portfolio checks them only with --follow-links."""
+    out = []
+    for path in paths:
+        if is_folder(path) and not is_dossier(path):
+            out += [p for p in dossiers_in(path) if p.is_symlink() and not is_inside(path, p)]
+    return out
 
 
 def is_portfolio(paths: Sequence[Path]) -> bool:
@@ -30,7 +45,7 @@ def is_portfolio(paths: Sequence[Path]) -> bool:
     if len(paths) != 1:
         return len(paths) > 1
     (path,) = paths
-    return path.is_dir() and not is_dossier(path) and bool(dossiers_in(path))
+    return is_folder(path) and not is_dossier(path) and bool(dossiers_in(path))
 
 
 def find_dossiers(paths: Iterable[Path]) -> list[Path]:
@@ -38,7 +53,7 @@ def find_dossiers(paths: Iterable[Path]) -> list[Path]:
     dossier subfolders. Order is kept; a path that is neither stays (and fails to load)."""
     out: list[Path] = []
     for path in paths:
-        inner = dossiers_in(path) if path.is_dir() and not is_dossier(path) else []
+        inner = dossiers_in(path) if is_folder(path) and not is_dossier(path) else []
         out.extend(inner or [path])
     return out
 

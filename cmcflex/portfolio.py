@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from cmcflex.discovery import (  # noqa: F401 - part of this module's API
-    MARKER, dossiers_in, duplicate_names, find_dossiers, is_dossier, is_portfolio,
+    MARKER, dossiers_in, duplicate_names, find_dossiers, is_dossier, is_portfolio, links_outside,
 )
 
 if TYPE_CHECKING:
     from cmcflex.phases import Phase
-    from cmcflex.report.model import InputEntry, Report
+    from cmcflex.report.model import Configuration, InputEntry, Report
     from cmcflex.rules.base import Severity
     from cmcflex.waivers import LocatedWaiver
 
@@ -48,6 +48,7 @@ class PortfolioOptions:
     follow_links: bool = False
     formats: tuple[str, ...] = ()            # reports to render for each dossier
     generated_at: str | None = None
+    configuration: Configuration | None = None  # shown in every report
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
     from cmcflex.rules import REGISTRY
     from cmcflex.rules.base import Severity
 
-    label = str(path)
+    from cmcflex.paths import display_path
+
+    label = display_path(path)
     try:
         dossier = load_dossier(path, follow_links=options.follow_links)
     except DossierError as exc:
@@ -99,7 +102,7 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
             dossier, phase=options.phase, target=options.target, as_of=options.as_of,
             fail_on=options.fail_on or Severity.MAJOR, rules=rules, overrides=dict(options.overrides) or None,
             extra_waivers=list(options.extra_waivers), extra_inputs=list(options.extra_inputs),
-            path_label=label, generated_at=options.generated_at,
+            path_label=label, generated_at=options.generated_at, configuration=options.configuration,
         )
         reports = {fmt: renderer(fmt)(report) for fmt in options.formats}
     except ValueError as exc:
@@ -131,18 +134,78 @@ def _worker(args: tuple[Path, PortfolioOptions]) -> DossierOutcome:
 
 
 def check_portfolio(
-    paths: Sequence[Path], options: PortfolioOptions, workers: int | None = None
+    paths: Sequence[Path], options: PortfolioOptions, workers: int | None = None,
+    refused: Iterable[Path] = (),
 ) -> list[DossierOutcome]:
-    """Check every dossier, in a pool of ``min(2, len(paths))`` processes; outcomes in input order."""
+    """Check every dossier, in a pool of ``min(2, len(paths))`` processes; outcomes in input order.
+
+    ``refused`` dossiers (links out of the portfolio, see :func:`links_outside`) are not read:
+    their outcome is an error saying so, unless ``options.follow_links``.
+    """
+    skip = set() if options.follow_links else set(refused)
+    if skip:
+        checked = iter(check_portfolio([p for p in paths if p not in skip], options, workers))
+        return [_refused(p) if p in skip else next(checked) for p in paths]
     jobs = [(Path(p), options) for p in paths]
     count = min(WORKERS if workers is None else workers, len(jobs))
     if count <= 1:
         return [_worker(job) for job in jobs]
     _preload()
-    from concurrent.futures import ProcessPoolExecutor
+    import os
 
-    with ProcessPoolExecutor(max_workers=count, mp_context=_context()) as pool:
-        return list(pool.map(_worker, jobs, chunksize=max(1, min(8, len(jobs) // (4 * count)))))
+    # leaving the block for any reason (an error, Ctrl-C, SIGTERM turned into an exception by the
+    # command line) terminates the workers; they never outlive the main process (see _bind_to_parent)
+    with _context().Pool(count, initializer=_bind_to_parent, initargs=(os.getpid(),)) as pool:
+        return pool.map(_worker, jobs, chunksize=max(1, min(8, len(jobs) // (4 * count))))
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _bind_to_parent(parent: int) -> None:
+    """Worker start-up: ignore Ctrl-C (the main process handles it and ends the pool), end at once
+    on SIGTERM, and die
+    with the main process even when it is killed outright (SIGKILL): Linux's parent-death signal,
+    else a watchdog thread that polls the parent's id."""
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends its workers with SIGTERM
+    if not _parent_death_signal():
+        import threading
+
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _parent_death_signal() -> bool:
+    """Ask Linux to send this process SIGKILL when its parent dies; False where unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int, interval: float = 1.0) -> None:
+    import os
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(1)
+
+
+def _refused(path: Path) -> DossierOutcome:
+    return DossierOutcome(str(path), EXIT_ERROR, error="a symbolic link to a folder outside the portfolio; "
+                                                       "not followed (use --follow-links to check it)")
 
 
 def _preload() -> None:
@@ -183,13 +246,14 @@ SEVERITY_COLUMNS = ("blocker", "major", "minor", "info")
 def summary_rows(outcomes: Iterable[DossierOutcome]) -> list[list[str]]:
     """Rows of the summary table: dossier, product, phase (as the report writes it), verdict, counts, exit code."""
     from cmcflex.phases import Phase
+    from cmcflex.report.text import clean
 
     rows = []
     for o in outcomes:
         verdict = o.verdict.upper() if o.verdict else "ERROR"
         counts = [str(o.counts.get(s, 0)) if o.verdict else "-" for s in SEVERITY_COLUMNS]
         phase = Phase(o.phase).label if o.phase in {p.value for p in Phase} else (o.phase or "-")
-        rows.append([o.path, o.product or "-", phase, verdict, *counts, str(o.exit_code)])
+        rows.append([clean(o.path), clean(o.product or "-"), clean(phase), verdict, *counts, str(o.exit_code)])
     return rows
 
 
@@ -213,12 +277,14 @@ def summary_text(outcomes: Sequence[DossierOutcome]) -> str:
 
 
 def _error_lines(outcomes: Sequence[DossierOutcome]) -> list[str]:
+    from cmcflex.report.text import clean
+
     out = []
     for o in outcomes:
         if o.error is None:
             continue
-        out.append(f"{o.path}: {o.error}")
-        out.extend(f"  {p}" for p in o.problems)
+        out.append(clean(f"{o.path}: {o.error}"))
+        out.extend(f"  {clean(p)}" for p in o.problems)
     return [""] + out if out else []
 
 

@@ -39,14 +39,16 @@ def load_waivers_file(path: str | os.PathLike[str]) -> tuple[list[LocatedWaiver]
     from cmcflex.dossier.yaml_source import YamlProblem, parse_yaml
 
     label = str(path)
+    from cmcflex.paths import read_regular_file
+
     try:
-        if Path(path).stat().st_size > MAX_WAIVERS_BYTES:
-            raise DossierError([Problem(label, 0, 0, "", "waivers file is larger than 5 MiB")])
-        data = Path(path).read_bytes()
+        data = read_regular_file(Path(path), MAX_WAIVERS_BYTES)
     except FileNotFoundError:
         raise DossierError([Problem(label, 0, 0, "", "no such waivers file")]) from None
     except OSError as exc:
         raise DossierError([Problem(label, 0, 0, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    except ValueError as exc:
+        raise DossierError([Problem(label, 0, 0, "", f"not a waivers file: {exc}")]) from None
     entry = InputEntry(file=label, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), role="waivers")
     try:
         text = data.decode("utf-8-sig")

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import stat
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -41,7 +42,7 @@ from cmcflex.dossier.models import (
 from cmcflex.dossier.spec_versions import version_problems
 from cmcflex.dossier.spec_units import UnitExclusion, convert_criteria, convert_lots, convert_stability, spec_units
 from cmcflex.dossier.yaml_source import SourceMap, YamlProblem, parse_yaml
-from cmcflex.paths import is_inside
+from cmcflex.paths import is_inside, os_reason
 from cmcflex.phases import Phase
 
 MAX_YAML_BYTES = 5 * 1024 * 1024
@@ -502,13 +503,44 @@ def _load_csv(root: Path, rel: str, follow_links: bool, problems: list[Problem],
     return result
 
 
+def _lots_folder_files(root: Path, problems: list[Problem]) -> list[str]:
+    """``lots/*.csv`` (hidden files aside), sorted; a lots folder that cannot be opened or listed
+    (a link loop, no permission) and a file name that is not UTF-8 are located problems, never
+    "no lot data"."""
+    folder = root / "lots"
+    try:
+        if not stat.S_ISDIR(folder.stat().st_mode):
+            return []  # a file named "lots" is not lot data
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        if folder.is_symlink():
+            problems.append(Problem("lots/", 0, 0, "", "the lots folder is a link to nothing"))
+        return []
+    except OSError as exc:
+        problems.append(Problem("lots/", 0, 0, "", f"cannot list the lots folder: {os_reason(exc)}"))
+        return []
+    out = []
+    for name in sorted(n for n in names if n.endswith(".csv") and not n.startswith(".")):
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.append(Problem(f"lots/{name}", 0, 0, "", "the file name is not UTF-8 text; rename the file"))
+            continue
+        out.append(f"lots/{name}")
+    return out
+
+
 def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Dossier:
     """Load every file of a dossier folder; raise :class:`DossierError` with all problems."""
     root = Path(path)
     label = str(path)
-    if not root.exists():
-        raise DossierError([Problem(label, 0, 0, "", "no such dossier folder")])
-    if not root.is_dir():
+    try:
+        is_folder = stat.S_ISDIR(root.stat().st_mode)
+    except FileNotFoundError:
+        raise DossierError([Problem(label, 0, 0, "", "no such dossier folder")]) from None
+    except OSError as exc:
+        raise DossierError([Problem(label, 0, 0, "", f"cannot open the dossier folder: {os_reason(exc)}")]) from None
+    if not is_folder:
         raise DossierError([Problem(label, 0, 0, "", "not a folder: a dossier is a folder holding dossier.yaml")])
     problems: list[Problem] = []
     inputs: list[InputFile] = []
@@ -524,8 +556,7 @@ def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Do
     lot_files = []
     if (root / "lots.csv").exists() or (root / "lots.csv").is_symlink():
         lot_files.append("lots.csv")
-    if (root / "lots").is_dir():
-        lot_files += sorted(f"lots/{p.name}" for p in (root / "lots").glob("*.csv"))
+    lot_files += _lots_folder_files(root, problems)
     if lot_files:
         lots = LotTable()
         for rel in lot_files:

@@ -41,6 +41,8 @@ _DATE = LOT_LEVEL.index("manufacture_date")
 CONTROLLED = {name: Vocabulary(allowed) for name, allowed in VOCABULARY.items()}  # case variants read as meant
 MAX_FIELD = 10_000  # characters in one CSV field; larger fields are errors
 MAX_PROBLEMS = 50   # per file: past this, one summary line
+MAX_COLUMNS = 10_000  # a header wider than this is not a table of results, and would cost memory per name
+MAX_SUGGEST_NAMES, MAX_SUGGEST_CHARS = 1_000, 64  # bounds of the "did you mean" search in a header
 FAST_MIN_BYTES = 16 << 20  # lots files this large go to the Arrow fast path (cmcflex.dossier.lots_arrow)
 
 WORDS: tuple[str, ...] = tuple(sorted(RESULT_WORDS))
@@ -87,7 +89,7 @@ class AttributeColumn:
     word: array = field(default_factory=lambda: array("b"))
     method: array = field(default_factory=lambda: array("i"))
     line: array = field(default_factory=lambda: array("i"))
-    file: array = field(default_factory=lambda: array("h"))
+    file: array = field(default_factory=lambda: array("i"))
     unit: array = field(default_factory=lambda: array("i"))  # index into LotTable.units, -1 for none
     units: set[str] = field(default_factory=set)  # every distinct unit written (stripped, non-empty)
 
@@ -103,7 +105,7 @@ class LotTable:
         self.lot_ids: list[str] = []
         self.index: dict[str, int] = {}
         self.lot_values: dict[str, list[str | None]] = {c: [] for c in LOT_LEVEL}
-        self.lot_file: array = array("h")
+        self.lot_file: array = array("i")
         self.lot_line: array = array("i")
         self.columns: dict[tuple[str, str], AttributeColumn] = {}
         self.methods: list[str] = []
@@ -242,6 +244,10 @@ def _read_header(
         problem(1, 1, "", f"empty file: expected a header row naming the columns ({empty_hint})")
         return None
     delimiter = _sniff_delimiter(first)
+    if first.count(delimiter) >= MAX_COLUMNS:
+        problem(1, 1, "", f"the header has more than {MAX_COLUMNS:,} columns; a lots or stability file has "
+                f"one result per row ({empty_hint})")
+        return None
     header = [h.strip().lstrip("\ufeff").lower() for h in next(csv.reader([first], delimiter=delimiter))]
     pos: dict[str, int] = {}
     for i, name in enumerate(header):
@@ -252,7 +258,9 @@ def _read_header(
     if missing:
         from cmcflex.dossier.errors import did_you_mean
 
-        extra = [h for h in header if h not in known]
+        # the closest-name search looks at a bounded number of short names, whatever the header holds
+        extra = list(itertools.islice((h for h in header if h not in known and len(h) <= MAX_SUGGEST_CHARS),
+                                      MAX_SUGGEST_NAMES))
         for c in missing:
             problem(1, 1, c, f"required column '{c}' is missing{did_you_mean(c, extra)}")
         return None
@@ -361,6 +369,19 @@ def _invisible_id_message(lot_id: str) -> tuple[str, str]:
             "text that dossier files can name exactly: remove the character")
 
 
+class _LotKeys(dict):
+    """Lot index -> the lot's lot-level values (in LOT_LEVEL order), read from the table when first asked."""
+
+    def __init__(self, table: LotTable) -> None:
+        super().__init__()
+        self.table = table
+
+    def __missing__(self, li: int) -> tuple[str | None, ...]:
+        values = self.table.lot_values
+        key = self[li] = tuple(values[c][li] for c in LOT_LEVEL)
+        return key
+
+
 class _LotReader:
     """Adds the rows of one lots CSV to a :class:`LotTable`: row by row, or a clean batch at once."""
 
@@ -377,10 +398,9 @@ class _LotReader:
         used = {self.i_lot, self.i_attr, self.i_value, *(j for _, j in self.lot_cols)}
         self.tally = _Tally(problem)
         self.other_cols = [j for j in range(width) if j not in used]
-        # lot-level values of every lot known so far, as compared between rows
-        self.lot_keys: dict[int, tuple[str | None, ...]] = {
-            i: tuple(table.lot_values[c][i] for c, _ in self.lot_cols) for i in range(len(table.lot_ids))
-        }
+        # lot-level values of the lots known so far, as compared between rows (read on first use:
+        # building them all here would make a dossier of many lots files quadratic)
+        self.lot_keys: dict[int, tuple[str | None, ...]] = _LotKeys(table)
         self.dates: set[str | None] = {None}  # manufacture dates checked (valid) so far
         self.bad_dates: set[str] = set()      # and those reported, once each
 
@@ -570,7 +590,7 @@ class _LotReader:
             col.censor.extend(censors)
             col.word.extend(words)
             col.line.extend(_take(lines, rows))
-            col.file.extend(array("h", [self.file_index]) * m)
+            col.file.extend(array("i", [self.file_index]) * m)
             if method_col is not None:
                 col.method.extend(map(method_of.__getitem__, _take(method_col, rows)))
             else:
@@ -642,7 +662,7 @@ class _LotReader:
             new_keys = [pick(values) for values in lots.keys]
             for (name, _), values in zip(self.lot_cols, new_keys):
                 table.lot_values[name].extend(values)
-            table.lot_file.extend(array("h", [self.file_index]) * len(new))
+            table.lot_file.extend(array("i", [self.file_index]) * len(new))
             table.lot_line.extend(map(lines.__getitem__, first_rows))
             self.lot_keys.update(zip(itertools.count(base), zip(*new_keys)))
             known = list(lots.known)

@@ -269,10 +269,10 @@ class _Reader:
         table.index.update(zip(new_ids, range(base, base + len(new_ids))))
         for name, per_lot in level.items():
             table.lot_values[name].extend(per_lot)
-        table.lot_file.extend(array("h", [file_index]) * len(new_ids))
+        table.lot_file.extend(array("i", [file_index]) * len(new_ids))
         table.lot_line.frombytes(_raw((first_rows + 2).astype(_INT)))
         lot_of_row += base
-        files = array("h", [file_index])
+        files = array("i", [file_index])
         for key, rows in groups.columns:
             col = table.columns[key] = AttributeColumn(*key)
             col.lot.frombytes(_raw(lot_of_row[rows]))

@@ -962,9 +962,21 @@ class Waiver(Record):
     @field_validator("justification")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not has_visible_text(value):
             raise ValueError("a waiver needs a justification: say why the gap is accepted")
         return value
+
+
+# Letters and symbols that show as blank space (fillers and blank patterns)
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces, controls, format characters (zero-width
+    space, joiners, bidi marks, BOM), combining marks or blank glyphs."""
+    import unicodedata
+
+    return any(unicodedata.category(ch)[0] not in "CZM" and ch not in _BLANK_GLYPHS for ch in text)
 
 
 class WaiversFile(Record):

@@ -97,6 +97,25 @@ def severity_note(f: Finding) -> str:
     return f"severity set by configuration; default {f.default_severity.value}"
 
 
+def configuration_parts(report: Report) -> list[tuple[str, str]]:
+    """The configuration in force as (label, text) pairs, shown in every format's header:
+    the file read, the rule selection, and the severity overrides."""
+    c = report.configuration
+    parts = [("Configuration", clean(c.file) if c.file else "none (defaults)")]
+    if c.select:
+        parts.append(("Select", clean(", ".join(c.select))))
+    if c.ignore:
+        parts.append(("Ignore", clean(", ".join(c.ignore))))
+    if report.severity_overrides:
+        parts.append(("Severity overrides", ", ".join(f"{k}={v.value}" for k, v in report.severity_overrides.items())))
+    return parts
+
+
+def configuration_line(report: Report) -> str:
+    """``configuration: cmcflex.toml · select: PPQ · severity overrides: PPQ-005=minor``."""
+    return " · ".join(f"{k.lower()}: {v}" for k, v in configuration_parts(report))
+
+
 def counts_line(report: Report) -> str:
     c = report.counts
     parts = [f"{c.get(s.value, 0)} {s.value}" for s in reversed(list(Severity))]

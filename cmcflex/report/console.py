@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cmcflex.report.common import approval, area_summary, note_text
+from cmcflex.report.common import approval, area_summary, configuration_parts, note_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean, location
 from cmcflex.rules.base import Area, Severity
@@ -40,6 +40,8 @@ def _header(report: Report) -> Panel:
     grid.add_row("Target", Text(report.target.label if report.target else "current phase"))
     grid.add_row("Pivotal phase", Text(d.pivotal_phase.value.replace("_", " ")))
     grid.add_row("Evaluated as of", Text(report.as_of))
+    for label, text in configuration_parts(report):
+        grid.add_row(label, Text(text))
     verdict = Text("PASS", style="bold green") if report.verdict == "pass" else Text("FAIL", style="bold red")
     verdict.append(f"  (fails on {report.fail_on.value} and above)", style="dim")
     grid.add_row("Verdict", verdict)

@@ -7,7 +7,7 @@ dossier text cannot start a workflow command of its own.
 
 from __future__ import annotations
 
-from cmcflex.report.common import all_findings, artifact_uri, counts_line, note_text, waiver_text
+from cmcflex.report.common import all_findings, artifact_uri, configuration_line, counts_line, note_text, waiver_text
 from cmcflex.report.model import Finding, Report, WaivedFinding
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Severity
@@ -16,7 +16,7 @@ LEVEL = {Severity.BLOCKER: "error", Severity.MAJOR: "error", Severity.MINOR: "wa
 
 
 def _data(text: object) -> str:
-    return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return clean(text, lines=True).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _prop(text: object) -> str:
@@ -49,6 +49,7 @@ def render(report: Report) -> str:
     lines += [_command("warning", artifact_uri(report, n.file), n.line, f"{n.rule} waiver {n.status}", note_text(n))
               for n in report.waiver_notes]
     verdict = "PASS" if report.verdict == "pass" else "FAIL"
-    summary = (f"cmcflex {verdict} (fails on {report.fail_on.value} and above): {counts_line(report)}")
+    summary = (f"cmcflex {verdict} (fails on {report.fail_on.value} and above): {counts_line(report)}"
+               f" · {configuration_line(report)}")
     lines.append(f"::{'notice' if report.verdict == 'pass' else 'error'} title=cmcflex verdict::{_data(summary)}")
     return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from cmcflex.report.charts import chart, legend
-from cmcflex.report.common import area_summary, counts_line, note_text, waiver_text
+from cmcflex.report.common import area_summary, configuration_parts, counts_line, note_text, waiver_text
 from cmcflex.report.model import Finding, LotSeries, Report
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Area, Severity
@@ -100,7 +100,7 @@ def _meta(report: Report) -> str:
     items = [("Modality", d.modality), ("Phase", phase),
              ("Target", report.target.label if report.target else "current phase"),
              ("Pivotal phase", d.pivotal_phase.label), ("As of", report.as_of),
-             ("Fails on", f"{report.fail_on.value} and above")]
+             ("Fails on", f"{report.fail_on.value} and above"), *configuration_parts(report)]
     return '<p class="meta">' + "".join(f"<span>{e(k)}: {e(v)}</span>" for k, v in items) + "</p>"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from cmcflex.report.model import Report
+from cmcflex.report.text import json_inert
 
 
 def to_dict(report: Report) -> dict:
@@ -12,4 +13,4 @@ def to_dict(report: Report) -> dict:
 
 
 def render(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_inert(json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"

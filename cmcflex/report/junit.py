@@ -23,7 +23,7 @@ _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 def _x(text: object) -> str:
     """Text safe in XML 1.0: no control characters, no unpaired surrogates."""
-    return _NOT_XML.sub("\N{REPLACEMENT CHARACTER}", clean(text))
+    return _NOT_XML.sub("\N{REPLACEMENT CHARACTER}", clean(text, lines=True))
 
 
 def _timestamp(report: Report) -> str:
@@ -49,6 +49,9 @@ def _properties(report: Report, suite: ET.Element) -> None:
         ("target", report.target.value if report.target else ""), ("as_of", report.as_of),
         ("fail_on", report.fail_on.value), ("verdict", report.verdict),
     ]
+    config = report.configuration
+    pairs += [("config.file", config.file or ""), ("config.select", ",".join(config.select)),
+              ("config.ignore", ",".join(config.ignore))]
     pairs += [(f"severity_override.{k}", v.value) for k, v in report.severity_overrides.items()]
     pairs += [(f"sha256.{i.file}", i.sha256) for i in report.inputs]
     for name, value in pairs:

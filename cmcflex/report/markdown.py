@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from cmcflex.report.common import area_summary, counts_line, note_text, phase_text, waiver_text
+from cmcflex.report.common import area_summary, configuration_parts, counts_line, note_text, phase_text, waiver_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Area, Severity
@@ -16,10 +16,25 @@ _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;", "\n": " ", "\r": " "}
 
 
+_URL = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)(?:[^\s`]*[^\s`.,;:!?)\]}'\"])?")
+
+
 def md(text: object) -> str:
-    """Dossier text as inert Markdown (one line, punctuation escaped, HTML as entities)."""
-    out = _SPECIAL.sub(r"\\\1", clean(text))
-    return "".join(_ENTITIES.get(ch, ch) for ch in out)
+    """Dossier text as inert Markdown (one line, punctuation escaped, HTML as entities, and web
+    addresses as code, which no renderer turns into a link)."""
+    out, at = [], 0
+    plain = clean(text)
+    for url in _URL.finditer(plain):
+        out.append(_inert(plain[at:url.start()]))
+        out.append(_code(url.group().replace("|", "%7C")))
+        at = url.end()
+    out.append(_inert(plain[at:]))
+    return "".join(out)
+
+
+def _inert(text: str) -> str:
+    escaped = _SPECIAL.sub(r"\\\1", text)
+    return "".join(_ENTITIES.get(ch, ch) for ch in escaped)
 
 
 def _code(text: str) -> str:
@@ -63,6 +78,8 @@ def render(report: Report) -> str:
         f"**Modality:** {md(d.modality)} · **As of:** {report.as_of}",
         "",
         f"{counts_line(report)}",
+        "",
+        " · ".join(f"**{label}:** {md(text)}" for label, text in configuration_parts(report)),
         "",
         *_table(report),
     ]

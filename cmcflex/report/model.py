@@ -75,6 +75,16 @@ class InputEntry(_Frozen):
     role: Literal["dossier", "waivers", "config"] = "dossier"  # waivers/config: path as given, outside the dossier
 
 
+class Configuration(_Frozen):
+    """The configuration in force: the file read (as given or found; None without one), and the
+    rule selection (``select``/``ignore`` tokens as configured). Severity overrides are
+    ``Report.severity_overrides``."""
+
+    file: str | None = None
+    select: list[str] = []
+    ignore: list[str] = []
+
+
 class ToolInfo(_Frozen):
     name: str = "cmcflex"
     version: str
@@ -150,6 +160,7 @@ class Report(_Frozen):
     no_records: list[NoRecordsEntry] = []
     rules_evaluated: list[str] = []
     severity_overrides: dict[str, Severity] = {}
+    configuration: Configuration = Configuration()
     inputs: list[InputEntry]
     lot_series: list[LotSeries] = []
     summaries: dict[str, dict[str, Any]] = {}

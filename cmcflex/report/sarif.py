@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from cmcflex.report.common import FiredRule, all_findings, artifact_uri, fired_rules, note_text, severity_note
 from cmcflex.report.model import Finding, Report, WaivedFinding
+from cmcflex.paths import display_path
+from cmcflex.report.text import clean, json_inert
 from cmcflex.rules.base import Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -25,7 +27,7 @@ LEVEL = {Severity.BLOCKER: "error", Severity.MAJOR: "error", Severity.MINOR: "wa
 
 
 def _uri(report: Report, file: str) -> str:
-    path = artifact_uri(report, file)
+    path = display_path(artifact_uri(report, file))  # bytes of a name that is not UTF-8 as \xNN
     encoded = quote(path, safe="/:-._~")
     return f"file://{encoded}" if path.startswith("/") else encoded
 
@@ -51,7 +53,7 @@ def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]
     location: dict[str, Any] = {"artifactLocation": {"uri": _uri(report, f.file)}}
     if f.line:
         location["region"] = {"startLine": f.line}
-    message = f.message if not f.record else f"{f.message} [{f.record}]"
+    message = clean(f.message if not f.record else f"{f.message} [{f.record}]")
     properties: dict[str, Any] = {"severity": f.severity.value, "area": f.area, "remedy": f.remedy,
                                   "cites": list(f.cites)}
     if f.record:
@@ -72,7 +74,7 @@ def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]
     }
     if isinstance(f, WaivedFinding):
         suppression: dict[str, Any] = {"kind": "external", "status": "accepted",
-                                       "justification": f.waiver_justification}
+                                       "justification": clean(f.waiver_justification)}
         props = {k: v for k, v in (("approvedBy", f.waiver_approved_by), ("expires", f.waiver_expires)) if v}
         if props:
             suppression["properties"] = props
@@ -86,11 +88,11 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
         location: dict[str, Any] = {"artifactLocation": {"uri": _uri(report, note.file)}}
         if note.line:
             location["region"] = {"startLine": note.line}
-        out.append({"level": "warning", "message": {"text": note_text(note)},
+        out.append({"level": "warning", "message": {"text": clean(note_text(note))},
                     "locations": [{"physicalLocation": location}],
                     "associatedRule": {"id": note.rule}})
     for n in report.not_evaluated:
-        out.append({"level": "note", "message": {"text": f"{n.rule} not evaluated: {n.reason}"},
+        out.append({"level": "note", "message": {"text": clean(f"{n.rule} not evaluated: {n.reason}")},
                     "associatedRule": {"id": n.rule}})
     for r in report.no_records:
         out.append({"level": "note", "message": {"text": r.note}})
@@ -134,10 +136,12 @@ def to_dict(report: Report) -> dict[str, Any]:
             "verdict": report.verdict,
             "counts": report.counts,
             "severityOverrides": {k: v.value for k, v in report.severity_overrides.items()},
+            "configuration": {"file": report.configuration.file, "select": report.configuration.select,
+                              "ignore": report.configuration.ignore},
         },
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
 def render(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_inert(json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"

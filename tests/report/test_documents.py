@@ -38,7 +38,7 @@ def test_markdown_escapes_dossier_text(report: Report) -> None:
 
 
 def test_markdown_inert_against_links_mentions_and_tables() -> None:
-    assert markdown.md("[x](http://e.vil) @team | a*b*") == "\\[x\\](http://e.vil) &#64;team \\| a\\*b\\*"
+    assert markdown.md("[x](http://e.vil) @team | a*b*") == "\\[x\\](`http://e.vil`) &#64;team \\| a\\*b\\*"
     assert "\n" not in markdown.md("line one\n# heading")
 
 

@@ -36,15 +36,15 @@ def _check(*args: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
 def test_report_files_get_the_mode_of_ordinary_files(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cmcflex.cli
+    import cmcflex.outputs
 
     mask = os.umask(0o022)
     try:
-        monkeypatch.setattr(cmcflex.cli, "_FILE_MODE", None)
+        monkeypatch.setattr(cmcflex.outputs, "_FILE_MODE", None)
         assert _check("-o", "json:out/report.json").exit_code == 1
         assert stat.S_IMODE(os.stat("out/report.json").st_mode) == 0o644  # not mkstemp's 0600
         os.umask(0o027)
-        monkeypatch.setattr(cmcflex.cli, "_FILE_MODE", None)
+        monkeypatch.setattr(cmcflex.outputs, "_FILE_MODE", None)
         write_atomic(Path("group.txt"), "x")
         assert stat.S_IMODE(os.stat("group.txt").st_mode) == 0o640
         assert not [p for p in Path(".").iterdir() if p.name.endswith(".tmp")]
@@ -54,13 +54,13 @@ def test_report_files_get_the_mode_of_ordinary_files(work: Path, monkeypatch: py
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
 def test_output_dir_reports_get_the_mode_of_ordinary_files(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cmcflex.cli
+    import cmcflex.outputs
 
     sample_dossier(work / "more" / "a")
     sample_dossier(work / "more" / "b")
     mask = os.umask(0o002)
     try:
-        monkeypatch.setattr(cmcflex.cli, "_FILE_MODE", None)
+        monkeypatch.setattr(cmcflex.outputs, "_FILE_MODE", None)
         result = runner.invoke(app, ["check", "more", "--output-dir", "reports", "-f", "json",
                                      "--as-of", "2026-11-25", "--no-config"])
         assert result.exit_code == 1, result.output
