@@ -83,10 +83,12 @@ def _fail(message: str) -> typer.Exit:
 def _parse_date(text: str | None) -> dt.date:
     if text is None:
         return dt.date.today()
+    from cmcflex.dossier.dates import parse_iso_date
+
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise _fail(f"--as-of {text!r} is not an ISO date such as 2026-03-10") from None
+        return parse_iso_date(text)
+    except ValueError as exc:  # the dossier's own date rule: 20261125 or 3/16/2026 is not guessed
+        raise _fail(f"--as-of {exc}") from None
 
 
 OUTPUT_EXTENSIONS = ((".sarif.json", "sarif"), (".sarif", "sarif"), (".json", "json"), (".xml", "junit"),

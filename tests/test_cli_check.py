@@ -173,3 +173,10 @@ def test_cli_json_equals_the_library_report(monkeypatch: pytest.MonkeyPatch) -> 
 def test_bad_source_date_epoch_exits_2() -> None:
     result = run(env={"SOURCE_DATE_EPOCH": "yesterday"})
     assert result.exit_code == 2 and "SOURCE_DATE_EPOCH" in result.output
+
+
+@pytest.mark.parametrize("written", ["20261125", "2026-W48-3", "11/25/2026", "2026-02-30"])
+def test_as_of_takes_only_the_dates_a_dossier_may_write(written: str) -> None:
+    result = CliRunner().invoke(app, ["check", "missing-folder", "--as-of", written])
+    assert result.exit_code == 2
+    assert "--as-of" in result.output and "YYYY-MM-DD" in result.output
