@@ -618,7 +618,9 @@ class Method(Record):
     compendial: bool = Field(
         False, description="A compendial method (USP, Ph. Eur.), verified rather than validated"
     )
-    status: MethodStatus = Field(description="in_development, qualified, validated or verified (compendial)")
+    status: MethodStatus | None = Field(
+        None, description="in_development, qualified, validated or verified (compendial); left out: not shown"
+    )
     report: str | None = Field(None, description="Validation or verification report id")
     moa_linked: bool | None = Field(None, description="Potency only: measures the mechanism of action")
     quantitative: bool | None = Field(None, description="The method gives a numeric result")
@@ -707,7 +709,9 @@ class Prerequisites(Record):
 
 class Protocol(Record):
     id: str | None = Field(None, description="Protocol id, e.g. PPQ-PROT-001")
-    approved_by_quality_unit: bool = Field(False, description="The protocol is approved by the quality unit")
+    approved_by_quality_unit: bool | None = Field(
+        None, description="The protocol is approved by the quality unit (left out: not shown)"
+    )
     site: str | None = Field(None, description="Site id where PPQ runs")
     scale: str | None = Field(None, description="e.g. commercial")
     lots_planned: int | None = Field(None, ge=0, description="Number of PPQ lots planned")
@@ -734,9 +738,11 @@ class Protocol(Record):
 
 class PPQReport(Record):
     id: str | None = Field(None, description="PPQ report id, e.g. PPQ-RPT-001")
-    status: ReportStatus = Field(ReportStatus.NOT_STARTED, description="not_started, in_progress or complete")
-    conclusion: PPQConclusion = Field(
-        PPQConclusion.PENDING, description="validated, not_validated or pending"
+    status: ReportStatus | None = Field(
+        None, description="not_started, in_progress or complete (left out: not shown)"
+    )
+    conclusion: PPQConclusion | None = Field(
+        None, description="validated, not_validated or pending (left out: not shown)"
     )
     open_deviations: int = Field(0, ge=0, description="Number of PPQ deviations still open")
 

@@ -297,8 +297,10 @@ def compare_attribute(
     severity=by_phase(MI, MA, B, B, B),
     cites=(CGT_COMPARABILITY, Q9_R1),
     grading="A minor change with a risk assessment and a summary that names no affected attributes is "
-            "info (the 2026 flexibility accepts proportionate data); every other gap takes the "
-            "phase's grade.",
+            "info (the 2026 flexibility accepts proportionate data). A change with a comparability "
+            "study on record that does not name its risk assessment document is info (not shown), and "
+            "the study's attributes stand for affected_attributes left out; every other gap takes "
+            "the phase's grade.",
     remedy="Record the change's risk assessment (document id in `risk_assessment`) and list the quality "
            "attributes it may affect in `affected_attributes`; the assessment decides how much "
            "comparability data the change needs.",
@@ -311,10 +313,17 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield changes
         return
     for i, c in changes:
-        if not (c.risk_assessment or "").strip():
+        studied = c.comparability is not None and bool(c.comparability.attributes)
+        if not (c.risk_assessment or "").strip() and c.comparability is not None:
+            yield Gap(f"Change {c.id} ({c.risk.value}) has a comparability study, but its risk assessment "
+                      "document is not shown (risk_assessment).", at=_at(d, i), record=_record(c), severity=I,
+                      remedy=f"Name the risk assessment of change {c.id} (document id in `risk_assessment`)"
+                             + ("." if studied or c.affected_attributes else
+                                " and the attributes it may affect (`affected_attributes`)."))
+        elif not (c.risk_assessment or "").strip():
             yield Gap(f"Change {c.id} ({c.risk.value}) has no risk assessment.",
                       at=_at(d, i), record=_record(c))
-        elif not c.affected_attributes:
+        elif not c.affected_attributes and not studied:
             note = f"; {FLEXIBILITY}, but it should still name what it may affect" if proportionate(c) else ""
             yield Gap(f"Change {c.id}'s risk assessment {c.risk_assessment} names no affected attributes"
                       f"{note}.", at=_at(d, i, "risk_assessment"), record=_record(c), severity=_severity(c))
@@ -384,8 +393,10 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The comparability study's method and acceptance criteria were set in advance",
     severity=by_phase(None, MI, MA, B, B),
     cites=(CGT_COMPARABILITY, Q5E),
-    grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
-            "flexibility accepts proportionate data); otherwise it takes the phase's grade.",
+    grading="Criteria recorded as set after the data (criteria_predefined: false) take the phase's "
+            "grade, or info for a minor change with a risk assessment and a summary (the 2026 "
+            "flexibility accepts proportionate data); a study that leaves out criteria_predefined or "
+            "its method is info (not shown).",
     remedy="Name the statistical method (`method`) and set the acceptance criteria in an approved "
            "protocol before testing post-change lots; record `criteria_predefined: true`.",
     why="Criteria chosen after the data are seen can be fitted to any result, so a post hoc "
@@ -400,17 +411,27 @@ def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         study = c.comparability
         if study is None:
             continue
-        missing = []
-        if study.method is None:
-            missing.append("names no statistical method")
-        if study.criteria_predefined is not True:
-            missing.append("does not show its acceptance criteria were set in advance"
-                           if study.criteria_predefined is None else "did not set its acceptance criteria in advance")
-        if missing:
+        unshown = [key for key, absent in (("method", study.method is None),
+                                           ("criteria_predefined", study.criteria_predefined is None)) if absent]
+        if study.criteria_predefined is False:
             note = f" ({FLEXIBILITY})" if proportionate(c) else ""
-            keys = ("comparability",) if study.criteria_predefined is None else ("comparability", "criteria_predefined")
-            yield Gap(f"The comparability study of change {c.id} {' and '.join(missing)}{note}.",
-                      at=_at(d, i, *keys), record=_record(c), severity=_severity(c))
+            also = " and names no statistical method (method)" if study.method is None else ""
+            yield Gap(f"The comparability study of change {c.id} did not set its acceptance criteria in "
+                      f"advance{also}{note}.", at=_at(d, i, "comparability", "criteria_predefined"),
+                      record=_record(c), severity=_severity(c))
+        elif unshown:
+            what = {"method": "its statistical method", "criteria_predefined":
+                    "whether its acceptance criteria were set before the data were seen"}
+            yield Gap(f"The comparability study of change {c.id} does not record "
+                      f"{' or '.join(what[k] for k in unshown)}, so that is not shown ({', '.join(unshown)}).",
+                      at=_at(d, i, "comparability"), record=_record(c), severity=I,
+                      data={"not_shown": unshown},
+                      remedy=f"Record in the comparability study of change {c.id} "
+                             + " and ".join({"method": "its `method` (quality_range, equivalence, min_max or "
+                                                       "descriptive)",
+                                             "criteria_predefined": "`criteria_predefined: true` where the "
+                                                                    "protocol set the criteria before testing"}[k]
+                                            for k in unshown) + ".")
 
 
 # ------------------------------------------------------------------------------- CMP-004
@@ -606,7 +627,8 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     severity=by_phase(None, MI, MA, MA, MA),
     cites=(f"{CGT_COMPARABILITY} (split-source designs)",),
     grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
-            "flexibility accepts proportionate data); otherwise it takes the phase's grade.",
+            "flexibility accepts proportionate data); post-change lots that do not record their "
+            "starting_material are info (not shown); otherwise it takes the phase's grade.",
     remedy="Include post-change lots made from patient starting material, or use a split-source design "
            "(one patient's or donor's material split between the old and new process).",
     why="Healthy-donor cells can behave differently from patient cells in manufacture, so a "
@@ -638,6 +660,14 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             kind = column[index[lot_id]] or "not stated"
             starting[kind] = starting.get(kind, 0) + 1
         if "patient" in starting:
+            continue
+        if set(starting) == {"not stated"}:
+            yield Gap(f"The post-change lots of change {c.id} do not record their starting material in "
+                      "lots.csv, so whether the comparability study uses patient-derived material is not "
+                      "shown.", at=_at(d, i, "comparability"), record=_record(c), severity=I,
+                      data={"change": c.id, "post_lots": post[:LISTED], "post_lot_count": len(post)},
+                      remedy="Record the starting_material column (patient, healthy_donor, cell_bank) of "
+                             "the post-change lots in lots.csv, or design: split_source where it applies.")
             continue
         kinds = ", ".join(sorted(starting))
         note = f" ({FLEXIBILITY})" if proportionate(c) else ""

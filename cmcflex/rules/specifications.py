@@ -42,7 +42,7 @@ from cmcflex.dossier.criteria import (
 from cmcflex.dossier.errors import did_you_mean
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import LotResult
-from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
+from cmcflex.dossier.models import JustificationBasis, Method, MethodStatus, SpecTest, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of, is_cqa
 from cmcflex.phases import Phase
 from cmcflex.rules.base import (
@@ -69,6 +69,7 @@ from cmcflex.rules.remedies import method_remedy, missing_test_remedy, safety_cr
 from cmcflex.rules.common import (
     OutOfSpec,
     SpecRef,
+    is_numeric,
     lot_indices,
     lots_with_results,
     not_accepted,
@@ -994,6 +995,9 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
     "in methods.yaml.",
     why="Potency is the attribute that ties a lot to clinical effect; a qualitative or indirect assay "
     "cannot show that each lot will work as the pivotal lots did.",
+    grading="A method recorded not quantitative or not MoA-linked, or a qualitative criterion, takes the "
+    "phase's grade; a potency test that records no method, or a method that leaves out moa_linked "
+    "(or quantitative, where no numeric criterion shows it), is info (not shown).",
 )
 def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     refs = [r for r in _refs(d) if category_of(r.test) is TestCategory.POTENCY]
@@ -1006,27 +1010,46 @@ def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in refs:
         test = ref.test
         problems = []
+        unshown = ""
         method: Method | None = d.method(test.method)
         if test.method is None:
-            problems.append("names no method")
+            unshown = "records no method, so whether its assay is quantitative and linked to the mechanism " \
+                "of action is not shown"
         elif method is None:
             continue  # SPEC-013 reports the dangling id
         else:
-            facts = (("quantitative", method.quantitative), ("linked to the mechanism of action", method.moa_linked))
+            # a numeric criterion shows the assay gives numbers: quantitative is inferred
+            quantitative = True if method.quantitative is None and is_numeric(test.criterion) else method.quantitative
+            facts = (("quantitative", quantitative), ("linked to the mechanism of action", method.moa_linked))
             is_not = [name for name, v in facts if v is False]
             unstated = [name for name, v in facts if v is None]
-            clauses = ([f"is not {' or '.join(is_not)}"] if is_not else []) + (
-                [f"does not state whether it is {' or '.join(unstated)}"] if unstated else [])
-            if clauses:
-                problems.append(f"uses method {method.id}, which {' and '.join(clauses)}")
+            if is_not:
+                problems.append(f"uses method {method.id}, which is not {' or '.join(is_not)}")
+            if unstated:
+                keys = [k for k, v in (("quantitative", quantitative), ("moa_linked", method.moa_linked)) if v is None]
+                unshown = (f"does not record whether it is {' or '.join(unstated)} ({', '.join(keys)}), so "
+                           "that is not shown")
         if isinstance(test.criterion, QualitativeCriterion):
             problems.append(f"has a qualitative criterion ('{test.criterion.describe()}')")
+        if not problems and not unshown:
+            continue
         if not problems:
+            said = unshown if test.method is None else f"uses method {test.method}, which {unshown}"
+            yield Gap(f"Potency test {_label(ref)} {said}.", ref.at, record=ref.record, severity=I,
+                      remedy=("Name the potency method (method) and record in methods.yaml whether it is "
+                              "quantitative and linked to the mechanism of action (quantitative, moa_linked)."
+                              if test.method is None else
+                              f"Record in methods.yaml whether method {test.method} is quantitative and "
+                              "measures the mechanism of action (quantitative, moa_linked)."),
+                      data={"method": test.method, "quantitative": method.quantitative if method else None,
+                            "moa_linked": method.moa_linked if method else None,
+                            "criterion": test.criterion.describe(), "shown": False})
             continue
         early = ctx.phase < Phase.PHASE_3
         tail = (" (acceptable early in development; a quantitative, MoA-linked assay is expected by the "
                 "pivotal study)" if early else "")
-        yield Gap(f"Potency test {_label(ref)} " + ", and ".join(problems) + tail + ".", ref.at, record=ref.record,
+        also = "" if not unshown else f"; it {unshown}" if test.method is None else f"; method {test.method} {unshown}"
+        yield Gap(f"Potency test {_label(ref)} " + ", and ".join(problems) + also + tail + ".", ref.at, record=ref.record,
                   data={"method": test.method, "quantitative": method.quantitative if method else None,
                         "moa_linked": method.moa_linked if method else None,
                         "criterion": test.criterion.describe()})
@@ -1055,6 +1078,9 @@ def _tests_by_method(d: Dossier) -> dict[str, list[SpecRef]]:
     "one) and give the report id in methods.yaml (status, report).",
     why="A result is only as good as the method behind it: safety results must be reliable from the "
     "first patient, and licensure needs validated methods for every release test.",
+    grading="A method recorded below the phase's expectation takes the phase's grade; a method that "
+    "does not record its status, or (from BLA) its report id, is info (not shown). status: verified "
+    "reads the method as compendial.",
 )
 def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     uses = _tests_by_method(d)
@@ -1069,19 +1095,32 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             continue  # SPEC-013
         refs = uses[method_id]
         safety = any(category_of(r.test) is TestCategory.SAFETY for r in refs)
+        tests = _listing(_label(r) for r in refs)
+        if method.status is None:
+            yield Gap(f"Method {method_id} (used by {tests}) does not record its status, so whether it is "
+                      "qualified or validated is not shown.", _method_at(d, method_id),
+                      record=f"method {method_id}", severity=I,
+                      remedy=f"Record the status of method {method_id} in methods.yaml (in_development, "
+                             "qualified, validated or verified) with its report id (report).",
+                      data={"status": None, "compendial": method.compendial, "report": method.report,
+                            "tests": [_label(r) for r in refs], "safety": safety})
+            continue
         status = method.status.value
-        suitable = method.compendial or status in ("qualified", "validated", "verified")
+        compendial = method.compendial or method.status is MethodStatus.VERIFIED  # verified: compendial
+        suitable = compendial or status in ("qualified", "validated", "verified")
         problem = None
+        severity = None
         if ctx.phase >= Phase.BLA:
-            if method.compendial:
+            if compendial:
                 if status not in ("verified", "validated"):
                     problem, fix = f"is compendial but {status}, not verified", "verify"
             elif status != "validated":
                 problem, fix = f"is {status}, not validated" + (
                     " (verification applies to compendial methods only)" if status == "verified" else ""), "validate"
             if problem is None and not (method.report or "").strip():
-                problem, fix = (f"is {status} but names no {'verification' if method.compendial else 'validation'} "
-                                "report", "report")
+                problem, fix = (f"is {status}; its {'verification' if compendial else 'validation'} report "
+                                "is not shown (report)", "report")
+                severity = I
         elif ctx.phase >= Phase.PHASE_3:
             if not suitable:
                 problem, fix = f"is {status}; release methods need to be qualified by phase 3", "qualify_pivotal"
@@ -1090,13 +1129,12 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                             "patients", "qualify_safety")
         if problem is None:
             continue
-        tests = _listing(_label(r) for r in refs)
         categories = {category_of(r.test) for r in refs}
         yield Gap(f"Method {method_id} (used by {tests}) {problem}.", _method_at(d, method_id),
-                  record=f"method {method_id}",
+                  record=f"method {method_id}", severity=severity,
                   cites=method_sources(ctx.phase is Phase.PHASE_1, categories,
-                                       [r.test.test_type for r in refs], method.compendial),
-                  remedy=method_remedy(fix, categories, method.compendial),
+                                       [r.test.test_type for r in refs], compendial),
+                  remedy=method_remedy(fix, categories, compendial),
                   data={"status": status, "compendial": method.compendial, "report": method.report,
                         "tests": [_label(r) for r in refs], "safety": safety})
 
@@ -1155,6 +1193,8 @@ def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "record: the method to methods.yaml, the site to dossier.yaml, the test to the specification.",
     why="A reference that points nowhere silently drops data from every check that follows it: an "
     "attribute outside the specification is never judged, an unknown method is never assessed.",
+    grading="An id that points nowhere takes the rule's grade; a test that names no method is info "
+    "(not shown).",
 )
 def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     method_ids = [m.id for m in d.methods.methods] if d.methods is not None else []
@@ -1163,8 +1203,9 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(d):
         mid = ref.test.method
         if mid is None:
-            yield Gap(f"Test {_label(ref)} names no method.", ref.at, record=ref.record,
-                      data={"method": None})
+            yield Gap(f"Test {_label(ref)} names no method, so which method tests it is not shown.", ref.at,
+                      record=ref.record, data={"method": None}, severity=I,
+                      remedy=f"Name the method of {_label(ref)} (`method`: an id in {METHODS}).")
         elif d.methods is not None and mid not in method_ids:
             yield Gap(f"Test {_label(ref)} names method '{mid}', which {METHODS} does not list"
                       f"{did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,

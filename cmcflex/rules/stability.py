@@ -121,12 +121,17 @@ def supports_clinical_use(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="A biological product's dating period rests on real-time data at the storage condition on "
         "lots of the process to be licensed (ICH Q5C); accelerated data or lots of an earlier process "
         "do not establish it.",
+    grading="A dossier.yaml that does not record the claimed shelf life is info (what the data must "
+            "support is not shown), as is a claim covered only by lots whose process is not recorded; "
+            "a claim the real-time data on commercial-process lots do not reach takes the phase's grade.",
 )
 def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     claim = d.info.shelf_life
     if claim is None:
-        yield Gap("No shelf life is claimed in dossier.yaml (`shelf_life`).", at=d.where("dossier.yaml"),
-                  record="shelf life")
+        yield Gap("dossier.yaml does not record the claimed shelf life (`shelf_life`), so whether real-time "
+                  "data support it is not shown.", at=d.where("dossier.yaml"), record="shelf life", severity=I,
+                  remedy="Record the claimed shelf life in dossier.yaml, e.g. shelf_life: {value: 12, unit: "
+                         "months, storage: \"vapor phase of liquid nitrogen\"}.")
         return
     long_term = _long_term(d)
     commercial, unknown, basis = commercial_split(d, (p.lot_id for p in long_term))
@@ -134,6 +139,17 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     longest = _longest_by_lot(on_commercial)
     last = _last(on_commercial)
     if last is not None and _covers(last.months, claim):
+        return
+    unknown_last = _last(p for p in long_term if p.lot_id in set(unknown))
+    if unknown_last is not None and _covers(unknown_last.months, claim):
+        yield Gap(f"The claimed shelf life of {_fmt_period(claim)} is reached by long-term data on "
+                  f"{unknown_last.lot_id} ({_time_text(unknown_last)}), whose process is not recorded, so "
+                  f"whether they are lots of the commercial {basis} is not shown.",
+                  at=_claim_at(d, "shelf_life"), record="shelf life", severity=I,
+                  data={"claim_months": round(claim.months, 6), "commercial_process": commercial_process(d).version,
+                        "lots_of_unknown_process": unknown},
+                  remedy="Record the stability lots in lots.csv with their process_version, so that "
+                         "their process can be read.")
         return
     if d.stability is None:
         have = "there is no stability.csv"
@@ -170,6 +186,9 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="ICH Q5C expects data on at least 3 lots; under the 2026 CMC flexibilities, stability data from "
         "representative clinical lots can support a cell or gene therapy's shelf life, so fewer "
         "commercial-process lots with a justification are not a gap, only an unjustified shortfall is.",
+    grading="Fewer than 3 commercial-process lots with a justification is info; so is a count that "
+            "reaches 3 only with lots whose process is not recorded (not shown). An unjustified "
+            "shortfall takes the phase's grade.",
 )
 def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     long_term = _long_term(d)
@@ -180,6 +199,14 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     justification = (d.info.stability_lot_justification or "").strip()
     message = _lot_count_text(d, commercial, unknown, basis, bool(long_term))
     data = {"lots": commercial, "lots_of_unknown_process": unknown, "commercial_process": commercial_process(d).version}
+    if n + len(unknown) >= 3:
+        yield Gap(f"{len(unknown)} lot{'' if len(unknown) == 1 else 's'} on long-term stability "
+                  f"({', '.join(unknown)}) {'does' if len(unknown) == 1 else 'do'} not record {'its' if len(unknown) == 1 else 'their'} process, so whether 3 lots of the commercial {basis} "
+                  f"are on long-term stability is not shown ({n} known).",
+                  at=Location(FILE, min((p.line for p in long_term), default=1)), record="stability lots",
+                  data=data, severity=I,
+                  remedy="Record the stability lots in lots.csv with their process_version.")
+        return
     if justification and n >= 1:
         yield Gap(f"{message}, fewer than 3, with a justification; {FLEXIBILITY}.",
                   at=d.where("dossier.yaml", "stability_lot_justification"), record="stability lots",

@@ -62,10 +62,27 @@ MINOR = {"id": "CHG-009", "kind": "raw_material", "phase": "phase_2", "risk": "m
 
 @pytest.mark.parametrize("phase, severity", [("phase_1", "minor"), ("phase_2", "major"), ("bla", "blocker")])
 def test_cmp001_fires_without_risk_assessment(dossier_dir, phase, severity):
-    path = dossier(dossier_dir, change(risk_assessment=None), rows=lots(PRE, POST_OK), phase=phase)
+    path = dossier(dossier_dir, change(risk_assessment=None, comparability=None), rows=lots(PRE, POST_OK),
+                   phase=phase)
     found = findings_for(path, "CMP-001")
     assert [(f.severity.value, f.record) for f in found] == [(severity, "change CHG-001")]
     assert found[0].file == "changes.yaml" and found[0].line
+
+
+def test_cmp001_study_on_record_without_risk_assessment_id_is_not_shown(dossier_dir):
+    path = dossier(dossier_dir, change(risk_assessment=None, affected_attributes=None),
+                   rows=lots(PRE, POST_OK), phase="bla")
+    (f,) = findings_for(path, "CMP-001")
+    assert f.severity.value == "info" and "risk assessment document is not shown" in f.message
+    assert f.remedy == "Name the risk assessment of change CHG-001 (document id in `risk_assessment`)."
+
+
+def test_cmp001_study_attributes_stand_for_affected_attributes_left_out(dossier_dir):
+    path = dossier(dossier_dir, change(affected_attributes=None), rows=lots(PRE, POST_OK), phase="bla")
+    assert findings_for(path, "CMP-001") == []
+    bare = dossier(dossier_dir, change(affected_attributes=None, comparability={"attributes": []}),
+                   rows=lots(PRE, POST_OK), phase="bla")
+    assert [f.severity.value for f in findings_for(bare, "CMP-001")] == ["blocker"]
 
 
 def test_cmp001_silent_with_risk_assessment(dossier_dir):
@@ -85,7 +102,7 @@ def test_no_changes_file_is_one_line_not_seven_rules_not_evaluated(dossier_dir, 
     report = report_for(dossier_dir({}, phase=phase))
     assert not [n for n in report.not_evaluated if n.rule.startswith("CMP-")]
     assert not [f for f in report.findings if f.rule.startswith("CMP-")]
-    (entry,) = report.no_records
+    (entry,) = [n for n in report.no_records if n.file != "ppq.yaml"]  # ppq.yaml: PPQ-001's line
     assert entry.file == "changes.yaml"
     assert entry.rules == [r for r in report.rules_evaluated if r.startswith("CMP-")]
     assert entry.note == f"changes.yaml: no manufacturing changes recorded; {span} have nothing to check"
@@ -93,12 +110,13 @@ def test_no_changes_file_is_one_line_not_seven_rules_not_evaluated(dossier_dir, 
 
 def test_an_empty_changes_file_is_quiet_too(dossier_dir):
     report = report_for(dossier_dir({"changes.yaml": {"changes": []}}, phase="bla"))
-    assert report.no_records == [] and not [n for n in report.not_evaluated if n.rule.startswith("CMP-")]
+    assert [n.file for n in report.no_records] == ["ppq.yaml"]
+    assert not [n for n in report.not_evaluated if n.rule.startswith("CMP-")]
 
 
 def test_with_changes_the_rules_report_as_before(dossier_dir):
     path = dossier(dossier_dir, change(comparability=None), phase="phase_3")
-    assert report_for(path).no_records == [] and findings_for(path, "CMP-002")
+    assert [n.file for n in report_for(path).no_records] == ["ppq.yaml"] and findings_for(path, "CMP-002")
 
 
 # ------------------------------------------------------------------------ CMP-002
@@ -156,6 +174,19 @@ def test_cmp003_fires_when_criteria_set_after_the_fact(dossier_dir, phase, sever
                    rows=lots(PRE, POST_OK), phase=phase)
     (f,) = findings_for(path, "CMP-003")
     assert f.severity.value == severity and "did not set its acceptance criteria in advance" in f.message
+
+
+@pytest.mark.parametrize("left_out", [("criteria_predefined",), ("method",), ("method", "criteria_predefined")])
+def test_cmp003_left_out_method_or_criteria_flag_is_not_shown(dossier_dir, left_out):
+    path = dossier(dossier_dir, change(comparability={k: None for k in left_out}),
+                   rows=lots(PRE, POST_OK), phase="bla")
+    (f,) = findings_for(path, "CMP-003")
+    assert f.severity.value == "info" and f.data["not_shown"] == list(left_out)
+    assert "not shown" in f.message and all(f"`{k}" in f.remedy for k in left_out)
+    recorded = dossier(dossier_dir, change(comparability={"method": None, "criteria_predefined": False}),
+                       rows=lots(PRE, POST_OK), phase="bla")
+    (f,) = findings_for(recorded, "CMP-003")
+    assert f.severity.value == "blocker" and "names no statistical method" in f.message
 
 
 def test_cmp003_silent_when_predefined_and_not_applied_at_phase_1(dossier_dir):
@@ -301,6 +332,13 @@ def test_cmp007_fires_for_healthy_donor_study_of_autologous_product(dossier_dir,
     path = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK, post_start="healthy_donor"), phase=phase)
     (f,) = findings_for(path, "CMP-007")
     assert f.severity.value == severity and "healthy_donor" in f.message
+
+
+def test_cmp007_post_lots_without_starting_material_are_not_shown(dossier_dir):
+    path = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK, post_start=""), phase="bla")
+    (f,) = findings_for(path, "CMP-007")
+    assert f.severity.value == "info" and "do not record their starting material" in f.message
+    assert "starting_material column" in f.remedy
 
 
 def test_cmp007_silent_for_patient_lots_split_source_or_allogeneic(dossier_dir):

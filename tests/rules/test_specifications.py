@@ -689,25 +689,39 @@ def test_spec010_potency_not_quantitative(make: Callable[..., Path], phase: str,
     assert [f.severity for f in found] == [severity] and "not quantitative" in found[0].message
 
 
-def test_spec010_moa_link_not_stated_and_silent(make: Callable[..., Path]) -> None:
+def test_spec010_moa_link_not_stated_is_not_shown_and_silent(make: Callable[..., Path]) -> None:
     methods = [{k: v for k, v in m.items() if k != "moa_linked"} for m in base_methods()]
     found = findings_for(make(methods=methods), "SPEC-010", phase="bla")
-    assert len(found) == 1 and "mechanism of action" in found[0].message
+    assert len(found) == 1 and "mechanism of action (moa_linked), so that is not shown" in found[0].message
+    assert found[0].severity is I and "moa_linked" in found[0].remedy
     assert findings_for(make(), "SPEC-010", phase="bla") == []
+    recorded = [dict(m, moa_linked=False) if m["id"] == "M-POTENCY" else m for m in base_methods()]
+    assert [f.severity for f in findings_for(make(methods=recorded), "SPEC-010", phase="bla")] == [B]
+
+
+def test_spec010_potency_test_without_a_method_is_not_shown(make: Callable[..., Path]) -> None:
+    found = findings_for(make(tests=with_test(base_tests(), "potency", method=None)), "SPEC-010", phase="bla")
+    assert [f.severity for f in found] == [I] and "records no method" in found[0].message
+    assert "Name the potency method" in found[0].remedy
 
 
 def test_spec010_one_clean_sentence(make: Callable[..., Path]) -> None:
     methods = [{k: v for k, v in m.items() if k not in ("moa_linked", "quantitative")} for m in base_methods()]
     found = findings_for(make(methods=methods), "SPEC-010", phase="bla")
+    # quantitative is inferred from the numeric criterion; the MoA link is not shown
     assert [f.message for f in found] == ["Potency test drug_product/potency uses method M-POTENCY, which does not "
-                                          "state whether it is quantitative or linked to the mechanism of action."]
+                                          "record whether it is linked to the mechanism of action (moa_linked), so "
+                                          "that is not shown."]
+    assert found[0].severity is I
     methods = [dict(m, quantitative=False) if m["id"] == "M-POTENCY" else m for m in methods]
     tests = with_test(base_tests(), "potency", criterion="Conforms", justification={"basis": "mechanistic",
                                                                                     "text": "t"})
     found = findings_for(make(tests=tests, methods=methods), "SPEC-010", phase="bla")
     assert [f.message for f in found] == ["Potency test drug_product/potency uses method M-POTENCY, which is not "
-                                          "quantitative and does not state whether it is linked to the mechanism "
-                                          "of action, and has a qualitative criterion ('Conforms')."]
+                                          "quantitative, and has a qualitative criterion ('Conforms'); method "
+                                          "M-POTENCY does not record whether it is linked to the mechanism of "
+                                          "action (moa_linked), so that is not shown."]
+    assert found[0].severity is B
 
 
 def test_spec010_no_potency_test_not_evaluated(make: Callable[..., Path]) -> None:
@@ -737,16 +751,29 @@ def test_spec011_other_methods_qualified_by_phase_3(make: Callable[..., Path]) -
     assert severities(path, "SPEC-011", "phase_3") == [MA]
 
 
-@pytest.mark.parametrize("change, fires", [
-    ({"status": "qualified"}, True),
-    ({"status": "validated", "report": None}, True),
-    ({"status": "verified", "compendial": True}, False),
-    ({"status": "verified", "compendial": False}, True),
+@pytest.mark.parametrize("change, expected", [
+    ({"status": "qualified"}, [B]),
+    ({"status": "validated", "report": None}, [I]),  # the report id left out: not shown
+    ({"status": "verified", "compendial": True}, []),
+    ({"status": "verified"}, []),  # verified reads the method as compendial
+    ({"status": "in_development", "compendial": True}, [B]),
+    ({"status": None}, [I]),  # the status left out: not shown
 ])
-def test_spec011_at_bla(make: Callable[..., Path], change: dict[str, Any], fires: bool) -> None:
+def test_spec011_at_bla(make: Callable[..., Path], change: dict[str, Any], expected: list[Severity]) -> None:
     methods = _methods(**{"M-POTENCY": change})
     methods = [{k: v for k, v in m.items() if v is not None} for m in methods]
-    assert severities(make(methods=methods), "SPEC-011", "bla") == ([B] if fires else [])
+    assert severities(make(methods=methods), "SPEC-011", "bla") == expected
+
+
+def test_spec011_left_out_status_and_report_say_what_to_record(make: Callable[..., Path]) -> None:
+    methods = [{k: v for k, v in m.items() if k != "status"} if m["id"] == "M-POTENCY" else m
+               for m in base_methods()]
+    (f,) = findings_for(make(methods=methods), "SPEC-011", phase="phase_1")
+    assert f.severity is I and "does not record its status" in f.message and "Record the status" in f.remedy
+    methods = _methods(**{"M-POTENCY": {"report": None}})
+    methods = [{k: v for k, v in m.items() if v is not None} for m in methods]
+    (f,) = findings_for(make(methods=methods), "SPEC-011", phase="bla")
+    assert "validation report is not shown (report)" in f.message and "Name the validation report" in f.remedy
 
 
 # ---------------------------------------------------------------------------- SPEC-012
@@ -817,7 +844,10 @@ def test_spec013_unknown_material_and_missing_method(make: Callable[..., Path]) 
     lots = base_lots() + lot_rows("V-1", "phase_3", {"functional_titer": "1E8"}, material="vectr")
     tests = with_test(base_tests(), "cd3_purity", method=None)
     found = findings_for(make(tests=tests, lots=lots), "SPEC-013", phase="bla")
-    assert {f.record for f in found} == {"material vectr", "test drug_product/cd3_purity"}
+    assert {(f.record, f.severity) for f in found} == {("material vectr", MA), ("test drug_product/cd3_purity", I)}
+    (missing,) = [f for f in found if f.record == "test drug_product/cd3_purity"]
+    assert "names no method, so which method tests it is not shown" in missing.message
+    assert missing.remedy == "Name the method of drug_product/cd3_purity (`method`: an id in methods.yaml)."
 
 
 def test_spec013_unit_of_criterion_differs_from_test(make: Callable[..., Path]) -> None:
