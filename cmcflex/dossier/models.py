@@ -73,6 +73,11 @@ def _one_or_list(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [item, {"type": "array", "items": item}]
 
 
+def _or_text(schema: dict[str, Any]) -> None:
+    """JSON Schema of a mapping field that may also be written as its text alone."""
+    schema["anyOf"] = [{"type": "string"}, *schema.get("anyOf", [])]
+
+
 # ---------------------------------------------------------------------------- vocabularies
 
 
@@ -584,10 +589,19 @@ class SpecTest(Record):
         None,
         description="End-of-shelf-life criterion, where it differs from release; same forms as criterion"
     )
-    justification: Justification | None = Field(None, description="Basis and justification of the criterion")
+    justification: Justification | None = Field(
+        None, description="Basis and justification of the criterion: {basis, text}, or the text alone",
+        json_schema_extra=_or_text,
+    )
     reevaluation: Reevaluation | None = Field(
         None, description="Post-approval plan to re-evaluate the criterion: {after_lots, method}"
     )
+
+    @field_validator("justification", mode="before")
+    @classmethod
+    def _text_alone(cls, value: Any) -> Any:
+        """A justification written as free text is its text (its basis not stated)."""
+        return {"text": value} if isinstance(value, str) else value
 
     @property
     def test_type(self) -> str:

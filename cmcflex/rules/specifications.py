@@ -419,6 +419,9 @@ def _report_only_expectation(test: SpecTest, phase: Phase) -> str:
     "pharmacopoeia, mechanism).",
     why="A reviewer accepts a limit when its origin is stated; an unexplained limit invites an "
     "information request or a tighter limit.",
+    grading="A criterion with no justification, or an empty one, takes the phase's grade; one that "
+    "states its text but not its basis (a free-text justification), or its basis but no text, is "
+    "info (the other part is not shown).",
 )
 def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(d):
@@ -426,17 +429,24 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if isinstance(test.criterion, ReportOnlyCriterion):
             continue
         j = test.justification
+        severity, remedy = None, None
         if j is None:
             what = "states no justification"
         elif not j.basis and not (j.text or "").strip():
             what = "has an empty justification"
         elif not j.basis:
-            what = "states no basis for its justification"
+            what = "is justified in text, but its basis is not shown (basis)"
+            severity, remedy = I, (f"Record the basis of the criterion of {_label(ref)} (justification.basis: "
+                                   "clinical_lots, safety, compendial, statistical, capability, mechanistic "
+                                   "or platform) beside its text.")
         elif not (j.text or "").strip():
-            what = "states a basis but no justification text"
+            what = "states its basis, but the justification itself is not shown (text)"
+            severity, remedy = I, (f"Add the justification text of {_label(ref)} (justification.text): "
+                                   "which lots, toxicology, monograph or mechanism the limit rests on.")
         else:
             continue
         yield Gap(f"Criterion '{test.criterion.describe()}' of {_label(ref)} {what}.", ref.at, record=ref.record,
+                  severity=severity, remedy=remedy,
                   data={"criterion": test.criterion.describe(),
                         "basis": [b.value for b in j.basis] if j else []})
 

@@ -262,10 +262,22 @@ def test_spec004_missing_justification(make: Callable[..., Path], phase: str, se
     assert [f.severity for f in found] == [severity] and "states no justification" in found[0].message
 
 
-def test_spec004_basis_without_text(make: Callable[..., Path]) -> None:
+def test_spec004_basis_without_text_is_not_shown(make: Callable[..., Path]) -> None:
     path = make(tests=with_test(base_tests(), "cd3_purity", justification={"basis": "mechanistic"}))
-    assert "no justification text" in findings_for(path, "SPEC-004", phase="bla")[0].message
+    (f,) = findings_for(path, "SPEC-004", phase="bla")
+    assert f.severity is I and "the justification itself is not shown (text)" in f.message
+    assert "justification.text" in f.remedy
     assert findings_for(make(), "SPEC-004", phase="bla") == []
+
+
+def test_spec004_free_text_justification_loads_and_its_basis_is_not_shown(make: Callable[..., Path]) -> None:
+    text = "All pivotal lots were >= 60 %; the limit is the lowest pivotal result."
+    path = make(tests=with_test(base_tests(), "cd3_purity", justification=text))
+    (f,) = findings_for(path, "SPEC-004", phase="bla")
+    assert f.severity is I and "justified in text, but its basis is not shown (basis)" in f.message
+    assert "justification.basis" in f.remedy
+    empty = make(tests=with_test(base_tests(), "cd3_purity", justification={"basis": [], "text": " "}))
+    assert [g.severity for g in findings_for(empty, "SPEC-004", phase="bla")] == [MA]
 
 
 # ---------------------------------------------------------------------------- SPEC-005
