@@ -298,7 +298,8 @@ def compare_attribute(
     cites=(CGT_COMPARABILITY, Q9_R1),
     grading="A minor change with a risk assessment and a summary that names no affected attributes is "
             "info (the 2026 flexibility accepts proportionate data). A change with a comparability "
-            "study on record that does not name its risk assessment document is info (not shown), and "
+            "study or a summary on record that does not name its risk assessment document is info "
+            "(not shown), and "
             "the study's attributes stand for affected_attributes left out; every other gap takes "
             "the phase's grade.",
     remedy="Record the change's risk assessment (document id in `risk_assessment`) and list the quality "
@@ -314,9 +315,11 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     for i, c in changes:
         studied = c.comparability is not None and bool(c.comparability.attributes)
-        if not (c.risk_assessment or "").strip() and c.comparability is not None:
-            yield Gap(f"Change {c.id} ({c.risk.value}) has a comparability study, but its risk assessment "
-                      "document is not shown (risk_assessment).", at=_at(d, i), record=_record(c), severity=I,
+        evidence = ("a comparability study" if c.comparability is not None
+                    else "a summary" if (c.summary or "").strip() else None)
+        if not (c.risk_assessment or "").strip() and evidence is not None:
+            yield Gap(f"Change {c.id} ({c.risk.value}) has {evidence}, but its risk assessment document is "
+                      "not shown (risk_assessment).", at=_at(d, i), record=_record(c), severity=I,
                       remedy=f"Name the risk assessment of change {c.id} (document id in `risk_assessment`)"
                              + ("." if studied or c.affected_attributes else
                                 " and the attributes it may affect (`affected_attributes`)."))

@@ -467,6 +467,9 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "re-evaluation plan.",
     why="Clinical experience shows the product works and is safe within the range the pivotal lots "
     "covered; beyond it, safety and efficacy are unshown unless another basis supports the limit.",
+    grading="A wider limit justified in text whose basis is left out is info (the basis is not "
+    "shown); one with no justification, or a basis that is none of safety, compendial, mechanistic "
+    "or platform, takes the phase's grade.",
 )
 def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
@@ -510,15 +513,26 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         data["pivotal"] = lots.summary()
         data["released"] = sl.released
         basis = ", ".join(data["basis"])
+        j = test.justification
+        text_only = j is not None and not j.basis and bool((j.text or "").strip())  # the basis left out
         sentence = (f"{_label(ref)} '{criterion.describe()}' is " + " and ".join(wider)
-                    + f" of {len(lots.results)} pivotal lots, and its basis ("
-                    + (basis or "none stated") + ") is not safety, compendial, mechanistic or platform")
+                    + f" of {len(lots.results)} pivotal lots" + (
+                        ", and its justification is text without a basis, so whether a safety, compendial, "
+                        "mechanistic or platform basis supports it is not shown (justification.basis)"
+                        if text_only else f", and its basis ({basis or 'none stated'}) is not safety, "
+                        "compendial, mechanistic or platform"))
         if figures:
             sentence += f"; {figures}"
         sentence += "."
         if lots.n < FEW_LOTS:
             data["small_n"] = _small_n(lots.n, sides)
             sentence += _few_lots_sentence(lots.n, bool(_bases(test) & STAT_BASES))
+        if text_only:
+            yield Gap(sentence, ref.at, record=ref.record, data={**data, "shown": False}, severity=I,
+                      remedy=(f"Record the basis of the {_label(ref)} limit (justification.basis); if the "
+                              "text shows no safety, compendial, mechanistic or platform basis, tighten "
+                              "the limit to the pivotal range or justify it."))
+            continue
         yield Gap(sentence, ref.at, record=ref.record, data=data)
     if no_lots:
         yield NotEvaluated(f"no pivotal-lot results in lots.csv for {_listing(no_lots)}")

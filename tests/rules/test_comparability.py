@@ -77,6 +77,14 @@ def test_cmp001_study_on_record_without_risk_assessment_id_is_not_shown(dossier_
     assert f.remedy == "Name the risk assessment of change CHG-001 (document id in `risk_assessment`)."
 
 
+def test_cmp001_minor_change_with_a_summary_but_no_risk_assessment_id_is_not_shown(dossier_dir):
+    minor = {k: v for k, v in MINOR.items() if k != "risk_assessment"}
+    (f,) = findings_for(dossier(dossier_dir, minor, phase="bla"), "CMP-001")
+    assert f.severity.value == "info" and "has a summary, but its risk assessment document is not shown" in f.message
+    bare = {k: v for k, v in minor.items() if k != "summary"}
+    assert [g.severity.value for g in findings_for(dossier(dossier_dir, bare, phase="bla"), "CMP-001")] == ["blocker"]
+
+
 def test_cmp001_study_attributes_stand_for_affected_attributes_left_out(dossier_dir):
     path = dossier(dossier_dir, change(affected_attributes=None), rows=lots(PRE, POST_OK), phase="bla")
     assert findings_for(path, "CMP-001") == []

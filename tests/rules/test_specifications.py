@@ -340,6 +340,18 @@ def test_spec005_silent_with_a_wider_basis(make: Callable[..., Path], basis: Any
     assert findings_for(path, "SPEC-005", phase="bla") == []
 
 
+def test_spec005_text_justification_without_basis_is_not_shown(make: Callable[..., Path]) -> None:
+    text = make(tests=with_test(base_tests(), "potency", criterion=">= 100 pg/mL",
+                                justification="Dose-response data (NC-REP-4) support 100 pg/mL."), lots=base_lots(SIX))
+    (f,) = findings_for(text, "SPEC-005", phase="bla")
+    assert f.severity is I and "text without a basis" in f.message and "(justification.basis)" in f.message
+    assert "Record the basis of the drug_product/potency limit" in f.remedy
+    none = make(tests=with_test(base_tests(), "potency", criterion=">= 100 pg/mL", justification=None),
+                lots=base_lots(SIX))
+    (g,) = findings_for(none, "SPEC-005", phase="bla")
+    assert g.severity is MA and "basis (none stated)" in g.message
+
+
 def test_spec005_limit_equal_to_lowest_is_within(make: Callable[..., Path]) -> None:
     path = make(tests=with_test(base_tests(), "potency", criterion=">= 450 pg/mL"))
     assert findings_for(path, "SPEC-005", phase="bla") == []
