@@ -337,7 +337,25 @@ def test_ppq005_fires_on_released_ppq_lots_without_planned_concurrent_release(ma
     assert findings_for(make("bla", data, pending), "PPQ-005") == []
 
 
+def test_ppq005_released_lots_and_a_report_without_status_are_not_shown(make):
+    data = ppq(protocol__concurrent_release=MISSING, report={"id": "PPQ-RPT-001"})
+    f = one(make("bla", data), "PPQ-005")
+    assert f.severity is I and "whether the PPQ report was complete first is not shown" in f.message
+    assert "report.status" in f.remedy
+    concluded = ppq(protocol__concurrent_release=MISSING, report__status=MISSING)  # validated: complete
+    assert findings_for(make("bla", concluded), "PPQ-005") == []
+
+
 # ---------------------------------------------------------------------------- PPQ-006
+
+
+def test_ppq006_starting_material_left_out_is_read_from_the_lots_else_not_shown(make):
+    data = ppq(protocol__starting_material=MISSING)
+    assert findings_for(make("bla", data), "PPQ-006") == []  # the PPQ lots record patient material
+    f = one(make("bla", data, lots(("PPQ-1", {"viability": 88.0}), starting_material="")), "PPQ-006")
+    assert f.severity is I and "not shown" in f.message and "starting_material" in f.remedy
+    donor = lots(("PPQ-1", {"viability": 88.0}), starting_material="healthy_donor")
+    assert one(make("bla", data, donor), "PPQ-006").severity is MA
 
 
 @pytest.mark.parametrize("phase,severity", [("phase_3", MI), ("bla", MA)])
