@@ -773,7 +773,8 @@ def summarize(d: Dossier) -> dict[str, Any] | None:
         "concurrent_release": bool(p is not None and p.concurrent_release is not None
                                    and p.concurrent_release.planned),
         "justification": j.approach.value if j is not None and j.approach is not None else None,
-        "report_status": (report.status.value if report.status else "not_recorded") if report is not None else None,
+        "report_status": (report.status.value if report.status else "complete" if _report_complete(report)
+                          else "not_recorded") if report is not None else None,
         "report_conclusion": (report.conclusion.value if report.conclusion else "not_recorded")
         if report is not None else None,
     }

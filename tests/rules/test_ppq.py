@@ -511,6 +511,10 @@ def test_ppq008_report_without_status_or_conclusion_is_not_shown(make):
     assert f.severity is I and "records neither its status nor its conclusion" in f.message
     assert "report.status" in f.remedy
     assert findings_for(make("bla", ppq(report__status=MISSING)), "PPQ-008") == []  # validated: complete
+    summary = summarize(load_dossier(make("bla", ppq(report__status=MISSING))))
+    assert summary is not None and summary["report_status"] == "complete"
+    bare = summarize(load_dossier(make("bla", ppq(report={"id": "PPQ-RPT-001"}))))
+    assert bare is not None and (bare["report_status"], bare["report_conclusion"]) == ("not_recorded", "not_recorded")
     f = one(make("bla", ppq(report__status=MISSING, report__conclusion="not_validated")), "PPQ-008")
     assert f.severity is B and "concludes not validated" in f.message
     f = one(make("bla", ppq(report__conclusion=MISSING)), "PPQ-008")
