@@ -13,6 +13,7 @@ with ``use: ppq``; their results are judged by :func:`cmcflex.rules.common.out_o
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
 from cmcflex.dossier.loader import Dossier, Location
@@ -468,6 +469,10 @@ def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outco
                          "or the starting_material column of the PPQ lots in lots.csv.")
 
 
+_SMALL_SCALE = re.compile(r"\b(pilot|engineering|clinical|development|lab|laboratory|bench|small|reduced|"
+                          r"scale[- ]down|scaled[- ]down|research|non[- ]?commercial)\b", re.IGNORECASE)
+
+
 def _material(kind: str) -> str:
     """A starting-material value in words (``healthy_donor`` → ``healthy-donor``)."""
     return kind.replace("_", "-")
@@ -693,8 +698,9 @@ def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome
     area=Area.PPQ,
     severity=by_phase(None, None, I, MA, MA),
     grading="A protocol that leaves out its site is read by the sites of its PPQ lots; with none on "
-            "record, or with no scale recorded, it is info (not shown). A non-commercial site or "
-            "scale takes the phase's grade.",
+            "record, with no scale recorded, or with a scale that neither says commercial nor names a "
+            "smaller one (e.g. '500 L'), it is info (not shown). A non-commercial site, or a pilot, "
+            "engineering, clinical or other reduced scale, takes the phase's grade.",
     cites=(section(PV_2011, "IV.C.2 and IV.C.4"),),
     remedy="Run PPQ at a site named in the BLA as commercial (commercial: true in dossier.yaml) "
            "and at commercial scale (protocol.scale: commercial); otherwise justify the site or "
@@ -728,9 +734,15 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield Gap(f"{name} does not record its scale, so whether PPQ runs at commercial scale is not "
                   f"shown{advice}.", _at(d, "protocol"), record=record, severity=I,
                   remedy="Record protocol.scale (e.g. commercial).")
-    elif not p.scale.strip().lower().startswith("commercial"):
+    elif _SMALL_SCALE.search(p.scale):
         yield Gap(f"{name} runs PPQ at {p.scale} scale, not commercial scale{advice}.",
                   _at(d, "protocol", "scale"), record=record, data={"scale": p.scale})
+    elif not p.scale.strip().lower().startswith("commercial"):
+        yield Gap(f"{name} records its scale as '{p.scale}', which does not say whether it is the commercial "
+                  f"scale, so that is not shown{advice}.", _at(d, "protocol", "scale"), record=record,
+                  severity=I, data={"scale": p.scale},
+                  remedy="Write protocol.scale as commercial (a description may follow, e.g. "
+                         "'commercial, 500 L') where PPQ runs at the commercial scale.")
     by_site: dict[str, list[Lot]] = {}
     for lot in ppq_lots(d):
         if lot.site and lot.site != p.site:

@@ -592,6 +592,16 @@ def test_ppq010_site_and_scale_left_out(make):
     assert [f.severity for f in findings_for(path, "PPQ-010")] == [MA]
 
 
+@pytest.mark.parametrize("scale, severity", [("500 L", I), ("commercial, 500 L", None),
+                                             ("engineering", MA), ("reduced-scale pilot", MA)])
+def test_ppq010_scale_that_does_not_say_commercial_is_not_shown(make, scale, severity):
+    found = findings_for(make("bla", ppq(protocol__scale=scale)), "PPQ-010")
+    assert [f.severity for f in found] == ([severity] if severity else [])
+    if severity is I:
+        assert "does not say whether it is the commercial scale" in found[0].message
+        assert "protocol.scale as commercial" in found[0].remedy
+
+
 def test_ppq010_unknown_protocol_site(make):
     f = one(make("bla", ppq(protocol__site="SITE-Z")), "PPQ-010")
     assert f.record == "site SITE-Z" and "not among the sites" in f.message
