@@ -532,7 +532,10 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if failed:
             yield Gap(f"Change {c.id} concludes 'comparable' but the lot data, recomputed, do not support it: "
                       + "; ".join(r.describe() for r in failed) + "."
-                      + _weak_words(failed), at=at, record=_record(c), data=data,
+                      + _weak_words(failed)
+                      + (" The study does not record its method, so the data were recomputed with a quality "
+                         "range (pre-change mean ± 3 SD)." if study.method is None else ""),
+                      at=at, record=_record(c), data=data,
                       remedy=_FAILED_REMEDY[method])
         else:
             weak = [r for r in results if r.weak]

@@ -222,6 +222,16 @@ def test_cmp004_catches_comparable_claim_contradicted_by_lot_data(dossier_dir, p
     assert potency["quality_range"] == pytest.approx([100.25 - 3 * sd, 100.25 + 3 * sd], rel=1e-5)
 
 
+def test_cmp004_method_left_out_says_the_data_were_recomputed_with_a_quality_range(dossier_dir):
+    path = dossier(dossier_dir, change(comparability={"method": None}), rows=lots(PRE, POST_LOW), phase="bla")
+    (f,) = findings_for(path, "CMP-004")
+    assert f.severity.value == "blocker" and "L-202 = 70" in f.message
+    assert f.message.endswith("does not record its method, so the data were recomputed with a quality range "
+                              "(pre-change mean ± 3 SD).")
+    (g,) = findings_for(dossier(dossier_dir, change(), rows=lots(PRE, POST_LOW), phase="bla"), "CMP-004")
+    assert "does not record its method" not in g.message
+
+
 def test_cmp004_quality_range_written_as_a_range_with_its_unit(dossier_dir):
     rows = [{**row, "unit": "%"} for row in lots(PRE, POST_LOW)]
     path = dossier(dossier_dir, change(), rows=rows, phase="bla")
