@@ -734,7 +734,7 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield Gap(f"{name} does not record its scale, so whether PPQ runs at commercial scale is not "
                   f"shown{advice}.", _at(d, "protocol"), record=record, severity=I,
                   remedy="Record protocol.scale (e.g. commercial).")
-    elif _SMALL_SCALE.search(p.scale):
+    elif _SMALL_SCALE.search(p.scale or ""):
         yield Gap(f"{name} runs PPQ at {p.scale} scale, not commercial scale{advice}.",
                   _at(d, "protocol", "scale"), record=record, data={"scale": p.scale})
     elif not p.scale.strip().lower().startswith("commercial"):

@@ -252,9 +252,9 @@ def test_without_a_protocol_the_ppq_rules_wait_on_ppq001_in_one_line(make, ppq_d
 
 def test_ppq003_elements_left_out_entirely_are_not_shown(make):
     f = one(make("bla", ppq(protocol__elements=MISSING)), "PPQ-003")
-    assert f.severity is I and "not shown" in f.message and f.data["missing"] == list(
-        ("operating_conditions", "data_to_collect", "tests_and_criteria", "sampling_plan",
-         "statistical_methods", "deviation_handling"))
+    assert f.severity is I and "not shown" in f.message and f.data["missing"] == [
+        "operating_conditions", "data_to_collect", "tests_and_criteria", "sampling_plan",
+        "statistical_methods", "deviation_handling"]
     assert "Record protocol.elements" in f.remedy
 
 
@@ -529,7 +529,7 @@ def test_ppq008_missing_report(make):
 def test_ppq008_without_ppq_yaml_reports_lots_only_and_defers_report_to_ppq001(make):
     path = make("bla", ppq_data=None)
     assert findings_for(path, "PPQ-008") == []
-    assert "PPQ-008" in [n for n in report_for(path).no_records if n.file == "ppq.yaml"][0].rules
+    assert "PPQ-008" in next(n for n in report_for(path).no_records if n.file == "ppq.yaml").rules
     assert len(findings_for(path, "PPQ-001")) == 1
     short = make("bla", ppq_data=None, lot_data=lots(("P3-1", {"viability": 80.0}), use="phase_3"))
     assert [f.record for f in findings_for(short, "PPQ-008")] == ["ppq lots"]
