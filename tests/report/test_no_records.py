@@ -68,3 +68,19 @@ def test_a_dossier_with_changes_has_no_note(dossier_dir: Callable[..., Path]) ->
 ])
 def test_rule_span(ids: list[str], span: str) -> None:
     assert rule_span(ids) == span
+
+
+def test_a_note_for_rules_waiting_on_a_record_names_the_rule_that_reports_it() -> None:
+    from cmcflex.engine import no_records_note
+
+    assert no_records_note("ppq.yaml", "no PPQ protocol on record", ["PPQ-003"], "PPQ-001") == (
+        "ppq.yaml: no PPQ protocol on record; PPQ-003 waits on it (see PPQ-001)")
+    assert no_records_note("changes.yaml", "none", ["CMP-001", "CMP-002"]) == (
+        "changes.yaml: none; CMP-001, CMP-002 have nothing to check")
+
+
+def test_phase_3_without_a_protocol_is_one_line_too(dossier_dir: Callable[..., Path]) -> None:
+    report = report_for(dossier_dir({"changes.yaml": {"changes": []}}, phase="phase_3"))
+    assert [(f.rule, f.severity.value) for f in report.findings if f.area == "PPQ"] == [("PPQ-001", "minor")]
+    (entry,) = report.no_records
+    assert entry.note == "ppq.yaml: no PPQ protocol on record; PPQ-002..PPQ-007, PPQ-010 wait on it (see PPQ-001)"
