@@ -86,13 +86,6 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _met(value: bool | str | None) -> bool:
-    """A prerequisite is met when true or a non-empty document id."""
-    if isinstance(value, bool):
-        return value
-    return not _blank(value)
-
-
 def _lots_file(d: Dossier) -> str:
     return d.lots.files[0] if d.lots is not None and d.lots.files else "lots.csv"
 
