@@ -23,11 +23,14 @@ class Evaluation:
     evaluated: list[str] = field(default_factory=list)
     none_recorded: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     """file → (what its absence means, the rules that had nothing to check), in rule order."""
+    waits_on: dict[str, str] = field(default_factory=dict)
+    """file → the rule that reports its absence as a gap (the others wait on it)."""
 
     @property
     def no_records(self) -> list[NoRecordsEntry]:
         """One entry per absent "none yet" file, by file name."""
-        return [NoRecordsEntry(file=file, note=no_records_note(file, what, rules), rules=list(rules))
+        return [NoRecordsEntry(file=file, note=no_records_note(file, what, rules, self.waits_on.get(file)),
+                               rules=list(rules))
                 for file, (what, rules) in sorted(self.none_recorded.items())]
 
 
@@ -52,8 +55,12 @@ def rule_span(ids: list[str]) -> str:
     return ", ".join(parts)
 
 
-def no_records_note(file: str, what: str, rules: list[str]) -> str:
-    """The one line for an absent "none yet" file."""
+def no_records_note(file: str, what: str, rules: list[str], waits_on: str | None = None) -> str:
+    """The one line for an absent "none yet" file, or for an absent record that ``waits_on``
+    reports as a gap while the other rules wait on it."""
+    if waits_on is not None:
+        verb = "waits" if len(rules) == 1 else "wait"
+        return f"{file}: {what}; {rule_span(rules)} {verb} on it (see {waits_on})"
     verb = "has" if len(rules) == 1 else "have"
     return f"{file}: {what}; {rule_span(rules)} {verb} nothing to check"
 
@@ -140,6 +147,8 @@ def evaluate(
                 _what, ids = out.none_recorded.setdefault(outcome.none_recorded, (outcome.reason, []))
                 if rule.id not in ids:
                     ids.append(rule.id)
+                if outcome.waits_on:
+                    out.waits_on[outcome.none_recorded] = outcome.waits_on
             elif isinstance(outcome, NotEvaluated):
                 out.not_evaluated.append(NotEvaluatedEntry(rule=rule.id, title=rule.title, reason=outcome.reason))
             else:

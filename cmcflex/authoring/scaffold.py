@@ -1,8 +1,10 @@
 """``cmcflex init``: a starter dossier for one modality and phase.
 
-Every value a person must supply is a placeholder that loads cleanly and that the rules report
-as a gap: ``null`` for a missing document id, ``false`` or ``planned`` for a control not yet
-shown, ``Report result`` for a limit not yet set, each marked with a ``TODO`` comment. The
+Every value a person must supply is a placeholder that loads cleanly and that the rules report:
+``null`` (or a commented-out example) for a fact or document not yet recorded, which the rules
+read as "not shown", never as a failed control, and ``Report result`` for a limit not yet set,
+each marked with a ``TODO`` comment. The starter states nothing the user has not said: no
+``false`` flag, no ``planned`` control, no empty list of media fills or donors. The
 release tests come from the one modality table (:mod:`cmcflex.rules.required_tests`).
 """
 
@@ -199,38 +201,39 @@ _CONTROLS = ("written_procedures", "batch_records", "personnel_training", "devia
 def gmp_yaml(s: Starter) -> str:
     lines = _header(s, "gmp.yaml", "quality system, facility controls, materials, donors.")
     lines += [
-        "quality_unit: {independent: false, responsibilities_written: false}   # TODO: true once shown",
+        "quality_unit: {independent: null, responsibilities_written: null}   # TODO: true once shown",
         "",
-        "# TODO: each control's status (in_place | partial | planned | absent) and its evidence document id",
-        "controls:",
+        "# TODO: each control's status (in_place | partial | planned | absent) and its evidence document id;",
+        "# uncomment `controls:` and each line once it is recorded (a control left out is reported as not shown).",
+        "# controls:",
     ]
     width = max(len(c) for c in _CONTROLS + ("environmental_monitoring", "chain_of_identity")) + 1
     for control in _CONTROLS:
-        lines.append(f"  {control + ':':<{width}} {{status: planned, evidence: null}}")
-    lines.append(f"  {'environmental_monitoring:':<{width}} {{status: planned, evidence: null, trending: false, "
+        lines.append(f"  # {control + ':':<{width}} {{status: in_place, evidence: null}}")
+    lines.append(f"  # {'environmental_monitoring:':<{width}} {{status: in_place, evidence: null, trending: null, "
                  "uninvestigated_excursions: null}")
-    lines.append(f"  {'data_integrity:':<{width}} {{status: planned, evidence: null, audit_trail: false, "
-                 "systems_validated: false, unique_logins: false}")
+    lines.append(f"  # {'data_integrity:':<{width}} {{status: in_place, evidence: null, audit_trail: null, "
+                 "systems_validated: null, unique_logins: null}")
     if s.modality in AUTOLOGOUS_MODALITIES or s.modality is Modality.GENE_EDITED_CELLS:
-        lines.append(f"  {'chain_of_identity:':<{width}} {{status: planned, evidence: null}}")
+        lines.append(f"  # {'chain_of_identity:':<{width}} {{status: in_place, evidence: null}}")
     lines += [
         "",
-        "# TODO: media fills of each aseptic suite, e.g.",
-        "# - {date: 2025-11-02, site: SITE-A, suite: SUITE-1, purpose: periodic, units: 120, contaminated: 0, "
+        "# TODO: media fills of each aseptic suite (an empty list would say none was run), e.g.",
+        "# aseptic_process_simulation:",
+        "#   - {date: 2025-11-02, site: SITE-A, suite: SUITE-1, purpose: periodic, units: 120, contaminated: 0, "
         "worst_case: true}",
-        "aseptic_process_simulation: []",
         "",
         "# TODO: every material used in manufacture; human- or animal-derived ones need a risk assessment, e.g.",
-        "# - {name: Fetal bovine serum, role: ancillary, origin: animal, grade: gmp, supplier_qualified: true, "
+        "# materials:",
+        "#   - {name: Fetal bovine serum, role: ancillary, origin: animal, grade: gmp, supplier_qualified: true, "
         "risk_assessment: RA-012}",
-        "materials: []",
     ]
     if s.modality in ALLOGENEIC_MODALITIES or s.modality is Modality.GENE_EDITED_CELLS:
         lines += [
             "",
-            "# TODO: every donor, e.g.",
-            "# - {id: D-0001, eligibility_determined: true, tests_complete: true, released_from_quarantine: true}",
-            "donors: []",
+            "# TODO: every donor (an empty list would say there is none), e.g.",
+            "# donors:",
+            "#   - {id: D-0001, eligibility_determined: true, tests_complete: true, released_from_quarantine: true}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -278,8 +281,7 @@ def methods_yaml(s: Starter) -> str:
         lines += [
             f"  - id: {_method_id(test.attribute)}",
             f"    name: TODO {test.attribute.replace('_', ' ')} method",
-            "    compendial: false",
-            "    status: in_development",
+            "    status: null                   # TODO: in_development | qualified | validated | verified",
             "    report: null",
         ]
         if test.attribute == "potency":
@@ -299,7 +301,7 @@ def ppq_yaml(s: Starter) -> str:
     lines += [
         "protocol:",
         "  id: null                          # TODO: protocol id, e.g. PPQ-PROT-001",
-        "  approved_by_quality_unit: false",
+        "  approved_by_quality_unit: null    # TODO: true once the quality unit approved it",
         "  site: SITE-A",
         "  scale: null                       # TODO: e.g. commercial",
         "  lots_planned: null                # TODO: number of PPQ lots (fewer than 3 is fine when justified)",
@@ -325,12 +327,12 @@ def ppq_yaml(s: Starter) -> str:
                      "shipping_validated"]
     if s.modality in EX_VIVO_MODIFIED_MODALITIES:
         prerequisites.append("vector_process_validated")
-    lines += [f"    {p}: false" for p in prerequisites]
+    lines += [f"    {p}: null" for p in prerequisites]
     lines += [
         "report:",
         "  id: null",
-        "  status: not_started",
-        "  conclusion: pending",
+        "  status: null                      # TODO: not_started | in_progress | complete",
+        "  conclusion: null                  # TODO: validated | not_validated | pending",
         "  open_deviations: 0",
         "continued_process_verification: null   # TODO: stage 3 CPV plan id",
     ]

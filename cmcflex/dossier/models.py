@@ -126,6 +126,11 @@ def _one_or_list(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [item, {"type": "array", "items": item}]
 
 
+def _or_text(schema: dict[str, Any]) -> None:
+    """JSON Schema of a mapping field that may also be written as its text alone."""
+    schema["anyOf"] = [{"type": "string"}, *schema.get("anyOf", [])]
+
+
 # ---------------------------------------------------------------------------- vocabularies
 
 
@@ -648,10 +653,19 @@ class SpecTest(Record):
         None,
         description="End-of-shelf-life criterion, where it differs from release; same forms as criterion"
     )
-    justification: Justification | None = Field(None, description="Basis and justification of the criterion")
+    justification: Justification | None = Field(
+        None, description="Basis and justification of the criterion: {basis, text}, or the text alone",
+        json_schema_extra=_or_text,
+    )
     reevaluation: Reevaluation | None = Field(
         None, description="Post-approval plan to re-evaluate the criterion: {after_lots, method}"
     )
+
+    @field_validator("justification", mode="before")
+    @classmethod
+    def _text_alone(cls, value: Any) -> Any:
+        """A justification written as free text is its text (its basis not stated)."""
+        return {"text": value} if isinstance(value, str) else value
 
     @property
     def test_type(self) -> str:
@@ -753,10 +767,13 @@ class SpecificationsFile(Record):
 class Method(Record):
     id: Identifier = Field(description="Method id referred to by specifications.yaml and lots.csv, e.g. M-POT")
     name: str | None = Field(None, description="What the method measures and how")
-    compendial: bool = Field(
-        False, description="A compendial method (USP, Ph. Eur.), verified rather than validated"
+    compendial: bool | None = Field(
+        None, description="A compendial method (USP, Ph. Eur.), verified rather than validated "
+                          "(left out: read from status, verified meaning compendial)"
     )
-    status: MethodStatus = Field(description="in_development, qualified, validated or verified (compendial)")
+    status: MethodStatus | None = Field(
+        None, description="in_development, qualified, validated or verified (compendial); left out: not shown"
+    )
     report: Identifier | None = Field(None, description="Validation or verification report id")
     moa_linked: bool | None = Field(None, description="Potency only: measures the mechanism of action")
     quantitative: bool | None = Field(None, description="The method gives a numeric result")
@@ -846,8 +863,8 @@ class Prerequisites(Record):
 class Protocol(Record):
     id: Identifier | None = Field(None, description="Protocol id, e.g. PPQ-PROT-001")
     approved_by_quality_unit: bool | None = Field(
-        None, description="The protocol is approved by the quality unit (left out: inferred from a complete, "
-                          "validated PPQ report, else reported as not recorded)")
+        None, description="The protocol is approved by the quality unit (left out: not shown)"
+    )
     site: Identifier | None = Field(None, description="Site id where PPQ runs")
     scale: str | None = Field(None, description="e.g. commercial")
     lots_planned: int | None = Field(None, ge=0, description="Number of PPQ lots planned")
@@ -874,9 +891,11 @@ class Protocol(Record):
 
 class PPQReport(Record):
     id: Identifier | None = Field(None, description="PPQ report id, e.g. PPQ-RPT-001")
-    status: ReportStatus = Field(ReportStatus.NOT_STARTED, description="not_started, in_progress or complete")
-    conclusion: PPQConclusion = Field(
-        PPQConclusion.PENDING, description="validated, not_validated or pending"
+    status: ReportStatus | None = Field(
+        None, description="not_started, in_progress or complete (left out: not shown)"
+    )
+    conclusion: PPQConclusion | None = Field(
+        None, description="validated, not_validated or pending (left out: not shown)"
     )
     open_deviations: int = Field(0, ge=0, description="Number of PPQ deviations still open")
 

@@ -141,7 +141,8 @@ class Report(_Frozen):
     ``lots_planned``, ``lots_executed`` (PPQ lots in lots.csv, one material counted; None without
     lots.csv), ``lots_passing`` (None without lots.csv or specifications.yaml),
     ``concurrent_release`` (bool), ``justification`` (lot-count approach or None),
-    ``report_status`` and ``report_conclusion`` (None without a PPQ report).
+    ``report_status`` and ``report_conclusion`` (None without a PPQ report; ``not_recorded`` when
+    the report leaves one out, except a status read as ``complete`` from a final conclusion).
     """
 
     tool: ToolInfo

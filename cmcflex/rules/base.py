@@ -122,11 +122,14 @@ class NotEvaluated(NamedTuple):
 
     ``none_recorded`` names an optional file whose absence means that nothing of its kind has
     happened yet (no changes.yaml: no manufacturing changes); the report then says so in one line
-    per file instead of listing every rule that reads it as not evaluated.
+    per file instead of listing every rule that reads it as not evaluated. With ``waits_on`` (the
+    rule that reports the absence as a gap, e.g. PPQ-001 for ppq.yaml) the line says the rules
+    wait on that record instead of that nothing happened.
     """
 
     reason: str
     none_recorded: str | None = None
+    waits_on: str | None = None
 
 
 Outcome = Gap | NotEvaluated

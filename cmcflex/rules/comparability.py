@@ -342,10 +342,11 @@ def compare_attribute(
     severity=by_phase(MI, MA, B, B, B),
     cites=(CGT_COMPARABILITY, Q9_R1),
     grading="A minor change with a risk assessment and a summary that names no affected attributes is "
-            "info (the 2026 flexibility accepts proportionate data); a change whose affected attributes "
-            "are on record (in the change or its study) but whose risk assessment document is not named "
-            "is info; every other gap takes the phase's grade. The attributes a comparability study "
-            "covers count as the affected attributes when the change lists none.",
+            "info (the 2026 flexibility accepts proportionate data). A change with a comparability "
+            "study or a summary on record that does not name its risk assessment document is info "
+            "(not shown), and "
+            "the study's attributes stand for affected_attributes left out; every other gap takes "
+            "the phase's grade.",
     remedy="Record the change's risk assessment (document id in `risk_assessment`) and list the quality "
            "attributes it may affect in `affected_attributes`; the assessment decides how much "
            "comparability data the change needs.",
@@ -358,16 +359,18 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield changes
         return
     for i, c in changes:
-        studied = c.comparability.attributes if c.comparability is not None else []
-        if not (c.risk_assessment or "").strip():
-            if c.affected_attributes or studied:  # the assessment's outcome is on record, its document is not
-                yield Gap(f"Change {c.id} ({c.risk.value}) records the attributes it may affect but does not "
-                          "name its risk assessment document (risk_assessment).", at=_at(d, i),
-                          record=_record(c), severity=I,
-                          remedy=f"Name the risk assessment of change {c.id} in `risk_assessment`.")
-            else:
-                yield Gap(f"Change {c.id} ({c.risk.value}) has no risk assessment.",
-                          at=_at(d, i), record=_record(c))
+        studied = c.comparability is not None and bool(c.comparability.attributes)
+        evidence = ("a comparability study" if c.comparability is not None
+                    else "a summary" if (c.summary or "").strip() else None)
+        if not (c.risk_assessment or "").strip() and evidence is not None:
+            yield Gap(f"Change {c.id} ({c.risk.value}) has {evidence}, but its risk assessment document is "
+                      "not shown (risk_assessment).", at=_at(d, i), record=_record(c), severity=I,
+                      remedy=f"Name the risk assessment of change {c.id} (document id in `risk_assessment`)"
+                             + ("." if studied or c.affected_attributes else
+                                " and the attributes it may affect (`affected_attributes`)."))
+        elif not (c.risk_assessment or "").strip():
+            yield Gap(f"Change {c.id} ({c.risk.value}) has no risk assessment.",
+                      at=_at(d, i), record=_record(c))
         elif not c.affected_attributes and not studied:
             note = f"; {FLEXIBILITY}, but it should still name what it may affect" if proportionate(c) else ""
             yield Gap(f"Change {c.id}'s risk assessment {c.risk_assessment} names no affected attributes"
@@ -438,11 +441,11 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The comparability study's method and acceptance criteria were set in advance",
     severity=by_phase(None, MI, MA, B, B),
     cites=(CGT_COMPARABILITY, Q5E),
-    grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
-            "flexibility accepts proportionate data); otherwise criteria recorded as set after the fact "
-            "take the phase's grade, and a method or criteria_predefined left out is info (not shown). "
-            "A study that concludes not comparable claims nothing from its criteria and is not checked "
-            "here (CMP-005 asks for its bridge).",
+    grading="Criteria recorded as set after the data (criteria_predefined: false) take the phase's "
+            "grade, or info for a minor change with a risk assessment and a summary (the 2026 "
+            "flexibility accepts proportionate data); a study that leaves out criteria_predefined or "
+            "its method is info (not shown). A study that concludes not comparable claims nothing from its criteria and "
+            "is not checked here (CMP-005 asks for its bridge).",
     remedy="Name the statistical method (`method`) and set the acceptance criteria in an approved "
            "protocol before testing post-change lots; record `criteria_predefined: true`.",
     why="Criteria chosen after the data are seen can be fitted to any result, so a post hoc "
@@ -457,22 +460,27 @@ def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         study = c.comparability
         if study is None or revises_specification(c) or study.conclusion is Conclusion.NOT_COMPARABLE:
             continue  # no comparability claim rests on the criteria; CMP-005 asks for the bridge
-        missing = []
-        if study.method is None:
-            missing.append("does not name its statistical method")
-        if study.criteria_predefined is not True:
-            missing.append("does not show its acceptance criteria were set in advance"
-                           if study.criteria_predefined is None else "did not set its acceptance criteria in advance")
-        if missing:
+        unshown = [key for key, absent in (("method", study.method is None),
+                                           ("criteria_predefined", study.criteria_predefined is None)) if absent]
+        if study.criteria_predefined is False:
             note = f" ({FLEXIBILITY})" if proportionate(c) else ""
-            keys = ("comparability",) if study.criteria_predefined is None else ("comparability", "criteria_predefined")
-            recorded_post_hoc = study.criteria_predefined is False
-            yield Gap(f"The comparability study of change {c.id} {' and '.join(missing)}{note}.",
-                      at=_at(d, i, *keys), record=_record(c),
-                      severity=_severity(c) if recorded_post_hoc else I,
-                      remedy=None if recorded_post_hoc else (
-                          "Record the study's statistical method (`method`) and whether its acceptance "
-                          "criteria were set in an approved protocol before testing (`criteria_predefined`)."))
+            also = " and names no statistical method (method)" if study.method is None else ""
+            yield Gap(f"The comparability study of change {c.id} did not set its acceptance criteria in "
+                      f"advance{also}{note}.", at=_at(d, i, "comparability", "criteria_predefined"),
+                      record=_record(c), severity=_severity(c))
+        elif unshown:
+            what = {"method": "its statistical method", "criteria_predefined":
+                    "whether its acceptance criteria were set before the data were seen"}
+            yield Gap(f"The comparability study of change {c.id} does not record "
+                      f"{' or '.join(what[k] for k in unshown)}, so that is not shown ({', '.join(unshown)}).",
+                      at=_at(d, i, "comparability"), record=_record(c), severity=I,
+                      data={"not_shown": unshown},
+                      remedy=f"Record in the comparability study of change {c.id} "
+                             + " and ".join({"method": "its `method` (quality_range, equivalence, min_max or "
+                                                       "descriptive)",
+                                             "criteria_predefined": "`criteria_predefined: true` where the "
+                                                                    "protocol set the criteria before testing"}[k]
+                                            for k in unshown) + ".")
 
 
 # ------------------------------------------------------------------------------- CMP-004
@@ -573,7 +581,10 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if failed:
             yield Gap(f"Change {c.id} concludes 'comparable' but the lot data, recomputed, do not support it: "
                       + "; ".join(r.describe() for r in failed) + "."
-                      + _weak_words(failed), at=at, record=_record(c), data=data,
+                      + _weak_words(failed)
+                      + (" The study does not record its method, so the data were recomputed with a quality "
+                         "range (pre-change mean ± 3 SD)." if study.method is None else ""),
+                      at=at, record=_record(c), data=data,
                       remedy=_FAILED_REMEDY[method])
         else:
             weak = [r for r in results if r.weak]
@@ -695,7 +706,8 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     severity=by_phase(None, MI, MA, MA, MA),
     cites=(f"{CGT_COMPARABILITY} (split-source designs)",),
     grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
-            "flexibility accepts proportionate data); otherwise it takes the phase's grade.",
+            "flexibility accepts proportionate data); post-change lots that do not record their "
+            "starting_material are info (not shown); otherwise it takes the phase's grade.",
     remedy="Include post-change lots made from patient starting material, or use a split-source design "
            "(one patient's or donor's material split between the old and new process).",
     why="Healthy-donor cells can behave differently from patient cells in manufacture, so a "
@@ -727,6 +739,14 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             kind = column[index[lot_id]] or "not stated"
             starting[kind] = starting.get(kind, 0) + 1
         if "patient" in starting:
+            continue
+        if set(starting) == {"not stated"}:
+            yield Gap(f"The post-change lots of change {c.id} do not record their starting material in "
+                      "lots.csv, so whether the comparability study uses patient-derived material is not "
+                      "shown.", at=_at(d, i, "comparability"), record=_record(c), severity=I,
+                      data={"change": c.id, "post_lots": post[:LISTED], "post_lot_count": len(post)},
+                      remedy="Record the starting_material column (patient, healthy_donor, cell_bank) of "
+                             "the post-change lots in lots.csv, or design: split_source where it applies.")
             continue
         kinds = ", ".join(sorted(starting))
         note = f" ({FLEXIBILITY})" if proportionate(c) else ""

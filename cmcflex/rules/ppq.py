@@ -13,6 +13,7 @@ with ``use: ppq``; their results are judged by :func:`cmcflex.rules.common.out_o
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
 from cmcflex.dossier.loader import Dossier, Location
@@ -21,6 +22,7 @@ from cmcflex.dossier.models import (
     EX_VIVO_MODIFIED_MODALITIES,
     Modality,
     PPQConclusion,
+    PPQReport,
     PPQStartingMaterial,
     Protocol,
     ReportStatus,
@@ -46,8 +48,15 @@ PREREQUISITES = ("facility_equipment_qualified", "personnel_trained", "material_
                  "analytical_methods_validated", "aseptic_simulation_current", "hold_times_validated",
                  "shipping_validated", "vector_process_validated")
 NOT_PATIENT = ("healthy_donor", "cell_bank")
-NO_PROTOCOL = "ppq.yaml holds no PPQ protocol, so there is nothing to check (see PPQ-001)"
-NO_PPQ_FILE = "no ppq.yaml: the PPQ report is not evaluated (see PPQ-001)"
+NO_PROTOCOL_WHAT = "no PPQ protocol on record"
+
+
+def _waiting() -> NotEvaluated:
+    """Rules that read the PPQ protocol wait on it; PPQ-001 reports its absence once, and the
+    report shows one line for the rest instead of one "not evaluated" per rule."""
+    return NotEvaluated(NO_PROTOCOL_WHAT, none_recorded=FILE, waits_on="PPQ-001")
+
+
 
 
 # ---------------------------------------------------------------------------- shared views
@@ -84,15 +93,8 @@ def _validated(d: Dossier) -> bool:
     as approved, so what the protocol record leaves out (its elements, prerequisites, approval) is
     inferred from the report; only what the record states as not done is a gap."""
     report = d.ppq.report if d.ppq is not None else None
-    return (report is not None and report.status is ReportStatus.COMPLETE
-            and report.conclusion is PPQConclusion.VALIDATED)
-
-
-def _met(value: bool | str | None) -> bool:
-    """A prerequisite is met when true or a non-empty document id."""
-    if isinstance(value, bool):
-        return value
-    return not _blank(value)
+    return (report is not None and report.conclusion is PPQConclusion.VALIDATED
+            and report.status in (ReportStatus.COMPLETE, None))  # a final conclusion reads complete
 
 
 def _lots_file(d: Dossier) -> str:
@@ -199,7 +201,9 @@ def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     severity=by_phase(None, None, MI, MA, MA),
     grading="Fewer than three PPQ lots with a complete justification is info naming the 2026 CBER "
             "flexibility; a justification written in text that does not name its approach or evidence "
-            "documents is info (not shown); a missing lot count or justification takes the phase's grade.",
+            "documents is info (not shown); a missing justification takes the phase's grade. A "
+            "protocol that leaves out lots_planned is read by its executed PPQ lots; with none on "
+            "record the count is not shown (info).",
     cites=(CGMP_QA_PPC, CBER_2026, FLEX_2026),
     remedy="State in protocol.lot_count_justification why the number of lots gives confidence in "
            "the process: the approach (process_knowledge, risk_based, statistical, "
@@ -212,14 +216,20 @@ def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
     if p is None:
-        yield NotEvaluated(NO_PROTOCOL)
+        yield _waiting()
         return
     name, record, advice = _name(p), _record(p), _advice(ctx)
-    if p.lots_planned is None:
-        yield Gap(f"{name} does not state the number of PPQ lots (lots_planned){advice}.",
-                  _at(d, "protocol"), record=record)
-        return
     n = p.lots_planned
+    if n is None:
+        n = len(counted_lots(ppq_lots(d)))  # inferred: the PPQ lots made are the lots planned
+        if n == 0:
+            yield Gap(f"{name} does not record the number of PPQ lots (lots_planned) and lots.csv holds "
+                      f"no PPQ lot, so the lot count is not shown{advice}.",
+                      _at(d, "protocol"), record=record, severity=I,
+                      remedy="Record protocol.lots_planned (and, for fewer than three lots, its "
+                             "lot_count_justification).")
+            return
+    plans = "plans" if p.lots_planned is not None else "records no lots_planned; lots.csv holds"
     if n == 0:
         yield Gap(f"{name} plans no PPQ lots (lots_planned: 0){advice}.",
                   _at(d, "protocol", "lots_planned"), record=record, data={"lots_planned": 0})
@@ -239,7 +249,7 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         lacks = ("has no lot-count justification" if j is None
                  else f"its lot-count justification lacks {_join(missing)}")
         if n < TRADITIONAL_LOT_COUNT:
-            msg = (f"{name} plans {n} PPQ lot{'s' if n != 1 else ''} but {lacks}; fewer than "
+            msg = (f"{name} {plans} {n} PPQ lot{'s' if n != 1 else ''} but {lacks}; fewer than "
                    f"{TRADITIONAL_LOT_COUNT} lots is acceptable under the 2026 CBER flexibility "
                    f"only with a justification{advice}.")
         elif j is None:
@@ -250,7 +260,7 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield Gap(msg, at, record=record, data=data)
     elif n < TRADITIONAL_LOT_COUNT and j is not None and j.approach is not None:
         yield Gap(
-            f"{name} plans {n} PPQ lot{'s' if n != 1 else ''}, justified by "
+            f"{name} {plans} {n} PPQ lot{'s' if n != 1 else ''}, justified by "
             f"{j.approach.value.replace('_', ' ')} "
             f"({', '.join(j.evidence)}): the 2026 CBER flexibility for fewer than "
             f"{TRADITIONAL_LOT_COUNT} PPQ lots applies.",
@@ -293,8 +303,10 @@ def _join(items: list[str]) -> str:
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
     grading=("A protocol whose PPQ report is complete and concludes the process validated was executed "
-             "as approved: elements it leaves unnamed are inferred from the report; otherwise an "
-             "unnamed element takes the phase's grade."),
+             "as approved: elements it leaves unnamed are inferred from the report. Otherwise a "
+             "protocol that records none of its elements is info (where it covers each is not "
+             "shown); one that names some elements and not others takes the phase's grade for "
+             "those it leaves out."),
     cites=(section(PV_2011, "IV.C.3"),),
     remedy="Name in protocol.elements the protocol section for each element: operating "
            "conditions, data to collect, tests and acceptance criteria, sampling plan, "
@@ -305,10 +317,18 @@ def _join(items: list[str]) -> str:
 def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
     if p is None:
-        yield NotEvaluated(NO_PROTOCOL)
+        yield _waiting()
         return
     missing = [e for e in ELEMENTS if _blank(getattr(p.elements, e))]
-    if missing and not _validated(d):
+    if missing and _validated(d):
+        return  # executed as approved: the report stands for the protocol's contents
+    if len(missing) == len(ELEMENTS):
+        yield Gap(f"{_name(p)} does not record where it covers the protocol elements (elements), so "
+                  f"they are not shown{_advice(ctx)}.", _at(d, "protocol"), record=_record(p),
+                  severity=I, data={"missing": missing, "shown": False},
+                  remedy="Record protocol.elements: the protocol section for each of "
+                         f"{_join(list(ELEMENTS))}.")
+    elif missing:
         yield Gap(f"{_name(p)} does not name {_join(missing)}{_advice(ctx)}.",
                   _at(d, "protocol", "elements"), record=_record(p), data={"missing": missing})
 
@@ -323,8 +343,8 @@ def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
     grading=("A protocol whose PPQ report is complete and concludes the process validated was executed "
-             "as approved: an approval left unrecorded is inferred from the report; otherwise it takes "
-             "the phase's grade, as does an approval recorded as false."),
+             "as approved: an approval left unrecorded is inferred from the report; otherwise it is "
+             "info (approval not shown). approved_by_quality_unit: false takes the phase's grade."),
     cites=(section(PV_2011, "IV.C.4"), CFR_211_22_100),
     remedy="Have the quality unit review and approve the PPQ protocol before the first PPQ lot, "
            "and set protocol.approved_by_quality_unit: true.",
@@ -334,14 +354,19 @@ def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
     if p is None:
-        yield NotEvaluated(NO_PROTOCOL)
+        yield _waiting()
         return
-    if p.approved_by_quality_unit is False:
+    if p.approved_by_quality_unit is None:
+        if _validated(d):
+            return  # approval inferred from the validated report
+        yield Gap(f"Whether {_name(p)[0].lower() + _name(p)[1:] if p.id is None else _name(p)} is approved "
+                  f"by the quality unit is not shown (approved_by_quality_unit){_advice(ctx)}.",
+                  _at(d, "protocol"), record=_record(p), severity=I,
+                  remedy="Record protocol.approved_by_quality_unit: true once the quality unit has "
+                         "approved the protocol (with the approval date in the protocol).")
+    elif not p.approved_by_quality_unit:
         yield Gap(f"{_name(p)} is not approved by the quality unit{_advice(ctx)}.",
                   _at(d, "protocol", "approved_by_quality_unit"), record=_record(p))
-    elif p.approved_by_quality_unit is None and not _validated(d):
-        yield Gap(f"{_name(p)} does not record its approval by the quality unit "
-                  f"(approved_by_quality_unit){_advice(ctx)}.", _at(d, "protocol"), record=_record(p))
 
 
 # ---------------------------------------------------------------------------- PPQ-005
@@ -354,8 +379,9 @@ def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     area=Area.PPQ,
     severity=by_phase(None, None, MI, B, B),
     partial=by_phase(None, None, None, MA, MA),
-    grading="From BLA, a missing commitment that every concurrently released lot meets all release "
-            "criteria is a blocker; a missing rationale or failure plan is major.",
+    grading="From BLA, a commitment recorded false (lots_meet_release_criteria: false) is a blocker, "
+            "and a missing rationale or failure plan is major; a commitment left out is info (not "
+            "shown), as are PPQ lots released before a report whose status is not recorded.",
     cites=(section(PV_2011, "V (concurrent release of PPQ batches)"), CBER_2026, FLEX_2026),
     remedy="In protocol.concurrent_release state the rationale (e.g. each autologous lot is one "
            "patient's only dose), commit every concurrently released lot to all release criteria "
@@ -368,7 +394,7 @@ def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
     if p is None:
-        yield NotEvaluated(NO_PROTOCOL)
+        yield _waiting()
         return
     name, record, advice = _name(p), _record(p), _advice(ctx)
     graded = ctx.phase >= Phase.BLA  # the catalogue grades the parts where the rule is a blocker
@@ -377,8 +403,16 @@ def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         released = [lot for lot in ppq_lots(d)
                     if lot.disposition in ("released", "released_under_exception")]
         report = d.ppq.report if d.ppq is not None else None
-        if released and (report is None or report.status is not ReportStatus.COMPLETE):
-            status = "not written" if report is None else report.status.value
+        if released and report is not None and report.status is None and report.conclusion is None:
+            yield Gap(
+                f"PPQ lots {_ids(released)} were released and {name} does not plan concurrent "
+                f"release; whether the PPQ report was complete first is not shown (report.status)"
+                f"{advice}.", _at(d, "report"), record=record, severity=I,
+                data={"released_lots": [lot.id for lot in released]},
+                remedy="Record report.status and report.conclusion; if the lots were released "
+                       "before the report was complete, plan concurrent release in the protocol.")
+        elif released and (report is None or not _report_complete(report)):
+            status = "not written" if report is None else (report.status or ReportStatus.IN_PROGRESS).value
             yield Gap(
                 f"PPQ lots {_ids(released)} were released while the PPQ report is {status}, but "
                 f"{name} does not plan concurrent release (rationale, release-criteria commitment, "
@@ -391,7 +425,13 @@ def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if _blank(cr.rationale):
         yield Gap(f"{name} plans concurrent release without a rationale{advice}.",
                   at, record=record, severity=MA if graded else None, data={"part": "rationale"})
-    if cr.lots_meet_release_criteria is not True:
+    if cr.lots_meet_release_criteria is None:
+        yield Gap(f"{name} plans concurrent release; whether it commits every concurrently released "
+                  f"lot to all release criteria is not shown (lots_meet_release_criteria){advice}.",
+                  at, record=record, severity=I, data={"part": "lots_meet_release_criteria", "shown": False},
+                  remedy="Record concurrent_release.lots_meet_release_criteria: true where the protocol "
+                         "holds every concurrently released lot to all release criteria.")
+    elif cr.lots_meet_release_criteria is not True:
         yield Gap(f"{name} plans concurrent release without committing every concurrently released "
                   f"lot to all release criteria (lots_meet_release_criteria){advice}.",
                   _at(d, "protocol", "concurrent_release", "lots_meet_release_criteria"),
@@ -411,6 +451,9 @@ def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="PPQ starting material represents patient material",
     area=Area.PPQ,
     severity=by_phase(None, None, MI, MA, MA),
+    grading="A protocol that leaves out starting_material is read by the PPQ lots' starting_material; "
+            "with neither on record it is info (not shown). Non-patient material without a "
+            "justification takes the phase's grade.",
     cites=(f"{CGT_COMPARABILITY} (patient and healthy-donor starting material, split-source designs)", CAR_T_2024),
     remedy="Make PPQ lots from patient starting material, or state in "
            "protocol.starting_material_justification why healthy-donor material represents "
@@ -425,7 +468,7 @@ def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outco
         return
     p = _protocol(d)
     if p is None:
-        yield NotEvaluated(NO_PROTOCOL)
+        yield _waiting()
         return
     name, record, advice = _name(p), _record(p), _advice(ctx)
     justified = not _blank(p.starting_material_justification)
@@ -451,9 +494,15 @@ def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outco
                   data={"lots": [lot.id for lot in known], "starting_material": kinds})
         return
     if planned is None and not known:
-        yield Gap(f"{name} does not state its starting material (patient, healthy-donor, mixed) "
-                  f"for an autologous product{advice}.",
-                  _at(d, "protocol"), record=record)
+        yield Gap(f"{name} does not record its starting material (starting_material), and no PPQ lot "
+                  f"records one, so whether PPQ uses patient material is not shown{advice}.",
+                  _at(d, "protocol"), record=record, severity=I,
+                  remedy="Record protocol.starting_material (patient, healthy_donor, mixed or cell_bank), "
+                         "or the starting_material column of the PPQ lots in lots.csv.")
+
+
+_SMALL_SCALE = re.compile(r"\b(pilot|engineering|clinical|development|lab|laboratory|bench|small|reduced|"
+                          r"scale[- ]down|scaled[- ]down|research|non[- ]?commercial)\b", re.IGNORECASE)
 
 
 def _material(kind: str) -> str:
@@ -471,8 +520,9 @@ def _material(kind: str) -> str:
     area=Area.PPQ,
     severity=by_phase(None, None, I, B, B),
     grading=("A protocol whose PPQ report is complete and concludes the process validated was executed "
-             "as approved: prerequisites it leaves out are inferred from the report; one recorded as "
-             "false (or blank) takes the phase's grade."),
+             "as approved: prerequisites it leaves out are inferred from the report; otherwise one "
+             "left out (or left empty) is info (not shown), naming the prerequisites to record. A "
+             "prerequisite recorded false takes the phase's grade."),
     cites=(section(PV_2011, "IV.C.1 and IV.C.3"), CFR_211_113_B),
     remedy="Complete each prerequisite before PPQ and record it in protocol.prerequisites as true "
            "or as the id of the document that shows it (qualification, training, validation "
@@ -484,17 +534,34 @@ def _material(kind: str) -> str:
 def prerequisites_met(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
     if p is None:
-        yield NotEvaluated(NO_PROTOCOL)
+        yield _waiting()
         return
     wanted = [k for k in PREREQUISITES if k != "vector_process_validated" or _uses_vector(d)]
-    validated = _validated(d)
-    missing = [k for k in wanted if not _met(getattr(p.prerequisites, k))
-               and not (validated and getattr(p.prerequisites, k) is None)]
-    if missing:
-        yield Gap(f"{_name(p)} does not show these prerequisites met: {_join(missing)}{_advice(ctx)}.",
-                  _first_key(d, ("protocol", "prerequisites"), missing), record=_record(p),
-                  cites=None if "aseptic_simulation_current" in missing else (section(PV_2011, "IV.C.1 and IV.C.3"),),
-                  data={"missing": missing})
+    failed = [k for k in wanted if getattr(p.prerequisites, k) is False]
+    # left out: inferred from a validated PPQ report, else not shown; left blank: not shown
+    unshown = [k for k in wanted if _blank(getattr(p.prerequisites, k))
+               and not (_validated(d) and getattr(p.prerequisites, k) is None)]
+    parent = ("protocol", "prerequisites")
+    if failed:
+        also = f"; {_join(unshown)} {'is' if len(unshown) == 1 else 'are'} not shown" if unshown else ""
+        yield Gap(f"{_name(p)} records these prerequisites as not met: {_join(failed)}{also}{_advice(ctx)}.",
+                  _first_key(d, parent, failed), record=_record(p),
+                  cites=_prerequisite_cites(failed + unshown),
+                  data={"missing": failed + unshown, "failed": failed, "not_shown": unshown})
+    elif unshown:
+        yield Gap(f"{_name(p)} does not record whether these prerequisites are met, so they are not "
+                  f"shown: {_join(unshown)}{_advice(ctx)}.",
+                  _first_key(d, parent, unshown), record=_record(p), severity=I,
+                  cites=_prerequisite_cites(unshown),
+                  data={"missing": unshown, "failed": [], "not_shown": unshown},
+                  remedy=f"Record in protocol.prerequisites, for {_join(unshown)}, true or the id of the "
+                         "document that shows it met (qualification, training, validation report, "
+                         "aseptic process simulation).")
+
+
+def _prerequisite_cites(keys: list[str]) -> tuple[str, ...] | None:
+    """The rule's sources when the aseptic simulation is among ``keys``, else the PV guidance only."""
+    return None if "aseptic_simulation_current" in keys else (section(PV_2011, "IV.C.1 and IV.C.3"),)
 
 
 VECTOR_TESTS = frozenset({"replication_competent_virus", "vector_copy_number", "transduction_efficiency"})
@@ -533,6 +600,9 @@ def _first_key(d: Dossier, parent: tuple[str, ...], keys: list[str]) -> Location
     title="Executed PPQ lots pass and the PPQ report concludes the process is validated",
     area=Area.PPQ,
     severity=by_phase(None, None, None, B, B),
+    grading="A report that records neither status nor conclusion is info (not shown); a report "
+            "recorded in progress, not validated or with open deviations takes the phase's grade. A "
+            "recorded conclusion (validated or not) implies a complete report.",
     cites=(section(PV_2011, "IV.C.4"),),
     remedy="Complete the planned PPQ lots, investigate any lot that fails its specification, close "
            "the open deviations, and issue the PPQ report with the conclusion that the process is "
@@ -562,27 +632,45 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if lots:
             yield from _lot_gaps(d, lots)
     if d.ppq is None:
-        yield NotEvaluated(NO_PPQ_FILE)
+        yield _waiting()
         return
     if d.ppq.report is None:
         yield Gap("No PPQ report: ppq.yaml has no report (status, conclusion, open deviations).",
                   _at(d, "report"), record="report")
         return
     r = d.ppq.report
+    label = f"PPQ report {r.id}" if r.id else "The PPQ report"
+    if r.status is None and r.conclusion is None:
+        yield Gap(f"{label} records neither its status nor its conclusion, so whether it concludes "
+                  "the process is validated is not shown.", _at(d, "report"),
+                  record=f"report {r.id}" if r.id else "report", severity=I,
+                  remedy="Record report.status (not_started, in_progress or complete) and "
+                         "report.conclusion (validated, not_validated or pending).")
+        return
     problems = []
-    if r.status is not ReportStatus.COMPLETE:
-        problems.append(f"is {r.status.value.replace('_', ' ')}")
-    if r.conclusion is not PPQConclusion.VALIDATED:
+    status = r.status or (ReportStatus.COMPLETE if _report_complete(r) else ReportStatus.IN_PROGRESS)
+    if status is not ReportStatus.COMPLETE:
+        problems.append(f"is {status.value.replace('_', ' ')}")
+    if r.conclusion is None and status is ReportStatus.COMPLETE:
+        problems.append("records no conclusion")
+    elif r.conclusion is not None and r.conclusion is not PPQConclusion.VALIDATED:
         problems.append(f"concludes {r.conclusion.value.replace('_', ' ')}")
     if r.open_deviations:
         problems.append(f"has {r.open_deviations} open deviation{'s' if r.open_deviations != 1 else ''}")
     if problems:
-        label = f"PPQ report {r.id}" if r.id else "The PPQ report"
         yield Gap(f"{label} {_join(problems)}; it must be complete, conclude validated and have no "
                   "open deviations.", _at(d, "report"),
                   record=f"report {r.id}" if r.id else "report",
-                  data={"status": r.status.value, "conclusion": r.conclusion.value,
+                  data={"status": r.status.value if r.status else None,
+                        "conclusion": r.conclusion.value if r.conclusion else None,
                         "open_deviations": r.open_deviations})
+
+
+def _report_complete(r: PPQReport) -> bool:
+    """Complete when recorded so, or, with no status, when it records a final conclusion."""
+    if r.status is not None:
+        return r.status is ReportStatus.COMPLETE
+    return r.conclusion in (PPQConclusion.VALIDATED, PPQConclusion.NOT_VALIDATED)
 
 
 def _lot_gaps(d: Dossier, lots: list[Lot]) -> Iterator[Outcome]:
@@ -641,7 +729,10 @@ def _attr(d: Dossier, f: OutOfSpec) -> str:
         "drift across commercial lots.",
 )
 def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
-    if d.ppq is None or _blank(d.ppq.continued_process_verification):
+    if d.ppq is None:
+        yield _waiting()
+        return
+    if _blank(d.ppq.continued_process_verification):
         yield Gap("No stage 3 continued process verification plan is named "
                   "(ppq.yaml continued_process_verification).",
                   _at(d, "continued_process_verification"), record="plan CPV")
@@ -656,8 +747,11 @@ def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome
     title="PPQ runs at a commercial site and at commercial scale",
     area=Area.PPQ,
     severity=by_phase(None, None, I, MA, MA),
-    grading=("A site left out of the protocol is read from the sites of the PPQ lots; a scale left out "
-             "is inferred from a complete, validated PPQ report; otherwise the phase's grade."),
+    grading=("A protocol that leaves out its site is read by the sites of its PPQ lots, and a scale left "
+             "out is inferred from a complete, validated PPQ report; otherwise, with no site or scale "
+             "on record, or a scale that neither says commercial nor names a smaller one (e.g. "
+             "'500 L'), it is info (not shown). A non-commercial site, or a pilot, engineering, "
+             "clinical or other reduced scale, takes the phase's grade."),
     cites=(section(PV_2011, "IV.C.2 and IV.C.4"),),
     remedy="Run PPQ at a site named in the BLA as commercial (commercial: true in dossier.yaml) "
            "and at commercial scale (protocol.scale: commercial); otherwise justify the site or "
@@ -668,13 +762,16 @@ def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome
 def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
     if p is None:
-        yield NotEvaluated(NO_PROTOCOL)
+        yield _waiting()
         return
     name, record, advice = _name(p), _record(p), _advice(ctx)
     if _blank(p.site):
-        if not any(lot.site for lot in ppq_lots(d)):  # else the PPQ lots' sites are checked below
-            yield Gap(f"{name} does not name its manufacturing site{advice}.", _at(d, "protocol"),
-                      record=record)
+        if not any(lot.site for lot in ppq_lots(d)):  # else the lots' sites are checked below
+            yield Gap(f"{name} does not record its manufacturing site (site), and no PPQ lot records "
+                      f"one, so whether PPQ runs at a commercial site is not shown{advice}.",
+                      _at(d, "protocol"), record=record, severity=I,
+                      remedy="Record protocol.site (a site id of dossier.yaml), or the site column of "
+                             "the PPQ lots in lots.csv.")
     else:
         site = d.site(p.site)
         if site is None:
@@ -686,11 +783,18 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       record=f"site {site.id}")
     if _blank(p.scale):
         if not _validated(d):  # a validated PPQ ran on the process as it will run
-            yield Gap(f"{name} does not state its scale (scale: commercial){advice}.", _at(d, "protocol"),
-                      record=record)
-    elif not p.scale.strip().lower().startswith("commercial"):
+            yield Gap(f"{name} does not record its scale, so whether PPQ runs at commercial scale is "
+                      f"not shown{advice}.", _at(d, "protocol"), record=record, severity=I,
+                      remedy="Record protocol.scale (e.g. commercial).")
+    elif _SMALL_SCALE.search(p.scale or ""):
         yield Gap(f"{name} runs PPQ at {p.scale} scale, not commercial scale{advice}.",
                   _at(d, "protocol", "scale"), record=record, data={"scale": p.scale})
+    elif not p.scale.strip().lower().startswith("commercial"):
+        yield Gap(f"{name} records its scale as '{p.scale}', which does not say whether it is the commercial "
+                  f"scale, so that is not shown{advice}.", _at(d, "protocol", "scale"), record=record,
+                  severity=I, data={"scale": p.scale},
+                  remedy="Write protocol.scale as commercial (a description may follow, e.g. "
+                         "'commercial, 500 L') where PPQ runs at the commercial scale.")
     by_site: dict[str, list[Lot]] = {}
     for lot in ppq_lots(d):
         if lot.site and lot.site != p.site:
@@ -733,6 +837,8 @@ def summarize(d: Dossier) -> dict[str, Any] | None:
         "concurrent_release": bool(p is not None and p.concurrent_release is not None
                                    and p.concurrent_release.planned),
         "justification": j.approach.value if j is not None and j.approach is not None else None,
-        "report_status": report.status.value if report is not None else None,
-        "report_conclusion": report.conclusion.value if report is not None else None,
+        "report_status": (report.status.value if report.status else "complete" if _report_complete(report)
+                          else "not_recorded") if report is not None else None,
+        "report_conclusion": (report.conclusion.value if report.conclusion else "not_recorded")
+        if report is not None else None,
     }

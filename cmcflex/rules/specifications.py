@@ -52,7 +52,7 @@ from cmcflex.dossier.criteria import (
 from cmcflex.dossier.ids import IdIndex, describe_miss, visible
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot, LotResult
-from cmcflex.dossier.models import JustificationBasis, Method, SpecTest, TestCategory
+from cmcflex.dossier.models import JustificationBasis, Method, MethodStatus, SpecTest, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of, is_cqa
 from cmcflex.phases import Phase
 from cmcflex.rules.base import (
@@ -82,6 +82,7 @@ from cmcflex.rules.common import (
     OutOfSpec,
     SpecVersion,
     SpecRef,
+    is_numeric,
     lot_id_index,
     lot_indices,
     lot_references,
@@ -500,15 +501,16 @@ def _report_only_expectation(test: SpecTest, phase: Phase) -> str:
     title="Each acceptance criterion states its basis and justification",
     area=Area.SPEC,
     severity=by_phase(I, MI, MI, MA, MA),
-    grading="A criterion without any justification takes the phase's grade; one justified in text "
-            "without a named basis, or with a basis but no text, is info (a compendial basis needs no "
-            "text: the compendium is the justification).",
     cites=(section(Q6B, "3"),),
     remedy="Add justification: {basis: clinical_lots | safety | compendial | statistical | capability "
     "| mechanistic | platform, text: ...} saying where the limit comes from (lots, toxicology, "
     "pharmacopoeia, mechanism).",
     why="A reviewer accepts a limit when its origin is stated; an unexplained limit invites an "
     "information request or a tighter limit.",
+    grading="A criterion with no justification, or an empty one, takes the phase's grade; one that "
+    "states its text but not its basis (a free-text justification), or its basis but no text, is "
+    "info (the other part is not shown); a compendial basis needs no text (the compendium is the "
+    "justification).",
 )
 def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(d):
@@ -516,22 +518,22 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if isinstance(test.criterion, ReportOnlyCriterion):
             continue
         j = test.justification
-        severity: Severity | None = None  # the phase's grade
-        remedy = None
+        severity, remedy = None, None
         if j is None:
             what = "states no justification"
         elif not j.basis and not (j.text or "").strip():
             what = "has an empty justification"
         elif not j.basis:
-            what = "is justified in text but names no basis"
-            severity, remedy = I, ("Name the basis of the justification (justification.basis) so the "
-                                   "rules that depend on it (SPEC-005, SPEC-007) can read it.")
+            what = "is justified in text, but its basis is not shown (basis)"
+            severity, remedy = I, (f"Record the basis of the criterion of {_label(ref)} (justification.basis: "
+                                   "clinical_lots, safety, compendial, statistical, capability, mechanistic "
+                                   "or platform) beside its text.")
         elif not (j.text or "").strip():
             if JustificationBasis.COMPENDIAL in j.basis:
                 continue  # the compendial requirement is the justification
-            what = "states a basis but no justification text"
-            severity, remedy = I, ("Say in justification.text where the limit comes from (the lots, "
-                                   "study or reference behind the stated basis).")
+            what = "states its basis, but the justification itself is not shown (text)"
+            severity, remedy = I, (f"Add the justification text of {_label(ref)} (justification.text): "
+                                   "which lots, toxicology, monograph or mechanism the limit rests on.")
         else:
             continue
         yield Gap(f"Criterion '{test.criterion.describe()}' of {_label(ref)} {what}.", ref.at, record=ref.record,
@@ -557,6 +559,9 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "a post-approval re-evaluation plan.",
     why="Clinical experience shows the product works and is safe within the range the pivotal lots "
     "covered; beyond it, safety and efficacy are unshown unless another basis supports the limit.",
+    grading="A wider limit justified in text whose basis is left out is info (the basis is not "
+    "shown); one with no justification, or a basis that is none of safety, compendial, mechanistic "
+    "or platform, takes the phase's grade.",
 )
 def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
@@ -606,7 +611,12 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         data["released"] = sl.released
         data["lots_used"] = called
         basis = ", ".join(data["basis"])
-        if statistical and holds is False:
+        j = test.justification
+        text_only = j is not None and not j.basis and bool((j.text or "").strip())  # the basis left out
+        if text_only:
+            why = ("and its justification is text without a basis, so whether a safety, compendial, "
+                   "mechanistic or platform basis supports it is not shown (justification.basis)")
+        elif statistical and holds is False:
             why = (f"and its {basis} basis, recomputed from those lots, does not give it (SPEC-007)")
         elif statistical and test.justification and test.justification.interval is not None:
             why = f"and its {basis} basis cannot be recomputed from those lots"
@@ -623,6 +633,12 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
             data["small_n"] = _small_n(lots.n, sides)
             sentence += _few_lots_sentence(lots.n, bool(_bases(test) & STAT_BASES))
         sentence += _several_words(lots.several, unit)
+        if text_only:
+            yield Gap(sentence, ref.at, record=ref.record, data={**data, "shown": False}, severity=I,
+                      remedy=(f"Record the basis of the {_label(ref)} limit (justification.basis); if the "
+                              "text shows no safety, compendial, mechanistic or platform basis, tighten "
+                              "the limit to the pivotal range or justify it."))
+            continue
         yield Gap(sentence, ref.at, record=ref.record, data=data)
     if no_lots:
         yield NotEvaluated(f"no pivotal-lot results in lots.csv for {_listing(no_lots)}")
@@ -1263,9 +1279,6 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
     title="Potency is measured by a quantitative assay linked to the mechanism of action",
     area=Area.SPEC,
     severity=by_phase(I, MI, MA, B, B),
-    grading="A potency method recorded as not quantitative or not linked to the mechanism of action, or "
-            "a qualitative potency criterion, takes the phase's grade; a method that only leaves these "
-            "facts unstated is info (a numeric criterion shows the assay is quantitative).",
     cites=(CFR_610_10, CFR_600_3_S, POTENCY_ASSURANCE),
     remedy="Use (or add to the potency assurance strategy) a quantitative assay that measures the "
     "mechanism of action, e.g. target-cell killing or cytokine release for a CAR T, transgene "
@@ -1273,6 +1286,9 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
     "in methods.yaml.",
     why="Potency is the attribute that ties a lot to clinical effect; a qualitative or indirect assay "
     "cannot show that each lot will work as the pivotal lots did.",
+    grading="A method recorded not quantitative or not MoA-linked, or a qualitative criterion, takes the "
+    "phase's grade; a potency test that records no method, or a method that leaves out moa_linked "
+    "(or quantitative, where no numeric criterion shows it), is info (not shown).",
 )
 def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     refs = [r for r in _refs(d) if category_of(r.test) is TestCategory.POTENCY]
@@ -1285,37 +1301,46 @@ def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in refs:
         test = ref.test
         problems = []
-        only_unstated = False
+        unshown = ""
         method: Method | None = d.method(test.method)
         if test.method is None:
-            problems.append("names no method")
+            unshown = "records no method, so whether its assay is quantitative and linked to the mechanism " \
+                "of action is not shown"
         elif method is None:
             continue  # SPEC-013 reports the dangling id
         else:
-            # a numeric limit is applied to a number: the assay is quantitative whether or not it says so
-            quantitative = (True if method.quantitative is None and isinstance(test.criterion, NumericCriterion)
-                            else method.quantitative)
+            # a numeric criterion shows the assay gives numbers: quantitative is inferred
+            quantitative = True if method.quantitative is None and is_numeric(test.criterion) else method.quantitative
             facts = (("quantitative", quantitative), ("linked to the mechanism of action", method.moa_linked))
             is_not = [name for name, v in facts if v is False]
             unstated = [name for name, v in facts if v is None]
-            clauses = ([f"is not {' or '.join(is_not)}"] if is_not else []) + (
-                [f"does not state whether it is {' or '.join(unstated)}"] if unstated else [])
-            if clauses:
-                problems.append(f"uses method {method.id}, which {' and '.join(clauses)}")
-                only_unstated = not is_not
+            if is_not:
+                problems.append(f"uses method {method.id}, which is not {' or '.join(is_not)}")
+            if unstated:
+                keys = [k for k, v in (("quantitative", quantitative), ("moa_linked", method.moa_linked)) if v is None]
+                unshown = (f"does not record whether it is {' or '.join(unstated)} ({', '.join(keys)}), so "
+                           "that is not shown")
         if isinstance(test.criterion, QualitativeCriterion):
             problems.append(f"has a qualitative criterion ('{test.criterion.describe()}')")
-            only_unstated = False
+        if not problems and not unshown:
+            continue
         if not problems:
+            said = unshown if test.method is None else f"uses method {test.method}, which {unshown}"
+            yield Gap(f"Potency test {_label(ref)} {said}.", ref.at, record=ref.record, severity=I,
+                      remedy=("Name the potency method (method) and record in methods.yaml whether it is "
+                              "quantitative and linked to the mechanism of action (quantitative, moa_linked)."
+                              if test.method is None else
+                              f"Record in methods.yaml whether method {test.method} is quantitative and "
+                              "measures the mechanism of action (quantitative, moa_linked)."),
+                      data={"method": test.method, "quantitative": method.quantitative if method else None,
+                            "moa_linked": method.moa_linked if method else None,
+                            "criterion": test.criterion.describe(), "shown": False})
             continue
         early = ctx.phase < Phase.PHASE_3
         tail = (" (acceptable early in development; a quantitative, MoA-linked assay is expected by the "
                 "pivotal study)" if early else "")
-        not_shown = only_unstated and len(problems) == 1  # left out of methods.yaml, not a failed control
-        yield Gap(f"Potency test {_label(ref)} " + ", and ".join(problems) + tail + ".", ref.at, record=ref.record,
-                  severity=I if not_shown else None,
-                  remedy=("Record in methods.yaml whether the potency method measures the mechanism of action "
-                          "(moa_linked) and gives a numeric result (quantitative).") if not_shown else None,
+        also = "" if not unshown else f"; it {unshown}" if test.method is None else f"; method {test.method} {unshown}"
+        yield Gap(f"Potency test {_label(ref)} " + ", and ".join(problems) + also + tail + ".", ref.at, record=ref.record,
                   data={"method": test.method, "quantitative": method.quantitative if method else None,
                         "moa_linked": method.moa_linked if method else None,
                         "criterion": test.criterion.describe()})
@@ -1338,14 +1363,15 @@ def _tests_by_method(d: Dossier) -> dict[str, list[SpecRef]]:
     title="Release methods are qualified or validated as the phase requires",
     area=Area.SPEC,
     severity=by_phase(MA, MA, MA, B, B),
-    grading="A method whose status falls short of the phase takes the phase's grade; a method recorded "
-            "as validated (or verified) whose report id is left out is info.",
     cites=(Q2_R2, Q14, CFR_211_165_E, CFR_211_194_A2, section(PHASE_1_GUIDANCE, "V.F.1")),
     remedy="Qualify safety methods before first-in-human use (or use the compendial method); "
     "qualify every release method by phase 3; for the BLA, validate each method (verify a compendial "
     "one) and give the report id in methods.yaml (status, report).",
     why="A result is only as good as the method behind it: safety results must be reliable from the "
     "first patient, and licensure needs validated methods for every release test.",
+    grading="A method recorded below the phase's expectation takes the phase's grade; a method that "
+    "does not record its status, or (from BLA) its report id, is info (not shown). status: verified "
+    "reads the method as compendial.",
 )
 def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     uses = _tests_by_method(d)
@@ -1360,25 +1386,33 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             continue  # SPEC-013
         refs = uses[method_id]
         safety = any(category_of(r.test) is TestCategory.SAFETY for r in refs)
+        tests = _listing(_label(r) for r in refs)
+        if method.status is None:
+            yield Gap(f"Method {method_id} (used by {tests}) does not record its status, so whether it is "
+                      "qualified or validated is not shown.", _method_at(d, method_id),
+                      record=f"method {method_id}", severity=I,
+                      remedy=f"Record the status of method {method_id} in methods.yaml (in_development, "
+                             "qualified, validated or verified) with its report id (report).",
+                      data={"status": None, "compendial": method.compendial, "report": method.report,
+                            "tests": [_label(r) for r in refs], "safety": safety})
+            continue
         status = method.status.value
-        suitable = method.compendial or status in ("qualified", "validated", "verified")
+        compendial = (method.compendial if method.compendial is not None  # as recorded; else verified
+                      else method.status is MethodStatus.VERIFIED)        # reads compendial
+        suitable = compendial or status in ("qualified", "validated", "verified")
         problem = None
+        severity = None
         if ctx.phase >= Phase.BLA:
-            if method.compendial:
+            if compendial:
                 if status not in ("verified", "validated"):
                     problem, fix = f"is compendial but {status}, not verified", "verify"
             elif status != "validated":
                 problem, fix = f"is {status}, not validated" + (
                     " (verification applies to compendial methods only)" if status == "verified" else ""), "validate"
             if problem is None and not (method.report or "").strip():
-                kind = "verification" if method.compendial else "validation"
-                tests = _listing(_label(r) for r in refs)
-                yield Gap(f"Method {method_id} (used by {tests}) is {status}; its {kind} report is not named.",
-                          _method_at(d, method_id), record=f"method {method_id}", severity=I,
-                          remedy=f"Name the {kind} report of method {method_id} in methods.yaml (report).",
-                          data={"status": status, "compendial": method.compendial, "report": None,
-                                "tests": [_label(r) for r in refs], "safety": safety})
-                continue
+                problem, fix = (f"is {status}; its {'verification' if compendial else 'validation'} report "
+                                "is not shown (report)", "report")
+                severity = I
         elif ctx.phase >= Phase.PHASE_3:
             if not suitable:
                 problem, fix = f"is {status}; release methods need to be qualified by phase 3", "qualify_pivotal"
@@ -1387,13 +1421,12 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                             "patients", "qualify_safety")
         if problem is None:
             continue
-        tests = _listing(_label(r) for r in refs)
         categories = {category_of(r.test) for r in refs}
         yield Gap(f"Method {method_id} (used by {tests}) {problem}.", _method_at(d, method_id),
-                  record=f"method {method_id}",
+                  record=f"method {method_id}", severity=severity,
                   cites=method_sources(ctx.phase is Phase.PHASE_1, categories,
-                                       [r.test.test_type for r in refs], method.compendial),
-                  remedy=method_remedy(fix, categories, method.compendial),
+                                       [r.test.test_type for r in refs], compendial),
+                  remedy=method_remedy(fix, categories, compendial),
                   data={"status": status, "compendial": method.compendial, "report": method.report,
                         "tests": [_label(r) for r in refs], "safety": safety})
 
@@ -1452,6 +1485,8 @@ def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "record: the method to methods.yaml, the site to dossier.yaml, the test to the specification.",
     why="A reference that points nowhere silently drops data from every check that follows it: an "
     "attribute outside the specification is never judged, an unknown method is never assessed.",
+    grading="An id that points nowhere takes the rule's grade; a test that names no method is info "
+    "(not shown).",
 )
 def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     method_ids = [m.id for m in d.methods.methods] if d.methods is not None else []
@@ -1460,8 +1495,9 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(d):
         mid = ref.test.method
         if mid is None:
-            yield Gap(f"Test {_label(ref)} names no method.", ref.at, record=ref.record,
-                      data={"method": None})
+            yield Gap(f"Test {_label(ref)} names no method, so which method tests it is not shown.", ref.at,
+                      record=ref.record, data={"method": None}, severity=I,
+                      remedy=f"Name the method of {_label(ref)} (`method`: an id in {METHODS}).")
         elif d.methods is not None and mid not in method_ids:
             yield Gap(f"Test {_label(ref)} names method '{visible(mid)}', which {METHODS} does not list"
                       f"{_did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,

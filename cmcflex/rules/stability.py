@@ -119,21 +119,23 @@ def supports_clinical_use(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="STAB-002", slug="shelf-life-supported", area=Area.STAB,
     title="The claimed shelf life is covered by real-time data on commercial-process lots",
     severity=by_phase(None, None, MI, B, B),
-    grading="When the claim is covered only by lots whose process is not recorded (not in lots.csv or "
-            "without a process_version) the finding is info asking for their process; otherwise it "
-            "takes the phase's grade.",
     cites=(Q5C, CFR_211_166, CFR_610_53),
     remedy="Claim only the shelf life that real-time long-term data on commercial-process lots reach, "
            "and extend it post-approval as the ongoing studies mature (with a commitment in the BLA).",
     why="A biological product's dating period rests on real-time data at the storage condition on "
         "lots of the process to be licensed (ICH Q5C); accelerated data or lots of an earlier process "
         "do not establish it.",
+    grading="A dossier.yaml that does not record the claimed shelf life is info (what the data must "
+            "support is not shown), as is a claim covered only by lots whose process is not recorded; "
+            "a claim the real-time data on commercial-process lots do not reach takes the phase's grade.",
 )
 def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     claim = d.info.shelf_life
     if claim is None:
-        yield Gap("No shelf life is claimed in dossier.yaml (`shelf_life`).", at=d.where("dossier.yaml"),
-                  record="shelf life")
+        yield Gap("dossier.yaml does not record the claimed shelf life (`shelf_life`), so whether real-time "
+                  "data support it is not shown.", at=d.where("dossier.yaml"), record="shelf life", severity=I,
+                  remedy="Record the claimed shelf life in dossier.yaml, e.g. shelf_life: {value: 12, unit: "
+                         "months, storage: \"vapor phase of liquid nitrogen\"}.")
         return
     long_term = _long_term(d)
     commercial, unknown, basis = commercial_split(d, (p.lot_id for p in long_term))
@@ -182,9 +184,6 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="STAB-003", slug="stability-lot-count", area=Area.STAB,
     title="At least 3 lots are on long-term stability, or fewer are justified",
     severity=by_phase(None, None, None, MA, MA),
-    grading="Fewer than 3 commercial-process lots with a justification is info; reaching 3 only with "
-            "lots whose process is not recorded is info asking for their process; otherwise the "
-            "phase's grade.",
     cites=(section(Q5C, "4 (selection of batches)"), FLEX_2026),
     remedy="Put at least 3 commercial-process lots on long-term stability, or state in dossier.yaml "
            "(`stability_lot_justification`) why fewer lots suffice (scarce patient material, platform "
@@ -192,6 +191,9 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="ICH Q5C expects data on at least 3 lots; under the 2026 CMC flexibilities, stability data from "
         "representative clinical lots can support a cell or gene therapy's shelf life, so fewer "
         "commercial-process lots with a justification are not a gap, only an unjustified shortfall is.",
+    grading="Fewer than 3 commercial-process lots with a justification is info; so is a count that "
+            "reaches 3 only with lots whose process is not recorded (not shown). An unjustified "
+            "shortfall takes the phase's grade.",
 )
 def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     long_term = _long_term(d)
@@ -211,6 +213,14 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     justification = (d.info.stability_lot_justification or "").strip()
     message = _lot_count_text(d, commercial, unknown, basis, bool(long_term))
     data = {"lots": commercial, "lots_of_unknown_process": unknown, "commercial_process": commercial_process(d).version}
+    if n + len(unknown) >= 3:
+        yield Gap(f"{len(unknown)} lot{'' if len(unknown) == 1 else 's'} on long-term stability "
+                  f"({', '.join(unknown)}) {'does' if len(unknown) == 1 else 'do'} not record {'its' if len(unknown) == 1 else 'their'} process, so whether 3 lots of the commercial {basis} "
+                  f"are on long-term stability is not shown ({n} known).",
+                  at=Location(FILE, min((p.line for p in long_term), default=1)), record="stability lots",
+                  data=data, severity=I,
+                  remedy="Record the stability lots in lots.csv with their process_version.")
+        return
     if justification and n >= 1:
         yield Gap(f"{message}, fewer than 3, with a justification; {FLEXIBILITY}.",
                   at=d.where("dossier.yaml", "stability_lot_justification"), record="stability lots",

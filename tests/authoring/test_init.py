@@ -16,6 +16,7 @@ from cmcflex.dossier.models import Modality
 from cmcflex.dossier.vocabulary import TEST_CATEGORY
 from cmcflex.dossier.yaml_source import parse_yaml
 from cmcflex.phases import Phase
+from cmcflex.rules.base import Severity
 from cmcflex.rules.required_tests import required_tests
 from tests.helpers import report_for
 
@@ -34,8 +35,14 @@ def test_init_then_check_round_trip(tmp_path, modality):
     dossier = load_dossier(folder)  # placeholders load: no DossierError
     assert dossier.modality is modality and dossier.info.phase is Phase.PHASE_3
     fired = _rules(folder)
-    # The placeholders show up as gaps: controls planned, limits not set, methods in development, PPQ empty.
-    assert {"GMP-002", "GMP-003", "SPEC-002", "SPEC-011", "PPQ-004"} <= fired
+    # The placeholders show up: limits not set as gaps; flags, controls, method status and PPQ
+    # facts not yet recorded as "not shown" (info), never as statements the user did not make.
+    assert {"GMP-002", "SPEC-002", "SPEC-011", "PPQ-004"} <= fired
+    report = report_for(folder)
+    graded = {(f.rule, f.severity.value) for f in report.findings if f.severity is not Severity.INFO}
+    assert not {r for r, _ in graded if r.startswith(("GMP-", "PPQ-00", "SPEC-010", "SPEC-011"))} - {
+        "PPQ-009"}, graded
+    assert "GMP-003" in {n.rule for n in report.not_evaluated}
     # Every release test the modality requires is in the starter, so SPEC-001 never reports one missing.
     attributes = {t.attribute for t in starter_tests(modality)}
     for req in required_tests(modality):
@@ -68,9 +75,13 @@ def test_modality_specific_parts(tmp_path):
     allo = tmp_path / "allo"
     write_starter(allo, Starter(Modality.ALLOGENEIC_CELL, Phase.PHASE_3))
     assert "chain_of_identity" in (auto / "gmp.yaml").read_text()
-    assert "donors: []" in (allo / "gmp.yaml").read_text()
+    assert "# donors:" in (allo / "gmp.yaml").read_text() and "donors: []" not in (allo / "gmp.yaml").read_text()
     assert "chain_of_identity" not in (allo / "gmp.yaml").read_text()
-    assert load_dossier(auto).ppq.protocol.prerequisites.vector_process_validated is False
+    assert load_dossier(auto).ppq.protocol.prerequisites.vector_process_validated is None
+    stated = [line for name in ("gmp.yaml", "ppq.yaml") for line in (auto / name).read_text().splitlines()
+              if re.search(r"\b(status: planned|[a-z_]+: false)", line.split("#")[0])
+              and "planned: false" not in line]  # concurrent release not planned is the default reading
+    assert stated == []
     assert "vector_process_validated" not in (allo / "ppq.yaml").read_text()
 
 

@@ -93,6 +93,19 @@ def test_criterion_accepts_text_or_range_and_nothing_else():
     assert errors(70) > 0
 
 
+def test_justification_as_text_or_mapping_valid_and_a_number_rejected():
+    validator = _validator("specifications")
+
+    def errors(justification: Any) -> int:
+        doc = {"specifications": [{"material": "drug_product", "tests": [
+            {"attribute": "ph", "criterion": "7.0 - 7.8", "justification": justification}]}]}
+        return len(list(validator.iter_errors(doc)))
+
+    assert errors("Range of the pivotal lots") == 0
+    assert errors({"basis": "clinical_lots", "text": "Range of the pivotal lots"}) == 0
+    assert errors(7) > 0
+
+
 def test_single_basis_or_list_both_valid_and_unknown_basis_rejected():
     validator = _validator("specifications")
 

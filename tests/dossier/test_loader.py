@@ -43,12 +43,12 @@ def test_unknown_key_suggests_closest(dossier_dir):
 def test_all_problems_of_all_files_are_collected(dossier_dir):
     path = dossier_dir({
         "gmp.yaml": "controls:\n  batch_records: {status: done}\n",
-        "methods.yaml": "methods:\n  - id: M-1\n",
+        "methods.yaml": "methods:\n  - name: Potency\n",
         "lots.csv": "lot_id,material,use,attribute,value\nL1,drug_product,phase_9,viability,80\n",
     })
     problems = _problems(path)
     assert any(p.startswith("gmp.yaml:2:") and "controls.batch_records.status" in p for p in problems)
-    assert any(p.startswith("methods.yaml:2:") and "status" in p and "missing" in p for p in problems)
+    assert any(p.startswith("methods.yaml:2:") and ".id" in p and "missing" in p for p in problems)
     assert any(p.startswith("lots.csv:2:3: use: unknown use 'phase_9'") for p in problems)
 
 

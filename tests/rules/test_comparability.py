@@ -62,8 +62,8 @@ MINOR = {"id": "CHG-009", "kind": "raw_material", "phase": "phase_2", "risk": "m
 
 @pytest.mark.parametrize("phase, severity", [("phase_1", "minor"), ("phase_2", "major"), ("bla", "blocker")])
 def test_cmp001_fires_without_risk_assessment(dossier_dir, phase, severity):
-    unassessed = change(risk_assessment=None, affected_attributes=None, comparability=None)
-    path = dossier(dossier_dir, unassessed, rows=lots(PRE, POST_OK), phase=phase)
+    path = dossier(dossier_dir, change(risk_assessment=None, comparability=None), rows=lots(PRE, POST_OK),
+                   phase=phase)
     found = findings_for(path, "CMP-001")
     assert [(f.severity.value, f.record) for f in found] == [(severity, "change CHG-001")]
     assert found[0].file == "changes.yaml" and found[0].line and "has no risk assessment" in found[0].message
@@ -72,7 +72,7 @@ def test_cmp001_fires_without_risk_assessment(dossier_dir, phase, severity):
 def test_cmp001_assessed_attributes_without_the_document_id_is_info(dossier_dir):
     path = dossier(dossier_dir, change(risk_assessment=None), rows=lots(PRE, POST_OK), phase="bla")
     (f,) = findings_for(path, "CMP-001")
-    assert f.severity.value == "info" and "does not name its risk assessment document" in f.message
+    assert f.severity.value == "info" and "its risk assessment document is not shown" in f.message
     assert "risk_assessment" in f.remedy
 
 
@@ -82,6 +82,30 @@ def test_cmp001_study_attributes_count_as_the_affected_attributes(dossier_dir):
     bare = change(affected_attributes=None, comparability=None)
     (f,) = findings_for(dossier(dossier_dir, bare, phase="bla"), "CMP-001")
     assert f.severity.value == "blocker" and "names no affected attributes" in f.message
+
+
+def test_cmp001_study_on_record_without_risk_assessment_id_is_not_shown(dossier_dir):
+    path = dossier(dossier_dir, change(risk_assessment=None, affected_attributes=None),
+                   rows=lots(PRE, POST_OK), phase="bla")
+    (f,) = findings_for(path, "CMP-001")
+    assert f.severity.value == "info" and "risk assessment document is not shown" in f.message
+    assert f.remedy == "Name the risk assessment of change CHG-001 (document id in `risk_assessment`)."
+
+
+def test_cmp001_minor_change_with_a_summary_but_no_risk_assessment_id_is_not_shown(dossier_dir):
+    minor = {k: v for k, v in MINOR.items() if k != "risk_assessment"}
+    (f,) = findings_for(dossier(dossier_dir, minor, phase="bla"), "CMP-001")
+    assert f.severity.value == "info" and "has a summary, but its risk assessment document is not shown" in f.message
+    bare = {k: v for k, v in minor.items() if k != "summary"}
+    assert [g.severity.value for g in findings_for(dossier(dossier_dir, bare, phase="bla"), "CMP-001")] == ["blocker"]
+
+
+def test_cmp001_study_attributes_stand_for_affected_attributes_left_out(dossier_dir):
+    path = dossier(dossier_dir, change(affected_attributes=None), rows=lots(PRE, POST_OK), phase="bla")
+    assert findings_for(path, "CMP-001") == []
+    bare = dossier(dossier_dir, change(affected_attributes=None, comparability={"attributes": []}),
+                   rows=lots(PRE, POST_OK), phase="bla")
+    assert [f.severity.value for f in findings_for(bare, "CMP-001")] == ["blocker"]
 
 
 def test_cmp001_silent_with_risk_assessment(dossier_dir):
@@ -101,7 +125,7 @@ def test_no_changes_file_is_one_line_not_seven_rules_not_evaluated(dossier_dir, 
     report = report_for(dossier_dir({}, phase=phase))
     assert not [n for n in report.not_evaluated if n.rule.startswith("CMP-")]
     assert not [f for f in report.findings if f.rule.startswith("CMP-")]
-    (entry,) = report.no_records
+    (entry,) = [n for n in report.no_records if n.file != "ppq.yaml"]  # ppq.yaml: PPQ-001's line
     assert entry.file == "changes.yaml"
     assert entry.rules == [r for r in report.rules_evaluated if r.startswith("CMP-")]
     assert entry.note == f"changes.yaml: no manufacturing changes recorded; {span} have nothing to check"
@@ -109,12 +133,13 @@ def test_no_changes_file_is_one_line_not_seven_rules_not_evaluated(dossier_dir, 
 
 def test_an_empty_changes_file_is_quiet_too(dossier_dir):
     report = report_for(dossier_dir({"changes.yaml": {"changes": []}}, phase="bla"))
-    assert report.no_records == [] and not [n for n in report.not_evaluated if n.rule.startswith("CMP-")]
+    assert [n.file for n in report.no_records] == ["ppq.yaml"]
+    assert not [n for n in report.not_evaluated if n.rule.startswith("CMP-")]
 
 
 def test_with_changes_the_rules_report_as_before(dossier_dir):
     path = dossier(dossier_dir, change(comparability=None), phase="phase_3")
-    assert report_for(path).no_records == [] and findings_for(path, "CMP-002")
+    assert [n.file for n in report_for(path).no_records] == ["ppq.yaml"] and findings_for(path, "CMP-002")
 
 
 # ------------------------------------------------------------------------ CMP-002
@@ -174,6 +199,19 @@ def test_cmp003_fires_when_criteria_set_after_the_fact(dossier_dir, phase, sever
     assert f.severity.value == severity and "did not set its acceptance criteria in advance" in f.message
 
 
+@pytest.mark.parametrize("left_out", [("criteria_predefined",), ("method",), ("method", "criteria_predefined")])
+def test_cmp003_left_out_method_or_criteria_flag_is_not_shown(dossier_dir, left_out):
+    path = dossier(dossier_dir, change(comparability={k: None for k in left_out}),
+                   rows=lots(PRE, POST_OK), phase="bla")
+    (f,) = findings_for(path, "CMP-003")
+    assert f.severity.value == "info" and f.data["not_shown"] == list(left_out)
+    assert "not shown" in f.message and all(f"`{k}" in f.remedy for k in left_out)
+    recorded = dossier(dossier_dir, change(comparability={"method": None, "criteria_predefined": False}),
+                       rows=lots(PRE, POST_OK), phase="bla")
+    (f,) = findings_for(recorded, "CMP-003")
+    assert f.severity.value == "blocker" and "names no statistical method" in f.message
+
+
 def test_cmp003_silent_when_predefined_and_not_applied_at_phase_1(dossier_dir):
     ok = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK), phase="bla")
     assert findings_for(ok, "CMP-003") == []
@@ -197,6 +235,16 @@ def test_cmp004_catches_comparable_claim_contradicted_by_lot_data(dossier_dir, p
     assert potency["outside"] == {"L-202": 70.0}
     assert potency["passed"] is False
     assert potency["quality_range"] == pytest.approx([100.25 - 3 * sd, 100.25 + 3 * sd], rel=1e-5)
+
+
+def test_cmp004_method_left_out_says_the_data_were_recomputed_with_a_quality_range(dossier_dir):
+    path = dossier(dossier_dir, change(comparability={"method": None}), rows=lots(PRE, POST_LOW), phase="bla")
+    (f,) = findings_for(path, "CMP-004")
+    assert f.severity.value == "blocker" and "L-202 = 70" in f.message
+    assert f.message.endswith("does not record its method, so the data were recomputed with a quality range "
+                              "(pre-change mean ± 3 SD).")
+    (g,) = findings_for(dossier(dossier_dir, change(), rows=lots(PRE, POST_LOW), phase="bla"), "CMP-004")
+    assert "does not record its method" not in g.message
 
 
 def test_cmp004_quality_range_written_as_a_range_with_its_unit(dossier_dir):
@@ -278,7 +326,7 @@ def test_cmp003_study_fields_left_out_are_not_shown_at_info(dossier_dir, left_ou
     path = dossier(dossier_dir, data, rows=lots(PRE, POST_OK), phase="bla")
     (f,) = findings_for(path, "CMP-003")
     assert f.severity.value == "info" and left_out in f.remedy
-    assert ("does not show" in f.message) is (left_out == "criteria_predefined")
+    assert ("whether its acceptance criteria were set" in f.message) is (left_out == "criteria_predefined")
 
 
 def test_cmp003_silent_for_a_study_concluded_not_comparable(dossier_dir):
@@ -340,6 +388,13 @@ def test_cmp007_fires_for_healthy_donor_study_of_autologous_product(dossier_dir,
     path = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK, post_start="healthy_donor"), phase=phase)
     (f,) = findings_for(path, "CMP-007")
     assert f.severity.value == severity and "healthy_donor" in f.message
+
+
+def test_cmp007_post_lots_without_starting_material_are_not_shown(dossier_dir):
+    path = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK, post_start=""), phase="bla")
+    (f,) = findings_for(path, "CMP-007")
+    assert f.severity.value == "info" and "do not record their starting material" in f.message
+    assert "starting_material column" in f.remedy
 
 
 def test_cmp007_silent_for_patient_lots_split_source_or_allogeneic(dossier_dir):

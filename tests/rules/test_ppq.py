@@ -237,18 +237,46 @@ def test_ppq002_no_justification_at_all_says_so(make):
     assert "has no lot-count justification" in f3.message and "lacks" not in f3.message
 
 
-def test_ppq002_missing_lot_count_fires(make):
+def test_ppq002_lot_count_left_out_is_read_from_the_executed_lots(make):
     f = one(make("bla", ppq(protocol__lots_planned=MISSING)), "PPQ-002")
-    assert "lots_planned" in f.message
+    assert f.severity is I and "records no lots_planned; lots.csv holds 2 PPQ lots" in f.message
+    unjustified = make("bla", ppq(protocol__lots_planned=MISSING, protocol__lot_count_justification=MISSING))
+    f = one(unjustified, "PPQ-002")
+    assert f.severity is MA and "has no lot-count justification" in f.message
+
+
+def test_ppq002_lot_count_left_out_without_ppq_lots_is_not_shown(make):
+    f = one(make("bla", ppq(protocol__lots_planned=MISSING), lot_data=None), "PPQ-002")
+    assert f.severity is I and "not shown" in f.message and "lots_planned" in f.remedy
+    assert one(make("bla", ppq(protocol__lots_planned=0)), "PPQ-002").severity is MA
 
 
 def test_ppq002_not_evaluated_without_protocol(make):
     path = make("bla", ppq_data=None)
     assert findings_for(path, "PPQ-002") == []
-    assert not_evaluated_for(path, "PPQ-002")
+    assert not_evaluated_for(path, "PPQ-002") == []  # one line for all PPQ rules instead
+
+
+@pytest.mark.parametrize("ppq_data", [None, {"continued_process_verification": "CPV-1"}])
+def test_without_a_protocol_the_ppq_rules_wait_on_ppq001_in_one_line(make, ppq_data):
+    report = report_for(make("bla", ppq_data=ppq_data))
+    assert [f.severity for f in report.findings if f.rule == "PPQ-001"] == [B]
+    assert not [n for n in report.not_evaluated if n.rule.startswith("PPQ")]
+    (entry,) = [n for n in report.no_records if n.file == "ppq.yaml"]
+    assert entry.file == "ppq.yaml" and entry.note.startswith("ppq.yaml: no PPQ protocol on record; PPQ-")
+    assert entry.note.endswith("wait on it (see PPQ-001)") and "PPQ-001" not in entry.rules
+    assert "PPQ-002" in entry.rules and ("PPQ-009" in entry.rules) is (ppq_data is None)
 
 
 # ---------------------------------------------------------------------------- PPQ-003
+
+
+def test_ppq003_elements_left_out_entirely_are_not_shown(make):
+    f = one(make("bla", ppq(**UNEXECUTED, protocol__elements=MISSING)), "PPQ-003")
+    assert f.severity is I and "not shown" in f.message and f.data["missing"] == [
+        "operating_conditions", "data_to_collect", "tests_and_criteria", "sampling_plan",
+        "statistical_methods", "deviation_handling"]
+    assert "Record protocol.elements" in f.remedy
 
 
 @pytest.mark.parametrize("phase,severity", [("phase_3", I), ("bla", B)])
@@ -275,6 +303,12 @@ def test_ppq004_fires_when_not_approved(make, phase, severity):
     assert f.severity is severity and "quality unit" in f.message
 
 
+def test_ppq004_approval_left_out_is_not_shown(make):
+    f = one(make("bla", ppq(**UNEXECUTED, protocol__approved_by_quality_unit=MISSING)), "PPQ-004")
+    assert f.severity is I and "not shown (approved_by_quality_unit)" in f.message
+    assert "approved_by_quality_unit: true" in f.remedy
+
+
 def test_ppq004_silent_when_approved(make):
     assert findings_for(make("bla"), "PPQ-004") == []
 
@@ -282,14 +316,20 @@ def test_ppq004_silent_when_approved(make):
 # ---------------------------------------------------------------------------- PPQ-005
 
 
-@pytest.mark.parametrize("part,bla_severity", [
-    ("rationale", MA), ("lots_meet_release_criteria", B), ("failure_plan", MA)])
-def test_ppq005_checks_each_part_separately(make, part, bla_severity):
+@pytest.mark.parametrize("part,bla_severity,p3_severity", [
+    ("rationale", MA, MI), ("lots_meet_release_criteria", I, I), ("failure_plan", MA, MI)])
+def test_ppq005_checks_each_part_separately(make, part, bla_severity, p3_severity):
     changed = ppq(**{f"protocol__concurrent_release__{part}": MISSING})
     f = one(make("bla", changed), "PPQ-005")
     assert f.severity is bla_severity and f.data["part"] == part
     f3 = one(make("phase_3", changed), "PPQ-005")
-    assert f3.severity is MI and f3.message.endswith(" (needed by BLA).")
+    assert f3.severity is p3_severity and f3.message.endswith(" (needed by BLA).")
+
+
+def test_ppq005_commitment_left_out_is_not_shown(make):
+    f = one(make("bla", ppq(protocol__concurrent_release__lots_meet_release_criteria=MISSING)), "PPQ-005")
+    assert f.severity is I and "is not shown (lots_meet_release_criteria)" in f.message
+    assert "lots_meet_release_criteria: true" in f.remedy
 
 
 def test_ppq005_commitment_false_is_a_blocker(make):
@@ -318,7 +358,25 @@ def test_ppq005_fires_on_released_ppq_lots_without_planned_concurrent_release(ma
     assert findings_for(make("bla", data, pending), "PPQ-005") == []
 
 
+def test_ppq005_released_lots_and_a_report_without_status_are_not_shown(make):
+    data = ppq(protocol__concurrent_release=MISSING, report={"id": "PPQ-RPT-001"})
+    f = one(make("bla", data), "PPQ-005")
+    assert f.severity is I and "whether the PPQ report was complete first is not shown" in f.message
+    assert "report.status" in f.remedy
+    concluded = ppq(protocol__concurrent_release=MISSING, report__status=MISSING)  # validated: complete
+    assert findings_for(make("bla", concluded), "PPQ-005") == []
+
+
 # ---------------------------------------------------------------------------- PPQ-006
+
+
+def test_ppq006_starting_material_left_out_is_read_from_the_lots_else_not_shown(make):
+    data = ppq(protocol__starting_material=MISSING)
+    assert findings_for(make("bla", data), "PPQ-006") == []  # the PPQ lots record patient material
+    f = one(make("bla", data, lots(("PPQ-1", {"viability": 88.0}), starting_material="")), "PPQ-006")
+    assert f.severity is I and "not shown" in f.message and "starting_material" in f.remedy
+    donor = lots(("PPQ-1", {"viability": 88.0}), starting_material="healthy_donor")
+    assert one(make("bla", data, donor), "PPQ-006").severity is MA
 
 
 @pytest.mark.parametrize("phase,severity", [("phase_3", MI), ("bla", MA)])
@@ -364,14 +422,26 @@ def test_ppq007_names_each_unmet_prerequisite(make, phase, severity):
                            protocol__prerequisites__personnel_trained=MISSING))
     f = one(path, "PPQ-007")
     assert f.severity is severity
-    assert f.data["missing"] == ["personnel_trained", "hold_times_validated", "shipping_validated"]
+    assert f.data["failed"] == ["hold_times_validated"]
+    assert f.data["not_shown"] == ["personnel_trained", "shipping_validated"]
+    assert "not met: hold_times_validated; personnel_trained and shipping_validated are not shown" in f.message
     assert f.message.endswith(" (needed by BLA).") == (phase == "phase_3")
     assert "—" not in f.message
 
 
+def test_ppq007_prerequisites_left_out_are_not_shown_not_unmet(make):
+    f = one(make("bla", ppq(**UNEXECUTED, protocol__prerequisites__personnel_trained=MISSING,
+                            protocol__prerequisites__shipping_validated=None)), "PPQ-007")
+    assert f.severity is I and f.data["failed"] == []
+    assert "not shown: personnel_trained and shipping_validated" in f.message
+    assert "for personnel_trained and shipping_validated, true or the id" in f.remedy
+    whole = one(make("bla", ppq(**UNEXECUTED, protocol__prerequisites=MISSING)), "PPQ-007")
+    assert whole.severity is I and len(whole.data["not_shown"]) == 8
+
+
 def test_ppq007_points_at_the_first_unmet_prerequisite(make):
     path = make("bla", ppq(protocol__prerequisites__analytical_methods_validated=False,
-                           protocol__prerequisites__shipping_validated=""))
+                           protocol__prerequisites__shipping_validated=False))
     f = one(path, "PPQ-007")
     assert (path / "ppq.yaml").read_text().splitlines()[f.line - 1].strip().startswith(
         "analytical_methods_validated:")
@@ -389,7 +459,7 @@ def test_ppq007_cites_the_aseptic_regulation_only_for_an_aseptic_prerequisite(ma
 
 
 def test_ppq007_vector_process_only_for_ex_vivo_modified_cells(make):
-    data = ppq(**UNEXECUTED, protocol__prerequisites__vector_process_validated=MISSING)
+    data = ppq(protocol__prerequisites__vector_process_validated=False)
     f = one(make("bla", data), "PPQ-007")
     assert f.data["missing"] == ["vector_process_validated"]
     aav = make("bla", data, product={"name": "AAV-1", "modality": "aav"})
@@ -424,14 +494,15 @@ def test_ppq_protocol_omissions_are_inferred_from_a_validated_report(make):
                                protocol__approved_by_quality_unit=MISSING))
     got = {f.rule: f for f in report_for(open_ppq).findings if f.rule in ("PPQ-003", "PPQ-004", "PPQ-007")}
     assert sorted(got) == ["PPQ-003", "PPQ-004", "PPQ-007"]
-    assert "does not record its approval" in got["PPQ-004"].message
+    assert "is approved by the quality unit is not shown" in got["PPQ-004"].message
+    assert {f.severity for f in got.values()} == {I}  # not done yet: not shown, never failed
     recorded_false = make("bla", ppq(protocol__prerequisites__shipping_validated=False))
     assert one(recorded_false, "PPQ-007").data["missing"] == ["shipping_validated"]
 
 
 def test_ppq004_unrecorded_approval_is_not_called_unapproved(make):
     f = one(make("bla", ppq(**UNEXECUTED, protocol__approved_by_quality_unit=MISSING)), "PPQ-004")
-    assert f.severity is B and "is not approved" not in f.message and "approved_by_quality_unit" in f.message
+    assert f.severity is I and "is not approved" not in f.message and "approved_by_quality_unit" in f.message
 
 
 def test_ppq007_silent_when_all_met(make):
@@ -495,6 +566,21 @@ def test_ppq008_report_not_complete(make):
     assert "in progress" in f.message and "pending" in f.message and "2 open deviations" in f.message
 
 
+def test_ppq008_report_without_status_or_conclusion_is_not_shown(make):
+    f = one(make("bla", ppq(report={"id": "PPQ-RPT-001"})), "PPQ-008")
+    assert f.severity is I and "records neither its status nor its conclusion" in f.message
+    assert "report.status" in f.remedy
+    assert findings_for(make("bla", ppq(report__status=MISSING)), "PPQ-008") == []  # validated: complete
+    summary = summarize(load_dossier(make("bla", ppq(report__status=MISSING))))
+    assert summary is not None and summary["report_status"] == "complete"
+    bare = summarize(load_dossier(make("bla", ppq(report={"id": "PPQ-RPT-001"}))))
+    assert bare is not None and (bare["report_status"], bare["report_conclusion"]) == ("not_recorded", "not_recorded")
+    f = one(make("bla", ppq(report__status=MISSING, report__conclusion="not_validated")), "PPQ-008")
+    assert f.severity is B and "concludes not validated" in f.message
+    f = one(make("bla", ppq(report__conclusion=MISSING)), "PPQ-008")
+    assert f.severity is B and "records no conclusion" in f.message
+
+
 def test_ppq008_missing_report(make):
     f = one(make("bla", ppq(report=MISSING)), "PPQ-008")
     assert "No PPQ report" in f.message
@@ -503,7 +589,7 @@ def test_ppq008_missing_report(make):
 def test_ppq008_without_ppq_yaml_reports_lots_only_and_defers_report_to_ppq001(make):
     path = make("bla", ppq_data=None)
     assert findings_for(path, "PPQ-008") == []
-    assert any("see PPQ-001" in r for r in not_evaluated_for(path, "PPQ-008"))
+    assert "PPQ-008" in next(n for n in report_for(path).no_records if n.file == "ppq.yaml").rules
     assert len(findings_for(path, "PPQ-001")) == 1
     short = make("bla", ppq_data=None, lot_data=lots(("P3-1", {"viability": 80.0}), use="phase_3"))
     assert [f.record for f in findings_for(short, "PPQ-008")] == ["ppq lots"]
@@ -552,6 +638,28 @@ def test_ppq010_non_commercial_site_and_scale(make, phase, severity):
     messages = " | ".join(f.message for f in found)
     assert "site SITE-B" in messages and "pilot scale" in messages
     assert len(found) == 2  # lots at the protocol's own site are not reported twice
+
+
+def test_ppq010_site_and_scale_left_out(make):
+    path = make("bla", ppq(**UNEXECUTED, protocol__site=MISSING, protocol__scale=MISSING))
+    (f,) = findings_for(path, "PPQ-010")  # the site is read from the PPQ lots (SITE-A, commercial)
+    assert f.severity is I and "scale" in f.message and "not shown" in f.message
+    path = make("bla", ppq(**UNEXECUTED, protocol__site=MISSING, protocol__scale=MISSING),
+                lots(("PPQ-1", {"viability": 88.0}), site=""))
+    assert sorted(f.severity for f in findings_for(path, "PPQ-010")) == [I, I]
+    path = make("bla", ppq(protocol__site=MISSING),
+                lots(("PPQ-1", {"viability": 88.0}), site="SITE-B"))
+    assert [f.severity for f in findings_for(path, "PPQ-010")] == [MA]
+
+
+@pytest.mark.parametrize("scale, severity", [("500 L", I), ("commercial, 500 L", None),
+                                             ("engineering", MA), ("reduced-scale pilot", MA)])
+def test_ppq010_scale_that_does_not_say_commercial_is_not_shown(make, scale, severity):
+    found = findings_for(make("bla", ppq(protocol__scale=scale)), "PPQ-010")
+    assert [f.severity for f in found] == ([severity] if severity else [])
+    if severity is I:
+        assert "does not say whether it is the commercial scale" in found[0].message
+        assert "protocol.scale as commercial" in found[0].remedy
 
 
 def test_ppq010_unknown_protocol_site(make):
@@ -617,13 +725,13 @@ def test_ppq010_site_left_out_is_read_from_the_ppq_lots(make):
     at_b = make("bla", ppq(protocol__site=MISSING), lots(("PPQ-1", {"viability": 88.0}), site="SITE-B"))
     assert [f.record for f in findings_for(at_b, "PPQ-010")] == ["site SITE-B"]
     no_lots = make("bla", ppq(protocol__site=MISSING), lot_data=None)
-    assert "does not name its manufacturing site" in one(no_lots, "PPQ-010").message
+    assert "does not record its manufacturing site" in one(no_lots, "PPQ-010").message
 
 
 def test_ppq010_scale_left_out_is_inferred_from_a_validated_ppq_only(make):
     assert findings_for(make("bla", ppq(protocol__scale=MISSING)), "PPQ-010") == []
     f = one(make("bla", ppq(**UNEXECUTED, protocol__scale=MISSING)), "PPQ-010")
-    assert "does not state its scale" in f.message and f.severity is MA
+    assert "does not record its scale" in f.message and f.severity is I
 
 
 def test_ppq010_scale_may_describe_the_commercial_scale(make):

@@ -278,10 +278,11 @@ def test_spec004_missing_justification(make: Callable[..., Path], phase: str, se
     assert [f.severity for f in found] == [severity] and "states no justification" in found[0].message
 
 
-def test_spec004_basis_without_text(make: Callable[..., Path]) -> None:
+def test_spec004_basis_without_text_is_not_shown(make: Callable[..., Path]) -> None:
     path = make(tests=with_test(base_tests(), "cd3_purity", justification={"basis": "mechanistic"}))
     (f,) = findings_for(path, "SPEC-004", phase="bla")
-    assert "no justification text" in f.message and f.severity is I  # a stated basis is a justification
+    assert f.severity is I and "the justification itself is not shown (text)" in f.message
+    assert "justification.text" in f.remedy
     assert findings_for(make(), "SPEC-004", phase="bla") == []
 
 
@@ -290,11 +291,14 @@ def test_spec004_compendial_basis_needs_no_text(make: Callable[..., Path]) -> No
     assert findings_for(path, "SPEC-004", phase="bla") == []
 
 
-def test_spec004_free_text_without_basis_is_info(make: Callable[..., Path]) -> None:
-    just = {"text": "Lowest pivotal lot 88 %; non-T cells limited to the level infused in phase 1."}
-    path = make(tests=with_test(base_tests(), "cd3_purity", justification=just))
+def test_spec004_free_text_justification_loads_and_its_basis_is_not_shown(make: Callable[..., Path]) -> None:
+    text = "All pivotal lots were >= 60 %; the limit is the lowest pivotal result."
+    path = make(tests=with_test(base_tests(), "cd3_purity", justification=text))
     (f,) = findings_for(path, "SPEC-004", phase="bla")
-    assert f.severity is I and "justified in text but names no basis" in f.message
+    assert f.severity is I and "justified in text, but its basis is not shown (basis)" in f.message
+    assert "justification.basis" in f.remedy
+    empty = make(tests=with_test(base_tests(), "cd3_purity", justification={"basis": [], "text": " "}))
+    assert [g.severity for g in findings_for(empty, "SPEC-004", phase="bla")] == [MA]
 
 
 # ---------------------------------------------------------------------------- SPEC-005
@@ -355,6 +359,18 @@ def test_spec005_silent_with_a_wider_basis(make: Callable[..., Path], basis: Any
     path = make(tests=with_test(base_tests(), "potency", criterion=">= 100 pg/mL",
                                 justification={"basis": basis, "text": "t"}))
     assert findings_for(path, "SPEC-005", phase="bla") == []
+
+
+def test_spec005_text_justification_without_basis_is_not_shown(make: Callable[..., Path]) -> None:
+    text = make(tests=with_test(base_tests(), "potency", criterion=">= 100 pg/mL",
+                                justification="Dose-response data (NC-REP-4) support 100 pg/mL."), lots=base_lots(SIX))
+    (f,) = findings_for(text, "SPEC-005", phase="bla")
+    assert f.severity is I and "text without a basis" in f.message and "(justification.basis)" in f.message
+    assert "Record the basis of the drug_product/potency limit" in f.remedy
+    none = make(tests=with_test(base_tests(), "potency", criterion=">= 100 pg/mL", justification=None),
+                lots=base_lots(SIX))
+    (g,) = findings_for(none, "SPEC-005", phase="bla")
+    assert g.severity is MA and "basis (none stated)" in g.message
 
 
 def test_spec005_limit_equal_to_lowest_is_within(make: Callable[..., Path]) -> None:
@@ -1049,12 +1065,20 @@ def test_spec010_potency_not_quantitative(make: Callable[..., Path], phase: str,
     assert [f.severity for f in found] == [severity] and "not quantitative" in found[0].message
 
 
-def test_spec010_moa_link_not_stated_and_silent(make: Callable[..., Path]) -> None:
+def test_spec010_moa_link_not_stated_is_not_shown_and_silent(make: Callable[..., Path]) -> None:
     methods = [{k: v for k, v in m.items() if k != "moa_linked"} for m in base_methods()]
     found = findings_for(make(methods=methods), "SPEC-010", phase="bla")
-    assert len(found) == 1 and "mechanism of action" in found[0].message
-    assert found[0].severity is I and "moa_linked" in found[0].remedy  # left out, not a failed control
+    assert len(found) == 1 and "mechanism of action (moa_linked), so that is not shown" in found[0].message
+    assert found[0].severity is I and "moa_linked" in found[0].remedy
     assert findings_for(make(), "SPEC-010", phase="bla") == []
+    recorded = [dict(m, moa_linked=False) if m["id"] == "M-POTENCY" else m for m in base_methods()]
+    assert [f.severity for f in findings_for(make(methods=recorded), "SPEC-010", phase="bla")] == [B]
+
+
+def test_spec010_potency_test_without_a_method_is_not_shown(make: Callable[..., Path]) -> None:
+    found = findings_for(make(tests=with_test(base_tests(), "potency", method=None)), "SPEC-010", phase="bla")
+    assert [f.severity for f in found] == [I] and "records no method" in found[0].message
+    assert "Name the potency method" in found[0].remedy
 
 
 def test_spec010_numeric_criterion_shows_the_assay_is_quantitative(make: Callable[..., Path]) -> None:
@@ -1068,15 +1092,20 @@ def test_spec010_numeric_criterion_shows_the_assay_is_quantitative(make: Callabl
 def test_spec010_one_clean_sentence(make: Callable[..., Path]) -> None:
     methods = [{k: v for k, v in m.items() if k not in ("moa_linked", "quantitative")} for m in base_methods()]
     found = findings_for(make(methods=methods), "SPEC-010", phase="bla")
+    # quantitative is inferred from the numeric criterion; the MoA link is not shown
     assert [f.message for f in found] == ["Potency test drug_product/potency uses method M-POTENCY, which does not "
-                                          "state whether it is linked to the mechanism of action."]
+                                          "record whether it is linked to the mechanism of action (moa_linked), so "
+                                          "that is not shown."]
+    assert found[0].severity is I
     methods = [dict(m, quantitative=False) if m["id"] == "M-POTENCY" else m for m in methods]
     tests = with_test(base_tests(), "potency", criterion="Conforms", justification={"basis": "mechanistic",
                                                                                     "text": "t"})
     found = findings_for(make(tests=tests, methods=methods), "SPEC-010", phase="bla")
     assert [f.message for f in found] == ["Potency test drug_product/potency uses method M-POTENCY, which is not "
-                                          "quantitative and does not state whether it is linked to the mechanism "
-                                          "of action, and has a qualitative criterion ('Conforms')."]
+                                          "quantitative, and has a qualitative criterion ('Conforms'); method "
+                                          "M-POTENCY does not record whether it is linked to the mechanism of "
+                                          "action (moa_linked), so that is not shown."]
+    assert found[0].severity is B
 
 
 def test_spec010_no_potency_test_not_evaluated(make: Callable[..., Path]) -> None:
@@ -1108,8 +1137,11 @@ def test_spec011_other_methods_qualified_by_phase_3(make: Callable[..., Path]) -
 
 @pytest.mark.parametrize("change, expected", [
     ({"status": "qualified"}, [B]),
-    ({"status": "validated", "report": None}, [I]),  # validated, its report id left out: not shown
+    ({"status": "validated", "report": None}, [I]),  # the report id left out: not shown
     ({"status": "verified", "compendial": True}, []),
+    ({"status": "verified"}, []),  # verified reads the method as compendial
+    ({"status": "in_development", "compendial": True}, [B]),
+    ({"status": None}, [I]),  # the status left out: not shown
     ({"status": "verified", "compendial": False}, [B]),
 ])
 def test_spec011_at_bla(make: Callable[..., Path], change: dict[str, Any], expected: list[Severity]) -> None:
@@ -1118,12 +1150,15 @@ def test_spec011_at_bla(make: Callable[..., Path], change: dict[str, Any], expec
     assert severities(make(methods=methods), "SPEC-011", "bla") == expected
 
 
-def test_spec011_report_left_out_names_what_to_record(make: Callable[..., Path]) -> None:
-    methods = [{k: v for k, v in m.items() if k != "report"} if m["id"] == "M-POTENCY" else m
-               for m in _methods(**{"M-POTENCY": {"status": "validated"}})]
+def test_spec011_left_out_status_and_report_say_what_to_record(make: Callable[..., Path]) -> None:
+    methods = [{k: v for k, v in m.items() if k != "status"} if m["id"] == "M-POTENCY" else m
+               for m in base_methods()]
+    (f,) = findings_for(make(methods=methods), "SPEC-011", phase="phase_1")
+    assert f.severity is I and "does not record its status" in f.message and "Record the status" in f.remedy
+    methods = _methods(**{"M-POTENCY": {"report": None}})
+    methods = [{k: v for k, v in m.items() if v is not None} for m in methods]
     (f,) = findings_for(make(methods=methods), "SPEC-011", phase="bla")
-    assert "validation report is not named" in f.message and "report" in f.remedy
-    assert f.severity is I
+    assert "validation report is not shown (report)" in f.message and "Name the validation report" in f.remedy
 
 
 # ---------------------------------------------------------------------------- SPEC-012
@@ -1194,7 +1229,10 @@ def test_spec013_unknown_material_and_missing_method(make: Callable[..., Path]) 
     lots = base_lots() + lot_rows("V-1", "phase_3", {"functional_titer": "1E8"}, material="vectr")
     tests = with_test(base_tests(), "cd3_purity", method=None)
     found = findings_for(make(tests=tests, lots=lots), "SPEC-013", phase="bla")
-    assert {f.record for f in found} == {"material vectr", "test drug_product/cd3_purity"}
+    assert {(f.record, f.severity) for f in found} == {("material vectr", MA), ("test drug_product/cd3_purity", I)}
+    (missing,) = [f for f in found if f.record == "test drug_product/cd3_purity"]
+    assert "names no method, so which method tests it is not shown" in missing.message
+    assert missing.remedy == "Name the method of drug_product/cd3_purity (`method`: an id in methods.yaml)."
 
 
 def test_criterion_in_an_incompatible_unit_is_a_located_load_error(make: Callable[..., Path]) -> None:

@@ -131,10 +131,27 @@ def test_stab002_days_cover_months(dossier_dir):
     assert findings_for(path, "STAB-002") == []
 
 
-def test_stab002_fires_without_claim(dossier_dir):
+def test_stab002_claim_left_out_is_not_shown(dossier_dir):
     path = dossier(dossier_dir, stable(), phase="bla", shelf_life=None)
     (f,) = findings_for(path, "STAB-002")
-    assert "No shelf life" in f.message
+    assert f.severity.value == "info" and "does not record the claimed shelf life" in f.message
+    assert "shelf_life: {value: 12" in f.remedy
+
+
+def test_stab002_and_003_lots_of_unrecorded_process_are_not_shown(dossier_dir):
+    rows = stable(("L-1", "X-1", "X-2"), months=(0, 6, 12))
+    path = dossier_dir({"specifications.yaml": SPECS, "lots.csv": lots("L-1"), "stability.csv": rows},
+                       phase="bla", shelf_life=SHELF)
+    (f,) = findings_for(path, "STAB-003")
+    assert f.severity.value == "info" and "whose process is not recorded (X-1, X-2" in f.message
+    assert "process_version" in f.remedy
+    assert findings_for(path, "STAB-002") == []  # L-1 (v2) reaches 12 months
+    short = stable(("L-1",), months=(0, 6)) + stable(("X-1",), months=(0, 12))
+    path = dossier_dir({"specifications.yaml": SPECS, "lots.csv": lots("L-1"), "stability.csv": short},
+                       phase="bla", shelf_life=SHELF)
+    (f,) = findings_for(path, "STAB-002")
+    assert f.severity.value == "info" and "only on lots whose process is not recorded (X-1" in f.message
+    assert [g.severity.value for g in findings_for(path, "STAB-003")] == ["major"]  # 2 lots even if X-1 counts
 
 
 # ------------------------------------------------------------------------ STAB-003
