@@ -213,14 +213,6 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     justification = (d.info.stability_lot_justification or "").strip()
     message = _lot_count_text(d, commercial, unknown, basis, bool(long_term))
     data = {"lots": commercial, "lots_of_unknown_process": unknown, "commercial_process": commercial_process(d).version}
-    if n + len(unknown) >= 3:
-        yield Gap(f"{len(unknown)} lot{'' if len(unknown) == 1 else 's'} on long-term stability "
-                  f"({', '.join(unknown)}) {'does' if len(unknown) == 1 else 'do'} not record {'its' if len(unknown) == 1 else 'their'} process, so whether 3 lots of the commercial {basis} "
-                  f"are on long-term stability is not shown ({n} known).",
-                  at=Location(FILE, min((p.line for p in long_term), default=1)), record="stability lots",
-                  data=data, severity=I,
-                  remedy="Record the stability lots in lots.csv with their process_version.")
-        return
     if justification and n >= 1:
         yield Gap(f"{message}, fewer than 3, with a justification; {FLEXIBILITY}.",
                   at=d.where("dossier.yaml", "stability_lot_justification"), record="stability lots",

@@ -6,27 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-import pytest
 
 from cmcflex.dossier.loader import load_dossier
 from tests.helpers import findings_for
-from tests.rules.test_specifications import base_lots, base_methods, base_tests, with_test
+from tests.rules import test_specifications
+from tests.rules.test_specifications import base_lots, base_tests, with_test
 
 SPELLINGS = ["%", "percent", "PERCENT", "Percent", "pct", " % ", "Pct", "percent ", "PCT"]
 
-
-@pytest.fixture
-def make(dossier_dir: Callable[..., Path]) -> Callable[..., Path]:
-    """make(tests=..., lots=...) writes the complete CAR T dossier of the SPEC tests (phase 3)."""
-
-    def build(tests: list[dict[str, Any]] | None = None, lots: list[dict[str, Any]] | None = None) -> Path:
-        return dossier_dir({
-            "specifications.yaml": {"specifications": [
-                {"material": "drug_product", "tests": base_tests() if tests is None else tests}]},
-            "methods.yaml": {"methods": base_methods()},
-            "lots.csv": base_lots() if lots is None else lots}, phase="phase_3")
-
-    return build
+make = test_specifications.make  # the SPEC tests' complete CAR T dossier (phase 3 by default)
 
 
 def _unit(lots: list[dict[str, Any]], attribute: str, unit: str, lot_id: str | None = None,
