@@ -86,3 +86,20 @@ def test_explain_unknown_rule_exits_2() -> None:
     result = CliRunner().invoke(app, ["explain", "NOPE-1"])
     assert result.exit_code == 2
     assert "NOPE-1" in result.output or "NOPE-1" in getattr(result, "stderr", "")
+
+
+def test_a_registry_passed_in_is_used_and_the_global_one_left_alone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from cmcflex.api import check
+    from tests.report.sample import RULES as TEST_RULES, sample_dossier
+
+    test_ids = [r.id for r in TEST_RULES]
+    given = CliRunner().invoke(app, ["rules", "--format", "json"], obj=TEST_RULES)
+    assert [r["id"] for r in json.loads(given.stdout)] == test_ids
+    assert "t-quality-unit" in CliRunner().invoke(app, ["explain", "GMP-002"], obj=TEST_RULES).stdout
+    after = CliRunner().invoke(app, ["rules", "--format", "json"])
+    assert [r["id"] for r in json.loads(after.stdout)] == IDS
+    report = check(sample_dossier(tmp_path / "d"), as_of=dt.date(2026, 11, 25), rules=TEST_RULES)
+    assert set(report.rules_evaluated) <= set(test_ids) and {f.rule for f in report.findings} <= set(test_ids)
+    assert list(REGISTRY) == RULES
