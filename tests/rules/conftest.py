@@ -3,12 +3,16 @@ case and phase (see tests/rules/cases/README.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.rules.rule_cases import CASES_DIR, Case, load_cases, mismatch, run_case
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -43,10 +47,12 @@ class RuleCaseItem(pytest.Item):
         if problem is not None:
             raise CaseMismatch(problem)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | TerminalRepr:
+        """A mismatch shows as the expected and actual findings, without a traceback."""
         if isinstance(excinfo.value, CaseMismatch):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
+        return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.case.rule} {self.case.id}"

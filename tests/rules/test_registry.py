@@ -92,7 +92,8 @@ def test_a_registry_passed_in_is_used_and_the_global_one_left_alone(tmp_path) ->
     import datetime as dt
 
     from cmcflex.api import check
-    from tests.report.sample import RULES as TEST_RULES, sample_dossier
+    from tests.report.sample import RULES as TEST_RULES
+    from tests.report.sample import sample_dossier
 
     test_ids = [r.id for r in TEST_RULES]
     given = CliRunner().invoke(app, ["rules", "--format", "json"], obj=TEST_RULES)

@@ -4,6 +4,7 @@ can fail: the catalogue of firing and silent cases is checked from the cases the
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,21 @@ from cmcflex.phases import Phase
 from cmcflex.rules import REGISTRY
 from cmcflex.rules.base import Rule, Severity
 from tests.rules.rule_cases import (
-    CASES_DIR, Case, CaseFormatError, case_files, load_cases, mismatch, no_silent_case, run_case,
+    CASES_DIR,
+    Case,
+    CaseFormatError,
+    case_files,
+    load_cases,
+    mismatch,
+    no_silent_case,
+    run_case,
 )
 
 RULES = list(REGISTRY)
 CASES: dict[str, list[Case]] = defaultdict(list)
-for _path in case_files():
-    for _case in load_cases(_path):
-        CASES[_case.rule].append(_case)
+for _file in case_files():
+    for _loaded in load_cases(_file):
+        CASES[_loaded.rule].append(_loaded)
 
 
 def _groups(grades: dict[Phase, Severity]) -> dict[Severity, list[Phase]]:
@@ -43,10 +51,11 @@ def test_every_case_file_names_a_registered_rule() -> None:
 def test_rule_has_a_firing_and_a_silent_case_at_each_grade(rule: Rule) -> None:
     """Per group of phases where the rule grades alike: a case firing at that grade and a silent
     case. A grade some findings take below the phase grade (``partial``) needs a firing case too.
-    A file may declare phases where no dossier leaves the rule silent (``no_silent_case``)."""
+    A file may declare phases where no dossier leaves the rule silent (``no_silent_case``).
+    Cases with a ``target`` (planning) are extra: they do not count for their phase's grade."""
     path = CASES_DIR / f"{rule.id}.yaml"
     assert path.is_file(), f"no case file {path.relative_to(CASES_DIR.parents[2])}"
-    cases = CASES[rule.id]
+    cases = [c for c in CASES[rule.id] if c.target is None]  # a planning case grades by its target
     outside = sorted({c.phase.value for c in cases} - {p.value for p in rule.severity})
     assert not outside, f"{rule.id} has cases at phases where it does not apply: {outside}"
     never_silent = no_silent_case(path)
@@ -72,15 +81,13 @@ def test_a_declared_phase_without_silent_case_is_one_where_the_rule_applies() ->
 # ---------------------------------------------------------------------------- the runner itself
 
 
-def _case(name: str, phase: str, rule_id: str = "GMP-006") -> Case:
+def _named(name: str, phase: str, rule_id: str = "GMP-006") -> Case:
     (case,) = [c for c in CASES[rule_id] if c.name == name and c.phase is Phase(phase)]
     return case
 
 
 def test_a_silent_case_fails_on_a_finding_and_shows_it(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    firing = _case("change_control-partial", "phase_2")
+    firing = _named("change_control-partial", "phase_2")
     report = run_case(firing, tmp_path / "d")
     assert mismatch(firing, report) is None
     message = mismatch(replace(firing, expected=()), report)
@@ -89,23 +96,19 @@ def test_a_silent_case_fails_on_a_finding_and_shows_it(tmp_path: Path) -> None:
 
 
 def test_a_firing_case_fails_on_a_wrong_grade_or_a_missing_finding(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    firing = _case("change_control-partial", "phase_2")
+    firing = _named("change_control-partial", "phase_2")
     report = run_case(firing, tmp_path / "d")
     regraded = replace(firing, expected=(replace(firing.expected[0], severity="blocker"),))
     message = mismatch(regraded, report)
     assert message is not None and "not found:\n    blocker [control change_control]" in message
-    silent = _case("change_control-in-place", "phase_2")
+    silent = _named("change_control-in-place", "phase_2")
     quiet = run_case(silent, tmp_path / "e")
     assert mismatch(silent, quiet) is None
     assert "actual findings: none" in (mismatch(replace(silent, expected=firing.expected), quiet) or "")
 
 
 def test_a_silent_case_fails_when_the_rule_was_not_evaluated(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    silent = _case("change_control-in-place", "phase_2")
+    silent = _named("change_control-in-place", "phase_2")
     bare = replace(silent, files={"dossier.yaml": silent.files["dossier.yaml"]})  # no gmp.yaml
     message = mismatch(bare, run_case(bare, tmp_path / "d"))
     assert message is not None and "not evaluated:" in message
