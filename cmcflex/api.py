@@ -138,8 +138,10 @@ def check(
     fail_on: Severity = Severity.MAJOR,
     follow_links: bool = False,
     overrides: dict[str, Severity] | None = None,
+    rules: Iterable[Rule] | None = None,
 ) -> Report:
-    """Load the dossier at ``path`` and check it. Raises DossierError for bad input."""
+    """Load the dossier at ``path`` and check it with ``rules`` (default: every registered rule).
+    Raises DossierError for bad input."""
     dossier = load_dossier(path, follow_links=follow_links)
-    return build_report(dossier, phase=phase, target=target, as_of=as_of, fail_on=fail_on,
+    return build_report(dossier, phase=phase, target=target, as_of=as_of, fail_on=fail_on, rules=rules,
                         overrides=overrides, path_label=str(path))

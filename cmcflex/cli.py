@@ -10,6 +10,7 @@ import datetime as dt
 import gc
 import os
 import sys
+from contextvars import ContextVar
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier
     from cmcflex.config import Effective
     from cmcflex.report.model import Configuration, Report
+    from cmcflex.rules.base import Registry
 
 EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
 
@@ -63,14 +65,22 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# The rules of this invocation when a caller passes a registry in as the command's ``obj``
+# (``CliRunner().invoke(app, args, obj=registry)``, e.g. a test's own rules); see _registry.
+_GIVEN_RULES: ContextVar["Registry | None"] = ContextVar("cmcflex_given_rules", default=None)
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         Optional[bool],
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
     ] = None,
 ) -> None:
     """BLA readiness checks for cell and gene therapy CMC dossiers."""
+    token = _GIVEN_RULES.set(ctx.obj)
+    ctx.call_on_close(lambda: _GIVEN_RULES.reset(token))
 
 
 def _fail(message: str) -> typer.Exit:
@@ -241,6 +251,14 @@ def _configuration(settings: "Effective") -> "Configuration":
                          select=list(settings.select), ignore=list(settings.ignore))
 
 
+def _registry() -> "Registry":
+    """The rules a command uses: the registry passed in as the command's ``obj``, else every rule."""
+    from cmcflex.rules import REGISTRY
+
+    given = _GIVEN_RULES.get()
+    return given if given is not None else REGISTRY
+
+
 def _prepare(settings: "Effective") -> tuple[list, list, list]:
     """Selected rules, configured waivers, and the config and waiver files as report inputs.
 
@@ -251,12 +269,12 @@ def _prepare(settings: "Effective") -> tuple[list, list, list]:
     from cmcflex.config import ConfigError, check_overrides, select_rules
     from cmcflex.dossier.errors import DossierError
     from cmcflex.report.model import InputEntry
-    from cmcflex.rules import REGISTRY
     from cmcflex.waivers import load_waivers_file
 
+    registry = _registry()
     try:
-        rules = select_rules(REGISTRY, settings.select, settings.ignore)
-        check_overrides(REGISTRY, settings.severity)
+        rules = select_rules(registry, settings.select, settings.ignore)
+        check_overrides(registry, settings.severity)
     except ConfigError as exc:
         raise _fail(f"configuration: {exc}") from None
     extra_inputs = []
@@ -510,30 +528,30 @@ def rules_command(
     format: Annotated[FormatOpt, typer.Option("--format", "-f", help="console, json or markdown")] = FormatOpt.console,
 ) -> None:
     """List every rule with its severity by phase (markdown: the rules reference, docs/rules.md)."""
-    from cmcflex.rules import REGISTRY
     from cmcflex.rules.catalogue import rule_table, rules_json, rules_markdown
 
+    registry = _registry()
     if format is FormatOpt.json:
-        sys.stdout.write(rules_json(REGISTRY))
+        sys.stdout.write(rules_json(registry))
         return
     if format is FormatOpt.markdown:
-        sys.stdout.write(rules_markdown(REGISTRY))
+        sys.stdout.write(rules_markdown(registry))
         return
     from rich.console import Console
 
-    Console().print(rule_table(REGISTRY))
+    Console().print(rule_table(registry))
 
 
 @app.command()
 def explain(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. PPQ-002, or its slug.")]) -> None:
     """Explain a rule: what it checks, why, its severity by phase, citations and remedy."""
     from cmcflex.dossier.errors import did_you_mean
-    from cmcflex.rules import REGISTRY
     from cmcflex.rules.catalogue import explain_text
 
-    found = REGISTRY.get(rule_id) or next((r for r in REGISTRY if r.slug == rule_id), None)
+    registry = _registry()
+    found = registry.get(rule_id) or next((r for r in registry if r.slug == rule_id), None)
     if found is None:
-        raise _fail(f"no rule {rule_id!r}{did_you_mean(rule_id.upper(), [r.id for r in REGISTRY])}")
+        raise _fail(f"no rule {rule_id!r}{did_you_mean(rule_id.upper(), [r.id for r in registry])}")
     from rich.console import Console
 
     Console(highlight=False).print(explain_text(found))

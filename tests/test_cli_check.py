@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cmcflex.cli import app
-from tests.report.sample import RULES, sample_dossier
+from tests.report.sample import RULES, RulesRunner, sample_dossier
 
-runner = CliRunner()
+runner = RulesRunner()
 FORMATS = {"json": "report.json", "sarif": "cmcflex.sarif", "junit": "junit.xml", "markdown": "summary.md",
            "html": "report.html", "github": "annotations.txt"}
 
@@ -20,9 +20,6 @@ FORMATS = {"json": "report.json", "sarif": "cmcflex.sarif", "junit": "junit.xml"
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Test rules, a clean environment and a working folder without configuration."""
-    import cmcflex.rules
-
-    monkeypatch.setattr(cmcflex.rules, "REGISTRY", RULES)
     for name in ("CMCFLEX_FAIL_ON", "CMCFLEX_SELECT", "CMCFLEX_IGNORE", "CMCFLEX_SEVERITY",
                  "CMCFLEX_WAIVERS", "CMCFLEX_CONFIG", "SOURCE_DATE_EPOCH"):
         monkeypatch.delenv(name, raising=False)

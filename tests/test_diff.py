@@ -16,7 +16,7 @@ from cmcflex.dossier.loader import load_dossier
 from cmcflex.report.json import render as render_json
 from cmcflex.rules.base import Severity
 from tests.helpers import AS_OF
-from tests.report.sample import RULES, sample_dossier
+from tests.report.sample import RULES, RulesRunner, sample_dossier
 
 runner = CliRunner()
 
@@ -97,9 +97,7 @@ def test_cli_diff_exits_1_on_severity_rise(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_cli_diff_of_json_reports_and_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cmcflex.rules
-
-    monkeypatch.setattr(cmcflex.rules, "REGISTRY", RULES)
+    runner = RulesRunner()  # the folders are checked with the test rules, passed in
     monkeypatch.chdir(tmp_path)
     old, new = _versions(tmp_path)
     Path("old.json").write_text(render_json(_report(old)))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
+from typer.testing import CliRunner
+
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Registry, by_phase, rule
 from tests.helpers import base_dossier_yaml, lot_rows, write_dossier
@@ -80,3 +82,12 @@ def _t_stability(d: Dossier, ctx: Context) -> Iterator[NotEvaluated]:
       why="Test rule.", registry=RULES)
 def _t_ppq(d: Dossier, ctx: Context) -> Iterator[Gap]:
     return iter(())
+
+
+class RulesRunner(CliRunner):
+    """A CliRunner whose commands run the test rules above: the registry is passed in as the
+    command's ``obj`` (see cmcflex.cli._registry), the global one is left alone."""
+
+    def invoke(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs.setdefault("obj", RULES)
+        return super().invoke(*args, **kwargs)

@@ -9,19 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from cmcflex.cli import app, write_atomic
-from tests.report.sample import RULES, sample_dossier
+from tests.report.sample import RulesRunner, sample_dossier
 
-runner = CliRunner()
+runner = RulesRunner()
 
 
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    import cmcflex.rules
-
-    monkeypatch.setattr(cmcflex.rules, "REGISTRY", RULES)
     for name in ("CMCFLEX_FAIL_ON", "CMCFLEX_SELECT", "CMCFLEX_IGNORE", "CMCFLEX_SEVERITY",
                  "CMCFLEX_WAIVERS", "CMCFLEX_CONFIG", "SOURCE_DATE_EPOCH"):
         monkeypatch.delenv(name, raising=False)
