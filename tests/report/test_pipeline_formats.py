@@ -1,0 +1,113 @@
+"""The GitHub annotations and the SARIF log as CI takes them: verdict first, annotations within
+GitHub's per-step limits, SARIF paths relative to the repository root, links to the rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cmcflex.report import github, sarif
+from cmcflex.report.model import Report
+from cmcflex.rules.base import Severity
+
+
+def _many(report: Report, severity: Severity, n: int) -> list:
+    first = report.findings[0]
+    return [first.model_copy(update={"severity": severity, "message": f"{severity.value} gap {i}",
+                                     "fingerprint": f"{severity.value}-{i}", "line": i + 1}) for i in range(n)]
+
+
+def test_github_orders_by_severity_and_caps_each_kind(report: Report) -> None:
+    findings = [*_many(report, Severity.INFO, 12), *_many(report, Severity.MINOR, 3),
+                *_many(report, Severity.MAJOR, 8), *_many(report, Severity.BLOCKER, 6)]
+    crowded = report.model_copy(update={"findings": findings})
+    lines = github.render(crowded).splitlines()
+    commands = [l for l in lines if l.startswith("::")]
+    assert commands[0].startswith("::error title=cmcflex verdict::cmcflex FAIL")
+    kinds = [l[2:].split(" ", 1)[0] for l in commands]
+    assert kinds == sorted(kinds, key=["error", "warning", "notice"].index)  # most severe first
+    assert kinds.count("error") == 10 and kinds.count("notice") == 10 and kinds.count("warning") == 5  # 3 minor + 2 waiver notes
+    errors = [l for l in commands[1:] if l.startswith("::error")]
+    assert all("(blocker)" in l for l in errors[:6]) and all("(major)" in l for l in errors[6:])
+    # 14 gaps that are errors, 9 shown beside the verdict: 5 left, with info 12 + 1 waived - 10 shown = 3
+    assert lines[-2] == ("5 more errors not shown as annotations (GitHub shows 10 per step): "
+                         "see the SARIF or Markdown report")
+    assert lines[-1].startswith("3 more notices not shown")
+    plain = [l for l in lines if not l.startswith("::")]
+    overflow = [l for l in plain if l.startswith("error: dossiers/cart/dossier.yaml:")]
+    assert len(overflow) == 5 and all("(major)" in l for l in overflow)  # the least severe errors wait
+
+
+def test_github_within_the_limits_prints_no_summary(report: Report) -> None:
+    text = github.render(report)
+    assert "not shown as annotations" not in text
+    assert all(line.startswith("::") for line in text.splitlines())
+
+
+def test_github_pass_verdict_is_a_notice(report: Report) -> None:
+    passing = report.model_copy(update={"findings": [], "verdict": "pass"})
+    assert github.render(passing).splitlines()[0].startswith("::notice title=cmcflex verdict::cmcflex PASS")
+
+
+def _run(report: Report, opts: sarif.SarifOptions) -> dict:
+    return json.loads(sarif.render(report, opts))["runs"][0]
+
+
+def test_sarif_uris_are_relative_to_the_root(report: Report, tmp_path: Path, monkeypatch) -> None:
+    repo = tmp_path / "repo"
+    (repo / "ci").mkdir(parents=True)
+    monkeypatch.chdir(repo / "ci")
+    moved = report.model_copy(update={"dossier": report.dossier.model_copy(update={"path": "../dossiers/cart"})})
+    run = _run(moved, sarif.options(root=repo))
+    loc = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert loc == {"uri": "dossiers/cart/dossier.yaml", "uriBaseId": "SRCROOT"}  # no ../ for code scanning
+    assert "uri" not in run["originalUriBaseIds"]["SRCROOT"]  # the same bytes on every machine
+    assert all(a["location"]["uriBaseId"] == "SRCROOT" for a in run["artifacts"])
+    outside = _run(moved, sarif.options(root=repo / "ci"))  # the dossier is outside this root
+    uri = outside["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert uri == {"uri": (repo / "dossiers/cart/dossier.yaml").as_uri()}
+
+
+def test_sarif_rules_link_to_their_documentation(report: Report, monkeypatch) -> None:
+    monkeypatch.delenv("CMCFLEX_DOCS_URL", raising=False)
+    run = _run(report, sarif.options())
+    assert [r["helpUri"] for r in run["tool"]["driver"]["rules"]] == [
+        "docs/rules.md#gmp-002", "docs/rules.md#gmp-003", "docs/rules.md#spec-005"]
+    base = "https://git.example.org/qa/cmcflex/blob/v1/docs/"
+    linked = _run(report, sarif.options(docs_url=base))
+    assert linked["tool"]["driver"]["informationUri"] == base + "rules.md"
+    assert linked["tool"]["driver"]["rules"][0]["helpUri"] == base + "rules.md#gmp-002"
+    monkeypatch.setenv("CMCFLEX_DOCS_URL", base)
+    assert _run(report, sarif.options())["tool"]["driver"]["informationUri"] == base + "rules.md"
+
+
+def test_rules_doc_has_the_anchors_sarif_links_to() -> None:
+    from cmcflex.rules import REGISTRY
+
+    headings = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
+    for r in REGISTRY:
+        assert f"\n### {r.id}\n" in headings and sarif.anchor(r.id) == r.id.lower()
+
+
+def test_sarif_info_findings_are_notes_or_left_out(report: Report, shared_dir: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((shared_dir / "schemas" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
+    full = _run(report, sarif.options())
+    assert [r["level"] for r in full["results"] if r["ruleId"] == "SPEC-005"] == ["warning", "note"]
+    doc = json.loads(sarif.render(report, sarif.options(info=False)))
+    jsonschema.Draft4Validator(schema).validate(doc)
+    quiet = doc["runs"][0]
+    assert "note" not in {r["level"] for r in quiet["results"]}
+    assert len(quiet["results"]) == len(full["results"]) - 1
+    assert quiet["properties"]["counts"]["info"] == 1 and quiet["properties"]["infoResults"] is False
+    for r in quiet["results"]:
+        assert quiet["tool"]["driver"]["rules"][r["ruleIndex"]]["id"] == r["ruleId"]
+        assert r["partialFingerprints"]["cmcflex/v1"]
+
+
+def test_sarif_with_root_is_valid_against_the_schema(report: Report, shared_dir: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((shared_dir / "schemas" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator(schema).validate(json.loads(sarif.render(report, sarif.options(root="."))))
