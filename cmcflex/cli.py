@@ -558,7 +558,11 @@ def rules_command(
         return
     from rich.console import Console
 
-    Console().print(rule_table(REGISTRY))
+    from cmcflex.rules.catalogue import rule_legend
+
+    console = Console()
+    console.print(rule_table(REGISTRY))
+    console.print(rule_legend())
 
 
 @app.command(cls=HelpCommand)
