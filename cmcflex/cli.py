@@ -481,6 +481,31 @@ def check(
     raise typer.Exit(EXIT_GAPS if report.verdict == "fail" else EXIT_OK)
 
 
+@app.command("pre-commit", cls=HelpCommand)
+def pre_commit(
+    files: Annotated[Optional[list[Path]], typer.Argument(
+        metavar="[FILE]...", help="Changed files, as pre-commit passes them; each dossier folder they "
+                                  "belong to (the folder holding dossier.yaml) is checked once.",
+        show_default=False)] = None,
+    target: TargetArg = None,
+    fail_on: FailOnOpt = None,
+    as_of: AsOfOpt = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Check the dossiers that changed files belong to (the pre-commit hook). Exit codes as check."""
+    from cmcflex.hooks import changed_dossiers
+
+    found = changed_dossiers(files or [])
+    if not found:
+        if not quiet:
+            typer.echo("cmcflex: no dossier among the changed files")
+        raise typer.Exit(EXIT_OK)
+    check(dossiers=found, target=target, fail_on=fail_on, as_of=as_of, config=config, no_config=no_config,
+          quiet=quiet)
+
+
 @app.command(cls=HelpCommand)
 def diff(
     old: Annotated[Path, typer.Argument(metavar="OLD", help="Older version: a JSON report (check -f json) or a dossier folder.")],
