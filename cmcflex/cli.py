@@ -352,7 +352,7 @@ def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
 
 def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output: Optional[list[str]],
                output_dir: Optional[Path], phase: Optional[PhaseOpt], target: Optional[PhaseOpt],
-               when: dt.date, follow_links: bool, quiet: bool = False) -> None:
+               when: dt.date, follow_links: bool, quiet: bool = False, sarif: object = None) -> None:
     """Check several dossiers (cmcflex.portfolio): a summary table, one report per dossier, combined exit."""
     import json
 
@@ -378,7 +378,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
         fail_on=settings.fail_on, rules=tuple(r.id for r in rules), overrides=dict(settings.severity or {}),
         extra_waivers=tuple(extra_waivers), extra_inputs=tuple(extra_inputs), follow_links=follow_links,
         formats=(format,) if output_dir is not None else (), generated_at=generated_at(),
-        configuration=_configuration(settings),
+        configuration=_configuration(settings), sarif=sarif,
     )
     from cmcflex.progress import portfolio_progress
 
@@ -447,24 +447,24 @@ def check(
     from cmcflex.discovery import is_portfolio
     from cmcflex.report.formats import FORMATS, renderer
 
+    from cmcflex.report import sarif
+
     when = _parse_date(as_of)
+    sarif_options = sarif.options(root=sarif_root, info=not sarif_no_info)
     if len(dossiers) > 1 or output_dir is not None or is_portfolio(dossiers):
         from cmcflex.discovery import find_dossiers
 
         settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config,
                              [*dossiers, *find_dossiers(dossiers)])
         _portfolio(dossiers, settings, format=format.value, output=output, output_dir=output_dir,
-                   phase=phase, target=target, when=when, follow_links=follow_links, quiet=quiet)
+                   phase=phase, target=target, when=when, follow_links=follow_links, quiet=quiet,
+                   sarif=sarif_options)
     dossier = dossiers[0]
     outputs = _parse_outputs(output or [], format.value, set(FORMATS))
     _check_outputs(dossier, outputs)
     settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [dossier])
     report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
                        follow_links=follow_links, debug=debug, quiet=quiet)
-    from cmcflex.report import sarif
-
-    sarif_options = sarif.options(root=sarif_root, info=not sarif_no_info)
-
     def render(fmt: str) -> str:
         return sarif.render(report, sarif_options) if fmt == "sarif" else renderer(fmt)(report)
 

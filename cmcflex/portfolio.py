@@ -49,6 +49,7 @@ class PortfolioOptions:
     formats: tuple[str, ...] = ()            # reports to render for each dossier
     generated_at: str | None = None
     configuration: Configuration | None = None  # shown in every report
+    sarif: Any = None                        # cmcflex.report.sarif.SarifOptions of SARIF reports; None: defaults
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,6 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
     from cmcflex.dossier.errors import DossierError
     from cmcflex.dossier.loader import load_dossier
     from cmcflex.engine import InternalError
-    from cmcflex.report.formats import renderer
     from cmcflex.rules import REGISTRY
     from cmcflex.rules.base import Severity
 
@@ -104,7 +104,7 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
             extra_waivers=list(options.extra_waivers), extra_inputs=list(options.extra_inputs),
             path_label=label, generated_at=options.generated_at, configuration=options.configuration,
         )
-        reports = {fmt: renderer(fmt)(report) for fmt in options.formats}
+        reports = {fmt: _render(fmt, report, options) for fmt in options.formats}
     except ValueError as exc:
         return DossierOutcome(label, EXIT_ERROR, product=dossier.info.product.name, error=str(exc))
     except InternalError as exc:
@@ -160,6 +160,16 @@ def check_portfolio(
     with _context().Pool(count, initializer=_bind_to_parent, initargs=(os.getpid(),)) as pool:
         chunks = max(1, min(8, len(jobs) // (4 * count)))
         return [_tracked(outcome, tick) for outcome in pool.imap(_worker, jobs, chunksize=chunks)]
+
+
+def _render(fmt: str, report: Report, options: PortfolioOptions) -> str:
+    from cmcflex.report.formats import renderer
+
+    if fmt == "sarif" and options.sarif is not None:
+        from cmcflex.report import sarif
+
+        return sarif.render(report, options.sarif)
+    return renderer(fmt)(report)
 
 
 def _tracked(outcome: DossierOutcome, tick: Callable[[], None]) -> DossierOutcome:

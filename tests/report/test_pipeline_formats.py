@@ -4,6 +4,7 @@ GitHub's per-step limits, SARIF paths relative to the repository root, links to 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,31 @@ def test_sarif_with_root_is_valid_against_the_schema(report: Report, shared_dir:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((shared_dir / "schemas" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
     jsonschema.Draft4Validator(schema).validate(json.loads(sarif.render(report, sarif.options(root="."))))
+
+
+def test_cli_sarif_options_apply_to_one_dossier_and_to_a_portfolio(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from cmcflex.cli import app
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(tmp_path)
+    for name in ("cart-phase2", "aav-bla"):
+        shutil.copytree(root / "sample_dossiers" / name, tmp_path / "repo" / "dossiers" / name)
+    (tmp_path / "ci").mkdir()
+    monkeypatch.chdir(tmp_path / "ci")
+    runner = CliRunner()
+    common = ["--as-of", "2026-11-25", "--no-config", "--sarif-root", "../repo", "--sarif-no-info", "-q"]
+    one = runner.invoke(app, ["check", "../repo/dossiers/cart-phase2", "-o", "sarif:one.sarif", *common])
+    assert one.exit_code == 1
+    run = json.loads(Path("one.sarif").read_text(encoding="utf-8"))["runs"][0]
+    assert "note" not in {r["level"] for r in run["results"]}
+    assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith(
+        "dossiers/cart-phase2/")
+    many = runner.invoke(app, ["check", "../repo/dossiers", "-f", "sarif", "--output-dir", "out", *common])
+    assert many.exit_code == 1
+    for name in ("cart-phase2", "aav-bla"):
+        run = json.loads(Path(f"out/{name}.sarif").read_text(encoding="utf-8"))["runs"][0]
+        assert "note" not in {r["level"] for r in run["results"]}
+        uri = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        assert uri["uriBaseId"] == "SRCROOT" and uri["uri"].startswith(f"dossiers/{name}/")
