@@ -31,17 +31,26 @@ DESCRIPTION = ("BLA readiness checks for cell and gene therapy CMC dossiers, pha
 MAX_DATA_CHARS = 4000
 LEVEL = {Severity.BLOCKER: "error", Severity.MAJOR: "error", Severity.MINOR: "warning", Severity.INFO: "note"}
 ROOT_ID = "SRCROOT"
-RULES_DOC = "docs/rules.md"  # relative to the cmcflex sources when no documentation URL is set
+RULES_DOC = "docs/rules.md"  # the rules reference, named in help text
 DOCS_URL_ENV = "CMCFLEX_DOCS_URL"
 ROOT_TEXT = ("The folder the relative locations start from: --sarif-root, by default the folder cmcflex ran in "
              "(the repository root in CI). Left unnamed so the log is the same on every machine.")
 
 
-def docs_base(docs_url: str | None = None) -> str:
-    """Where docs/rules.md is: ``docs_url`` (or CMCFLEX_DOCS_URL), the URL of the sources' docs
-    folder, e.g. ``https://github.com/ORG/cmcflex/blob/v1.0.0/docs``; else the path in the sources."""
+def docs_base(docs_url: str | None = None) -> str | None:
+    """The URL of docs/rules.md from ``docs_url`` (or CMCFLEX_DOCS_URL), the URL of the sources'
+    docs folder, e.g. ``https://github.com/ORG/cmcflex/blob/v1.0.0/docs``; None when not set.
+
+    cmcflex has no public site, and code scanning refuses a SARIF log whose ``informationUri`` or
+    ``helpUri`` is not an absolute URI, so without a URL both are left out (the help text names
+    docs/rules.md instead). A value that is not an absolute http(s) URL is ignored likewise."""
+    from urllib.parse import urlsplit
+
     url = (docs_url if docs_url is not None else os.environ.get(DOCS_URL_ENV, "")).strip().rstrip("/")
-    return f"{url}/rules.md" if url else RULES_DOC
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{url}/rules.md"
 
 
 def _location(report: Report, file: str, root: Path | None) -> dict[str, Any]:
@@ -62,11 +71,11 @@ def _location(report: Report, file: str, root: Path | None) -> dict[str, Any]:
 @dataclass(frozen=True)
 class SarifOptions:
     """``root``: the folder URIs are relative to (None: as given); ``info``: keep info findings;
-    ``docs``: where docs/rules.md is (:func:`docs_base`)."""
+    ``docs``: the URL of docs/rules.md, or None (:func:`docs_base`)."""
 
     root: Path | None = None
     info: bool = True
-    docs: str = RULES_DOC
+    docs: str | None = None
 
 
 def options(root: Path | str | None = None, info: bool = True, docs_url: str | None = None) -> SarifOptions:
@@ -88,7 +97,8 @@ def _rule(rule: FiredRule, report: Report, opts: SarifOptions) -> dict[str, Any]
     cites = "; ".join(rule.cites)
     text = f"{rule.title}.\nRemedy: {rule.remedy}\nCites: {cites}"
     markdown = (f"**{rule.title}**\n\n**Remedy:** {rule.remedy}\n\n**Cites:** {cites}\n\n"
-                f"Run `cmcflex explain {rule.id}` for why it matters and its severity by phase.")
+                f"Run `cmcflex explain {rule.id}` for why it matters and its severity by phase "
+                f"({RULES_DOC}#{anchor(rule.id)} in the cmcflex sources).")
     first = next(f for f in all_findings(report) if f.rule == rule.id)
     return {
         "id": rule.id,
@@ -96,10 +106,9 @@ def _rule(rule: FiredRule, report: Report, opts: SarifOptions) -> dict[str, Any]
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": f"{rule.title}. Cites: {cites}"},
         "help": {"text": text, "markdown": markdown},
-        "helpUri": f"{opts.docs}#{anchor(rule.id)}",
         "defaultConfiguration": {"level": LEVEL[first.default_severity or first.severity]},
         "properties": {"area": rule.area, "cites": list(rule.cites), "tags": ["cmc", rule.area.lower()]},
-    }
+    } | ({"helpUri": f"{opts.docs}#{anchor(rule.id)}"} if opts.docs else {})
 
 
 def _result(f: Finding, report: Report, index: dict[str, int], opts: SarifOptions) -> dict[str, Any]:
@@ -181,7 +190,7 @@ def to_dict(report: Report, opts: SarifOptions | None = None) -> dict[str, Any]:
             "semanticVersion": report.tool.version,
             "shortDescription": {"text": "BLA readiness checks for cell and gene therapy CMC dossiers."},
             "fullDescription": {"text": DESCRIPTION},
-            "informationUri": opts.docs,
+            **({"informationUri": opts.docs} if opts.docs else {}),
             "rules": [_rule(r, report, opts) for r in rules],
             "properties": {"ruleset": report.tool.ruleset},
         }},

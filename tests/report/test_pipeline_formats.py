@@ -74,14 +74,19 @@ def test_sarif_uris_are_relative_to_the_root(report: Report, tmp_path: Path, mon
 def test_sarif_rules_link_to_their_documentation(report: Report, monkeypatch) -> None:
     monkeypatch.delenv("CMCFLEX_DOCS_URL", raising=False)
     run = _run(report, sarif.options())
-    assert [r["helpUri"] for r in run["tool"]["driver"]["rules"]] == [
-        "docs/rules.md#gmp-002", "docs/rules.md#gmp-003", "docs/rules.md#spec-005"]
+    # code scanning refuses a helpUri or informationUri that is not an absolute URI: without a URL, none
+    assert "informationUri" not in run["tool"]["driver"]
+    assert all("helpUri" not in r for r in run["tool"]["driver"]["rules"])
+    assert "docs/rules.md#gmp-003" in run["tool"]["driver"]["rules"][1]["help"]["markdown"]
     base = "https://git.example.org/qa/cmcflex/blob/v1/docs/"
     linked = _run(report, sarif.options(docs_url=base))
     assert linked["tool"]["driver"]["informationUri"] == base + "rules.md"
-    assert linked["tool"]["driver"]["rules"][0]["helpUri"] == base + "rules.md#gmp-002"
+    assert [r["helpUri"] for r in linked["tool"]["driver"]["rules"]] == [
+        base + "rules.md#gmp-002", base + "rules.md#gmp-003", base + "rules.md#spec-005"]
     monkeypatch.setenv("CMCFLEX_DOCS_URL", base)
     assert _run(report, sarif.options())["tool"]["driver"]["informationUri"] == base + "rules.md"
+    monkeypatch.setenv("CMCFLEX_DOCS_URL", "docs")  # not an absolute URL: left out, never written
+    assert "informationUri" not in _run(report, sarif.options())["tool"]["driver"]
 
 
 def test_rules_doc_has_the_anchors_sarif_links_to() -> None:
@@ -108,10 +113,28 @@ def test_sarif_info_findings_are_notes_or_left_out(report: Report, shared_dir: P
         assert r["partialFingerprints"]["cmcflex/v1"]
 
 
-def test_sarif_with_root_is_valid_against_the_schema(report: Report, shared_dir: Path) -> None:
+def _uri_formats(jsonschema):  # type: ignore[no-untyped-def]
+    """The schema's "uri" (absolute) and "uri-reference" formats, checked as upload-sarif checks them."""
+    from urllib.parse import urlsplit
+
+    checker = jsonschema.FormatChecker()
+    checker.checks("uri")(lambda v: not isinstance(v, str) or (bool(urlsplit(v).scheme) and " " not in v))
+    checker.checks("uri-reference")(lambda v: not isinstance(v, str) or not any(c in v for c in ' \\"<>'))
+    return checker
+
+
+@pytest.mark.parametrize("docs_url", [None, "https://git.example.org/qa/cmcflex/blob/v1/docs"])
+def test_sarif_uris_have_the_formats_code_scanning_requires(report: Report, shared_dir: Path, docs_url) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((shared_dir / "schemas" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
-    jsonschema.Draft4Validator(schema).validate(json.loads(sarif.render(report, sarif.options(root="."))))
+    moved = report.model_copy(update={"dossier": report.dossier.model_copy(update={"path": "/data/my dossier"})})
+    for r in (report, moved):
+        doc = json.loads(sarif.render(r, sarif.options(root=".", docs_url=docs_url)))
+        jsonschema.Draft4Validator(schema, format_checker=_uri_formats(jsonschema)).validate(doc)
+    bad = json.loads(sarif.render(report, sarif.options(docs_url="https://x.org/docs")))
+    bad["runs"][0]["tool"]["driver"]["informationUri"] = "docs/rules.md"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft4Validator(schema, format_checker=_uri_formats(jsonschema)).validate(bad)
 
 
 def test_cli_sarif_options_apply_to_one_dossier_and_to_a_portfolio(tmp_path: Path, monkeypatch) -> None:
