@@ -6,8 +6,8 @@ Files outside any dossier are ignored, so a commit that touches no dossier check
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 MARKER = "dossier.yaml"
 

@@ -8,9 +8,10 @@ cleared when the work ends, leaving the report alone on the screen.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -19,22 +20,29 @@ LARGE_LOTS_BYTES = 16 * 1024 * 1024  # lot data from which reading takes long en
 MIN_PORTFOLIO = 2  # dossiers from which a portfolio shows its progress
 
 
-def stderr_console() -> "Console":
+def stderr_console() -> Console:
     """The console progress is drawn on (tests replace it with a forced terminal)."""
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 
-def _console(quiet: bool) -> "Console | None":
+def _console(quiet: bool) -> Console | None:
     if quiet:
         return None
     console = stderr_console()
     return console if console.is_terminal else None
 
 
-def _progress(console: "Console", *, counted: bool) -> object:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def _progress(console: Console, *, counted: bool) -> object:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     columns = [SpinnerColumn(), TextColumn("{task.description}")]
     if counted:

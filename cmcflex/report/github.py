@@ -76,7 +76,7 @@ def verdict(report: Report) -> Annotation:
     return Annotation("notice" if report.verdict == "pass" else "error", None, None, "cmcflex verdict", summary)
 
 
-def annotations(report: Report) -> list[Annotation]:
+def ordered(report: Report) -> list[Annotation]:
     """The verdict, then open findings most severe first, waivers that did not apply, waived findings."""
     open_ = sorted(report.findings, key=lambda f: RANK[f.severity])  # stable: report order within a severity
     found = [_annotation(f, report) for f in open_]
@@ -91,7 +91,7 @@ def render(report: Report, per_step: int = PER_STEP) -> str:
     shown: list[str] = []
     left: dict[str, list[Annotation]] = {kind: [] for kind in KINDS}
     used = dict.fromkeys(KINDS, 0)
-    for a in annotations(report):
+    for a in ordered(report):
         if used[a.level] < per_step:
             used[a.level] += 1
             shown.append(_command(a))
