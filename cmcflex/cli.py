@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from cmcflex import __version__
+from cmcflex.help import HelpCommand, HelpGroup
 from cmcflex.outputs import is_stdout
 from cmcflex.paths import display_path, is_folder, is_inside
 
@@ -35,6 +36,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=HelpGroup,
 )
 
 
@@ -170,18 +173,18 @@ class DiffFormatOpt(str, Enum):
 
 FailOnOpt = Annotated[
     Optional[SeverityOpt],
-    typer.Option("--fail-on", show_default=False,
-                 help="Exit 1 when a gap at or above this severity is found. "
+    typer.Option("--fail-on", metavar="LEVEL", show_default=False,
+                 help="info, minor, major or blocker: exit 1 when a gap at or above this severity is found. "
                       "(env CMCFLEX_FAIL_ON; config fail-on; default major)"),
 ]
 SelectOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--select", help="Run only these rules: ids, prefixes (SPEC-01) or areas (PPQ); "
+    typer.Option("--select", metavar="RULES", help="Run only these rules: ids, prefixes (SPEC-01) or areas (PPQ); "
                                    "repeatable or comma-separated. (env CMCFLEX_SELECT; config select)"),
 ]
 IgnoreOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--ignore", help="Skip these rules: ids, prefixes or areas. (env CMCFLEX_IGNORE; config ignore)"),
+    typer.Option("--ignore", metavar="RULES", help="Skip these rules: ids, prefixes or areas. (env CMCFLEX_IGNORE; config ignore)"),
 ]
 SeverityOverrideOpt = Annotated[
     Optional[list[str]],
@@ -191,18 +194,23 @@ SeverityOverrideOpt = Annotated[
 ]
 WaiversOpt = Annotated[
     Optional[Path],
-    typer.Option("--waivers", help="Waivers file (same format as waivers.yaml), applied in addition "
+    typer.Option("--waivers", metavar="FILE", help="Waivers file (same format as waivers.yaml), applied in addition "
                                    "to the dossier's own. (env CMCFLEX_WAIVERS; config waivers)"),
 ]
 ConfigOpt = Annotated[
     Optional[Path],
-    typer.Option("--config", help="Configuration file (default: nearest cmcflex.toml or pyproject.toml "
+    typer.Option("--config", metavar="FILE", help="Configuration file (default: nearest cmcflex.toml or pyproject.toml "
                                   "tool.cmcflex table, from the current folder up). (env CMCFLEX_CONFIG)"),
 ]
 NoConfigOpt = Annotated[bool, typer.Option("--no-config", help="Ignore configuration files.")]
-AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluation date (ISO); default today.")]
-PhaseArg = Annotated[Optional[PhaseOpt], typer.Option(help="Override the phase in dossier.yaml.")]
-TargetArg = Annotated[Optional[PhaseOpt], typer.Option(help="Check readiness for a later milestone, e.g. bla.")]
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", metavar="DATE",
+                                                help="Evaluation date (YYYY-MM-DD); default today.")]
+PHASES = "phase_1, phase_2, phase_3, bla or post_approval"
+PhaseArg = Annotated[Optional[PhaseOpt], typer.Option(
+    "--phase", metavar="PHASE", help=f"Override the phase in dossier.yaml: {PHASES}.")]
+TargetArg = Annotated[Optional[PhaseOpt], typer.Option(
+    "--target", metavar="PHASE", help="Check readiness for a later milestone, e.g. bla.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line; no progress display.")]
 FollowLinksOpt = Annotated[
     bool, typer.Option("--follow-links", help="Allow symbolic links that lead outside the dossier "
                                               "(and, in a folder of dossiers, links to dossiers outside it).")
@@ -210,7 +218,7 @@ FollowLinksOpt = Annotated[
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 OutputOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--output", "-o", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
+    typer.Option("--output", "-o", metavar="[FORMAT:]FILE", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
                                         "e.g. -o sarif:cmcflex.sarif -o html:report.html; without FORMAT: "
                                         "the format follows the extension (.json, .sarif, .xml, .md, "
                                         ".html), else --format."),
@@ -299,13 +307,15 @@ def _prepare(settings: "Effective") -> tuple[list, list, list]:
     return rules, extra_waivers, extra_inputs
 
 
-def _load(dossier: Path, follow_links: bool) -> "Dossier":
+def _load(dossier: Path, follow_links: bool, quiet: bool = False) -> "Dossier":
     """Load a dossier or print its problems and exit 2."""
     from cmcflex.dossier.errors import DossierError
     from cmcflex.dossier.loader import load_dossier
+    from cmcflex.progress import loading
 
     try:
-        return load_dossier(dossier, follow_links=follow_links)
+        with loading(dossier, quiet=quiet):
+            return load_dossier(dossier, follow_links=follow_links)
     except DossierError as exc:
         _print_load_errors(exc)
         raise typer.Exit(EXIT_ERROR) from None
@@ -313,14 +323,14 @@ def _load(dossier: Path, follow_links: bool) -> "Dossier":
 
 def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt] = None,
               target: Optional[PhaseOpt] = None, when: dt.date, follow_links: bool = False,
-              debug: bool = False) -> "Report":
+              debug: bool = False, quiet: bool = False) -> "Report":
     """Load, select rules, apply waivers and configuration: the one path of check and diff."""
     from cmcflex.api import build_report
     from cmcflex.engine import InternalError
     from cmcflex.phases import Phase
 
     rules, extra_waivers, extra_inputs = _prepare(settings)
-    loaded = _load(dossier, follow_links)
+    loaded = _load(dossier, follow_links, quiet)
     try:
         return build_report(
             loaded,
@@ -360,7 +370,7 @@ def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
 
 def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output: Optional[list[str]],
                output_dir: Optional[Path], phase: Optional[PhaseOpt], target: Optional[PhaseOpt],
-               when: dt.date, follow_links: bool) -> None:
+               when: dt.date, follow_links: bool, quiet: bool = False, sarif: object = None) -> None:
     """Check several dossiers (cmcflex.portfolio): a summary table, one report per dossier, combined exit."""
     import json
 
@@ -386,9 +396,12 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
         fail_on=settings.fail_on, rules=tuple(r.id for r in rules), overrides=dict(settings.severity or {}),
         extra_waivers=tuple(extra_waivers), extra_inputs=tuple(extra_inputs), follow_links=follow_links,
         formats=(format,) if output_dir is not None else (), generated_at=generated_at(),
-        configuration=_configuration(settings),
+        configuration=_configuration(settings), sarif=sarif,
     )
-    outcomes = check_portfolio(found, options, refused=links_outside(paths))
+    from cmcflex.progress import portfolio_progress
+
+    with portfolio_progress(len(found), quiet=quiet) as advance:
+        outcomes = check_portfolio(found, options, refused=links_outside(paths), on_done=advance)
     if output_dir is not None:
         for path, text in report_files(outcomes, output_dir).items():
             _write(path, text)
@@ -398,6 +411,10 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
              "exit_code": o.exit_code, "counts": o.counts, "error": o.error, "problems": list(o.problems)}
             for o in outcomes
         ], indent=2) + "\n")
+    elif quiet:
+        from cmcflex.portfolio import totals_line
+
+        typer.echo(totals_line(outcomes))
     else:
         from rich.console import Console
 
@@ -405,20 +422,30 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
     raise typer.Exit(combined_exit_code(outcomes))
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def check(
     dossiers: Annotated[list[Path], typer.Argument(
-        help="Dossier folder (holds dossier.yaml). Several folders, or a folder of dossier folders, "
+        metavar="DOSSIER...", help="Dossier folder (holds dossier.yaml). Several folders, or a folder of dossier folders, "
              "check a portfolio: a summary table and the combined exit code.", show_default=False)],
     phase: PhaseArg = None,
     target: TargetArg = None,
     fail_on: FailOnOpt = None,
     format: Annotated[
-        ReportFormatOpt, typer.Option("--format", "-f", help="Report format on standard output.")
+        ReportFormatOpt, typer.Option("--format", "-f", metavar="FORMAT",
+                                      help="Report format on standard output: console, json, sarif, junit, "
+                                           "markdown, html or github.")
     ] = ReportFormatOpt.console,
     output: OutputOpt = None,
+    sarif_root: Annotated[Optional[Path], typer.Option(
+        "--sarif-root", metavar="DIR", show_default=False,
+        help="SARIF file locations are relative to DIR (uriBaseId SRCROOT), so code scanning finds them "
+             "in the repository; default: the current folder.")] = None,
+    sarif_no_info: Annotated[bool, typer.Option(
+        "--sarif-no-info", help="Leave info findings out of SARIF (they would be code-scanning alerts of "
+                                "level note).")] = False,
+    quiet: QuietOpt = False,
     output_dir: Annotated[Optional[Path], typer.Option(
-        "--output-dir", help="With several dossiers: write one report per dossier to DIR, named "
+        "--output-dir", metavar="DIR", help="With several dossiers: write one report per dossier to DIR, named "
                              "<dossier-name>.<ext>, in the --format format.")] = None,
     as_of: AsOfOpt = None,
     select: SelectOpt = None,
@@ -438,40 +465,74 @@ def check(
     from cmcflex.discovery import is_portfolio
     from cmcflex.report.formats import FORMATS, renderer
 
+    from cmcflex.report import sarif
+
     when = _parse_date(as_of)
+    sarif_options = sarif.options(root=sarif_root, info=not sarif_no_info)
     if len(dossiers) > 1 or output_dir is not None or is_portfolio(dossiers):
         from cmcflex.discovery import find_dossiers
 
         settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config,
                              [*dossiers, *find_dossiers(dossiers)])
         _portfolio(dossiers, settings, format=format.value, output=output, output_dir=output_dir,
-                   phase=phase, target=target, when=when, follow_links=follow_links)
+                   phase=phase, target=target, when=when, follow_links=follow_links, quiet=quiet,
+                   sarif=sarif_options)
     dossier = dossiers[0]
     outputs = _parse_outputs(output or [], format.value, set(FORMATS))
     _check_outputs(dossier, outputs)
     settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [dossier])
     report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
-                       follow_links=follow_links, debug=debug)
+                       follow_links=follow_links, debug=debug, quiet=quiet)
+    def render(fmt: str) -> str:
+        return sarif.render(report, sarif_options) if fmt == "sarif" else renderer(fmt)(report)
+
     for fmt, path in outputs:
-        _write(path, renderer(fmt)(report))
+        _write(path, render(fmt))
     if any(is_stdout(p) for _, p in outputs):
         pass  # standard output was asked for by name: it holds those reports only
     elif format is ReportFormatOpt.console or any(f == format.value and f != "console" for f, _ in outputs):
-        from cmcflex.report.console import new_console, print_report
+        from cmcflex.report.console import new_console, print_report, print_verdict
 
-        print_report(report, new_console())
+        (print_verdict if quiet else print_report)(report, new_console())
     else:
-        sys.stdout.write(renderer(format.value)(report))
+        sys.stdout.write(render(format.value))
     raise typer.Exit(EXIT_GAPS if report.verdict == "fail" else EXIT_OK)
 
 
-@app.command()
-def diff(
-    old: Annotated[Path, typer.Argument(help="Older version: a JSON report (check -f json) or a dossier folder.")],
-    new: Annotated[Path, typer.Argument(help="Newer version: a JSON report or a dossier folder.")],
+@app.command("pre-commit", cls=HelpCommand)
+def pre_commit(
+    files: Annotated[Optional[list[Path]], typer.Argument(
+        metavar="[FILE]...", help="Changed files, as pre-commit passes them; each dossier folder they "
+                                  "belong to (the folder holding dossier.yaml) is checked once.",
+        show_default=False)] = None,
+    target: TargetArg = None,
     fail_on: FailOnOpt = None,
-    format: Annotated[DiffFormatOpt, typer.Option("--format", "-f", help="Output format.")] = DiffFormatOpt.console,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the diff to FILE.")] = None,
+    as_of: AsOfOpt = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Check the dossiers that changed files belong to (the pre-commit hook). Exit codes as check."""
+    from cmcflex.hooks import changed_dossiers
+
+    found = changed_dossiers(files or [])
+    if not found:
+        if not quiet:
+            typer.echo("cmcflex: no dossier among the changed files")
+        raise typer.Exit(EXIT_OK)
+    check(dossiers=found, target=target, fail_on=fail_on, as_of=as_of, config=config, no_config=no_config,
+          quiet=quiet)
+
+
+@app.command(cls=HelpCommand)
+def diff(
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="Older version: a JSON report (check -f json) or a dossier folder.")],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="Newer version: a JSON report or a dossier folder.")],
+    fail_on: FailOnOpt = None,
+    format: Annotated[DiffFormatOpt, typer.Option("--format", "-f", metavar="FORMAT",
+                                                  help="console, json or markdown.")] = DiffFormatOpt.console,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE",
+                                                   help="Write the diff to FILE.")] = None,
     as_of: AsOfOpt = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
@@ -523,9 +584,10 @@ def diff(
     raise typer.Exit(EXIT_GAPS if result.failing else EXIT_OK)
 
 
-@app.command("rules")
+@app.command("rules", cls=HelpCommand)
 def rules_command(
-    format: Annotated[FormatOpt, typer.Option("--format", "-f", help="console, json or markdown")] = FormatOpt.console,
+    format: Annotated[FormatOpt, typer.Option("--format", "-f", metavar="FORMAT",
+                                              help="console, json or markdown.")] = FormatOpt.console,
 ) -> None:
     """List every rule with its severity by phase (markdown: the rules reference, docs/rules.md)."""
     from cmcflex.rules.catalogue import rule_table, rules_json, rules_markdown
@@ -539,11 +601,15 @@ def rules_command(
         return
     from rich.console import Console
 
-    Console().print(rule_table(registry))
+    from cmcflex.rules.catalogue import rule_legend
+
+    console = Console()
+    console.print(rule_table(registry))
+    console.print(rule_legend())
 
 
-@app.command()
-def explain(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. PPQ-002, or its slug.")]) -> None:
+@app.command(cls=HelpCommand)
+def explain(rule_id: Annotated[str, typer.Argument(metavar="RULE", help="Rule id, e.g. PPQ-002, or its slug.")]) -> None:
     """Explain a rule: what it checks, why, its severity by phase, citations and remedy."""
     from cmcflex.dossier.errors import did_you_mean
     from cmcflex.rules.catalogue import explain_text
@@ -572,18 +638,22 @@ class ModalityOpt(str, Enum):
     oncolytic_virus = "oncolytic_virus"
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def init(
-    folder: Annotated[Path, typer.Argument(help="New folder for the dossier (must not exist, or be empty).")],
-    modality: Annotated[ModalityOpt, typer.Option("--modality", "-m", help="Product modality.")],
-    phase: Annotated[PhaseOpt, typer.Option("--phase", "-p", help="Where the product stands now.")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="New folder for the dossier (must not exist, or be empty).")],
+    modality: Annotated[ModalityOpt, typer.Option(
+        "--modality", "-m", metavar="MODALITY",
+        help="Product modality: " + ", ".join(m.value for m in ModalityOpt) + ".")],
+    phase: Annotated[PhaseOpt, typer.Option("--phase", "-p", metavar="PHASE",
+                                            help=f"Where the product stands now: {PHASES}.")],
     pivotal_phase: Annotated[
-        PhaseOpt, typer.Option("--pivotal-phase", help="Phase of the registrational study.")
+        PhaseOpt, typer.Option("--pivotal-phase", metavar="PHASE",
+                               help="Phase of the registrational study: phase_1, phase_2 or phase_3.")
     ] = PhaseOpt.phase_3,
-    product: Annotated[Optional[str], typer.Option("--product", help="Product name or code.")] = None,
+    product: Annotated[Optional[str], typer.Option("--product", metavar="NAME", help="Product name or code.")] = None,
     schema_base: Annotated[
         Optional[str],
-        typer.Option("--schema-base", help="Folder or URL of the JSON Schemas for the editor line of each "
+        typer.Option("--schema-base", metavar="LOCATION", help="Folder or URL of the JSON Schemas for the editor line of each "
                                            "YAML file; default: copies in FOLDER/.schemas."),
     ] = None,
 ) -> None:
@@ -611,15 +681,15 @@ def init(
     typer.echo(f"Next: replace the TODO placeholders, then run `cmcflex check {folder}` and `cmcflex plan {folder}`.")
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def schema(
     file_kind: Annotated[
         Optional[str],
-        typer.Argument(help="dossier, gmp, specifications, methods, ppq, changes or waivers "
+        typer.Argument(metavar="[KIND]", help="dossier, gmp, specifications, methods, ppq, changes or waivers "
                             "(or a file name such as gmp.yaml)."),
     ] = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Write the schema files into this folder.")
+        Optional[Path], typer.Option("--output", "-o", metavar="DIR", help="Write the schema files into DIR.")
     ] = None,
 ) -> None:
     """JSON Schema (draft-07) of the dossier's YAML files, for editor completion and validation."""
@@ -653,10 +723,11 @@ class PlanFormatOpt(str, Enum):
     json = "json"
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def plan(
-    dossier: Annotated[Path, typer.Argument(help="Dossier folder (holds dossier.yaml).")],
-    format: Annotated[PlanFormatOpt, typer.Option("--format", "-f", help="console or json")] = PlanFormatOpt.console,
+    dossier: Annotated[Path, typer.Argument(metavar="DOSSIER", help="Dossier folder (holds dossier.yaml).")],
+    format: Annotated[PlanFormatOpt, typer.Option("--format", "-f", metavar="FORMAT",
+                                                  help="console or json.")] = PlanFormatOpt.console,
     phase: PhaseArg = None,
     as_of: AsOfOpt = None,
     config: ConfigOpt = None,

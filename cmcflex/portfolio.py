@@ -15,7 +15,7 @@ import datetime as dt
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from cmcflex.discovery import (  # noqa: F401 - part of this module's API
     MARKER, dossiers_in, duplicate_names, find_dossiers, is_dossier, is_portfolio, links_outside,
@@ -49,6 +49,7 @@ class PortfolioOptions:
     formats: tuple[str, ...] = ()            # reports to render for each dossier
     generated_at: str | None = None
     configuration: Configuration | None = None  # shown in every report
+    sarif: Any = None                        # cmcflex.report.sarif.SarifOptions of SARIF reports; None: defaults
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,6 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
     from cmcflex.dossier.errors import DossierError
     from cmcflex.dossier.loader import load_dossier
     from cmcflex.engine import InternalError
-    from cmcflex.report.formats import renderer
     from cmcflex.rules import REGISTRY
     from cmcflex.rules.base import Severity
 
@@ -104,7 +104,7 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
             extra_waivers=list(options.extra_waivers), extra_inputs=list(options.extra_inputs),
             path_label=label, generated_at=options.generated_at, configuration=options.configuration,
         )
-        reports = {fmt: renderer(fmt)(report) for fmt in options.formats}
+        reports = {fmt: _render(fmt, report, options) for fmt in options.formats}
     except ValueError as exc:
         return DossierOutcome(label, EXIT_ERROR, product=dossier.info.product.name, error=str(exc))
     except InternalError as exc:
@@ -135,28 +135,46 @@ def _worker(args: tuple[Path, PortfolioOptions]) -> DossierOutcome:
 
 def check_portfolio(
     paths: Sequence[Path], options: PortfolioOptions, workers: int | None = None,
-    refused: Iterable[Path] = (),
+    refused: Iterable[Path] = (), on_done: Callable[[], None] | None = None,
 ) -> list[DossierOutcome]:
     """Check every dossier, in a pool of ``min(2, len(paths))`` processes; outcomes in input order.
+    ``on_done`` is called once per dossier as it finishes (a progress display).
 
     ``refused`` dossiers (links out of the portfolio, see :func:`links_outside`) are not read:
     their outcome is an error saying so, unless ``options.follow_links``.
     """
     skip = set() if options.follow_links else set(refused)
     if skip:
-        checked = iter(check_portfolio([p for p in paths if p not in skip], options, workers))
-        return [_refused(p) if p in skip else next(checked) for p in paths]
+        checked = iter(check_portfolio([p for p in paths if p not in skip], options, workers, on_done=on_done))
+        return [_tracked(_refused(p), on_done or (lambda: None)) if p in skip else next(checked) for p in paths]
     jobs = [(Path(p), options) for p in paths]
     count = min(WORKERS if workers is None else workers, len(jobs))
+    tick = on_done or (lambda: None)
     if count <= 1:
-        return [_worker(job) for job in jobs]
+        return [_tracked(_worker(job), tick) for job in jobs]
     _preload()
     import os
 
     # leaving the block for any reason (an error, Ctrl-C, SIGTERM turned into an exception by the
     # command line) terminates the workers; they never outlive the main process (see _bind_to_parent)
     with _context().Pool(count, initializer=_bind_to_parent, initargs=(os.getpid(),)) as pool:
-        return pool.map(_worker, jobs, chunksize=max(1, min(8, len(jobs) // (4 * count))))
+        chunks = max(1, min(8, len(jobs) // (4 * count)))
+        return [_tracked(outcome, tick) for outcome in pool.imap(_worker, jobs, chunksize=chunks)]
+
+
+def _render(fmt: str, report: Report, options: PortfolioOptions) -> str:
+    from cmcflex.report.formats import renderer
+
+    if fmt == "sarif" and options.sarif is not None:
+        from cmcflex.report import sarif
+
+        return sarif.render(report, options.sarif)
+    return renderer(fmt)(report)
+
+
+def _tracked(outcome: DossierOutcome, tick: Callable[[], None]) -> DossierOutcome:
+    tick()
+    return outcome
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

@@ -87,7 +87,7 @@ def test_format_to_stdout() -> None:
     result = run("-f", "sarif")
     assert json.loads(result.stdout)["version"] == "2.1.0"
     result = run("-f", "github")
-    assert result.stdout.splitlines()[-1].startswith("::error title=cmcflex verdict::")
+    assert result.stdout.splitlines()[0].startswith("::error title=cmcflex verdict::")
 
 
 def test_fail_on_from_command_line_environment_and_file() -> None:

@@ -124,6 +124,19 @@ def print_report(report: Report, console: Console) -> None:
         console.print(part)
 
 
+def verdict_line(report: Report) -> Text:
+    """``FAIL (fails on major and above): 0 blocker · 1 major · …``: all that ``--quiet`` prints."""
+    line = Text("PASS", style="bold green") if report.verdict == "pass" else Text("FAIL", style="bold red")
+    line.append(f" (fails on {report.fail_on.value} and above): ")
+    line.append_text(_summary(report))
+    line.append(f" · {clean(report.dossier.path)}")
+    return line
+
+
+def print_verdict(report: Report, console: Console) -> None:
+    console.print(verdict_line(report), soft_wrap=True)
+
+
 def render(report: Report) -> str:
     """Plain text (no colour) of the console report, for files."""
     buffer = io.StringIO()

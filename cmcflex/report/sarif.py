@@ -1,13 +1,19 @@
 """SARIF 2.1.0 log for code-scanning services: one result per finding, waived ones suppressed.
 
-Rules that fired are described in ``tool.driver.rules`` (title, citations, remedy); input files
-and their SHA-256 are ``artifacts``; waivers that did not apply and rules that could not be
-evaluated are tool notifications of the one invocation.
+Rules that fired are described in ``tool.driver.rules`` (title, citations, remedy, ``helpUri``
+to their section of docs/rules.md); input files and their SHA-256 are ``artifacts``; waivers
+that did not apply and rules that could not be evaluated are tool notifications of the one
+invocation. File locations are relative to a root folder (``uriBaseId`` SRCROOT, by default the
+folder cmcflex runs in, the repository root in CI), so code scanning finds them in the
+repository; a file outside the root keeps an absolute ``file://`` URI.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -24,19 +30,75 @@ DESCRIPTION = ("BLA readiness checks for cell and gene therapy CMC dossiers, pha
                "cmcflex sources; `cmcflex explain RULE-ID` explains one rule.")
 MAX_DATA_CHARS = 4000
 LEVEL = {Severity.BLOCKER: "error", Severity.MAJOR: "error", Severity.MINOR: "warning", Severity.INFO: "note"}
+ROOT_ID = "SRCROOT"
+RULES_DOC = "docs/rules.md"  # the rules reference, named in help text
+DOCS_URL_ENV = "CMCFLEX_DOCS_URL"
+ROOT_TEXT = ("The folder the relative locations start from: --sarif-root, by default the folder cmcflex ran in "
+             "(the repository root in CI). Left unnamed so the log is the same on every machine.")
 
 
-def _uri(report: Report, file: str) -> str:
+def docs_base(docs_url: str | None = None) -> str | None:
+    """The URL of docs/rules.md from ``docs_url`` (or CMCFLEX_DOCS_URL), the URL of the sources'
+    docs folder, e.g. ``https://github.com/ORG/cmcflex/blob/v1.0.0/docs``; None when not set.
+
+    cmcflex has no public site, and code scanning refuses a SARIF log whose ``informationUri`` or
+    ``helpUri`` is not an absolute URI, so without a URL both are left out (the help text names
+    docs/rules.md instead). A value that is not an absolute http(s) URL is ignored likewise."""
+    from urllib.parse import urlsplit
+
+    url = (docs_url if docs_url is not None else os.environ.get(DOCS_URL_ENV, "")).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{url}/rules.md"
+
+
+def _location(report: Report, file: str, root: Path | None) -> dict[str, Any]:
+    """``artifactLocation``: relative to ``root`` with ``uriBaseId``, or absolute outside it."""
     path = display_path(artifact_uri(report, file))  # bytes of a name that is not UTF-8 as \xNN
+    if root is not None:
+        absolute = Path(os.path.normpath(Path.cwd() / path))
+        try:
+            relative = absolute.relative_to(root).as_posix()
+        except ValueError:
+            path = absolute.as_posix()
+        else:
+            return {"uri": quote(relative, safe="/:-._~"), "uriBaseId": ROOT_ID}
     encoded = quote(path, safe="/:-._~")
-    return f"file://{encoded}" if path.startswith("/") else encoded
+    return {"uri": f"file://{encoded}" if path.startswith("/") else encoded}
 
 
-def _rule(rule: FiredRule, report: Report) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SarifOptions:
+    """``root``: the folder URIs are relative to (None: as given); ``info``: keep info findings;
+    ``docs``: the URL of docs/rules.md, or None (:func:`docs_base`)."""
+
+    root: Path | None = None
+    info: bool = True
+    docs: str | None = None
+
+
+def options(root: Path | str | None = None, info: bool = True, docs_url: str | None = None) -> SarifOptions:
+    """Options with ``root`` resolved (default: the current folder) and the documentation base."""
+    folder = Path(os.path.normpath(Path.cwd() / Path(root if root is not None else ".")))
+    try:
+        folder = folder.resolve()
+    except (OSError, RuntimeError):
+        pass
+    return SarifOptions(folder, info, docs_base(docs_url))
+
+
+def anchor(rule_id: str) -> str:
+    """The heading anchor of a rule in docs/rules.md (``### GMP-003`` → ``gmp-003``)."""
+    return rule_id.lower()
+
+
+def _rule(rule: FiredRule, report: Report, opts: SarifOptions) -> dict[str, Any]:
     cites = "; ".join(rule.cites)
     text = f"{rule.title}.\nRemedy: {rule.remedy}\nCites: {cites}"
     markdown = (f"**{rule.title}**\n\n**Remedy:** {rule.remedy}\n\n**Cites:** {cites}\n\n"
-                f"Run `cmcflex explain {rule.id}` for why it matters and its severity by phase.")
+                f"Run `cmcflex explain {rule.id}` for why it matters and its severity by phase "
+                f"({RULES_DOC}#{anchor(rule.id)} in the cmcflex sources).")
     first = next(f for f in all_findings(report) if f.rule == rule.id)
     return {
         "id": rule.id,
@@ -46,11 +108,11 @@ def _rule(rule: FiredRule, report: Report) -> dict[str, Any]:
         "help": {"text": text, "markdown": markdown},
         "defaultConfiguration": {"level": LEVEL[first.default_severity or first.severity]},
         "properties": {"area": rule.area, "cites": list(rule.cites), "tags": ["cmc", rule.area.lower()]},
-    }
+    } | ({"helpUri": f"{opts.docs}#{anchor(rule.id)}"} if opts.docs else {})
 
 
-def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]:
-    location: dict[str, Any] = {"artifactLocation": {"uri": _uri(report, f.file)}}
+def _result(f: Finding, report: Report, index: dict[str, int], opts: SarifOptions) -> dict[str, Any]:
+    location: dict[str, Any] = {"artifactLocation": _location(report, f.file, opts.root)}
     if f.line:
         location["region"] = {"startLine": f.line}
     message = clean(f.message if not f.record else f"{f.message} [{f.record}]")
@@ -82,10 +144,10 @@ def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]
     return result
 
 
-def _notifications(report: Report) -> list[dict[str, Any]]:
+def _notifications(report: Report, opts: SarifOptions) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for note in report.waiver_notes:
-        location: dict[str, Any] = {"artifactLocation": {"uri": _uri(report, note.file)}}
+        location: dict[str, Any] = {"artifactLocation": _location(report, note.file, opts.root)}
         if note.line:
             location["region"] = {"startLine": note.line}
         out.append({"level": "warning", "message": {"text": clean(note_text(note))},
@@ -99,12 +161,25 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
     return out
 
 
-def to_dict(report: Report) -> dict[str, Any]:
+def _without_info(report: Report) -> Report:
+    """The report with its info findings (open or waived) left out: notes code scanning would
+    otherwise raise as alerts someone must dismiss."""
+    return report.model_copy(update={
+        "findings": [f for f in report.findings if f.severity is not Severity.INFO],
+        "waived": [f for f in report.waived if f.severity is not Severity.INFO],
+    })
+
+
+def to_dict(report: Report, opts: SarifOptions | None = None) -> dict[str, Any]:
+    opts = opts or options()
+    counts = report.counts
+    if not opts.info:
+        report = _without_info(report)
     rules = fired_rules(report)
     index = {r.id: i for i, r in enumerate(rules)}
     invocation: dict[str, Any] = {
         "executionSuccessful": True,
-        "toolExecutionNotifications": _notifications(report),
+        "toolExecutionNotifications": _notifications(report, opts),
     }
     if report.generated_at:
         invocation["endTimeUtc"] = report.generated_at
@@ -115,15 +190,16 @@ def to_dict(report: Report) -> dict[str, Any]:
             "semanticVersion": report.tool.version,
             "shortDescription": {"text": "BLA readiness checks for cell and gene therapy CMC dossiers."},
             "fullDescription": {"text": DESCRIPTION},
-            "rules": [_rule(r, report) for r in rules],
+            **({"informationUri": opts.docs} if opts.docs else {}),
+            "rules": [_rule(r, report, opts) for r in rules],
             "properties": {"ruleset": report.tool.ruleset},
         }},
         "invocations": [invocation],
         "artifacts": [
-            {"location": {"uri": _uri(report, i.file)}, "length": i.bytes, "hashes": {"sha-256": i.sha256}}
+            {"location": _location(report, i.file, opts.root), "length": i.bytes, "hashes": {"sha-256": i.sha256}}
             for i in report.inputs
         ],
-        "results": [_result(f, report, index) for f in all_findings(report)],
+        "results": [_result(f, report, index, opts) for f in all_findings(report)],
         "columnKind": "unicodeCodePoints",
         "properties": {
             "product": report.dossier.product,
@@ -134,14 +210,17 @@ def to_dict(report: Report) -> dict[str, Any]:
             "asOf": report.as_of,
             "failOn": report.fail_on.value,
             "verdict": report.verdict,
-            "counts": report.counts,
+            "counts": counts,
+            "infoResults": opts.info,
             "severityOverrides": {k: v.value for k, v in report.severity_overrides.items()},
             "configuration": {"file": report.configuration.file, "select": report.configuration.select,
                               "ignore": report.configuration.ignore},
         },
     }
+    if opts.root is not None:
+        run["originalUriBaseIds"] = {ROOT_ID: {"description": {"text": ROOT_TEXT}}}
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
-def render(report: Report) -> str:
-    return json_inert(json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
+def render(report: Report, opts: SarifOptions | None = None) -> str:
+    return json_inert(json.dumps(to_dict(report, opts), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"

@@ -91,6 +91,16 @@ def rule_table(rules: Iterable[Rule]) -> Table:
     return table
 
 
+LEGEND = ("Severity by phase: B blocker, Ma major, Mi minor, I info, — not applied; B/Mi: part of the rule's "
+          "findings graded lower (see cmcflex explain RULE). P1, P2, P3: clinical phases 1 to 3; BLA: licence "
+          "application; PA: post-approval.")
+
+
+def rule_legend() -> Text:
+    """The key to the rule table's severity cells and phase columns, printed under it."""
+    return Text(LEGEND, style="dim")
+
+
 def explain_text(rule: Rule) -> Text:
     t = Text()
     t.append(f"{rule.id} {rule.slug}\n", style="bold")

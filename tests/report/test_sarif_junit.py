@@ -69,9 +69,10 @@ def test_sarif_results_rules_and_suppressions(report: Report) -> None:
     assert run["invocations"][0]["endTimeUtc"] == "2026-11-25T10:20:30Z"
 
 
-def test_sarif_driver_points_at_the_documentation_not_a_guessed_url(report: Report) -> None:
+def test_sarif_driver_points_at_the_documentation_not_a_guessed_url(report: Report, monkeypatch) -> None:
+    monkeypatch.delenv("CMCFLEX_DOCS_URL", raising=False)
     driver = json.loads(sarif.render(report))["runs"][0]["tool"]["driver"]
-    assert "informationUri" not in driver  # optional in SARIF; no page is invented
+    assert "informationUri" not in driver  # no public page: none invented, no relative URI code scanning refuses
     assert "docs/rules.md" in driver["fullDescription"]["text"] and "cmcflex explain" in driver["fullDescription"]["text"]
     assert "pypi.org" not in sarif.render(report)
 
