@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from cmcflex.dossier.controlled import Vocabulary
-from cmcflex.dossier.criteria import DOT_GROUPED, RESULT_WORDS, NumberError, Result, parse_number, parse_result
+from cmcflex.dossier.criteria import (DOT_GROUPED, QUALITATIVE, RESULT_WORDS, Criterion, NumberError, NumericCriterion,
+                                      QualitativeCriterion, Result, parse_number, parse_result)
 from cmcflex.dossier.dates import is_iso_date, parse_iso_date
 from cmcflex.dossier.errors import Problem, did_you_mean
 from cmcflex.dossier.ids import visible
@@ -207,6 +208,43 @@ class LotTable:
         return list(zip(map(self.lot_ids.__getitem__, itertools.compress(col.lot, keep)),
                         itertools.compress(col.value, keep)))
 
+    def indices_of(self, lot_ids: Iterable[str]) -> frozenset[int]:
+        """The table indices of the given lot ids; ids not in the table are left out."""
+        known = set(map(self.index.get, lot_ids))  # a C loop; ids not in the table give None
+        known.discard(None)
+        return frozenset(known)  # type: ignore[arg-type]
+
+    def candidate_rows(self, material: str, attribute: str, criterion: Criterion) -> list[int] | range:
+        """Rows of a test's column that ``criterion`` might not accept, in order: a superset,
+        found without a Python step per accepted row where the criterion is a numeric range or
+        a qualitative word.
+
+        Plain numbers strictly inside the range are accepted whatever the bounds' inclusiveness, so
+        only numbers at or beyond a bound, and every censored result or word, need judging.
+        """
+        col = self.columns.get((material, attribute))
+        if col is None:
+            return []
+        if isinstance(criterion, QualitativeCriterion):
+            return _qualitative_candidates(col, criterion)
+        if not isinstance(criterion, NumericCriterion):
+            return range(len(col.lot))
+        values = col.value
+        lo, hi = criterion.min, criterion.max
+        censors = col.censor.tobytes()
+        flagged = [m.start() for m in _NONZERO.finditer(censors)]  # censored results and words (NaN)
+        if WORD not in censors and (lo is None or min(values) > lo) and (hi is None or max(values) < hi):
+            outside: list[int] = []  # every number strictly inside the range: the common case
+        else:  # rows at or beyond a bound, picked by C loops (``lo >= v`` is ``v <= lo``)
+            rows = range(len(values))
+            low = map(float(lo).__ge__, values) if lo is not None else None
+            high = map(float(hi).__le__, values) if hi is not None else None
+            beyond = map(operator.or_, low, high) if low is not None and high is not None else low or high
+            outside = list(itertools.compress(rows, beyond)) if beyond is not None else []
+        if not flagged:
+            return outside
+        return sorted(set(outside).union(flagged))
+
     # -------------------------------------------------------------- building
 
     def _method_id(self, name: str) -> int:
@@ -227,6 +265,22 @@ class LotTable:
             i = self._unit_index[name] = len(self.units)
             self.units.append(name)
         return i
+
+
+_NONZERO = re.compile(rb"[^\x00]")
+_WORD_CODE = {w: i for i, w in enumerate(WORDS)}
+
+
+def _qualitative_candidates(col: AttributeColumn, criterion: QualitativeCriterion) -> list[int]:
+    """Rows whose result is not a word the criterion passes (numbers, other words), found in the
+    word column's bytes; an all-passing column costs no Python step per row."""
+    passing = QUALITATIVE.get(criterion.expected, (frozenset({criterion.expected}), frozenset()))[0]
+    codes = bytes(sorted(_WORD_CODE[w] for w in passing if w in _WORD_CODE))
+    words = col.word.tobytes()  # -1 (0xff) for rows that hold no word
+    if codes and not words.translate(None, codes):
+        return []
+    other = re.compile(b"[^" + re.escape(codes) + b"]", re.DOTALL) if codes else re.compile(b".", re.DOTALL)
+    return [m.start() for m in other.finditer(words)]
 
 
 def _sniff_delimiter(header_line: str) -> str:

@@ -8,10 +8,14 @@ names its lots in chart order (manufacture date, then file order) with whether t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cmcflex.dossier.criteria import NumericCriterion
-from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.lots import BELOW, NO_CENSOR, WORD, LotTable
 from cmcflex.report.model import LotSeries, SeriesLot
+
+if TYPE_CHECKING:
+    from cmcflex.views import DossierViews
 
 CAP = 200
 NON_CLINICAL_USES = ("development", "engineering")
@@ -34,16 +38,14 @@ def _lots(table: LotTable, indexes: list[int]) -> list[SeriesLot]:
             for i in ordered]
 
 
-def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:
+def lot_series(views: DossierViews, cap: int = CAP) -> list[LotSeries]:
     """One series per numeric specification test that has lot results, sorted by material, test."""
-    if dossier.lots is None:
+    table = views.dossier.lots
+    if table is None:
         return []
-    from cmcflex.rules.common import spec_index
-
-    table = dossier.lots
     uses = table.lot_values["use"]
     out = []
-    for (material, attribute), ref in sorted(spec_index(dossier).items()):
+    for (material, attribute), ref in sorted(views.spec_index.items()):
         criterion = ref.test.criterion
         if not isinstance(criterion, NumericCriterion):
             continue

@@ -25,7 +25,7 @@ from array import array
 from functools import cached_property
 from itertools import compress
 from collections import Counter
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from cmcflex.dossier.criteria import Result
 from cmcflex.dossier.loader import Dossier
@@ -40,7 +40,10 @@ from cmcflex.dossier.lots import (
     LotResult,
     LotTable,
 )
-from cmcflex.rules.common import SpecRef, lot_indices, spec_index
+from cmcflex.rules.common import SpecRef
+
+if TYPE_CHECKING:
+    from cmcflex.views import DossierViews
 
 RELEASED = ("released", "released_under_exception")
 PATIENT_USES = ("phase_1", "phase_2", "phase_3", "commercial")
@@ -55,32 +58,25 @@ def is_released(lot: Lot) -> bool:
     return lot.disposition in RELEASED
 
 
-def released_ids(d: Dossier) -> frozenset[str]:
-    """Ids of the released lots of the dossier (cached)."""
-    cached = d.cache.get("released_lot_ids")
-    if cached is None:
-        table = d.lots
-        if table is None:
-            cached = frozenset()
-        else:  # the lot-level columns, without a Lot object per lot
-            uses, dispositions = table.lot_values["use"], table.lot_values["disposition"]
-            cached = frozenset(lot_id for lot_id, use, disp in zip(table.lot_ids, uses, dispositions)
-                               if (disp in RELEASED if disp is not None else use in PATIENT_USES))
-        d.cache["released_lot_ids"] = cached
-    return cached  # type: ignore[no-any-return]
+def build_released_ids(d: Dossier) -> frozenset[str]:
+    """Ids of the released lots of the dossier (read through ``ctx.views.released_ids``)."""
+    table = d.lots
+    if table is None:
+        return frozenset()
+    # the lot-level columns, without a Lot object per lot
+    uses, dispositions = table.lot_values["use"], table.lot_values["disposition"]
+    return frozenset(lot_id for lot_id, use, disp in zip(table.lot_ids, uses, dispositions)
+                     if (disp in RELEASED if disp is not None else use in PATIENT_USES))
 
 
-def assumed_released(d: Dossier) -> tuple[str, ...]:
-    """Patient lots (phase 1 to commercial) with no disposition in lots.csv: counted as released."""
-    cached = d.cache.get("assumed_released_lot_ids")
-    if cached is None:
-        table = d.lots
-        cached = () if table is None else tuple(
-            lot_id for lot_id, use, disp in zip(table.lot_ids, table.lot_values["use"],
-                                                table.lot_values["disposition"])
-            if disp is None and use in PATIENT_USES)
-        d.cache["assumed_released_lot_ids"] = cached
-    return cached  # type: ignore[no-any-return]
+def build_assumed_released(d: Dossier) -> tuple[str, ...]:
+    """Patient lots (phase 1 to commercial) with no disposition in lots.csv: counted as released
+    (read through ``ctx.views.assumed_released``)."""
+    table = d.lots
+    return () if table is None else tuple(
+        lot_id for lot_id, use, disp in zip(table.lot_ids, table.lot_values["use"],
+                                            table.lot_values["disposition"])
+        if disp is None and use in PATIENT_USES)
 
 
 ASSUMED_RELEASED = "lots.csv gives no disposition: patient lots assumed released"
@@ -187,14 +183,14 @@ def describe(values: list[float]) -> dict[str, Any]:
 class SpecLots:
     """A specification test with its pivotal lots' results and a summary of its released lots."""
 
-    def __init__(self, d: Dossier, ref: SpecRef, pivotal_ids: frozenset[str], named: bool):
-        self._d = d
+    def __init__(self, views: DossierViews, ref: SpecRef, pivotal_ids: frozenset[str], named: bool):
+        self._views = views
         self.ref = ref
         self.pivotal_ids = pivotal_ids
         self.pivotal_named = named  # True when justification.lots chose the lots
 
     def _column(self) -> tuple[LotTable, AttributeColumn] | None:
-        table = self._d.lots
+        table = self._views.dossier.lots
         if table is None:
             return None
         col = table.columns.get((self.ref.spec.material, self.ref.test.attribute))
@@ -235,7 +231,7 @@ class SpecLots:
         if found is None:
             return LotSet(())
         table, col = found
-        rows = self._rows(lot_indices(self._d, self.pivotal_ids))
+        rows = self._rows(self._views.lot_indices(self.pivotal_ids))
         return LotSet(tuple(_lot_result(table, col, k) for k in rows))
 
     @cached_property
@@ -246,7 +242,7 @@ class SpecLots:
         if found is None:
             return {"lots_with_result": 0, "n": 0}
         _, col = found
-        rows = self._rows(lot_indices(self._d, released_ids(self._d)))
+        rows = self._rows(self._views.lot_indices(self._views.released_ids))
         censors = list(map(col.censor.__getitem__, rows))
         values = list(compress(map(col.value.__getitem__, rows), map(NO_CENSOR.__eq__, censors)))
         lots = len(set(map(col.lot.__getitem__, rows)))
@@ -273,19 +269,17 @@ def _lot_result(table: LotTable, col: AttributeColumn, k: int) -> LotResult:
                      table.methods[m] if m >= 0 else None)
 
 
-def lots_by_test(d: Dossier) -> dict[tuple[str, str], SpecLots]:
-    """(material, attribute) → its lots, for every specification test; cached per dossier."""
-    cached = d.cache.get("spec_test_lots")
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+def build_lots_by_test(views: DossierViews) -> dict[tuple[str, str], SpecLots]:
+    """(material, attribute) → its lots, for every specification test (read through
+    ``ctx.views.lots_by_test``)."""
+    d = views.dossier
     out: dict[tuple[str, str], SpecLots] = {}
     if d.lots is not None:
-        released = released_ids(d)
+        released = views.released_ids
         pivotal_all = frozenset(i for i in d.pivotal_lot_ids() if i in released)
-        for key, ref in spec_index(d).items():
+        for key, ref in views.spec_index.items():
             named = ref.test.justification.lots if ref.test.justification else None
-            out[key] = SpecLots(d, ref, frozenset(named) if named else pivotal_all, bool(named))
-    d.cache["spec_test_lots"] = out
+            out[key] = SpecLots(views, ref, frozenset(named) if named else pivotal_all, bool(named))
     return out
 
 
