@@ -136,8 +136,8 @@ class Dossier:
         table, use = self.lots, self.pivotal_use
         return [
             lot_id
-            for lot_id, lot_use, lot_material in zip(table.lot_ids, table.lot_values["use"],
-                                                     table.lot_values["material"])
+            for lot_id, lot_use, lot_material in zip(table.lot_ids, table._lot_values["use"],
+                                                     table._lot_values["material"])
             if lot_use == use and (material is None or lot_material == material)
         ]
 

@@ -10,22 +10,12 @@ STAB rules judge lot results by the one criterion logic.
 from __future__ import annotations
 
 import datetime as dt
-import operator
-import re
-from itertools import compress
 from typing import TYPE_CHECKING, Iterable, NamedTuple
 
-from cmcflex.dossier.criteria import (
-    QUALITATIVE,
-    Criterion,
-    NumericCriterion,
-    QualitativeCriterion,
-    ReportOnlyCriterion,
-    Result,
-)
-from cmcflex.dossier.ids import IdIndex, describe_miss
+from cmcflex.dossier.criteria import Criterion, NumericCriterion, ReportOnlyCriterion
+from cmcflex.dossier.ids import describe_miss
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.lots import ABOVE, BELOW, WORD, WORDS, AttributeColumn, LotResult, StabilityPoint
+from cmcflex.dossier.lots import LotResult, StabilityPoint
 from cmcflex.dossier.models import PreviousVersion, Specification, SpecTest
 from cmcflex.phases import Phase
 
@@ -96,9 +86,6 @@ def out_of_spec(
     return out
 
 
-_CENSOR = {BELOW: "<", ABOVE: ">"}
-
-
 def not_accepted(
     views: DossierViews, material: str, attribute: str, criterion: Criterion,
     lot_ids: Iterable[str] | None = None,
@@ -106,31 +93,14 @@ def not_accepted(
     """Results of an attribute (of the given lots, else all) that ``criterion.accepts`` does not
     accept: False (rejected) or None (cannot tell), in file order.
 
-    Reads the lot table's columns directly and judges each distinct result once, so that a
-    million rows cost no Python object per accepted row.
+    Each distinct result is judged once, and only rows the criterion might not accept are read.
     """
     table = views.dossier.lots
-    col = table.columns.get((material, attribute)) if table is not None else None
-    if table is None or col is None:
+    if table is None:
         return
     wanted = None if lot_ids is None else views.lot_indices(lot_ids)
-    memo: dict[tuple[int, float, int], bool | None] = {}
-    lots, values, censors, words = col.lot, col.value, col.censor, col.word
-    rows = views.candidate_rows(material, attribute, criterion)
-    for k in rows:
-        if wanted is not None and lots[k] not in wanted:
-            continue
-        c = censors[k]
-        key = (c, 0.0, words[k]) if c == WORD else (c, values[k], -1)
-        if key in memo:
-            verdict = memo[key]
-        else:
-            verdict = memo[key] = criterion.accepts(_result(key))
-        if verdict is True:
-            continue
-        m = col.method[k]
-        yield (LotResult(table.lot_ids[lots[k]], _result(key), table.files[col.file[k]], col.line[k],
-                         table.methods[m] if m >= 0 else None), verdict)  # type: ignore[misc]
+    yield from table.judge(material, attribute, criterion, views.candidate_rows(material, attribute, criterion),
+                           wanted)
 
 
 def unresolved_lots(views: DossierViews, lot_ids: Iterable[str]) -> dict[str, str | None]:
@@ -195,19 +165,11 @@ def build_lots_with_results(dossier: Dossier, material: str, attribute: str) -> 
     table = dossier.lots
     if table is None:
         return frozenset()
-    col = table.columns.get((material, attribute))
-    found = frozenset(col.lot) if col is not None else frozenset()
+    found = table.lots_with_results(material, attribute)
     excluded = {table.index[lot] for ex in dossier.unit_exclusions  # in a unit SPEC-013 reports
                 if ex.source == "lots" and (ex.material, ex.attribute) == (material, attribute)
                 for _, _, lot in ex.rows}
     return found | excluded
-
-
-def _result(key: tuple[int, float, int]) -> Result:
-    c, value, word = key
-    if c == WORD:
-        return Result(word=WORDS[word])
-    return Result(value=value, censor=_CENSOR.get(c, ""))
 
 
 class StabilityJudgement(NamedTuple):
@@ -312,15 +274,16 @@ def build_release_versions(dossier: Dossier, current: Phase) -> dict[str, LotRel
         by_material: dict[str, Specification] = {}
         for each in specs.specifications:
             by_material.setdefault(each.material, each)
-        v = table.lot_values
-        rows: Iterable[int] = range(len(table.lot_ids))
-        if not any(v["spec_version"]) and not any(m.effective_from or m.previous_versions
+        materials, uses, dates, recorded_versions = (table.lot_column(name) for name in
+                                                     ("material", "use", "manufacture_date", "spec_version"))
+        rows: Iterable[int] = range(len(table))
+        if not any(recorded_versions) and not any(m.effective_from or m.previous_versions
                                                   for m in by_material.values()):
             earlier = {use for use, phase in _CLINICAL.items() if phase < current}  # the only rule left
-            rows = list(compress(rows, map(earlier.__contains__, v["use"])))  # a C loop over the lots
+            rows = table.lots_in("use", earlier)
         for i in rows:
-            lot_id, material, use, made, recorded = (table.lot_ids[i], v["material"][i], v["use"][i],
-                                                     v["manufacture_date"][i], v["spec_version"][i])
+            lot_id, material, use, made, recorded = (table.lot_ids[i], materials[i], uses[i], dates[i],
+                                                     recorded_versions[i])
             spec = by_material.get(material or "")
             if spec is None:
                 continue

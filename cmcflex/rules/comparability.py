@@ -91,7 +91,7 @@ def build_study_lots(d: Dossier, change: Change) -> StudyLots:
             return found
         if not version:
             return []
-        versions, dates = table.lot_values["process_version"], table.lot_values["manufacture_date"]
+        versions, dates = table.lot_column("process_version"), table.lot_column("manufacture_date")
         rows = [i for i, v in enumerate(versions) if v == version]
         return [table.lot_ids[i] for i in sorted(rows, key=lambda i: (dates[i] or "", table.lot_ids[i]))]
 
@@ -247,7 +247,7 @@ def _several_rows(d: Dossier, material: str, attribute: str, lots: list[str]) ->
 def study_materials(d: Dossier, lots: StudyLots) -> list[str]:
     """The materials of the study's lots, sorted."""
     assert d.lots is not None
-    material_of, index = d.lots.lot_values["material"], d.lots.index
+    material_of, index = d.lots.lot_column("material"), d.lots.index
     return sorted({material_of[index[x]] or "" for x in lots.pre + lots.post})
 
 
@@ -255,7 +255,7 @@ def _unit(d: Dossier, views: DossierViews, material: str, attribute: str) -> str
     """The one unit lots.csv gives the attribute's results, else the specification's."""
 
     assert d.lots is not None
-    units = d.lots.columns[(material, attribute)].units
+    units = d.lots.units_of(material, attribute)
     if len(units) == 1:
         return next(iter(units))
     if units:
@@ -278,7 +278,7 @@ def compare_attribute(
     out: list[Comparison | NotEvaluated] = []
     seen = False
     for material in materials:
-        if (material, attribute) not in d.lots.columns:
+        if not d.lots.has_results(material, attribute):
             continue
         seen = True
         pairs = d.lots.numeric_values(material, attribute, pre_set | post_set)
@@ -729,7 +729,7 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if not post:
             yield NotEvaluated(f"change {c.id}: no post-change lots found in lots.csv")
             continue
-        column, index = d.lots.lot_values["starting_material"], d.lots.index
+        column, index = d.lots.lot_column("starting_material"), d.lots.index
         starting: dict[str, int] = {}
         for lot_id in post:
             kind = column[index[lot_id]] or "not stated"

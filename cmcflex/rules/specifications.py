@@ -229,7 +229,7 @@ def _lots_called(d: Dossier, views: DossierViews, sl: SpecLots) -> str:
     table = d.lots
     if table is None:
         return "named"
-    uses = {table.lot_values["use"][i] for i in views.lot_indices(sl.pivotal_ids)}
+    uses = {table.lot_column("use")[i] for i in views.lot_indices(sl.pivotal_ids)}
     if not uses:
         return "named"
     if uses == {d.pivotal_use}:
@@ -1049,7 +1049,7 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                     f"'{criterion.describe()}'")
                     continue
                 failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
-    exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_values["disposition"])
+    exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_column("disposition"))
                   if disp == "released_under_exception"}
     for lot_id in sorted(exceptions | set(failures)):
         lot = table.lot(lot_id)
@@ -1222,7 +1222,7 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
     A test the lot's specification version did not have is not expected."""
     table = d.lots
     assert table is not None
-    materials = table.lot_values["material"]
+    materials = table.lot_column("material")
     indices = views.lot_indices(released)
     kinds = set(materials)
     by_material: dict[str, frozenset[int] | set[int]] = {}
@@ -1242,7 +1242,7 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
             if found is not None and found.spec.criterion(index[(material, attribute)]) == NOT_IN_VERSION:
                 continue
             missing.setdefault(li, []).append(attribute)
-    for li in sorted(missing, key=lambda i: (table.files[table.lot_file[i]], table.lot_line[i], i)):
+    for li in sorted(missing, key=lambda i: (*table.lot_location(i), i)):
         lot = table.lot(table.lot_ids[li])
         assert lot is not None
         tests = missing[li]
@@ -1568,10 +1568,9 @@ def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> I
     else:
         spec_materials = sorted({m for m, _ in index})
         unknown_material: dict[str, list[tuple[str, int, str]]] = {}
-        for (material, attribute), col in table.columns.items():
-            if (material, attribute) in index or not len(col):
+        for material, attribute, results, (file, line) in table.tested():
+            if (material, attribute) in index:
                 continue
-            file, line = table.files[col.file[0]], col.line[0]
             if material not in spec_materials:
                 unknown_material.setdefault(material, []).append((file, line, attribute))
                 continue
@@ -1580,7 +1579,7 @@ def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> I
                       f"test covers{_did_you_mean(attribute, attrs)}.", Location(file, line),
                       record=test_record(material, attribute),
                       data={"material": material, "attribute": attribute,
-                            "suggestion": _closest(attribute, attrs), "results": len(col)})
+                            "suggestion": _closest(attribute, attrs), "results": results})
         for material in sorted(unknown_material):
             rows = sorted(unknown_material[material], key=lambda r: (r[0], r[1]))
             file, line, _ = rows[0]
@@ -1590,28 +1589,17 @@ def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> I
                       data={"material": material, "attributes": sorted(r[2] for r in rows),
                             "suggestion": _closest(material, spec_materials)})
     site_ids = [s.id for s in d.info.sites]
-    sites = table.lot_values["site"]
+    sites = table.lot_column("site")
     for site in sorted({x for x in sites if x} - set(site_ids)):
         li = sites.index(site)  # the first lot naming it
         yield Gap(f"lots.csv names site '{visible(site)}', which dossier.yaml does not list"
-                  f"{_did_you_mean(site, site_ids)}.", Location(table.files[table.lot_file[li]], table.lot_line[li]),
+                  f"{_did_you_mean(site, site_ids)}.", Location(*table.lot_location(li)),
                   record=f"site {site}", data={"site": site, "suggestion": _closest(site, site_ids)})
-    if d.methods is not None and table.methods:
-        first: dict[int, tuple[str, int]] = {}
-        wanted = [i for i, m in enumerate(table.methods) if m not in method_ids]
-        for col in table.columns.values() if wanted else ():
-            for mi in wanted:  # a column's rows are in reading order: its first use is its earliest
-                try:
-                    k = col.method.index(mi)
-                except ValueError:
-                    continue
-                where = (table.files[col.file[k]], col.line[k])
-                if mi not in first or where < first[mi]:
-                    first[mi] = where
-        for mi in sorted(first, key=lambda i: table.methods[i]):
-            name = table.methods[mi]
+    if d.methods is not None:
+        first = table.methods_not_in(set(method_ids))
+        for name in sorted(first):
             yield Gap(f"lots.csv names method '{visible(name)}', which {METHODS} does not list"
-                      f"{_did_you_mean(name, method_ids)}.", Location(*first[mi]), record=f"method {name}",
+                      f"{_did_you_mean(name, method_ids)}.", Location(*first[name]), record=f"method {name}",
                       data={"method": name, "suggestion": _closest(name, method_ids)})
     for ref in lot_references(d):
         misses = unresolved_lots(views, ref.ids)
