@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,12 @@ def test_the_ppq_summary_is_typed_and_fills_the_report_digest() -> None:
     assert list(report.summaries["ppq"]) == ["protocol", "lots_planned", "lots_executed", "lots_passing",
                                              "concurrent_release", "justification", "report_status",
                                              "report_conclusion"]
+
+
+def test_the_views_module_loads_no_rule_or_report_module() -> None:
+    """Views sit between loading and the rules: the rule modules that compute them load on first use."""
+    code = ("import sys, cmcflex.views; "
+            "print([m for m in sys.modules if m.startswith(('cmcflex.rules', 'cmcflex.report'))])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"

@@ -63,7 +63,7 @@ class InputFile(NamedTuple):
     size: int
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Dossier:
     """A loaded dossier: typed records, lot data, and where each record came from; never changed
     once loaded (derived views live in :class:`cmcflex.views.DossierViews`)."""

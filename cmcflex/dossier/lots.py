@@ -19,7 +19,7 @@ import re
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Container, Iterable, Iterator, NamedTuple, Sequence
+from typing import IO, Any, Callable, Container, Iterable, Iterator, NamedTuple, Sequence, cast
 
 from cmcflex.dossier.controlled import Vocabulary
 from cmcflex.dossier.criteria import (DOT_GROUPED, QUALITATIVE, RESULT_WORDS, Criterion, NumberError, NumericCriterion,
@@ -212,7 +212,7 @@ class LotTable:
         """The table indices of the given lot ids; ids not in the table are left out."""
         known = set(map(self.index.get, lot_ids))  # a C loop; ids not in the table give None
         known.discard(None)
-        return frozenset(known)  # type: ignore[arg-type]
+        return cast("frozenset[int]", frozenset(known))
 
     def candidate_rows(self, material: str, attribute: str, criterion: Criterion) -> list[int] | range:
         """Rows of a test's column that ``criterion`` might not accept, in order: a superset,
@@ -474,6 +474,9 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
     Rows arrive in batches (see :func:`_batches`). A batch whose rows are all clean is added
     column by column (:meth:`_LotReader.add_columns`); any batch with something to report goes
     through the row-by-row path (:meth:`_LotReader.add_row`), which says what is wrong and where.
+    This is the one text reader of lots files; the other is the Arrow path for large files
+    (:mod:`cmcflex.dossier.lots_arrow`, behind its optional extra), which declines a file with
+    anything to report and leaves it to this one.
     """
     start = len(problems)
 
