@@ -12,8 +12,9 @@ and criterion logic in ``rules.common``, lot summaries in ``rules.lotstats``, th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from cmcflex.dossier.criteria import Criterion
 from cmcflex.dossier.ids import IdIndex

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import cmcflex.rules.common as common
 from cmcflex.api import build_report
 from cmcflex.authoring.plan import build_plan
 from cmcflex.dossier.loader import load_dossier
+from cmcflex.rules import common
 from cmcflex.views import DossierViews
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_dossiers" / "cart-phase2"
