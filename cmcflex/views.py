@@ -5,8 +5,9 @@ milestone of a plan) and handed to rules as ``ctx.views``. Each view is a typed 
 (``functools.cached_property``) or, where it depends on an argument, a method with its own
 memo; the loaded :class:`~cmcflex.dossier.loader.Dossier` itself is never written to.
 
-The views are computed by the domain code that owns their meaning (the specification index
-and criterion logic in ``rules.common``, lot summaries in ``rules.lotstats``, the PPQ lots in
+The specification index, which rules and the report's charts share, is built here. The other
+views are computed by the rule code that owns their meaning (criterion logic and release
+versions in ``rules.common``, lot summaries in ``rules.lotstats``, the PPQ digest in
 ``rules.ppq``); those modules are imported on first use, so importing this module loads no rule.
 """
 
@@ -14,21 +15,49 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from cmcflex.dossier.criteria import Criterion
 from cmcflex.dossier.ids import IdIndex
-from cmcflex.dossier.loader import Dossier
+from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.models import Specification, SpecTest
 from cmcflex.phases import Phase
 
 if TYPE_CHECKING:
     from cmcflex.dossier.lots import Lot
     from cmcflex.dossier.models import Change
     from cmcflex.rules.base import Severity
-    from cmcflex.rules.common import LotRelease, OutOfSpec, ProcessRef, SpecRef
+    from cmcflex.rules.common import LotRelease, OutOfSpec, ProcessRef
     from cmcflex.rules.comparability import StudyLots
     from cmcflex.rules.lotstats import SpecLots
     from cmcflex.rules.ppq import PPQSummary
+
+
+class SpecRef(NamedTuple):
+    """One specification test with where it is written."""
+
+    spec: Specification
+    test: SpecTest
+    at: Location
+
+    @property
+    def record(self) -> str:
+        return test_record(self.spec.material, self.test.attribute)
+
+
+def test_record(material: str, attribute: str) -> str:
+    """The record name of a specification test, as used in findings and waiver scopes."""
+    return f"test {material}/{attribute}"
+
+
+def build_spec_index(dossier: Dossier) -> dict[tuple[str, str], SpecRef]:
+    """(material, attribute) → the specification test, the first where one is written twice."""
+    out: dict[tuple[str, str], SpecRef] = {}
+    for i, j, spec, test in dossier.spec_tests():
+        out.setdefault((spec.material, test.attribute), SpecRef(spec, test, dossier.where(
+            "specifications.yaml", "specifications", i, "tests", j)))
+    return out
+
 
 _MAX_LOT_SETS = 8  # lot-id sets whose table indices are kept (rules ask for the same few)
 
@@ -52,8 +81,6 @@ class DossierViews:
     @cached_property
     def spec_index(self) -> dict[tuple[str, str], SpecRef]:
         """(material, attribute) → the specification test (the first where one is written twice)."""
-        from cmcflex.rules.common import build_spec_index
-
         return build_spec_index(self.dossier)
 
     def release_versions(self, current: Phase) -> dict[str, LotRelease]:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from cmcflex import views as views_module
 from cmcflex.api import build_report
 from cmcflex.authoring.plan import build_plan
 from cmcflex.dossier.loader import load_dossier
-from cmcflex.rules import common
 from cmcflex.views import DossierViews
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_dossiers" / "cart-phase2"
@@ -29,13 +29,13 @@ def test_the_loaded_dossier_is_immutable() -> None:
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    real = common.build_spec_index
+    real = views_module.build_spec_index
 
     def counted(dossier):  # type: ignore[no-untyped-def]
         calls.append(1)
         return real(dossier)
 
-    monkeypatch.setattr(common, "build_spec_index", counted)
+    monkeypatch.setattr(views_module, "build_spec_index", counted)
     return calls
 
 

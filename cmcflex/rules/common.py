@@ -14,39 +14,14 @@ from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 from cmcflex.dossier.criteria import Criterion, NumericCriterion, ReportOnlyCriterion
 from cmcflex.dossier.ids import describe_miss
-from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.lots import LotResult, StabilityPoint
-from cmcflex.dossier.models import PreviousVersion, Specification, SpecTest
+from cmcflex.dossier.models import PreviousVersion, Specification
 from cmcflex.phases import Phase
+from cmcflex.views import SpecRef, test_record
 
 if TYPE_CHECKING:
     from cmcflex.views import DossierViews
-
-
-class SpecRef(NamedTuple):
-    """One specification test with where it is written."""
-
-    spec: Specification
-    test: SpecTest
-    at: Location
-
-    @property
-    def record(self) -> str:
-        return test_record(self.spec.material, self.test.attribute)
-
-
-def test_record(material: str, attribute: str) -> str:
-    """The record name of a specification test, as used in findings and waiver scopes."""
-    return f"test {material}/{attribute}"
-
-
-def build_spec_index(dossier: Dossier) -> dict[tuple[str, str], SpecRef]:
-    """(material, attribute) → the specification test (read through ``ctx.views.spec_index``)."""
-    out: dict[tuple[str, str], SpecRef] = {}
-    for i, j, spec, test in dossier.spec_tests():
-        out.setdefault((spec.material, test.attribute), SpecRef(spec, test, dossier.where(
-            "specifications.yaml", "specifications", i, "tests", j)))
-    return out
 
 
 def criterion_for(ref: SpecRef, shelf_life: bool = False) -> Criterion:
