@@ -14,6 +14,7 @@ from cmcflex.report.model import Configuration, DossierInfo, InputEntry, Report,
 from cmcflex.report.series import lot_series
 from cmcflex.rules import REGISTRY
 from cmcflex.rules.base import Context, Rule, Severity
+from cmcflex.views import DossierViews
 from cmcflex.waivers import LocatedWaiver, apply_waivers
 
 
@@ -27,28 +28,26 @@ def located_waivers(dossier: Dossier) -> list[LocatedWaiver]:
     ]
 
 
-def summaries(dossier: Dossier) -> dict[str, dict[str, Any]]:
+def summaries(views: DossierViews) -> dict[str, dict[str, Any]]:
     """Per-area digests for the report (see Report.summaries)."""
-    from cmcflex.rules.ppq import summarize
-
     out: dict[str, dict[str, Any]] = {}
-    ppq = summarize(dossier)
+    ppq = views.ppq_summary
     if ppq is not None:
-        out["ppq"] = ppq
+        out["ppq"] = ppq._asdict()
     return out
 
 
 def _today(dossier: Dossier, rules: list[Rule], ctx: Context,
            overrides: dict[str, Severity] | None) -> dict[str, Severity]:
     """For --target: each gap's severity at the current phase (fingerprint → severity), from one
-    evaluation at that phase, kept in the dossier's cache for the other milestones of a plan."""
+    evaluation at that phase, kept with the views for the other milestones of a plan."""
     assert ctx.now is not None
-    key = ("today", ctx.now, ctx.current, ctx.as_of, tuple(r.id for r in rules), tuple(sorted((overrides or {}).items())))
-    cache = dossier.cache.setdefault("severities_today", {})
-    if key not in cache:
-        now_ctx = Context(phase=ctx.now, current=ctx.current, as_of=ctx.as_of)
-        cache[key] = {f.fingerprint: f.severity for f in evaluate(dossier, now_ctx, rules, overrides).findings}
-    return cache[key]  # type: ignore[no-any-return]
+    key = (ctx.now, ctx.current, ctx.as_of, tuple(r.id for r in rules), tuple(sorted((overrides or {}).items())))
+    memo = ctx.views.severities_today
+    if key not in memo:
+        now_ctx = Context(phase=ctx.now, current=ctx.current, as_of=ctx.as_of, views=ctx.views)
+        memo[key] = {f.fingerprint: f.severity for f in evaluate(dossier, now_ctx, rules, overrides).findings}
+    return memo[key]
 
 
 def _waiver_ceiling(rules: list[Rule], ctx: Context,
@@ -79,12 +78,17 @@ def build_report(
     generated_at: str | None = None,
     extra_inputs: list[InputEntry] | None = None,
     configuration: Configuration | None = None,
+    views: DossierViews | None = None,
 ) -> Report:
-    """Evaluate a loaded dossier and assemble the report."""
+    """Evaluate a loaded dossier and assemble the report from the rules' findings and the
+    dossier's views (``views``: those of ``dossier`` already built, e.g. by an earlier
+    milestone of a plan; else they are built here)."""
     as_of = as_of or dt.date.today()
+    views = views if views is not None else DossierViews(dossier)
+    assert views.dossier is dossier
     current, evaluated = resolve(dossier.info.phase, dossier.info.pivotal_phase, phase, target)
     now = rule_phase(current, dossier.info.pivotal_phase)
-    ctx = Context(phase=evaluated, current=current, as_of=as_of, target=target, now=now)
+    ctx = Context(phase=evaluated, current=current, as_of=as_of, views=views, target=target, now=now)
     rule_list = list(rules) if rules is not None else list(REGISTRY)
     today = _today(dossier, rule_list, ctx, overrides) if ctx.planning else None
     result = evaluate(dossier, ctx, rule_list, overrides, today)
@@ -123,8 +127,8 @@ def build_report(
         configuration=configuration or Configuration(),
         inputs=[InputEntry(file=i.file, sha256=i.sha256, bytes=i.size) for i in dossier.inputs]
         + list(extra_inputs or []),
-        lot_series=lot_series(dossier),
-        summaries=summaries(dossier),
+        lot_series=lot_series(views),
+        summaries=summaries(views),
         generated_at=generated_at,
     )
 

@@ -201,7 +201,7 @@ class _CountingList(list):  # type: ignore[type-arg]
 
 def test_many_lot_files_read_in_linear_time() -> None:
     table = LotTable()
-    table.lot_values = {k: _CountingList() for k in table.lot_values}
+    table._lot_values = {k: _CountingList() for k in table._lot_values}
     n = 400
     for i in range(n):
         problems: list = []
@@ -221,7 +221,7 @@ def test_more_lot_files_than_a_short_integer_counts() -> None:
                   "lots/last.csv", table, problems)
     assert problems == []
     assert table.lot("L1").file == "lots/last.csv"  # type: ignore[union-attr]
-    column = table.columns[("dp", "viability")]
+    column = table._columns[("dp", "viability")]
     assert [table.files[i] for i in column.file] == ["lots/last.csv"]
 
 

@@ -93,16 +93,18 @@ def build_plan(dossier: Dossier, as_of: dt.date | None = None, path_label: str |
     ``options`` go to every ``build_report`` call unchanged (rules, overrides, extra_waivers).
     """
     from cmcflex.api import build_report
+    from cmcflex.views import DossierViews
 
     as_of = as_of or dt.date.today()
     info = dossier.info
     current = phase or info.phase
-    base = build_report(dossier, phase=phase, as_of=as_of, path_label=path_label, **options)
+    views = DossierViews(dossier)  # built once, shared by every milestone
+    base = build_report(dossier, phase=phase, as_of=as_of, path_label=path_label, views=views, **options)
     now = Milestone("now", f"now ({current.label})", None, base.evaluated_phase, _gaps(base), waived=list(base.waived))
     steps = [now]
     for key, target in milestones_for(current, info.pivotal_phase):
         report = build_report(dossier, phase=phase, target=target, as_of=as_of, path_label=path_label,
-                              **options)
+                              views=views, **options)
         step = Milestone(key, LABELS.get(key, LABELS.get(target, target.label)), target,
                          report.evaluated_phase, _gaps(report), waived=list(report.waived))
         _diff(steps[-1], step)

@@ -63,9 +63,10 @@ class InputFile(NamedTuple):
     size: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Dossier:
-    """A loaded dossier: typed records, lot data, and where each record came from."""
+    """A loaded dossier: typed records, lot data, and where each record came from; never changed
+    once loaded (derived views live in :class:`cmcflex.views.DossierViews`)."""
 
     root: Path
     info: DossierFile
@@ -81,8 +82,6 @@ class Dossier:
     """Results whose unit cannot be converted to their test's unit, left out of ``lots`` and ``stability``."""
     sources: dict[str, SourceMap] = field(default_factory=dict)
     inputs: list[InputFile] = field(default_factory=list)
-    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    """Derived views computed once per dossier and shared by rules (see rules/common.py)."""
 
     # ------------------------------------------------------------ identity
 
@@ -137,8 +136,8 @@ class Dossier:
         table, use = self.lots, self.pivotal_use
         return [
             lot_id
-            for lot_id, lot_use, lot_material in zip(table.lot_ids, table.lot_values["use"],
-                                                     table.lot_values["material"])
+            for lot_id, lot_use, lot_material in zip(table.lot_ids, table._lot_values["use"],
+                                                     table._lot_values["material"])
             if lot_use == use and (material is None or lot_material == material)
         ]
 

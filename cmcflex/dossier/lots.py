@@ -19,10 +19,11 @@ import re
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple, Sequence
+from typing import IO, Any, Callable, Container, Iterable, Iterator, NamedTuple, Sequence, cast
 
 from cmcflex.dossier.controlled import Vocabulary
-from cmcflex.dossier.criteria import DOT_GROUPED, RESULT_WORDS, NumberError, Result, parse_number, parse_result
+from cmcflex.dossier.criteria import (DOT_GROUPED, QUALITATIVE, RESULT_WORDS, Criterion, NumberError, NumericCriterion,
+                                      QualitativeCriterion, Result, parse_number, parse_result)
 from cmcflex.dossier.dates import is_iso_date, parse_iso_date
 from cmcflex.dossier.errors import Problem, did_you_mean
 from cmcflex.dossier.ids import visible
@@ -104,10 +105,10 @@ class LotTable:
         self.files: list[str] = []
         self.lot_ids: list[str] = []
         self.index: dict[str, int] = {}
-        self.lot_values: dict[str, list[str | None]] = {c: [] for c in LOT_LEVEL}
-        self.lot_file: array = array("i")
-        self.lot_line: array = array("i")
-        self.columns: dict[tuple[str, str], AttributeColumn] = {}
+        self._lot_values: dict[str, list[str | None]] = {c: [] for c in LOT_LEVEL}
+        self._lot_file: array = array("i")
+        self._lot_line: array = array("i")
+        self._columns: dict[tuple[str, str], AttributeColumn] = {}
         self.methods: list[str] = []
         self._method_index: dict[str, int] = {}
         self.units: list[str] = []
@@ -124,24 +125,24 @@ class LotTable:
         return None if i is None else self._lot(i)
 
     def _lot(self, i: int) -> Lot:
-        v = self.lot_values
+        v = self._lot_values
         return Lot(
             self.lot_ids[i], v["material"][i] or "", v["use"][i] or "", v["process_version"][i],
             v["site"][i], v["manufacture_date"][i], v["starting_material"][i], v["disposition"][i],
             v["spec_version"][i], v["exception_pathway"][i], v["investigation"][i],
-            self.files[self.lot_file[i]], self.lot_line[i],
+            self.files[self._lot_file[i]], self._lot_line[i],
         )
 
     def lots(self) -> Iterator[Lot]:
         """Every lot in order of first appearance (tuples built by C loops, not one call per lot)."""
-        v = self.lot_values
+        v = self._lot_values
         material, use = v["material"], v["use"]
         if None in material or None in use:  # never from read_lots_csv; kept for tables built by hand
             material, use = [m or "" for m in material], [u or "" for u in use]
         return map(Lot._make, zip(
             self.lot_ids, material, use, v["process_version"], v["site"], v["manufacture_date"],
             v["starting_material"], v["disposition"], v["spec_version"], v["exception_pathway"], v["investigation"],
-            map(self.files.__getitem__, self.lot_file), self.lot_line,
+            map(self.files.__getitem__, self._lot_file), self._lot_line,
         ))
 
     def lots_where(self, **criteria: str | tuple[str, ...] | None) -> list[Lot]:
@@ -154,7 +155,7 @@ class LotTable:
             if key == "id":
                 column: list[str | None] = list(self.lot_ids)
             else:
-                column = self.lot_values[key]
+                column = self._lot_values[key]
                 if key in ("material", "use"):
                     column = [c or "" for c in column]
             if isinstance(wanted, tuple):
@@ -166,13 +167,13 @@ class LotTable:
 
     def attributes(self, material: str | None = None) -> list[tuple[str, str]]:
         """(material, attribute) keys present, optionally for one material."""
-        return [k for k in self.columns if material is None or k[0] == material]
+        return [k for k in self._columns if material is None or k[0] == material]
 
     def results(
         self, material: str, attribute: str, lots: set[str] | frozenset[str] | None = None
     ) -> Iterator[LotResult]:
         """Every result of an attribute, optionally only of the given lots, in file order."""
-        col = self.columns.get((material, attribute))
+        col = self._columns.get((material, attribute))
         if col is None:
             return
         ids, files, methods = self.lot_ids, self.files, self.methods
@@ -196,7 +197,7 @@ class LotTable:
         self, material: str, attribute: str, lots: set[str] | frozenset[str] | None = None
     ) -> list[tuple[str, float]]:
         """(lot id, value) for uncensored numeric results only."""
-        col = self.columns.get((material, attribute))
+        col = self._columns.get((material, attribute))
         if col is None:
             return []
         keep: Iterable[bool] = map(operator.not_, col.censor)  # NO_CENSOR is 0
@@ -206,6 +207,175 @@ class LotTable:
         keep = list(keep)
         return list(zip(map(self.lot_ids.__getitem__, itertools.compress(col.lot, keep)),
                         itertools.compress(col.value, keep)))
+
+    def indices_of(self, lot_ids: Iterable[str]) -> frozenset[int]:
+        """The table indices of the given lot ids; ids not in the table are left out."""
+        known = set(map(self.index.get, lot_ids))  # a C loop; ids not in the table give None
+        known.discard(None)
+        return cast("frozenset[int]", frozenset(known))
+
+    def candidate_rows(self, material: str, attribute: str, criterion: Criterion) -> list[int] | range:
+        """Rows of a test's column that ``criterion`` might not accept, in order: a superset,
+        found without a Python step per accepted row where the criterion is a numeric range or
+        a qualitative word.
+
+        Plain numbers strictly inside the range are accepted whatever the bounds' inclusiveness, so
+        only numbers at or beyond a bound, and every censored result or word, need judging.
+        """
+        col = self._columns.get((material, attribute))
+        if col is None:
+            return []
+        if isinstance(criterion, QualitativeCriterion):
+            return _qualitative_candidates(col, criterion)
+        if not isinstance(criterion, NumericCriterion):
+            return range(len(col.lot))
+        values = col.value
+        lo, hi = criterion.min, criterion.max
+        censors = col.censor.tobytes()
+        flagged = [m.start() for m in _NONZERO.finditer(censors)]  # censored results and words (NaN)
+        if WORD not in censors and (lo is None or min(values) > lo) and (hi is None or max(values) < hi):
+            outside: list[int] = []  # every number strictly inside the range: the common case
+        else:  # rows at or beyond a bound, picked by C loops (``lo >= v`` is ``v <= lo``)
+            rows = range(len(values))
+            low = map(float(lo).__ge__, values) if lo is not None else None
+            high = map(float(hi).__le__, values) if hi is not None else None
+            beyond = map(operator.or_, low, high) if low is not None and high is not None else low or high
+            outside = list(itertools.compress(rows, beyond)) if beyond is not None else []
+        if not flagged:
+            return outside
+        return sorted(set(outside).union(flagged))
+
+    def lot_column(self, name: str) -> Sequence[str | None]:
+        """A lot-level column (``use``, ``disposition``, ...), by lot index (read only)."""
+        return self._lot_values[name]
+
+    def lot_location(self, i: int) -> tuple[str, int]:
+        """The file and line where the lot at index ``i`` first appears."""
+        return self.files[self._lot_file[i]], self._lot_line[i]
+
+    def lots_in(self, name: str, allowed: Container[str | None]) -> list[int]:
+        """Indices of the lots whose lot-level column ``name`` is among ``allowed`` (a C loop)."""
+        return list(itertools.compress(range(len(self.lot_ids)), map(allowed.__contains__, self._lot_values[name])))
+
+    def has_results(self, material: str, attribute: str) -> bool:
+        return (material, attribute) in self._columns
+
+    def units_of(self, material: str, attribute: str) -> set[str]:
+        """Every distinct unit written for a test's results (empty without results)."""
+        col = self._columns.get((material, attribute))
+        return set(col.units) if col is not None else set()
+
+    def tested(self) -> Iterator[tuple[str, str, int, tuple[str, int]]]:
+        """(material, attribute, result rows, file and line of the first row) of every test with
+        results, in order of first appearance."""
+        for (material, attribute), col in self._columns.items():
+            if len(col):
+                yield material, attribute, len(col), (self.files[col.file[0]], col.line[0])
+
+    def methods_not_in(self, known: Container[str]) -> dict[str, tuple[str, int]]:
+        """The method names written in the results but not in ``known``, each with the file and
+        line of its earliest row."""
+        wanted = [i for i, m in enumerate(self.methods) if m not in known]
+        first: dict[int, tuple[str, int]] = {}
+        for col in self._columns.values() if wanted else ():
+            for mi in wanted:  # a column's rows are in reading order: its first use is its earliest
+                try:
+                    k = col.method.index(mi)
+                except ValueError:
+                    continue
+                where = (self.files[col.file[k]], col.line[k])
+                if mi not in first or where < first[mi]:
+                    first[mi] = where
+        return {self.methods[mi]: where for mi, where in first.items()}
+
+    def lots_with_results(self, material: str, attribute: str) -> frozenset[int]:
+        """Indices of the lots with at least one result row for (material, attribute)."""
+        col = self._columns.get((material, attribute))
+        return frozenset(col.lot) if col is not None else frozenset()
+
+    def result_at(self, material: str, attribute: str, k: int) -> LotResult:
+        """The ``k``-th result row of a test's column as a LotResult."""
+        col = self._columns[(material, attribute)]
+        c = col.censor[k]
+        result = Result(word=WORDS[col.word[k]]) if c == WORD else Result(value=col.value[k], censor=_CENSOR_CHAR[c])
+        m = col.method[k]
+        return LotResult(self.lot_ids[col.lot[k]], result, self.files[col.file[k]], col.line[k],
+                         self.methods[m] if m >= 0 else None)
+
+    def judge(self, material: str, attribute: str, criterion: Criterion, rows: Iterable[int],
+              lots: frozenset[int] | None = None) -> Iterator[tuple[LotResult, bool | None]]:
+        """Of the given result rows (of the lots at ``lots``, else all), those ``criterion.accepts``
+        does not accept: False (rejected) or None (cannot tell), in order. Each distinct result is
+        judged once, so that a million rows cost no Python object per accepted row."""
+        col = self._columns.get((material, attribute))
+        if col is None:
+            return
+        memo: dict[tuple[int, float, int], bool | None] = {}
+        lot, values, censors, words = col.lot, col.value, col.censor, col.word
+        for k in rows:
+            if lots is not None and lot[k] not in lots:
+                continue
+            c = censors[k]
+            key = (c, 0.0, words[k]) if c == WORD else (c, values[k], -1)
+            if key in memo:
+                verdict = memo[key]
+            else:
+                verdict = memo[key] = criterion.accepts(_key_result(key))
+            if verdict is True:
+                continue
+            m = col.method[k]
+            yield (LotResult(self.lot_ids[lot[k]], _key_result(key), self.files[col.file[k]], col.line[k],
+                             self.methods[m] if m >= 0 else None), verdict)
+
+    def distinct_rows(self, material: str, attribute: str, lots: frozenset[int] | None,
+                      method: str | None) -> list[int]:
+        """The rows that are results of the given lots (else all), in file order: a lot's rows by
+        ``method`` where it has any, else all its rows; of identical rows (same lot and result)
+        the first. C loops only: no Python step per row."""
+        col = self._columns.get((material, attribute))
+        if col is None:
+            return []
+        m_idx = self.methods.index(method) if method and method in self.methods else -2
+        bits = array("q")
+        bits.frombytes(col.value.tobytes())  # values compared by their bits: NaN (a word) equals itself
+        columns: list[Sequence[Any]] = [range(len(col.lot)), col.lot, col.method, col.censor, col.word, bits]
+        if lots is not None:
+            keep = list(map(lots.__contains__, col.lot))
+            columns = [list(itertools.compress(c, keep)) for c in columns]
+        if m_idx >= 0:
+            by_method = list(map(m_idx.__eq__, columns[2]))
+            method_lots = set(itertools.compress(columns[1], by_method))
+            if method_lots:  # a lot with rows by the method: only those rows
+                keep = list(map(operator.or_, by_method,
+                                map(operator.not_, map(method_lots.__contains__, columns[1]))))
+                columns = [list(itertools.compress(c, keep)) for c in columns]
+        rows, lot_col, _, censors, words, values = columns
+        keys = zip(reversed(lot_col), reversed(censors), reversed(words), reversed(values))
+        first = dict(zip(keys, reversed(rows)))  # from the end: of identical results, the first row stays
+        return sorted(first.values())
+
+    def rows_digest(self, material: str, attribute: str, rows: Sequence[int]) -> RowsDigest:
+        """Counts and uncensored values of the given rows of a test's column (C loops)."""
+        col = self._columns[(material, attribute)]
+        censors = list(map(col.censor.__getitem__, rows))
+        values = list(itertools.compress(map(col.value.__getitem__, rows), map(NO_CENSOR.__eq__, censors)))
+        per_lot = Counter(map(col.lot.__getitem__, rows))
+        return RowsDigest(per_lot, values, censors.count(BELOW) + censors.count(ABOVE), censors.count(WORD))
+
+    def chart_rows(self, material: str, attribute: str, cap: int) -> tuple[int, list[tuple[int, float, str]]]:
+        """The numeric results of a test for a chart: their total (words are not charted) and the
+        last ``cap`` of them in file order, as (lot index, value, censor: '', '<' or '>')."""
+        col = self._columns.get((material, attribute))
+        if col is None:
+            return 0, []
+        total = len(col.lot) - col.censor.tobytes().count(bytes([WORD]))
+        latest: list[int] = []  # the last `cap` numeric rows, found from the end
+        for k in range(len(col.lot) - 1, -1, -1) if total else ():
+            if col.censor[k] != WORD:
+                latest.append(k)
+                if len(latest) == cap:
+                    break
+        return total, [(col.lot[k], float(col.value[k]), _CENSOR_CHAR[col.censor[k]]) for k in reversed(latest)]
 
     # -------------------------------------------------------------- building
 
@@ -227,6 +397,37 @@ class LotTable:
             i = self._unit_index[name] = len(self.units)
             self.units.append(name)
         return i
+
+
+class RowsDigest(NamedTuple):
+    """Some result rows of one test in figures: rows per lot index, the uncensored values, and
+    how many rows are censored numbers and words."""
+
+    per_lot: Counter[int]
+    values: list[float]
+    censored: int
+    words: int
+
+
+def _key_result(key: tuple[int, float, int]) -> Result:
+    c, value, word = key
+    return Result(word=WORDS[word]) if c == WORD else Result(value=value, censor=_CENSOR_CHAR[c])
+
+
+_NONZERO = re.compile(rb"[^\x00]")
+_WORD_CODE = {w: i for i, w in enumerate(WORDS)}
+
+
+def _qualitative_candidates(col: AttributeColumn, criterion: QualitativeCriterion) -> list[int]:
+    """Rows whose result is not a word the criterion passes (numbers, other words), found in the
+    word column's bytes; an all-passing column costs no Python step per row."""
+    passing = QUALITATIVE.get(criterion.expected, (frozenset({criterion.expected}), frozenset()))[0]
+    codes = bytes(sorted(_WORD_CODE[w] for w in passing if w in _WORD_CODE))
+    words = col.word.tobytes()  # -1 (0xff) for rows that hold no word
+    if codes and not words.translate(None, codes):
+        return []
+    other = re.compile(b"[^" + re.escape(codes) + b"]", re.DOTALL) if codes else re.compile(b".", re.DOTALL)
+    return [m.start() for m in other.finditer(words)]
 
 
 def _sniff_delimiter(header_line: str) -> str:
@@ -273,6 +474,9 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
     Rows arrive in batches (see :func:`_batches`). A batch whose rows are all clean is added
     column by column (:meth:`_LotReader.add_columns`); any batch with something to report goes
     through the row-by-row path (:meth:`_LotReader.add_row`), which says what is wrong and where.
+    This is the one text reader of lots files; the other is the Arrow path for large files
+    (:mod:`cmcflex.dossier.lots_arrow`, behind its optional extra), which declines a file with
+    anything to report and leaves it to this one.
     """
     start = len(problems)
 
@@ -377,7 +581,7 @@ class _LotKeys(dict):
         self.table = table
 
     def __missing__(self, li: int) -> tuple[str | None, ...]:
-        values = self.table.lot_values
+        values = self.table._lot_values
         key = self[li] = tuple(values[c][li] for c in LOT_LEVEL)
         return key
 
@@ -456,7 +660,7 @@ class _LotReader:
             says = ", and ".join(f"{n} '{b}' here but '{a}'" for n, _, a, b in diffs)
             problem(line, j + 1, name,
                     f"lot {lot_id} has {says} at "
-                    f"{table.files[table.lot_file[li]]} line {table.lot_line[li]}; "
+                    f"{table.files[table._lot_file[li]]} line {table._lot_line[li]}; "
                     "lot-level columns must agree on every row of a lot")
             return
         attribute = row[self.i_attr].strip()
@@ -518,16 +722,16 @@ class _LotReader:
         li = table.index[lot_id] = len(table.lot_ids)
         table.lot_ids.append(lot_id)
         for (name, _), v in zip(self.lot_cols, key):
-            table.lot_values[name].append(v)
-        table.lot_file.append(self.file_index)
-        table.lot_line.append(line)
+            table._lot_values[name].append(v)
+        table._lot_file.append(self.file_index)
+        table._lot_line.append(line)
         self.lot_keys[li] = key
         return li
 
     def _column(self, material: str, attribute: str) -> AttributeColumn:
-        col = self.table.columns.get((material, attribute))
+        col = self.table._columns.get((material, attribute))
         if col is None:
-            col = self.table.columns[(material, attribute)] = AttributeColumn(material, attribute)
+            col = self.table._columns[(material, attribute)] = AttributeColumn(material, attribute)
         return col
 
     # ------------------------------------------------------------ the columnar path
@@ -661,9 +865,9 @@ class _LotReader:
             table.index.update(zip(new_ids, itertools.count(base)))
             new_keys = [pick(values) for values in lots.keys]
             for (name, _), values in zip(self.lot_cols, new_keys):
-                table.lot_values[name].extend(values)
-            table.lot_file.extend(array("i", [self.file_index]) * len(new))
-            table.lot_line.extend(map(lines.__getitem__, first_rows))
+                table._lot_values[name].extend(values)
+            table._lot_file.extend(array("i", [self.file_index]) * len(new))
+            table._lot_line.extend(map(lines.__getitem__, first_rows))
             self.lot_keys.update(zip(itertools.count(base), zip(*new_keys)))
             known = list(lots.known)
             for offset, p in enumerate(new):

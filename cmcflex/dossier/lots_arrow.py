@@ -66,7 +66,7 @@ def read_lots_fast(path: Path, file: str, table: LotTable) -> FileDigest | None:
     (from the page cache) to hash it and to look for quotes and lone carriage returns; hashlib and
     file reads let go of the GIL, so the two overlap and the file is never held in memory whole.
     """
-    if len(table.lot_ids) or table.columns:
+    if len(table.lot_ids) or table._columns:
         return None  # a second lots file meets lots already known: the exact reader compares them
     scan = _Scan(path)
     scan.start()
@@ -268,13 +268,13 @@ class _Reader:
         table.lot_ids.extend(new_ids)
         table.index.update(zip(new_ids, range(base, base + len(new_ids))))
         for name, per_lot in level.items():
-            table.lot_values[name].extend(per_lot)
-        table.lot_file.extend(array("i", [file_index]) * len(new_ids))
-        table.lot_line.frombytes(_raw((first_rows + 2).astype(_INT)))
+            table._lot_values[name].extend(per_lot)
+        table._lot_file.extend(array("i", [file_index]) * len(new_ids))
+        table._lot_line.frombytes(_raw((first_rows + 2).astype(_INT)))
         lot_of_row += base
         files = array("i", [file_index])
         for key, rows in groups.columns:
-            col = table.columns[key] = AttributeColumn(*key)
+            col = table._columns[key] = AttributeColumn(*key)
             col.lot.frombytes(_raw(lot_of_row[rows]))
             col.value.frombytes(_raw(values[rows]))
             col.censor.frombytes(_raw(censors[rows]))

@@ -106,7 +106,7 @@ def convert_lots(table: LotTable, units: dict[tuple[str, str], str | None]) -> l
     out: list[UnitExclusion] = []
     if not table.units:
         return out
-    for key, col in table.columns.items():
+    for key, col in table._columns.items():
         if not col.units:
             continue
         codes = sorted(set(col.unit) - {-1})
@@ -128,8 +128,8 @@ def convert_lots(table: LotTable, units: dict[tuple[str, str], str | None]) -> l
             if math.inf in col.value or -math.inf in col.value:  # beyond float range in the test's unit
                 out.extend(_exclude(table, col, list(map(math.isinf, col.value)), target, declared))
         col.units = {target} if len(bad) < len(codes) else set()
-    for key in [k for k, col in table.columns.items() if not len(col)]:
-        del table.columns[key]  # every result left out: no column (SPEC-013 reports them)
+    for key in [k for k, col in table._columns.items() if not len(col)]:
+        del table._columns[key]  # every result left out: no column (SPEC-013 reports them)
     return out
 
 

@@ -137,7 +137,7 @@ class Report(_Frozen):
 
     ``summaries`` holds per-area digests, JSON-friendly (str, int, bool or None values), keyed by
     area name in lower case; a key is absent when the dossier has nothing to summarise.
-    ``summaries["ppq"]`` (from :func:`cmcflex.rules.ppq.summarize`) has: ``protocol`` (id),
+    ``summaries["ppq"]`` (the ``ppq_summary`` view, :class:`cmcflex.views.DossierViews`) has: ``protocol`` (id),
     ``lots_planned``, ``lots_executed`` (PPQ lots in lots.csv, one material counted; None without
     lots.csv), ``lots_passing`` (None without lots.csv or specifications.yaml),
     ``concurrent_release`` (bool), ``justification`` (lot-count approach or None),

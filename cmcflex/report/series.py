@@ -8,10 +8,14 @@ names its lots in chart order (manufacture date, then file order) with whether t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cmcflex.dossier.criteria import NumericCriterion
-from cmcflex.dossier.loader import Dossier
-from cmcflex.dossier.lots import BELOW, NO_CENSOR, WORD, LotTable
+from cmcflex.dossier.lots import LotTable
 from cmcflex.report.model import LotSeries, SeriesLot
+
+if TYPE_CHECKING:
+    from cmcflex.views import DossierViews
 
 CAP = 200
 NON_CLINICAL_USES = ("development", "engineering")
@@ -26,54 +30,42 @@ def _status(use: str | None, starting_material: str | None, disposition: str | N
 
 def _lots(table: LotTable, indexes: list[int]) -> list[SeriesLot]:
     """The lots at ``indexes`` (lot-table positions), by manufacture date then file order."""
-    v, ids = table.lot_values, table.lot_ids
-    dates = v["manufacture_date"]
+    ids = table.lot_ids
+    dates, uses, starting, dispositions = (table.lot_column(name) for name in
+                                           ("manufacture_date", "use", "starting_material", "disposition"))
     ordered = sorted(dict.fromkeys(indexes), key=lambda i: (dates[i] is None, dates[i] or "", i))
-    return [SeriesLot(id=ids[i], manufactured=dates[i],
-                      status=_status(v["use"][i], v["starting_material"][i], v["disposition"][i]))
+    return [SeriesLot(id=ids[i], manufactured=dates[i], status=_status(uses[i], starting[i], dispositions[i]))
             for i in ordered]
 
 
-def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:
+def lot_series(views: DossierViews, cap: int = CAP) -> list[LotSeries]:
     """One series per numeric specification test that has lot results, sorted by material, test."""
-    if dossier.lots is None:
+    table = views.dossier.lots
+    if table is None:
         return []
-    from cmcflex.rules.common import spec_index
-
-    table = dossier.lots
-    uses = table.lot_values["use"]
+    uses = table.lot_column("use")
     out = []
-    for (material, attribute), ref in sorted(spec_index(dossier).items()):
+    for (material, attribute), ref in sorted(views.spec_index.items()):
         criterion = ref.test.criterion
         if not isinstance(criterion, NumericCriterion):
             continue
-        col = table.columns.get((material, attribute))
-        if col is None:
-            continue
-        total = len(col.lot) - col.censor.tobytes().count(bytes([WORD]))  # words are not charted
+        total, chart = table.chart_rows(material, attribute, cap)
         if not total:
             continue
-        latest: list[int] = []  # the last `cap` numeric rows, found from the end
-        for k in range(len(col.lot) - 1, -1, -1):
-            if col.censor[k] != WORD:
-                latest.append(k)
-                if len(latest) == cap:
-                    break
         rows: list[int] = []
         points: list[tuple[str, float, str]] = []
         censored: list[tuple[str, float, str, str]] = []
-        for k in reversed(latest):
-            i = col.lot[k]
+        for i, value, censor in chart:
             rows.append(i)
-            lot_id, value, use = table.lot_ids[i], float(col.value[k]), uses[i] or ""
-            if col.censor[k] == NO_CENSOR:
-                points.append((lot_id, value, use))
+            lot_id, use = table.lot_ids[i], uses[i] or ""
+            if censor:
+                censored.append((lot_id, value, censor, use))
             else:
-                censored.append((lot_id, value, "<" if col.censor[k] == BELOW else ">", use))
+                points.append((lot_id, value, use))
         out.append(LotSeries(
             material=material,
             attribute=attribute,
-            unit=ref.test.unit or criterion.unit or next(iter(sorted(col.units)), None),
+            unit=ref.test.unit or criterion.unit or next(iter(sorted(table.units_of(material, attribute))), None),
             criterion=criterion.describe(),
             min=criterion.min,
             max=criterion.max,

@@ -17,6 +17,7 @@ from cmcflex.phases import PHASES, Phase
 
 if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier, Location
+    from cmcflex.views import DossierViews
 
 
 class Severity(str, Enum):
@@ -84,11 +85,13 @@ def by_phase(p1: Severity | None, p2: Severity | None, p3: Severity | None,
 
 
 class Context(NamedTuple):
-    """What a rule may know besides the dossier: phases and the evaluation date."""
+    """What a rule may know besides the dossier: phases, the evaluation date, and the dossier's
+    derived views (built once per evaluation and shared by every rule)."""
 
     phase: Phase  # the phase whose severities apply (after pivotal and --target resolution)
     current: Phase  # where the product stands now
     as_of: dt.date
+    views: DossierViews
     target: Phase | None = None
     now: Phase | None = None  # the phase whose severities apply today (``phase`` without --target)
 

@@ -7,7 +7,7 @@ conclusion cmcflex recomputes from the lot data rather than trusting it.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from cmcflex.dossier.ids import visible
 from cmcflex.dossier.loader import Dossier, Location
@@ -19,6 +19,9 @@ from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, O
 from cmcflex.rules.citations import (
     CBER_2026, CFR_601_12, CGT_COMPARABILITY, FLEX_2026, Q5E, Q9_R1, TOWN_HALLS,
 )
+
+if TYPE_CHECKING:
+    from cmcflex.views import DossierViews
 
 FILE = "changes.yaml"
 FLEXIBILITY = ("the CBER CGT CMC flexibility (Jan 2026; FDA CMC flexibilities guidance, May 2026) "
@@ -72,15 +75,10 @@ class StudyLots(NamedTuple):
     missing: list[str]
 
 
-def study_lots(d: Dossier, change: Change) -> StudyLots:
+def build_study_lots(d: Dossier, change: Change) -> StudyLots:
     """The study's ``pre_lots``/``post_lots`` where listed, else the lots of ``from_version``/``to_version``
-    (by manufacture date); computed once per change."""
+    (by manufacture date); read through ``ctx.views.study_lots``."""
     study = change.comparability
-    key = (change.id, change.from_version, change.to_version,
-           tuple(study.pre_lots) if study else (), tuple(study.post_lots) if study else ())
-    cache = d.cache.setdefault("cmp_study_lots", {})
-    if key in cache:
-        return cache[key]  # type: ignore[no-any-return]
     missing: list[str] = []
 
     def side(ids: list[str], version: str | None) -> list[str]:
@@ -93,14 +91,13 @@ def study_lots(d: Dossier, change: Change) -> StudyLots:
             return found
         if not version:
             return []
-        versions, dates = table.lot_values["process_version"], table.lot_values["manufacture_date"]
+        versions, dates = table.lot_column("process_version"), table.lot_column("manufacture_date")
         rows = [i for i, v in enumerate(versions) if v == version]
         return [table.lot_ids[i] for i in sorted(rows, key=lambda i: (dates[i] or "", table.lot_ids[i]))]
 
     pre = side(study.pre_lots if study else [], change.from_version)
     post = side(study.post_lots if study else [], change.to_version)
-    cache[key] = StudyLots(pre, post, sorted(set(missing)))
-    return cache[key]  # type: ignore[no-any-return]
+    return StudyLots(pre, post, sorted(set(missing)))
 
 
 LISTED = 50  # per-lot values in a finding's data, and lots named in its message, up to this many
@@ -250,28 +247,27 @@ def _several_rows(d: Dossier, material: str, attribute: str, lots: list[str]) ->
 def study_materials(d: Dossier, lots: StudyLots) -> list[str]:
     """The materials of the study's lots, sorted."""
     assert d.lots is not None
-    material_of, index = d.lots.lot_values["material"], d.lots.index
+    material_of, index = d.lots.lot_column("material"), d.lots.index
     return sorted({material_of[index[x]] or "" for x in lots.pre + lots.post})
 
 
-def _unit(d: Dossier, material: str, attribute: str) -> str | None:
+def _unit(d: Dossier, views: DossierViews, material: str, attribute: str) -> str | None:
     """The one unit lots.csv gives the attribute's results, else the specification's."""
-    from cmcflex.rules.common import spec_index
 
     assert d.lots is not None
-    units = d.lots.columns[(material, attribute)].units
+    units = d.lots.units_of(material, attribute)
     if len(units) == 1:
         return next(iter(units))
     if units:
         return None  # mixed units: write none rather than a wrong one
-    ref = spec_index(d).get((material, attribute))
+    ref = views.spec_index.get((material, attribute))
     if ref is None:
         return None
     return getattr(ref.test.criterion, "unit", None) or ref.test.unit
 
 
 def compare_attribute(
-    d: Dossier, lots: StudyLots, materials: list[str], attribute: str, method: ComparisonMethod | None
+    d: Dossier, views: DossierViews, lots: StudyLots, materials: list[str], attribute: str, method: ComparisonMethod | None
 ) -> list[Comparison | NotEvaluated]:
     """Recompute one attribute for each material the study lots hold results of."""
     from cmcflex import stats
@@ -282,7 +278,7 @@ def compare_attribute(
     out: list[Comparison | NotEvaluated] = []
     seen = False
     for material in materials:
-        if (material, attribute) not in d.lots.columns:
+        if not d.lots.has_results(material, attribute):
             continue
         seen = True
         pairs = d.lots.numeric_values(material, attribute, pre_set | post_set)
@@ -323,7 +319,7 @@ def compare_attribute(
         retested = [lot for lot, vs in {**pre, **post}.items() if len(vs) > 1]
         several = _several_rows(d, material, attribute, retested) if retested else None
         out.append(Comparison(material, attribute, method, pre, post, summary.mean, sd, qr,
-                              outside, result, passed, _unit(d, material, attribute), several))
+                              outside, result, passed, _unit(d, views, material, attribute), several))
     if not seen:
         reason = f"{attribute} has no results for the study lots in lots.csv"
         if not lots.pre or not lots.post:
@@ -549,9 +545,9 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if d.lots is None:
             yield NotEvaluated(f"change {c.id}: lots.csv is missing, so the comparison cannot be recomputed")
             continue
-        lots = study_lots(d, c)
+        lots = ctx.views.study_lots(c)
         if study.conclusion is Conclusion.COMPARABLE:
-            yield from _unresolved_study_lots(d, i, c)
+            yield from _unresolved_study_lots(d, ctx.views, i, c)
         if len(lots.pre) < 2 or len(lots.post) < 2:
             absent = f"; listed but not in lots.csv: {', '.join(map(visible, lots.missing))}" if lots.missing else ""
             yield NotEvaluated(f"change {c.id}: {len(lots.pre)} pre-change and {len(lots.post)} post-change "
@@ -564,7 +560,7 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         results: list[Comparison] = []
         materials = study_materials(d, lots)
         for attribute in attributes:
-            outcome = compare_attribute(d, lots, materials, attribute, study.method)
+            outcome = compare_attribute(d, ctx.views, lots, materials, attribute, study.method)
             for item in outcome:
                 if isinstance(item, NotEvaluated):
                     yield NotEvaluated(f"change {c.id}: {item.reason}")
@@ -594,7 +590,7 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                           at=at, record=_record(c), data=data, severity=I, remedy=_WEAK_REMEDY)
 
 
-def _unresolved_study_lots(d: Dossier, i: int, c: Change) -> Iterator[Gap]:
+def _unresolved_study_lots(d: Dossier, views: DossierViews, i: int, c: Change) -> Iterator[Gap]:
     """A 'comparable' study listing lots that lots.csv does not hold: the recomputation leaves them
     out, so it cannot show the conclusion holds (a misspelt out-of-range lot would vanish)."""
     from cmcflex.rules.common import misses_in_words, unresolved_lots
@@ -602,7 +598,7 @@ def _unresolved_study_lots(d: Dossier, i: int, c: Change) -> Iterator[Gap]:
     study = c.comparability
     assert study is not None
     for side, ids, words in (("pre_lots", study.pre_lots, "pre-change"), ("post_lots", study.post_lots, "post-change")):
-        misses = unresolved_lots(d, ids)
+        misses = unresolved_lots(views, ids)
         if not misses:
             continue
         many = len(misses) > 1
@@ -684,7 +680,7 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     pivotal = set(d.pivotal_lot_ids())
     for i, c in late:
-        pre = study_lots(d, c).pre
+        pre = ctx.views.study_lots(c).pre
         if pivotal.intersection(pre):
             continue
         named = ", ".join(pre[:10]) + (f" and {len(pre) - 10} more" if len(pre) > 10 else "")
@@ -729,11 +725,11 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield NotEvaluated(f"change {c.id}: lots.csv is missing, so the starting material of the "
                                "post-change lots is unknown")
             continue
-        post = study_lots(d, c).post
+        post = ctx.views.study_lots(c).post
         if not post:
             yield NotEvaluated(f"change {c.id}: no post-change lots found in lots.csv")
             continue
-        column, index = d.lots.lot_values["starting_material"], d.lots.index
+        column, index = d.lots.lot_column("starting_material"), d.lots.index
         starting: dict[str, int] = {}
         for lot_id in post:
             kind = column[index[lot_id]] or "not stated"

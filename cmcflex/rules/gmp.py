@@ -53,6 +53,7 @@ from cmcflex.rules.citations import (
 )
 from cmcflex.rules.remedies import CONTROL_REMEDIES
 from cmcflex.rules.common import unresolved_lots
+from cmcflex.views import DossierViews
 
 GMP_FILE = "gmp.yaml"
 DOSSIER_FILE = "dossier.yaml"
@@ -948,9 +949,9 @@ class DonorLots(NamedTuple):
     unknown: list[str]
 
 
-def _donor_lots(d: Dossier, lot_ids: Sequence[str]) -> DonorLots:
+def _donor_lots(d: Dossier, views: DossierViews, lot_ids: Sequence[str]) -> DonorLots:
     words, released, to_patients, unknown = [], [], [], []
-    hints = unresolved_lots(d, lot_ids)
+    hints = unresolved_lots(views, lot_ids)
     for lot_id in lot_ids:
         lot = d.lots.lot(lot_id) if d.lots is not None else None
         if lot is None:
@@ -1021,7 +1022,7 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         missing = [text for name, text in _DONOR_CHECKS.items() if checks[name] is False]
         if not missing:
             continue
-        lots = _donor_lots(d, donor.lots)
+        lots = _donor_lots(d, ctx.views, donor.lots)
         made = f" ({lots.text})" if donor.lots else ""
         data = {"donor": donor.id, "missing": [n for n in _DONOR_CHECKS if checks[n] is False],
                 "lots": list(donor.lots), "released_lots": lots.released,

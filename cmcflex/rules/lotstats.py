@@ -20,32 +20,19 @@ from __future__ import annotations
 from cmcflex.formatting import number
 
 import math
-import operator
-from array import array
 from functools import cached_property
-from itertools import compress
-from collections import Counter
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
-from cmcflex.dossier.criteria import Result
 from cmcflex.dossier.loader import Dossier
-from cmcflex.dossier.lots import (
-    ABOVE,
-    BELOW,
-    NO_CENSOR,
-    WORD,
-    WORDS,
-    AttributeColumn,
-    Lot,
-    LotResult,
-    LotTable,
-)
-from cmcflex.rules.common import SpecRef, lot_indices, spec_index
+from cmcflex.dossier.lots import Lot, LotResult
+from cmcflex.rules.common import SpecRef
+
+if TYPE_CHECKING:
+    from cmcflex.views import DossierViews
 
 RELEASED = ("released", "released_under_exception")
 PATIENT_USES = ("phase_1", "phase_2", "phase_3", "commercial")
 MAX_LISTED = 50  # lot ids listed in a summary; beyond this only counts
-_CENSOR = {BELOW: "<", ABOVE: ">"}
 
 
 def is_released(lot: Lot) -> bool:
@@ -55,32 +42,25 @@ def is_released(lot: Lot) -> bool:
     return lot.disposition in RELEASED
 
 
-def released_ids(d: Dossier) -> frozenset[str]:
-    """Ids of the released lots of the dossier (cached)."""
-    cached = d.cache.get("released_lot_ids")
-    if cached is None:
-        table = d.lots
-        if table is None:
-            cached = frozenset()
-        else:  # the lot-level columns, without a Lot object per lot
-            uses, dispositions = table.lot_values["use"], table.lot_values["disposition"]
-            cached = frozenset(lot_id for lot_id, use, disp in zip(table.lot_ids, uses, dispositions)
-                               if (disp in RELEASED if disp is not None else use in PATIENT_USES))
-        d.cache["released_lot_ids"] = cached
-    return cached  # type: ignore[no-any-return]
+def build_released_ids(d: Dossier) -> frozenset[str]:
+    """Ids of the released lots of the dossier (read through ``ctx.views.released_ids``)."""
+    table = d.lots
+    if table is None:
+        return frozenset()
+    # the lot-level columns, without a Lot object per lot
+    uses, dispositions = table.lot_column("use"), table.lot_column("disposition")
+    return frozenset(lot_id for lot_id, use, disp in zip(table.lot_ids, uses, dispositions)
+                     if (disp in RELEASED if disp is not None else use in PATIENT_USES))
 
 
-def assumed_released(d: Dossier) -> tuple[str, ...]:
-    """Patient lots (phase 1 to commercial) with no disposition in lots.csv: counted as released."""
-    cached = d.cache.get("assumed_released_lot_ids")
-    if cached is None:
-        table = d.lots
-        cached = () if table is None else tuple(
-            lot_id for lot_id, use, disp in zip(table.lot_ids, table.lot_values["use"],
-                                                table.lot_values["disposition"])
-            if disp is None and use in PATIENT_USES)
-        d.cache["assumed_released_lot_ids"] = cached
-    return cached  # type: ignore[no-any-return]
+def build_assumed_released(d: Dossier) -> tuple[str, ...]:
+    """Patient lots (phase 1 to commercial) with no disposition in lots.csv: counted as released
+    (read through ``ctx.views.assumed_released``)."""
+    table = d.lots
+    return () if table is None else tuple(
+        lot_id for lot_id, use, disp in zip(table.lot_ids, table.lot_column("use"),
+                                            table.lot_column("disposition"))
+        if disp is None and use in PATIENT_USES)
 
 
 ASSUMED_RELEASED = "lots.csv gives no disposition: patient lots assumed released"
@@ -187,105 +167,66 @@ def describe(values: list[float]) -> dict[str, Any]:
 class SpecLots:
     """A specification test with its pivotal lots' results and a summary of its released lots."""
 
-    def __init__(self, d: Dossier, ref: SpecRef, pivotal_ids: frozenset[str], named: bool):
-        self._d = d
+    def __init__(self, views: DossierViews, ref: SpecRef, pivotal_ids: frozenset[str], named: bool):
+        self._views = views
         self.ref = ref
         self.pivotal_ids = pivotal_ids
         self.pivotal_named = named  # True when justification.lots chose the lots
 
-    def _column(self) -> tuple[LotTable, AttributeColumn] | None:
-        table = self._d.lots
-        if table is None:
-            return None
-        col = table.columns.get((self.ref.spec.material, self.ref.test.attribute))
-        return None if col is None else (table, col)
+    @property
+    def _key(self) -> tuple[str, str]:
+        return self.ref.spec.material, self.ref.test.attribute
 
-    def _rows(self, lot_idx: frozenset[int] | None) -> list[int]:
-        """The rows (column positions) that are results of the given lots, in file order: a lot's
-        rows by the specification's method where it has any, else all its rows; of identical
-        rows (same lot and result) the first. C loops only: no Python step per row."""
-        found = self._column()
-        if found is None:
+    def _rows(self, lot_idx: frozenset[int]) -> list[int]:
+        """The rows that are results of the given lots, by the test's method where a lot has
+        rows by it; identical rows of one lot once (see :meth:`LotTable.distinct_rows`)."""
+        table = self._views.dossier.lots
+        if table is None:
             return []
-        table, col = found
-        method = self.ref.test.method
-        m_idx = table.methods.index(method) if method and method in table.methods else -2
-        bits = array("q")
-        bits.frombytes(col.value.tobytes())  # values compared by their bits: NaN (a word) equals itself
-        columns: list[Sequence[Any]] = [range(len(col.lot)), col.lot, col.method, col.censor, col.word, bits]
-        if lot_idx is not None:
-            keep = list(map(lot_idx.__contains__, col.lot))
-            columns = [list(compress(c, keep)) for c in columns]
-        if m_idx >= 0:
-            by_method = list(map(m_idx.__eq__, columns[2]))
-            method_lots = set(compress(columns[1], by_method))
-            if method_lots:  # a lot with rows by the method: only those rows
-                keep = list(map(operator.or_, by_method,
-                                map(operator.not_, map(method_lots.__contains__, columns[1]))))
-                columns = [list(compress(c, keep)) for c in columns]
-        rows, lots, _, censors, words, values = columns
-        keys = zip(reversed(lots), reversed(censors), reversed(words), reversed(values))
-        first = dict(zip(keys, reversed(rows)))  # from the end: of identical results, the first row stays
-        return sorted(first.values())
+        return table.distinct_rows(*self._key, lot_idx, self.ref.test.method)
 
     @cached_property
     def pivotal(self) -> LotSet:
         """Pivotal lots: the named ones as given, else the released pivotal-phase lots."""
-        found = self._column()
-        if found is None:
+        table = self._views.dossier.lots
+        if table is None or not table.has_results(*self._key):
             return LotSet(())
-        table, col = found
-        rows = self._rows(lot_indices(self._d, self.pivotal_ids))
-        return LotSet(tuple(_lot_result(table, col, k) for k in rows))
+        rows = self._rows(self._views.lot_indices(self.pivotal_ids))
+        return LotSet(tuple(table.result_at(*self._key, k) for k in rows))
 
     @cached_property
     def released(self) -> dict[str, Any]:
         """Summary of every released lot of the material: result counts, n, mean, sd, min, max; every
         different result of a lot counts (``results`` and ``lots_with_several_results`` say how many)."""
-        found = self._column()
-        if found is None:
+        table = self._views.dossier.lots
+        if table is None or not table.has_results(*self._key):
             return {"lots_with_result": 0, "n": 0}
-        _, col = found
-        rows = self._rows(lot_indices(self._d, released_ids(self._d)))
-        censors = list(map(col.censor.__getitem__, rows))
-        values = list(compress(map(col.value.__getitem__, rows), map(NO_CENSOR.__eq__, censors)))
-        lots = len(set(map(col.lot.__getitem__, rows)))
+        rows = self._rows(self._views.lot_indices(self._views.released_ids))
+        digest = table.rows_digest(*self._key, rows)
+        lots = len(digest.per_lot)
         out: dict[str, Any] = {"lots_with_result": lots}
         if len(rows) > lots:
             out["results"] = len(rows)
-            per_lot = Counter(map(col.lot.__getitem__, rows))
-            out["lots_with_several_results"] = sum(1 for c in per_lot.values() if c > 1)
-        out.update(describe(values))
-        n_censored = censors.count(BELOW) + censors.count(ABOVE)
-        n_words = censors.count(WORD)
-        if n_censored:
-            out["censored"] = n_censored
-        if n_words:
-            out["words"] = n_words
+            out["lots_with_several_results"] = sum(1 for c in digest.per_lot.values() if c > 1)
+        out.update(describe(digest.values))
+        if digest.censored:
+            out["censored"] = digest.censored
+        if digest.words:
+            out["words"] = digest.words
         return out
 
 
-def _lot_result(table: LotTable, col: AttributeColumn, k: int) -> LotResult:
-    c = col.censor[k]
-    result = Result(word=WORDS[col.word[k]]) if c == WORD else Result(value=col.value[k], censor=_CENSOR.get(c, ""))
-    m = col.method[k]
-    return LotResult(table.lot_ids[col.lot[k]], result, table.files[col.file[k]], col.line[k],
-                     table.methods[m] if m >= 0 else None)
-
-
-def lots_by_test(d: Dossier) -> dict[tuple[str, str], SpecLots]:
-    """(material, attribute) → its lots, for every specification test; cached per dossier."""
-    cached = d.cache.get("spec_test_lots")
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+def build_lots_by_test(views: DossierViews) -> dict[tuple[str, str], SpecLots]:
+    """(material, attribute) → its lots, for every specification test (read through
+    ``ctx.views.lots_by_test``)."""
+    d = views.dossier
     out: dict[tuple[str, str], SpecLots] = {}
     if d.lots is not None:
-        released = released_ids(d)
+        released = views.released_ids
         pivotal_all = frozenset(i for i in d.pivotal_lot_ids() if i in released)
-        for key, ref in spec_index(d).items():
+        for key, ref in views.spec_index.items():
             named = ref.test.justification.lots if ref.test.justification else None
-            out[key] = SpecLots(d, ref, frozenset(named) if named else pivotal_all, bool(named))
-    d.cache["spec_test_lots"] = out
+            out[key] = SpecLots(views, ref, frozenset(named) if named else pivotal_all, bool(named))
     return out
 
 

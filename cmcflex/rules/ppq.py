@@ -14,7 +14,7 @@ with ``use: ppq``; their results are judged by :func:`cmcflex.rules.common.out_o
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot
@@ -34,7 +34,10 @@ from cmcflex.rules.citations import (
     CAR_T_2024, CBER_2026, CFR_211_100_A, CFR_211_113_B, CFR_211_22_100, CGMP_QA_PPC, CGT_COMPARABILITY,
     FLEX_2026, PV_2011, section,
 )
-from cmcflex.rules.common import OutOfSpec, lots_with_results, out_of_spec, spec_index
+from cmcflex.rules.common import OutOfSpec
+
+if TYPE_CHECKING:
+    from cmcflex.views import DossierViews
 
 B, MI, I = Severity.BLOCKER, Severity.MINOR, Severity.INFO
 FILE = "ppq.yaml"
@@ -101,14 +104,6 @@ def _lots_file(d: Dossier) -> str:
     return d.lots.files[0] if d.lots is not None and d.lots.files else "lots.csv"
 
 
-def ppq_lots(d: Dossier) -> list[Lot]:
-    """The executed PPQ lots (``use: ppq``), in file order; computed once per dossier."""
-    cached = d.cache.get("ppq_lots")
-    if cached is None:
-        cached = d.cache["ppq_lots"] = [] if d.lots is None else d.lots.lots_where(use=PPQ_USE)
-    return cached  # type: ignore[no-any-return]
-
-
 def counted_lots(lots: list[Lot]) -> list[Lot]:
     """The PPQ lots counted against ``lots_planned``: one material's lots, so that a drug
     substance lot and the drug product lot made from it count once — drug product where there
@@ -124,44 +119,30 @@ def counted_lots(lots: list[Lot]) -> list[Lot]:
     return by_material[material]
 
 
-def lot_failures(d: Dossier) -> dict[str, list[OutOfSpec]]:
-    """Out-of-specification results of the PPQ lots, by lot id (the SPEC criterion logic);
-    computed once per dossier."""
-    cached = d.cache.get("ppq_lot_failures")
-    if cached is None:
-        cached = {}
-        for oos in out_of_spec(d, [lot.id for lot in ppq_lots(d)]):
-            cached.setdefault(oos.lot_id, []).append(oos)
-        d.cache["ppq_lot_failures"] = cached
-    return cached  # type: ignore[no-any-return]
-
-
-def missing_results(d: Dossier) -> dict[str, list[str]]:
+def build_missing_results(views: DossierViews) -> dict[str, list[str]]:
     """Specification tests of its material that each PPQ lot has no result for, as
     ``material/attribute`` in specification order, by lot id (lots missing none are absent);
-    computed once per dossier. Empty without lots.csv or specifications.yaml."""
-    cached = d.cache.get("ppq_missing_results")
-    if cached is None:
-        cached = {}
-        if d.lots is not None and d.specifications is not None:
-            tests: dict[str, list[str]] = {}
-            for material, attribute in spec_index(d):
-                tests.setdefault(material, []).append(attribute)
-            for lot in ppq_lots(d):
-                i = d.lots.index[lot.id]
-                absent = [f"{lot.material}/{a}" for a in tests.get(lot.material, [])
-                          if i not in lots_with_results(d, lot.material, a)]
-                if absent:
-                    cached[lot.id] = absent
-        d.cache["ppq_missing_results"] = cached
-    return cached  # type: ignore[no-any-return]
+    read through ``ctx.views.ppq_missing_results``. Empty without lots.csv or specifications.yaml."""
+    d = views.dossier
+    out: dict[str, list[str]] = {}
+    if d.lots is not None and d.specifications is not None:
+        tests: dict[str, list[str]] = {}
+        for material, attribute in views.spec_index:
+            tests.setdefault(material, []).append(attribute)
+        for lot in views.ppq_lots:
+            i = d.lots.index[lot.id]
+            absent = [f"{lot.material}/{a}" for a in tests.get(lot.material, [])
+                      if i not in views.lots_with_results(lot.material, a)]
+            if absent:
+                out[lot.id] = absent
+    return out
 
 
-def lot_passes(d: Dossier, lot: Lot) -> bool:
+def lot_passes(views: DossierViews, lot: Lot) -> bool:
     """A PPQ lot passes when it is not rejected, has a result for every specification test of
     its material, and none of them is out of specification."""
-    return (lot.disposition != "rejected" and lot.id not in lot_failures(d)
-            and lot.id not in missing_results(d))
+    return (lot.disposition != "rejected" and lot.id not in views.ppq_lot_failures
+            and lot.id not in views.ppq_missing_results)
 
 
 def _ids(lots: list[Lot]) -> str:
@@ -221,7 +202,7 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     name, record, advice = _name(p), _record(p), _advice(ctx)
     n = p.lots_planned
     if n is None:
-        n = len(counted_lots(ppq_lots(d)))  # inferred: the PPQ lots made are the lots planned
+        n = len(counted_lots(ctx.views.ppq_lots))  # inferred: the PPQ lots made are the lots planned
         if n == 0:
             yield Gap(f"{name} does not record the number of PPQ lots (lots_planned) and lots.csv holds "
                       f"no PPQ lot, so the lot count is not shown{advice}.",
@@ -400,7 +381,7 @@ def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     graded = ctx.phase >= Phase.BLA  # the catalogue grades the parts where the rule is a blocker
     cr = p.concurrent_release
     if cr is None or not cr.planned:
-        released = [lot for lot in ppq_lots(d)
+        released = [lot for lot in ctx.views.ppq_lots
                     if lot.disposition in ("released", "released_under_exception")]
         report = d.ppq.report if d.ppq is not None else None
         if released and report is not None and report.status is None and report.conclusion is None:
@@ -474,7 +455,7 @@ def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outco
     justified = not _blank(p.starting_material_justification)
     planned = p.starting_material
     planned_non_patient = planned in (PPQStartingMaterial.HEALTHY_DONOR, PPQStartingMaterial.CELL_BANK)
-    lots = ppq_lots(d)
+    lots = ctx.views.ppq_lots
     known = [lot for lot in lots if lot.starting_material not in (None, "not_applicable")]
     lots_non_patient = bool(known) and all(lot.starting_material in NOT_PATIENT for lot in known)
     if planned_non_patient and not justified:
@@ -617,7 +598,7 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
         yield NotEvaluated("no lots.csv: the executed PPQ lots (use: ppq) cannot be counted or checked")
     else:
-        lots = ppq_lots(d)
+        lots = ctx.views.ppq_lots
         counted = counted_lots(lots)
         planned = p.lots_planned if p is not None else None
         if not lots:
@@ -630,7 +611,7 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       f"({_ids(counted)}).", Location(counted[0].file, counted[0].line),
                       record=record, data={"lots_planned": planned, "lots_executed": len(counted)})
         if lots:
-            yield from _lot_gaps(d, lots)
+            yield from _lot_gaps(d, ctx.views, lots)
     if d.ppq is None:
         yield _waiting()
         return
@@ -673,14 +654,14 @@ def _report_complete(r: PPQReport) -> bool:
     return r.conclusion in (PPQConclusion.VALIDATED, PPQConclusion.NOT_VALIDATED)
 
 
-def _lot_gaps(d: Dossier, lots: list[Lot]) -> Iterator[Outcome]:
+def _lot_gaps(d: Dossier, views: DossierViews, lots: list[Lot]) -> Iterator[Outcome]:
     """Each PPQ lot rejected, with results outside its specification, or missing results for
     tests of its specification."""
     if d.specifications is None:
         yield NotEvaluated("no specifications.yaml: PPQ lot results cannot be judged against a "
                            "specification")
-    failures = lot_failures(d) if d.specifications is not None else {}
-    absent = missing_results(d)
+    failures = views.ppq_lot_failures if d.specifications is not None else {}
+    absent = views.ppq_missing_results
     for lot in lots:
         fails = failures.get(lot.id, [])
         missing = absent.get(lot.id, [])
@@ -766,7 +747,7 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     name, record, advice = _name(p), _record(p), _advice(ctx)
     if _blank(p.site):
-        if not any(lot.site for lot in ppq_lots(d)):  # else the lots' sites are checked below
+        if not any(lot.site for lot in ctx.views.ppq_lots):  # else the lots' sites are checked below
             yield Gap(f"{name} does not record its manufacturing site (site), and no PPQ lot records "
                       f"one, so whether PPQ runs at a commercial site is not shown{advice}.",
                       _at(d, "protocol"), record=record, severity=I,
@@ -796,7 +777,7 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                   remedy="Write protocol.scale as commercial (a description may follow, e.g. "
                          "'commercial, 500 L') where PPQ runs at the commercial scale.")
     by_site: dict[str, list[Lot]] = {}
-    for lot in ppq_lots(d):
+    for lot in ctx.views.ppq_lots:
         if lot.site and lot.site != p.site:
             by_site.setdefault(lot.site, []).append(lot)
     for site_id in sorted(by_site):
@@ -812,33 +793,49 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 # ---------------------------------------------------------------------------- summary
 
 
-def summarize(d: Dossier) -> dict[str, Any] | None:
-    """The PPQ protocol at a glance, for the report; None when the dossier has no PPQ at all.
+class PPQSummary(NamedTuple):
+    """The PPQ protocol at a glance, for the report (``Report.summaries["ppq"]``)."""
 
-    Keys: protocol (id), lots_planned, lots_executed (None without lots.csv), lots_passing
-    (lots passing by :func:`lot_passes`; None without lots.csv or specifications.yaml), concurrent_release (bool), justification
-    (the lot-count approach or None), report_status and report_conclusion (None without a report).
-    """
+    protocol: str | None
+    """The protocol id."""
+    lots_planned: int | None
+    lots_executed: int | None
+    """The counted PPQ lots (see :func:`counted_lots`); None without lots.csv."""
+    lots_passing: int | None
+    """Counted lots passing by :func:`lot_passes`; None without lots.csv or specifications.yaml."""
+    concurrent_release: bool
+    justification: str | None
+    """The lot-count approach, or None."""
+    report_status: str | None
+    """None without a PPQ report."""
+    report_conclusion: str | None
+    """None without a PPQ report."""
+
+
+def summarize(views: DossierViews) -> PPQSummary | None:
+    """The PPQ protocol at a glance; None when the dossier has no PPQ at all (read through
+    ``views.ppq_summary``)."""
+    d = views.dossier
     p = _protocol(d)
-    lots = ppq_lots(d)
+    lots = views.ppq_lots
     if p is None and not lots and (d.ppq is None or d.ppq.report is None):
         return None
     counted = counted_lots(lots)
     passing: int | None = None
     if d.lots is not None and d.specifications is not None:
-        passing = sum(1 for lot in counted if lot_passes(d, lot))
+        passing = sum(1 for lot in counted if lot_passes(views, lot))
     j = p.lot_count_justification if p is not None else None
     report = d.ppq.report if d.ppq is not None else None
-    return {
-        "protocol": p.id if p is not None else None,
-        "lots_planned": p.lots_planned if p is not None else None,
-        "lots_executed": len(counted) if d.lots is not None else None,
-        "lots_passing": passing,
-        "concurrent_release": bool(p is not None and p.concurrent_release is not None
-                                   and p.concurrent_release.planned),
-        "justification": j.approach.value if j is not None and j.approach is not None else None,
-        "report_status": (report.status.value if report.status else "complete" if _report_complete(report)
-                          else "not_recorded") if report is not None else None,
-        "report_conclusion": (report.conclusion.value if report.conclusion else "not_recorded")
+    return PPQSummary(
+        protocol=p.id if p is not None else None,
+        lots_planned=p.lots_planned if p is not None else None,
+        lots_executed=len(counted) if d.lots is not None else None,
+        lots_passing=passing,
+        concurrent_release=bool(p is not None and p.concurrent_release is not None
+                                and p.concurrent_release.planned),
+        justification=j.approach.value if j is not None and j.approach is not None else None,
+        report_status=(report.status.value if report.status else "complete" if _report_complete(report)
+                       else "not_recorded") if report is not None else None,
+        report_conclusion=(report.conclusion.value if report.conclusion else "not_recorded")
         if report is not None else None,
-    }
+    )

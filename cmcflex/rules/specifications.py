@@ -83,21 +83,16 @@ from cmcflex.rules.common import (
     SpecVersion,
     SpecRef,
     is_numeric,
-    lot_id_index,
-    lot_indices,
     lot_references,
-    lots_with_results,
     misses_in_words,
     not_accepted,
     out_of_spec,
-    release_versions,
-    spec_index,
     test_record,
     unresolved_lots,
 )
 from cmcflex.formatting import number, number_range
-from cmcflex.rules.lotstats import (ASSUMED_RELEASED, LotSet, SpecLots, assumed_released, lots_by_test,
-                                    released_ids)
+from cmcflex.rules.lotstats import ASSUMED_RELEASED, LotSet, SpecLots
+from cmcflex.views import DossierViews
 
 FILE = "specifications.yaml"
 METHODS = "methods.yaml"
@@ -115,8 +110,8 @@ AGREE_SD = 0.25  # SPEC-007: a proposed limit within 0.25 SD of the computed one
 # ---------------------------------------------------------------------------- shared helpers
 
 
-def _refs(d: Dossier) -> list[SpecRef]:
-    return list(spec_index(d).values())
+def _refs(views: DossierViews) -> list[SpecRef]:
+    return list(views.spec_index.values())
 
 
 def _label(ref: SpecRef) -> str:
@@ -226,7 +221,7 @@ def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | No
     return "; ".join(words), data
 
 
-def _lots_called(d: Dossier, sl: SpecLots) -> str:
+def _lots_called(d: Dossier, views: DossierViews, sl: SpecLots) -> str:
     """What the lots a justification rests on are: 'pivotal' by default; for named lots their use
     ('commercial', 'PPQ', 'PPQ and commercial', 'clinical', 'pivotal'), else 'named'."""
     if not sl.pivotal_named:
@@ -234,7 +229,7 @@ def _lots_called(d: Dossier, sl: SpecLots) -> str:
     table = d.lots
     if table is None:
         return "named"
-    uses = {table.lot_values["use"][i] for i in lot_indices(d, sl.pivotal_ids)}
+    uses = {table.lot_column("use")[i] for i in views.lot_indices(sl.pivotal_ids)}
     if not uses:
         return "named"
     if uses == {d.pivotal_use}:
@@ -318,7 +313,7 @@ def _criterion_missing(d: Dossier, ctx: Context) -> list[tuple[Any, list[SpecRef
     """(requirement, its tests) where the requirement needs a criterion now and every test is 'report result'."""
     from cmcflex.rules.required_tests import required_tests
 
-    refs = _refs(d)
+    refs = _refs(ctx.views)
     out = []
     for req in required_tests(d.modality):
         if not req.needs_criterion or ctx.phase < req.from_phase:
@@ -356,7 +351,7 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     from cmcflex.rules.required_tests import required_tests
 
     at = _spec_at(d)
-    refs = _refs(d)
+    refs = _refs(ctx.views)
     if not refs:
         yield Gap(f"The dossier has no release specification ({FILE} is missing or lists no tests), so "
                   "no safety, identity, quantity or potency test is in place.", at,
@@ -416,7 +411,7 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "with no limit releases any result.",
 )
 def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
-    for ref in _refs(d):
+    for ref in _refs(ctx.views):
         if category_of(ref.test) is TestCategory.SAFETY and isinstance(ref.test.criterion, ReportOnlyCriterion):
             yield Gap(f"Safety test {_label(ref)} has no pass/fail criterion "
                       f"('{ref.test.criterion.describe()}').", ref.at, record=ref.record,
@@ -444,7 +439,7 @@ def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     licensing = ctx.phase >= Phase.BLA
     owned_by_001 = {r.record for _, matching in _criterion_missing(d, ctx) for r in matching}
-    for ref in _refs(d):
+    for ref in _refs(ctx.views):
         test = ref.test
         if not isinstance(test.criterion, ReportOnlyCriterion) or not is_cqa(test):
             continue
@@ -457,7 +452,7 @@ def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                 "after_lots": test.reevaluation.after_lots if test.reevaluation else None,
                                 "method": test.reevaluation.method if test.reevaluation else None}
         figures = ""
-        sl = lots_by_test(d).get((ref.spec.material, test.attribute)) if d.lots is not None else None
+        sl = ctx.views.lots_by_test.get((ref.spec.material, test.attribute)) if d.lots is not None else None
         if sl is not None and sl.released["lots_with_result"]:
             data["released"] = sl.released
             data["pivotal"] = sl.pivotal.summary()
@@ -513,7 +508,7 @@ def _report_only_expectation(test: SpecTest, phase: Phase) -> str:
     "justification).",
 )
 def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
-    for ref in _refs(d):
+    for ref in _refs(ctx.views):
         test = ref.test
         if isinstance(test.criterion, ReportOnlyCriterion):
             continue
@@ -569,7 +564,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         return
     no_lots: list[str] = []
     open_sides: list[str] = []
-    for key, sl in sorted(lots_by_test(d).items()):
+    for key, sl in sorted(ctx.views.lots_by_test.items()):
         ref, test = sl.ref, sl.ref.test
         criterion = test.criterion
         if not isinstance(criterion, NumericCriterion) or _bases(test) & WIDE_BASES:
@@ -583,7 +578,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         if holds:
             continue  # the stated interval, recomputed, gives the limit: SPEC-007 judges that basis
         unit = _unit(ref)
-        called = _lots_called(d, sl)
+        called = _lots_called(d, ctx.views, sl)
         wider = []
         data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit,
                                 "basis": sorted(b.value for b in _bases(test))}
@@ -670,16 +665,16 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
     if d.lots is None:
         yield NotEvaluated("lots.csv is missing, so no pivotal lot can be checked")
         return
-    by_test = lots_by_test(d)
-    released = released_ids(d)
-    assumed = frozenset(assumed_released(d))
+    by_test = ctx.views.lots_by_test
+    released = ctx.views.released_ids
+    assumed = frozenset(ctx.views.assumed_released)
     released_pivotal = {key: frozenset(sl.pivotal_ids) & released for key, sl in by_test.items()}
     wanted = frozenset().union(*released_pivotal.values()) if released_pivotal else frozenset()
     if not wanted:
         yield NotEvaluated(f"no released pivotal ({d.pivotal_use}) lots in lots.csv")
         return
     rejected: dict[tuple[str, str], list] = {}
-    for oos in out_of_spec(d, wanted):
+    for oos in out_of_spec(ctx.views, wanted):
         key = (oos.ref.spec.material, oos.ref.test.attribute) if oos.ref else None
         if key is not None and oos.lot_id in released_pivotal.get(key, ()):
             rejected.setdefault(key, []).append(oos)
@@ -690,13 +685,13 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         n = len(released_pivotal[key])
         shown = [f"{f.lot_id}: {_value(f.result.result, unit)}" for f in fails]
         message = (f"{_label(ref)} criterion '{ref.test.criterion.describe()}' would have rejected "
-                   f"{len(fails)} of {n} released {_lots_called(d, sl)} lots ({_listing(shown)})")
+                   f"{len(fails)} of {n} released {_lots_called(d, ctx.views, sl)} lots ({_listing(shown)})")
         data: dict[str, Any] = {"criterion": ref.test.criterion.describe(), "unit": unit,
                                 "rejected": {f.lot_id: _value(f.result.result) for f in fails},
                                 "pivotal": sl.pivotal.summary(), "released": sl.released}
         summary = data["pivotal"]
         if summary.get("n", 0) >= 2:
-            called = _lots_called(d, sl)
+            called = _lots_called(d, ctx.views, sl)
             message += _range_words(summary, "named lots" if called == "named" else f"released {called} lots", unit)
         assumed_here = sorted(f.lot_id for f in fails if f.lot_id in assumed)
         if assumed_here:
@@ -722,7 +717,7 @@ def _released_under_earlier_versions(d: Dossier, ctx: Context, lot_ids: list[str
     (empty otherwise). A tightening from post-approval experience then leaves them behind."""
     if ctx.phase is not Phase.POST_APPROVAL:
         return {}
-    versions = release_versions(d, ctx.current)
+    versions = ctx.views.release_versions(ctx.current)
     out: dict[str, str] = {}
     for lot_id in lot_ids:
         found = versions.get(lot_id)
@@ -859,13 +854,13 @@ _METHOD_WORDS = {
     "few lots the interval is wide and uninformative, and a reviewer will recompute it.",
 )
 def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
-    stat_refs = [r for r in _refs(d) if _bases(r.test) & STAT_BASES]
+    stat_refs = [r for r in _refs(ctx.views) if _bases(r.test) & STAT_BASES]
     if not stat_refs:
         return
     if d.lots is None:
         yield NotEvaluated("lots.csv is missing, so no statistical basis can be recomputed")
         return
-    by_key = lots_by_test(d)
+    by_key = ctx.views.lots_by_test
     skipped: list[str] = []
     for ref in stat_refs:
         test, criterion = ref.test, ref.test.criterion
@@ -876,7 +871,7 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         lots = sl.pivotal
         unit = _unit(ref)
         basis = "/".join(sorted(b.value for b in _bases(test) & STAT_BASES))
-        who = _lots_called(d, sl)
+        who = _lots_called(d, ctx.views, sl)
         plan = _plan_complete(test)
         base_data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit, "basis": basis,
                                      "lots_used": who, "pivotal": lots.summary(), "released": sl.released,
@@ -1019,19 +1014,19 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
         yield NotEvaluated("lots.csv is missing")
         return
-    if not spec_index(d):
+    if not ctx.views.spec_index:
         yield NotEvaluated(f"no specification tests in {FILE}")
         return
-    released = released_ids(d)
+    released = ctx.views.released_ids
     if not released:
         yield NotEvaluated("no released lots in lots.csv")
         return
-    assumed = frozenset(assumed_released(d))
+    assumed = frozenset(ctx.views.assumed_released)
     if assumed:
         yield NotEvaluated(f"{ASSUMED_RELEASED} ({len(assumed)} lot{'s' if len(assumed) != 1 else ''}: "
                            f"{_listing(sorted(assumed), 3)})")
-    by_test = lots_by_test(d)
-    versions = release_versions(d, ctx.current)
+    by_test = ctx.views.lots_by_test
+    versions = ctx.views.release_versions(ctx.current)
     groups = _version_groups(versions, released)
     failures: dict[str, list[OutOfSpec]] = {}
     table = d.lots
@@ -1045,7 +1040,7 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 continue
             if isinstance(criterion, (str, ReportOnlyCriterion)):
                 continue  # not in the lot's version, or report only
-            for res, verdict in not_accepted(d, material, attribute, criterion, lot_ids):  # one pass
+            for res, verdict in not_accepted(ctx.views, material, attribute, criterion, lot_ids):  # one pass
                 if verdict is None:
                     if res.result.word is None and res.result.censor and isinstance(criterion, NumericCriterion):
                         unshown.append((res, sl.ref, criterion))
@@ -1054,14 +1049,14 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                     f"'{criterion.describe()}'")
                     continue
                 failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
-    exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_values["disposition"])
+    exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_column("disposition"))
                   if disp == "released_under_exception"}
     for lot_id in sorted(exceptions | set(failures)):
         lot = table.lot(lot_id)
         assert lot is not None
         yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed, by_test)
     yield from _unshown_conformance(unshown, assumed, versions)
-    yield from _missing_results(d, released, assumed, versions)
+    yield from _missing_results(d, ctx.views, released, assumed, versions)
     if unjudged:
         many = len(unjudged) != 1
         yield NotEvaluated(f"{len(unjudged)} released result{'s' if many else ''} cannot be judged against "
@@ -1221,14 +1216,14 @@ def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterio
                   record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY, data=data)
 
 
-def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[str],
+def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], assumed: frozenset[str],
                      versions: dict[str, LotRelease]) -> Iterator[Outcome]:
     """Released lots with no result row for a test of their material's specification: one finding per lot.
     A test the lot's specification version did not have is not expected."""
     table = d.lots
     assert table is not None
-    materials = table.lot_values["material"]
-    indices = lot_indices(d, released)
+    materials = table.lot_column("material")
+    indices = views.lot_indices(released)
     kinds = set(materials)
     by_material: dict[str, frozenset[int] | set[int]] = {}
     if len(kinds) == 1:  # one material: no Python step per lot
@@ -1237,17 +1232,17 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
         for li in indices:
             by_material.setdefault(materials[li] or "", set()).add(li)
     missing: dict[int, list[str]] = {}
-    index = spec_index(d)
+    index = views.spec_index
     for (material, attribute) in index:  # specification order
         lots = by_material.get(material)
         if not lots:
             continue
-        for li in lots - lots_with_results(d, material, attribute):
+        for li in lots - views.lots_with_results(material, attribute):
             found = versions.get(table.lot_ids[li])
             if found is not None and found.spec.criterion(index[(material, attribute)]) == NOT_IN_VERSION:
                 continue
             missing.setdefault(li, []).append(attribute)
-    for li in sorted(missing, key=lambda i: (table.files[table.lot_file[i]], table.lot_line[i], i)):
+    for li in sorted(missing, key=lambda i: (*table.lot_location(i), i)):
         lot = table.lot(table.lot_ids[li])
         assert lot is not None
         tests = missing[li]
@@ -1291,7 +1286,7 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
     "(or quantitative, where no numeric criterion shows it), is info (not shown).",
 )
 def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
-    refs = [r for r in _refs(d) if category_of(r.test) is TestCategory.POTENCY]
+    refs = [r for r in _refs(ctx.views) if category_of(r.test) is TestCategory.POTENCY]
     if not refs:
         yield NotEvaluated("no potency test in the specifications (SPEC-001 reports a missing one)")
         return
@@ -1349,9 +1344,9 @@ def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 # ---------------------------------------------------------------------------- SPEC-011
 
 
-def _tests_by_method(d: Dossier) -> dict[str, list[SpecRef]]:
+def _tests_by_method(views: DossierViews) -> dict[str, list[SpecRef]]:
     out: dict[str, list[SpecRef]] = {}
-    for ref in _refs(d):
+    for ref in _refs(views):
         if ref.test.method:
             out.setdefault(ref.test.method, []).append(ref)
     return out
@@ -1374,7 +1369,7 @@ def _tests_by_method(d: Dossier) -> dict[str, list[SpecRef]]:
     "reads the method as compendial.",
 )
 def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
-    uses = _tests_by_method(d)
+    uses = _tests_by_method(ctx.views)
     if not uses:
         return
     if d.methods is None:
@@ -1449,7 +1444,7 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.methods is None:
         return
-    uses = _tests_by_method(d)
+    uses = _tests_by_method(ctx.views)
     for i, method in enumerate(d.methods.methods):
         if not method.replaces or (method.bridging_study or "").strip():
             continue
@@ -1490,9 +1485,9 @@ def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 )
 def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     method_ids = [m.id for m in d.methods.methods] if d.methods is not None else []
-    if d.methods is None and any(r.test.method for r in _refs(d)):
+    if d.methods is None and any(r.test.method for r in _refs(ctx.views)):
         yield NotEvaluated(f"{METHODS} is missing, so method ids cannot be resolved")
-    for ref in _refs(d):
+    for ref in _refs(ctx.views):
         mid = ref.test.method
         if mid is None:
             yield Gap(f"Test {_label(ref)} names no method, so which method tests it is not shown.", ref.at,
@@ -1502,20 +1497,20 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"Test {_label(ref)} names method '{visible(mid)}', which {METHODS} does not list"
                       f"{_did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
                       data={"method": mid, "suggestion": _closest(mid, method_ids)})
-    yield from _unit_exclusions(d)
+    yield from _unit_exclusions(d, ctx.views)
     if d.lots is None:
         return
-    yield from _lot_references(d, method_ids)
+    yield from _lot_references(d, ctx.views, method_ids)
 
 
 UNIT_ROWS_LISTED = 10  # lines named in a unit finding's message (the data lists them all, up to 200)
 
 
-def _unit_exclusions(d: Dossier) -> Iterator[Outcome]:
+def _unit_exclusions(d: Dossier, views: DossierViews) -> Iterator[Outcome]:
     """Results in a unit that cannot be converted to their test's unit: once per test and file kind
     (lots, stability), with their units and rows. The loader has already left them out of every
     statistic and judgement."""
-    index = spec_index(d)
+    index = views.spec_index
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for ex in d.unit_exclusions:
         groups.setdefault((ex.source, ex.material, ex.attribute), []).append(ex)
@@ -1564,19 +1559,18 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{visible(best)}'?)" if best else ""
 
 
-def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
+def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> Iterator[Outcome]:
     table = d.lots
     assert table is not None
-    index = spec_index(d)
+    index = views.spec_index
     if d.specifications is None:
         yield NotEvaluated(f"{FILE} is missing, so lots.csv attributes cannot be matched to tests")
     else:
         spec_materials = sorted({m for m, _ in index})
         unknown_material: dict[str, list[tuple[str, int, str]]] = {}
-        for (material, attribute), col in table.columns.items():
-            if (material, attribute) in index or not len(col):
+        for material, attribute, results, (file, line) in table.tested():
+            if (material, attribute) in index:
                 continue
-            file, line = table.files[col.file[0]], col.line[0]
             if material not in spec_materials:
                 unknown_material.setdefault(material, []).append((file, line, attribute))
                 continue
@@ -1585,7 +1579,7 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
                       f"test covers{_did_you_mean(attribute, attrs)}.", Location(file, line),
                       record=test_record(material, attribute),
                       data={"material": material, "attribute": attribute,
-                            "suggestion": _closest(attribute, attrs), "results": len(col)})
+                            "suggestion": _closest(attribute, attrs), "results": results})
         for material in sorted(unknown_material):
             rows = sorted(unknown_material[material], key=lambda r: (r[0], r[1]))
             file, line, _ = rows[0]
@@ -1595,31 +1589,20 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
                       data={"material": material, "attributes": sorted(r[2] for r in rows),
                             "suggestion": _closest(material, spec_materials)})
     site_ids = [s.id for s in d.info.sites]
-    sites = table.lot_values["site"]
+    sites = table.lot_column("site")
     for site in sorted({x for x in sites if x} - set(site_ids)):
         li = sites.index(site)  # the first lot naming it
         yield Gap(f"lots.csv names site '{visible(site)}', which dossier.yaml does not list"
-                  f"{_did_you_mean(site, site_ids)}.", Location(table.files[table.lot_file[li]], table.lot_line[li]),
+                  f"{_did_you_mean(site, site_ids)}.", Location(*table.lot_location(li)),
                   record=f"site {site}", data={"site": site, "suggestion": _closest(site, site_ids)})
-    if d.methods is not None and table.methods:
-        first: dict[int, tuple[str, int]] = {}
-        wanted = [i for i, m in enumerate(table.methods) if m not in method_ids]
-        for col in table.columns.values() if wanted else ():
-            for mi in wanted:  # a column's rows are in reading order: its first use is its earliest
-                try:
-                    k = col.method.index(mi)
-                except ValueError:
-                    continue
-                where = (table.files[col.file[k]], col.line[k])
-                if mi not in first or where < first[mi]:
-                    first[mi] = where
-        for mi in sorted(first, key=lambda i: table.methods[i]):
-            name = table.methods[mi]
+    if d.methods is not None:
+        first = table.methods_not_in(set(method_ids))
+        for name in sorted(first):
             yield Gap(f"lots.csv names method '{visible(name)}', which {METHODS} does not list"
-                      f"{_did_you_mean(name, method_ids)}.", Location(*first[mi]), record=f"method {name}",
+                      f"{_did_you_mean(name, method_ids)}.", Location(*first[name]), record=f"method {name}",
                       data={"method": name, "suggestion": _closest(name, method_ids)})
     for ref in lot_references(d):
-        misses = unresolved_lots(d, ref.ids)
+        misses = unresolved_lots(views, ref.ids)
         if not misses:
             continue
         item = ref.ids.index(next(iter(misses)))
@@ -1631,10 +1614,10 @@ def _lot_references(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
                   "or add the lot's results to lots.csv.",
                   data={"file": ref.file, "field": ".".join(str(p) for p in ref.path),
                         "missing_lots": list(misses), "suggestions": misses})
-    yield from _stability_near_misses(d)
+    yield from _stability_near_misses(d, views)
 
 
-def _stability_near_misses(d: Dossier) -> Iterator[Outcome]:
+def _stability_near_misses(d: Dossier, views: DossierViews) -> Iterator[Outcome]:
     """stability.csv lot ids that lots.csv holds only in another case or with other invisible
     characters: the stability rules would not find the lot's process. (A stability lot absent from
     lots.csv altogether may be a stability-only lot, and is not reported.)"""
@@ -1645,7 +1628,7 @@ def _stability_near_misses(d: Dossier) -> Iterator[Outcome]:
     for point in d.stability:
         if point.lot_id not in table.index:
             first.setdefault(point.lot_id, (point.file, point.line))
-    index = lot_id_index(d)
+    index = views.lot_id_index
     for lot_id, where in first.items():
         meant = index.same_but_spelling(lot_id)
         if meant is None:

@@ -16,7 +16,8 @@ from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of
 from cmcflex.formatting import number
 from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import CFR_211_166, CFR_610_53, FLEX_2026, PHASE_1_GUIDANCE, Q5C, section
-from cmcflex.rules.common import commercial_process, judge_stability, spec_index, test_record
+from cmcflex.rules.common import judge_stability, test_record
+from cmcflex.views import DossierViews
 
 FILE = "stability.csv"
 LONG_TERM, IN_USE = "long_term", "in_use"
@@ -57,11 +58,11 @@ def _last(points: Iterable[StabilityPoint]) -> StabilityPoint | None:
     return max(points, key=lambda p: (p.months, -p.line), default=None)
 
 
-def commercial_split(d: Dossier, lot_ids: Iterable[str]) -> tuple[list[str], list[str], str | None]:
+def commercial_split(d: Dossier, views: DossierViews, lot_ids: Iterable[str]) -> tuple[list[str], list[str], str | None]:
     """Split stability lots into (commercial-process lots, lots of unknown process) and name the
     commercial process ("process v2 (<basis>)"); when no process version is known every lot
     counts and the name is None."""
-    ref = commercial_process(d)
+    ref = views.commercial_process
     ids = sorted(set(lot_ids))
     if ref.version is None:
         return ids, [], None
@@ -138,7 +139,7 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                          "months, storage: \"vapor phase of liquid nitrogen\"}.")
         return
     long_term = _long_term(d)
-    commercial, unknown, basis = commercial_split(d, (p.lot_id for p in long_term))
+    commercial, unknown, basis = commercial_split(d, ctx.views, (p.lot_id for p in long_term))
     on_commercial = [p for p in long_term if p.lot_id in set(commercial)]
     longest = _longest_by_lot(on_commercial)
     last = _last(on_commercial)
@@ -152,7 +153,7 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                   f"process_version; the longest point is {_time_text(unknown_last)}, {unknown_last.lot_id}); "
                   f"on lots of the commercial {basis} the longest point is {best}.",
                   at=_claim_at(d, "shelf_life"), record="shelf life", severity=I, remedy=UNKNOWN_PROCESS_REMEDY,
-                  data={"claim_months": round(claim.months, 6), "commercial_process": commercial_process(d).version,
+                  data={"claim_months": round(claim.months, 6), "commercial_process": ctx.views.commercial_process.version,
                         "longest_by_lot_months": {k: round(v, 6) for k, v in longest.items()},
                         "lots_of_unknown_process": unknown})
         return
@@ -172,7 +173,7 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 f"({last.lot_id})")
     yield Gap(f"The claimed shelf life of {_fmt_period(claim)} is not covered by real-time data: {have}.",
               at=_claim_at(d, "shelf_life"), record="shelf life",
-              data={"claim_months": round(claim.months, 6), "commercial_process": commercial_process(d).version,
+              data={"claim_months": round(claim.months, 6), "commercial_process": ctx.views.commercial_process.version,
                     "longest_by_lot_months": {k: round(v, 6) for k, v in longest.items()},
                     "lots_of_unknown_process": unknown})
 
@@ -197,7 +198,7 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 )
 def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     long_term = _long_term(d)
-    commercial, unknown, basis = commercial_split(d, (p.lot_id for p in long_term))
+    commercial, unknown, basis = commercial_split(d, ctx.views, (p.lot_id for p in long_term))
     n = len(commercial)
     if n >= 3:
         return
@@ -208,11 +209,11 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                   at=Location(FILE, min((p.line for p in long_term), default=1)), record="stability lots",
                   severity=I, remedy=UNKNOWN_PROCESS_REMEDY,
                   data={"lots": commercial, "lots_of_unknown_process": unknown,
-                        "commercial_process": commercial_process(d).version})
+                        "commercial_process": ctx.views.commercial_process.version})
         return
     justification = (d.info.stability_lot_justification or "").strip()
     message = _lot_count_text(d, commercial, unknown, basis, bool(long_term))
-    data = {"lots": commercial, "lots_of_unknown_process": unknown, "commercial_process": commercial_process(d).version}
+    data = {"lots": commercial, "lots_of_unknown_process": unknown, "commercial_process": ctx.views.commercial_process.version}
     if justification and n >= 1:
         yield Gap(f"{message}, fewer than 3, with a justification; {FLEXIBILITY}.",
                   at=d.where("dossier.yaml", "stability_lot_justification"), record="stability lots",
@@ -252,8 +253,8 @@ def _lot_count_text(d: Dossier, lots: list[str], unknown: list[str], basis: str 
 # ------------------------------------------------------------------------------- STAB-004
 
 
-def _is_potency(d: Dossier, point: StabilityPoint) -> bool:
-    ref = spec_index(d).get((point.material, point.attribute))
+def _is_potency(views: DossierViews, point: StabilityPoint) -> bool:
+    ref = views.spec_index.get((point.material, point.attribute))
     category = category_of(ref.test) if ref is not None else TEST_CATEGORY.get(point.attribute)
     return category is TestCategory.POTENCY
 
@@ -274,7 +275,7 @@ def potency_on_stability(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not d.stability:
         yield NotEvaluated("stability.csv holds no results")
         return
-    if any(_is_potency(d, p) for p in d.stability):
+    if any(_is_potency(ctx.views, p) for p in d.stability):
         return
     attributes = sorted({p.attribute for p in d.stability})
     yield Gap(f"No potency attribute is on stability (attributes tested: {', '.join(attributes)}).",
@@ -302,7 +303,7 @@ def stability_results_in_spec(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not d.stability:
         yield NotEvaluated("stability.csv holds no results")
         return
-    if not spec_index(d):
+    if not ctx.views.spec_index:
         yield NotEvaluated("specifications.yaml is missing or empty: no criteria to judge stability results by")
         return
     shelf, in_use = d.info.shelf_life, d.info.in_use
@@ -314,7 +315,7 @@ def stability_results_in_spec(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             return in_use is None or p.months <= in_use.months * (1 + TOLERANCE)
         return False
 
-    judged = judge_stability(d, (p for p in d.stability if within(p)))
+    judged = judge_stability(ctx.views, (p for p in d.stability if within(p)))
     if not judged:
         yield NotEvaluated("no long-term or in-use stability result within the claim has a specification test")
         return

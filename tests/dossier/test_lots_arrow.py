@@ -200,7 +200,7 @@ def test_every_attribute_of_the_reference_generator_round_trips() -> None:
     text = make_lots_csv(random.Random(21), 50, messy=False)
     taken, table = fast(text)
     assert taken and table.rows == 50 * len(ATTRS)
-    assert {a for _, a in table.columns} == {name for name, *_ in ATTRS}
+    assert {a for _, a in table._columns} == {name for name, *_ in ATTRS}
 
 
 # --------------------------------------------------------------------- through the loader
@@ -347,7 +347,7 @@ def test_row_units_are_the_same_on_both_paths(seed: int) -> None:
     assert assert_same_or_declined(text)
     _, table = fast(text)
     assert set(table.units) == {u.strip() for u in UNIT_SPELLINGS} - {""}  # more than 8, all kept
-    for column in table.columns.values():
+    for column in table._columns.values():
         assert len(column.unit) == len(column)
         assert column.units == {table.units[c] for c in column.unit if c >= 0}
 

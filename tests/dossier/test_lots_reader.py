@@ -51,11 +51,11 @@ def columnar(text: str, file: str = "lots.csv") -> tuple[L.LotTable, list[Proble
 
 def state(table: L.LotTable) -> dict[str, object]:
     return {
-        "lots": (table.lot_ids, table.lot_values, list(table.lot_file), list(table.lot_line), table.index),
+        "lots": (table.lot_ids, table._lot_values, list(table._lot_file), list(table._lot_line), table.index),
         "columns": [(key, col.material, col.attribute, list(col.lot), [round(v, 12) if v == v else "nan"
                      for v in col.value], list(col.censor), list(col.word), list(col.method),
                      list(col.line), list(col.file), list(col.unit), sorted(col.units))
-                    for key, col in table.columns.items()],
+                    for key, col in table._columns.items()],
         "methods": table.methods,
         "units": table.units,
         "rows": table.rows,

@@ -35,7 +35,7 @@ def test_release_columns_read_alike_by_both_exact_paths(seed: int) -> None:
     ref, ref_problems = row_by_row(text)
     assert fast_problems == ref_problems == []
     assert state(fast) == state(ref)
-    values = fast.lot_values
+    values = fast._lot_values
     assert set(values["spec_version"]) == {"2.0", "3.0", None}
     assert {"expanded_access", "physician_request", None} == set(values["exception_pathway"])
     lot = fast.lot(fast.lot_ids[0])

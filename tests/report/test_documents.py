@@ -11,6 +11,7 @@ from cmcflex.phases import Phase
 from cmcflex.report import github, html, markdown
 from cmcflex.report.model import Report
 from cmcflex.report.series import lot_series
+from cmcflex.views import DossierViews
 from tests.helpers import AS_OF, lot_rows, write_dossier
 from tests.report.sample import HOSTILE, RULES, sample_files
 
@@ -90,7 +91,7 @@ def test_html_charts_show_lots_against_limits(report: Report) -> None:
 def test_lot_series_are_capped_and_say_so(report: Report, sample_path) -> None:  # type: ignore[no-untyped-def]
     from cmcflex.dossier.loader import load_dossier
 
-    series = lot_series(load_dossier(sample_path), cap=2)
+    series = lot_series(DossierViews(load_dossier(sample_path)), cap=2)
     viability = next(s for s in series if s.attribute == "viability")
     assert viability.total == 3 and [p[0] for p in viability.points] == ["L-101", "L-102"]
     assert viability.min == 70 and viability.max is None and viability.unit == "%"
@@ -114,7 +115,7 @@ def _mixed_lots(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_lot_series_order_by_manufacture_date_and_mark_non_patient_lots(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    (viability,) = [s for s in lot_series(_mixed_lots(tmp_path)) if s.attribute == "viability"]
+    (viability,) = [s for s in lot_series(DossierViews(_mixed_lots(tmp_path))) if s.attribute == "viability"]
     assert [(lot.id, lot.manufactured, lot.status) for lot in viability.lots] == [
         ("L-002", "2025-01-10", "patient"), ("L-003", "2025-02-01", "unreleased"),
         ("ENG-9", "2025-03-01", "non_clinical"), ("L-001", "2025-05-01", "patient")]
@@ -134,7 +135,7 @@ def test_lot_series_without_dates_keep_file_order(tmp_path) -> None:  # type: ig
     files = sample_files()
     files["lots.csv"] = [dict(r, manufacture_date="") for lot in ("L-9", "L-10", "L-1")
                          for r in lot_rows(lot, "phase_2", {"viability": 80.0})]
-    (viability,) = [s for s in lot_series(load_dossier(write_dossier(tmp_path / "d", files)))
+    (viability,) = [s for s in lot_series(DossierViews(load_dossier(write_dossier(tmp_path / "d", files))))
                     if s.attribute == "viability"]
     assert [lot.id for lot in viability.lots] == ["L-9", "L-10", "L-1"]
     assert "in file order" in html.chart(viability)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, parse_result
 from cmcflex.dossier.loader import load_dossier
 from cmcflex.rules.common import not_accepted
+from cmcflex.views import DossierViews
 from tests.helpers import base_dossier_yaml, write_dossier
 
 VALUES = st.one_of(
@@ -32,10 +33,10 @@ def test_numeric_fast_path_matches_row_by_row(tmp_path_factory, values, lo, hi, 
     d = load_dossier(path)
     naive = [(f"L{i}", criterion.accepts(parse_result(v))) for i, v in enumerate(values)]
     expected = [(lot, verdict) for lot, verdict in naive if verdict is not True]
-    fast = [(r.lot_id, verdict) for r, verdict in not_accepted(d, "drug_product", "viability", criterion)]
+    fast = [(r.lot_id, verdict) for r, verdict in not_accepted(DossierViews(d), "drug_product", "viability", criterion)]
     assert fast == expected
     subset = {f"L{i}" for i in range(0, len(values), 2)}
-    fast_subset = [(r.lot_id, v) for r, v in not_accepted(d, "drug_product", "viability", criterion, subset)]
+    fast_subset = [(r.lot_id, v) for r, v in not_accepted(DossierViews(d), "drug_product", "viability", criterion, subset)]
     assert fast_subset == [(lot, v) for lot, v in expected if lot in subset]
 
 
@@ -43,6 +44,6 @@ def test_qualitative_criterion_judges_every_row(tmp_path):
     rows = [{"lot_id": f"L{i}", "material": "drug_product", "use": "phase_2", "attribute": "sterility",
              "value": v} for i, v in enumerate(["No growth", "Growth", "12", "No growth"])]
     d = load_dossier(write_dossier(tmp_path / "d", {"lots.csv": rows}))
-    out = [(r.lot_id, v) for r, v in not_accepted(d, "drug_product", "sterility",
+    out = [(r.lot_id, v) for r, v in not_accepted(DossierViews(d), "drug_product", "sterility",
                                                   QualitativeCriterion(expected="no growth"))]
     assert out == [("L1", False), ("L2", None)]

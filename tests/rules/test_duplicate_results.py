@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 
 from cmcflex.dossier.loader import load_dossier
-from cmcflex.rules.lotstats import lots_by_test
+from cmcflex.views import DossierViews
 from tests.helpers import findings_for, lot_rows
 from tests.rules.test_comparability import PRE, POST_OK, change, dossier, lots
 from tests.rules import test_specifications
@@ -65,7 +65,7 @@ def test_spec009_names_every_result_of_a_retested_released_lot(make: Callable[..
 def test_statistics_count_every_different_result_and_identical_rows_once(make: Callable[..., Path]) -> None:
     lots = _retest(_retest(base_lots(), "L-302", "potency", "470"), "L-303", "potency", "510")
     d = load_dossier(make(lots=lots))
-    sl = lots_by_test(d)[("drug_product", "potency")]
+    sl = DossierViews(d).lots_by_test[("drug_product", "potency")]
     assert sl.pivotal.values() == [450.0, 480.0, 510.0, 470.0]  # L-303's identical row once
     assert sl.pivotal.lot_ids == ("L-301", "L-302", "L-303")
     assert sl.released["lots_with_result"] == 3 and sl.released["results"] == 4
@@ -74,7 +74,7 @@ def test_statistics_count_every_different_result_and_identical_rows_once(make: C
 
 def test_a_lot_without_retests_is_summarised_as_before(make: Callable[..., Path]) -> None:
     d = load_dossier(make())
-    sl = lots_by_test(d)[("drug_product", "potency")]
+    sl = DossierViews(d).lots_by_test[("drug_product", "potency")]
     assert sl.released == {"lots_with_result": 3, "n": 3, "mean": 480.0, "sd": 30.0, "min": 450.0, "max": 510.0}
     assert "several_results" not in sl.pivotal.summary()
 
@@ -85,4 +85,4 @@ def test_rows_by_the_tests_method_are_the_lots_results(make: Callable[..., Path]
     lots = [{**r, "method": r.get("method") or f"M-{r['attribute'].upper()}"} for r in lots]
     tests = with_test(base_tests(), "potency", method="M-POTENCY")
     d = load_dossier(make(tests=tests, lots=lots))
-    assert lots_by_test(d)[("drug_product", "potency")].pivotal.values() == [450.0, 480.0, 510.0]
+    assert DossierViews(d).lots_by_test[("drug_product", "potency")].pivotal.values() == [450.0, 480.0, 510.0]

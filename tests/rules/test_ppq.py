@@ -11,7 +11,7 @@ import yaml
 
 from cmcflex.dossier.loader import load_dossier
 from cmcflex.rules.base import Severity
-from cmcflex.rules.ppq import summarize
+from cmcflex.views import DossierViews
 from tests.helpers import findings_for, lot_rows, not_evaluated_for, report_for
 
 B, MA, MI, I = Severity.BLOCKER, Severity.MAJOR, Severity.MINOR, Severity.INFO
@@ -60,6 +60,11 @@ SITES = [
     {"id": "SITE-A", "roles": ["drug_product"], "commercial": True},
     {"id": "SITE-B", "roles": ["drug_product"], "commercial": False},
 ]
+
+
+def ppq_summary(d: Any) -> Any:
+    """The report's PPQ digest of a loaded dossier (its ``ppq_summary`` view)."""
+    return DossierViews(d).ppq_summary
 
 
 def ppq(**changes: Any) -> dict[str, Any]:
@@ -571,10 +576,10 @@ def test_ppq008_report_without_status_or_conclusion_is_not_shown(make):
     assert f.severity is I and "records neither its status nor its conclusion" in f.message
     assert "report.status" in f.remedy
     assert findings_for(make("bla", ppq(report__status=MISSING)), "PPQ-008") == []  # validated: complete
-    summary = summarize(load_dossier(make("bla", ppq(report__status=MISSING))))
-    assert summary is not None and summary["report_status"] == "complete"
-    bare = summarize(load_dossier(make("bla", ppq(report={"id": "PPQ-RPT-001"}))))
-    assert bare is not None and (bare["report_status"], bare["report_conclusion"]) == ("not_recorded", "not_recorded")
+    summary = ppq_summary(load_dossier(make("bla", ppq(report__status=MISSING))))
+    assert summary is not None and summary.report_status == "complete"
+    bare = ppq_summary(load_dossier(make("bla", ppq(report={"id": "PPQ-RPT-001"}))))
+    assert bare is not None and (bare.report_status, bare.report_conclusion) == ("not_recorded", "not_recorded")
     f = one(make("bla", ppq(report__status=MISSING, report__conclusion="not_validated")), "PPQ-008")
     assert f.severity is B and "concludes not validated" in f.message
     f = one(make("bla", ppq(report__conclusion=MISSING)), "PPQ-008")
@@ -601,8 +606,8 @@ def test_ppq008_lot_missing_a_specification_result_is_a_gap_naming_it(make):
     assert f.severity is B and f.record == "lot PPQ-2" and f.file == "lots.csv" and f.line
     assert "no result for drug_product/sterility" in f.message
     assert f.data["missing"] == ["drug_product/sterility"]
-    summary = summarize(load_dossier(make("bla", lot_data=rows)))
-    assert summary is not None and summary["lots_executed"] == 2 and summary["lots_passing"] == 1
+    summary = ppq_summary(load_dossier(make("bla", lot_data=rows)))
+    assert summary is not None and summary.lots_executed == 2 and summary.lots_passing == 1
 
 
 def test_ppq008_failing_lot_also_names_its_missing_results(make):
@@ -682,8 +687,8 @@ def test_ppq010_silent_at_commercial_site_and_scale(make, phase):
 
 
 def test_summary_of_a_complete_two_lot_ppq(make):
-    summary = summarize(load_dossier(make("bla")))
-    assert summary == {
+    summary = ppq_summary(load_dossier(make("bla")))
+    assert summary is not None and summary._asdict() == {
         "protocol": "PPQ-PROT-001", "lots_planned": 2, "lots_executed": 2, "lots_passing": 2,
         "concurrent_release": True, "justification": "process_knowledge",
         "report_status": "complete", "report_conclusion": "validated",
@@ -693,16 +698,16 @@ def test_summary_of_a_complete_two_lot_ppq(make):
 def test_summary_counts_failing_lots_and_is_none_without_ppq(make):
     bad = lots(("PPQ-1", {"sterility": "No growth", "viability": 88.0}),
                ("PPQ-2", {"sterility": "No growth", "viability": 50.0}))
-    summary = summarize(load_dossier(make("bla", lot_data=bad)))
-    assert summary is not None and summary["lots_executed"] == 2 and summary["lots_passing"] == 1
-    assert summarize(load_dossier(make("bla", ppq_data=None, lot_data=None))) is None
+    summary = ppq_summary(load_dossier(make("bla", lot_data=bad)))
+    assert summary is not None and summary.lots_executed == 2 and summary.lots_passing == 1
+    assert ppq_summary(load_dossier(make("bla", ppq_data=None, lot_data=None))) is None
 
 
 def test_summary_counts_drug_product_lots_once_per_run(make):
     rows = GOOD_LOTS + lots(("DS-1", {"viability": 95.0}), ("DS-2", {"viability": 96.0}),
                             material="drug_substance")
-    summary = summarize(load_dossier(make("bla", lot_data=rows)))
-    assert summary is not None and summary["lots_executed"] == 2
+    summary = ppq_summary(load_dossier(make("bla", lot_data=rows)))
+    assert summary is not None and summary.lots_executed == 2
 
 
 def test_console_shows_the_ppq_summary_in_the_ppq_section(make):
