@@ -442,8 +442,7 @@ def _table_sample() -> list[tuple[int, float, float, int]]:
 
 
 def test_table_matches_a_fresh_exact_computation():
-    """Table values equal the SciPy-based exact factor (10 significant digits)."""
-    pytest.importorskip("scipy.special")
+    """Table values equal the exact factor computed now (10 significant digits)."""
     keys = _table_sample()
     assert len(keys) >= 60
     for sides, p, g, n in keys:
@@ -514,3 +513,106 @@ def test_as_floats_fast_path_keeps_validation():
     for bad in (big + [True], big + ["2"], big + [math.inf], big + [math.nan], 5):
         with pytest.raises(ValueError):
             stats.describe(bad)
+
+
+# --------------------------------------------------------------------------- exact factors without SciPy
+# The run time needs no SciPy; these tests check the standard-library code against it (the
+# `test` extra installs SciPy) and skip when it is absent.
+
+_N_GRID = [2, 3, 4, 5, 7, 10, 15, 20, 30, 43, 60, 100, 250, 500, 1000, 2500, 10_000]
+_P_GRID = [0.5, 0.75, 0.9, 0.95, 0.975, 0.99, 0.999]
+_G_GRID = [0.5, 0.75, 0.9, 0.95, 0.975, 0.99, 0.999]
+
+
+def test_one_sided_exact_factor_agrees_with_scipy_noncentral_t_to_1e_9():
+    """k1 = t′_{γ;n−1,z_P·√n}/√n over a grid of n, coverage and confidence (SciPy's nctdtrit)."""
+    sp = pytest.importorskip("scipy.special")
+    for n in _N_GRID:
+        for p in _P_GRID:
+            for g in _G_GRID:
+                delta = float(sp.ndtri(p)) * math.sqrt(n)
+                expected = float(sp.nctdtrit(n - 1.0, delta, g)) / math.sqrt(n)
+                k = stats._compute_tolerance_factor(n, p, g, 1, "exact", n - 1.0)
+                assert _close(k, expected, 1e-9), (n, p, g, k, expected)
+
+
+def test_nct_cdf_agrees_with_scipy():
+    """Noncentral t CDF over df, noncentrality (both signs) and x: absolute error below 1e-12."""
+    sp = pytest.importorskip("scipy.special")
+    for df in (1.0, 2.0, 3.0, 5.5, 10.0, 42.0, 100.0, 999.0, 5000.0):
+        for nc in (-5.0, -1.0, 0.0, 0.3, 1.0, 2.5, 5.0, 10.0, 30.0, 73.6, 150.0):
+            for x in (-20.0, -3.0, -0.5, 0.0, 0.2, 1.0, 2.0, 5.0, 10.0, 31.0, 75.0, 100.0, 160.0, 400.0):
+                got, expected = stats.nct_cdf(x, df, nc), float(sp.nctdtr(df, nc, x))
+                assert 0.0 <= got <= 1.0
+                if math.isnan(expected):  # SciPy gives up far in a tail (e.g. df=1, nc=10, x=-3)
+                    at_zero = stats.nct_cdf(0.0, df, nc)  # = Φ(−nc)
+                    assert (got <= at_zero) if x < 0 else (got >= at_zero), (df, nc, x)
+                    continue
+                assert abs(got - expected) <= 1e-12, (df, nc, x, got, expected)
+
+
+def test_nct_ppf_agrees_with_scipy_with_pooled_df_and_negative_noncentrality():
+    sp = pytest.importorskip("scipy.special")
+    for df in (1.0, 4.0, 8.0, 40.0, 300.0):
+        for nc in (-3.0, -0.5, 0.0, 0.5, 3.0, 12.0):
+            for q in (0.01, 0.1, 0.5, 0.9, 0.99):
+                expected = float(sp.nctdtrit(df, nc, q))
+                assert _close(stats.nct_ppf(q, df, nc), expected, 1e-9) or \
+                    abs(stats.nct_ppf(q, df, nc) - expected) <= 1e-12, (df, nc, q)
+
+
+def _scipy_two_sided_k(n: int, coverage: float, confidence: float, nu: float) -> float:
+    """The exact two-sided factor by SciPy's adaptive quadrature and root finders (independent of
+    the Gauss-Legendre rule cmcflex uses)."""
+    sp = pytest.importorskip("scipy.special")
+    integrate = pytest.importorskip("scipy.integrate")
+    optimize = pytest.importorskip("scipy.optimize")
+    z_h = float(sp.ndtri(0.5 * (1.0 + coverage)))
+    tail = 1.0 - coverage
+
+    def r(z: float) -> float:
+        return optimize.brentq(lambda x: sp.ndtr(-(z + x)) + sp.ndtr(z - x) - tail,
+                               0.0, z + z_h + 1.0, xtol=1e-15, rtol=1e-15)
+
+    def coverage_confidence(k: float) -> float:
+        def f(u: float) -> float:
+            return 2.0 * math.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi) * \
+                float(sp.chdtrc(nu, nu * r(u / math.sqrt(n)) ** 2 / (k * k)))
+        return integrate.quad(f, 0.0, math.inf, epsabs=1e-15, epsrel=1e-13, limit=200)[0] - confidence
+
+    k0 = stats._howe(n, coverage, confidence, nu)
+    return optimize.brentq(coverage_confidence, 0.3 * k0, 3.0 * k0, xtol=1e-14, rtol=1e-14)
+
+
+@pytest.mark.parametrize(("n", "p", "g", "nu"), [
+    (2, 0.90, 0.95, 1.0), (3, 0.75, 0.999, 2.0), (5, 0.999, 0.995, 4.0), (5, 0.95, 0.95, 8.0),
+    (12, 0.975, 0.5, 11.0), (43, 0.75, 0.80, 42.0), (250, 0.975, 0.95, 249.0), (1000, 0.99, 0.999, 999.0),
+    (3000, 0.90, 0.90, 2999.0),
+])
+def test_two_sided_exact_factor_agrees_with_scipy_quadrature_to_1e_9(n, p, g, nu):
+    expected = _scipy_two_sided_k(n, p, g, nu)
+    k = stats._compute_tolerance_factor(n, p, g, 2, "exact", nu)
+    assert _close(k, expected, 1e-9), (k, expected)
+
+
+def test_gauss_legendre_rule_matches_numpy():
+    np = pytest.importorskip("numpy")
+    nodes, weights = stats._legendre_nodes(stats._GL_POINTS)
+    x, w = np.polynomial.legendre.leggauss(stats._GL_POINTS)
+    assert max(abs(a - float(b)) for a, b in zip(nodes, x)) <= 1e-14
+    assert max(abs(a - float(b)) for a, b in zip(weights, w)) <= 1e-14
+    assert math.fsum(weights) == pytest.approx(2.0, abs=1e-14)
+
+
+def test_factors_outside_the_table_need_no_scipy_or_numpy():
+    """A pooled-df two-sided factor and an off-table one-sided factor import neither library."""
+    root = Path(stats.__file__).resolve().parents[1]
+    code = ("import sys\n"
+            "sys.modules['scipy'] = None; sys.modules['numpy'] = None  # importing either fails\n"
+            "from cmcflex import stats\n"
+            "print(round(stats.tolerance_factor(5, 0.95, 0.95, df=8), 4),"
+            " round(stats.tolerance_factor(43, 0.90, 0.975, sides=1), 6))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
+    k2, k1 = out.stdout.split()
+    assert float(k2) == pytest.approx(3.6939, abs=2e-4)  # ISO 16269-6 Annex F, ν = 8
+    assert float(k1) > stats.tolerance_factor(43, 0.90, 0.95, sides=1)

@@ -1,10 +1,10 @@
 """Write cmcflex/data/tolerance_factors.csv: exact normal tolerance factors for common keys.
 
 One row per (sides, coverage, confidence) with sides in {1, 2} and coverage, confidence in
-{0.90, 0.95, 0.99}; the row holds k for n = 2..1000 (ν = n − 1), computed with the SciPy-based
-exact methods of :mod:`cmcflex.stats` (two-sided: the Odeh / Krishnamoorthy-Mathew integral;
+{0.90, 0.95, 0.99}; the row holds k for n = 2..1000 (ν = n − 1), computed with the exact methods
+of :mod:`cmcflex.stats` (two-sided: the Odeh / Krishnamoorthy-Mathew integral;
 one-sided: the noncentral t quantile), written with 10 significant digits.
-:func:`cmcflex.stats.tolerance_factor` reads this file instead of importing SciPy.
+:func:`cmcflex.stats.tolerance_factor` reads this file instead of computing them on each run.
 
 Usage: python tools/make_tolerance_table.py [--check]
   --check  recompute and compare with the shipped file instead of writing it.

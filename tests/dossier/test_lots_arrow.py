@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 pytest.importorskip("pyarrow")
+pytest.importorskip("numpy")
 
 from cmcflex.dossier import loader  # noqa: E402
 from cmcflex.dossier import lots as L  # noqa: E402
@@ -245,13 +246,6 @@ def test_problems_are_reported_as_the_exact_reader_reports_them(monkeypatch: pyt
             loader.load_dossier(dossier)
         reports.append([str(p) for p in caught.value.problems])
     assert reports[0] == reports[1] and any("lots.csv:7:" in p for p in reports[0])
-
-
-def test_without_pyarrow_the_exact_reader_reads_everything(monkeypatch: pytest.MonkeyPatch) -> None:
-    _with_fast_path(monkeypatch, True)
-    monkeypatch.setitem(sys.modules, "cmcflex.dossier.lots_arrow", None)  # import fails as if absent
-    exact = loader.load_dossier(SAMPLES / "aav-bla")
-    assert exact.lots is not None and exact.lots.rows > 0
 
 
 @pytest.mark.parametrize("sample", ["aav-bla", "cart-phase2"])

@@ -46,6 +46,7 @@ def test_release_columns_read_alike_by_both_exact_paths(seed: int) -> None:
 
 def test_release_columns_read_alike_by_the_arrow_path() -> None:
     pytest.importorskip("pyarrow")
+    pytest.importorskip("numpy")
     from tests.dossier.test_lots_arrow import fast
 
     text = with_release_columns(make_lots_csv(random.Random(5), 40, messy=False), 5)
