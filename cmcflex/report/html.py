@@ -143,7 +143,7 @@ def _signoff(report: Report) -> str:
     return ('<section class="signoff"><h2>Sign-off</h2>'
             f'<p class="note">This report of {e(report.dossier.product)} ({e(report.phase.label)}, as of '
             f"{e(report.as_of)}, {e(report.tool.name)} {e(report.tool.version)}, rule set "
-            f"{e(report.tool.ruleset)}) was reviewed by:</p>"
+            f"{e(report.tool.ruleset)}) was prepared, reviewed and approved by:</p>"
             "<table><thead><tr><th>Role</th><th>Name</th><th>Signature</th><th>Date</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></section>")
 
