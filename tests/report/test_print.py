@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_dossiers" / "cart-phase2"  # real rules, findings in every area, lot charts
 ARGS = ["--as-of", "2026-11-25", "--no-config"]
 SEVERITY_BADGE = re.compile(r"\b(?:BLOCKER|MAJOR|MINOR|INFO)\s+([A-Z]+-\d{3})\b")
+CHART_CAPTION = re.compile(r"[\w.-]+ / [\w.-]+ criterion ")
+CHART_AXIS = re.compile(r"\d+ lot results? (?:by manufacture date|in file order|in lot-id order)")
 runner = CliRunner()
 
 
@@ -68,6 +70,12 @@ def _assert_printed_layout(pages: list[str], report: dict[str, Any], page_number
         tail = " ".join(f["remedy"].split())[-40:]
         holding = [n for n, text in enumerate(pages) if f["rule"] in SEVERITY_BADGE.findall(text) and tail in text]
         assert holding, f"{f['rule']}: its remedy is not on the page of its rule id"
+    series = report["lot_series"]
+    assert series, "the sample has lot charts"
+    for number, text in enumerate(pages, 1):  # a chart begins with its caption and ends with its axis title
+        captions = CHART_CAPTION.findall(text)
+        assert len(captions) == len(CHART_AXIS.findall(text)), f"a chart is split on page {number}"
+    assert sum(len(CHART_CAPTION.findall(text)) for text in pages) == len(series)
     signoff = [n for n, text in enumerate(pages) if "Sign-off" in text]
     assert signoff == [len(pages) - 1], "the sign-off block is on the last page"
     assert all(role in pages[-1] for role in ("Prepared by", "Reviewed by", "Approved by", "Signature", "Date"))
