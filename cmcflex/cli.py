@@ -149,6 +149,17 @@ def _check_extension(fmt: str, path: str, known: set[str]) -> None:
                     f"{_formats_hint(known)}")
 
 
+def _check_named_as(fmt: str, path: Path) -> None:
+    """An ``--output FILE`` in the --format format (``diff``): refused under another format's
+    extension or a document cmcflex does not write (``-f console -o diff.xlsx``)."""
+    named = _extension_format(str(path))
+    suffix = path.suffix.lower()
+    if (named is not None and named != fmt) or (named is None and suffix in FOREIGN_EXTENSIONS):
+        raise _fail(f"--output {path} would write {fmt} under the extension {suffix!r}; name the file "
+                    f"for its format ({' '.join(TEXT_EXTENSIONS)} or none for console, .json, .md) or "
+                    "change --format")
+
+
 # Extensions of documents cmcflex does not write: no report is written under them.
 FOREIGN_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".tsv", ".docx", ".doc", ".odt", ".rtf",
                       ".png", ".jpg", ".jpeg", ".svg", ".zip", ".yaml", ".yml", ".toml")
@@ -563,6 +574,8 @@ def diff(
     """
     from cmcflex.diff import DiffError, compare, read_report, render
 
+    if output is not None and not is_stdout(output):
+        _check_named_as(format.value, output)
     settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [old, new])
     when = _parse_date(as_of)
     reports = []
