@@ -44,8 +44,15 @@ def _refuse_fetch(url: str, *args: object, **kwargs: object) -> NoReturn:
     raise ValueError(f"the report loads nothing ({url!r})")
 
 
+def _no_fetching(weasyprint: Any) -> Any:
+    """A URL fetcher that refuses every URL: a URLFetcher allowing no protocol where WeasyPrint
+    has that class, else a function (what earlier versions take)."""
+    fetcher = getattr(weasyprint.urls, "URLFetcher", None)
+    return _refuse_fetch if fetcher is None else fetcher(allowed_protocols=())
+
+
 def render(report: Report) -> bytes:
     """The HTML report (:func:`cmcflex.report.html.render`) laid out on A4 pages, as PDF bytes."""
     weasyprint = _weasyprint()
-    document = weasyprint.HTML(string=html.render(report), url_fetcher=_refuse_fetch)
+    document = weasyprint.HTML(string=html.render(report), url_fetcher=_no_fetching(weasyprint))
     return document.write_pdf()  # type: ignore[no-any-return]

@@ -178,6 +178,22 @@ def test_pdf_per_dossier_with_output_dir(tmp_path: Path) -> None:
     assert all((tmp_path / "reports" / f).read_bytes().startswith(b"%PDF-") for f in files)
 
 
+@needs_pdf
+def test_pdf_writer_fetches_nothing(tmp_path: Path) -> None:
+    import weasyprint
+    from PIL import Image
+
+    from cmcflex.report.pdf import _no_fetching
+
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "canary.png")
+    page = f'<p>text<img src="{(tmp_path / "canary.png").as_uri()}"></p>'
+    fetched = weasyprint.HTML(string=page).write_pdf()
+    refused = weasyprint.HTML(string=page, url_fetcher=_no_fetching(weasyprint)).write_pdf()
+    pypdf = pytest.importorskip("pypdf")
+    images = [len(pypdf.PdfReader(BytesIO(pdf)).pages[0].images) for pdf in (fetched, refused)]
+    assert images == [1, 0]  # the same page loads the image by default, nothing through cmcflex's fetcher
+
+
 @pytest.mark.parametrize("error, message", [
     (ImportError("No module named 'weasyprint'"), 'optional extra cmcflex[pdf] (WeasyPrint): pip install "cmcflex[pdf]"'),
     (OSError("cannot load library 'libpango-1.0-0'"), "needs the Pango system library"),
