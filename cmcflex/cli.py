@@ -105,26 +105,84 @@ def _parse_date(text: str | None) -> dt.date:
 
 
 OUTPUT_EXTENSIONS = ((".sarif.json", "sarif"), (".sarif", "sarif"), (".json", "json"), (".xml", "junit"),
-                     (".md", "markdown"), (".html", "html"), (".htm", "html"))
+                     (".md", "markdown"), (".html", "html"), (".htm", "html"), (".pdf", "pdf"))
+# Plain-text names hold whichever text format --format (or FORMAT:) names; no name at all likewise.
+TEXT_EXTENSIONS = (".txt", ".text", ".log", ".out")
+# A format that may also be written under another format's extension: SARIF is JSON.
+ALSO_WRITTEN_AS = {"sarif": "json"}
+
+
+def _extension_format(name: str) -> str | None:
+    """The format a file name's extension stands for, if it is one of OUTPUT_EXTENSIONS."""
+    name = name.lower()
+    return next((fmt for ext, fmt in OUTPUT_EXTENSIONS if name.endswith(ext)), None)
+
+
+def _formats_hint(known: set[str]) -> str:
+    extensions = " ".join(f"{ext}={fmt}" for ext, fmt in OUTPUT_EXTENSIONS if fmt in known)
+    return (f"formats: {', '.join(sorted(known))} (--output FORMAT:FILE); by extension: {extensions}; "
+            f"{' '.join(TEXT_EXTENSIONS)} or none: --format")
 
 
 def _format_of(path: str, default_format: str, known: set[str]) -> str:
-    """The format a bare ``--output FILE`` is written in: from a known extension, else --format."""
-    name = path.lower()
-    return next((fmt for ext, fmt in OUTPUT_EXTENSIONS if name.endswith(ext) and fmt in known), default_format)
+    """The format a bare ``--output FILE`` is written in: from its extension (a plain-text name or
+    none: --format); a name whose extension is no format's is a usage error, never guessed."""
+    fmt = _extension_format(path)
+    if fmt is not None and fmt in known:
+        return fmt
+    suffix = Path(path).suffix.lower()
+    if fmt is None and (not suffix or suffix in TEXT_EXTENSIONS):
+        return default_format
+    raise _fail(f"--output {path}: cmcflex writes no format under the extension {suffix!r}; {_formats_hint(known)}")
+
+
+def _check_extension(fmt: str, path: str, known: set[str]) -> None:
+    """``FORMAT:FILE`` never writes one format under another's extension (a PDF is not a .txt)."""
+    from cmcflex.report.formats import BINARY
+
+    named = _extension_format(path)
+    suffix = Path(path).suffix.lower()
+    if named is not None and named != fmt and ALSO_WRITTEN_AS.get(fmt) != named:
+        raise _fail(f"--output {fmt}:{path} would write {fmt} under the extension of {named}; "
+                    f"{_formats_hint(known)}")
+    if fmt in BINARY and named != fmt:
+        raise _fail(f"--output {fmt}:{path}: a {fmt} file is named *.{fmt}; {_formats_hint(known)}")
+    if named is None and suffix in FOREIGN_EXTENSIONS:
+        raise _fail(f"--output {fmt}:{path} would write {fmt} under the extension {suffix!r}; "
+                    f"{_formats_hint(known)}")
+
+
+def _check_named_as(fmt: str, path: Path) -> None:
+    """An ``--output FILE`` in the --format format (``diff``): refused under another format's
+    extension or a document cmcflex does not write (``-f console -o diff.xlsx``)."""
+    named = _extension_format(str(path))
+    suffix = path.suffix.lower()
+    if (named is not None and named != fmt) or (named is None and suffix in FOREIGN_EXTENSIONS):
+        raise _fail(f"--output {path} would write {fmt} under the extension {suffix!r}; name the file "
+                    f"for its format ({' '.join(TEXT_EXTENSIONS)} or none for console, .json, .md) or "
+                    "change --format")
+
+
+# Extensions of documents cmcflex does not write: no report is written under them.
+FOREIGN_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".tsv", ".docx", ".doc", ".odt", ".rtf",
+                      ".png", ".jpg", ".jpeg", ".svg", ".zip", ".yaml", ".yml", ".toml")
 
 
 def _parse_outputs(outputs: list[str], default_format: str, known: set[str]) -> list[tuple[str, Path]]:
-    """``FORMAT:FILE`` or ``FILE`` (format from the extension: .json, .sarif, .xml, .md, .html; else --format)."""
+    """``FORMAT:FILE`` or ``FILE`` (format from the extension: .json, .sarif, .xml, .md, .html, .pdf;
+    a plain-text name or none: --format; any other extension: a usage error)."""
     parsed = []
     for spec in outputs:
         head, sep, tail = spec.partition(":")
         if sep and head in known and tail:
+            _check_extension(head, tail, known)
             parsed.append((head, Path(tail)))
         elif sep and head and head.isalpha() and len(head) > 1 and head not in known:
-            raise _fail(f"unknown output format {head!r} in --output {spec!r}; known: {', '.join(sorted(known))}")
+            raise _fail(f"unknown output format {head!r} in --output {spec!r}; {_formats_hint(known)}")
         else:
-            parsed.append((_format_of(spec, default_format, known), Path(spec)))
+            fmt = _format_of(spec, default_format, known)
+            _check_extension(fmt, spec, known)
+            parsed.append((fmt, Path(spec)))
     return parsed
 
 
@@ -135,7 +193,7 @@ def write_atomic(path: Path, text: str) -> None:
     write(path, text)
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str | bytes) -> None:
     """Write one output (standard output, a device or pipe in place, a file atomically) or exit 2."""
     from cmcflex.outputs import OutputError, write_output
 
@@ -163,6 +221,25 @@ class ReportFormatOpt(str, Enum):
     markdown = "markdown"
     html = "html"
     github = "github"
+    pdf = "pdf"
+
+
+def _require_formats(formats: "set[str]", to_stdout: "set[str] | None" = None) -> None:
+    """Exit 2 before any work when a format cannot be written here: PDF without its extra, or a
+    binary format meant for a terminal."""
+    from cmcflex.report.formats import BINARY
+
+    if "pdf" in formats:
+        from cmcflex.report.pdf import PdfUnavailable, require
+
+        try:
+            require()
+        except PdfUnavailable as exc:
+            raise _fail(str(exc)) from None
+    binary = sorted((to_stdout or set()) & BINARY)
+    if binary and sys.stdout.isatty():
+        raise _fail(f"{binary[0]} is binary data, not for a terminal; use --output {binary[0]}:FILE "
+                    "or redirect standard output")
 
 
 class DiffFormatOpt(str, Enum):
@@ -221,7 +298,7 @@ OutputOpt = Annotated[
     typer.Option("--output", "-o", metavar="[FORMAT:]FILE", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
                                         "e.g. -o sarif:cmcflex.sarif -o html:report.html; without FORMAT: "
                                         "the format follows the extension (.json, .sarif, .xml, .md, "
-                                        ".html), else --format."),
+                                        ".html, .pdf; .txt or none: --format; any other: an error)."),
 ]
 
 
@@ -382,6 +459,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
         raise _fail("--output names one file; with several dossiers use --output-dir DIR")
     if format not in ("console", "json") and output_dir is None:
         raise _fail(f"--format {format} with several dossiers needs --output-dir DIR (one report per dossier)")
+    _require_formats({format})
     found = find_dossiers(paths)
     if output_dir is not None:
         for folder in found:
@@ -459,7 +537,7 @@ def check(
 ) -> None:
     """Check a dossier and report its gaps. Exit 0: none at or above --fail-on; 1: gaps; 2: error.
 
-    Formats: console, json, sarif, junit, markdown, html, github. Write several at once with repeated --output FORMAT:FILE; the console report still prints.
+    Formats: console, json, sarif, junit, markdown, html, github, pdf. Write several at once with repeated --output FORMAT:FILE; the console report still prints.
     Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
     """
     from cmcflex.discovery import is_portfolio
@@ -480,6 +558,9 @@ def check(
     dossier = dossiers[0]
     outputs = _parse_outputs(output or [], format.value, set(FORMATS))
     _check_outputs(dossier, outputs)
+    named = {f for f, p in outputs if is_stdout(p)}
+    printed = named or (set() if any(f == format.value for f, _ in outputs) else {format.value})
+    _require_formats({f for f, _ in outputs} | {format.value}, to_stdout=printed)
     settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [dossier])
     report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
                        follow_links=follow_links, debug=debug, quiet=quiet)
@@ -495,7 +576,9 @@ def check(
 
         (print_verdict if quiet else print_report)(report, new_console())
     else:
-        sys.stdout.write(render(format.value))
+        from cmcflex.outputs import write_stream
+
+        write_stream(sys.stdout, render(format.value))
     raise typer.Exit(EXIT_GAPS if report.verdict == "fail" else EXIT_OK)
 
 
@@ -552,6 +635,8 @@ def diff(
     """
     from cmcflex.diff import DiffError, compare, read_report, render
 
+    if output is not None and not is_stdout(output):
+        _check_named_as(format.value, output)
     settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [old, new])
     when = _parse_date(as_of)
     reports = []

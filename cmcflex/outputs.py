@@ -5,6 +5,7 @@
   process's own stream, never reopened or replaced (standard error likewise).
 - A device, pipe or socket (``/dev/null``, a FIFO), or any path under ``/dev`` or ``/proc``, is
   written in place: the node stays. A pipe nobody reads is an error, never a hang.
+- A report is text (UTF-8, ``\n`` line ends) or bytes (PDF), written as it is.
 - A regular file, or a link to one, is written atomically: a private temporary file in the
   target's own folder, then ``os.replace`` onto the target (a link keeps pointing at it). On any
   exception, Ctrl-C or SIGTERM (turned into an exception by the command line) the temporary file
@@ -60,12 +61,11 @@ def _system_path(path: Path | str) -> bool:
     return os.path.abspath(path).startswith(("/dev/", "/proc/"))
 
 
-def write_output(path: Path, text: str) -> None:
+def write_output(path: Path, text: str | bytes) -> None:
     """Write ``text`` to ``path`` as the module docstring says; OutputError when it cannot."""
     if is_stdout(path) or _is_stderr(path):
         stream = sys.stdout if is_stdout(path) else sys.stderr
-        stream.write(text)
-        stream.flush()
+        write_stream(stream, text)
         return
     try:
         st = os.stat(path)
@@ -85,7 +85,22 @@ def write_output(path: Path, text: str) -> None:
         raise OutputError(_reason(path, exc)) from None
 
 
-def _write_in_place(path: Path, text: str, fifo: bool, truncate: bool = False) -> None:
+def write_stream(stream: TextIO, text: str | bytes) -> None:
+    """Write a report to an open text stream; bytes go to its binary buffer."""
+    if isinstance(text, bytes):
+        stream.flush()
+        stream.buffer.write(text)
+        stream.buffer.flush()
+    else:
+        stream.write(text)
+        stream.flush()
+
+
+def _open_mode(text: str | bytes) -> dict[str, str | None]:
+    return {"mode": "wb"} if isinstance(text, bytes) else {"mode": "w", "encoding": "utf-8", "newline": "\n"}
+
+
+def _write_in_place(path: Path, text: str | bytes, fifo: bool, truncate: bool = False) -> None:
     """Write to a device or pipe that already exists: opened for writing, never created or replaced."""
     flags = os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | (os.O_TRUNC if truncate else 0)
     if fifo:
@@ -99,7 +114,7 @@ def _write_in_place(path: Path, text: str, fifo: bool, truncate: bool = False) -
     try:
         if fifo and hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with os.fdopen(fd, **_open_mode(text)) as handle:  # type: ignore[call-overload]
             fd = -1
             handle.write(text)
     except OSError as exc:
@@ -125,7 +140,7 @@ def _file_mode() -> int:
     return _FILE_MODE
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Write a regular file so that a failure never leaves a half-written report behind.
 
     The temporary file is private (mkstemp), in the target's folder (so ``os.replace`` is a
@@ -136,7 +151,7 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with os.fdopen(fd, **_open_mode(text)) as handle:  # type: ignore[call-overload]
             handle.write(text)
             if hasattr(os, "fchmod"):
                 os.fchmod(handle.fileno(), _file_mode())

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
 WORKERS = 2  # the machines this runs on (laptops, CI runners) have at least two cores
 EXTENSIONS = {"console": "txt", "json": "json", "sarif": "sarif", "junit": "xml",
-              "markdown": "md", "html": "html", "github": "txt"}
+              "markdown": "md", "html": "html", "github": "txt", "pdf": "pdf"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class DossierOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     problems: tuple[str, ...] = ()           # load problems, as "file:line:col: field: message"
     error: str | None = None                 # why it was not checked, in one sentence
-    reports: dict[str, str] = field(default_factory=dict)  # format -> rendered text
+    reports: dict[str, str | bytes] = field(default_factory=dict)  # format -> rendered report
 
     @property
     def name(self) -> str:
@@ -113,7 +113,7 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
     return _outcome(label, report, reports)
 
 
-def _outcome(label: str, report: Report, reports: dict[str, str]) -> DossierOutcome:
+def _outcome(label: str, report: Report, reports: dict[str, str | bytes]) -> DossierOutcome:
     return DossierOutcome(
         label,
         EXIT_GAPS if report.verdict == "fail" else EXIT_OK,
@@ -249,9 +249,9 @@ def combined_exit_code(outcomes: Iterable[DossierOutcome]) -> int:
 # ---------------------------------------------------------------------------- output
 
 
-def report_files(outcomes: Iterable[DossierOutcome], folder: Path) -> dict[Path, str]:
+def report_files(outcomes: Iterable[DossierOutcome], folder: Path) -> dict[Path, str | bytes]:
     """``<dossier-name>.<ext>`` in ``folder`` for each rendered report of each dossier."""
-    files: dict[Path, str] = {}
+    files: dict[Path, str | bytes] = {}
     for outcome in outcomes:
         for fmt, text in outcome.reports.items():
             files[folder / f"{outcome.name}.{EXTENSIONS.get(fmt, fmt)}"] = text

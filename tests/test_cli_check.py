@@ -123,7 +123,7 @@ def test_pyproject_tool_table_is_read() -> None:
     (("--severity", "GMP-022=minor"), "unknown rule 'GMP-022'"),
     (("--waivers", "missing.yaml"), "could not be loaded"),
     (("-o", "dossier/out.json"), "inside the dossier folder"),
-    (("-o", "pdf:out.pdf"), "unknown output format 'pdf'"),
+    (("-o", "docx:out.docx"), "unknown output format 'docx'"),
 ])
 def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
     result = run(*args)

@@ -115,6 +115,24 @@ def test_cli_diff_of_json_reports_and_folders(tmp_path: Path, monkeypatch: pytes
     assert md.exit_code == 1 and Path("diff.md").read_text().startswith("## cmcflex diff: ❌ new or worse gaps")
 
 
+@pytest.mark.parametrize("args, written", [
+    (("-o", "diff.xlsx"), False), (("-o", "diff.json"), False), (("-f", "json", "-o", "diff.md"), False),
+    (("-f", "markdown", "-o", "diff.html"), False), (("-o", "diff.txt"), True), (("-f", "json", "-o", "diff.json"), True),
+])
+def test_cli_diff_output_never_takes_another_format_name(
+        args: tuple[str, ...], written: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    old, new = _versions(tmp_path)
+    Path("old.json").write_text(render_json(_report(old)))
+    Path("new.json").write_text(render_json(_report(new)))
+    result = runner.invoke(app, ["diff", "old.json", "new.json", "--no-config", *args])
+    name = args[-1]
+    assert result.exit_code == (1 if written else 2), result.output
+    assert Path(name).exists() is written
+    if not written:
+        assert "would write" in result.output and "under the extension" in result.output
+
+
 def test_cli_diff_rejects_what_is_not_a_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     Path("x.json").write_text("{not json")

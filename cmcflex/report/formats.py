@@ -1,4 +1,4 @@
-"""The registry of output formats: name → module exposing ``render(report) -> str``.
+"""The registry of output formats: name → module exposing ``render(report) -> str`` (bytes for PDF).
 
 Modules are imported only when their format is used, so ``cmcflex --help`` stays fast.
 """
@@ -18,14 +18,17 @@ FORMATS: dict[str, str] = {
     "markdown": "cmcflex.report.markdown",
     "html": "cmcflex.report.html",
     "github": "cmcflex.report.github",
+    "pdf": "cmcflex.report.pdf",
 }
 
+BINARY = frozenset({"pdf"})  # rendered as bytes; never written to a terminal
 
-def renderer(name: str) -> Callable[[Report], str]:
+
+def renderer(name: str) -> Callable[[Report], str | bytes]:
     """The render function of a format; KeyError for an unknown name."""
     module = importlib.import_module(FORMATS[name])
     return module.render  # type: ignore[no-any-return]
 
 
-def render(report: Report, name: str) -> str:
+def render(report: Report, name: str) -> str | bytes:
     return renderer(name)(report)

@@ -2,6 +2,10 @@
 
 No script and no network: styles are inline, charts are inline SVG, and a Content-Security-Policy
 forbids loading anything. Every dossier string is escaped.
+
+Printed (or made into a PDF, see :mod:`cmcflex.report.pdf`), it gets a running header and page
+numbers, keeps each finding card and each chart whole and with its heading, and ends with a
+sign-off block; on screen neither the header nor the sign-off block shows.
 """
 
 from __future__ import annotations
@@ -40,6 +44,27 @@ figcaption{font-weight:600;margin-bottom:4px}figcaption small{font-weight:400;co
 svg .plot{fill:#fbfcfd;stroke:#d8dce1}svg .grid{stroke:#eceef1}svg text{font:11px system-ui,sans-serif;fill:#55606c}
 svg .limit{fill:#c62828}svg .axis{fill:#1d232a}
 .mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
+.running,.signoff{display:none}
+"""
+
+# Paged media. The running header is a fixed element, which print engines repeat on every page,
+# in a band that the cloned top padding of <main> keeps free on every page. Page numbers are an
+# @page margin box; browsers without margin boxes number pages in their own print footer.
+PRINT_CSS = """
+@page{size:A4;margin:12mm 15mm 16mm;
+@bottom-right{content:"Page " counter(page) " of " counter(pages);font:9pt system-ui,sans-serif;color:#55606c}}
+@media print{
+body{background:#fff;font-size:10.5pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+main{max-width:none;padding:11mm 0 0;-webkit-box-decoration-break:clone;box-decoration-break:clone}
+.running{display:flex;gap:12px;justify-content:space-between;position:fixed;top:0;left:0;right:0;
+font:9pt system-ui,sans-serif;color:#55606c;border-bottom:1px solid #d8dce1;padding-bottom:2px;background:#fff}
+.running span:first-child{font-weight:600;color:#1d232a;overflow-wrap:anywhere}
+h1,h2,h3,figcaption,.digest{break-after:avoid;page-break-after:avoid}
+.finding,figure,tr,.signoff,.meta{break-inside:avoid;page-break-inside:avoid}
+.signoff{display:block;margin-top:24px}
+.signoff table{margin-top:8px}.signoff td{height:11mm;vertical-align:bottom}
+.signoff th:first-child{width:18%}
+}
 """
 
 
@@ -104,6 +129,25 @@ def _meta(report: Report) -> str:
     return '<p class="meta">' + "".join(f"<span>{e(k)}: {e(v)}</span>" for k, v in items) + "</p>"
 
 
+def _running_header(report: Report) -> str:
+    """Product, phase, evaluation date and tool version: the header of every printed page."""
+    parts = [report.dossier.product, report.phase.label, f"as of {report.as_of}",
+             f"{report.tool.name} {report.tool.version}"]
+    return '<div class="running">' + "".join(f"<span>{e(p)}</span>" for p in parts) + "</div>"
+
+
+def _signoff(report: Report) -> str:
+    """Prepared / reviewed / approved: a name, a signature and a date line each (printed only)."""
+    rows = "".join(f"<tr><th>{role}</th><td></td><td></td><td></td></tr>"
+                   for role in ("Prepared by", "Reviewed by", "Approved by"))
+    return ('<section class="signoff"><h2>Sign-off</h2>'
+            f'<p class="note">This report of {e(report.dossier.product)} ({e(report.phase.label)}, as of '
+            f"{e(report.as_of)}, {e(report.tool.name)} {e(report.tool.version)}, rule set "
+            f"{e(report.tool.ruleset)}) was prepared, reviewed and approved by:</p>"
+            "<table><thead><tr><th>Role</th><th>Name</th><th>Signature</th><th>Date</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></section>")
+
+
 def render(report: Report) -> str:
     d = report.dossier
     verdict = "PASS" if report.verdict == "pass" else "FAIL"
@@ -113,7 +157,9 @@ def render(report: Report) -> str:
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>cmcflex report — {e(d.product)}</title>",
-        f"<style>{CSS}</style></head><body><main>",
+        f"<style>{CSS}{PRINT_CSS}</style></head><body>",
+        _running_header(report),
+        "<main>",
         f'<h1><span class="product">{e(d.product)}</span> <span class="verdict {report.verdict}">{verdict}</span></h1>',
         _meta(report),
         f"<p>{e(counts_line(report))}</p>",
@@ -162,5 +208,7 @@ def render(report: Report) -> str:
     out.extend(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
     out.extend(f'<tr><th>{e(i.file)}</th><td class="mono">SHA-256 {e(i.sha256)} ({i.bytes:,} bytes)</td></tr>'
                for i in report.inputs)
-    out.append("</tbody></table></main></body></html>")
+    out.append("</tbody></table>")
+    out.append(_signoff(report))
+    out.append("</main></body></html>")
     return "\n".join(out) + "\n"

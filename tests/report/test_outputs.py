@@ -81,8 +81,30 @@ def test_bare_output_takes_its_format_from_the_extension(work: Path) -> None:
     assert "GMP-003" in result.output  # the console report still prints
 
 
-def test_prefix_and_unknown_extension_follow_the_format_option(work: Path) -> None:
-    result = _check("-f", "markdown", "-o", "json:out/as-json.md", "-o", "out/notes.txt")
+def test_prefix_and_plain_text_names_follow_the_format_option(work: Path) -> None:
+    result = _check("-f", "markdown", "-o", "json:out/as-json.txt", "-o", "out/notes.txt", "-o", "out/NOTES",
+                    "-o", "sarif:out/x.json")
     assert result.exit_code == 1, result.output
-    assert json.loads(Path("out/as-json.md").read_text())["verdict"] == "fail"  # the prefix wins
-    assert Path("out/notes.txt").read_text().startswith("## cmcflex:")  # no known extension: --format
+    assert json.loads(Path("out/as-json.txt").read_text())["verdict"] == "fail"  # the prefix wins
+    for name in ("notes.txt", "NOTES"):  # a plain-text name, or none: --format
+        assert Path("out", name).read_text().startswith("## cmcflex:")
+    assert json.loads(Path("out/x.json").read_text())["version"] == "2.1.0"  # SARIF is JSON
+
+
+@pytest.mark.parametrize("args, message", [
+    (("-o", "out/report.xlsx"), "no format under the extension '.xlsx'"),  # was: console text named .xlsx
+    (("-o", "out/report.csv"), "no format under the extension '.csv'"),
+    (("-o", "out/report.docx"), "no format under the extension '.docx'"),
+    (("-o", "json:out/report.md"), "would write json under the extension of markdown"),
+    (("-o", "html:out/report.pdf"), "would write html under the extension of pdf"),
+    (("-o", "markdown:out/report.xlsx"), "would write markdown under the extension '.xlsx'"),
+    (("-o", "pdf:out/report.txt"), "a pdf file is named *.pdf"),
+    (("-f", "pdf", "-o", "out/notes.txt"), "a pdf file is named *.pdf"),
+    (("-o", "xlsx:out/report.xlsx"), "unknown output format 'xlsx'"),
+])
+def test_no_format_is_written_under_another_format_extension(work: Path, args: tuple[str, ...], message: str) -> None:
+    result = _check(*args, "-o", "out/first.json")
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "formats: console, github, html, json, junit, markdown, pdf, sarif" in result.output
+    assert not Path("out").exists()  # a usage error writes nothing, not even the other outputs
