@@ -102,7 +102,8 @@ def _parse_date(text: str | None) -> dt.date:
 
 
 OUTPUT_EXTENSIONS = ((".sarif.json", "sarif"), (".sarif", "sarif"), (".json", "json"), (".xml", "junit"),
-                     (".md", "markdown"), (".html", "html"), (".htm", "html"))
+                     (".md", "markdown"), (".html", "html"), (".htm", "html"),
+                     (".xlsx", "xlsx"))
 
 
 def _format_of(path: str, default_format: str, known: set[str]) -> str:
@@ -125,14 +126,14 @@ def _parse_outputs(outputs: list[str], default_format: str, known: set[str]) -> 
     return parsed
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Write a regular file atomically (see :func:`cmcflex.outputs.write_atomic`)."""
     from cmcflex.outputs import write_atomic as write
 
     write(path, text)
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str | bytes) -> None:
     """Write one output (standard output, a device or pipe in place, a file atomically) or exit 2."""
     from cmcflex.outputs import OutputError, write_output
 
@@ -160,6 +161,7 @@ class ReportFormatOpt(str, Enum):
     markdown = "markdown"
     html = "html"
     github = "github"
+    xlsx = "xlsx"
 
 
 class DiffFormatOpt(str, Enum):
@@ -213,7 +215,7 @@ OutputOpt = Annotated[
     typer.Option("--output", "-o", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
                                         "e.g. -o sarif:cmcflex.sarif -o html:report.html; without FORMAT: "
                                         "the format follows the extension (.json, .sarif, .xml, .md, "
-                                        ".html), else --format."),
+                                        ".html, .xlsx), else --format."),
 ]
 
 
@@ -432,13 +434,14 @@ def check(
 ) -> None:
     """Check a dossier and report its gaps. Exit 0: none at or above --fail-on; 1: gaps; 2: error.
 
-    Formats: console, json, sarif, junit, markdown, html, github. Write several at once with repeated --output FORMAT:FILE; the console report still prints.
+    Formats: console, json, sarif, junit, markdown, html, github, xlsx (to a file). Write several at once with repeated --output FORMAT:FILE; the console report still prints.
     Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
     """
     from cmcflex.discovery import is_portfolio
     from cmcflex.report.formats import FORMATS, renderer
 
     when = _parse_date(as_of)
+    _require_formats([format.value, *(f for f, _ in _parse_outputs(output or [], format.value, set(FORMATS)))])
     if len(dossiers) > 1 or output_dir is not None or is_portfolio(dossiers):
         from cmcflex.discovery import find_dossiers
 
@@ -461,8 +464,18 @@ def check(
 
         print_report(report, new_console())
     else:
-        sys.stdout.write(renderer(format.value)(report))
+        _write(Path("-"), renderer(format.value)(report))
     raise typer.Exit(EXIT_GAPS if report.verdict == "fail" else EXIT_OK)
+
+
+def _require_formats(names: list[str]) -> None:
+    """Exit 2 before any work when a format's optional extra is not installed."""
+    from cmcflex.report.formats import unavailable
+
+    for name in dict.fromkeys(names):
+        reason = unavailable(name)
+        if reason is not None:
+            raise _fail(reason)
 
 
 @app.command()

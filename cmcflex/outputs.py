@@ -18,7 +18,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Any, Callable, TextIO
 
 STDOUT = "-"
 
@@ -60,10 +60,16 @@ def _system_path(path: Path | str) -> bool:
     return os.path.abspath(path).startswith(("/dev/", "/proc/"))
 
 
-def write_output(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` as the module docstring says; OutputError when it cannot."""
+def write_output(path: Path, text: str | bytes) -> None:
+    """Write ``text`` to ``path`` as the module docstring says; OutputError when it cannot.
+
+    ``bytes`` (a binary report such as a workbook) are written as they are, never to a terminal.
+    """
     if is_stdout(path) or _is_stderr(path):
         stream = sys.stdout if is_stdout(path) else sys.stderr
+        if isinstance(text, bytes):
+            _write_binary_stream(stream, path)(text)
+            return
         stream.write(text)
         stream.flush()
         return
@@ -85,7 +91,21 @@ def write_output(path: Path, text: str) -> None:
         raise OutputError(_reason(path, exc)) from None
 
 
-def _write_in_place(path: Path, text: str, fifo: bool, truncate: bool = False) -> None:
+def _write_binary_stream(stream: TextIO, path: Path | str) -> Callable[[bytes], None]:
+    """The writer of a binary report to a standard stream; OutputError for a terminal."""
+    if stream.isatty():
+        raise OutputError(f"cannot write {path}: a binary report is never written to a terminal; "
+                          "name a file, e.g. -o xlsx:report.xlsx")
+
+    def write(data: bytes) -> None:
+        stream.flush()
+        stream.buffer.write(data)
+        stream.buffer.flush()
+
+    return write
+
+
+def _write_in_place(path: Path, text: str | bytes, fifo: bool, truncate: bool = False) -> None:
     """Write to a device or pipe that already exists: opened for writing, never created or replaced."""
     flags = os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | (os.O_TRUNC if truncate else 0)
     if fifo:
@@ -99,7 +119,7 @@ def _write_in_place(path: Path, text: str, fifo: bool, truncate: bool = False) -
     try:
         if fifo and hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with _open_fd(fd, text) as handle:
             fd = -1
             handle.write(text)
     except OSError as exc:
@@ -125,7 +145,14 @@ def _file_mode() -> int:
     return _FILE_MODE
 
 
-def write_atomic(path: Path, text: str) -> None:
+def _open_fd(fd: int, text: str | bytes) -> IO[Any]:
+    """A file object over ``fd``: binary for bytes, UTF-8 text with "\\n" line ends for text."""
+    if isinstance(text, bytes):
+        return os.fdopen(fd, "wb")
+    return os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+
+
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Write a regular file so that a failure never leaves a half-written report behind.
 
     The temporary file is private (mkstemp), in the target's folder (so ``os.replace`` is a
@@ -136,7 +163,7 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with _open_fd(fd, text) as handle:
             handle.write(text)
             if hasattr(os, "fchmod"):
                 os.fchmod(handle.fileno(), _file_mode())

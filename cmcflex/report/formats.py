@@ -1,4 +1,5 @@
-"""The registry of output formats: name → module exposing ``render(report) -> str``.
+"""The registry of output formats: name → module exposing ``render(report) -> str``
+(``bytes`` for a binary format: xlsx).
 
 Modules are imported only when their format is used, so ``cmcflex --help`` stays fast.
 """
@@ -18,7 +19,18 @@ FORMATS: dict[str, str] = {
     "markdown": "cmcflex.report.markdown",
     "html": "cmcflex.report.html",
     "github": "cmcflex.report.github",
+    "xlsx": "cmcflex.report.xlsx",
 }
+BINARY = frozenset({"xlsx"})  # written to a file, never to a terminal
+
+
+def unavailable(name: str) -> str | None:
+    """Why a format cannot be written here (an optional extra not installed), else None."""
+    if name == "xlsx":
+        from cmcflex.report.xlsx import EXTRA_HINT, available
+
+        return None if available() else EXTRA_HINT
+    return None
 
 
 def renderer(name: str) -> Callable[[Report], str]:

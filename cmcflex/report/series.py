@@ -8,14 +8,18 @@ names its lots in chart order (manufacture date, then file order) with whether t
 
 from __future__ import annotations
 
-from cmcflex.dossier.criteria import NumericCriterion
+from itertools import compress
+
+from cmcflex.dossier.criteria import NumericCriterion, Result
 from cmcflex.dossier.loader import Dossier
-from cmcflex.dossier.lots import BELOW, NO_CENSOR, WORD, LotTable
-from cmcflex.report.model import LotSeries, SeriesLot
+from cmcflex.dossier.lots import ABOVE, BELOW, NO_CENSOR, WORD, AttributeColumn, LotTable
+from cmcflex.report.model import LotSeries, LotSummary, SeriesLot
+from cmcflex.stats import describe
 
 CAP = 200
 NON_CLINICAL_USES = ("development", "engineering")
 UNRELEASED = ("rejected", "pending")
+_CENSOR_TEXT = {NO_CENSOR: "", BELOW: "<", ABOVE: ">"}
 
 
 def _status(use: str | None, starting_material: str | None, disposition: str | None) -> str:
@@ -32,6 +36,26 @@ def _lots(table: LotTable, indexes: list[int]) -> list[SeriesLot]:
     return [SeriesLot(id=ids[i], manufactured=dates[i],
                       status=_status(v["use"][i], v["starting_material"][i], v["disposition"][i]))
             for i in ordered]
+
+
+def summarize(col: AttributeColumn, criterion: NumericCriterion) -> LotSummary:
+    """Descriptive statistics of every numeric result of a column, and the lots the criterion rejects.
+
+    Each distinct result is judged once, so a large column costs a few C loops, not a call per row.
+    """
+    not_word = [c != WORD for c in col.censor]
+    numeric = list(compress(col.value, [c == NO_CENSOR for c in col.censor]))
+    censored = sum(not_word) - len(numeric)
+    rows = list(compress(zip(col.censor, col.value, col.lot), not_word))
+    rejected = {(c, v) for c, v in {(c, v) for c, v, _ in rows}
+                if criterion.accepts(Result(value=v, censor=_CENSOR_TEXT[c])) is False}
+    lots = len({lot for _, _, lot in rows})
+    outside = len({lot for c, v, lot in rows if (c, v) in rejected}) if rejected else 0
+    if not numeric:
+        return LotSummary(n=0, censored=censored, lots=lots, outside=outside)
+    s = describe(numeric)
+    return LotSummary(n=s.n, mean=s.mean, sd=s.sd, min=s.min, max=s.max, censored=censored,
+                      lots=lots, outside=outside)
 
 
 def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:
@@ -82,5 +106,6 @@ def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:
             total=total,
             cap=cap,
             lots=_lots(table, rows),
+            summary=summarize(col, criterion),
         ))
     return out
