@@ -438,10 +438,12 @@ def check(
     Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
     """
     from cmcflex.discovery import is_portfolio
-    from cmcflex.report.formats import FORMATS, renderer
+    from cmcflex.report.formats import BINARY, FORMATS, renderer
 
     when = _parse_date(as_of)
     _require_formats([format.value, *(f for f, _ in _parse_outputs(output or [], format.value, set(FORMATS)))])
+    if format.value in BINARY and not output and output_dir is None and sys.stdout.isatty():
+        raise _fail(f"--format {format.value} writes a file: name it with -o {format.value}:report.{format.value}")
     if len(dossiers) > 1 or output_dir is not None or is_portfolio(dossiers):
         from cmcflex.discovery import find_dossiers
 

@@ -94,7 +94,8 @@ def write_output(path: Path, text: str | bytes) -> None:
 def _write_binary_stream(stream: TextIO, path: Path | str) -> Callable[[bytes], None]:
     """The writer of a binary report to a standard stream; OutputError for a terminal."""
     if stream.isatty():
-        raise OutputError(f"cannot write {path}: a binary report is never written to a terminal; "
+        shown = "standard output" if str(path) == STDOUT else path
+        raise OutputError(f"cannot write {shown}: a binary report is never written to a terminal; "
                           "name a file, e.g. -o xlsx:report.xlsx")
 
     def write(data: bytes) -> None:
