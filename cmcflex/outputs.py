@@ -17,8 +17,9 @@ import errno
 import os
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable, TextIO
+from typing import IO, Any, TextIO
 
 STDOUT = "-"
 

@@ -20,7 +20,8 @@ import datetime as dt
 import io
 import re
 import zipfile
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 from xml.etree import ElementTree
 
 from cmcflex.dossier.errors import Problem
@@ -29,7 +30,7 @@ EXTRA_HINT = "reading .xlsx files needs python-calamine: pip install 'cmcflex[ex
 MAX_ERRORS = 50
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_ERROR_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*\bt=[\"']e[\"'][^>]*)>(.*?)</(?:\w+:)?c>", re.S)
+_ERROR_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*\bt=[\"']e[\"'][^>]*)>(.*?)</(?:\w+:)?c>", re.DOTALL)
 _CELL_REF = re.compile(rb"\br=[\"']([A-Z]{1,3})([0-9]+)[\"']")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
 
@@ -201,9 +202,12 @@ def located(problem: Problem, rel: str, sheet: Sheet) -> Problem:
     """A problem the CSV reader found in the sheet's CSV, moved to the sheet's cell."""
     if problem.file != rel or problem.line <= 0:
         return problem
-    row = sheet.rows[problem.line] if problem.line < len(sheet.rows) else sheet.rows[-1]
+    label = _sheet_label(rel, sheet.name)
+    if len(sheet.rows) < 2:  # an empty sheet: the problem is the sheet's
+        return Problem(label, 0, 0, problem.field, problem.message)
+    row = sheet.rows[min(problem.line, len(sheet.rows) - 1)]
     col = problem.col + sheet.col_offset if problem.col > 0 else 0
-    return CellProblem(_sheet_label(rel, sheet.name), row, col, problem.field, problem.message)
+    return CellProblem(label, row, col, problem.field, problem.message)
 
 
 def read_table(data: bytes, rel: str, table: str, problems: list[Problem],
@@ -219,7 +223,7 @@ def read_table(data: bytes, rel: str, table: str, problems: list[Problem],
     problems[start:] = [located(p, rel, sheet) for p in problems[start:]]
     if sheet.identity():
         return result
-    row = lambda line: sheet.rows[line] if 0 < line < len(sheet.rows) else line  # noqa: E731
+    row = lambda line: sheet.rows[line] if 0 < line < len(sheet.rows) else line
     if isinstance(result, list):  # stability points
         result = [p._replace(line=row(p.line)) if p.file == rel else p for p in result]
     if lots is not None and rel in lots.files:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from cmcflex.phases import PHASES
 from cmcflex.report.common import phase_text
@@ -47,7 +48,7 @@ class MissingExtra(RuntimeError):
 
 def available() -> bool:
     try:
-        import xlsxwriter  # noqa: F401
+        import xlsxwriter  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         return False
     return True
@@ -78,7 +79,7 @@ class _Book:
     """One workbook and its cell formats."""
 
     def __init__(self, report: Report) -> None:
-        import xlsxwriter
+        import xlsxwriter  # type: ignore[import-untyped]
 
         self.buffer = io.BytesIO()
         self.book = xlsxwriter.Workbook(self.buffer, {

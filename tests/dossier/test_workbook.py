@@ -112,6 +112,12 @@ def test_an_excel_error_is_an_error_not_an_empty_value(tmp_path: Path) -> None:
     assert any(p.startswith("lots.xlsx!Sheet1!L3: -: the cell holds the Excel error #N/A") for p in _problems(root))
 
 
+def test_an_empty_sheet_is_an_empty_table(tmp_path: Path) -> None:
+    root = write_dossier(tmp_path / "d", {})
+    write_sheet(root / "lots.xlsx", [])
+    assert any(p.startswith("lots.xlsx!Sheet1:0:0: -: empty file") for p in _problems(root))
+
+
 def test_the_sheet_named_like_the_table_wins(tmp_path: Path) -> None:
     root = write_dossier(tmp_path / "d", {})
     write_sheet(root / "lots.xlsx", _lots([82.4, 91.0]), sheet="LOTS", before=["Notes"])

@@ -18,7 +18,7 @@ from tests.report.sample import RulesRunner, sample_dossier
 pytest.importorskip("xlsxwriter")
 openpyxl = pytest.importorskip("openpyxl")
 
-from cmcflex.report.xlsx import render  # noqa: E402
+from cmcflex.report.xlsx import render
 
 runner = RulesRunner()
 SHEETS = ["Summary", "Findings", "Waived", "Not evaluated", "Rules", "Lot statistics"]
@@ -87,7 +87,7 @@ def test_text_that_looks_like_a_formula_stays_text(report: Report) -> None:
 def test_lot_statistics_cover_every_result(report: Report, sample_path: Path) -> None:
     rows = {r[1]: r for r in _rows(_book(render(report))["Lot statistics"])[1:]}
     viability = [82.0, 91.5, 64.0]  # tests/report/sample.py
-    material, attribute, unit, criterion, n, mean, sd, low, high, censored, lots, outside = rows["viability"]
+    _, _, _, criterion, n, mean, sd, low, high, _, lots, outside = rows["viability"]
     assert (n, low, high, lots, outside) == (3, 64.0, 91.5, 3, 1)
     assert mean == pytest.approx(statistics.mean(viability)) and sd == pytest.approx(statistics.stdev(viability))
     assert criterion == ">= 70" and rows["endotoxin"][9] == 1  # "<0.5" is censored, not averaged
