@@ -41,21 +41,35 @@ def _lots(table: LotTable, indexes: list[int]) -> list[SeriesLot]:
 def summarize(col: AttributeColumn, criterion: NumericCriterion) -> LotSummary:
     """Descriptive statistics of every numeric result of a column, and the lots the criterion rejects.
 
-    Each distinct result is judged once, so a large column costs a few C loops, not a call per row.
+    Each distinct result is judged once and rows are picked by C loops (``compress``, ``map``), so
+    a million rows cost no Python call per row.
     """
-    not_word = [c != WORD for c in col.censor]
-    numeric = list(compress(col.value, [c == NO_CENSOR for c in col.censor]))
-    censored = sum(not_word) - len(numeric)
-    rows = list(compress(zip(col.censor, col.value, col.lot), not_word))
-    rejected = {(c, v) for c, v in {(c, v) for c, v, _ in rows}
-                if criterion.accepts(Result(value=v, censor=_CENSOR_TEXT[c])) is False}
-    lots = len({lot for _, _, lot in rows})
-    outside = len({lot for c, v, lot in rows if (c, v) in rejected}) if rejected else 0
+    codes = col.censor.tobytes()
+    numeric: list[float] = []
+    lots: set[int] = set()
+    outside: set[int] = set()
+    censored = 0
+    for kind in (NO_CENSOR, BELOW, ABOVE):
+        count = codes.count(bytes([kind]))
+        if not count:
+            continue
+        whole = count == len(codes)
+        values = list(col.value) if whole else list(compress(col.value, map(kind.__eq__, col.censor)))
+        rows = col.lot if whole else list(compress(col.lot, map(kind.__eq__, col.censor)))
+        lots.update(rows)
+        if kind == NO_CENSOR:
+            numeric = values
+        else:
+            censored += count
+        censor = _CENSOR_TEXT[kind]
+        rejected = {v for v in set(values) if criterion.accepts(Result(value=v, censor=censor)) is False}
+        if rejected:
+            outside.update(compress(rows, map(rejected.__contains__, values)))
     if not numeric:
-        return LotSummary(n=0, censored=censored, lots=lots, outside=outside)
+        return LotSummary(n=0, censored=censored, lots=len(lots), outside=len(outside))
     s = describe(numeric)
     return LotSummary(n=s.n, mean=s.mean, sd=s.sd, min=s.min, max=s.max, censored=censored,
-                      lots=lots, outside=outside)
+                      lots=len(lots), outside=len(outside))
 
 
 def lot_series(dossier: Dossier, cap: int = CAP) -> list[LotSeries]:

@@ -151,3 +151,21 @@ def test_without_the_extra_the_error_names_it(work: Path, monkeypatch: pytest.Mo
     assert result.exit_code == 2
     assert "cmcflex[excel]" in result.output
     assert not Path("report.xlsx").exists()
+
+
+def test_lots_outside_count_censored_results_only_where_they_are_certain() -> None:
+    from array import array
+
+    from cmcflex.dossier.criteria import NumericCriterion
+    from cmcflex.dossier.lots import ABOVE, BELOW, NO_CENSOR, AttributeColumn
+    from cmcflex.report.series import summarize
+
+    col = AttributeColumn("drug_product", "endotoxin")
+    #           lot 0: 6.0 (out), lot 1: <1.0, lot 2: >9 (out), lot 3: <8 (cannot tell), lot 0 again: 2.0
+    col.lot.extend(array("i", [0, 1, 2, 3, 0]))
+    col.value.extend(array("d", [6.0, 1.0, 9.0, 8.0, 2.0]))
+    col.censor.extend(array("b", [NO_CENSOR, BELOW, ABOVE, BELOW, NO_CENSOR]))
+    summary = summarize(col, NumericCriterion(max=5.0))
+    assert (summary.n, summary.min, summary.max, summary.censored, summary.lots, summary.outside) == \
+        (2, 2.0, 6.0, 3, 4, 2)
+    assert summary.mean == 4.0
