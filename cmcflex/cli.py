@@ -105,7 +105,8 @@ def _parse_date(text: str | None) -> dt.date:
 
 
 OUTPUT_EXTENSIONS = ((".sarif.json", "sarif"), (".sarif", "sarif"), (".json", "json"), (".xml", "junit"),
-                     (".md", "markdown"), (".html", "html"), (".htm", "html"), (".pdf", "pdf"))
+                     (".md", "markdown"), (".html", "html"), (".htm", "html"), (".pdf", "pdf"),
+                     (".xlsx", "xlsx"))
 # Plain-text names hold whichever text format --format (or FORMAT:) names; no name at all likewise.
 TEXT_EXTENSIONS = (".txt", ".text", ".log", ".out")
 # A format that may also be written under another format's extension: SARIF is JSON.
@@ -186,7 +187,7 @@ def _parse_outputs(outputs: list[str], default_format: str, known: set[str]) -> 
     return parsed
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Write a regular file atomically (see :func:`cmcflex.outputs.write_atomic`)."""
     from cmcflex.outputs import write_atomic as write
 
@@ -222,20 +223,18 @@ class ReportFormatOpt(str, Enum):
     html = "html"
     github = "github"
     pdf = "pdf"
+    xlsx = "xlsx"
 
 
 def _require_formats(formats: "set[str]", to_stdout: "set[str] | None" = None) -> None:
-    """Exit 2 before any work when a format cannot be written here: PDF without its extra, or a
-    binary format meant for a terminal."""
-    from cmcflex.report.formats import BINARY
+    """Exit 2 before any work when a format cannot be written here: a format without its optional
+    extra (PDF, Excel), or a binary format meant for a terminal."""
+    from cmcflex.report.formats import BINARY, unavailable
 
-    if "pdf" in formats:
-        from cmcflex.report.pdf import PdfUnavailable, require
-
-        try:
-            require()
-        except PdfUnavailable as exc:
-            raise _fail(str(exc)) from None
+    for name in sorted(formats):
+        reason = unavailable(name)
+        if reason is not None:
+            raise _fail(reason)
     binary = sorted((to_stdout or set()) & BINARY)
     if binary and sys.stdout.isatty():
         raise _fail(f"{binary[0]} is binary data, not for a terminal; use --output {binary[0]}:FILE "
@@ -298,7 +297,7 @@ OutputOpt = Annotated[
     typer.Option("--output", "-o", metavar="[FORMAT:]FILE", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
                                         "e.g. -o sarif:cmcflex.sarif -o html:report.html; without FORMAT: "
                                         "the format follows the extension (.json, .sarif, .xml, .md, "
-                                        ".html, .pdf; .txt or none: --format; any other: an error)."),
+                                        ".html, .pdf, .xlsx; .txt or none: --format; any other: an error)."),
 ]
 
 
@@ -537,11 +536,11 @@ def check(
 ) -> None:
     """Check a dossier and report its gaps. Exit 0: none at or above --fail-on; 1: gaps; 2: error.
 
-    Formats: console, json, sarif, junit, markdown, html, github, pdf. Write several at once with repeated --output FORMAT:FILE; the console report still prints.
+    Formats: console, json, sarif, junit, markdown, html, github, pdf, xlsx (pdf and xlsx to a file). Write several at once with repeated --output FORMAT:FILE; the console report still prints.
     Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
     """
     from cmcflex.discovery import is_portfolio
-    from cmcflex.report.formats import FORMATS, renderer
+    from cmcflex.report.formats import BINARY, FORMATS, renderer
 
     from cmcflex.report import sarif
 

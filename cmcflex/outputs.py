@@ -18,8 +18,9 @@ import errno
 import os
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Any, TextIO
 
 STDOUT = "-"
 
@@ -65,6 +66,10 @@ def write_output(path: Path, text: str | bytes) -> None:
     """Write ``text`` to ``path`` as the module docstring says; OutputError when it cannot."""
     if is_stdout(path) or _is_stderr(path):
         stream = sys.stdout if is_stdout(path) else sys.stderr
+        if isinstance(text, bytes) and stream.isatty():
+            shown = "standard output" if is_stdout(path) else "standard error"
+            raise OutputError(f"cannot write {shown}: a binary report is never written to a terminal; "
+                              "name a file, e.g. -o xlsx:report.xlsx")
         write_stream(stream, text)
         return
     try:

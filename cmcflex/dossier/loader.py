@@ -502,6 +502,35 @@ def _load_csv(root: Path, rel: str, follow_links: bool, problems: list[Problem],
     return result
 
 
+MAX_XLSX_BYTES = 256 * 1024 * 1024
+TABLES = ("lots", "stability")  # tables read from NAME.csv or NAME.xlsx (cmcflex.dossier.workbook)
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def _load_xlsx(root: Path, rel: str, follow_links: bool, problems: list[Problem],
+               inputs: list[InputFile], read: Any, lots: LotTable | None = None) -> Any:
+    """Read one .xlsx table like its CSV twin, with ``read`` (see :func:`cmcflex.dossier.workbook.read_table`)."""
+    from cmcflex.dossier.workbook import read_table
+
+    path = root / rel
+    if not _check_file(root, path, rel, follow_links, problems):
+        return None
+    try:
+        size = path.stat().st_size
+        if size > MAX_XLSX_BYTES:
+            problems.append(Problem(rel, 0, 0, "", f"file is {size:,} bytes; the limit for a workbook is 256 MiB"))
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(rel, 0, 0, "", f"cannot read file: {exc.strerror or exc}"))
+        return None
+    inputs.append(InputFile(rel, hashlib.sha256(data).hexdigest(), len(data)))
+    return read_table(data, rel, rel.rsplit(".", 1)[0], problems, read, lots)
+
+
 def _lots_folder_files(root: Path, problems: list[Problem]) -> list[str]:
     """``lots/*.csv`` (hidden files aside), sorted; a lots folder that cannot be opened or listed
     (a link loop, no permission) and a file name that is not UTF-8 are located problems, never
@@ -551,20 +580,33 @@ def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Do
     for name in YAML_FILES:
         loaded[name] = _load_yaml(root, name, follow_links, problems, inputs, sources)
 
+    for table in TABLES:
+        if _present(root / f"{table}.csv") and _present(root / f"{table}.xlsx"):
+            problems.append(Problem(f"{table}.xlsx", 0, 0, "", f"both {table}.csv and {table}.xlsx hold the "
+                                    f"{table} table; keep one of them"))
     lots: LotTable | None = None
     lot_files = []
-    if (root / "lots.csv").exists() or (root / "lots.csv").is_symlink():
+    if _present(root / "lots.csv"):
         lot_files.append("lots.csv")
+    elif _present(root / "lots.xlsx"):
+        lot_files.append("lots.xlsx")
     lot_files += _lots_folder_files(root, problems)
     if lot_files:
         lots = LotTable()
         for rel in lot_files:
+            if rel.endswith(".xlsx"):
+                _load_xlsx(root, rel, follow_links, problems, inputs,
+                           lambda s, r: read_lots_csv(s, r, lots, problems), lots=lots)
+                continue
             _load_csv(root, rel, follow_links, problems, inputs,
                       lambda s, r: read_lots_csv(s, r, lots, problems), fast=lambda: _fast_lots_reader(lots))
     stability = None
-    if (root / "stability.csv").exists() or (root / "stability.csv").is_symlink():
+    if _present(root / "stability.csv"):
         stability = _load_csv(root, "stability.csv", follow_links, problems, inputs,
                               lambda s, r: read_stability_csv(s, r, problems))
+    elif _present(root / "stability.xlsx"):
+        stability = _load_xlsx(root, "stability.xlsx", follow_links, problems, inputs,
+                               lambda s, r: read_stability_csv(s, r, problems))
     if loaded["specifications.yaml"] is not None:
         loaded["specifications.yaml"] = convert_criteria(loaded["specifications.yaml"],
                                                          sources.get("specifications.yaml"), problems)

@@ -377,6 +377,48 @@ class LotTable:
                     break
         return total, [(col.lot[k], float(col.value[k]), _CENSOR_CHAR[col.censor[k]]) for k in reversed(latest)]
 
+    def numeric_summary(self, material: str, attribute: str, criterion: Criterion) -> NumericSummary:
+        """Every numeric result of a test: the uncensored values, the count of censored ones, the
+        lots with a numeric result, and those with a result the criterion rejects. Each distinct
+        result is judged once and rows are picked by C loops: no Python call per row."""
+        col = self._columns.get((material, attribute))
+        if col is None:
+            return NumericSummary([], 0, 0, 0)
+        codes = col.censor.tobytes()
+        numeric: list[float] = []
+        lots: set[int] = set()
+        outside: set[int] = set()
+        censored = 0
+        for kind in (NO_CENSOR, BELOW, ABOVE):
+            count = codes.count(bytes([kind]))
+            if not count:
+                continue
+            whole = count == len(codes)
+            values = list(col.value) if whole else list(itertools.compress(col.value, map(kind.__eq__, col.censor)))
+            rows = list(col.lot) if whole else list(itertools.compress(col.lot, map(kind.__eq__, col.censor)))
+            lots.update(rows)
+            if kind == NO_CENSOR:
+                numeric = values
+            else:
+                censored += count
+            censor = _CENSOR_CHAR[kind]
+            rejected = {v for v in set(values) if criterion.accepts(Result(value=v, censor=censor)) is False}
+            if rejected:
+                outside.update(itertools.compress(rows, map(rejected.__contains__, values)))
+        return NumericSummary(numeric, censored, len(lots), len(outside))
+
+    def relocate(self, file: str, line_of: Callable[[int], int]) -> None:
+        """Give the lots and results read from ``file`` the lines ``line_of`` maps theirs to (a
+        workbook read as CSV text: its CSV lines become the sheet's rows)."""
+        index = self.files.index(file)
+        for i, f in enumerate(self._lot_file):
+            if f == index:
+                self._lot_line[i] = line_of(self._lot_line[i])
+        for col in self._columns.values():
+            for k, f in enumerate(col.file):
+                if f == index:
+                    col.line[k] = line_of(col.line[k])
+
     # -------------------------------------------------------------- building
 
     def _method_id(self, name: str) -> int:
@@ -397,6 +439,15 @@ class LotTable:
             i = self._unit_index[name] = len(self.units)
             self.units.append(name)
         return i
+
+
+class NumericSummary(NamedTuple):
+    """The numeric results of a test (see :meth:`LotTable.numeric_summary`)."""
+
+    values: list[float]
+    censored: int
+    lots: int
+    outside: int
 
 
 class RowsDigest(NamedTuple):

@@ -1,4 +1,5 @@
-"""The registry of output formats: name → module exposing ``render(report) -> str`` (bytes for PDF).
+"""The registry of output formats: name → module exposing ``render(report) -> str``
+(``bytes`` for a binary format: pdf, xlsx).
 
 Modules are imported only when their format is used, so ``cmcflex --help`` stays fast.
 """
@@ -19,9 +20,25 @@ FORMATS: dict[str, str] = {
     "html": "cmcflex.report.html",
     "github": "cmcflex.report.github",
     "pdf": "cmcflex.report.pdf",
+    "xlsx": "cmcflex.report.xlsx",
 }
+BINARY = frozenset({"pdf", "xlsx"})  # rendered as bytes; never written to a terminal
 
-BINARY = frozenset({"pdf"})  # rendered as bytes; never written to a terminal
+
+def unavailable(name: str) -> str | None:
+    """Why a format cannot be written here (an optional extra not installed), else None."""
+    if name == "xlsx":
+        from cmcflex.report.xlsx import EXTRA_HINT, available
+
+        return None if available() else EXTRA_HINT
+    if name == "pdf":
+        from cmcflex.report.pdf import PdfUnavailable, require
+
+        try:
+            require()
+        except PdfUnavailable as exc:
+            return str(exc)
+    return None
 
 
 def renderer(name: str) -> Callable[[Report], str | bytes]:

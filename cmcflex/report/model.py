@@ -110,6 +110,25 @@ class SeriesLot(_Frozen):
     status: Literal["patient", "non_clinical", "unreleased"] = "patient"
 
 
+class LotSummary(_Frozen):
+    """Every result of one numeric specification test (not capped like the chart points).
+
+    ``n``, ``mean``, ``sd`` (sample SD, None below two), ``min`` and ``max`` are over the
+    uncensored numeric results; ``censored`` counts results such as ``<0.50``; ``lots`` counts
+    the lots with a numeric or censored result, ``outside`` those with at least one result the
+    release criterion rejects (a censored result straddling a limit is not counted).
+    """
+
+    n: int
+    mean: float | None = None
+    sd: float | None = None
+    min: float | None = None
+    max: float | None = None
+    censored: int = 0
+    lots: int = 0
+    outside: int = 0
+
+
 class LotSeries(_Frozen):
     """Lot results of one numeric specification test, for charts (format-neutral).
 
@@ -130,6 +149,7 @@ class LotSeries(_Frozen):
     total: int = 0
     cap: int = 0
     lots: list[SeriesLot] = []
+    summary: LotSummary | None = None
 
 
 class Report(_Frozen):

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from cmcflex.dossier.criteria import NumericCriterion
 from cmcflex.dossier.lots import LotTable
-from cmcflex.report.model import LotSeries, SeriesLot
+from cmcflex.report.model import LotSeries, LotSummary, SeriesLot
+from cmcflex.stats import describe
 
 if TYPE_CHECKING:
     from cmcflex.views import DossierViews
@@ -36,6 +37,16 @@ def _lots(table: LotTable, indexes: list[int]) -> list[SeriesLot]:
     ordered = sorted(dict.fromkeys(indexes), key=lambda i: (dates[i] is None, dates[i] or "", i))
     return [SeriesLot(id=ids[i], manufactured=dates[i], status=_status(uses[i], starting[i], dispositions[i]))
             for i in ordered]
+
+
+def summarize(table: LotTable, material: str, attribute: str, criterion: NumericCriterion) -> LotSummary:
+    """Descriptive statistics of every numeric result of a test, and the lots the criterion rejects."""
+    found = table.numeric_summary(material, attribute, criterion)
+    if not found.values:
+        return LotSummary(n=0, censored=found.censored, lots=found.lots, outside=found.outside)
+    s = describe(found.values)
+    return LotSummary(n=s.n, mean=s.mean, sd=s.sd, min=s.min, max=s.max, censored=found.censored,
+                      lots=found.lots, outside=found.outside)
 
 
 def lot_series(views: DossierViews, cap: int = CAP) -> list[LotSeries]:
@@ -74,5 +85,6 @@ def lot_series(views: DossierViews, cap: int = CAP) -> list[LotSeries]:
             total=total,
             cap=cap,
             lots=_lots(table, rows),
+            summary=summarize(table, material, attribute, criterion),
         ))
     return out

@@ -25,6 +25,11 @@ TOLERANCE = 0.01  # a time point within 1 % of a claim covers it (365 days cover
 FLEXIBILITY = "the FDA CMC flexibilities guidance (May 2026) accepts fewer lots with a justification"
 
 
+def _file(d: Dossier) -> str:
+    """The file the stability results were read from (stability.csv or stability.xlsx)."""
+    return d.stability[0].file if d.stability else FILE
+
+
 UNKNOWN_PROCESS_REMEDY = ("Add the stability lots to lots.csv with their process_version (and use), so "
                           "their data can be counted for the commercial process.")
 
@@ -206,7 +211,7 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield Gap(f"{_lot_count_text(d, commercial, unknown, basis, bool(long_term))}; with the lots whose "
                   f"process is not recorded ({', '.join(unknown)}: not in lots.csv or without a "
                   f"process_version) {n + len(unknown)} lots are on long-term stability.",
-                  at=Location(FILE, min((p.line for p in long_term), default=1)), record="stability lots",
+                  at=Location(_file(d), min((p.line for p in long_term), default=1)), record="stability lots",
                   severity=I, remedy=UNKNOWN_PROCESS_REMEDY,
                   data={"lots": commercial, "lots_of_unknown_process": unknown,
                         "commercial_process": ctx.views.commercial_process.version})
@@ -225,7 +230,7 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     else:
         why = ", fewer than 3, and no justification is given"
     yield Gap(f"{message}{why}.",
-              at=Location(FILE, min((p.line for p in long_term), default=1)) if d.stability is not None
+              at=Location(_file(d), min((p.line for p in long_term), default=1)) if d.stability is not None
               else _claim_at(d, "shelf_life"),
               record="stability lots", data=data)
 
@@ -279,7 +284,7 @@ def potency_on_stability(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     attributes = sorted({p.attribute for p in d.stability})
     yield Gap(f"No potency attribute is on stability (attributes tested: {', '.join(attributes)}).",
-              at=Location(FILE, 1), record="stability protocol", data={"attributes": attributes})
+              at=Location(_file(d), 1), record="stability protocol", data={"attributes": attributes})
 
 
 # ------------------------------------------------------------------------------- STAB-005

@@ -92,15 +92,15 @@ def test_prefix_and_plain_text_names_follow_the_format_option(work: Path) -> Non
 
 
 @pytest.mark.parametrize("args, message", [
-    (("-o", "out/report.xlsx"), "no format under the extension '.xlsx'"),  # was: console text named .xlsx
+    (("-o", "out/report.docx"), "no format under the extension '.docx'"),  # was: console text named .docx
     (("-o", "out/report.csv"), "no format under the extension '.csv'"),
     (("-o", "out/report.docx"), "no format under the extension '.docx'"),
     (("-o", "json:out/report.md"), "would write json under the extension of markdown"),
     (("-o", "html:out/report.pdf"), "would write html under the extension of pdf"),
-    (("-o", "markdown:out/report.xlsx"), "would write markdown under the extension '.xlsx'"),
+    (("-o", "markdown:out/report.xlsx"), "would write markdown under the extension of xlsx"),
     (("-o", "pdf:out/report.txt"), "a pdf file is named *.pdf"),
     (("-f", "pdf", "-o", "out/notes.txt"), "a pdf file is named *.pdf"),
-    (("-o", "xlsx:out/report.xlsx"), "unknown output format 'xlsx'"),
+    (("-o", "docx:out/report.docx"), "unknown output format 'docx'"),
 ])
 def test_no_format_is_written_under_another_format_extension(work: Path, args: tuple[str, ...], message: str) -> None:
     result = _check(*args, "-o", "out/first.json")
