@@ -2,79 +2,25 @@
 
 A rule is a function of the loaded dossier with its metadata beside it. It yields
 :class:`Gap` (something missing or wrong) or :class:`NotEvaluated` (data lacking); the engine,
-not the rule, stamps id, area, severity and citations on what it yields.
+not the rule, stamps id, area, severity and citations on what it yields. ``Severity`` and
+``Area`` live in :mod:`cmcflex.vocabulary` and are re-exported here for the rule modules.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from enum import Enum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from cmcflex.phases import PHASES, Phase
+from cmcflex.vocabulary import Area, Severity
 
 if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier, Location
 
 
-class Severity(str, Enum):
-    """How much a gap matters; ``info`` is shown but never fails a run."""
-
-    INFO = "info"
-    MINOR = "minor"
-    MAJOR = "major"
-    BLOCKER = "blocker"
-
-    @property
-    def rank(self) -> int:
-        return _SEVERITY_ORDER.index(self)
-
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank >= other.rank
-
-    def __gt__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank > other.rank
-
-    def __le__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank <= other.rank
-
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank < other.rank
-
-
-_SEVERITY_ORDER = [Severity.INFO, Severity.MINOR, Severity.MAJOR, Severity.BLOCKER]
 B, MA, MI, I = Severity.BLOCKER, Severity.MAJOR, Severity.MINOR, Severity.INFO
-
-
-class Area(str, Enum):
-    GMP = "GMP"
-    SPEC = "SPEC"
-    PPQ = "PPQ"
-    CMP = "CMP"
-    STAB = "STAB"
-
-    @property
-    def title(self) -> str:
-        return _AREA_TITLES[self]
-
-
-_AREA_TITLES = {
-    Area.GMP: "GMP expectations",
-    Area.SPEC: "Specifications and methods",
-    Area.PPQ: "Process performance qualification",
-    Area.CMP: "Comparability of changes",
-    Area.STAB: "Stability",
-}
 
 
 def by_phase(p1: Severity | None, p2: Severity | None, p3: Severity | None,
