@@ -47,8 +47,9 @@ class Context(NamedTuple):
 class Gap(NamedTuple):
     """What a rule reports: one sentence, where, which record, and optional figures.
 
-    ``severity`` may be set only by rules whose catalogue entry grades parts of the check
-    differently (e.g. PPQ-005); otherwise the engine uses the rule's severity for the phase.
+    ``severity`` grades this finding apart from the rule's severity for the phase, within what the
+    rule declares (see :class:`Rule`: ``grading``, ``partial``); left None, the engine uses the
+    rule's severity for the phase.
     ``remedy`` overrides the rule's general remedy with a record-specific one, and ``cites``
     the rule's sources with those for the record at hand (a rule covering several tests cites,
     for each finding, the sources of its test; the rule's own ``cites`` stay the union).
@@ -84,7 +85,13 @@ _ID = re.compile(r"^[A-Z]+-\d{3}$")
 
 
 class Rule(NamedTuple):
-    """A rule's metadata and its check."""
+    """A rule's metadata and its check.
+
+    Per-finding grades (``Gap.severity``), enforced by the engine: a finding takes the rule's
+    severity at the phase unless the rule declares ``grading``; a rule that does may also grade a
+    finding ``info`` (a note, never failing a run), or its ``partial`` grade at that phase. Any
+    other grade is an internal error, so ``explain`` and the docs name every grade a rule gives.
+    """
 
     id: str
     slug: str
@@ -123,6 +130,10 @@ class Registry:
             raise ValueError(f"duplicate rule slug {rule.slug}")
         if not rule.id.startswith(rule.area.value + "-"):
             raise ValueError(f"rule {rule.id} is filed under area {rule.area.value}")
+        if rule.partial and not rule.grading:
+            raise ValueError(f"rule {rule.id} declares partial grades without grading (which parts take them)")
+        if not set(rule.partial) <= set(rule.severity):
+            raise ValueError(f"rule {rule.id} declares partial grades at phases where it does not apply")
         self._rules[rule.id] = rule
         return rule
 
