@@ -19,6 +19,7 @@ import typer
 from cmcflex import __version__
 from cmcflex.outputs import is_stdout
 from cmcflex.paths import display_path, is_folder, is_inside
+from cmcflex.report.formats import NAMES as FORMAT_NAMES
 
 if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier
@@ -91,27 +92,24 @@ def _parse_date(text: str | None) -> dt.date:
         raise _fail(f"--as-of {exc}") from None
 
 
-OUTPUT_EXTENSIONS = ((".sarif.json", "sarif"), (".sarif", "sarif"), (".json", "json"), (".xml", "junit"),
-                     (".md", "markdown"), (".html", "html"), (".htm", "html"))
+def _parse_outputs(outputs: list[str], default_format: str) -> list[tuple[str, Path]]:
+    """``FORMAT:FILE`` or ``FILE`` (format from the extension, see
+    :func:`cmcflex.report.formats.output_format`; else --format)."""
+    from cmcflex.report.formats import NAMES, FormatError, output_format
 
-
-def _format_of(path: str, default_format: str, known: set[str]) -> str:
-    """The format a bare ``--output FILE`` is written in: from a known extension, else --format."""
-    name = path.lower()
-    return next((fmt for ext, fmt in OUTPUT_EXTENSIONS if name.endswith(ext) and fmt in known), default_format)
-
-
-def _parse_outputs(outputs: list[str], default_format: str, known: set[str]) -> list[tuple[str, Path]]:
-    """``FORMAT:FILE`` or ``FILE`` (format from the extension: .json, .sarif, .xml, .md, .html; else --format)."""
     parsed = []
     for spec in outputs:
         head, sep, tail = spec.partition(":")
-        if sep and head in known and tail:
-            parsed.append((head, Path(tail)))
-        elif sep and head and head.isalpha() and len(head) > 1 and head not in known:
-            raise _fail(f"unknown output format {head!r} in --output {spec!r}; known: {', '.join(sorted(known))}")
+        if sep and head in NAMES and tail:
+            named, path = head, tail
+        elif sep and head and head.isalpha() and len(head) > 1 and head not in NAMES:
+            raise _fail(f"unknown output format {head!r} in --output {spec!r}; known: {', '.join(sorted(NAMES))}")
         else:
-            parsed.append((_format_of(spec, default_format, known), Path(spec)))
+            named, path = None, spec
+        try:
+            parsed.append((output_format(path, named, default_format), Path(path)))
+        except FormatError as exc:
+            raise _fail(f"--output {spec!r}: {exc}") from None
     return parsed
 
 
@@ -140,16 +138,8 @@ def _print_load_errors(error: "object") -> None:
                f"{'s' if len(problems) != 1 else ''})", err=True)
 
 
-class ReportFormatOpt(str, Enum):
-    """Formats of ``check`` (the report registry in cmcflex/report/formats.py)."""
-
-    console = "console"
-    json = "json"
-    sarif = "sarif"
-    junit = "junit"
-    markdown = "markdown"
-    html = "html"
-    github = "github"
+ReportFormatOpt = Enum("ReportFormatOpt", [(n, n) for n in FORMAT_NAMES], type=str)  # type: ignore[misc]
+"""Formats of ``check``: the table in cmcflex/report/formats.py."""
 
 
 class DiffFormatOpt(str, Enum):
@@ -418,7 +408,7 @@ def check(
     Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
     """
     from cmcflex.discovery import is_portfolio
-    from cmcflex.report.formats import FORMATS, renderer
+    from cmcflex.report.formats import renderer
 
     when = _parse_date(as_of)
     if len(dossiers) > 1 or output_dir is not None or is_portfolio(dossiers):
@@ -429,7 +419,7 @@ def check(
         _portfolio(dossiers, settings, format=format.value, output=output, output_dir=output_dir,
                    phase=phase, target=target, when=when, follow_links=follow_links)
     dossier = dossiers[0]
-    outputs = _parse_outputs(output or [], format.value, set(FORMATS))
+    outputs = _parse_outputs(output or [], format.value)
     _check_outputs(dossier, outputs)
     settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [dossier])
     report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
@@ -438,7 +428,7 @@ def check(
         _write(path, renderer(fmt)(report))
     if any(is_stdout(p) for _, p in outputs):
         pass  # standard output was asked for by name: it holds those reports only
-    elif format is ReportFormatOpt.console or any(f == format.value and f != "console" for f, _ in outputs):
+    elif format.value == "console" or any(f == format.value and f != "console" for f, _ in outputs):
         from cmcflex.report.console import new_console, print_report
 
         print_report(report, new_console())

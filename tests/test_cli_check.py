@@ -127,6 +127,11 @@ def test_pyproject_tool_table_is_read() -> None:
     (("--waivers", "missing.yaml"), "could not be loaded"),
     (("-o", "dossier/out.json"), "inside the dossier folder"),
     (("-o", "pdf:out.pdf"), "unknown output format 'pdf'"),
+    (("-o", "out.pdf"), "the extension .pdf names no format"),
+    (("-o", "json:out.xml"), "out.xml has the extension of junit, not json"),
+    (("-o", "sarif:out.json"), "out.json has the extension of json, not sarif"),
+    (("-o", "json:out.sarif.json"), "out.sarif.json has the extension of sarif, not json"),
+    (("-f", "pdf"), "'pdf' is not one of"),
 ])
 def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
     result = run(*args)
@@ -180,3 +185,12 @@ def test_as_of_takes_only_the_dates_a_dossier_may_write(written: str) -> None:
     result = CliRunner().invoke(app, ["check", "missing-folder", "--as-of", written])
     assert result.exit_code == 2
     assert "--as-of" in result.output and "YYYY-MM-DD" in result.output
+
+
+def test_a_bare_output_file_is_written_in_the_format_its_extension_names() -> None:
+    result = run("-f", "json", "-o", "out.sarif.json", "-o", "out.XML", "-o", "notes.txt", "-o", "plain")
+    assert result.exit_code == 1, result.output
+    assert json.loads(Path("out.sarif.json").read_text())["version"] == "2.1.0"
+    assert Path("out.XML").read_text().startswith("<?xml")
+    assert not Path("notes.txt").read_text().lstrip().startswith("{")  # .txt names console and github, not json
+    assert json.loads(Path("plain").read_text())["tool"]["name"] == "cmcflex"  # no extension: --format

@@ -85,8 +85,16 @@ def test_bare_output_takes_its_format_from_the_extension(work: Path) -> None:
     assert "GMP-003" in result.output  # the console report still prints
 
 
-def test_prefix_and_unknown_extension_follow_the_format_option(work: Path) -> None:
-    result = _check("-f", "markdown", "-o", "json:out/as-json.md", "-o", "out/notes.txt")
+def test_a_prefix_names_the_format_and_a_file_without_extension_follows_the_format_option(work: Path) -> None:
+    result = _check("-f", "markdown", "-o", "json:out/data.v1", "-o", "out/notes")
     assert result.exit_code == 1, result.output
-    assert json.loads(Path("out/as-json.md").read_text())["verdict"] == "fail"  # the prefix wins
-    assert Path("out/notes.txt").read_text().startswith("## cmcflex:")  # no known extension: --format
+    assert json.loads(Path("out/data.v1").read_text())["verdict"] == "fail"  # the prefix wins
+    assert Path("out/notes").read_text().startswith("## cmcflex:")  # no extension: --format
+
+
+def test_no_format_is_written_under_another_formats_extension(work: Path) -> None:
+    for spec, message in (("json:out/as-json.md", "has the extension of markdown, not json"),
+                          ("out/notes.rtf", "the extension .rtf names no format")):
+        result = _check("-f", "markdown", "-o", spec)
+        assert result.exit_code == 2 and message in result.output
+        assert not Path(spec.partition(":")[2] or spec).exists()
