@@ -387,7 +387,7 @@ def check(
     fail_on: FailOnOpt = None,
     format: Annotated[
         ReportFormatOpt, typer.Option("--format", "-f", help="Report format on standard output.")
-    ] = ReportFormatOpt.console,
+    ] = ReportFormatOpt("console"),
     output: OutputOpt = None,
     output_dir: Annotated[Optional[Path], typer.Option(
         "--output-dir", help="With several dossiers: write one report per dossier to DIR, named "
