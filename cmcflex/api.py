@@ -10,7 +10,15 @@ from cmcflex import RULESET_VERSION, __version__
 from cmcflex.dossier.loader import Dossier, load_dossier
 from cmcflex.engine import evaluate
 from cmcflex.phases import Phase, resolve, rule_phase
-from cmcflex.report.model import Configuration, DossierInfo, InputEntry, Report, ToolInfo, sort_key
+from cmcflex.report.model import (
+    Configuration,
+    DossierInfo,
+    InputEntry,
+    Report,
+    RuleFacts,
+    ToolInfo,
+    sort_key,
+)
 from cmcflex.report.series import lot_series
 from cmcflex.rules import REGISTRY
 from cmcflex.rules.base import Context, Rule, Severity
@@ -130,7 +138,13 @@ def build_report(
         lot_series=lot_series(views),
         summaries=summaries(views),
         generated_at=generated_at,
+        rule_facts=rule_facts(rule_list, {f.rule for f in (*open_findings, *waived)}),
     )
+
+
+def rule_facts(rules: Iterable[Rule], fired: set[str]) -> dict[str, RuleFacts]:
+    """The own citations and remedy of each rule in ``fired`` (for formats that describe rules)."""
+    return {r.id: RuleFacts(slug=r.slug, cites=list(r.cites), remedy=r.remedy) for r in rules if r.id in fired}
 
 
 def check(

@@ -21,6 +21,9 @@ from cmcflex import __version__
 from cmcflex.help import HelpCommand, HelpGroup
 from cmcflex.outputs import is_stdout
 from cmcflex.paths import display_path, is_folder, is_inside
+from cmcflex.report.formats import (ALSO_WRITTEN_AS, FOREIGN_EXTENSIONS, OUTPUT_EXTENSIONS, TEXT_EXTENSIONS,
+                                    extension_format)
+from cmcflex.report.formats import NAMES as FORMAT_NAMES
 
 if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier
@@ -104,21 +107,6 @@ def _parse_date(text: str | None) -> dt.date:
         raise _fail(f"--as-of {exc}") from None
 
 
-OUTPUT_EXTENSIONS = ((".sarif.json", "sarif"), (".sarif", "sarif"), (".json", "json"), (".xml", "junit"),
-                     (".md", "markdown"), (".html", "html"), (".htm", "html"), (".pdf", "pdf"),
-                     (".xlsx", "xlsx"))
-# Plain-text names hold whichever text format --format (or FORMAT:) names; no name at all likewise.
-TEXT_EXTENSIONS = (".txt", ".text", ".log", ".out")
-# A format that may also be written under another format's extension: SARIF is JSON.
-ALSO_WRITTEN_AS = {"sarif": "json"}
-
-
-def _extension_format(name: str) -> str | None:
-    """The format a file name's extension stands for, if it is one of OUTPUT_EXTENSIONS."""
-    name = name.lower()
-    return next((fmt for ext, fmt in OUTPUT_EXTENSIONS if name.endswith(ext)), None)
-
-
 def _formats_hint(known: set[str]) -> str:
     extensions = " ".join(f"{ext}={fmt}" for ext, fmt in OUTPUT_EXTENSIONS if fmt in known)
     return (f"formats: {', '.join(sorted(known))} (--output FORMAT:FILE); by extension: {extensions}; "
@@ -128,7 +116,7 @@ def _formats_hint(known: set[str]) -> str:
 def _format_of(path: str, default_format: str, known: set[str]) -> str:
     """The format a bare ``--output FILE`` is written in: from its extension (a plain-text name or
     none: --format); a name whose extension is no format's is a usage error, never guessed."""
-    fmt = _extension_format(path)
+    fmt = extension_format(path)
     if fmt is not None and fmt in known:
         return fmt
     suffix = Path(path).suffix.lower()
@@ -141,7 +129,7 @@ def _check_extension(fmt: str, path: str, known: set[str]) -> None:
     """``FORMAT:FILE`` never writes one format under another's extension (a PDF is not a .txt)."""
     from cmcflex.report.formats import BINARY
 
-    named = _extension_format(path)
+    named = extension_format(path)
     suffix = Path(path).suffix.lower()
     if named is not None and named != fmt and ALSO_WRITTEN_AS.get(fmt) != named:
         raise _fail(f"--output {fmt}:{path} would write {fmt} under the extension of {named}; "
@@ -156,7 +144,7 @@ def _check_extension(fmt: str, path: str, known: set[str]) -> None:
 def _check_named_as(fmt: str, path: Path) -> None:
     """An ``--output FILE`` in the --format format (``diff``): refused under another format's
     extension or a document cmcflex does not write (``-f console -o diff.xlsx``)."""
-    named = _extension_format(str(path))
+    named = extension_format(str(path))
     suffix = path.suffix.lower()
     if (named is not None and named != fmt) or (named is None and suffix in FOREIGN_EXTENSIONS):
         raise _fail(f"--output {path} would write {fmt} under the extension {suffix!r}; name the file "
@@ -164,14 +152,10 @@ def _check_named_as(fmt: str, path: Path) -> None:
                     "change --format")
 
 
-# Extensions of documents cmcflex does not write: no report is written under them.
-FOREIGN_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".tsv", ".docx", ".doc", ".odt", ".rtf",
-                      ".png", ".jpg", ".jpeg", ".svg", ".zip", ".yaml", ".yml", ".toml")
-
-
-def _parse_outputs(outputs: list[str], default_format: str, known: set[str]) -> list[tuple[str, Path]]:
+def _parse_outputs(outputs: list[str], default_format: str, known: set[str] | None = None) -> list[tuple[str, Path]]:
     """``FORMAT:FILE`` or ``FILE`` (format from the extension: .json, .sarif, .xml, .md, .html, .pdf;
     a plain-text name or none: --format; any other extension: a usage error)."""
+    known = set(FORMAT_NAMES) if known is None else known
     parsed = []
     for spec in outputs:
         head, sep, tail = spec.partition(":")
@@ -212,18 +196,8 @@ def _print_load_errors(error: "object") -> None:
                f"{'s' if len(problems) != 1 else ''})", err=True)
 
 
-class ReportFormatOpt(str, Enum):
-    """Formats of ``check`` (the report registry in cmcflex/report/formats.py)."""
-
-    console = "console"
-    json = "json"
-    sarif = "sarif"
-    junit = "junit"
-    markdown = "markdown"
-    html = "html"
-    github = "github"
-    pdf = "pdf"
-    xlsx = "xlsx"
+ReportFormatOpt = Enum("ReportFormatOpt", [(n, n) for n in FORMAT_NAMES], type=str)  # type: ignore[misc]
+"""Formats of ``check``: the table in cmcflex/report/formats.py."""
 
 
 def _require_formats(formats: "set[str]", to_stdout: "set[str] | None" = None) -> None:
@@ -509,9 +483,8 @@ def check(
     fail_on: FailOnOpt = None,
     format: Annotated[
         ReportFormatOpt, typer.Option("--format", "-f", metavar="FORMAT",
-                                      help="Report format on standard output: console, json, sarif, junit, "
-                                           "markdown, html or github.")
-    ] = ReportFormatOpt.console,
+                                      help=f"Report format on standard output: {', '.join(FORMAT_NAMES)}.")
+    ] = ReportFormatOpt("console"),
     output: OutputOpt = None,
     sarif_root: Annotated[Optional[Path], typer.Option(
         "--sarif-root", metavar="DIR", show_default=False,
@@ -555,7 +528,7 @@ def check(
                    phase=phase, target=target, when=when, follow_links=follow_links, quiet=quiet,
                    sarif=sarif_options)
     dossier = dossiers[0]
-    outputs = _parse_outputs(output or [], format.value, set(FORMATS))
+    outputs = _parse_outputs(output or [], format.value)
     _check_outputs(dossier, outputs)
     named = {f for f, p in outputs if is_stdout(p)}
     printed = named or (set() if any(f == format.value for f, _ in outputs) else {format.value})
@@ -570,7 +543,7 @@ def check(
         _write(path, render(fmt))
     if any(is_stdout(p) for _, p in outputs):
         pass  # standard output was asked for by name: it holds those reports only
-    elif format is ReportFormatOpt.console or any(f == format.value and f != "console" for f, _ in outputs):
+    elif format.value == "console" or any(f == format.value and f != "console" for f, _ in outputs):
         from cmcflex.report.console import new_console, print_report, print_verdict
 
         (print_verdict if quiet else print_report)(report, new_console())

@@ -19,10 +19,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
 
 from cmcflex.dossier.errors import did_you_mean
-from cmcflex.rules.base import Area, Rule, Severity
+from cmcflex.vocabulary import Area, Severity
+
+if TYPE_CHECKING:
+    from cmcflex.rules.base import Rule
 
 CONFIG_NAME = "cmcflex.toml"
 MAX_CONFIG_BYTES = 1024 * 1024  # a configuration (or a pyproject.toml) is a few lines

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean, json_inert
-from cmcflex.rules.base import Severity
+from cmcflex.vocabulary import Severity
 
 MAX_REPORT_BYTES = 512 * 1024 * 1024
 

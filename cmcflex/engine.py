@@ -78,7 +78,7 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
     ``today`` (fingerprint → severity, when checking a later milestone) says how grave the same
     gap is at the current phase, so that "needed by" is said only of what the milestone adds.
     """
-    severity = gap.severity or rule.severity[ctx.phase]
+    severity = graded(rule, gap, ctx.phase)
     overridden = None
     if overrides and rule.id in overrides:
         overridden, severity = severity, overrides[rule.id]
@@ -103,6 +103,22 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
         data=dict(gap.data) if gap.data else None,
         fingerprint=key,
     )
+
+
+def graded(rule: Rule, gap: Gap, phase: Phase) -> Severity:
+    """The gap's severity at ``phase``, held to the rule's declared grading (see
+    :class:`cmcflex.rules.base.Rule`): InternalError for a grade the rule does not declare."""
+    main = rule.severity[phase]
+    if gap.severity is None or gap.severity is main:
+        return main
+    if not rule.grading:
+        raise InternalError(f"rule {rule.id} graded a finding {gap.severity.value} at {phase.value} "
+                            f"(its grade: {main.value}) without declaring grading")
+    if gap.severity is not Severity.INFO and gap.severity is not rule.partial.get(phase):
+        declared = rule.partial.get(phase)
+        raise InternalError(f"rule {rule.id} graded a finding {gap.severity.value} at {phase.value}; it declares "
+                            f"{main.value}" + (f", {declared.value}" if declared else "") + " or info")
+    return gap.severity
 
 
 def _grows_by_target(rule: Rule, severity: Severity, ctx: Context, was: Severity | None = None) -> bool:

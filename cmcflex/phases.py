@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from cmcflex.dossier.controlled import ControlledValue
+from cmcflex.vocabulary import Ordered
 
 
-class Phase(ControlledValue):
+class Phase(Ordered, ControlledValue):
     """Where a product stands, in lifecycle order."""
 
     PHASE_1 = "phase_1"
@@ -15,35 +16,10 @@ class Phase(ControlledValue):
     POST_APPROVAL = "post_approval"
 
     @property
-    def rank(self) -> int:
-        return _ORDER.index(self)
-
-    @property
     def label(self) -> str:
         return _LABELS[self]
 
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Phase):
-            return NotImplemented
-        return self.rank < other.rank
 
-    def __le__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Phase):
-            return NotImplemented
-        return self.rank <= other.rank
-
-    def __gt__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Phase):
-            return NotImplemented
-        return self.rank > other.rank
-
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Phase):
-            return NotImplemented
-        return self.rank >= other.rank
-
-
-_ORDER = [Phase.PHASE_1, Phase.PHASE_2, Phase.PHASE_3, Phase.BLA, Phase.POST_APPROVAL]
 _LABELS = {
     Phase.PHASE_1: "phase 1",
     Phase.PHASE_2: "phase 2",
@@ -51,7 +27,7 @@ _LABELS = {
     Phase.BLA: "BLA",
     Phase.POST_APPROVAL: "post-approval",
 }
-PHASES: tuple[Phase, ...] = tuple(_ORDER)
+PHASES: tuple[Phase, ...] = tuple(Phase)
 CLINICAL_PHASES: tuple[Phase, ...] = (Phase.PHASE_1, Phase.PHASE_2, Phase.PHASE_3)
 
 

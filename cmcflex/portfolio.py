@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
 WORKERS = 2  # the machines this runs on (laptops, CI runners) have at least two cores
-EXTENSIONS = {"console": "txt", "json": "json", "sarif": "sarif", "junit": "xml",
-              "markdown": "md", "html": "html", "github": "txt", "pdf": "pdf"}
 
 
 @dataclass(frozen=True)
@@ -251,10 +249,12 @@ def combined_exit_code(outcomes: Iterable[DossierOutcome]) -> int:
 
 def report_files(outcomes: Iterable[DossierOutcome], folder: Path) -> dict[Path, str | bytes]:
     """``<dossier-name>.<ext>`` in ``folder`` for each rendered report of each dossier."""
+    from cmcflex.report.formats import SUFFIXES
+
     files: dict[Path, str | bytes] = {}
     for outcome in outcomes:
         for fmt, text in outcome.reports.items():
-            files[folder / f"{outcome.name}.{EXTENSIONS.get(fmt, fmt)}"] = text
+            files[folder / f"{outcome.name}.{SUFFIXES[fmt]}"] = text
     return files
 
 

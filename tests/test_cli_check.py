@@ -124,6 +124,10 @@ def test_pyproject_tool_table_is_read() -> None:
     (("--waivers", "missing.yaml"), "could not be loaded"),
     (("-o", "dossier/out.json"), "inside the dossier folder"),
     (("-o", "docx:out.docx"), "unknown output format 'docx'"),
+    (("-o", "out.docx"), "no format under the extension '.docx'"),
+    (("-o", "json:out.xml"), "would write json under the extension of junit"),
+    (("-o", "json:out.sarif.json"), "would write json under the extension of sarif"),
+    (("-f", "docx"), "'docx' is not one of"),
 ])
 def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
     result = run(*args)
@@ -177,3 +181,12 @@ def test_as_of_takes_only_the_dates_a_dossier_may_write(written: str) -> None:
     result = CliRunner().invoke(app, ["check", "missing-folder", "--as-of", written])
     assert result.exit_code == 2
     assert "--as-of" in result.output and "YYYY-MM-DD" in result.output
+
+
+def test_a_bare_output_file_is_written_in_the_format_its_extension_names() -> None:
+    result = run("-f", "json", "-o", "out.sarif.json", "-o", "out.XML", "-o", "notes.txt", "-o", "plain")
+    assert result.exit_code == 1, result.output
+    assert json.loads(Path("out.sarif.json").read_text())["version"] == "2.1.0"
+    assert Path("out.XML").read_text().startswith("<?xml")
+    assert json.loads(Path("notes.txt").read_text())["tool"]["name"] == "cmcflex"  # a plain-text name: --format
+    assert json.loads(Path("plain").read_text())["tool"]["name"] == "cmcflex"  # no extension: --format

@@ -91,7 +91,8 @@ def test_needed_by_only_where_the_target_asks_more_than_today(dossier_dir):
         yield Gap("already a gap.", Location("gmp.yaml", 1))
 
     @rule(id="GMP-904", slug="info-note", title="Info", area=Area.GMP,
-          severity=by_phase(MA, MA, MA, MA, MA), cites=("x",), remedy="r", why="w", registry=reg)
+          severity=by_phase(MA, MA, MA, MA, MA), cites=("x",), remedy="r", why="w",
+          grading="Where the flexibility applies, the gap is info.", registry=reg)
     def note(d, ctx):
         yield Gap("the flexibility applies.", Location("gmp.yaml", 2), severity=Severity.INFO)
 
@@ -130,7 +131,8 @@ def _graded_registry() -> Registry:
     @rule(id="GMP-906", slug="graded-parts", title="Graded", area=Area.GMP,
           severity=by_phase(Severity.BLOCKER, Severity.BLOCKER, Severity.BLOCKER, Severity.BLOCKER,
                             Severity.BLOCKER),
-          partial=by_phase(MI, MI, None, None, None), cites=("x",), remedy="r", why="w", registry=reg)
+          partial=by_phase(MI, MI, None, None, None), grading="Another test missing is minor before phase 3.",
+          cites=("x",), remedy="r", why="w", registry=reg)
     def graded(d, ctx):
         yield Gap("a safety test is missing.", Location("gmp.yaml", 1), record="safety")
         part = MI if ctx.phase < Phase.PHASE_3 else Severity.BLOCKER
@@ -159,3 +161,51 @@ def test_a_waiver_of_a_part_graded_minor_today_does_not_cover_it_as_a_blocker(do
     later = build_report(d, as_of=AS_OF, target=Phase.BLA, rules=rules)
     assert later.waived == [] and [n.status for n in later.waiver_notes] == ["outgrown"]
     assert "minor gap of phase 2" in later.waiver_notes[0].detail
+
+
+def _grades_registry(grade: Severity, *, grading: str = "", partial=None) -> Registry:
+    """One rule, major at every phase, whose single finding is graded ``grade``."""
+    reg = Registry()
+
+    @rule(id="GMP-907", slug="grades", title="Grades", area=Area.GMP, severity=by_phase(MA, MA, MA, MA, MA),
+          partial=partial, grading=grading, cites=("x",), remedy="r", why="w", registry=reg)
+    def grades(d, ctx):
+        yield Gap("a part is missing.", Location("gmp.yaml", 1), severity=grade)
+
+    return reg
+
+
+def _severities(dossier_dir, reg: Registry) -> list[Severity]:
+    d = load_dossier(dossier_dir(phase="phase_2"))
+    return [f.severity for f in build_report(d, as_of=AS_OF, rules=list(reg)).findings]
+
+
+def test_a_finding_graded_apart_from_a_rule_without_grading_is_an_internal_error(dossier_dir):
+    from cmcflex.engine import InternalError
+
+    with pytest.raises(InternalError, match="GMP-907 graded a finding info at phase_2.*without declaring grading"):
+        _severities(dossier_dir, _grades_registry(Severity.INFO))
+    assert _severities(dossier_dir, _grades_registry(MA)) == [MA]  # its own grade needs no declaration
+
+
+def test_a_rule_with_grading_may_grade_a_finding_info_or_its_partial_grade_only(dossier_dir):
+    from cmcflex.engine import InternalError
+
+    declared = "A part is info, or minor at phase 2."
+    assert _severities(dossier_dir, _grades_registry(Severity.INFO, grading=declared)) == [Severity.INFO]
+    partial = by_phase(None, MI, None, None, None)
+    assert _severities(dossier_dir, _grades_registry(MI, grading=declared, partial=partial)) == [MI]
+    with pytest.raises(InternalError, match="GMP-907 graded a finding minor at phase_2; it declares major or info"):
+        _severities(dossier_dir, _grades_registry(MI, grading=declared))
+    with pytest.raises(InternalError, match="graded a finding blocker at phase_2; it declares major, minor or info"):
+        _severities(dossier_dir, _grades_registry(Severity.BLOCKER, grading=declared, partial=partial))
+
+
+def test_the_registry_refuses_partial_grades_it_cannot_explain_or_apply() -> None:
+    with pytest.raises(ValueError, match="partial grades without grading"):
+        _grades_registry(MI, partial=by_phase(MI, None, None, None, None))
+    reg = Registry()
+    with pytest.raises(ValueError, match="partial grades at phases where it does not apply"):
+        rule(id="GMP-908", slug="late", title="Late", area=Area.GMP, severity=by_phase(None, None, MA, MA, MA),
+             partial=by_phase(MI, None, None, None, None), grading="g", cites=("x",), remedy="r", why="w",
+             registry=reg)(lambda d, ctx: iter(()))

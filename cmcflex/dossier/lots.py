@@ -27,10 +27,11 @@ from cmcflex.dossier.criteria import (DOT_GROUPED, QUALITATIVE, RESULT_WORDS, Cr
 from cmcflex.dossier.dates import is_iso_date, parse_iso_date
 from cmcflex.dossier.errors import Problem, did_you_mean
 from cmcflex.dossier.ids import visible
+from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
 
-USES = ("development", "engineering", "phase_1", "phase_2", "phase_3", "ppq", "commercial")
-STARTING_MATERIALS = ("patient", "healthy_donor", "cell_bank", "not_applicable")
-DISPOSITIONS = ("released", "rejected", "released_under_exception", "pending", "not_applicable")
+USES: tuple[str, ...] = tuple(m.value for m in LotUse)
+STARTING_MATERIALS: tuple[str, ...] = tuple(m.value for m in StartingMaterial)
+DISPOSITIONS: tuple[str, ...] = tuple(m.value for m in Disposition)
 RELEASE_RECORD = ("spec_version", "exception_pathway", "investigation")  # what the lot was released under
 LOT_LEVEL = ("material", "use", "process_version", "site", "manufacture_date", "starting_material", "disposition",
              *RELEASE_RECORD)

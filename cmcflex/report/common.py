@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from cmcflex.report.model import Finding, Report, WaiverNote
 from cmcflex.report.text import clean
-from cmcflex.rules.base import REGISTRY, Area, Severity
+from cmcflex.vocabulary import Area, Severity
 
 
 class FiredRule(NamedTuple):
@@ -36,14 +36,15 @@ def all_findings(report: Report) -> list[Finding]:
 
 
 def fired_rules(report: Report) -> list[FiredRule]:
-    """Rules with open or waived findings, in rule-id order within area order. A registered rule
-    gives its own cites and remedy (a finding may carry narrower ones for its record); a rule the
-    registry does not hold takes those of its first finding."""
+    """Rules with open or waived findings, in rule-id order within area order. A rule evaluated
+    for this report gives its own cites and remedy (``Report.rule_facts``; a finding may carry
+    narrower ones for its record); any other (a report read back from JSON) takes those of its
+    first finding."""
     seen: dict[str, FiredRule] = {}
     for f in all_findings(report):
         if f.rule in seen:
             continue
-        known = REGISTRY.get(f.rule)
+        known = report.rule_facts.get(f.rule)
         cites, remedy = ((known.cites, known.remedy) if known is not None and known.slug == f.slug
                          else (tuple(f.cites), f.remedy))
         seen[f.rule] = FiredRule(f.rule, f.slug, f.title, f.area, tuple(cites), remedy)

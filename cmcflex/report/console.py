@@ -16,7 +16,7 @@ from rich.text import Text
 from cmcflex.report.common import approval, area_summary, configuration_parts, note_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean, location
-from cmcflex.rules.base import Area, Severity
+from cmcflex.vocabulary import Area, Severity
 
 STYLE = {
     Severity.BLOCKER: "bold white on red",

@@ -1,28 +1,67 @@
-"""The registry of output formats: name → module exposing ``render(report) -> str``
-(``bytes`` for a binary format: pdf, xlsx).
+"""The output formats, in one table: name, renderer module, file extensions, portfolio file name.
 
-Modules are imported only when their format is used, so ``cmcflex --help`` stays fast.
+The table drives the ``--format`` choices, the format a bare ``--output FILE`` is written in
+(:data:`OUTPUT_EXTENSIONS`), the file names of ``--output-dir`` (:data:`SUFFIXES`) and the
+renderer registry (:data:`FORMATS`). To add a format, add its module (exposing
+``render(report) -> str``, or ``bytes`` for a binary format) and one row here. Modules are imported
+only when their format is used, so ``cmcflex --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
-from cmcflex.report.model import Report
+if TYPE_CHECKING:
+    from cmcflex.report.model import Report
 
-FORMATS: dict[str, str] = {
-    "console": "cmcflex.report.console",
-    "json": "cmcflex.report.json",
-    "sarif": "cmcflex.report.sarif",
-    "junit": "cmcflex.report.junit",
-    "markdown": "cmcflex.report.markdown",
-    "html": "cmcflex.report.html",
-    "github": "cmcflex.report.github",
-    "pdf": "cmcflex.report.pdf",
-    "xlsx": "cmcflex.report.xlsx",
-}
-BINARY = frozenset({"pdf", "xlsx"})  # rendered as bytes; never written to a terminal
+
+class OutputFormat(NamedTuple):
+    name: str
+    module: str
+    extensions: tuple[str, ...]
+    """File-name endings that name this format in ``--output FILE`` (lower case, first preferred);
+    none for the text formats, which a plain-text name (:data:`TEXT_EXTENSIONS`) holds."""
+    suffix: str
+    """The extension of its files in ``--output-dir`` (``<dossier-name>.<suffix>``)."""
+    description: str
+    binary: bool = False
+    """Rendered as bytes: written to a file, never to a terminal."""
+
+
+TABLE: tuple[OutputFormat, ...] = (
+    OutputFormat("console", "cmcflex.report.console", (), "txt", "the terminal report, as plain text in a file"),
+    OutputFormat("json", "cmcflex.report.json", (".json",), "json", "the whole report, for scripts and diff"),
+    OutputFormat("sarif", "cmcflex.report.sarif", (".sarif", ".sarif.json"), "sarif", "SARIF 2.1.0, for code scanning"),
+    OutputFormat("junit", "cmcflex.report.junit", (".xml",), "xml", "JUnit XML, one test case per rule"),
+    OutputFormat("markdown", "cmcflex.report.markdown", (".md",), "md", "a Markdown summary"),
+    OutputFormat("html", "cmcflex.report.html", (".html", ".htm"), "html", "a self-contained HTML page"),
+    OutputFormat("github", "cmcflex.report.github", (), "txt", "GitHub Actions workflow commands"),
+    OutputFormat("pdf", "cmcflex.report.pdf", (".pdf",), "pdf", "the HTML report on A4 pages, to sign",
+                 binary=True),
+    OutputFormat("xlsx", "cmcflex.report.xlsx", (".xlsx",), "xlsx", "an Excel workbook", binary=True),
+)
+FORMATS: dict[str, str] = {f.name: f.module for f in TABLE}
+"""Format name → renderer module (the registry)."""
+NAMES: tuple[str, ...] = tuple(FORMATS)
+SUFFIXES: dict[str, str] = {f.name: f.suffix for f in TABLE}
+BINARY = frozenset(f.name for f in TABLE if f.binary)
+OUTPUT_EXTENSIONS: tuple[tuple[str, str], ...] = tuple(sorted(
+    ((ext, f.name) for f in TABLE for ext in f.extensions), key=lambda item: -len(item[0])))
+"""(extension, format), longest first so that ``.sarif.json`` wins over ``.json``."""
+TEXT_EXTENSIONS = (".txt", ".text", ".log", ".out")
+"""Plain-text names hold whichever text format ``--format`` (or ``FORMAT:``) names."""
+ALSO_WRITTEN_AS = {"sarif": "json"}
+"""A format that may also be written under another format's extension: SARIF is JSON."""
+FOREIGN_EXTENSIONS = (".xlsm", ".xls", ".ods", ".csv", ".tsv", ".docx", ".doc", ".odt", ".rtf",
+                      ".png", ".jpg", ".jpeg", ".svg", ".zip", ".yaml", ".yml", ".toml")
+"""Extensions of documents cmcflex does not write: no report is written under them."""
+
+
+def extension_format(name: str) -> str | None:
+    """The format a file name's extension stands for, if it is one of :data:`OUTPUT_EXTENSIONS`."""
+    name = name.lower()
+    return next((fmt for ext, fmt in OUTPUT_EXTENSIONS if name.endswith(ext)), None)
 
 
 def unavailable(name: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from cmcflex.report.common import all_findings, artifact_uri, configuration_line, counts_line, note_text, waiver_text
 from cmcflex.report.model import Finding, Report, WaivedFinding
 from cmcflex.report.text import clean
-from cmcflex.rules.base import Severity
+from cmcflex.vocabulary import Severity
 
 LEVEL = {Severity.BLOCKER: "error", Severity.MAJOR: "error", Severity.MINOR: "warning", Severity.INFO: "notice"}
 KINDS = ("error", "warning", "notice")

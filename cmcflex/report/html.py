@@ -16,7 +16,7 @@ from cmcflex.report.charts import chart, legend
 from cmcflex.report.common import area_summary, configuration_parts, counts_line, note_text, waiver_text
 from cmcflex.report.model import Finding, LotSeries, Report
 from cmcflex.report.text import clean
-from cmcflex.rules.base import Area, Severity
+from cmcflex.vocabulary import Area, Severity
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d232a;margin:0;background:#f6f7f9}

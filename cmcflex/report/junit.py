@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from cmcflex.report.common import note_text, waiver_text, where
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean
-from cmcflex.rules.base import Area, Severity
+from cmcflex.vocabulary import Area, Severity
 
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 

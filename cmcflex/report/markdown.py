@@ -10,7 +10,7 @@ import re
 from cmcflex.report.common import area_summary, configuration_parts, counts_line, note_text, phase_text, waiver_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean
-from cmcflex.rules.base import Area, Severity
+from cmcflex.vocabulary import Area, Severity
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;", "\n": " ", "\r": " "}

@@ -6,10 +6,10 @@ evaluate every annotation string when the classes are created, on every run.
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from cmcflex.phases import Phase
-from cmcflex.rules.base import Area, Severity
+from cmcflex.vocabulary import Area, Severity
 
 
 class _Frozen(BaseModel):
@@ -152,6 +152,14 @@ class LotSeries(_Frozen):
     summary: LotSummary | None = None
 
 
+class RuleFacts(_Frozen):
+    """A fired rule's own citations and general remedy (its findings may carry narrower ones)."""
+
+    slug: str
+    cites: list[str]
+    remedy: str
+
+
 class Report(_Frozen):
     """Everything one check found, plus what is needed to repeat it exactly.
 
@@ -186,6 +194,9 @@ class Report(_Frozen):
     lot_series: list[LotSeries] = []
     summaries: dict[str, dict[str, Any]] = {}
     generated_at: str | None = None  # the only field that may differ between identical runs
+    rule_facts: dict[str, RuleFacts] = Field(default={}, exclude=True)
+    """Rule id → facts of each rule with findings, as evaluated; kept in memory only (not in the
+    JSON), so formats that describe rules (SARIF) need no rule module."""
 
     def gaps_at_or_above(self, level: Severity) -> list[Finding]:
         return [f for f in self.findings if f.severity >= level]

@@ -21,7 +21,7 @@ from cmcflex.report.common import FiredRule, all_findings, artifact_uri, fired_r
 from cmcflex.report.model import Finding, Report, WaivedFinding
 from cmcflex.paths import display_path
 from cmcflex.report.text import clean, json_inert
-from cmcflex.rules.base import Severity
+from cmcflex.vocabulary import Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 DESCRIPTION = ("BLA readiness checks for cell and gene therapy CMC dossiers, phase-aware, under the FDA CBER "

@@ -2,80 +2,26 @@
 
 A rule is a function of the loaded dossier with its metadata beside it. It yields
 :class:`Gap` (something missing or wrong) or :class:`NotEvaluated` (data lacking); the engine,
-not the rule, stamps id, area, severity and citations on what it yields.
+not the rule, stamps id, area, severity and citations on what it yields. ``Severity`` and
+``Area`` live in :mod:`cmcflex.vocabulary` and are re-exported here for the rule modules.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from enum import Enum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from cmcflex.phases import PHASES, Phase
+from cmcflex.vocabulary import Area, Severity
 
 if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier, Location
     from cmcflex.views import DossierViews
 
 
-class Severity(str, Enum):
-    """How much a gap matters; ``info`` is shown but never fails a run."""
-
-    INFO = "info"
-    MINOR = "minor"
-    MAJOR = "major"
-    BLOCKER = "blocker"
-
-    @property
-    def rank(self) -> int:
-        return _SEVERITY_ORDER.index(self)
-
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank >= other.rank
-
-    def __gt__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank > other.rank
-
-    def __le__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank <= other.rank
-
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank < other.rank
-
-
-_SEVERITY_ORDER = [Severity.INFO, Severity.MINOR, Severity.MAJOR, Severity.BLOCKER]
 B, MA, MI, I = Severity.BLOCKER, Severity.MAJOR, Severity.MINOR, Severity.INFO
-
-
-class Area(str, Enum):
-    GMP = "GMP"
-    SPEC = "SPEC"
-    PPQ = "PPQ"
-    CMP = "CMP"
-    STAB = "STAB"
-
-    @property
-    def title(self) -> str:
-        return _AREA_TITLES[self]
-
-
-_AREA_TITLES = {
-    Area.GMP: "GMP expectations",
-    Area.SPEC: "Specifications and methods",
-    Area.PPQ: "Process performance qualification",
-    Area.CMP: "Comparability of changes",
-    Area.STAB: "Stability",
-}
 
 
 def by_phase(p1: Severity | None, p2: Severity | None, p3: Severity | None,
@@ -104,8 +50,9 @@ class Context(NamedTuple):
 class Gap(NamedTuple):
     """What a rule reports: one sentence, where, which record, and optional figures.
 
-    ``severity`` may be set only by rules whose catalogue entry grades parts of the check
-    differently (e.g. PPQ-005); otherwise the engine uses the rule's severity for the phase.
+    ``severity`` grades this finding apart from the rule's severity for the phase, within what the
+    rule declares (see :class:`Rule`: ``grading``, ``partial``); left None, the engine uses the
+    rule's severity for the phase.
     ``remedy`` overrides the rule's general remedy with a record-specific one, and ``cites``
     the rule's sources with those for the record at hand (a rule covering several tests cites,
     for each finding, the sources of its test; the rule's own ``cites`` stay the union).
@@ -141,7 +88,13 @@ _ID = re.compile(r"^[A-Z]+-\d{3}$")
 
 
 class Rule(NamedTuple):
-    """A rule's metadata and its check."""
+    """A rule's metadata and its check.
+
+    Per-finding grades (``Gap.severity``), enforced by the engine: a finding takes the rule's
+    severity at the phase unless the rule declares ``grading``; a rule that does may also grade a
+    finding ``info`` (a note, never failing a run), or its ``partial`` grade at that phase. Any
+    other grade is an internal error, so ``explain`` and the docs name every grade a rule gives.
+    """
 
     id: str
     slug: str
@@ -180,6 +133,10 @@ class Registry:
             raise ValueError(f"duplicate rule slug {rule.slug}")
         if not rule.id.startswith(rule.area.value + "-"):
             raise ValueError(f"rule {rule.id} is filed under area {rule.area.value}")
+        if rule.partial and not rule.grading:
+            raise ValueError(f"rule {rule.id} declares partial grades without grading (which parts take them)")
+        if not set(rule.partial) <= set(rule.severity):
+            raise ValueError(f"rule {rule.id} declares partial grades at phases where it does not apply")
         self._rules[rule.id] = rule
         return rule
 

@@ -435,6 +435,9 @@ def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "limit will be set (reevaluation: {after_lots, method}).",
     why="'Report result' is acceptable while a CQA is being understood, but a licensed product's "
     "critical attributes need limits, or at least a committed plan to set them.",
+    partial=by_phase(None, None, None, MI, MI),
+    grading="From BLA, a 'report result' CQA with a complete post-approval re-evaluation plan "
+    "(after_lots and method) is minor, kept visible until the limit is set; without one it is a blocker.",
 )
 def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     licensing = ctx.phase >= Phase.BLA
@@ -1440,6 +1443,9 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "both methods; agreement or a conversion factor) and name it in methods.yaml (bridging_study).",
     why="Limits and clinical doses were set with results of the old method; without a bridge the new "
     "method's numbers cannot be read against them, which for potency or dose can shift every patient's dose.",
+    partial=by_phase(None, None, MA, MA, MA),
+    grading="From phase 3, an unbridged method that no potency or dose-defining quantity test uses is "
+    "major; one that such a test uses is a blocker.",
 )
 def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.methods is None:

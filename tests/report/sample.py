@@ -63,7 +63,7 @@ def _t_procedures(d: Dossier, ctx: Context) -> Iterator[Gap]:
 
 @rule(id="SPEC-005", slug="t-limits", title="Limits within lots", area=Area.SPEC,
       severity=by_phase(MI, MI, MA, MA, MA), cites=("ICH Q6B",), remedy="Investigate the lot.",
-      why="Test rule.", registry=RULES)
+      why="Test rule.", grading="A trend note is info.", registry=RULES)
 def _t_limits(d: Dossier, ctx: Context) -> Iterator[Gap]:
     yield Gap("Lot L-102 viability 64 % is below the limit >= 70 %.", Location("lots.csv", 8), record="lot L-102")
     yield Gap("Note on endotoxin trend.", Location("specifications.yaml", 6), severity=I,

@@ -106,5 +106,12 @@ def test_no_format_is_written_under_another_format_extension(work: Path, args: t
     result = _check(*args, "-o", "out/first.json")
     assert result.exit_code == 2, result.output
     assert message in result.output
-    assert "formats: console, github, html, json, junit, markdown, pdf, sarif" in result.output
+    assert "formats: console, github, html, json, junit, markdown, pdf, sarif, xlsx" in result.output
     assert not Path("out").exists()  # a usage error writes nothing, not even the other outputs
+
+
+def test_a_prefix_with_an_extension_no_format_uses_writes_that_format(work: Path) -> None:
+    result = _check("-f", "markdown", "-o", "json:out/data.v1", "-o", "out/notes")
+    assert result.exit_code == 1, result.output
+    assert json.loads(Path("out/data.v1").read_text())["verdict"] == "fail"  # the prefix wins
+    assert Path("out/notes").read_text().startswith("## cmcflex:")  # no extension: --format
