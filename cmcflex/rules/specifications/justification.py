@@ -23,10 +23,10 @@ from cmcflex.rules.common import test_record
 from cmcflex.formatting import number
 from cmcflex.rules.specifications.records import FILE, _plan_complete, _refs
 from cmcflex.rules.specifications.wording import (
-    FLEXIBILITY, _few_lots_sentence, _label, _listing, _lots_called, _reference_figures, _several_words,
-    _unit,
+    FLEXIBILITY, _few_lots_sentence, _interval_limits, _label, _listing, _lots_called, _reference_figures,
+    _several_words, _unit,
 )
-from cmcflex.rules.specifications.limit_statistics import _interval_limits, _small_n, _statistical_basis_holds
+from cmcflex.rules.specifications.limit_statistics import _small_n, _statistical_basis_holds
 
 
 WIDE_BASES = frozenset({JustificationBasis.SAFETY, JustificationBasis.COMPENDIAL,

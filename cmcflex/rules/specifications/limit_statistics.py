@@ -6,7 +6,8 @@ small-n figures a finding's data carries. :mod:`cmcflex.stats` is imported insid
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from cmcflex.dossier.criteria import NumericCriterion
 from cmcflex.dossier.models import SpecTest
@@ -31,34 +32,83 @@ def _small_n(n: int, sides: int) -> dict[str, Any]:
             "next_lot_outside_min_max": round(2.0 / (n + 1), 4)}
 
 
+@dataclass(frozen=True)
+class ReferenceLimits:
+    """mean ∓ 3 SD and the 95 % confidence / 99 % coverage tolerance limits of a set of lots, on the
+    result scale (back-transformed when computed on ln(result))."""
+
+    sides: int
+    k: float
+    lo3: float
+    hi3: float
+    lo_k: float
+    hi_k: float
+    log: bool
+
+    def data(self) -> dict[str, Any]:
+        """The figures for a finding's data."""
+        data: dict[str, Any] = {"mean_minus_3sd": _round(self.lo3), "mean_plus_3sd": _round(self.hi3),
+                                "tolerance": {"coverage": REF_COVERAGE, "confidence": REF_CONFIDENCE,
+                                              "sides": self.sides, "k": round(self.k, 4), "method": "exact",
+                                              "lower": _round(self.lo_k), "upper": _round(self.hi_k)}}
+        if self.log:
+            data["scale"] = "log"
+        return data
+
+
+def _reference_limits(lots: LotSet, criterion: NumericCriterion, log: bool = False) -> ReferenceLimits | None:
+    """The reference limits of the lots on the criterion's sides; with ``log`` computed on ln(value)
+    and back-transformed. None when fewer than two lots, a result <= 0 on the log scale, or no spread."""
+    from cmcflex import stats
+
+    n = lots.n
+    values = lots.values()
+    if n < 2 or (log and any(v <= 0 for v in values)):
+        return None
+    s = stats.describe([math.log(v) for v in values] if log else values)
+    if not s.sd:
+        return None
+    back = math.exp if log else (lambda v: v)
+    sides = 2 if len(criterion.sides) == 2 else 1
+    k = stats.tolerance_factor(n, REF_COVERAGE, REF_CONFIDENCE, sides)
+    return ReferenceLimits(sides, k, back(s.mean - 3 * s.sd), back(s.mean + 3 * s.sd),
+                           back(s.mean - k * s.sd), back(s.mean + k * s.sd), log)
+
+
 def _statistical_basis_holds(test: SpecTest, lots: LotSet, criterion: NumericCriterion) -> bool | None:
     """Whether the stated interval, recomputed from the lots, gives the proposed limits (SPEC-007's
     recomputation): None when no interval is stated or it cannot be recomputed."""
     spec = test.justification.interval if test.justification else None
     if spec is None or lots.n < 2 or (spec.log and any(v <= 0 for v in lots.values())):
         return None
-    fig = _interval_limits(lots.values(), criterion, test)
+    fig = _recompute_interval(lots.values(), criterion, test)
     if "computed" not in fig:
         return None
-    return not fig.get("disagree") and not any(p.startswith("the stated k") or "log scale" in p
-                                               for p in fig["problems"])
+    return not fig.get("disagree") and not any(i.kind in ("k_unmatched", "log_limit") for i in fig["issues"])
 
 
 def _round(x: float) -> float:
     return float(f"{x:.6g}") if math.isfinite(x) else x
 
 
-# ---------------------------------------------------------------------------- SPEC-007
+class IntervalIssue(NamedTuple):
+    """Why a stated interval is not recomputed as stated: ``no_interval`` (no method stated),
+    ``zero_sd``, ``k_unmatched`` (the stated k is no known tolerance factor) or ``log_limit`` (a
+    limit that cannot be put on the log scale), with the figures that say so."""
+
+    kind: str
+    figures: dict[str, Any]
 
 
-def _interval_limits(values: list[float], criterion: NumericCriterion, test: SpecTest) -> dict[str, Any]:
-    """Recompute the interval the justification states; returns figures and problems."""
+def _recompute_interval(values: list[float], criterion: NumericCriterion, test: SpecTest) -> dict[str, Any]:
+    """Recompute the interval the justification states (SPEC-007); returns its figures and, under
+    ``issues``, :class:`IntervalIssue` records."""
     from cmcflex import stats
 
     spec = test.justification.interval if test.justification else None
     sides = (spec.sides if spec and spec.sides else (2 if len(criterion.sides) == 2 else 1))
     log = bool(spec and spec.log)
-    out: dict[str, Any] = {"sides": sides, "scale": "log" if log else "linear", "problems": []}
+    out: dict[str, Any] = {"sides": sides, "scale": "log" if log else "linear", "issues": []}
     xs = [math.log(v) for v in values] if log else list(values)
     s = stats.describe(xs)
     n = s.n
@@ -67,14 +117,13 @@ def _interval_limits(values: list[float], criterion: NumericCriterion, test: Spe
     out["method"] = method
     k: float | None = None
     if method is None:
-        out["problems"].append("the justification does not state the interval (method, coverage, "
-                               "confidence, k) it was computed with")
+        out["issues"].append(IntervalIssue("no_interval", {}))
         return out
     if method == "min_max":
         lower, upper = s.min, s.max
     else:
         if s.sd is None or s.sd == 0:
-            out["problems"].append("the lots' SD is zero, so no interval can be computed")
+            out["issues"].append(IntervalIssue("zero_sd", {}))
             return out
         if method == "tolerance_interval":
             cov = spec.coverage or REF_COVERAGE
@@ -95,10 +144,9 @@ def _interval_limits(values: list[float], criterion: NumericCriterion, test: Spe
                         except ValueError:
                             pass
                     out["k_candidates"] = {m: round(v, 4) for m, v in alts.items()}
-                    out["problems"].append(
-                        f"the stated k = {spec.k:g} matches no tolerance factor for n = {n}, "
-                        f"{100 * conf:g} % confidence, {100 * cov:g} % coverage, {sides}-sided ("
-                        + ", ".join(f"{m} {v:.4f}" for m, v in alts.items()) + ")")
+                    out["issues"].append(IntervalIssue("k_unmatched", {
+                        "k": spec.k, "n": n, "confidence": conf, "coverage": cov, "sides": sides,
+                        "factors": alts}))
                     k = exact
                 else:
                     k = stats.tolerance_factor(n, cov, conf, sides, named)
@@ -131,7 +179,7 @@ def _interval_limits(values: list[float], criterion: NumericCriterion, test: Spe
             continue
         t = _tr(limit, log)
         if t is None:
-            out["problems"].append(f"the {side} limit {limit:g} cannot be put on the log scale")
+            out["issues"].append(IntervalIssue("log_limit", {"side": side, "limit": limit}))
             continue
         diff = t - comp if side == "lower" else comp - t  # > 0: proposed is tighter
         if abs(diff) > tol:

@@ -1,20 +1,21 @@
 """How SPEC findings write specification tests, lots and results in a sentence: a test's label and
 unit, a result, a list, the range of a lot summary, the lots a justification rests on, lots with
-several results, and the sentence that points a few-lot finding to the 2026 flexibility."""
+several results, the figures and problems of a recomputed interval (computed in
+:mod:`.limit_statistics`), and the sentence that points a few-lot finding to the 2026 flexibility."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable
 
 from cmcflex.dossier.criteria import NumericCriterion, Result
 from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.lots import LotResult
+from cmcflex.dossier.models import SpecTest
 from cmcflex.rules.common import SpecRef
 from cmcflex.formatting import number, number_range
 from cmcflex.rules.lotstats import LotSet, SpecLots
 from cmcflex.views import DossierViews
-from cmcflex.rules.specifications.limit_statistics import REF_CONFIDENCE, REF_COVERAGE, _round
+from cmcflex.rules.specifications.limit_statistics import IntervalIssue, _recompute_interval, _reference_limits
 
 
 FLEXIBILITY = ("a limit from clinical experience with a post-approval re-evaluation plan is the "
@@ -46,28 +47,13 @@ def _few_lots_sentence(n: int, statistical: bool) -> str:
 
 def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | None,
                        log: bool = False) -> tuple[str, dict[str, Any]]:
-    """mean ∓ 3 SD and the 95/99 tolerance limit of the lots on the criterion's sides; with ``log``
-    computed on ln(value) and quoted back-transformed (the scale the justification states)."""
-    from cmcflex import stats
-
-    n = lots.n
-    values = lots.values()
-    if n < 2 or (log and any(v <= 0 for v in values)):
+    """mean ∓ 3 SD and the 95/99 tolerance limit of the lots on the criterion's sides, in words and
+    as data; with ``log`` computed on ln(value) and quoted back-transformed (the scale the
+    justification states)."""
+    ref = _reference_limits(lots, criterion, log)
+    if ref is None:
         return "", {}
-    s = stats.describe([math.log(v) for v in values] if log else values)
-    if not s.sd:
-        return "", {}
-    back = math.exp if log else (lambda v: v)
-    sides = 2 if len(criterion.sides) == 2 else 1
-    k = stats.tolerance_factor(n, REF_COVERAGE, REF_CONFIDENCE, sides)
-    lo3, hi3 = back(s.mean - 3 * s.sd), back(s.mean + 3 * s.sd)
-    lo_k, hi_k = back(s.mean - k * s.sd), back(s.mean + k * s.sd)
-    data: dict[str, Any] = {"mean_minus_3sd": _round(lo3), "mean_plus_3sd": _round(hi3),
-                            "tolerance": {"coverage": REF_COVERAGE, "confidence": REF_CONFIDENCE, "sides": sides,
-                                          "k": round(k, 4), "method": "exact",
-                                          "lower": _round(lo_k), "upper": _round(hi_k)}}
-    if log:
-        data["scale"] = "log"
+    sides, lo3, hi3, lo_k, hi_k = ref.sides, ref.lo3, ref.hi3, ref.lo_k, ref.hi_k
     of = "of ln(result) of those lots, back-transformed," if log else "of those lots"
     words = []
     if sides == 2:
@@ -85,7 +71,30 @@ def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | No
     else:
         words.append(f"the one-sided 95 % confidence / 99 % coverage upper tolerance limit {of} is "
                      f"{number(hi_k, unit)}")
-    return "; ".join(words), data
+    return "; ".join(words), ref.data()
+
+
+def _interval_limits(values: list[float], criterion: NumericCriterion, test: SpecTest) -> dict[str, Any]:
+    """The interval the justification states, recomputed (:func:`._recompute_interval`), with what
+    keeps it from being recomputed as stated in words under ``problems``."""
+    fig = _recompute_interval(values, criterion, test)
+    fig["problems"] = [_interval_problem(issue) for issue in fig.pop("issues")]
+    return fig
+
+
+def _interval_problem(issue: IntervalIssue) -> str:
+    """One issue of a recomputed interval as a clause of SPEC-007's finding."""
+    f = issue.figures
+    if issue.kind == "no_interval":
+        return "the justification does not state the interval (method, coverage, confidence, k) it was computed with"
+    if issue.kind == "zero_sd":
+        return "the lots' SD is zero, so no interval can be computed"
+    if issue.kind == "k_unmatched":
+        return (f"the stated k = {f['k']:g} matches no tolerance factor for n = {f['n']}, "
+                f"{100 * f['confidence']:g} % confidence, {100 * f['coverage']:g} % coverage, {f['sides']}-sided ("
+                + ", ".join(f"{m} {v:.4f}" for m, v in f["factors"].items()) + ")")
+    assert issue.kind == "log_limit", issue.kind
+    return f"the {f['side']} limit {f['limit']:g} cannot be put on the log scale"
 
 
 def _lots_called(d: Dossier, views: DossierViews, sl: SpecLots) -> str:
