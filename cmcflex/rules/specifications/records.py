@@ -3,7 +3,6 @@ index, and whether a test's post-approval re-evaluation plan is complete."""
 
 from __future__ import annotations
 
-from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.models import SpecTest
 from cmcflex.rules.common import SpecRef
 from cmcflex.views import DossierViews
@@ -20,7 +19,3 @@ def _refs(views: DossierViews) -> list[SpecRef]:
 def _plan_complete(test: SpecTest) -> bool:
     r = test.reevaluation
     return r is not None and r.after_lots is not None and bool((r.method or "").strip())
-
-
-def _lots_file(d: Dossier) -> str:
-    return d.lots.files[0] if d.lots is not None and d.lots.files else "lots.csv"

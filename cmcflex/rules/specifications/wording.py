@@ -139,9 +139,6 @@ def _value(result: Result, unit: str | None = None) -> str:
     return result.word if result.word is not None else f"{result.censor}{number(result.value, unit)}"
 
 
-OOS_GUIDANCE = "FDA, Investigating Out-of-Specification (OOS) Test Results for Pharmaceutical Production (May 2022)"
-
-
 def _several_words(results: dict[str, list[LotResult]], unit: str | None) -> str:
     """' L-302 (400 pg/mL at lots.csv line 12, 480 pg/mL at line 40) has several results, ...': lots
     with several different results for one test, with their rows; empty when there are none."""
