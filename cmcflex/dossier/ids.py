@@ -18,12 +18,6 @@ MAX_FUZZY = 20      # unresolved references per call searched by spelling simila
 MAX_FUZZY_IDS = 5_000  # beyond this many known ids, only one-edit spellings are searched (fast)
 
 
-def has_invisible(text: str) -> bool:
-    """Whether ``text`` holds a character one cannot see or tell from a space: control, format
-    (zero-width, bidi, BOM) or separator characters other than the ASCII space."""
-    return not text.isprintable()
-
-
 def id_key(text: str) -> str:
     """``text`` folded for loose comparison: NFKC, invisible characters dropped, spaces of any
     kind collapsed, dashes as ``-``, case folded."""

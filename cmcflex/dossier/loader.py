@@ -47,7 +47,6 @@ from cmcflex.phases import Phase
 
 MAX_YAML_BYTES = 5 * 1024 * 1024
 MAX_CSV_BYTES = 2 * 1024 * 1024 * 1024
-CSV_FILES = ("lots.csv", "stability.csv")
 
 
 class Location(NamedTuple):

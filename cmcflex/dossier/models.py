@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from cmcflex.dossier.controlled import ControlledValue
-from cmcflex.dossier.criteria import Criterion, parse_criterion
+from cmcflex.dossier.criteria import parse_criterion
 from cmcflex.dossier.dates import EXPECTED as DATE_EXPECTED
 from cmcflex.dossier.dates import parse_iso_date
 from cmcflex.dossier.errors import did_you_mean

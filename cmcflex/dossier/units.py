@@ -207,10 +207,5 @@ def factor(source: str, target: str) -> float | None:
     return None  # one reads and the other does not: different things
 
 
-def same_unit(a: str, b: str) -> bool:
-    """Whether values in ``a`` and in ``b`` are the same numbers (compatible with factor 1)."""
-    return factor(a, b) == 1.0
-
-
 def convertible(a: str, b: str) -> bool:
     return factor(a, b) is not None

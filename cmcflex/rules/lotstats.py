@@ -24,7 +24,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from cmcflex.dossier.loader import Dossier
-from cmcflex.dossier.lots import Lot, LotResult
+from cmcflex.dossier.lots import LotResult
 from cmcflex.rules.common import SpecRef
 
 if TYPE_CHECKING:
@@ -33,13 +33,6 @@ if TYPE_CHECKING:
 RELEASED = ("released", "released_under_exception")
 PATIENT_USES = ("phase_1", "phase_2", "phase_3", "commercial")
 MAX_LISTED = 50  # lot ids listed in a summary; beyond this only counts
-
-
-def is_released(lot: Lot) -> bool:
-    """Released, or released under exception; a clinical lot with no disposition counts as released."""
-    if lot.disposition is None:
-        return lot.use in PATIENT_USES
-    return lot.disposition in RELEASED
 
 
 def build_released_ids(d: Dossier) -> frozenset[str]:

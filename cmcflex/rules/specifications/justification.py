@@ -1,0 +1,345 @@
+"""SPEC-004, SPEC-005, SPEC-007 and SPEC-008: each criterion's stated basis, a limit wider than the
+pivotal lots, a statistical or capability basis recomputed from its lots, and complete
+re-evaluation plans.
+
+Readings of the catalogue made here:
+- SPEC-005 leaves a statistical or capability limit to SPEC-007 when the stated interval,
+  recomputed from the lots the justification rests on, gives the limit: a tolerance limit lies
+  outside the lots it came from by design. Lots are called what they are (pivotal, commercial,
+  PPQ, clinical or named), and a log-scale interval is quoted back-transformed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator
+
+from cmcflex.dossier.criteria import NumericCriterion, ReportOnlyCriterion
+from cmcflex.dossier.loader import Dossier
+from cmcflex.dossier.models import JustificationBasis, SpecTest
+from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
+from cmcflex.rules.citations import CBER_2026, FLEX_2026, Q6B, section
+from cmcflex.rules.common import test_record
+from cmcflex.formatting import number
+from cmcflex.rules.specifications.records import FILE, _plan_complete, _refs
+from cmcflex.rules.specifications.wording import (
+    FLEXIBILITY, _few_lots_sentence, _interval_limits, _label, _listing, _lots_called, _reference_figures,
+    _several_words, _unit,
+)
+from cmcflex.rules.specifications.limit_statistics import _small_n, _statistical_basis_holds
+
+
+WIDE_BASES = frozenset({JustificationBasis.SAFETY, JustificationBasis.COMPENDIAL,
+                        JustificationBasis.MECHANISTIC, JustificationBasis.PLATFORM})
+STAT_BASES = frozenset({JustificationBasis.STATISTICAL, JustificationBasis.CAPABILITY})
+FEW_LOTS = 10  # SPEC-007: fewer lots than this need a re-evaluation plan
+
+
+def _bases(test: SpecTest) -> frozenset[JustificationBasis]:
+    return frozenset(test.justification.basis) if test.justification else frozenset()
+
+
+def _interval_log(test: SpecTest) -> bool:
+    interval = test.justification.interval if test.justification else None
+    return bool(interval and interval.log)
+
+
+# ---------------------------------------------------------------------------- SPEC-004
+
+
+@rule(
+    id="SPEC-004",
+    slug="criterion-justified",
+    title="Each acceptance criterion states its basis and justification",
+    area=Area.SPEC,
+    severity=by_phase(I, MI, MI, MA, MA),
+    cites=(section(Q6B, "3"),),
+    remedy="Add justification: {basis: clinical_lots | safety | compendial | statistical | capability "
+    "| mechanistic | platform, text: ...} saying where the limit comes from (lots, toxicology, "
+    "pharmacopoeia, mechanism).",
+    why="A reviewer accepts a limit when its origin is stated; an unexplained limit invites an "
+    "information request or a tighter limit.",
+    grading="A criterion with no justification, or an empty one, takes the phase's grade; one that "
+    "states its text but not its basis (a free-text justification), or its basis but no text, is "
+    "info (the other part is not shown); a compendial basis needs no text (the compendium is the "
+    "justification).",
+)
+def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    for ref in _refs(ctx.views):
+        test = ref.test
+        if isinstance(test.criterion, ReportOnlyCriterion):
+            continue
+        j = test.justification
+        severity, remedy = None, None
+        if j is None:
+            what = "states no justification"
+        elif not j.basis and not (j.text or "").strip():
+            what = "has an empty justification"
+        elif not j.basis:
+            what = "is justified in text, but its basis is not shown (basis)"
+            severity, remedy = I, (f"Record the basis of the criterion of {_label(ref)} (justification.basis: "
+                                   "clinical_lots, safety, compendial, statistical, capability, mechanistic "
+                                   "or platform) beside its text.")
+        elif not (j.text or "").strip():
+            if JustificationBasis.COMPENDIAL in j.basis:
+                continue  # the compendial requirement is the justification
+            what = "states its basis, but the justification itself is not shown (text)"
+            severity, remedy = I, (f"Add the justification text of {_label(ref)} (justification.text): "
+                                   "which lots, toxicology, monograph or mechanism the limit rests on.")
+        else:
+            continue
+        yield Gap(f"Criterion '{test.criterion.describe()}' of {_label(ref)} {what}.", ref.at, record=ref.record,
+                  severity=severity, remedy=remedy,
+                  data={"criterion": test.criterion.describe(),
+                        "basis": [b.value for b in j.basis] if j else []})
+
+
+# ---------------------------------------------------------------------------- SPEC-005
+
+
+@rule(
+    id="SPEC-005",
+    slug="limit-within-clinical-experience",
+    title="A limit wider than the pivotal lots has a safety, compendial or mechanistic basis",
+    area=Area.SPEC,
+    severity=by_phase(None, None, MI, MA, MA),
+    cites=(section(Q6B, "3 and 4 (introduction)"),),
+    remedy="Tighten the limit to the range of the pivotal (clinical) lots, or justify the wider limit "
+    "with a safety, compendial, mechanistic or platform basis (e.g. toxicology margin, dose-response "
+    "data), or state the statistical interval it was derived with (justification.interval) so that it "
+    "can be recomputed from the lots named; a limit from few lots may rest on clinical experience with "
+    "a post-approval re-evaluation plan.",
+    why="Clinical experience shows the product works and is safe within the range the pivotal lots "
+    "covered; beyond it, safety and efficacy are unshown unless another basis supports the limit.",
+    grading="A wider limit justified in text whose basis is left out is info (the basis is not "
+    "shown); one with no justification, or a basis that is none of safety, compendial, mechanistic "
+    "or platform, takes the phase's grade.",
+)
+def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.lots is None:
+        yield NotEvaluated("lots.csv is missing, so the pivotal lots' range is unknown")
+        return
+    no_lots: list[str] = []
+    open_sides: list[str] = []
+    for key, sl in sorted(ctx.views.lots_by_test.items()):
+        ref, test = sl.ref, sl.ref.test
+        criterion = test.criterion
+        if not isinstance(criterion, NumericCriterion) or _bases(test) & WIDE_BASES:
+            continue
+        lots = sl.pivotal
+        if not lots.results:
+            no_lots.append(_label(ref))
+            continue
+        statistical = bool(_bases(test) & STAT_BASES)
+        holds = _statistical_basis_holds(test, lots, criterion) if statistical else None
+        if holds:
+            continue  # the stated interval, recomputed, gives the limit: SPEC-007 judges that basis
+        unit = _unit(ref)
+        called = _lots_called(d, ctx.views, sl)
+        wider = []
+        data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit,
+                                "basis": sorted(b.value for b in _bases(test))}
+        if criterion.min is not None:
+            low = lots.lowest()
+            if low is None:
+                open_sides.append(f"{_label(ref)} (lower)")
+            elif criterion.min < low[0]:
+                wider.append(f"below the lowest ({number(low[0], unit)}, {low[1]})")
+                data["lower"] = {"limit": criterion.min, "lowest_pivotal": low[0], "lot": low[1]}
+        if criterion.max is not None:
+            high = lots.highest()
+            if high is None:
+                open_sides.append(f"{_label(ref)} (upper)")
+            elif criterion.max > high[0]:
+                bound = "below " if any(r.lot_id == high[1] for r in lots.censored) else ""
+                wider.append(f"above the highest ({bound}{number(high[0], unit)}, {high[1]})")
+                data["upper"] = {"limit": criterion.max, "highest_pivotal": high[0], "lot": high[1]}
+        if not wider:
+            continue
+        sides = 2 if len(criterion.sides) == 2 else 1
+        figures, stat_data = _reference_figures(lots, criterion, unit, _interval_log(test))
+        data.update(stat_data)
+        data["pivotal"] = lots.summary()
+        data["released"] = sl.released
+        data["lots_used"] = called
+        basis = ", ".join(data["basis"])
+        j = test.justification
+        text_only = j is not None and not j.basis and bool((j.text or "").strip())  # the basis left out
+        if text_only:
+            why = ("and its justification is text without a basis, so whether a safety, compendial, "
+                   "mechanistic or platform basis supports it is not shown (justification.basis)")
+        elif statistical and holds is False:
+            why = (f"and its {basis} basis, recomputed from those lots, does not give it (SPEC-007)")
+        elif statistical and test.justification and test.justification.interval is not None:
+            why = f"and its {basis} basis cannot be recomputed from those lots"
+        elif statistical:
+            why = f"and its {basis} basis states no interval to recompute (justification.interval)"
+        else:
+            why = f"and its basis ({basis or 'none stated'}) is not safety, compendial, mechanistic or platform"
+        sentence = (f"{_label(ref)} '{criterion.describe()}' is " + " and ".join(wider)
+                    + f" of {len(lots.lot_ids)} {called} lots, {why}")
+        if figures:
+            sentence += f"; {figures}"
+        sentence += "."
+        if lots.n < FEW_LOTS:
+            data["small_n"] = _small_n(lots.n, sides)
+            sentence += _few_lots_sentence(lots.n, bool(_bases(test) & STAT_BASES))
+        sentence += _several_words(lots.several, unit)
+        if text_only:
+            yield Gap(sentence, ref.at, record=ref.record, data={**data, "shown": False}, severity=I,
+                      remedy=(f"Record the basis of the {_label(ref)} limit (justification.basis); if the "
+                              "text shows no safety, compendial, mechanistic or platform basis, tighten "
+                              "the limit to the pivotal range or justify it."))
+            continue
+        yield Gap(sentence, ref.at, record=ref.record, data=data)
+    if no_lots:
+        yield NotEvaluated(f"no pivotal-lot results in lots.csv for {_listing(no_lots)}")
+    if open_sides:
+        yield NotEvaluated(f"censored pivotal results leave the range open for {_listing(open_sides)}")
+
+
+# ---------------------------------------------------------------------------- SPEC-007
+
+
+_METHOD_WORDS = {
+    "tolerance_interval": "tolerance interval",
+    "mean_k_sd": "mean ± k SD",
+    "prediction_interval": "prediction interval",
+    "ppk": "Ppk target",
+    "min_max": "min–max range",
+}
+
+
+@rule(
+    id="SPEC-007",
+    slug="statistical-basis-sound",
+    title="A statistical or capability basis agrees with the lots it rests on",
+    area=Area.SPEC,
+    severity=by_phase(None, None, MI, MA, MA),
+    cites=(section(Q6B, "2.6 (statistical concepts) and 4"), CBER_2026, FLEX_2026),
+    remedy="State the interval (justification.interval: method, coverage, confidence, sides, k, log) "
+    "and recompute it from the lots named; with fewer than 10 lots, base the limit on clinical "
+    "experience and add a post-approval re-evaluation plan (reevaluation: {after_lots, method}).",
+    why="A limit called statistical is only as good as the lots and the interval behind it; with "
+    "few lots the interval is wide and uninformative, and a reviewer will recompute it.",
+)
+def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    stat_refs = [r for r in _refs(ctx.views) if _bases(r.test) & STAT_BASES]
+    if not stat_refs:
+        return
+    if d.lots is None:
+        yield NotEvaluated("lots.csv is missing, so no statistical basis can be recomputed")
+        return
+    by_key = ctx.views.lots_by_test
+    skipped: list[str] = []
+    for ref in stat_refs:
+        test, criterion = ref.test, ref.test.criterion
+        sl = by_key[(ref.spec.material, test.attribute)]
+        if not isinstance(criterion, NumericCriterion):
+            skipped.append(f"{_label(ref)} (criterion is not numeric)")
+            continue
+        lots = sl.pivotal
+        unit = _unit(ref)
+        basis = "/".join(sorted(b.value for b in _bases(test) & STAT_BASES))
+        who = _lots_called(d, ctx.views, sl)
+        plan = _plan_complete(test)
+        base_data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit, "basis": basis,
+                                     "lots_used": who, "pivotal": lots.summary(), "released": sl.released,
+                                     "reevaluation_plan": plan}
+        if lots.n < 2:
+            yield Gap(f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' rests on {lots.n} {who} lot"
+                      f"{'s' if lots.n != 1 else ''} with an uncensored result, too few to compute any "
+                      f"interval; {FLEXIBILITY}.", ref.at, record=ref.record, data=base_data)
+            continue
+        spec = test.justification.interval if test.justification else None
+        if spec and spec.log and any(v <= 0 for v in lots.values()):
+            skipped.append(f"{_label(ref)} (log scale with a result <= 0)")
+            continue
+        fig = _interval_limits(lots.values(), criterion, test)
+        problems = list(fig.pop("problems"))
+        disagree = fig.get("disagree", {})
+        for side, info in sorted(disagree.items()):
+            problems.append(f"the proposed {side} limit {number(info['proposed'], unit)} is {info['is']} than "
+                            f"the {number(info['computed'], unit)} the stated {_METHOD_WORDS[fig['method']]} gives")
+        few = lots.n < FEW_LOTS and not plan
+        few_words = (f"it rests on {lots.n} lots (fewer than {FEW_LOTS}) with no complete post-approval "
+                     "re-evaluation plan")
+        if few:
+            problems.append(few_words)
+        if not problems:
+            continue
+        stats_words = _summary_words(fig, unit)
+        if fig.get("k") is not None:
+            kname = f" ({fig['k_method']})" if fig.get("k_method") else ""
+            stats_words += f", k = {fig['k']:.2f}{kname}"
+        if fig.get("ppk_observed") is not None:
+            stats_words += f", observed Ppk {number(fig['ppk_observed'])} against the proposed limits"
+        if "computed" in fig:
+            c = fig["computed"]
+            parts = []
+            if criterion.min is not None:
+                parts.append(f"lower {number(c['lower'], unit)}")
+            if criterion.max is not None:
+                parts.append(f"upper {number(c['upper'], unit)}")
+            stats_words += f", giving {' and '.join(parts)}"
+        elif fig.get("method") is None:
+            ref_words, ref_data = _reference_figures(lots, criterion, unit)
+            base_data.update(ref_data)
+            if ref_words:
+                stats_words += f"; for reference, {ref_words}"
+        if problems == [few_words] and few:  # the recomputation agrees; only the lot count is at issue
+            message = (f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' rests on {lots.n} lots "
+                       f"(fewer than {FEW_LOTS}) with no complete re-evaluation plan ({who} lots: {stats_words}).")
+        else:
+            message = (f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' does not hold up: "
+                       + "; ".join(problems) + f" ({who} lots: {stats_words}).")
+        base_data.update(fig)
+        if lots.n < FEW_LOTS:
+            base_data["small_n"] = _small_n(lots.n, fig["sides"])
+        if few:  # the first sentence says how few; the second points to the flexibility
+            message += f" {FLEXIBILITY[0].upper()}{FLEXIBILITY[1:]}."
+        message += _several_words(lots.several, unit)
+        yield Gap(message, ref.at, record=ref.record, data=base_data)
+    if skipped:
+        yield NotEvaluated(f"statistical basis not recomputed for {_listing(skipped)}")
+
+
+def _summary_words(fig: dict[str, Any], unit: str | None) -> str:
+    """'n = 6, mean 452 pg/mL, SD 61.2 pg/mL' (geometric mean and SD of ln on the log scale)."""
+    if fig.get("scale") == "log":
+        words = f"n = {fig['n']}, geometric mean {number(math.exp(fig['mean']), unit)}"
+        if fig.get("sd") is not None:
+            words += f", SD of ln {number(fig['sd'])}"
+        return words
+    words = f"n = {fig['n']}, mean {number(fig['mean'], unit)}"
+    if fig.get("sd") is not None:
+        words += f", SD {number(fig['sd'], unit)}"
+    return words
+
+
+# ---------------------------------------------------------------------------- SPEC-008
+
+
+@rule(
+    id="SPEC-008",
+    slug="reevaluation-plan-complete",
+    title="A re-evaluation plan states the number of lots and the method",
+    area=Area.SPEC,
+    severity=by_phase(None, None, None, MI, MI),
+    cites=(CBER_2026, FLEX_2026),
+    remedy="Complete the plan: reevaluation: {after_lots: <number of commercial lots>, method: "
+    "<e.g. '95 % confidence / 99 % coverage tolerance interval of all released lots'>}.",
+    why="A post-approval commitment to revisit a limit is only checkable when it says when (after "
+    "how many lots) and how the limit will be re-derived.",
+)
+def reevaluation_plan_complete(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    for i, j, spec, test in d.spec_tests():
+        r = test.reevaluation
+        if r is None or _plan_complete(test):
+            continue
+        missing = [name for name, v in (("the number of lots (after_lots)", r.after_lots),
+                                        ("the method", (r.method or "").strip() or None)) if v is None]
+        yield Gap(f"The re-evaluation plan of {spec.material}/{test.attribute} does not state "
+                  f"{' or '.join(missing)}.", d.where(FILE, "specifications", i, "tests", j, "reevaluation"),
+                  record=test_record(spec.material, test.attribute),
+                  data={"after_lots": r.after_lots, "method": r.method})

@@ -1,0 +1,417 @@
+"""SPEC-006 and SPEC-009: the lots against the criteria. Would the proposed criteria have rejected
+released pivotal lots, and does every released lot meet its specification?
+
+Readings of the catalogue made here:
+- SPEC-009 reports every released lot (released or released under exception) that fails its
+  specification, pivotal or not: a released out-of-specification lot needs an investigation
+  unless its exception pathway and investigation are on record (then info).
+  SPEC-006 asks a different question (would the proposed limit have rejected pivotal lots?), so
+  a pivotal lot may appear in both.
+- SPEC-009 judges each lot against the specification version it was released under
+  (:func:`cmcflex.rules.common.release_versions`); an earlier clinical lot whose version is not
+  recorded is compared with today's criteria at info, never called a failed release.
+- When lots.csv gives no disposition for patient lots, they count as released; SPEC-009 says so
+  once (a not-evaluated note) and SPEC-006/SPEC-009 findings that rest on such a lot say so too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, ReportOnlyCriterion
+from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.lots import Lot, LotResult
+from cmcflex.dossier.models import TestCategory
+from cmcflex.dossier.vocabulary import category_of
+from cmcflex.phases import Phase
+from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
+from cmcflex.rules.citations import CFR_211_165, CFR_211_192_REVIEW, Q6B, section
+from cmcflex.rules.common import (
+    NOT_IN_VERSION, LotRelease, OutOfSpec, SpecVersion, SpecRef, not_accepted, out_of_spec,
+)
+from cmcflex.rules.lotstats import ASSUMED_RELEASED, SpecLots
+from cmcflex.views import DossierViews
+from cmcflex.rules.specifications.records import FILE
+from cmcflex.rules.specifications.wording import (
+    _label, _listing, _lots_called, _range_words, _several_words, _unit, _value,
+)
+
+
+# ---------------------------------------------------------------------------- SPEC-006
+
+
+@rule(
+    id="SPEC-006",
+    slug="criteria-accept-clinical-lots",
+    title="The proposed criteria would not have rejected released pivotal lots",
+    area=Area.SPEC,
+    severity=by_phase(None, None, MI, MA, MA),
+    partial=by_phase(None, None, None, None, I),
+    grading="After approval, a criterion revised from post-approval experience that only lots released "
+            "under a recorded earlier version would fail is info (the revision route the 2026 "
+            "flexibilities describe); otherwise the phase's grade.",
+    cites=(section(Q6B, "3 and 4 (introduction)"),),
+    remedy="Set the limit so that every released pivotal lot meets it, or explain why the rejected "
+    "lots' results are not representative (assay or process change, with data) and what the "
+    "clinical outcome of those lots was.",
+    why="A criterion that would have failed lots that patients received and that supported efficacy "
+    "contradicts the clinical evidence it is meant to protect.",
+)
+def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.lots is None:
+        yield NotEvaluated("lots.csv is missing, so no pivotal lot can be checked")
+        return
+    by_test = ctx.views.lots_by_test
+    released = ctx.views.released_ids
+    assumed = frozenset(ctx.views.assumed_released)
+    released_pivotal = {key: frozenset(sl.pivotal_ids) & released for key, sl in by_test.items()}
+    wanted = frozenset().union(*released_pivotal.values()) if released_pivotal else frozenset()
+    if not wanted:
+        yield NotEvaluated(f"no released pivotal ({d.pivotal_use}) lots in lots.csv")
+        return
+    rejected: dict[tuple[str, str], list] = {}
+    for oos in out_of_spec(ctx.views, wanted):
+        key = (oos.ref.spec.material, oos.ref.test.attribute) if oos.ref else None
+        if key is not None and oos.lot_id in released_pivotal.get(key, ()):
+            rejected.setdefault(key, []).append(oos)
+    for key in sorted(rejected):
+        sl = by_test[key]
+        ref, fails = sl.ref, rejected[key]
+        unit = _unit(ref)
+        n = len(released_pivotal[key])
+        shown = [f"{f.lot_id}: {_value(f.result.result, unit)}" for f in fails]
+        message = (f"{_label(ref)} criterion '{ref.test.criterion.describe()}' would have rejected "
+                   f"{len(fails)} of {n} released {_lots_called(d, ctx.views, sl)} lots ({_listing(shown)})")
+        data: dict[str, Any] = {"criterion": ref.test.criterion.describe(), "unit": unit,
+                                "rejected": {f.lot_id: _value(f.result.result) for f in fails},
+                                "pivotal": sl.pivotal.summary(), "released": sl.released}
+        summary = data["pivotal"]
+        if summary.get("n", 0) >= 2:
+            called = _lots_called(d, ctx.views, sl)
+            message += _range_words(summary, "named lots" if called == "named" else f"released {called} lots", unit)
+        assumed_here = sorted(f.lot_id for f in fails if f.lot_id in assumed)
+        if assumed_here:
+            data["disposition_assumed"] = assumed_here
+            message += f" ({ASSUMED_RELEASED})"
+        rejected_lots = {f.lot_id for f in fails}
+        several = {lot: rs for lot, rs in sl.pivotal.several.items() if lot in rejected_lots}
+        retested = _several_words(several, unit)
+        earlier = _released_under_earlier_versions(d, ctx, [f.lot_id for f in fails])
+        if earlier:
+            data["released_under"] = earlier
+            yield Gap(f"{message}; {'it was' if len(fails) == 1 else 'they were'} released under "
+                      f"version {_listing(sorted(set(earlier.values())))}, and the criterion was revised "
+                      f"after approval.{retested}", ref.at, record=ref.record, data=data, severity=I,
+                      remedy="Keep the revision's justification (the post-approval lots it rests on) and "
+                      "its reporting category on record (changes.yaml, kind: specification).")
+            continue
+        yield Gap(message + "." + retested, ref.at, record=ref.record, data=data)
+
+
+def _released_under_earlier_versions(d: Dossier, ctx: Context, lot_ids: list[str]) -> dict[str, str]:
+    """After approval: each lot's recorded earlier specification version, when every one has one
+    (empty otherwise). A tightening from post-approval experience then leaves them behind."""
+    if ctx.phase is not Phase.POST_APPROVAL:
+        return {}
+    versions = ctx.views.release_versions(ctx.current)
+    out: dict[str, str] = {}
+    for lot_id in lot_ids:
+        found = versions.get(lot_id)
+        if found is None or not found.spec.known or found.spec.version is None:
+            return {}
+        out[lot_id] = found.spec.version
+    return out
+
+
+# ---------------------------------------------------------------------------- SPEC-009
+
+
+UNRECORDED_REMEDY = (
+    "Record the specification version the lot was released against (lots.csv column spec_version) "
+    "and that version's criteria under previous_versions in specifications.yaml (or effective_from "
+    "dates on the versions), so the lot is judged against the specification in force at its release; "
+    "if it did not meet that specification either, investigate (21 CFR 211.192) and record the "
+    "exception pathway and investigation.")
+
+
+EXCEPTION_REMEDY = (
+    "Record how the lot was released outside its specification and what the investigation found: the "
+    "lots.csv columns exception_pathway (e.g. expanded_access, physician_request, "
+    "quality_unit_exceptional_release) and investigation (the investigation report id, 21 CFR 211.192).")
+
+
+@rule(
+    id="SPEC-009",
+    slug="lots-meet-specification",
+    title="Released lots meet the specification",
+    area=Area.SPEC,
+    severity=by_phase(MI, MA, MA, MA, MA),
+    partial=by_phase(I, I, I, I, I),
+    grading="A released lot judged against the specification version in force at its release takes "
+            "the phase's grade; a lot released under a documented exception (pathway and investigation "
+            "on record), or a clinical lot outside today's criteria whose release version is not recorded, "
+            "is info (a failed pass/fail safety test excepted: it fails every version).",
+    cites=(CFR_211_165, CFR_211_192_REVIEW),
+    remedy="Investigate each out-of-specification result of a released lot (21 CFR 211.192) and "
+    "record its outcome; for a lot released under exception, cite the documented pathway (e.g. "
+    "physician request under expanded access, quality-unit exceptional release) and the "
+    "investigation report; add missing release results, or document why the lot was released "
+    "without them (21 CFR 211.165(a)).",
+    why="Releasing a lot that fails its specification is acceptable only through a documented "
+    "exception; otherwise the specification is not controlling what patients receive.",
+)
+def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.lots is None:
+        yield NotEvaluated("lots.csv is missing")
+        return
+    if not ctx.views.spec_index:
+        yield NotEvaluated(f"no specification tests in {FILE}")
+        return
+    released = ctx.views.released_ids
+    if not released:
+        yield NotEvaluated("no released lots in lots.csv")
+        return
+    assumed = frozenset(ctx.views.assumed_released)
+    if assumed:
+        yield NotEvaluated(f"{ASSUMED_RELEASED} ({len(assumed)} lot{'s' if len(assumed) != 1 else ''}: "
+                           f"{_listing(sorted(assumed), 3)})")
+    by_test = ctx.views.lots_by_test
+    versions = ctx.views.release_versions(ctx.current)
+    groups = _version_groups(versions, released)
+    failures: dict[str, list[OutOfSpec]] = {}
+    table = d.lots
+    unjudged: list[str] = []
+    unshown: list[tuple[LotResult, SpecRef, NumericCriterion]] = []
+    for (material, attribute), sl in sorted(by_test.items()):
+        unit = _unit(sl.ref)
+        for version, lot_ids in groups:
+            criterion = version.criterion(sl.ref) if version is not None else sl.ref.test.criterion
+            if version is not None and version.material != material:
+                continue
+            if isinstance(criterion, (str, ReportOnlyCriterion)):
+                continue  # not in the lot's version, or report only
+            for res, verdict in not_accepted(ctx.views, material, attribute, criterion, lot_ids):  # one pass
+                if verdict is None:
+                    if res.result.word is None and res.result.censor and isinstance(criterion, NumericCriterion):
+                        unshown.append((res, sl.ref, criterion))
+                        continue
+                    unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result, unit)}' against "
+                                    f"'{criterion.describe()}'")
+                    continue
+                failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
+    exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_column("disposition"))
+                  if disp == "released_under_exception"}
+    for lot_id in sorted(exceptions | set(failures)):
+        lot = table.lot(lot_id)
+        assert lot is not None
+        yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed, by_test)
+    yield from _unshown_conformance(unshown, assumed, versions)
+    yield from _missing_results(d, ctx.views, released, assumed, versions)
+    if unjudged:
+        many = len(unjudged) != 1
+        yield NotEvaluated(f"{len(unjudged)} released result{'s' if many else ''} cannot be judged against "
+                           f"{'their criteria' if many else 'its criterion'} (a result word against a numeric "
+                           f"limit or a number against a word): {_listing(unjudged, 3)}")
+
+
+def _version_groups(versions: dict[str, LotRelease], released: frozenset[str]
+                    ) -> list[tuple[SpecVersion | None, frozenset[str]]]:
+    """The released lots by the version they are judged against (None: the current version); a lot
+    whose version is unknown is judged against the current criteria (its finding says so)."""
+    if not versions:
+        return [(None, released)]
+    by_version: dict[SpecVersion, set[str]] = {}
+    for lot_id, found in versions.items():
+        if lot_id in released:
+            by_version.setdefault(found.spec, set()).add(lot_id)
+    ordered = sorted(by_version, key=lambda v: (v.material, v.version or "", v.known))
+    out: list[tuple[SpecVersion | None, frozenset[str]]] = [(None, released - versions.keys())]
+    out += [(v, frozenset(by_version[v])) for v in ordered]
+    return out
+
+
+def _version_proof(ref: SpecRef) -> bool:
+    """A safety test with a pass/fail criterion ('No growth', 'Negative'): every version of a
+    specification has it, so a released lot that fails it failed whatever version it was released under."""
+    return category_of(ref.test) is TestCategory.SAFETY and isinstance(ref.test.criterion, QualitativeCriterion)
+
+
+def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease | None, assumed: bool,
+                 by_test: dict[tuple[str, str], SpecLots]) -> Gap:
+    """SPEC-009's finding on one lot: out of specification, or released under exception."""
+    lot_id = lot.id
+    unrecorded = found is not None and not found.spec.known
+    unknown = unrecorded and not any(f.ref is not None and _version_proof(f.ref) for f in fails)
+
+    def today(f: OutOfSpec) -> str:
+        return "today's " if unrecorded and not (f.ref is not None and _version_proof(f.ref)) else ""
+
+    shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result, _unit(f.ref) if f.ref else None)}"
+             f" against {today(f)}'{f.criterion.describe()}'" for f in fails]
+    data: dict[str, Any] = {
+        "disposition": lot.disposition, "use": lot.use,
+        "pivotal": any(f.ref is not None and lot_id in by_test[(f.ref.spec.material, f.ref.test.attribute)]
+                       .pivotal_ids for f in fails),
+        "results": [{"test": _label(f.ref) if f.ref else None, "value": _value(f.result.result),
+                     "unit": _unit(f.ref) if f.ref else None,
+                     "criterion": f.criterion.describe(), "file": f.result.file, "line": f.result.line,
+                     "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released
+                     if f.ref else None} for f in fails]}
+    if found is not None:
+        data["spec_version"] = {"version": found.spec.version if found.spec.known else None,
+                                "known": found.spec.known, "how": found.how}
+    pathway, investigation = lot.exception_pathway, lot.investigation
+    if pathway or investigation:
+        data.update(exception_pathway=pathway, investigation=investigation)
+    first = fails[0].ref if fails else None
+    summary = by_test[(first.spec.material, first.test.attribute)].released if first else {}
+    context = _range_words(summary, "released lots", _unit(first)) if first else ""
+    retests = _retests(d, lot_id, fails)
+    if retests:
+        data["several_results"] = {test: [{"value": _value(r.result), "file": r.file, "line": r.line}
+                                          for r in rs] for test, rs in retests.items()}
+        context += "." + _several_words(retests, _unit(first) if first else None).rstrip(".")
+    # the failing result's row; a lot released under exception with no failing result: its first row
+    at = Location(fails[0].result.file, fails[0].result.line) if fails else Location(lot.file, lot.line)
+    record = f"lot {lot_id}"
+    assumption = ""
+    if assumed:
+        data["disposition_assumed"] = True
+        assumption = f" ({ASSUMED_RELEASED})"
+    version = (f" (specification version {found.spec.version}, {found.how})"
+               if found is not None and found.spec.known else "")
+    documented = f"through {pathway}, with investigation {investigation} on record"
+    missing = [name for name, value in (("its exception pathway (exception_pathway)", pathway),
+                                        ("its investigation (investigation)", investigation)) if not value]
+    if lot.disposition == "released_under_exception":
+        what = f" with {_listing(shown)}" if shown else ""
+        if not missing:
+            return Gap(f"Lot {lot_id} was released under exception{what}{version} {documented}{context}.",
+                       at, record=record, data=data, severity=I)
+        if len(missing) == 2:
+            return Gap(f"Lot {lot_id} was released under exception{what}{version}; its documented pathway and "
+                       f"investigation must be on file, and lots.csv records neither{context}.", at, record=record,
+                       data=data, remedy=EXCEPTION_REMEDY)
+        on_file = f"pathway {pathway}" if pathway else f"investigation {investigation}"
+        return Gap(f"Lot {lot_id} was released under exception{what}{version}; lots.csv records its {on_file} "
+                   f"but not {missing[0]}{context}.", at, record=record, data=data, remedy=EXCEPTION_REMEDY)
+    if unknown:
+        assert found is not None
+        return Gap(f"Released lot {lot_id}{assumption} measured {_listing(shown)}; lots.csv does not record the "
+                   f"specification version it was released against ({found.how}), so this does not show a "
+                   f"failed release{context}.", at, record=record, data=data, severity=I,
+                   remedy=UNRECORDED_REMEDY)
+    if not missing:
+        return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, "
+                   f"released {documented}{context}.", at, record=record, data=data, severity=I)
+    if len(missing) == 1:
+        on_file = f"exception pathway {pathway}" if pathway else f"investigation {investigation}"
+        return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}; "
+                   f"lots.csv records its {on_file} but not {missing[0]}{context}.", at, record=record,
+                   data=data, remedy=EXCEPTION_REMEDY)
+    return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, and no "
+               f"exception is recorded, so the failure needs an investigation (21 CFR 211.192){context}.",
+               at, record=record, data=data)
+
+
+CENSORED_REMEDY = ("Retest the lot (or report the result) with a method whose reporting limit shows "
+                   "conformance to the acceptance limit, or document why the lot was released on this "
+                   "result (21 CFR 211.165(a)).")
+
+
+MISSING_REMEDY = ("Add the lot's results for these tests to lots.csv, or document why the lot was released "
+                  "without them (21 CFR 211.165(a)).")
+
+
+def _retests(d: Dossier, lot_id: str, fails: list[OutOfSpec]) -> dict[str, list[LotResult]]:
+    """'<test> of <lot>' -> every result of the lot for each failing test that has more than one."""
+    assert d.lots is not None
+    out: dict[str, list[LotResult]] = {}
+    refs = {(f.ref.spec.material, f.ref.test.attribute): f.ref for f in fails if f.ref is not None}
+    for ref in refs.values():
+        results = list(d.lots.results(ref.spec.material, ref.test.attribute, {lot_id}))
+        if len({(r.result, r.method) for r in results}) > 1:
+            out[f"{lot_id} {_label(ref)}"] = results
+    return out
+
+
+def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterion]], assumed: frozenset[str],
+                         versions: dict[str, LotRelease]) -> Iterator[Outcome]:
+    """Released lots whose censored result cannot show conformance (e.g. <5.0 against <= 3.5)."""
+    for res, ref, criterion in sorted(unshown, key=lambda u: (u[0].lot_id, _label(u[1]))):
+        unit = _unit(ref)
+        value = _value(res.result, unit)
+        if res.result.censor == "<" and criterion.max is not None:
+            why = "the reporting limit is above the acceptance limit"
+        elif res.result.censor == ">" and criterion.min is not None:
+            why = "the reporting limit is below the acceptance limit"
+        elif res.result.censor == "<":
+            why = "a result below the reporting limit may be below the lower limit"
+        else:
+            why = "a result above the reporting limit may be above the upper limit"
+        assumption = f" ({ASSUMED_RELEASED})" if res.lot_id in assumed else ""
+        data: dict[str, Any] = {"test": _label(ref), "value": _value(res.result), "unit": unit,
+                                "criterion": criterion.describe(), "shows_conformance": None}
+        if assumption:
+            data["disposition_assumed"] = True
+        found = versions.get(res.lot_id)
+        if found is not None and not found.spec.known:
+            data["spec_version"] = {"version": None, "known": False, "how": found.how}
+            yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
+                      f"conformance to today's '{criterion.describe()}' ({why}); lots.csv does not record the "
+                      f"specification version it was released against ({found.how}).",
+                      Location(res.file, res.line), record=f"lot {res.lot_id}", remedy=UNRECORDED_REMEDY,
+                      data=data, severity=I)
+            continue
+        yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
+                  f"conformance to '{criterion.describe()}': {why}.", Location(res.file, res.line),
+                  record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY, data=data)
+
+
+def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], assumed: frozenset[str],
+                     versions: dict[str, LotRelease]) -> Iterator[Outcome]:
+    """Released lots with no result row for a test of their material's specification: one finding per lot.
+    A test the lot's specification version did not have is not expected."""
+    table = d.lots
+    assert table is not None
+    materials = table.lot_column("material")
+    indices = views.lot_indices(released)
+    kinds = set(materials)
+    by_material: dict[str, frozenset[int] | set[int]] = {}
+    if len(kinds) == 1:  # one material: no Python step per lot
+        by_material[next(iter(kinds)) or ""] = indices
+    else:
+        for li in indices:
+            by_material.setdefault(materials[li] or "", set()).add(li)
+    missing: dict[int, list[str]] = {}
+    index = views.spec_index
+    for (material, attribute) in index:  # specification order
+        lots = by_material.get(material)
+        if not lots:
+            continue
+        for li in lots - views.lots_with_results(material, attribute):
+            found = versions.get(table.lot_ids[li])
+            if found is not None and found.spec.criterion(index[(material, attribute)]) == NOT_IN_VERSION:
+                continue
+            missing.setdefault(li, []).append(attribute)
+    for li in sorted(missing, key=lambda i: (*table.lot_location(i), i)):
+        lot = table.lot(table.lot_ids[li])
+        assert lot is not None
+        tests = missing[li]
+        assumption = f" ({ASSUMED_RELEASED})" if lot.id in assumed else ""
+        data: dict[str, Any] = {"material": lot.material, "missing_tests": tests, "disposition": lot.disposition,
+                                "use": lot.use}
+        if assumption:
+            data["disposition_assumed"] = True
+        found = versions.get(lot.id)
+        if found is not None and not found.spec.known and not any(_version_proof(index[(lot.material, t)])
+                                                                 for t in tests):
+            data["spec_version"] = {"version": None, "known": False, "how": found.how}
+            yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv, which "
+                      f"today's specification lists; lots.csv does not record the specification version it was "
+                      f"released against ({found.how}).", Location(lot.file, lot.line), record=f"lot {lot.id}",
+                      remedy=UNRECORDED_REMEDY, data=data, severity=I)
+            continue
+        yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv; a lot is "
+                  "released only on a complete set of release results.", Location(lot.file, lot.line),
+                  record=f"lot {lot.id}", remedy=MISSING_REMEDY, data=data)

@@ -1,0 +1,240 @@
+"""SPEC-010 to SPEC-012: the methods behind the release tests. A quantitative, MoA-linked potency
+assay, qualification or validation as the phase requires, and a bridge for a replaced method.
+
+Readings of the catalogue made here:
+- SPEC-012: from P3 a missing bridge is B for methods of potency or quantity tests and Ma for
+  other methods.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from cmcflex.dossier.criteria import QualitativeCriterion
+from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.models import Method, MethodStatus, TestCategory
+from cmcflex.dossier.vocabulary import category_of
+from cmcflex.phases import Phase
+from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
+from cmcflex.rules.citations import (
+    CFR_211_165_E, CFR_211_194_A2, CFR_600_3_S, CFR_610_10, METHODS_LIFECYCLE_2015, PHASE_1_GUIDANCE,
+    POTENCY_ASSURANCE, Q14, Q2_R2, method_sources, section,
+)
+from cmcflex.rules.remedies import method_remedy
+from cmcflex.rules.common import SpecRef, is_numeric
+from cmcflex.views import DossierViews
+from cmcflex.rules.specifications.records import METHODS, _refs
+from cmcflex.rules.specifications.wording import _label, _listing
+
+
+def _method_at(d: Dossier, method_id: str) -> Location:
+    if d.methods is None:
+        return Location(METHODS, 0)
+    for i, m in enumerate(d.methods.methods):
+        if m.id == method_id:
+            return d.where(METHODS, "methods", i)
+    return Location(METHODS, 0)
+
+
+# ---------------------------------------------------------------------------- SPEC-010
+
+
+@rule(
+    id="SPEC-010",
+    slug="potency-assay-fit",
+    title="Potency is measured by a quantitative assay linked to the mechanism of action",
+    area=Area.SPEC,
+    severity=by_phase(I, MI, MA, B, B),
+    cites=(CFR_610_10, CFR_600_3_S, POTENCY_ASSURANCE),
+    remedy="Use (or add to the potency assurance strategy) a quantitative assay that measures the "
+    "mechanism of action, e.g. target-cell killing or cytokine release for a CAR T, transgene "
+    "expression and function for a gene therapy; record quantitative: true and moa_linked: true "
+    "in methods.yaml.",
+    why="Potency is the attribute that ties a lot to clinical effect; a qualitative or indirect assay "
+    "cannot show that each lot will work as the pivotal lots did.",
+    grading="A method recorded not quantitative or not MoA-linked, or a qualitative criterion, takes the "
+    "phase's grade; a potency test that records no method, or a method that leaves out moa_linked "
+    "(or quantitative, where no numeric criterion shows it), is info (not shown).",
+)
+def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    refs = [r for r in _refs(ctx.views) if category_of(r.test) is TestCategory.POTENCY]
+    if not refs:
+        yield NotEvaluated("no potency test in the specifications (SPEC-001 reports a missing one)")
+        return
+    if d.methods is None:
+        yield NotEvaluated(f"{METHODS} is missing, so the potency assay cannot be assessed")
+        return
+    for ref in refs:
+        test = ref.test
+        problems = []
+        unshown = ""
+        method: Method | None = d.method(test.method)
+        if test.method is None:
+            unshown = "records no method, so whether its assay is quantitative and linked to the mechanism " \
+                "of action is not shown"
+        elif method is None:
+            continue  # SPEC-013 reports the dangling id
+        else:
+            # a numeric criterion shows the assay gives numbers: quantitative is inferred
+            quantitative = True if method.quantitative is None and is_numeric(test.criterion) else method.quantitative
+            facts = (("quantitative", quantitative), ("linked to the mechanism of action", method.moa_linked))
+            is_not = [name for name, v in facts if v is False]
+            unstated = [name for name, v in facts if v is None]
+            if is_not:
+                problems.append(f"uses method {method.id}, which is not {' or '.join(is_not)}")
+            if unstated:
+                keys = [k for k, v in (("quantitative", quantitative), ("moa_linked", method.moa_linked)) if v is None]
+                unshown = (f"does not record whether it is {' or '.join(unstated)} ({', '.join(keys)}), so "
+                           "that is not shown")
+        if isinstance(test.criterion, QualitativeCriterion):
+            problems.append(f"has a qualitative criterion ('{test.criterion.describe()}')")
+        if not problems and not unshown:
+            continue
+        if not problems:
+            said = unshown if test.method is None else f"uses method {test.method}, which {unshown}"
+            yield Gap(f"Potency test {_label(ref)} {said}.", ref.at, record=ref.record, severity=I,
+                      remedy=("Name the potency method (method) and record in methods.yaml whether it is "
+                              "quantitative and linked to the mechanism of action (quantitative, moa_linked)."
+                              if test.method is None else
+                              f"Record in methods.yaml whether method {test.method} is quantitative and "
+                              "measures the mechanism of action (quantitative, moa_linked)."),
+                      data={"method": test.method, "quantitative": method.quantitative if method else None,
+                            "moa_linked": method.moa_linked if method else None,
+                            "criterion": test.criterion.describe(), "shown": False})
+            continue
+        early = ctx.phase < Phase.PHASE_3
+        tail = (" (acceptable early in development; a quantitative, MoA-linked assay is expected by the "
+                "pivotal study)" if early else "")
+        also = "" if not unshown else f"; it {unshown}" if test.method is None else f"; method {test.method} {unshown}"
+        yield Gap(f"Potency test {_label(ref)} " + ", and ".join(problems) + also + tail + ".", ref.at, record=ref.record,
+                  data={"method": test.method, "quantitative": method.quantitative if method else None,
+                        "moa_linked": method.moa_linked if method else None,
+                        "criterion": test.criterion.describe()})
+
+
+# ---------------------------------------------------------------------------- SPEC-011
+
+
+def _tests_by_method(views: DossierViews) -> dict[str, list[SpecRef]]:
+    out: dict[str, list[SpecRef]] = {}
+    for ref in _refs(views):
+        if ref.test.method:
+            out.setdefault(ref.test.method, []).append(ref)
+    return out
+
+
+@rule(
+    id="SPEC-011",
+    slug="method-validation-by-phase",
+    title="Release methods are qualified or validated as the phase requires",
+    area=Area.SPEC,
+    severity=by_phase(MA, MA, MA, B, B),
+    cites=(Q2_R2, Q14, CFR_211_165_E, CFR_211_194_A2, section(PHASE_1_GUIDANCE, "V.F.1")),
+    remedy="Qualify safety methods before first-in-human use (or use the compendial method); "
+    "qualify every release method by phase 3; for the BLA, validate each method (verify a compendial "
+    "one) and give the report id in methods.yaml (status, report).",
+    why="A result is only as good as the method behind it: safety results must be reliable from the "
+    "first patient, and licensure needs validated methods for every release test.",
+    grading="A method recorded below the phase's expectation takes the phase's grade; a method that "
+    "does not record its status, or (from BLA) its report id, is info (not shown). status: verified "
+    "reads the method as compendial.",
+)
+def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    uses = _tests_by_method(ctx.views)
+    if not uses:
+        return
+    if d.methods is None:
+        yield NotEvaluated(f"{METHODS} is missing, so the validation status of release methods is unknown")
+        return
+    for method_id in sorted(uses):
+        method = d.method(method_id)
+        if method is None:
+            continue  # SPEC-013
+        refs = uses[method_id]
+        safety = any(category_of(r.test) is TestCategory.SAFETY for r in refs)
+        tests = _listing(_label(r) for r in refs)
+        if method.status is None:
+            yield Gap(f"Method {method_id} (used by {tests}) does not record its status, so whether it is "
+                      "qualified or validated is not shown.", _method_at(d, method_id),
+                      record=f"method {method_id}", severity=I,
+                      remedy=f"Record the status of method {method_id} in methods.yaml (in_development, "
+                             "qualified, validated or verified) with its report id (report).",
+                      data={"status": None, "compendial": method.compendial, "report": method.report,
+                            "tests": [_label(r) for r in refs], "safety": safety})
+            continue
+        status = method.status.value
+        compendial = (method.compendial if method.compendial is not None  # as recorded; else verified
+                      else method.status is MethodStatus.VERIFIED)        # reads compendial
+        suitable = compendial or status in ("qualified", "validated", "verified")
+        problem = None
+        severity = None
+        if ctx.phase >= Phase.BLA:
+            if compendial:
+                if status not in ("verified", "validated"):
+                    problem, fix = f"is compendial but {status}, not verified", "verify"
+            elif status != "validated":
+                problem, fix = f"is {status}, not validated" + (
+                    " (verification applies to compendial methods only)" if status == "verified" else ""), "validate"
+            if problem is None and not (method.report or "").strip():
+                problem, fix = (f"is {status}; its {'verification' if compendial else 'validation'} report "
+                                "is not shown (report)", "report")
+                severity = I
+        elif ctx.phase >= Phase.PHASE_3:
+            if not suitable:
+                problem, fix = f"is {status}; release methods need to be qualified by phase 3", "qualify_pivotal"
+        elif safety and not suitable:
+            problem, fix = (f"is {status}; a safety method must be qualified (or compendial) before use in "
+                            "patients", "qualify_safety")
+        if problem is None:
+            continue
+        categories = {category_of(r.test) for r in refs}
+        yield Gap(f"Method {method_id} (used by {tests}) {problem}.", _method_at(d, method_id),
+                  record=f"method {method_id}", severity=severity,
+                  cites=method_sources(ctx.phase is Phase.PHASE_1, categories,
+                                       [r.test.test_type for r in refs], compendial),
+                  remedy=method_remedy(fix, categories, compendial),
+                  data={"status": status, "compendial": method.compendial, "report": method.report,
+                        "tests": [_label(r) for r in refs], "safety": safety})
+
+
+# ---------------------------------------------------------------------------- SPEC-012
+
+
+@rule(
+    id="SPEC-012",
+    slug="method-change-bridged",
+    title="A method that replaced another has a bridging study",
+    area=Area.SPEC,
+    severity=by_phase(MI, MA, B, B, B),
+    cites=(Q14, METHODS_LIFECYCLE_2015),
+    remedy="Run a bridging study (the same samples, including retained pivotal-lot samples, tested by "
+    "both methods; agreement or a conversion factor) and name it in methods.yaml (bridging_study).",
+    why="Limits and clinical doses were set with results of the old method; without a bridge the new "
+    "method's numbers cannot be read against them, which for potency or dose can shift every patient's dose.",
+    partial=by_phase(None, None, MA, MA, MA),
+    grading="From phase 3, an unbridged method that no potency or dose-defining quantity test uses is "
+    "major; one that such a test uses is a blocker.",
+)
+def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.methods is None:
+        return
+    uses = _tests_by_method(ctx.views)
+    for i, method in enumerate(d.methods.methods):
+        if not method.replaces or (method.bridging_study or "").strip():
+            continue
+        refs = uses.get(method.id, [])
+        staked = [r for r in refs if category_of(r.test) in (TestCategory.POTENCY, TestCategory.QUANTITY)]
+        dose_defining = bool(staked)
+        severity = MA if ctx.phase >= Phase.PHASE_3 and not dose_defining else None
+        used = f" (used by {_listing(_label(r) for r in refs)})" if refs else ""
+        stake = ""
+        if staked:
+            kinds = sorted({"potency" if category_of(r.test) is TestCategory.POTENCY else "dose-defining quantity"
+                            for r in staked}, reverse=True)
+            types = sorted({r.test.test_type for r in staked})
+            named = f" ({', '.join(types)})" if set(types) - {"potency"} else ""
+            stake = f", and it is the {' and '.join(kinds)} test{'s' if len(types) > 1 else ''}{named}"
+        yield Gap(f"Method {method.id}{used} replaced {method.replaces} with no bridging study{stake}.",
+                  d.where(METHODS, "methods", i), record=f"method {method.id}", severity=severity,
+                  data={"replaces": method.replaces, "tests": [_label(r) for r in refs],
+                        "potency_or_quantity": dose_defining})

@@ -1,0 +1,194 @@
+"""SPEC-013: tests, lots, sites and methods refer to records that exist.
+
+Readings of the catalogue made here:
+- SPEC-013 also reports results (lots.csv, stability.csv) whose unit cannot be converted to their
+  test's unit (:mod:`cmcflex.dossier.units`): the loader has left them out of every statistic and
+  judgement, and this finding names their rows. A criterion in an incompatible unit is a load error.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+from cmcflex.dossier.ids import IdIndex, describe_miss, visible
+from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.rules.base import MA, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
+from cmcflex.rules.citations import NO_CITATION
+from cmcflex.rules.common import lot_references, misses_in_words, test_record, unresolved_lots
+from cmcflex.views import DossierViews
+from cmcflex.rules.specifications.records import FILE, METHODS, _refs
+from cmcflex.rules.specifications.wording import _label, _listing
+
+
+# ---------------------------------------------------------------------------- SPEC-013
+
+
+@rule(
+    id="SPEC-013",
+    slug="references-resolve",
+    title="Tests, lots and sites refer to records that exist",
+    area=Area.SPEC,
+    severity=by_phase(MA, MA, MA, MA, MA),
+    cites=(NO_CITATION,),
+    remedy="Correct the id to one that exists (the finding suggests the closest), or add the missing "
+    "record: the method to methods.yaml, the site to dossier.yaml, the test to the specification.",
+    why="A reference that points nowhere silently drops data from every check that follows it: an "
+    "attribute outside the specification is never judged, an unknown method is never assessed.",
+    grading="An id that points nowhere takes the rule's grade; a test that names no method is info "
+    "(not shown).",
+)
+def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    method_ids = [m.id for m in d.methods.methods] if d.methods is not None else []
+    if d.methods is None and any(r.test.method for r in _refs(ctx.views)):
+        yield NotEvaluated(f"{METHODS} is missing, so method ids cannot be resolved")
+    for ref in _refs(ctx.views):
+        mid = ref.test.method
+        if mid is None:
+            yield Gap(f"Test {_label(ref)} names no method, so which method tests it is not shown.", ref.at,
+                      record=ref.record, data={"method": None}, severity=I,
+                      remedy=f"Name the method of {_label(ref)} (`method`: an id in {METHODS}).")
+        elif d.methods is not None and mid not in method_ids:
+            yield Gap(f"Test {_label(ref)} names method '{visible(mid)}', which {METHODS} does not list"
+                      f"{_did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
+                      data={"method": mid, "suggestion": _closest(mid, method_ids)})
+    yield from _unit_exclusions(d, ctx.views)
+    if d.lots is None:
+        return
+    yield from _lot_references(d, ctx.views, method_ids)
+
+
+UNIT_ROWS_LISTED = 10  # lines named in a unit finding's message (the data lists them all, up to 200)
+
+
+def _unit_exclusions(d: Dossier, views: DossierViews) -> Iterator[Outcome]:
+    """Results in a unit that cannot be converted to their test's unit: once per test and file kind
+    (lots, stability), with their units and rows. The loader has already left them out of every
+    statistic and judgement."""
+    index = views.spec_index
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for ex in d.unit_exclusions:
+        groups.setdefault((ex.source, ex.material, ex.attribute), []).append(ex)
+    for (source, material, attribute), found in sorted(groups.items()):
+        ref = index.get((material, attribute))
+        rows = sorted((r, ex.unit) for ex in found for r in ex.rows)
+        units = {u: 0 for _, u in rows}
+        for _, u in rows:
+            units[u] += 1
+        file = rows[0][0][0]
+        lines = [str(r[1]) for r, _ in rows if r[0] == file]
+        n = len(rows)
+        shown = ", ".join(lines[:UNIT_ROWS_LISTED]) + (f" and {n - UNIT_ROWS_LISTED} more"
+                                                        if n > UNIT_ROWS_LISTED else "")
+        other_files = sorted({r[0] for r, _ in rows} - {file})
+        where = f"{file} line{'s' if n > 1 else ''} {shown}" + (
+            f" (and in {', '.join(other_files)})" if other_files else "")
+        written = _listing([f"'{u}'" + (f" ({c})" if len(units) > 1 else "") for u, c in units.items()])
+        first = found[0]
+        unit_words = (f"the test's unit '{first.test_unit}'" if first.declared else
+                      f"'{first.test_unit}', the unit of the first result (no specification test states one)")
+        yield Gap(f"{n} result{'s' if n != 1 else ''} of {material}/{attribute} ({where}) {'are' if n != 1 else 'is'}"
+                  f" in {written}, which cannot be converted to {unit_words}; "
+                  f"{'they are' if n != 1 else 'it is'} left out of every statistic and judgement.",
+                  Location(file, rows[0][0][1]), record=ref.record if ref else test_record(material, attribute),
+                  remedy=UNIT_REMEDY,
+                  data={"source": source, "unit": rows[0][1], "units": dict(list(units.items())[:50]),
+                        "test_unit": first.test_unit, "test_unit_declared": first.declared, "results": n,
+                        "rows": [{"file": f, "line": line, "lot": lot, "unit": u}
+                                 for (f, line, lot), u in rows[:200]]})
+
+
+UNIT_REMEDY = ("Report the results in the test's unit or in one convertible to it (cmcflex converts "
+               "prefixes and multipliers such as ng/mL to pg/mL or x10^6 cells to cells), or correct the unit "
+               "written; a number in another unit would be judged against the wrong limit.")
+
+
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    """The id ``word`` was meant to be: equal but for case, spaces or invisible characters, else
+    one edit away, else the closest spelling (see :class:`cmcflex.dossier.ids.IdIndex`)."""
+    return IdIndex(choices).suggest([word])[word]
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    best = _closest(word, choices)
+    return f" (did you mean '{visible(best)}'?)" if best else ""
+
+
+def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> Iterator[Outcome]:
+    table = d.lots
+    assert table is not None
+    index = views.spec_index
+    if d.specifications is None:
+        yield NotEvaluated(f"{FILE} is missing, so lots.csv attributes cannot be matched to tests")
+    else:
+        spec_materials = sorted({m for m, _ in index})
+        unknown_material: dict[str, list[tuple[str, int, str]]] = {}
+        for material, attribute, results, (file, line) in table.tested():
+            if (material, attribute) in index:
+                continue
+            if material not in spec_materials:
+                unknown_material.setdefault(material, []).append((file, line, attribute))
+                continue
+            attrs = sorted(a for m, a in index if m == material)
+            yield Gap(f"lots.csv has results for {material}/{attribute}, which no {material} specification "
+                      f"test covers{_did_you_mean(attribute, attrs)}.", Location(file, line),
+                      record=test_record(material, attribute),
+                      data={"material": material, "attribute": attribute,
+                            "suggestion": _closest(attribute, attrs), "results": results})
+        for material in sorted(unknown_material):
+            rows = sorted(unknown_material[material], key=lambda r: (r[0], r[1]))
+            file, line, _ = rows[0]
+            yield Gap(f"lots.csv has results for material '{material}', which no specification covers"
+                      f"{_did_you_mean(material, spec_materials)}.", Location(file, line),
+                      record=f"material {material}",
+                      data={"material": material, "attributes": sorted(r[2] for r in rows),
+                            "suggestion": _closest(material, spec_materials)})
+    site_ids = [s.id for s in d.info.sites]
+    sites = table.lot_column("site")
+    for site in sorted({x for x in sites if x} - set(site_ids)):
+        li = sites.index(site)  # the first lot naming it
+        yield Gap(f"lots.csv names site '{visible(site)}', which dossier.yaml does not list"
+                  f"{_did_you_mean(site, site_ids)}.", Location(*table.lot_location(li)),
+                  record=f"site {site}", data={"site": site, "suggestion": _closest(site, site_ids)})
+    if d.methods is not None:
+        first = table.methods_not_in(set(method_ids))
+        for name in sorted(first):
+            yield Gap(f"lots.csv names method '{visible(name)}', which {METHODS} does not list"
+                      f"{_did_you_mean(name, method_ids)}.", Location(*first[name]), record=f"method {name}",
+                      data={"method": name, "suggestion": _closest(name, method_ids)})
+    for ref in lot_references(d):
+        misses = unresolved_lots(views, ref.ids)
+        if not misses:
+            continue
+        item = ref.ids.index(next(iter(misses)))
+        yield Gap(f"{ref.what} names lot{'s' if len(misses) > 1 else ''} {misses_in_words(misses)}, absent "
+                  "from lots.csv; lot ids must match lots.csv exactly (case, spaces and invisible characters "
+                  "included), or the lot is left out of every check that uses the list.",
+                  d.where(ref.file, *ref.path, item), record=ref.record,
+                  remedy="Write each lot id exactly as lots.csv has it (the finding names the closest lot id), "
+                  "or add the lot's results to lots.csv.",
+                  data={"file": ref.file, "field": ".".join(str(p) for p in ref.path),
+                        "missing_lots": list(misses), "suggestions": misses})
+    yield from _stability_near_misses(d, views)
+
+
+def _stability_near_misses(d: Dossier, views: DossierViews) -> Iterator[Outcome]:
+    """stability.csv lot ids that lots.csv holds only in another case or with other invisible
+    characters: the stability rules would not find the lot's process. (A stability lot absent from
+    lots.csv altogether may be a stability-only lot, and is not reported.)"""
+    table = d.lots
+    if table is None or not d.stability:
+        return
+    first: dict[str, tuple[str, int]] = {}
+    for point in d.stability:
+        if point.lot_id not in table.index:
+            first.setdefault(point.lot_id, (point.file, point.line))
+    index = views.lot_id_index
+    for lot_id, where in first.items():
+        meant = index.same_but_spelling(lot_id)
+        if meant is None:
+            continue
+        yield Gap(f"stability.csv names lot {describe_miss(lot_id, meant)}, which lots.csv does not hold as "
+                  "written, so the stability rules cannot tell the lot's process.", Location(*where),
+                  record=f"lot {visible(lot_id)}",
+                  remedy="Write the lot id in stability.csv exactly as lots.csv has it.",
+                  data={"file": where[0], "lot": lot_id, "suggestion": meant})
