@@ -6,10 +6,12 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from cmcflex.ctd import is_section, narrow, ordered
 from cmcflex.dossier.loader import Dossier
 from cmcflex.phases import Phase
 from cmcflex.report.model import Finding, NoRecordsEntry, NotEvaluatedEntry
 from cmcflex.rules.base import Context, Gap, NotEvaluated, Rule, Severity
+from cmcflex.rules.common import material_of
 
 
 class InternalError(Exception):
@@ -102,7 +104,21 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
         remedy=gap.remedy or rule.remedy,
         data=dict(gap.data) if gap.data else None,
         fingerprint=key,
+        ctd=list(sections_of(rule, gap)),
     )
+
+
+def sections_of(rule: Rule, gap: Gap) -> tuple[str, ...]:
+    """The CTD Module 3 sections of a finding: the gap's own, else the rule's, narrowed to the
+    material of a specification test's record (3.2.S for drug substance and vector, 3.2.P for
+    drug product)."""
+    if gap.ctd:
+        unknown = [s for s in gap.ctd if not is_section(s)]
+        if unknown:
+            raise InternalError(f"rule {rule.id} files a finding under {', '.join(unknown)}, "
+                                "not a CTD Module 3 section")
+        return ordered(gap.ctd)
+    return narrow(rule.ctd, material_of(gap.record))
 
 
 def _grows_by_target(rule: Rule, severity: Severity, ctx: Context, was: Severity | None = None) -> bool:

@@ -31,6 +31,7 @@ class Finding(_Frozen):
     remedy: str
     data: dict[str, Any] | None = None
     fingerprint: str
+    ctd: list[str] = []  # CTD Module 3 sections (ICH M4Q(R1) ids, cmcflex.ctd), in CTD order
 
 
 class WaivedFinding(Finding):

@@ -13,6 +13,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
+from cmcflex.ctd import is_section, ordered
 from cmcflex.phases import PHASES, Phase
 
 if TYPE_CHECKING:
@@ -115,6 +116,9 @@ class Gap(NamedTuple):
     severity: Severity | None = None
     remedy: str | None = None
     cites: tuple[str, ...] | None = None
+    ctd: tuple[str, ...] | None = None
+    """The CTD Module 3 sections of this record where narrower than the rule's; without it, a
+    record of a specification test keeps the sections of its material (see the engine)."""
 
 
 class NotEvaluated(NamedTuple):
@@ -154,6 +158,8 @@ class Rule(NamedTuple):
     the lower grade by phase, shown beside the main one in `rules`, `explain` and the docs."""
     grading: str = ""
     """One sentence on which parts of the check take which grade (for `explain` and the docs)."""
+    ctd: tuple[str, ...] = ()
+    """The CTD Module 3 sections (ICH M4Q(R1) ids, :mod:`cmcflex.ctd`) its findings belong to."""
 
     def applies_at(self, phase: Phase) -> bool:
         return phase in self.severity
@@ -177,6 +183,9 @@ class Registry:
             raise ValueError(f"duplicate rule slug {rule.slug}")
         if not rule.id.startswith(rule.area.value + "-"):
             raise ValueError(f"rule {rule.id} is filed under area {rule.area.value}")
+        unknown = [s for s in rule.ctd if not is_section(s)]
+        if unknown:
+            raise ValueError(f"rule {rule.id} names {', '.join(unknown)}, not a CTD Module 3 section of ICH M4Q(R1)")
         self._rules[rule.id] = rule
         return rule
 
@@ -209,12 +218,13 @@ def rule(
     partial: Mapping[Phase, Severity] | None = None,
     grading: str = "",
     registry: Registry = REGISTRY,
+    ctd: tuple[str, ...] = (),
 ) -> Callable[[Check], Check]:
     """Declare a rule: metadata beside its check function, added to the registry."""
 
     def register(check: Check) -> Check:
         registry.add(Rule(id, slug, title, area, dict(severity), tuple(cites), remedy, why, check,
-                          dict(partial or {}), grading))
+                          dict(partial or {}), grading, ordered(ctd)))
         return check
 
     return register

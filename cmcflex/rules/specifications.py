@@ -351,6 +351,7 @@ NEEDS_CRITERION_REMEDY = (
     "the first patient is dosed.",
     why="Release testing for safety, identity, quantity and potency is what shows each lot is fit to "
     "give to a patient; a missing test leaves that unshown.",
+    ctd=("3.2.S.4.1", "3.2.P.5.1"),
 )
 def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     from cmcflex.rules.required_tests import required_tests
@@ -414,6 +415,7 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "dose-adjusted'); 'Report result' is a flexibility for characterisation, never for safety.",
     why="A lot is only known to be safe to give when its safety tests can fail; a recorded value "
     "with no limit releases any result.",
+    ctd=("3.2.S.4.1", "3.2.P.5.1"),
 )
 def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(d):
@@ -440,6 +442,7 @@ def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "limit will be set (reevaluation: {after_lots, method}).",
     why="'Report result' is acceptable while a CQA is being understood, but a licensed product's "
     "critical attributes need limits, or at least a committed plan to set them.",
+    ctd=("3.2.S.4.1", "3.2.S.4.5", "3.2.P.5.1", "3.2.P.5.6"),
 )
 def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     licensing = ctx.phase >= Phase.BLA
@@ -511,6 +514,7 @@ def _report_only_expectation(test: SpecTest, phase: Phase) -> str:
     "states its text but not its basis (a free-text justification), or its basis but no text, is "
     "info (the other part is not shown); a compendial basis needs no text (the compendium is the "
     "justification).",
+    ctd=("3.2.S.4.5", "3.2.P.5.6"),
 )
 def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(d):
@@ -562,6 +566,7 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     grading="A wider limit justified in text whose basis is left out is info (the basis is not "
     "shown); one with no justification, or a basis that is none of safety, compendial, mechanistic "
     "or platform, takes the phase's grade.",
+    ctd=("3.2.S.4.5", "3.2.P.5.6"),
 )
 def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
@@ -665,6 +670,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
     "clinical outcome of those lots was.",
     why="A criterion that would have failed lots that patients received and that supported efficacy "
     "contradicts the clinical evidence it is meant to protect.",
+    ctd=("3.2.S.4.4", "3.2.S.4.5", "3.2.P.5.4", "3.2.P.5.6"),
 )
 def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
@@ -857,6 +863,7 @@ _METHOD_WORDS = {
     "experience and add a post-approval re-evaluation plan (reevaluation: {after_lots, method}).",
     why="A limit called statistical is only as good as the lots and the interval behind it; with "
     "few lots the interval is wide and uninformative, and a reviewer will recompute it.",
+    ctd=("3.2.S.4.5", "3.2.P.5.6"),
 )
 def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     stat_refs = [r for r in _refs(d) if _bases(r.test) & STAT_BASES]
@@ -966,6 +973,7 @@ def _summary_words(fig: dict[str, Any], unit: str | None) -> str:
     "<e.g. '95 % confidence / 99 % coverage tolerance interval of all released lots'>}.",
     why="A post-approval commitment to revisit a limit is only checkable when it says when (after "
     "how many lots) and how the limit will be re-derived.",
+    ctd=("3.2.S.4.5", "3.2.P.5.6"),
 )
 def reevaluation_plan_complete(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for i, j, spec, test in d.spec_tests():
@@ -1014,6 +1022,7 @@ EXCEPTION_REMEDY = (
     "without them (21 CFR 211.165(a)).",
     why="Releasing a lot that fails its specification is acceptable only through a documented "
     "exception; otherwise the specification is not controlling what patients receive.",
+    ctd=("3.2.S.4.4", "3.2.P.5.4"),
 )
 def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
@@ -1289,6 +1298,7 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
     grading="A method recorded not quantitative or not MoA-linked, or a qualitative criterion, takes the "
     "phase's grade; a potency test that records no method, or a method that leaves out moa_linked "
     "(or quantitative, where no numeric criterion shows it), is info (not shown).",
+    ctd=("3.2.S.4.1", "3.2.S.4.2", "3.2.P.5.1", "3.2.P.5.2"),
 )
 def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     refs = [r for r in _refs(d) if category_of(r.test) is TestCategory.POTENCY]
@@ -1372,6 +1382,7 @@ def _tests_by_method(d: Dossier) -> dict[str, list[SpecRef]]:
     grading="A method recorded below the phase's expectation takes the phase's grade; a method that "
     "does not record its status, or (from BLA) its report id, is info (not shown). status: verified "
     "reads the method as compendial.",
+    ctd=("3.2.S.4.3", "3.2.P.5.3"),
 )
 def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     uses = _tests_by_method(d)
@@ -1445,6 +1456,7 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "both methods; agreement or a conversion factor) and name it in methods.yaml (bridging_study).",
     why="Limits and clinical doses were set with results of the old method; without a bridge the new "
     "method's numbers cannot be read against them, which for potency or dose can shift every patient's dose.",
+    ctd=("3.2.S.4.3", "3.2.P.5.3"),
 )
 def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.methods is None:
@@ -1487,6 +1499,7 @@ def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "attribute outside the specification is never judged, an unknown method is never assessed.",
     grading="An id that points nowhere takes the rule's grade; a test that names no method is info "
     "(not shown).",
+    ctd=("3.2.S.4.1", "3.2.S.4.4", "3.2.P.5.1", "3.2.P.5.4"),
 )
 def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     method_ids = [m.id for m in d.methods.methods] if d.methods is not None else []
