@@ -208,6 +208,26 @@ FollowLinksOpt = Annotated[
                                               "(and, in a folder of dossiers, links to dossiers outside it).")
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+
+
+class GroupByOpt(str, Enum):
+    area = "area"
+    ctd = "ctd"
+
+
+GroupByArg = Annotated[
+    GroupByOpt, typer.Option("--group-by", help="Group findings by area (GMP, SPEC, PPQ, CMP, STAB) or by CTD "
+                                                "Module 3 section, in CTD order (console, markdown, html).")
+]
+
+
+def _render(fmt: str, report: "Report", group_by: GroupByOpt) -> str:
+    """One format of the report; console, markdown and html grouped as asked."""
+    from cmcflex.report.formats import renderer
+    from cmcflex.report.grouping import GROUPED_FORMATS
+
+    render = renderer(fmt)
+    return render(report, group_by=group_by.value) if fmt in GROUPED_FORMATS else render(report)  # type: ignore[call-arg]
 OutputOpt = Annotated[
     Optional[list[str]],
     typer.Option("--output", "-o", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
@@ -429,6 +449,7 @@ def check(
     no_config: NoConfigOpt = False,
     follow_links: FollowLinksOpt = False,
     debug: DebugOpt = False,
+    group_by: GroupByArg = GroupByOpt.area,
 ) -> None:
     """Check a dossier and report its gaps. Exit 0: none at or above --fail-on; 1: gaps; 2: error.
 
@@ -453,15 +474,15 @@ def check(
     report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
                        follow_links=follow_links, debug=debug)
     for fmt, path in outputs:
-        _write(path, renderer(fmt)(report))
+        _write(path, _render(fmt, report, group_by))
     if any(is_stdout(p) for _, p in outputs):
         pass  # standard output was asked for by name: it holds those reports only
     elif format is ReportFormatOpt.console or any(f == format.value and f != "console" for f, _ in outputs):
         from cmcflex.report.console import new_console, print_report
 
-        print_report(report, new_console())
+        print_report(report, new_console(), group_by.value)
     else:
-        sys.stdout.write(renderer(format.value)(report))
+        sys.stdout.write(_render(format.value, report, group_by))
     raise typer.Exit(EXIT_GAPS if report.verdict == "fail" else EXIT_OK)
 
 
@@ -663,6 +684,8 @@ def plan(
     no_config: NoConfigOpt = False,
     follow_links: FollowLinksOpt = False,
     debug: DebugOpt = False,
+    group_by: Annotated[GroupByOpt, typer.Option(
+        "--group-by", help="Group each milestone's new gaps by area or by CTD Module 3 section.")] = GroupByOpt.area,
 ) -> None:
     """Roadmap: the gaps each milestone adds, from now to the pivotal study, the BLA and after approval."""
     from cmcflex.authoring.plan import build_plan, plan_json
@@ -682,13 +705,13 @@ def plan(
             raise
         raise _fail(f"internal error: {exc} (run with --debug for the traceback)") from None
     if format is PlanFormatOpt.json:
-        sys.stdout.write(plan_json(roadmap))
+        sys.stdout.write(plan_json(roadmap, group_by.value))
         return
     from rich.console import Console
 
     from cmcflex.authoring.plan_view import print_plan
 
-    print_plan(roadmap, Console(highlight=False))
+    print_plan(roadmap, Console(highlight=False), group_by.value)
 
 
 class Interrupted(BaseException):

@@ -9,7 +9,8 @@ from __future__ import annotations
 from html import escape
 
 from cmcflex.report.charts import chart, legend
-from cmcflex.report.common import area_summary, configuration_parts, counts_line, note_text, waiver_text
+from cmcflex.report.common import configuration_parts, counts_line, note_text, waiver_text
+from cmcflex.report.grouping import GroupBy, group_findings, sections_text
 from cmcflex.report.model import Finding, LotSeries, Report
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Area, Severity
@@ -60,6 +61,8 @@ def _finding(f: Finding) -> str:
     parts.append(f'<p><span class="k">where</span> {where}</p>')
     parts.append(f'<p><span class="k">cites</span> {e("; ".join(f.cites))}</p>')
     parts.append(f'<p><span class="k">remedy</span> {e(f.remedy)}</p>')
+    if f.ctd:
+        parts.append(f'<p><span class="k">CTD</span> {e(sections_text(f))}</p>')
     if waived:
         parts.append(f'<p><span class="k">waived</span> {e(waiver_text(f))}</p>')
     parts.append("</div>")
@@ -104,7 +107,7 @@ def _meta(report: Report) -> str:
     return '<p class="meta">' + "".join(f"<span>{e(k)}: {e(v)}</span>" for k, v in items) + "</p>"
 
 
-def render(report: Report) -> str:
+def render(report: Report, group_by: GroupBy = "area") -> str:
     d = report.dossier
     verdict = "PASS" if report.verdict == "pass" else "FAIL"
     out = [
@@ -126,14 +129,13 @@ def render(report: Report) -> str:
     out.append("<h2>Findings</h2>")
     if not report.findings:
         out.append("<p>No gaps found at this phase.</p>")
-    for area in Area:
-        group = [f for f in report.findings if f.area == area.value]
-        digest = area_summary(area, report)
-        if group or digest is not None:
-            out.append(f"<h3>{area.value} — {e(area.title)} ({len(group)})</h3>")
-            if digest is not None:
-                out.append(f'<p class="digest">{e(digest)}</p>')
-            out.extend(_finding(f) for f in group)
+    grouping = group_findings(report, group_by)
+    out.extend(f'<p class="digest">{e(note)}</p>' for note in grouping.notes)
+    for group in grouping.groups:
+        out.append(f"<h3>{e(group.heading)} ({len(group.findings)})</h3>")
+        if group.digest is not None:
+            out.append(f'<p class="digest">{e(group.digest)}</p>')
+        out.extend(_finding(f) for f in group.findings)
     if report.waived:
         out.append(f"<h2>Waived ({len(report.waived)})</h2>")
         out.extend(_finding(f) for f in report.waived)

@@ -11,6 +11,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from cmcflex import ctd
 from cmcflex.report.common import FiredRule, all_findings, artifact_uri, fired_rules, note_text, severity_note
 from cmcflex.report.model import Finding, Report, WaivedFinding
 from cmcflex.paths import display_path
@@ -32,7 +33,28 @@ def _uri(report: Report, file: str) -> str:
     return f"file://{encoded}" if path.startswith("/") else encoded
 
 
-def _rule(rule: FiredRule, report: Report) -> dict[str, Any]:
+def _taxa(report: Report, rules: list[FiredRule]) -> dict[str, int]:
+    """The CTD sections this log refers to, in CTD order → their index among the taxonomy's taxa."""
+    used = ctd.ordered([*(s for r in rules for s in r.ctd), *(s for f in all_findings(report) for s in f.ctd)])
+    return {s: i for i, s in enumerate(used)}
+
+
+def _taxonomy(taxa: dict[str, int]) -> dict[str, Any]:
+    """The CTD Module 3 sections as a SARIF taxonomy (results and rules refer to its taxa)."""
+    return {
+        "name": ctd.TAXONOMY,
+        "organization": "ICH",
+        "shortDescription": {"text": f"CTD Module 3 (Quality) sections: {ctd.SOURCE}"},
+        "taxa": [{"id": s, "name": ctd.title(s) if ctd.is_section(s) else s,
+                  "shortDescription": {"text": ctd.label(s) if ctd.is_section(s) else s}} for s in taxa],
+    }
+
+
+def _taxon_refs(sections: tuple[str, ...] | list[str], taxa: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"id": s, "index": taxa[s], "toolComponent": {"name": ctd.TAXONOMY, "index": 0}} for s in sections]
+
+
+def _rule(rule: FiredRule, report: Report, taxa: dict[str, int] | None = None) -> dict[str, Any]:
     cites = "; ".join(rule.cites)
     text = f"{rule.title}.\nRemedy: {rule.remedy}\nCites: {cites}"
     markdown = (f"**{rule.title}**\n\n**Remedy:** {rule.remedy}\n\n**Cites:** {cites}\n\n"
@@ -46,10 +68,12 @@ def _rule(rule: FiredRule, report: Report) -> dict[str, Any]:
         "help": {"text": text, "markdown": markdown},
         "defaultConfiguration": {"level": LEVEL[first.default_severity or first.severity]},
         "properties": {"area": rule.area, "cites": list(rule.cites), "tags": ["cmc", rule.area.lower()]},
+        **({"relationships": [{"target": ref, "kinds": ["relevant"]} for ref in _taxon_refs(rule.ctd, taxa)]}
+           if rule.ctd and taxa is not None else {}),
     }
 
 
-def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]:
+def _result(f: Finding, report: Report, index: dict[str, int], taxa: dict[str, int] | None = None) -> dict[str, Any]:
     location: dict[str, Any] = {"artifactLocation": {"uri": _uri(report, f.file)}}
     if f.line:
         location["region"] = {"startLine": f.line}
@@ -72,6 +96,9 @@ def _result(f: Finding, report: Report, index: dict[str, int]) -> dict[str, Any]
         "partialFingerprints": {"cmcflex/v1": f.fingerprint},
         "properties": properties,
     }
+    if f.ctd and taxa is not None:
+        properties["ctd"] = list(f.ctd)
+        result["taxa"] = _taxon_refs(f.ctd, taxa)
     if isinstance(f, WaivedFinding):
         suppression: dict[str, Any] = {"kind": "external", "status": "accepted",
                                        "justification": clean(f.waiver_justification)}
@@ -102,6 +129,7 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
 def to_dict(report: Report) -> dict[str, Any]:
     rules = fired_rules(report)
     index = {r.id: i for i, r in enumerate(rules)}
+    taxa = _taxa(report, rules)
     invocation: dict[str, Any] = {
         "executionSuccessful": True,
         "toolExecutionNotifications": _notifications(report),
@@ -115,15 +143,17 @@ def to_dict(report: Report) -> dict[str, Any]:
             "semanticVersion": report.tool.version,
             "shortDescription": {"text": "BLA readiness checks for cell and gene therapy CMC dossiers."},
             "fullDescription": {"text": DESCRIPTION},
-            "rules": [_rule(r, report) for r in rules],
+            "rules": [_rule(r, report, taxa) for r in rules],
             "properties": {"ruleset": report.tool.ruleset},
+            **({"supportedTaxonomies": [{"name": ctd.TAXONOMY, "index": 0}]} if taxa else {}),
         }},
+        **({"taxonomies": [_taxonomy(taxa)]} if taxa else {}),
         "invocations": [invocation],
         "artifacts": [
             {"location": {"uri": _uri(report, i.file)}, "length": i.bytes, "hashes": {"sha-256": i.sha256}}
             for i in report.inputs
         ],
-        "results": [_result(f, report, index) for f in all_findings(report)],
+        "results": [_result(f, report, index, taxa) for f in all_findings(report)],
         "columnKind": "unicodeCodePoints",
         "properties": {
             "product": report.dossier.product,
