@@ -110,15 +110,15 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
 
 def sections_of(rule: Rule, gap: Gap) -> tuple[str, ...]:
     """The CTD Module 3 sections of a finding: the gap's own, else the rule's, narrowed to the
-    material of a specification test's record (3.2.S for drug substance and vector, 3.2.P for
-    drug product)."""
+    material of the gap or of its specification test's record (3.2.S for drug substance and
+    vector, 3.2.P for drug product)."""
     if gap.ctd:
         unknown = [s for s in gap.ctd if not is_section(s)]
         if unknown:
             raise InternalError(f"rule {rule.id} files a finding under {', '.join(unknown)}, "
                                 "not a CTD Module 3 section")
         return ordered(gap.ctd)
-    return narrow(rule.ctd, material_of(gap.record))
+    return narrow(rule.ctd, gap.material or material_of(gap.record))
 
 
 def _grows_by_target(rule: Rule, severity: Severity, ctx: Context, was: Severity | None = None) -> bool:

@@ -113,3 +113,17 @@ def test_rules_and_explain_show_the_sections() -> None:
     markdown = runner.invoke(app, ["rules", "--format", "markdown"])
     assert "CTD Module 3: 3.2.S.4.5 Justification of Specification; 3.2.P.5.6 Justification of Specification(s)" \
         in markdown.output
+
+
+def test_a_method_finding_keeps_the_sections_of_the_materials_it_tests(dossier_dir: Callable[..., Path]) -> None:
+    test = {"attribute": "purity", "method": "M-1", "criterion": ">= 10 %",
+            "justification": {"basis": "clinical_lots", "text": "Lots."}}
+    path = dossier_dir({
+        "specifications.yaml": {"specifications": [
+            {"material": "drug_substance", "tests": [test]},
+            {"material": "drug_product", "tests": [{**test, "method": "M-2"}, {**test, "attribute": "x"}]},
+        ]},
+        "methods.yaml": {"methods": [{"id": "M-1", "status": "qualified"}, {"id": "M-2", "status": "qualified"}]},
+    }, phase="bla")
+    found = {f.record: f.ctd for f in findings_for(path, "SPEC-011", phase="bla")}
+    assert found == {"method M-1": ["3.2.S.4.3", "3.2.P.5.3"], "method M-2": ["3.2.P.5.3"]}

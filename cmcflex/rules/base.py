@@ -117,8 +117,11 @@ class Gap(NamedTuple):
     remedy: str | None = None
     cites: tuple[str, ...] | None = None
     ctd: tuple[str, ...] | None = None
-    """The CTD Module 3 sections of this record where narrower than the rule's; without it, a
-    record of a specification test keeps the sections of its material (see the engine)."""
+    """The CTD Module 3 sections of this record where they differ from the rule's."""
+    material: str | None = None
+    """The material the record concerns (drug_substance, vector, drug_product, ...): the finding
+    keeps the rule's 3.2.S or 3.2.P sections accordingly; a specification test's record
+    (``test drug_product/potency``) names its material itself."""
 
 
 class NotEvaluated(NamedTuple):

@@ -1068,7 +1068,8 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for lot_id in sorted(exceptions | set(failures)):
         lot = table.lot(lot_id)
         assert lot is not None
-        yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed, by_test)
+        yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed,
+                           by_test)._replace(material=lot.material)
     yield from _unshown_conformance(unshown, assumed, versions)
     yield from _missing_results(d, released, assumed, versions)
     if unjudged:
@@ -1223,11 +1224,11 @@ def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterio
                       f"conformance to today's '{criterion.describe()}' ({why}); lots.csv does not record the "
                       f"specification version it was released against ({found.how}).",
                       Location(res.file, res.line), record=f"lot {res.lot_id}", remedy=UNRECORDED_REMEDY,
-                      data=data, severity=I)
+                      data=data, severity=I, material=ref.spec.material)
             continue
         yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
                   f"conformance to '{criterion.describe()}': {why}.", Location(res.file, res.line),
-                  record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY, data=data)
+                  record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY, data=data, material=ref.spec.material)
 
 
 def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[str],
@@ -1272,11 +1273,11 @@ def _missing_results(d: Dossier, released: frozenset[str], assumed: frozenset[st
             yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv, which "
                       f"today's specification lists; lots.csv does not record the specification version it was "
                       f"released against ({found.how}).", Location(lot.file, lot.line), record=f"lot {lot.id}",
-                      remedy=UNRECORDED_REMEDY, data=data, severity=I)
+                      remedy=UNRECORDED_REMEDY, data=data, severity=I, material=lot.material)
             continue
         yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv; a lot is "
                   "released only on a complete set of release results.", Location(lot.file, lot.line),
-                  record=f"lot {lot.id}", remedy=MISSING_REMEDY, data=data)
+                  record=f"lot {lot.id}", remedy=MISSING_REMEDY, data=data, material=lot.material)
 
 
 # ---------------------------------------------------------------------------- SPEC-010
@@ -1367,6 +1368,12 @@ def _tests_by_method(d: Dossier) -> dict[str, list[SpecRef]]:
     return out
 
 
+def _one_material(refs: list[SpecRef]) -> str | None:
+    """The material of every test a method serves, when they share one (for its CTD sections)."""
+    materials = {r.spec.material for r in refs}
+    return materials.pop() if len(materials) == 1 else None
+
+
 @rule(
     id="SPEC-011",
     slug="method-validation-by-phase",
@@ -1401,7 +1408,7 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if method.status is None:
             yield Gap(f"Method {method_id} (used by {tests}) does not record its status, so whether it is "
                       "qualified or validated is not shown.", _method_at(d, method_id),
-                      record=f"method {method_id}", severity=I,
+                      record=f"method {method_id}", severity=I, material=_one_material(refs),
                       remedy=f"Record the status of method {method_id} in methods.yaml (in_development, "
                              "qualified, validated or verified) with its report id (report).",
                       data={"status": None, "compendial": method.compendial, "report": method.report,
@@ -1434,7 +1441,7 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             continue
         categories = {category_of(r.test) for r in refs}
         yield Gap(f"Method {method_id} (used by {tests}) {problem}.", _method_at(d, method_id),
-                  record=f"method {method_id}", severity=severity,
+                  record=f"method {method_id}", severity=severity, material=_one_material(refs),
                   cites=method_sources(ctx.phase is Phase.PHASE_1, categories,
                                        [r.test.test_type for r in refs], compendial),
                   remedy=method_remedy(fix, categories, compendial),
@@ -1479,6 +1486,7 @@ def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             stake = f", and it is the {' and '.join(kinds)} test{'s' if len(types) > 1 else ''}{named}"
         yield Gap(f"Method {method.id}{used} replaced {method.replaces} with no bridging study{stake}.",
                   d.where(METHODS, "methods", i), record=f"method {method.id}", severity=severity,
+                  material=_one_material(refs),
                   data={"replaces": method.replaces, "tests": [_label(r) for r in refs],
                         "potency_or_quantity": dose_defining})
 

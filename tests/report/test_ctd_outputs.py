@@ -42,6 +42,9 @@ def test_json_findings_carry_real_sections_narrowed_to_their_material(real: Repo
     assert all(ctd.is_section(s) for f in doc["findings"] for s in f["ctd"])
     drug_product = [f for f in doc["findings"] if (f["record"] or "").startswith("test drug_product/")]
     assert drug_product and all(s.startswith("3.2.P.") for f in drug_product for s in f["ctd"])
+    by_rule = {f["rule"]: f["ctd"] for f in doc["findings"]}
+    assert by_rule["SPEC-009"] == ["3.2.P.5.4"]  # a drug product lot
+    assert by_rule["SPEC-011"] == ["3.2.P.5.3"]  # a method serving drug product tests only
 
 
 def test_sarif_files_results_and_rules_under_the_m4q_taxonomy(real: Report, shared_dir: Path) -> None:
@@ -72,8 +75,7 @@ def test_junit_names_each_rules_sections_and_each_findings(real: Report, shared_
     assert props["ctd.SPEC-011"] == "3.2.S.4.3 3.2.P.5.3"
     assert props["ctd.PPQ-001"] == "3.2.S.2.5 3.2.P.3.5"
     failures = "\n".join(f.text or "" for f in root.iter("failure"))
-    assert "ctd:    3.2.S.4.3 Validation of Analytical Procedures; 3.2.P.5.3 Validation of Analytical Procedures" \
-        in failures
+    assert "ctd:    3.2.P.5.3 Validation of Analytical Procedures" in failures  # its methods test drug product
     xmlschema = pytest.importorskip("xmlschema")
     xmlschema.XMLSchema(str(shared_dir / "schemas" / "junit.xsd")).validate(text)
 
@@ -119,7 +121,7 @@ def test_check_and_plan_take_group_by_ctd(tmp_path: Path) -> None:
     heads = re.findall(r"^#### (.*)$", out.read_text(encoding="utf-8"), flags=re.M)
     assert heads[0].startswith("3.2.S.") and _in_ctd_order(_heading_keys(heads))
     first = result.output.index("3.2.S.2.1 Manufacturer(s)")
-    assert first < result.output.index("3.2.S.4.3 Validation of Analytical Procedures")
+    assert first < result.output.index("3.2.P.5.3 Validation of Analytical Procedures")
     plan = runner.invoke(app, ["plan", str(SAMPLE), "--as-of", AS_OF.isoformat(), "--group-by", "ctd", "-f", "json"])
     assert plan.exit_code == 0, plan.output
     milestone = max(json.loads(plan.output)["milestones"], key=lambda m: m["added"]["total"])
@@ -127,4 +129,4 @@ def test_check_and_plan_take_group_by_ctd(tmp_path: Path) -> None:
     assert keys and _in_ctd_order(keys)
     assert all(f["ctd"] == list(k) for k, group in zip(keys, milestone["added"]["by_ctd"].values()) for f in group)
     text = runner.invoke(app, ["plan", str(SAMPLE), "--as-of", AS_OF.isoformat(), "--group-by", "ctd"]).output
-    assert "3.2.S.4.3 Validation of Analytical Procedures" in text and "SPEC — Specifications" not in text
+    assert "3.2.P.5.3 Validation of Analytical Procedures" in text and "SPEC — Specifications" not in text
