@@ -223,11 +223,9 @@ GroupByArg = Annotated[
 
 def _render(fmt: str, report: "Report", group_by: GroupByOpt) -> str:
     """One format of the report; console, markdown and html grouped as asked."""
-    from cmcflex.report.formats import renderer
-    from cmcflex.report.grouping import GROUPED_FORMATS
+    from cmcflex.report.grouping import render
 
-    render = renderer(fmt)
-    return render(report, group_by=group_by.value) if fmt in GROUPED_FORMATS else render(report)  # type: ignore[call-arg]
+    return render(fmt, report, group_by.value)  # type: ignore[arg-type]
 OutputOpt = Annotated[
     Optional[list[str]],
     typer.Option("--output", "-o", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
@@ -380,7 +378,7 @@ def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
 
 def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output: Optional[list[str]],
                output_dir: Optional[Path], phase: Optional[PhaseOpt], target: Optional[PhaseOpt],
-               when: dt.date, follow_links: bool) -> None:
+               when: dt.date, follow_links: bool, group_by: str = "area") -> None:
     """Check several dossiers (cmcflex.portfolio): a summary table, one report per dossier, combined exit."""
     import json
 
@@ -406,7 +404,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
         fail_on=settings.fail_on, rules=tuple(r.id for r in rules), overrides=dict(settings.severity or {}),
         extra_waivers=tuple(extra_waivers), extra_inputs=tuple(extra_inputs), follow_links=follow_links,
         formats=(format,) if output_dir is not None else (), generated_at=generated_at(),
-        configuration=_configuration(settings),
+        configuration=_configuration(settings), group_by=group_by,
     )
     outcomes = check_portfolio(found, options, refused=links_outside(paths))
     if output_dir is not None:
@@ -466,7 +464,7 @@ def check(
         settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config,
                              [*dossiers, *find_dossiers(dossiers)])
         _portfolio(dossiers, settings, format=format.value, output=output, output_dir=output_dir,
-                   phase=phase, target=target, when=when, follow_links=follow_links)
+                   phase=phase, target=target, when=when, follow_links=follow_links, group_by=group_by.value)
     dossier = dossiers[0]
     outputs = _parse_outputs(output or [], format.value, set(FORMATS))
     _check_outputs(dossier, outputs)

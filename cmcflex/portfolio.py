@@ -49,6 +49,7 @@ class PortfolioOptions:
     formats: tuple[str, ...] = ()            # reports to render for each dossier
     generated_at: str | None = None
     configuration: Configuration | None = None  # shown in every report
+    group_by: str = "area"                   # console, markdown, html: by area or by CTD section
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
     from cmcflex.dossier.errors import DossierError
     from cmcflex.dossier.loader import load_dossier
     from cmcflex.engine import InternalError
-    from cmcflex.report.formats import renderer
+    from cmcflex.report.grouping import render
     from cmcflex.rules import REGISTRY
     from cmcflex.rules.base import Severity
 
@@ -104,7 +105,7 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
             extra_waivers=list(options.extra_waivers), extra_inputs=list(options.extra_inputs),
             path_label=label, generated_at=options.generated_at, configuration=options.configuration,
         )
-        reports = {fmt: renderer(fmt)(report) for fmt in options.formats}
+        reports = {fmt: render(fmt, report, options.group_by) for fmt in options.formats}  # type: ignore[arg-type]
     except ValueError as exc:
         return DossierOutcome(label, EXIT_ERROR, product=dossier.info.product.name, error=str(exc))
     except InternalError as exc:

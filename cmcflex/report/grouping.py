@@ -59,3 +59,11 @@ def group_findings(report: Report, by: GroupBy = "area", findings: list[Finding]
         if group or digest is not None:
             out.append(Group(f"{area.value} — {area.title}", group, digest))
     return Grouping(out, [])
+
+
+def render(name: str, report: Report, group_by: GroupBy = "area") -> str:
+    """One format of the report (cmcflex.report.formats), grouped as asked where the format groups."""
+    from cmcflex.report.formats import renderer
+
+    rendered = renderer(name)
+    return rendered(report, group_by=group_by) if name in GROUPED_FORMATS else rendered(report)  # type: ignore[call-arg]

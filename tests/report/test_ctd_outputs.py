@@ -130,3 +130,18 @@ def test_check_and_plan_take_group_by_ctd(tmp_path: Path) -> None:
     assert all(f["ctd"] == list(k) for k, group in zip(keys, milestone["added"]["by_ctd"].values()) for f in group)
     text = runner.invoke(app, ["plan", str(SAMPLE), "--as-of", AS_OF.isoformat(), "--group-by", "ctd"]).output
     assert "3.2.P.5.3 Validation of Analytical Procedures" in text and "SPEC — Specifications" not in text
+
+
+def test_a_portfolio_writes_each_report_grouped_by_ctd(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "portfolio"
+    for name in ("a", "b"):
+        shutil.copytree(SAMPLE, folder / name)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["check", str(folder / "a"), str(folder / "b"), "--as-of", AS_OF.isoformat(),
+                                      "-f", "markdown", "--output-dir", str(out), "--group-by", "ctd"])
+    assert result.exit_code == 1, result.output
+    for name in ("a", "b"):
+        heads = re.findall(r"^#### (.*)$", (out / f"{name}.md").read_text(encoding="utf-8"), flags=re.M)
+        assert heads and heads[0].startswith("3.2.") and _in_ctd_order(_heading_keys(heads))
