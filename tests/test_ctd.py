@@ -127,3 +127,13 @@ def test_a_method_finding_keeps_the_sections_of_the_materials_it_tests(dossier_d
     }, phase="bla")
     found = {f.record: f.ctd for f in findings_for(path, "SPEC-011", phase="bla")}
     assert found == {"method M-1": ["3.2.S.4.3", "3.2.P.5.3"], "method M-2": ["3.2.P.5.3"]}
+
+
+def test_a_human_derived_excipient_files_under_excipients_of_human_or_animal_origin(
+        dossier_dir: Callable[..., Path]) -> None:
+    from tests.rules.test_gmp import build, material
+
+    ancillary = build(dossier_dir, material(1, risk_assessment=None, role="ancillary"))
+    excipient = build(dossier_dir, material(1, risk_assessment=None, role="excipient"))
+    assert [f.ctd for f in findings_for(ancillary, "GMP-011", phase="bla")] == [["3.2.S.2.3", "3.2.A.2"]]
+    assert [f.ctd for f in findings_for(excipient, "GMP-011", phase="bla")] == [["3.2.P.4.5", "3.2.A.2"]]

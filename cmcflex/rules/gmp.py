@@ -792,7 +792,7 @@ def _is_cell_starting_material(m: Material) -> bool:
         "or virally cleared; human cells used as the starting material are outside this check "
         "(donor eligibility, GMP-014, covers them, as the FDA draft guidance excludes them)."
     ),
-    ctd=("3.2.S.2.3", "3.2.A.2"),
+    ctd=("3.2.S.2.3", "3.2.P.4.5", "3.2.A.2"),
 )
 def human_animal_materials_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     reason = _materials_or_reason(d, "risk assessments of human- and animal-derived materials")
@@ -810,6 +810,7 @@ def human_animal_materials_assessed(d: Dossier, ctx: Context) -> Iterator[Outcom
                 record=f"material {m.name}",
                 cites=None if ctx.phase >= Phase.BLA else (DERIVED_MATERIALS_2024, USP_1043),
                 data={"material": m.name, "origin": m.origin.value, "role": m.role.value},
+                ctd=("3.2.P.4.5", "3.2.A.2") if m.role is MaterialRole.EXCIPIENT else ("3.2.S.2.3", "3.2.A.2"),
             )
 
 
