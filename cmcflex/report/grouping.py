@@ -12,7 +12,7 @@ from typing import Literal, NamedTuple
 from cmcflex import ctd
 from cmcflex.report.common import area_summary
 from cmcflex.report.model import Finding, Report
-from cmcflex.rules.base import Area
+from cmcflex.rules.base import Area, Severity
 
 GroupBy = Literal["area", "ctd"]
 GROUPINGS: tuple[str, ...] = ("area", "ctd")
@@ -59,6 +59,19 @@ def group_findings(report: Report, by: GroupBy = "area", findings: list[Finding]
         if group or digest is not None:
             out.append(Group(f"{area.value} — {area.title}", group, digest))
     return Grouping(out, [])
+
+
+def section_rows(report: Report) -> list[tuple[str, list[int], int]]:
+    """The summary by CTD section: (sections, open findings per severity from blocker to info,
+    waived), one row per group of sections that has an open or waived finding, in CTD order."""
+    keys = {tuple(f.ctd) for f in (*report.findings, *report.waived)}
+    rows = []
+    for key in sorted(keys, key=ctd.sort_key):
+        counts = [sum(1 for f in report.findings if tuple(f.ctd) == key and f.severity is s)
+                  for s in reversed(list(Severity))]
+        rows.append((" · ".join(section_label(s) for s in key) or "No CTD section", counts,
+                     sum(1 for f in report.waived if tuple(f.ctd) == key)))
+    return rows
 
 
 def render(name: str, report: Report, group_by: GroupBy = "area") -> str:

@@ -10,7 +10,7 @@ from html import escape
 
 from cmcflex.report.charts import chart, legend
 from cmcflex.report.common import configuration_parts, counts_line, note_text, waiver_text
-from cmcflex.report.grouping import GroupBy, group_findings, sections_text
+from cmcflex.report.grouping import GroupBy, group_findings, section_rows, sections_text
 from cmcflex.report.model import Finding, LotSeries, Report
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Area, Severity
@@ -84,6 +84,19 @@ def _summary(report: Report) -> str:
     return "".join(rows)
 
 
+def _section_summary(report: Report) -> str:
+    """The summary table by CTD section (``--group-by ctd``)."""
+    sevs = list(reversed(list(Severity)))
+    head = "".join(f"<th>{s.value.capitalize()}</th>" for s in sevs)
+    rows = [f"<table><thead><tr><th>CTD section</th>{head}<th>Waived</th></tr></thead><tbody>"]
+    rows += [f"<tr><td>{e(label)}</td>" + "".join(f'<td class="n">{n}</td>' for n in [*counts, waived]) + "</tr>"
+             for label, counts, waived in section_rows(report)]
+    total = [report.counts.get(s.value, 0) for s in sevs] + [report.counts.get("waived", 0)]
+    rows.append('<tr class="total"><td>Total</td>' + "".join(f'<td class="n">{n}</td>' for n in total) + "</tr>")
+    rows.append("</tbody></table>")
+    return "".join(rows)
+
+
 def _series(s: LotSeries) -> str:
     shown = len(s.points) + len(s.censored)
     cap = f" — showing the last {shown:,} of {s.total:,} results" if s.total > shown else ""
@@ -120,8 +133,8 @@ def render(report: Report, group_by: GroupBy = "area") -> str:
         f'<h1><span class="product">{e(d.product)}</span> <span class="verdict {report.verdict}">{verdict}</span></h1>',
         _meta(report),
         f"<p>{e(counts_line(report))}</p>",
-        "<h2>Summary by area</h2>",
-        _summary(report),
+        "<h2>Summary by CTD section</h2>" if group_by == "ctd" else "<h2>Summary by area</h2>",
+        _section_summary(report) if group_by == "ctd" else _summary(report),
     ]
     if report.severity_overrides:
         out.append("<p class=\"note\">Severity overrides from configuration: " + ", ".join(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from cmcflex.report.common import configuration_parts, counts_line, note_text, phase_text, waiver_text
-from cmcflex.report.grouping import GroupBy, group_findings, sections_text
+from cmcflex.report.grouping import GroupBy, group_findings, section_rows, sections_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean
 from cmcflex.rules.base import Area, Severity
@@ -70,6 +70,18 @@ def _table(report: Report) -> list[str]:
     return lines
 
 
+def _section_table(report: Report) -> list[str]:
+    """The summary table by CTD section (``--group-by ctd``)."""
+    sevs = list(reversed(list(Severity)))
+    lines = ["| CTD section | " + " | ".join(s.value.capitalize() for s in sevs) + " | Waived |",
+             "|---|" + "---:|" * (len(sevs) + 1)]
+    lines += [f"| {md(label)} | " + " | ".join(str(n) for n in [*counts, waived]) + " |"
+              for label, counts, waived in section_rows(report)]
+    total = [report.counts.get(s.value, 0) for s in sevs] + [report.counts.get("waived", 0)]
+    lines.append("| **Total** | " + " | ".join(f"**{n}**" for n in total) + " |")
+    return lines
+
+
 def render(report: Report, group_by: GroupBy = "area") -> str:
     d = report.dossier
     verdict = "✅ PASS" if report.verdict == "pass" else "❌ FAIL"
@@ -84,7 +96,7 @@ def render(report: Report, group_by: GroupBy = "area") -> str:
         "",
         " · ".join(f"**{label}:** {md(text)}" for label, text in configuration_parts(report)),
         "",
-        *_table(report),
+        *(_section_table(report) if group_by == "ctd" else _table(report)),
     ]
     if report.severity_overrides:
         out += ["", "**Severity overrides (configuration):** " + ", ".join(

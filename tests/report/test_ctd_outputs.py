@@ -145,3 +145,14 @@ def test_a_portfolio_writes_each_report_grouped_by_ctd(tmp_path: Path) -> None:
     for name in ("a", "b"):
         heads = re.findall(r"^#### (.*)$", (out / f"{name}.md").read_text(encoding="utf-8"), flags=re.M)
         assert heads and heads[0].startswith("3.2.") and _in_ctd_order(_heading_keys(heads))
+
+
+def test_the_summary_table_counts_by_section_when_grouped_by_ctd(real: Report) -> None:
+    text = markdown.render(real, group_by="ctd")
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| 3.2.")]
+    keys = _heading_keys([r[0] for r in rows])
+    assert keys == [tuple(g.findings[0].ctd) for g in group_findings(real, "ctd").groups]
+    assert sum(int(n) for r in rows for n in r[1:5]) == len(real.findings)
+    assert "| Area |" in markdown.render(real) and "| Area |" not in text
+    page = html.render(real, group_by="ctd")
+    assert "<h2>Summary by CTD section</h2>" in page and "<h2>Summary by area</h2>" not in page
