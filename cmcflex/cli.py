@@ -455,7 +455,7 @@ def check(
     Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
     """
     from cmcflex.discovery import is_portfolio
-    from cmcflex.report.formats import FORMATS, renderer
+    from cmcflex.report.formats import FORMATS
 
     when = _parse_date(as_of)
     if len(dossiers) > 1 or output_dir is not None or is_portfolio(dossiers):

@@ -11,11 +11,10 @@ from typer.testing import CliRunner
 
 from cmcflex import ctd
 from cmcflex.cli import app
-from cmcflex.engine import InternalError, sections_of
-from cmcflex.rules import REGISTRY
-from cmcflex.rules.base import Area, Gap, Registry, rule
-from cmcflex.rules import common
 from cmcflex.dossier.loader import Location
+from cmcflex.engine import InternalError, sections_of
+from cmcflex.rules import REGISTRY, common
+from cmcflex.rules.base import Area, Gap, Registry, rule
 from tests.helpers import findings_for
 
 _ID = re.compile(r"^3\.2\.[SPAR](\.\d+){0,2}$")

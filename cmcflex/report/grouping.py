@@ -7,6 +7,7 @@ section (a report written before the map) comes last. Each finding is shown once
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal, NamedTuple
 
 from cmcflex import ctd
@@ -64,14 +65,12 @@ def group_findings(report: Report, by: GroupBy = "area", findings: list[Finding]
 def section_rows(report: Report) -> list[tuple[str, list[int], int]]:
     """The summary by CTD section: (sections, open findings per severity from blocker to info,
     waived), one row per group of sections that has an open or waived finding, in CTD order."""
-    keys = {tuple(f.ctd) for f in (*report.findings, *report.waived)}
-    rows = []
-    for key in sorted(keys, key=ctd.sort_key):
-        counts = [sum(1 for f in report.findings if tuple(f.ctd) == key and f.severity is s)
-                  for s in reversed(list(Severity))]
-        rows.append((" · ".join(section_label(s) for s in key) or "No CTD section", counts,
-                     sum(1 for f in report.waived if tuple(f.ctd) == key)))
-    return rows
+    counts: Counter[tuple[tuple[str, ...], str]] = Counter((tuple(f.ctd), f.severity.value) for f in report.findings)
+    waived: Counter[tuple[str, ...]] = Counter(tuple(f.ctd) for f in report.waived)
+    keys = {key for key, _ in counts} | set(waived)
+    return [(" · ".join(section_label(s) for s in key) or "No CTD section",
+             [counts[(key, s.value)] for s in reversed(list(Severity))], waived[key])
+            for key in sorted(keys, key=ctd.sort_key)]
 
 
 def render(name: str, report: Report, group_by: GroupBy = "area") -> str:
