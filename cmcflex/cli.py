@@ -208,24 +208,6 @@ FollowLinksOpt = Annotated[
                                               "(and, in a folder of dossiers, links to dossiers outside it).")
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
-
-
-class GroupByOpt(str, Enum):
-    area = "area"
-    ctd = "ctd"
-
-
-GroupByArg = Annotated[
-    GroupByOpt, typer.Option("--group-by", help="Group findings by area (GMP, SPEC, PPQ, CMP, STAB) or by CTD "
-                                                "Module 3 section, in CTD order (console, markdown, html).")
-]
-
-
-def _render(fmt: str, report: "Report", group_by: GroupByOpt) -> str:
-    """One format of the report; console, markdown and html grouped as asked."""
-    from cmcflex.report.grouping import render
-
-    return render(fmt, report, group_by.value)  # type: ignore[arg-type]
 OutputOpt = Annotated[
     Optional[list[str]],
     typer.Option("--output", "-o", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
@@ -421,6 +403,24 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
 
         print_summary(outcomes, Console(highlight=False))
     raise typer.Exit(combined_exit_code(outcomes))
+
+
+class GroupByOpt(str, Enum):
+    area = "area"
+    ctd = "ctd"
+
+
+GroupByArg = Annotated[
+    GroupByOpt, typer.Option("--group-by", help="Group findings by area (GMP, SPEC, PPQ, CMP, STAB) or by CTD "
+                                                "Module 3 section, in CTD order (console, markdown, html).")
+]
+
+
+def _render(fmt: str, report: "Report", group_by: GroupByOpt) -> str:
+    """One format of the report; console, markdown and html grouped as asked."""
+    from cmcflex.report.grouping import render
+
+    return render(fmt, report, group_by.value)  # type: ignore[arg-type]
 
 
 @app.command()
