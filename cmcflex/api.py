@@ -138,13 +138,15 @@ def build_report(
         lot_series=lot_series(views),
         summaries=summaries(views),
         generated_at=generated_at,
-        rule_facts=rule_facts(rule_list, {f.rule for f in (*open_findings, *waived)}),
+        rule_facts=rule_facts(rule_list, {*result.evaluated, *(f.rule for f in (*open_findings, *waived))}),
     )
 
 
 def rule_facts(rules: Iterable[Rule], fired: set[str]) -> dict[str, RuleFacts]:
-    """The own citations and remedy of each rule in ``fired`` (for formats that describe rules)."""
-    return {r.id: RuleFacts(slug=r.slug, cites=list(r.cites), remedy=r.remedy) for r in rules if r.id in fired}
+    """The own citations, remedy and CTD sections of each rule in ``fired`` (evaluated or with
+    findings), for formats that describe rules."""
+    return {r.id: RuleFacts(slug=r.slug, cites=list(r.cites), remedy=r.remedy, ctd=list(r.ctd))
+            for r in rules if r.id in fired}
 
 
 def check(

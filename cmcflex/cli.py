@@ -420,7 +420,8 @@ def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
 
 def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output: Optional[list[str]],
                output_dir: Optional[Path], phase: Optional[PhaseOpt], target: Optional[PhaseOpt],
-               when: dt.date, follow_links: bool, quiet: bool = False, sarif: object = None) -> None:
+               when: dt.date, follow_links: bool, quiet: bool = False, sarif: object = None,
+               group_by: str = "area") -> None:
     """Check several dossiers (cmcflex.portfolio): a summary table, one report per dossier, combined exit."""
     import json
 
@@ -447,7 +448,7 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
         fail_on=settings.fail_on, rules=tuple(r.id for r in rules), overrides=dict(settings.severity or {}),
         extra_waivers=tuple(extra_waivers), extra_inputs=tuple(extra_inputs), follow_links=follow_links,
         formats=(format,) if output_dir is not None else (), generated_at=generated_at(),
-        configuration=_configuration(settings), sarif=sarif,
+        configuration=_configuration(settings), sarif=sarif, group_by=group_by,
     )
     from cmcflex.progress import portfolio_progress
 
@@ -471,6 +472,17 @@ def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output:
 
         print_summary(outcomes, Console(highlight=False))
     raise typer.Exit(combined_exit_code(outcomes))
+
+
+class GroupByOpt(str, Enum):
+    area = "area"
+    ctd = "ctd"
+
+
+GroupByArg = Annotated[
+    GroupByOpt, typer.Option("--group-by", help="Group findings by area (GMP, SPEC, PPQ, CMP, STAB) or by CTD "
+                                                "Module 3 section, in CTD order (console, markdown, html).")
+]
 
 
 @app.command(cls=HelpCommand)
@@ -506,6 +518,7 @@ def check(
     no_config: NoConfigOpt = False,
     follow_links: FollowLinksOpt = False,
     debug: DebugOpt = False,
+    group_by: GroupByArg = GroupByOpt.area,
 ) -> None:
     """Check a dossier and report its gaps. Exit 0: none at or above --fail-on; 1: gaps; 2: error.
 
@@ -513,9 +526,8 @@ def check(
     Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
     """
     from cmcflex.discovery import is_portfolio
-    from cmcflex.report.formats import BINARY, FORMATS, renderer
-
     from cmcflex.report import sarif
+    from cmcflex.report.grouping import render as render_grouped
 
     when = _parse_date(as_of)
     sarif_options = sarif.options(root=sarif_root, info=not sarif_no_info)
@@ -526,7 +538,7 @@ def check(
                              [*dossiers, *find_dossiers(dossiers)])
         _portfolio(dossiers, settings, format=format.value, output=output, output_dir=output_dir,
                    phase=phase, target=target, when=when, follow_links=follow_links, quiet=quiet,
-                   sarif=sarif_options)
+                   sarif=sarif_options, group_by=group_by.value)
     dossier = dossiers[0]
     outputs = _parse_outputs(output or [], format.value)
     _check_outputs(dossier, outputs)
@@ -536,8 +548,9 @@ def check(
     settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [dossier])
     report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
                        follow_links=follow_links, debug=debug, quiet=quiet)
-    def render(fmt: str) -> str:
-        return sarif.render(report, sarif_options) if fmt == "sarif" else renderer(fmt)(report)
+    def render(fmt: str) -> str | bytes:
+        return (sarif.render(report, sarif_options) if fmt == "sarif"
+                else render_grouped(fmt, report, group_by.value))  # type: ignore[arg-type]
 
     for fmt, path in outputs:
         _write(path, render(fmt))
@@ -546,7 +559,7 @@ def check(
     elif format.value == "console" or any(f == format.value and f != "console" for f, _ in outputs):
         from cmcflex.report.console import new_console, print_report, print_verdict
 
-        (print_verdict if quiet else print_report)(report, new_console())
+        print_verdict(report, new_console()) if quiet else print_report(report, new_console(), group_by.value)
     else:
         from cmcflex.outputs import write_stream
 
@@ -791,6 +804,8 @@ def plan(
     no_config: NoConfigOpt = False,
     follow_links: FollowLinksOpt = False,
     debug: DebugOpt = False,
+    group_by: Annotated[GroupByOpt, typer.Option(
+        "--group-by", help="Group each milestone's new gaps by area or by CTD Module 3 section.")] = GroupByOpt.area,
 ) -> None:
     """Roadmap: the gaps each milestone adds, from now to the pivotal study, the BLA and after approval."""
     from cmcflex.authoring.plan import build_plan, plan_json
@@ -810,13 +825,13 @@ def plan(
             raise
         raise _fail(f"internal error: {exc} (run with --debug for the traceback)") from None
     if format is PlanFormatOpt.json:
-        sys.stdout.write(plan_json(roadmap))
+        sys.stdout.write(plan_json(roadmap, group_by.value))
         return
     from rich.console import Console
 
     from cmcflex.authoring.plan_view import print_plan
 
-    print_plan(roadmap, Console(highlight=False))
+    print_plan(roadmap, Console(highlight=False), group_by.value)
 
 
 class Interrupted(BaseException):

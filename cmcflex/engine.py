@@ -6,10 +6,12 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from cmcflex.ctd import is_section, narrow, ordered
 from cmcflex.dossier.loader import Dossier
 from cmcflex.phases import Phase
 from cmcflex.report.model import Finding, NoRecordsEntry, NotEvaluatedEntry
 from cmcflex.rules.base import Context, Gap, NotEvaluated, Rule, Severity
+from cmcflex.views import material_of
 
 
 class InternalError(Exception):
@@ -102,6 +104,7 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
         remedy=gap.remedy or rule.remedy,
         data=dict(gap.data) if gap.data else None,
         fingerprint=key,
+        ctd=list(sections_of(rule, gap)),
     )
 
 
@@ -119,6 +122,19 @@ def graded(rule: Rule, gap: Gap, phase: Phase) -> Severity:
         raise InternalError(f"rule {rule.id} graded a finding {gap.severity.value} at {phase.value}; it declares "
                             f"{main.value}" + (f", {declared.value}" if declared else "") + " or info")
     return gap.severity
+
+
+def sections_of(rule: Rule, gap: Gap) -> tuple[str, ...]:
+    """The CTD Module 3 sections of a finding: the gap's own, else the rule's, narrowed to the
+    material of the gap or of its specification test's record (3.2.S for drug substance and
+    vector, 3.2.P for drug product)."""
+    if gap.ctd:
+        unknown = [s for s in gap.ctd if not is_section(s)]
+        if unknown:
+            raise InternalError(f"rule {rule.id} files a finding under {', '.join(unknown)}, "
+                                "not a CTD Module 3 section")
+        return ordered(gap.ctd)
+    return narrow(rule.ctd, gap.material or material_of(gap.record))
 
 
 def _grows_by_target(rule: Rule, severity: Severity, ctx: Context, was: Severity | None = None) -> bool:

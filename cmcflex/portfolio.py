@@ -48,6 +48,7 @@ class PortfolioOptions:
     generated_at: str | None = None
     configuration: Configuration | None = None  # shown in every report
     sarif: Any = None                        # cmcflex.report.sarif.SarifOptions of SARIF reports; None: defaults
+    group_by: str = "area"                   # console, markdown, html: by area or by CTD section
 
 
 @dataclass(frozen=True)
@@ -160,14 +161,15 @@ def check_portfolio(
         return [_tracked(outcome, tick) for outcome in pool.imap(_worker, jobs, chunksize=chunks)]
 
 
-def _render(fmt: str, report: Report, options: PortfolioOptions) -> str:
-    from cmcflex.report.formats import renderer
+def _render(fmt: str, report: Report, options: PortfolioOptions) -> str | bytes:
+    """One format of a dossier's report: SARIF with the run's options, the others grouped as asked."""
+    from cmcflex.report.grouping import render
 
     if fmt == "sarif" and options.sarif is not None:
         from cmcflex.report import sarif
 
         return sarif.render(report, options.sarif)
-    return renderer(fmt)(report)
+    return render(fmt, report, options.group_by)  # type: ignore[arg-type]
 
 
 def _tracked(outcome: DossierOutcome, tick: Callable[[], None]) -> DossierOutcome:

@@ -50,6 +50,13 @@ def test_record(material: str, attribute: str) -> str:
     return f"test {material}/{attribute}"
 
 
+def material_of(record: str | None) -> str | None:
+    """The material of a specification test's record (:func:`test_record`); None for another record."""
+    if record is None or not record.startswith("test ") or "/" not in record:
+        return None
+    return record[len("test "):].split("/", 1)[0]
+
+
 def build_spec_index(dossier: Dossier) -> dict[tuple[str, str], SpecRef]:
     """(material, attribute) → the specification test, the first where one is written twice."""
     out: dict[tuple[str, str], SpecRef] = {}

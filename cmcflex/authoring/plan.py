@@ -146,16 +146,37 @@ def by_area(findings: list[Finding]) -> list[tuple[str, str, list[Finding]]]:
     return out
 
 
+def by_ctd(findings: list[Finding]) -> list[tuple[str, str, list[Finding]]]:
+    """(section ids, their titles, findings) per group of CTD Module 3 sections, in CTD order, most
+    severe first; a finding with no section comes last."""
+    from cmcflex import ctd
+    from cmcflex.report.grouping import section_label
+
+    groups: dict[tuple[str, ...], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(tuple(f.ctd), []).append(f)
+    out = []
+    for key, group in sorted(groups.items(), key=lambda item: ctd.sort_key(item[0])):
+        group.sort(key=lambda f: (-f.severity.rank, f.rule, f.file, f.line or 0, f.record or ""))
+        out.append((" ".join(key), " · ".join(section_label(s) for s in key) or "No CTD section", group))
+    return out
+
+
+def grouped(findings: list[Finding], group_by: str = "area") -> list[tuple[str, str, list[Finding]]]:
+    """``by_area`` or ``by_ctd``."""
+    return by_ctd(findings) if group_by == "ctd" else by_area(findings)
+
+
 # ---------------------------------------------------------------------------- JSON
 
 
 def _finding(f: Finding) -> dict[str, Any]:
     return {"rule": f.rule, "area": f.area, "severity": f.severity.value, "title": f.title,
             "message": f.message, "file": f.file, "line": f.line, "record": f.record,
-            "remedy": f.remedy, "fingerprint": f.fingerprint}
+            "remedy": f.remedy, "fingerprint": f.fingerprint, "ctd": list(f.ctd)}
 
 
-def _milestone(m: Milestone) -> dict[str, Any]:
+def _milestone(m: Milestone, group_by: str = "area") -> dict[str, Any]:
     return {
         "milestone": m.key,
         "label": m.label,
@@ -163,15 +184,18 @@ def _milestone(m: Milestone) -> dict[str, Any]:
         "evaluated_phase": m.evaluated_phase.value,
         "open": {"total": len(m.open), **m.counts(m.open)},
         "added": {"total": len(m.added), **m.counts(m.added),
-                  "by_area": {area: [_finding(f) for f in group] for area, _, group in by_area(m.added)}},
+                  "by_area": {area: [_finding(f) for f in group] for area, _, group in by_area(m.added)},
+                  **({"by_ctd": {key: [_finding(f) for f in group] for key, _, group in by_ctd(m.added)}}
+                     if group_by == "ctd" else {})},
         "raised": [{**_finding(r.finding), "was": r.was.value} for r in sorted(
             m.raised, key=lambda r: (r.finding.area, r.finding.rule, r.finding.fingerprint))],
         "closed": sorted(f.fingerprint for f in m.closed),
     }
 
 
-def plan_json(plan: Plan) -> str:
-    """The plan as stable JSON (no timestamps)."""
+def plan_json(plan: Plan, group_by: str = "area") -> str:
+    """The plan as stable JSON (no timestamps); ``group_by="ctd"`` adds each milestone's new gaps
+    by CTD Module 3 sections (``by_ctd``, keyed by the space-separated section ids)."""
     data = {
         "dossier": {"path": plan.path, "product": plan.product, "modality": plan.modality,
                     "phase": plan.phase.value, "pivotal_phase": plan.pivotal_phase.value},
@@ -180,6 +204,6 @@ def plan_json(plan: Plan) -> str:
         "summary": plan.summary(),
         "now": {"evaluated_phase": plan.now.evaluated_phase.value,
                 "open": {"total": len(plan.now.open), **plan.now.counts(plan.now.open)}},
-        "milestones": [_milestone(m) for m in plan.milestones],
+        "milestones": [_milestone(m, group_by) for m in plan.milestones],
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cmcflex.authoring.plan import Milestone, Plan, by_area
+from cmcflex.authoring.plan import Milestone, Plan, grouped
 from cmcflex.report.text import clean
 
 _STYLE = {"blocker": "bold red", "major": "red", "minor": "yellow", "info": "cyan"}
@@ -22,7 +22,7 @@ def _counts(m: Milestone, findings: list) -> str:
     return ", ".join(parts) if parts else "-"
 
 
-def print_plan(plan: Plan, console: Console) -> None:
+def print_plan(plan: Plan, console: Console, group_by: str = "area") -> None:
     console.print(f"[bold]Roadmap for {_safe(plan.product)}[/] ({plan.modality}) · now at "
                   f"{plan.phase.label} · pivotal study: {plan.pivotal_phase.value.replace('_', ' ')} · as of {plan.as_of}")
     console.print(f"Open gaps now: {len(plan.now.open)} ({_counts(plan.now, plan.now.open)})")
@@ -45,8 +45,9 @@ def print_plan(plan: Plan, console: Console) -> None:
                       f"{'' if len(m.added) == 1 else 's'}, {len(m.raised)} raised{closed}")
         if not m.added and not m.raised:
             console.print("  nothing new")
-        for area, title, group in by_area(m.added):
-            console.print(f"  [bold]{area} — {title}[/] ({len(group)})")
+        for key, title, group in grouped(m.added, group_by):
+            heading = title if group_by == "ctd" else f"{key} — {title}"
+            console.print(f"  [bold]{_safe(heading)}[/] ({len(group)})")
             for f in group:
                 where = f"{f.file}:{f.line}" if f.line else f.file
                 console.print(f"    [{_STYLE[f.severity.value]}]{f.severity.value.upper():<7}[/] {f.rule} "

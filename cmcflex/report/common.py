@@ -18,6 +18,7 @@ class FiredRule(NamedTuple):
     area: str
     cites: tuple[str, ...]
     remedy: str
+    ctd: tuple[str, ...] = ()  # the rule's CTD Module 3 sections (a finding may narrow them)
 
 
 def artifact_uri(report: Report, file: str) -> str:
@@ -45,9 +46,9 @@ def fired_rules(report: Report) -> list[FiredRule]:
         if f.rule in seen:
             continue
         known = report.rule_facts.get(f.rule)
-        cites, remedy = ((known.cites, known.remedy) if known is not None and known.slug == f.slug
-                         else (tuple(f.cites), f.remedy))
-        seen[f.rule] = FiredRule(f.rule, f.slug, f.title, f.area, tuple(cites), remedy)
+        cites, remedy, sections = ((known.cites, known.remedy, known.ctd) if known is not None and known.slug == f.slug
+                                   else (tuple(f.cites), f.remedy, tuple(f.ctd)))
+        seen[f.rule] = FiredRule(f.rule, f.slug, f.title, f.area, tuple(cites), remedy, tuple(sections))
     order = [a.value for a in Area]
     return sorted(seen.values(), key=lambda r: (order.index(r.area) if r.area in order else 99, r.id))
 

@@ -13,7 +13,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cmcflex.report.common import approval, area_summary, configuration_parts, note_text
+from cmcflex.report.common import approval, configuration_parts, note_text
+from cmcflex.report.grouping import GroupBy, group_findings, sections_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean, location
 from cmcflex.vocabulary import Area, Severity
@@ -62,6 +63,8 @@ def _finding(f: Finding, waived: bool = False) -> Group:
     lines.append(Text.assemble(("    where  ", "dim"), clean(where)))
     lines.append(Text.assemble(("    cites  ", "dim"), clean("; ".join(f.cites))))
     lines.append(Text.assemble(("    remedy ", "dim"), clean(f.remedy)))
+    if f.ctd:
+        lines.append(Text.assemble(("    CTD    ", "dim"), sections_text(f)))
     if waived:
         lines.append(Text.assemble(("    waived ", "dim"), clean(getattr(f, "waiver_justification", "")),
                                    (f" ({approval(f)})", "dim")))
@@ -80,18 +83,18 @@ def _summary(report: Report) -> Text:
     return text
 
 
-def build(report: Report) -> list:
-    """The renderables of the report, in order."""
+def build(report: Report, group_by: GroupBy = "area") -> list:
+    """The renderables of the report, in order; findings grouped by area or by CTD section."""
     parts: list = [_header(report)]
-    for area in Area:
-        group = [f for f in report.findings if f.area == area.value]
-        digest = area_summary(area, report)
-        if not group and digest is None:
-            continue
-        parts.append(Text(f"\n{area.value} — {area.title} ({len(group)})", style="bold underline"))
-        if digest is not None:
-            parts.append(Text(digest, style="dim"))
-        parts.extend(_finding(f) for f in group)
+    grouping = group_findings(report, group_by)
+    if grouping.notes:
+        parts.append(Text())
+        parts.extend(Text(note, style="dim") for note in grouping.notes)
+    for group in grouping.groups:
+        parts.append(Text(f"\n{group.heading} ({len(group.findings)})", style="bold underline"))
+        if group.digest is not None:
+            parts.append(Text(group.digest, style="dim"))
+        parts.extend(_finding(f) for f in group.findings)
     if not report.findings:
         parts.append(Text("\nNo gaps found at this phase.", style="bold green"))
     if report.waived:
@@ -119,8 +122,8 @@ def new_console(**options: object) -> Console:
     return Console(highlight=False, markup=False, emoji=False, **options)  # type: ignore[arg-type]
 
 
-def print_report(report: Report, console: Console) -> None:
-    for part in build(report):
+def print_report(report: Report, console: Console, group_by: GroupBy = "area") -> None:
+    for part in build(report, group_by):
         console.print(part)
 
 
@@ -137,9 +140,9 @@ def print_verdict(report: Report, console: Console) -> None:
     console.print(verdict_line(report), soft_wrap=True)
 
 
-def render(report: Report) -> str:
+def render(report: Report, group_by: GroupBy = "area") -> str:
     """Plain text (no colour) of the console report, for files."""
     buffer = io.StringIO()
     console = new_console(file=buffer, width=100, color_system=None, force_terminal=False)
-    print_report(report, console)
+    print_report(report, console, group_by)
     return buffer.getvalue()

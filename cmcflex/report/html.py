@@ -13,7 +13,8 @@ from __future__ import annotations
 from html import escape
 
 from cmcflex.report.charts import chart, legend
-from cmcflex.report.common import area_summary, configuration_parts, counts_line, note_text, waiver_text
+from cmcflex.report.common import configuration_parts, counts_line, note_text, waiver_text
+from cmcflex.report.grouping import GroupBy, group_findings, section_rows, sections_text
 from cmcflex.report.model import Finding, LotSeries, Report
 from cmcflex.report.text import clean
 from cmcflex.vocabulary import Area, Severity
@@ -85,6 +86,8 @@ def _finding(f: Finding) -> str:
     parts.append(f'<p><span class="k">where</span> {where}</p>')
     parts.append(f'<p><span class="k">cites</span> {e("; ".join(f.cites))}</p>')
     parts.append(f'<p><span class="k">remedy</span> {e(f.remedy)}</p>')
+    if f.ctd:
+        parts.append(f'<p><span class="k">CTD</span> {e(sections_text(f))}</p>')
     if waived:
         parts.append(f'<p><span class="k">waived</span> {e(waiver_text(f))}</p>')
     parts.append("</div>")
@@ -100,6 +103,19 @@ def _summary(report: Report) -> str:
         cells.append(sum(1 for f in report.waived if f.area == area.value))
         rows.append(f"<tr><td>{area.value} — {e(area.title)}</td>"
                     + "".join(f'<td class="n">{n}</td>' for n in cells) + "</tr>")
+    total = [report.counts.get(s.value, 0) for s in sevs] + [report.counts.get("waived", 0)]
+    rows.append('<tr class="total"><td>Total</td>' + "".join(f'<td class="n">{n}</td>' for n in total) + "</tr>")
+    rows.append("</tbody></table>")
+    return "".join(rows)
+
+
+def _section_summary(report: Report) -> str:
+    """The summary table by CTD section (``--group-by ctd``)."""
+    sevs = list(reversed(list(Severity)))
+    head = "".join(f"<th>{s.value.capitalize()}</th>" for s in sevs)
+    rows = [f"<table><thead><tr><th>CTD section</th>{head}<th>Waived</th></tr></thead><tbody>"]
+    rows += [f"<tr><td>{e(label)}</td>" + "".join(f'<td class="n">{n}</td>' for n in [*counts, waived]) + "</tr>"
+             for label, counts, waived in section_rows(report)]
     total = [report.counts.get(s.value, 0) for s in sevs] + [report.counts.get("waived", 0)]
     rows.append('<tr class="total"><td>Total</td>' + "".join(f'<td class="n">{n}</td>' for n in total) + "</tr>")
     rows.append("</tbody></table>")
@@ -148,7 +164,7 @@ def _signoff(report: Report) -> str:
             f"<tbody>{rows}</tbody></table></section>")
 
 
-def render(report: Report) -> str:
+def render(report: Report, group_by: GroupBy = "area") -> str:
     d = report.dossier
     verdict = "PASS" if report.verdict == "pass" else "FAIL"
     out = [
@@ -163,8 +179,8 @@ def render(report: Report) -> str:
         f'<h1><span class="product">{e(d.product)}</span> <span class="verdict {report.verdict}">{verdict}</span></h1>',
         _meta(report),
         f"<p>{e(counts_line(report))}</p>",
-        "<h2>Summary by area</h2>",
-        _summary(report),
+        "<h2>Summary by CTD section</h2>" if group_by == "ctd" else "<h2>Summary by area</h2>",
+        _section_summary(report) if group_by == "ctd" else _summary(report),
     ]
     if report.severity_overrides:
         out.append("<p class=\"note\">Severity overrides from configuration: " + ", ".join(
@@ -172,14 +188,13 @@ def render(report: Report) -> str:
     out.append("<h2>Findings</h2>")
     if not report.findings:
         out.append("<p>No gaps found at this phase.</p>")
-    for area in Area:
-        group = [f for f in report.findings if f.area == area.value]
-        digest = area_summary(area, report)
-        if group or digest is not None:
-            out.append(f"<h3>{area.value} — {e(area.title)} ({len(group)})</h3>")
-            if digest is not None:
-                out.append(f'<p class="digest">{e(digest)}</p>')
-            out.extend(_finding(f) for f in group)
+    grouping = group_findings(report, group_by)
+    out.extend(f'<p class="digest">{e(note)}</p>' for note in grouping.notes)
+    for group in grouping.groups:
+        out.append(f"<h3>{e(group.heading)} ({len(group.findings)})</h3>")
+        if group.digest is not None:
+            out.append(f'<p class="digest">{e(group.digest)}</p>')
+        out.extend(_finding(f) for f in group.findings)
     if report.waived:
         out.append(f"<h2>Waived ({len(report.waived)})</h2>")
         out.extend(_finding(f) for f in report.waived)

@@ -14,6 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from cmcflex.report.common import note_text, waiver_text, where
+from cmcflex.report.grouping import sections_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean
 from cmcflex.vocabulary import Area, Severity
@@ -35,6 +36,8 @@ def _timestamp(report: Report) -> str:
 def _describe(f: Finding) -> str:
     lines = [f"[{f.severity.value}] {f.rule} {f.message}", f"  where:  {where(f)}",
              f"  cites:  {'; '.join(f.cites)}", f"  remedy: {f.remedy}"]
+    if f.ctd:
+        lines.append(f"  ctd:    {sections_text(f)}")
     if f.default_severity is not None:
         lines.append(f"  note:   severity set by configuration; default {f.default_severity.value}")
     return "\n".join(lines)
@@ -56,6 +59,15 @@ def _properties(report: Report, suite: ET.Element) -> None:
     pairs += [(f"sha256.{i.file}", i.sha256) for i in report.inputs]
     for name, value in pairs:
         ET.SubElement(props, "property", name=_x(name), value=_x(value))
+
+
+def _ctd_properties(suite: ET.Element, report: Report, rule_ids: list[str]) -> None:
+    """``ctd.RULE-ID``: the CTD Module 3 sections of each fired rule of the suite, space-separated."""
+    props = suite.find("properties")
+    for rule_id in rule_ids:
+        known = report.rule_facts.get(rule_id)
+        if props is not None and known is not None and known.ctd:
+            ET.SubElement(props, "property", name=f"ctd.{rule_id}", value=" ".join(known.ctd))
 
 
 def _area_of(rule_id: str) -> str:
@@ -82,6 +94,7 @@ def to_element(report: Report) -> ET.Element:
                            time="0", package="cmcflex", id=str(suite_id))
         root.append(suite)
         _properties(report, suite)
+        _ctd_properties(suite, report, [r for r in report.rules_evaluated if _area_of(r) == area])
         tests = failures = skipped = 0
         below: list[str] = []
         for rule_id in (r for r in report.rules_evaluated if _area_of(r) == area):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from cmcflex.report.common import area_summary, configuration_parts, counts_line, note_text, phase_text, waiver_text
+from cmcflex.report.common import configuration_parts, counts_line, note_text, phase_text, waiver_text
+from cmcflex.report.grouping import GroupBy, group_findings, section_rows, sections_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean
 from cmcflex.vocabulary import Area, Severity
@@ -48,6 +49,8 @@ def _finding(f: Finding) -> list[str]:
         head += f" _(severity set by configuration; default {f.default_severity.value})_"
     lines = [head, f"  - where: {_code(clean(loc))}" + (f" · {md(f.record)}" if f.record else ""),
              f"  - cites: {md('; '.join(f.cites))}", f"  - remedy: {md(f.remedy)}"]
+    if f.ctd:
+        lines.append(f"  - CTD: {md(sections_text(f))}")
     waived = getattr(f, "waiver_justification", None)
     if waived is not None:
         lines.append(f"  - waived: {md(waiver_text(f))}")
@@ -67,7 +70,19 @@ def _table(report: Report) -> list[str]:
     return lines
 
 
-def render(report: Report) -> str:
+def _section_table(report: Report) -> list[str]:
+    """The summary table by CTD section (``--group-by ctd``)."""
+    sevs = list(reversed(list(Severity)))
+    lines = ["| CTD section | " + " | ".join(s.value.capitalize() for s in sevs) + " | Waived |",
+             "|---|" + "---:|" * (len(sevs) + 1)]
+    lines += [f"| {md(label)} | " + " | ".join(str(n) for n in [*counts, waived]) + " |"
+              for label, counts, waived in section_rows(report)]
+    total = [report.counts.get(s.value, 0) for s in sevs] + [report.counts.get("waived", 0)]
+    lines.append("| **Total** | " + " | ".join(f"**{n}**" for n in total) + " |")
+    return lines
+
+
+def render(report: Report, group_by: GroupBy = "area") -> str:
     d = report.dossier
     verdict = "✅ PASS" if report.verdict == "pass" else "❌ FAIL"
     out = [
@@ -81,7 +96,7 @@ def render(report: Report) -> str:
         "",
         " · ".join(f"**{label}:** {md(text)}" for label, text in configuration_parts(report)),
         "",
-        *_table(report),
+        *(_section_table(report) if group_by == "ctd" else _table(report)),
     ]
     if report.severity_overrides:
         out += ["", "**Severity overrides (configuration):** " + ", ".join(
@@ -89,16 +104,16 @@ def render(report: Report) -> str:
     out += ["", "### Findings", ""]
     if not report.findings:
         out.append("No gaps found at this phase.")
-    for area in Area:
-        group = [f for f in report.findings if f.area == area.value]
-        digest = area_summary(area, report)
-        if group or digest:
-            out += [f"#### {area.value} — {area.title} ({len(group)})", ""]
-            if digest:
-                out += [md(digest), ""]
-            for f in group:
-                out += _finding(f)
-            out.append("")
+    grouping = group_findings(report, group_by)
+    for note in grouping.notes:
+        out += [md(note), ""]
+    for group in grouping.groups:
+        out += [f"#### {md(group.heading)} ({len(group.findings)})", ""]
+        if group.digest:
+            out += [md(group.digest), ""]
+        for f in group.findings:
+            out += _finding(f)
+        out.append("")
     if report.waived:
         out += ["", f"<details><summary>Waived ({len(report.waived)})</summary>", ""]
         for f in report.waived:

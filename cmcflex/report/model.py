@@ -31,6 +31,7 @@ class Finding(_Frozen):
     remedy: str
     data: dict[str, Any] | None = None
     fingerprint: str
+    ctd: list[str] = []  # CTD Module 3 sections (ICH M4Q(R1) ids, cmcflex.ctd), in CTD order
 
 
 class WaivedFinding(Finding):
@@ -158,6 +159,8 @@ class RuleFacts(_Frozen):
     slug: str
     cites: list[str]
     remedy: str
+    ctd: list[str] = []
+    """The rule's CTD Module 3 sections (its findings may be narrowed to one material's)."""
 
 
 class Report(_Frozen):

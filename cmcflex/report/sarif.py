@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from cmcflex import ctd
 from cmcflex.report.common import FiredRule, all_findings, artifact_uri, fired_rules, note_text, severity_note
 from cmcflex.report.model import Finding, Report, WaivedFinding
 from cmcflex.paths import display_path
@@ -93,7 +94,28 @@ def anchor(rule_id: str) -> str:
     return rule_id.lower()
 
 
-def _rule(rule: FiredRule, report: Report, opts: SarifOptions) -> dict[str, Any]:
+def _taxa(report: Report, rules: list[FiredRule]) -> dict[str, int]:
+    """The CTD sections this log refers to, in CTD order → their index among the taxonomy's taxa."""
+    used = ctd.ordered([*(s for r in rules for s in r.ctd), *(s for f in all_findings(report) for s in f.ctd)])
+    return {s: i for i, s in enumerate(used)}
+
+
+def _taxonomy(taxa: dict[str, int]) -> dict[str, Any]:
+    """The CTD Module 3 sections as a SARIF taxonomy (results and rules refer to its taxa)."""
+    return {
+        "name": ctd.TAXONOMY,
+        "organization": "ICH",
+        "shortDescription": {"text": f"CTD Module 3 (Quality) sections: {ctd.SOURCE}"},
+        "taxa": [{"id": s, "name": ctd.title(s) if ctd.is_section(s) else s,
+                  "shortDescription": {"text": ctd.label(s) if ctd.is_section(s) else s}} for s in taxa],
+    }
+
+
+def _taxon_refs(sections: tuple[str, ...] | list[str], taxa: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"id": s, "index": taxa[s], "toolComponent": {"name": ctd.TAXONOMY, "index": 0}} for s in sections]
+
+
+def _rule(rule: FiredRule, report: Report, opts: SarifOptions, taxa: dict[str, int] | None = None) -> dict[str, Any]:
     cites = "; ".join(rule.cites)
     text = f"{rule.title}.\nRemedy: {rule.remedy}\nCites: {cites}"
     markdown = (f"**{rule.title}**\n\n**Remedy:** {rule.remedy}\n\n**Cites:** {cites}\n\n"
@@ -108,10 +130,13 @@ def _rule(rule: FiredRule, report: Report, opts: SarifOptions) -> dict[str, Any]
         "help": {"text": text, "markdown": markdown},
         "defaultConfiguration": {"level": LEVEL[first.default_severity or first.severity]},
         "properties": {"area": rule.area, "cites": list(rule.cites), "tags": ["cmc", rule.area.lower()]},
+        **({"relationships": [{"target": ref, "kinds": ["relevant"]} for ref in _taxon_refs(rule.ctd, taxa)]}
+           if rule.ctd and taxa is not None else {}),
     } | ({"helpUri": f"{opts.docs}#{anchor(rule.id)}"} if opts.docs else {})
 
 
-def _result(f: Finding, report: Report, index: dict[str, int], opts: SarifOptions) -> dict[str, Any]:
+def _result(f: Finding, report: Report, index: dict[str, int], opts: SarifOptions,
+            taxa: dict[str, int] | None = None) -> dict[str, Any]:
     location: dict[str, Any] = {"artifactLocation": _location(report, f.file, opts.root)}
     if f.line:
         location["region"] = {"startLine": f.line}
@@ -134,6 +159,9 @@ def _result(f: Finding, report: Report, index: dict[str, int], opts: SarifOption
         "partialFingerprints": {"cmcflex/v1": f.fingerprint},
         "properties": properties,
     }
+    if f.ctd and taxa is not None:
+        properties["ctd"] = list(f.ctd)
+        result["taxa"] = _taxon_refs(f.ctd, taxa)
     if isinstance(f, WaivedFinding):
         suppression: dict[str, Any] = {"kind": "external", "status": "accepted",
                                        "justification": clean(f.waiver_justification)}
@@ -177,6 +205,7 @@ def to_dict(report: Report, opts: SarifOptions | None = None) -> dict[str, Any]:
         report = _without_info(report)
     rules = fired_rules(report)
     index = {r.id: i for i, r in enumerate(rules)}
+    taxa = _taxa(report, rules)
     invocation: dict[str, Any] = {
         "executionSuccessful": True,
         "toolExecutionNotifications": _notifications(report, opts),
@@ -191,15 +220,17 @@ def to_dict(report: Report, opts: SarifOptions | None = None) -> dict[str, Any]:
             "shortDescription": {"text": "BLA readiness checks for cell and gene therapy CMC dossiers."},
             "fullDescription": {"text": DESCRIPTION},
             **({"informationUri": opts.docs} if opts.docs else {}),
-            "rules": [_rule(r, report, opts) for r in rules],
+            "rules": [_rule(r, report, opts, taxa) for r in rules],
             "properties": {"ruleset": report.tool.ruleset},
+            **({"supportedTaxonomies": [{"name": ctd.TAXONOMY, "index": 0}]} if taxa else {}),
         }},
+        **({"taxonomies": [_taxonomy(taxa)]} if taxa else {}),
         "invocations": [invocation],
         "artifacts": [
             {"location": _location(report, i.file, opts.root), "length": i.bytes, "hashes": {"sha-256": i.sha256}}
             for i in report.inputs
         ],
-        "results": [_result(f, report, index, opts) for f in all_findings(report)],
+        "results": [_result(f, report, index, opts, taxa) for f in all_findings(report)],
         "columnKind": "unicodeCodePoints",
         "properties": {
             "product": report.dossier.product,

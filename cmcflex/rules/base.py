@@ -13,6 +13,7 @@ import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
+from cmcflex.ctd import is_section, ordered
 from cmcflex.phases import PHASES, Phase
 from cmcflex.vocabulary import Area, Severity
 
@@ -65,6 +66,12 @@ class Gap(NamedTuple):
     severity: Severity | None = None
     remedy: str | None = None
     cites: tuple[str, ...] | None = None
+    ctd: tuple[str, ...] | None = None
+    """The CTD Module 3 sections of this record where they differ from the rule's."""
+    material: str | None = None
+    """The material the record concerns (drug_substance, vector, drug_product, ...): the finding
+    keeps the rule's 3.2.S or 3.2.P sections accordingly; a specification test's record
+    (``test drug_product/potency``) names its material itself."""
 
 
 class NotEvaluated(NamedTuple):
@@ -110,6 +117,8 @@ class Rule(NamedTuple):
     the lower grade by phase, shown beside the main one in `rules`, `explain` and the docs."""
     grading: str = ""
     """One sentence on which parts of the check take which grade (for `explain` and the docs)."""
+    ctd: tuple[str, ...] = ()
+    """The CTD Module 3 sections (ICH M4Q(R1) ids, :mod:`cmcflex.ctd`) its findings belong to."""
 
     def applies_at(self, phase: Phase) -> bool:
         return phase in self.severity
@@ -137,6 +146,9 @@ class Registry:
             raise ValueError(f"rule {rule.id} declares partial grades without grading (which parts take them)")
         if not set(rule.partial) <= set(rule.severity):
             raise ValueError(f"rule {rule.id} declares partial grades at phases where it does not apply")
+        unknown = [s for s in rule.ctd if not is_section(s)]
+        if unknown:
+            raise ValueError(f"rule {rule.id} names {', '.join(unknown)}, not a CTD Module 3 section of ICH M4Q(R1)")
         self._rules[rule.id] = rule
         return rule
 
@@ -169,12 +181,13 @@ def rule(
     partial: Mapping[Phase, Severity] | None = None,
     grading: str = "",
     registry: Registry = REGISTRY,
+    ctd: tuple[str, ...] = (),
 ) -> Callable[[Check], Check]:
     """Declare a rule: metadata beside its check function, added to the registry."""
 
     def register(check: Check) -> Check:
         registry.add(Rule(id, slug, title, area, dict(severity), tuple(cites), remedy, why, check,
-                          dict(partial or {}), grading))
+                          dict(partial or {}), grading, ordered(ctd)))
         return check
 
     return register

@@ -18,7 +18,7 @@ from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.lots import LotResult, StabilityPoint
 from cmcflex.dossier.models import PreviousVersion, Specification
 from cmcflex.phases import Phase
-from cmcflex.views import SpecRef, test_record
+from cmcflex.views import SpecRef, material_of, test_record  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     from cmcflex.views import DossierViews

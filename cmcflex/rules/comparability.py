@@ -348,6 +348,7 @@ def compare_attribute(
            "comparability data the change needs.",
     why="The risk assessment is what makes a proportionate comparability package acceptable: without it "
         "neither the reviewer nor the sponsor can tell whether a change is minor.",
+    ctd=("3.2.S.2.6", "3.2.P.2.3"),
 )
 def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     changes = _changes(d)
@@ -390,6 +391,7 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="Clinical data gathered on one process support another only through a comparability "
         "demonstration; the 2026 flexibility lets a minor change rest on a proportionate summary, "
         "but not a moderate or major one.",
+    ctd=("3.2.S.2.6", "3.2.P.2.3"),
 )
 def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     changes = _changes(d)
@@ -446,6 +448,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
            "protocol before testing post-change lots; record `criteria_predefined: true`.",
     why="Criteria chosen after the data are seen can be fitted to any result, so a post hoc "
         "comparability conclusion carries little weight.",
+    ctd=("3.2.S.2.6", "3.2.P.2.3"),
 )
 def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     changes = _changes(d)
@@ -521,6 +524,7 @@ _WEAK_REMEDY = (
         "study's method from lots.csv (quality range mean ± 3 SD, TOST with a 1.5 SD margin, or min–max) "
         "and flags a claim the data contradict. A contradiction is flagged even for a minor change, "
         "because data showing a difference mean the change was not minor.",
+    ctd=("3.2.S.2.6", "3.2.P.2.3"),
 )
 def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     changes = _changes(d)
@@ -634,6 +638,7 @@ def _weak_words(results: list[Comparison], lead: bool = True) -> str:
     why="When quality data cannot show that pre- and post-change product are comparable, clinical "
         "experience with the old process no longer supports the new one without a bridge. A study's own "
         "negative or inconclusive result is flagged even for a minor change.",
+    ctd=("3.2.S.2.6", "3.2.P.2.3"),
 )
 def bridge_when_not_comparable(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     changes = _changes(d)
@@ -664,6 +669,7 @@ def bridge_when_not_comparable(d: Dossier, ctx: Context) -> Iterator[Outcome]:
            "`pre_lots`), so that the pivotal clinical data support the commercial process.",
     why="After the pivotal study, the clinical evidence rests on pivotal material; a late major change "
         "compared only against earlier or development lots leaves the commercial product unlinked to it.",
+    ctd=("3.2.S.2.6", "3.2.P.2.3"),
 )
 def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     changes = _changes(d)
@@ -709,6 +715,7 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="Healthy-donor cells can behave differently from patient cells in manufacture, so a "
         "comparability study of an autologous product on healthy-donor material alone may miss the "
         "difference that matters.",
+    ctd=("3.2.S.2.6", "3.2.P.2.3"),
 )
 def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not d.autologous:
@@ -766,6 +773,7 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
            "a minor one.",
     why="Distributing product made with a major change before FDA approves the supplement violates "
         "21 CFR 601.12(b); the reporting category decides when product may ship.",
+    ctd=("3.2.S.2.6", "3.2.P.2.3"),
 )
 def reporting_category(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     changes = _changes(d)

@@ -212,6 +212,7 @@ def _site_index(d: Dossier, site_id: str) -> int:
         "is not expected before product is made for phase 2/3 trials — but from then on it is, "
         "so phase 2/3, PPQ and commercial lots made under the Phase 1 guidance fall short of CGMP."
     ),
+    ctd=("3.2.S.2.1", "3.2.P.3.1"),
 )
 def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     """P1: the Phase 1 regime note (per phase_1_guidance site). Every phase: later-phase lots
@@ -305,6 +306,7 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         "production and whose responsibilities are written; this holds from phase 1, where the "
         "Phase 1 guidance accepts a QC function in place of a full quality unit."
     ),
+    ctd=("3.2.S.2.1", "3.2.P.3.1"),
 )
 def quality_unit_independent(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.gmp is None:
@@ -359,6 +361,7 @@ def quality_unit_independent(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         "Without written procedures and batch records no one can show how a lot was made, "
         "investigate a failure, or reproduce the process; even phase 1 manufacture must be recorded."
     ),
+    ctd=("3.2.S.2.2", "3.2.P.3.3"),
 )
 def written_procedures_and_records(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     yield from _controls_rule(d, ("written_procedures", "batch_records"))
@@ -381,6 +384,7 @@ def written_procedures_and_records(d: Dossier, ctx: Context) -> Iterator[Outcome
         "Cell and gene therapy processes are largely manual; operators who are not trained and "
         "qualified on the procedures are a direct risk to sterility and to the product."
     ),
+    ctd=("3.2.S.2.1", "3.2.P.3.1"),
 )
 def personnel_training(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     yield from _controls_rule(d, ("personnel_training",))
@@ -403,6 +407,7 @@ def personnel_training(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         "Unexplained discrepancies and failing results must be investigated before a lot is "
         "released; without a procedure, investigations are inconsistent or do not happen."
     ),
+    ctd=("3.2.S.2.1", "3.2.P.3.1"),
 )
 def deviations_and_oos_investigated(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     yield from _controls_rule(d, ("deviation_management", "oos_investigation"))
@@ -426,6 +431,7 @@ def deviations_and_oos_investigated(d: Dossier, ctx: Context) -> Iterator[Outcom
         "before they are made; otherwise comparability of clinical and commercial material "
         "cannot be shown."
     ),
+    ctd=("3.2.S.2.1", "3.2.P.3.1"),
 )
 def change_control(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     yield from _controls_rule(d, ("change_control",))
@@ -448,6 +454,7 @@ def change_control(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         "Process and test results are only meaningful when the equipment producing them is "
         "shown to be fit for purpose, clean and calibrated."
     ),
+    ctd=("3.2.A.1",),
 )
 def equipment_qualified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     yield from _controls_rule(d, ("equipment_qualification",))
@@ -477,6 +484,7 @@ def equipment_qualified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         "of the aseptic environment — shown by monitoring, trending and investigated excursions — "
         "is what assures sterility."
     ),
+    ctd=("3.2.A.1",),
 )
 def environmental_monitoring(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     reason = _controls_missing(d, ("environmental_monitoring",))
@@ -556,6 +564,7 @@ def _longest_clean_streak(runs: Sequence[AsepticProcessSimulation]) -> int:
         "sterilized), and the process simulation is the evidence that the aseptic process, "
         "operators and suite can make a sterile product."
     ),
+    ctd=("3.2.S.2.5", "3.2.P.3.5", "3.2.A.1"),
 )
 def aseptic_process_simulation(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     """Latest run per suite: within 6 months, no contamination, worst case; BLA+: initial runs."""
@@ -725,6 +734,7 @@ _DI_REMEDY = {
         "without audit trails, validated systems and attributable logins their integrity "
         "cannot be shown, a frequent basis of inspection findings."
     ),
+    ctd=("3.2.S.2.1", "3.2.P.3.1"),
 )
 def data_integrity(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     reason = _controls_missing(d, ("data_integrity",))
@@ -783,6 +793,7 @@ def _is_cell_starting_material(m: Material) -> bool:
         "or virally cleared; human cells used as the starting material are outside this check "
         "(donor eligibility, GMP-014, covers them, as the FDA draft guidance excludes them)."
     ),
+    ctd=("3.2.S.2.3", "3.2.P.4.5", "3.2.A.2"),
 )
 def human_animal_materials_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     reason = _materials_or_reason(d, "risk assessments of human- and animal-derived materials")
@@ -800,6 +811,7 @@ def human_animal_materials_assessed(d: Dossier, ctx: Context) -> Iterator[Outcom
                 record=f"material {m.name}",
                 cites=None if ctx.phase >= Phase.BLA else (DERIVED_MATERIALS_2024, USP_1043),
                 data={"material": m.name, "origin": m.origin.value, "role": m.role.value},
+                ctd=("3.2.P.4.5", "3.2.A.2") if m.role is MaterialRole.EXCIPIENT else ("3.2.S.2.3", "3.2.A.2"),
             )
 
 
@@ -822,6 +834,7 @@ def human_animal_materials_assessed(d: Dossier, ctx: Context) -> Iterator[Outcom
         "commercial product; at phase 1 and 2 a qualified research-grade material is fine, from "
         "pivotal manufacture on it must be replaced or justified."
     ),
+    ctd=("3.2.S.2.3",),
 )
 def research_grade_materials(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     reason = _materials_or_reason(d, "research-grade materials")
@@ -869,6 +882,7 @@ def research_grade_materials(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         "source is covered by donor eligibility and chain of identity) is treated as critical, "
         "since each touches the product or its container."
     ),
+    ctd=("3.2.S.2.3",),
 )
 def suppliers_qualified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     reason = _materials_or_reason(d, "supplier qualification of critical materials")
@@ -996,6 +1010,7 @@ def _plural(ids: Sequence[str], one: str, many: str) -> str:
         "from them; the donor must be determined eligible, fully tested and the cells released "
         "from quarantine before use, at every phase."
     ),
+    ctd=("3.2.S.2.3", "3.2.A.2"),
 )
 def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     """Allogeneic only; per donor what is missing, with the lots made from it."""
@@ -1113,6 +1128,7 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         "Each lot of an autologous product is made for one patient from that patient's cells; a "
         "mix-up gives a patient someone else's cells, so identity must be controlled end to end."
     ),
+    ctd=("3.2.S.2.2", "3.2.P.3.3"),
 )
 def chain_of_identity(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not d.autologous:
@@ -1139,6 +1155,7 @@ def chain_of_identity(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         "The owner remains responsible for the CGMP compliance of work done by a contract site; "
         "a written quality agreement is how the responsibilities are divided and enforced."
     ),
+    ctd=("3.2.S.2.1", "3.2.P.3.1"),
 )
 def third_party_quality_agreement(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not d.info.sites:
@@ -1173,6 +1190,7 @@ def third_party_quality_agreement(d: Dossier, ctx: Context) -> Iterator[Outcome]
         "(21 CFR 601.20(d)); unresolved facility observations have been a recurring reason for "
         "complete response letters to cell and gene therapy BLAs."
     ),
+    ctd=("3.2.S.2.1", "3.2.P.3.1"),
 )
 def inspection_readiness(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not d.info.sites:

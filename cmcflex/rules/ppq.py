@@ -164,6 +164,7 @@ def _ids(lots: list[Lot]) -> str:
            "the first PPQ lot is made.",
     why="Stage 2 of process validation is run under a written, pre-approved protocol; without one "
         "there is no evidence that the commercial process performs as designed.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
 )
 def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if _protocol(d) is None:
@@ -193,6 +194,7 @@ def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="No fixed number of PPQ lots is required; the number must rest on process knowledge and "
         "data, and under the 2026 CBER flexibility fewer than three lots is acceptable only with "
         "such a justification.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
 )
 def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
@@ -294,6 +296,7 @@ def _join(items: list[str]) -> str:
            "statistical methods, and deviation handling.",
     why="The 2011 process validation guidance lists what a PPQ protocol must specify; a protocol "
         "without them cannot show the process is in control.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
 )
 def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
@@ -331,6 +334,7 @@ def protocol_elements(d: Dossier, ctx: Context) -> Iterator[Outcome]:
            "and set protocol.approved_by_quality_unit: true.",
     why="The quality unit must approve the protocol before PPQ starts; an unapproved protocol does "
         "not bind the acceptance criteria in advance.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
 )
 def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
@@ -371,6 +375,7 @@ def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="Concurrent release lets patients receive PPQ lots before the PPQ report is complete; the "
         "2026 CBER flexibility allows it when the protocol justifies it, holds each lot to all "
         "release criteria, and plans for a PPQ failure.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
 )
 def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
@@ -443,6 +448,7 @@ def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="Patient cells vary more than healthy-donor cells (prior therapy, disease state); a PPQ "
         "run only on healthy-donor material may not show the process performs on the material it "
         "will meet commercially.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
 )
 def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not d.autologous:
@@ -511,6 +517,7 @@ def _material(kind: str) -> str:
     why="PPQ only means something when it runs in qualified facilities and equipment, with "
         "trained staff, verified materials, validated methods, a current aseptic process "
         "simulation and validated hold times and shipping.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
 )
 def prerequisites_met(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
@@ -590,6 +597,7 @@ def _first_key(d: Dossier, parent: tuple[str, ...], keys: list[str]) -> Location
            "validated.",
     why="The BLA rests on PPQ showing the commercial process consistently makes product that "
         "meets its specification; failing lots, missing lots or an open report leave that unshown.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
 )
 def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
@@ -708,6 +716,7 @@ def _attr(d: Dossier, f: OutOfSpec) -> str:
            "ppq.yaml continued_process_verification.",
     why="After PPQ, stage 3 verification keeps showing the process stays in control and detects "
         "drift across commercial lots.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
 )
 def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.ppq is None:
@@ -739,6 +748,7 @@ def continued_process_verification(d: Dossier, ctx: Context) -> Iterator[Outcome
            "scale and plan PPQ at the commercial one.",
     why="PPQ qualifies the commercial process as it will run: at the commercial site, with its "
         "equipment, staff and scale.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
 )
 def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)

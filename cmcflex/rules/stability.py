@@ -99,6 +99,7 @@ def _long_term(d: Dossier) -> list[StabilityPoint]:
     why="Clinical material must stay within its specification while stored and used in the trial. "
         "cmcflex reads this as: some long-term (real-time) data exist in stability.csv, and, when "
         "dossier.yaml claims an in-use period, in_use points reach that period.",
+    ctd=("3.2.S.7.1", "3.2.P.8.1"),
 )
 def supports_clinical_use(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     points = d.stability or []
@@ -134,6 +135,7 @@ def supports_clinical_use(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     grading="A dossier.yaml that does not record the claimed shelf life is info (what the data must "
             "support is not shown), as is a claim covered only by lots whose process is not recorded; "
             "a claim the real-time data on commercial-process lots do not reach takes the phase's grade.",
+    ctd=("3.2.S.7.1", "3.2.P.8.1"),
 )
 def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     claim = d.info.shelf_life
@@ -200,6 +202,7 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     grading="Fewer than 3 commercial-process lots with a justification is info; so is a count that "
             "reaches 3 only with lots whose process is not recorded (not shown). An unjustified "
             "shortfall takes the phase's grade.",
+    ctd=("3.2.S.7.3", "3.2.P.8.3"),
 )
 def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     long_term = _long_term(d)
@@ -272,6 +275,7 @@ def _is_potency(views: DossierViews, point: StabilityPoint) -> bool:
     remedy="Add the potency assay to the stability protocol at every time point.",
     why="Loss of biological activity is the change most likely to matter for a cell or gene therapy; "
         "ICH Q5C expects potency in the stability-indicating profile.",
+    ctd=("3.2.S.7.1", "3.2.P.8.1"),
 )
 def potency_on_stability(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.stability is None:
@@ -300,6 +304,7 @@ def potency_on_stability(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="The shelf life is the time during which the product is expected to meet its specification; "
         "a long-term result within the claim (or an in-use result within the in-use period) outside "
         "the shelf-life criterion (else the release criterion) contradicts the claim.",
+    ctd=("3.2.S.7.3", "3.2.P.8.3"),
 )
 def stability_results_in_spec(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.stability is None:

@@ -63,6 +63,7 @@ def _interval_log(test: SpecTest) -> bool:
     "states its text but not its basis (a free-text justification), or its basis but no text, is "
     "info (the other part is not shown); a compendial basis needs no text (the compendium is the "
     "justification).",
+    ctd=("3.2.S.4.5", "3.2.P.5.6"),
 )
 def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(ctx.views):
@@ -114,6 +115,7 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     grading="A wider limit justified in text whose basis is left out is info (the basis is not "
     "shown); one with no justification, or a basis that is none of safety, compendial, mechanistic "
     "or platform, takes the phase's grade.",
+    ctd=("3.2.S.4.5", "3.2.P.5.6"),
 )
 def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
@@ -222,6 +224,7 @@ _METHOD_WORDS = {
     "experience and add a post-approval re-evaluation plan (reevaluation: {after_lots, method}).",
     why="A limit called statistical is only as good as the lots and the interval behind it; with "
     "few lots the interval is wide and uninformative, and a reviewer will recompute it.",
+    ctd=("3.2.S.4.5", "3.2.P.5.6"),
 )
 def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     stat_refs = [r for r in _refs(ctx.views) if _bases(r.test) & STAT_BASES]
@@ -331,6 +334,7 @@ def _summary_words(fig: dict[str, Any], unit: str | None) -> str:
     "<e.g. '95 % confidence / 99 % coverage tolerance interval of all released lots'>}.",
     why="A post-approval commitment to revisit a limit is only checkable when it says when (after "
     "how many lots) and how the limit will be re-derived.",
+    ctd=("3.2.S.4.5", "3.2.P.5.6"),
 )
 def reevaluation_plan_complete(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for i, j, spec, test in d.spec_tests():

@@ -56,6 +56,7 @@ from cmcflex.rules.specifications.wording import (
     "clinical outcome of those lots was.",
     why="A criterion that would have failed lots that patients received and that supported efficacy "
     "contradicts the clinical evidence it is meant to protect.",
+    ctd=("3.2.S.4.4", "3.2.S.4.5", "3.2.P.5.4", "3.2.P.5.6"),
 )
 def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
@@ -159,6 +160,7 @@ EXCEPTION_REMEDY = (
     "without them (21 CFR 211.165(a)).",
     why="Releasing a lot that fails its specification is acceptable only through a documented "
     "exception; otherwise the specification is not controlling what patients receive.",
+    ctd=("3.2.S.4.4", "3.2.P.5.4"),
 )
 def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
@@ -204,7 +206,8 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for lot_id in sorted(exceptions | set(failures)):
         lot = table.lot(lot_id)
         assert lot is not None
-        yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed, by_test)
+        yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed,
+                           by_test)._replace(material=lot.material)
     yield from _unshown_conformance(unshown, assumed, versions)
     yield from _missing_results(d, ctx.views, released, assumed, versions)
     if unjudged:
@@ -361,11 +364,11 @@ def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterio
                       f"conformance to today's '{criterion.describe()}' ({why}); lots.csv does not record the "
                       f"specification version it was released against ({found.how}).",
                       Location(res.file, res.line), record=f"lot {res.lot_id}", remedy=UNRECORDED_REMEDY,
-                      data=data, severity=I)
+                      data=data, severity=I, material=ref.spec.material)
             continue
         yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
                   f"conformance to '{criterion.describe()}': {why}.", Location(res.file, res.line),
-                  record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY, data=data)
+                  record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY, data=data, material=ref.spec.material)
 
 
 def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], assumed: frozenset[str],
@@ -410,8 +413,8 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
             yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv, which "
                       f"today's specification lists; lots.csv does not record the specification version it was "
                       f"released against ({found.how}).", Location(lot.file, lot.line), record=f"lot {lot.id}",
-                      remedy=UNRECORDED_REMEDY, data=data, severity=I)
+                      remedy=UNRECORDED_REMEDY, data=data, severity=I, material=lot.material)
             continue
         yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv; a lot is "
                   "released only on a complete set of release results.", Location(lot.file, lot.line),
-                  record=f"lot {lot.id}", remedy=MISSING_REMEDY, data=data)
+                  record=f"lot {lot.id}", remedy=MISSING_REMEDY, data=data, material=lot.material)

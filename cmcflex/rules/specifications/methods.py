@@ -55,6 +55,7 @@ def _method_at(d: Dossier, method_id: str) -> Location:
     grading="A method recorded not quantitative or not MoA-linked, or a qualitative criterion, takes the "
     "phase's grade; a potency test that records no method, or a method that leaves out moa_linked "
     "(or quantitative, where no numeric criterion shows it), is info (not shown).",
+    ctd=("3.2.S.4.1", "3.2.S.4.2", "3.2.P.5.1", "3.2.P.5.2"),
 )
 def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     refs = [r for r in _refs(ctx.views) if category_of(r.test) is TestCategory.POTENCY]
@@ -115,6 +116,12 @@ def potency_assay_fit(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 # ---------------------------------------------------------------------------- SPEC-011
 
 
+def _one_material(refs: list[SpecRef]) -> str | None:
+    """The material of every test a method serves, when they share one (for its CTD sections)."""
+    materials = {r.spec.material for r in refs}
+    return materials.pop() if len(materials) == 1 else None
+
+
 def _tests_by_method(views: DossierViews) -> dict[str, list[SpecRef]]:
     out: dict[str, list[SpecRef]] = {}
     for ref in _refs(views):
@@ -138,6 +145,7 @@ def _tests_by_method(views: DossierViews) -> dict[str, list[SpecRef]]:
     grading="A method recorded below the phase's expectation takes the phase's grade; a method that "
     "does not record its status, or (from BLA) its report id, is info (not shown). status: verified "
     "reads the method as compendial.",
+    ctd=("3.2.S.4.3", "3.2.P.5.3"),
 )
 def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     uses = _tests_by_method(ctx.views)
@@ -156,7 +164,7 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if method.status is None:
             yield Gap(f"Method {method_id} (used by {tests}) does not record its status, so whether it is "
                       "qualified or validated is not shown.", _method_at(d, method_id),
-                      record=f"method {method_id}", severity=I,
+                      record=f"method {method_id}", severity=I, material=_one_material(refs),
                       remedy=f"Record the status of method {method_id} in methods.yaml (in_development, "
                              "qualified, validated or verified) with its report id (report).",
                       data={"status": None, "compendial": method.compendial, "report": method.report,
@@ -189,7 +197,7 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             continue
         categories = {category_of(r.test) for r in refs}
         yield Gap(f"Method {method_id} (used by {tests}) {problem}.", _method_at(d, method_id),
-                  record=f"method {method_id}", severity=severity,
+                  record=f"method {method_id}", severity=severity, material=_one_material(refs),
                   cites=method_sources(ctx.phase is Phase.PHASE_1, categories,
                                        [r.test.test_type for r in refs], compendial),
                   remedy=method_remedy(fix, categories, compendial),
@@ -214,6 +222,7 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     partial=by_phase(None, None, MA, MA, MA),
     grading="From phase 3, an unbridged method that no potency or dose-defining quantity test uses is "
     "major; one that such a test uses is a blocker.",
+    ctd=("3.2.S.4.3", "3.2.P.5.3"),
 )
 def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.methods is None:
@@ -236,5 +245,6 @@ def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             stake = f", and it is the {' and '.join(kinds)} test{'s' if len(types) > 1 else ''}{named}"
         yield Gap(f"Method {method.id}{used} replaced {method.replaces} with no bridging study{stake}.",
                   d.where(METHODS, "methods", i), record=f"method {method.id}", severity=severity,
+                  material=_one_material(refs),
                   data={"replaces": method.replaces, "tests": [_label(r) for r in refs],
                         "potency_or_quantity": dose_defining})

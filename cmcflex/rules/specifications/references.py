@@ -36,6 +36,7 @@ from cmcflex.rules.specifications.wording import _label, _listing
     "attribute outside the specification is never judged, an unknown method is never assessed.",
     grading="An id that points nowhere takes the rule's grade; a test that names no method is info "
     "(not shown).",
+    ctd=("3.2.S.4.1", "3.2.S.4.4", "3.2.P.5.1", "3.2.P.5.4"),
 )
 def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     method_ids = [m.id for m in d.methods.methods] if d.methods is not None else []

@@ -75,6 +75,7 @@ NEEDS_CRITERION_REMEDY = (
     "the first patient is dosed.",
     why="Release testing for safety, identity, quantity and potency is what shows each lot is fit to "
     "give to a patient; a missing test leaves that unshown.",
+    ctd=("3.2.S.4.1", "3.2.P.5.1"),
 )
 def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     from cmcflex.rules.required_tests import required_tests
@@ -138,6 +139,7 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "dose-adjusted'); 'Report result' is a flexibility for characterisation, never for safety.",
     why="A lot is only known to be safe to give when its safety tests can fail; a recorded value "
     "with no limit releases any result.",
+    ctd=("3.2.S.4.1", "3.2.P.5.1"),
 )
 def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(ctx.views):
@@ -167,6 +169,7 @@ def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     partial=by_phase(None, None, None, MI, MI),
     grading="From BLA, a 'report result' CQA with a complete post-approval re-evaluation plan "
     "(after_lots and method) is minor, kept visible until the limit is set; without one it is a blocker.",
+    ctd=("3.2.S.4.1", "3.2.S.4.5", "3.2.P.5.1", "3.2.P.5.6"),
 )
 def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     licensing = ctx.phase >= Phase.BLA
