@@ -33,10 +33,9 @@ import statistics
 import subprocess
 import sys
 import sysconfig
-import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from cmcflex import RULESET_VERSION, __version__
 from cmcflex.dossier.loader import Dossier, load_dossier

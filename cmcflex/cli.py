@@ -13,7 +13,7 @@ import sys
 from contextvars import ContextVar
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,13 +21,18 @@ from cmcflex import __version__
 from cmcflex.help import HelpCommand, HelpGroup
 from cmcflex.outputs import is_stdout
 from cmcflex.paths import display_path, is_folder, is_inside
-from cmcflex.report.formats import (ALSO_WRITTEN_AS, FOREIGN_EXTENSIONS, OUTPUT_EXTENSIONS, TEXT_EXTENSIONS,
-                                    extension_format)
+from cmcflex.report.formats import (
+    ALSO_WRITTEN_AS,
+    FOREIGN_EXTENSIONS,
+    OUTPUT_EXTENSIONS,
+    TEXT_EXTENSIONS,
+    extension_format,
+)
 from cmcflex.report.formats import NAMES as FORMAT_NAMES
 
 if TYPE_CHECKING:
-    from cmcflex.dossier.loader import Dossier
     from cmcflex.config import Effective
+    from cmcflex.dossier.loader import Dossier
     from cmcflex.report.model import Configuration, Report
     from cmcflex.rules.base import Registry
 
@@ -80,7 +85,7 @@ _GIVEN_RULES: ContextVar["Registry | None"] = ContextVar("cmcflex_given_rules", 
 def _root(
     ctx: typer.Context,
     version: Annotated[
-        Optional[bool],
+        bool | None,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
     ] = None,
 ) -> None:
@@ -222,43 +227,44 @@ class DiffFormatOpt(str, Enum):
 
 
 FailOnOpt = Annotated[
-    Optional[SeverityOpt],
+    SeverityOpt | None,
     typer.Option("--fail-on", metavar="LEVEL", show_default=False,
                  help="info, minor, major or blocker: exit 1 when a gap at or above this severity is found. "
                       "(env CMCFLEX_FAIL_ON; config fail-on; default major)"),
 ]
 SelectOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--select", metavar="RULES", help="Run only these rules: ids, prefixes (SPEC-01) or areas (PPQ); "
                                    "repeatable or comma-separated. (env CMCFLEX_SELECT; config select)"),
 ]
 IgnoreOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--ignore", metavar="RULES", help="Skip these rules: ids, prefixes or areas. (env CMCFLEX_IGNORE; config ignore)"),
+    list[str] | None,
+    typer.Option("--ignore", metavar="RULES",
+                 help="Skip these rules: ids, prefixes or areas. (env CMCFLEX_IGNORE; config ignore)"),
 ]
 SeverityOverrideOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--severity", metavar="RULE=LEVEL",
                  help="Override a rule's severity, e.g. PPQ-005=minor; shown in the report. "
                       "(env CMCFLEX_SEVERITY; config severity table)"),
 ]
 WaiversOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--waivers", metavar="FILE", help="Waivers file (same format as waivers.yaml), applied in addition "
                                    "to the dossier's own. (env CMCFLEX_WAIVERS; config waivers)"),
 ]
 ConfigOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--config", metavar="FILE", help="Configuration file (default: nearest cmcflex.toml or pyproject.toml "
                                   "tool.cmcflex table, from the current folder up). (env CMCFLEX_CONFIG)"),
 ]
 NoConfigOpt = Annotated[bool, typer.Option("--no-config", help="Ignore configuration files.")]
-AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", metavar="DATE",
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", metavar="DATE",
                                                 help="Evaluation date (YYYY-MM-DD); default today.")]
 PHASES = "phase_1, phase_2, phase_3, bla or post_approval"
-PhaseArg = Annotated[Optional[PhaseOpt], typer.Option(
+PhaseArg = Annotated[PhaseOpt | None, typer.Option(
     "--phase", metavar="PHASE", help=f"Override the phase in dossier.yaml: {PHASES}.")]
-TargetArg = Annotated[Optional[PhaseOpt], typer.Option(
+TargetArg = Annotated[PhaseOpt | None, typer.Option(
     "--target", metavar="PHASE", help="Check readiness for a later milestone, e.g. bla.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line; no progress display.")]
 FollowLinksOpt = Annotated[
@@ -267,7 +273,7 @@ FollowLinksOpt = Annotated[
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 OutputOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--output", "-o", metavar="[FORMAT:]FILE", help="Write the report to FILE, or FORMAT:FILE (repeatable), "
                                         "e.g. -o sarif:cmcflex.sarif -o html:report.html; without FORMAT: "
                                         "the format follows the extension (.json, .sarif, .xml, .md, "
@@ -281,16 +287,16 @@ def generated_at(environ: "dict[str, str] | os._Environ[str] | None" = None) -> 
     epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         try:
-            when = dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
+            when = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
         except (ValueError, OverflowError, OSError):
             raise _fail(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds since 1970") from None
     else:
-        when = dt.datetime.now(dt.timezone.utc)
+        when = dt.datetime.now(dt.UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _settings(fail_on: Optional[SeverityOpt], select: Optional[list[str]], ignore: Optional[list[str]],
-              severity: Optional[list[str]], waivers: Optional[Path], config: Optional[Path],
+def _settings(fail_on: SeverityOpt | None, select: list[str] | None, ignore: list[str] | None,
+              severity: list[str] | None, waivers: Path | None, config: Path | None,
               no_config: bool, dossiers: "list[Path] | tuple[Path, ...]" = ()) -> "Effective":
     from cmcflex.config import ConfigError, from_command_line, load
 
@@ -371,8 +377,8 @@ def _load(dossier: Path, follow_links: bool, quiet: bool = False) -> "Dossier":
         raise typer.Exit(EXIT_ERROR) from None
 
 
-def _evaluate(dossier: Path, settings: "Effective", *, phase: Optional[PhaseOpt] = None,
-              target: Optional[PhaseOpt] = None, when: dt.date, follow_links: bool = False,
+def _evaluate(dossier: Path, settings: "Effective", *, phase: PhaseOpt | None = None,
+              target: PhaseOpt | None = None, when: dt.date, follow_links: bool = False,
               debug: bool = False, quiet: bool = False) -> "Report":
     """Load, select rules, apply waivers and configuration: the one path of check and diff."""
     from cmcflex.api import build_report
@@ -418,16 +424,24 @@ def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
             raise _fail(f"--output {path} is inside the dossier folder; cmcflex never writes there")
 
 
-def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output: Optional[list[str]],
-               output_dir: Optional[Path], phase: Optional[PhaseOpt], target: Optional[PhaseOpt],
+def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output: list[str] | None,
+               output_dir: Path | None, phase: PhaseOpt | None, target: PhaseOpt | None,
                when: dt.date, follow_links: bool, quiet: bool = False, sarif: object = None,
                group_by: str = "area") -> None:
     """Check several dossiers (cmcflex.portfolio): a summary table, one report per dossier, combined exit."""
     import json
 
     from cmcflex.phases import Phase
-    from cmcflex.portfolio import (PortfolioOptions, check_portfolio, combined_exit_code, duplicate_names,
-                                   find_dossiers, links_outside, print_summary, report_files)
+    from cmcflex.portfolio import (
+        PortfolioOptions,
+        check_portfolio,
+        combined_exit_code,
+        duplicate_names,
+        find_dossiers,
+        links_outside,
+        print_summary,
+        report_files,
+    )
 
     if output:
         raise _fail("--output names one file; with several dossiers use --output-dir DIR")
@@ -496,9 +510,9 @@ def check(
     format: Annotated[
         ReportFormatOpt, typer.Option("--format", "-f", metavar="FORMAT",
                                       help=f"Report format on standard output: {', '.join(FORMAT_NAMES)}.")
-    ] = ReportFormatOpt("console"),
+    ] = ReportFormatOpt("console"),  # noqa: B008  an enum member, built once at import
     output: OutputOpt = None,
-    sarif_root: Annotated[Optional[Path], typer.Option(
+    sarif_root: Annotated[Path | None, typer.Option(
         "--sarif-root", metavar="DIR", show_default=False,
         help="SARIF file locations are relative to DIR (uriBaseId SRCROOT), so code scanning finds them "
              "in the repository; default: the current folder.")] = None,
@@ -506,7 +520,7 @@ def check(
         "--sarif-no-info", help="Leave info findings out of SARIF (they would be code-scanning alerts of "
                                 "level note).")] = False,
     quiet: QuietOpt = False,
-    output_dir: Annotated[Optional[Path], typer.Option(
+    output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", metavar="DIR", help="With several dossiers: write one report per dossier to DIR, named "
                              "<dossier-name>.<ext>, in the --format format.")] = None,
     as_of: AsOfOpt = None,
@@ -524,7 +538,7 @@ def check(
 
     Formats: console, json, sarif, junit, markdown, html, github, pdf, xlsx (pdf and xlsx to a file). Write several at once with repeated --output FORMAT:FILE; the console report still prints.
     Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
-    """
+    """  # noqa: E501  the help text's lines are laid out as written
     from cmcflex.discovery import is_portfolio
     from cmcflex.report import sarif
     from cmcflex.report.grouping import render as render_grouped
@@ -569,7 +583,7 @@ def check(
 
 @app.command("pre-commit", cls=HelpCommand)
 def pre_commit(
-    files: Annotated[Optional[list[Path]], typer.Argument(
+    files: Annotated[list[Path] | None, typer.Argument(
         metavar="[FILE]...", help="Changed files, as pre-commit passes them; each dossier folder they "
                                   "belong to (the folder holding dossier.yaml) is checked once.",
         show_default=False)] = None,
@@ -599,7 +613,7 @@ def diff(
     fail_on: FailOnOpt = None,
     format: Annotated[DiffFormatOpt, typer.Option("--format", "-f", metavar="FORMAT",
                                                   help="console, json or markdown.")] = DiffFormatOpt.console,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE",
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE",
                                                    help="Write the diff to FILE.")] = None,
     as_of: AsOfOpt = None,
     select: SelectOpt = None,
@@ -720,9 +734,9 @@ def init(
         PhaseOpt, typer.Option("--pivotal-phase", metavar="PHASE",
                                help="Phase of the registrational study: phase_1, phase_2 or phase_3.")
     ] = PhaseOpt.phase_3,
-    product: Annotated[Optional[str], typer.Option("--product", metavar="NAME", help="Product name or code.")] = None,
+    product: Annotated[str | None, typer.Option("--product", metavar="NAME", help="Product name or code.")] = None,
     schema_base: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--schema-base", metavar="LOCATION", help="Folder or URL of the JSON Schemas for the editor line of each "
                                            "YAML file; default: copies in FOLDER/.schemas."),
     ] = None,
@@ -754,12 +768,12 @@ def init(
 @app.command(cls=HelpCommand)
 def schema(
     file_kind: Annotated[
-        Optional[str],
+        str | None,
         typer.Argument(metavar="[KIND]", help="dossier, gmp, specifications, methods, ppq, changes or waivers "
                             "(or a file name such as gmp.yaml)."),
     ] = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", metavar="DIR", help="Write the schema files into DIR.")
+        Path | None, typer.Option("--output", "-o", metavar="DIR", help="Write the schema files into DIR.")
     ] = None,
 ) -> None:
     """JSON Schema (draft-07) of the dossier's YAML files, for editor completion and validation."""

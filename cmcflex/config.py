@@ -17,9 +17,10 @@ Keys (file)            Environment            Command line
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from cmcflex.dossier.errors import did_you_mean
 from cmcflex.vocabulary import Area, Severity

@@ -13,8 +13,8 @@ manufacturer(s) sections, 3.2.S.2.1 and 3.2.P.3.1, which name each site and its 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Iterable, Mapping
 
 SOURCE = ("ICH M4Q(R1), The Common Technical Document for the Registration of Pharmaceuticals for Human "
           "Use: Quality, Module 3: Quality (Step 4; numbering and section headers as edited for the eCTD, "

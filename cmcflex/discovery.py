@@ -6,8 +6,8 @@ portfolio machinery.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from cmcflex.paths import is_folder, is_inside
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from cmcflex.ctd import is_section, narrow, ordered
 from cmcflex.dossier.loader import Dossier

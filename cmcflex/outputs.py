@@ -18,9 +18,8 @@ import errno
 import os
 import stat
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import TextIO
 
 STDOUT = "-"
 

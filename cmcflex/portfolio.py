@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cmcflex.discovery import (  # noqa: F401 - part of this module's API
-    MARKER, dossiers_in, duplicate_names, find_dossiers, is_dossier, is_portfolio, links_outside,
+    MARKER,
+    dossiers_in,
+    duplicate_names,
+    find_dossiers,
+    is_dossier,
+    is_portfolio,
+    links_outside,
 )
 
 if TYPE_CHECKING:
@@ -80,10 +87,9 @@ def check_dossier(path: Path, options: PortfolioOptions) -> DossierOutcome:
     from cmcflex.dossier.errors import DossierError
     from cmcflex.dossier.loader import load_dossier
     from cmcflex.engine import InternalError
+    from cmcflex.paths import display_path
     from cmcflex.rules import REGISTRY
     from cmcflex.rules.base import Severity
-
-    from cmcflex.paths import display_path
 
     label = display_path(path)
     try:

@@ -21,9 +21,10 @@ import math
 import numbers
 import operator
 import os
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache, lru_cache
 from itertools import repeat
-from typing import Callable, Iterable, NamedTuple, Sequence
+from typing import NamedTuple
 
 __all__ = [
     "ONE_SIDED_METHODS",
@@ -819,7 +820,7 @@ def _table_rows() -> dict[tuple[int, float, float], str]:
     return rows
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table_column(sides: int, coverage: float, confidence: float) -> tuple[float, ...] | None:
     """Exact factors for n = 2..1000 of one table key, parsed on first use; None if not shipped."""
     raw = _table_rows().get((sides, coverage, confidence))

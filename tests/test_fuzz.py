@@ -28,7 +28,7 @@ from tests.dossier.test_values import DATE_TEXT, NUMBER_TEXT
 
 runner = CliRunner()
 FILES = tuple(YAML_FILES) + ("lots.csv", "stability.csv")
-PROBLEM_LINE = re.compile(r"^(%s):\d+:\d+: " % "|".join(re.escape(f) for f in FILES))
+PROBLEM_LINE = re.compile(rf"^({'|'.join(map(re.escape, FILES))}):\d+:\d+: ")
 CRITERIA = [">= 70", "≥ 70 %", "<= 5.0 EU/mL", "< 0.5", "NMT 5", "NLT 1.0E8", "1.0E12 - 5.0E12 vg/mL",
             "70 - 130 % of reference", "Report result", "Conforms", "No growth", "Negative",
             "Not detected", {"min": 70, "max": None, "unit": "%"}]

@@ -8,8 +8,9 @@ allowed value: anything else (``phase 2``, ``relased``) stays an error with a su
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any
 
 
 class ControlledValue(str, Enum):

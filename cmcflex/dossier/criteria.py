@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal, NamedTuple, Union
+from typing import Any, Literal, NamedTuple
 
 _NUM = r"[-+]?(?:\d[\d_]*(?:[.,]\d*)?|\.\d+)(?:\s*[eE]\s*[-+]?\d+|\s*[x×]\s*10\s*\^?\s*[-+]?\d+)?"
 _NUMBER_RE = re.compile(rf"^\s*({_NUM})\s*(.*?)\s*$")
@@ -76,8 +76,8 @@ def parse_number(text: str, decimal_comma: bool | None = None) -> float:
     """A number as written in a dossier: ``82.4``, ``1.2E12``, ``1.2 x 10^12``, ``82,4``.
 
     A comma is read by where the number stands (``decimal_comma``): True in a semicolon-delimited
-    file, where it is the decimal mark (and ``6.500`` may be 6500: an error); False in a comma-delimited file, where it cannot be told
-    from a thousands separator and is an error; None in YAML, where one comma is the decimal
+    file, where it is the decimal mark (and ``6.500`` may be 6500: an error); False in a comma-delimited
+    file, where it cannot be told from a thousands separator and is an error; None in YAML, where one comma is the decimal
     mark unless three digits follow it (``6,500``: 6.5 or 6500?). Underscores (which Python
     reads as digit separators), NaN, infinities and numbers beyond float range are errors.
     """
@@ -145,7 +145,7 @@ class NumericCriterion(NamedTuple):
     text: str = ""
     kind: Literal["numeric"] = "numeric"
 
-    def accepts(self, result: "Result") -> bool | None:
+    def accepts(self, result: Result) -> bool | None:
         """Whether a result meets the criterion; None when it cannot be told (wrong kind)."""
         if result.word is not None:
             return None
@@ -186,7 +186,7 @@ class QualitativeCriterion(NamedTuple):
     text: str = ""
     kind: Literal["qualitative"] = "qualitative"
 
-    def accepts(self, result: "Result") -> bool | None:
+    def accepts(self, result: Result) -> bool | None:
         if result.word is None:
             return None
         passing, failing = QUALITATIVE.get(self.expected, (frozenset({self.expected}), frozenset()))
@@ -206,14 +206,14 @@ class ReportOnlyCriterion(NamedTuple):
     text: str = "Report result"
     kind: Literal["report_only"] = "report_only"
 
-    def accepts(self, result: "Result") -> bool | None:
+    def accepts(self, result: Result) -> bool | None:
         return None
 
     def describe(self) -> str:
         return self.text
 
 
-Criterion = Union[NumericCriterion, QualitativeCriterion, ReportOnlyCriterion]
+Criterion = NumericCriterion | QualitativeCriterion | ReportOnlyCriterion
 
 
 class Result(NamedTuple):

@@ -10,7 +10,7 @@ bidi marks): ``l-301``, ``L-301\\u200b`` and ``L-301 `` all suggest ``L-301``, b
 from __future__ import annotations
 
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 from cmcflex.dossier.errors import closest
 

@@ -11,16 +11,25 @@ import io
 import os
 import stat
 import typing
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
 from cmcflex.dossier.dates import EXPECTED as DATE_EXPECTED
-from cmcflex.dossier.errors import (BOUNDS, EXPECTED, DossierError, Problem, allowed_values, did_you_mean,
-                                    not_utf8, shown)
+from cmcflex.dossier.errors import (
+    BOUNDS,
+    EXPECTED,
+    DossierError,
+    Problem,
+    allowed_values,
+    did_you_mean,
+    not_utf8,
+    shown,
+)
 from cmcflex.dossier.lots import FAST_MIN_BYTES, LotTable, StabilityPoint, read_lots_csv, read_stability_csv
 from cmcflex.dossier.models import (
     ALLOGENEIC_MODALITIES,
@@ -39,8 +48,8 @@ from cmcflex.dossier.models import (
     SpecTest,
     WaiversFile,
 )
-from cmcflex.dossier.spec_versions import version_problems
 from cmcflex.dossier.spec_units import UnitExclusion, convert_criteria, convert_lots, convert_stability, spec_units
+from cmcflex.dossier.spec_versions import version_problems
 from cmcflex.dossier.yaml_source import SourceMap, YamlProblem, parse_yaml
 from cmcflex.paths import is_inside, os_reason
 from cmcflex.phases import Phase

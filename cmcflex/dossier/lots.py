@@ -18,12 +18,23 @@ import operator
 import re
 from array import array
 from collections import Counter
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Container, Iterable, Iterator, NamedTuple, Sequence, cast
+from typing import IO, Any, NamedTuple, cast
 
 from cmcflex.dossier.controlled import Vocabulary
-from cmcflex.dossier.criteria import (DOT_GROUPED, QUALITATIVE, RESULT_WORDS, Criterion, NumberError, NumericCriterion,
-                                      QualitativeCriterion, Result, parse_number, parse_result)
+from cmcflex.dossier.criteria import (
+    DOT_GROUPED,
+    QUALITATIVE,
+    RESULT_WORDS,
+    Criterion,
+    NumberError,
+    NumericCriterion,
+    QualitativeCriterion,
+    Result,
+    parse_number,
+    parse_result,
+)
 from cmcflex.dossier.dates import is_iso_date, parse_iso_date
 from cmcflex.dossier.errors import Problem, did_you_mean
 from cmcflex.dossier.ids import visible
@@ -976,11 +987,11 @@ def _parse_values(raw: Sequence[str], decimal_comma: bool = False) -> tuple[arra
             and "_" not in "".join(raw) and not (decimal_comma and dot_grouped(raw))):
         return values, array("b", bytes(m)), _MINUS_ONE_B * m
     parsed: dict[str, tuple[float, int, int]] = {}
-    for field in set(raw):
-        if len(field) > MAX_FIELD:
+    for text in set(raw):
+        if len(text) > MAX_FIELD:
             return None
         try:
-            parsed[field] = _parse_value(field, decimal_comma)
+            parsed[text] = _parse_value(text, decimal_comma)
         except ValueError:
             return None
     if len(parsed) == 1:  # e.g. "No growth" on every row
@@ -1209,7 +1220,7 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
             if len(row) != len(header):
                 problem(line, 1, "", f"row has {len(row)} fields, the header has {len(header)}")
                 continue
-            get = lambda c: row[pos[c]].strip() if c in pos else ""  # noqa: E731
+            get = lambda c: row[pos[c]].strip() if c in pos else ""  # noqa: E731, B023  used in this iteration only
             if not get("lot_id").isprintable():
                 seen.add(line, pos["lot_id"] + 1, "lot_id", get("lot_id"), _invisible_id_message(get("lot_id")))
                 continue

@@ -29,18 +29,17 @@ import pyarrow.csv as pcsv
 from cmcflex.dossier.dates import is_iso_date
 from cmcflex.dossier.errors import Problem
 from cmcflex.dossier.lots import (
+    CONTROLLED,
     LOT_LEVEL,
     MAX_FIELD,
     OPTIONAL,
     REQUIRED,
-    CONTROLLED,
     AttributeColumn,
     LotTable,
     _parse_value,
     _read_header,
     dot_grouped,
 )
-
 
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 _TAIL = 1 << 16  # bytes read to find a header line, or the blank lines that end a file

@@ -224,7 +224,7 @@ def read_table(data: bytes, rel: str, table: str, problems: list[Problem],
     problems[start:] = [located(p, rel, sheet) for p in problems[start:]]
     if sheet.identity():
         return result
-    row = lambda line: sheet.rows[line] if 0 < line < len(sheet.rows) else line
+    row = lambda line: sheet.rows[line] if 0 < line < len(sheet.rows) else line  # noqa: E731
     if isinstance(result, list):  # stability points
         result = [p._replace(line=row(p.line)) if p.file == rel else p for p in result]
     if lots is not None and rel in lots.files:

@@ -17,7 +17,7 @@ from cmcflex.report.common import approval, configuration_parts, note_text
 from cmcflex.report.grouping import GroupBy, group_findings, sections_text
 from cmcflex.report.model import Finding, Report
 from cmcflex.report.text import clean, location
-from cmcflex.vocabulary import Area, Severity
+from cmcflex.vocabulary import Severity
 
 STYLE = {
     Severity.BLOCKER: "bold white on red",

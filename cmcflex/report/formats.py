@@ -10,7 +10,8 @@ only when their format is used, so ``cmcflex --help`` stays fast.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from cmcflex.report.model import Report

@@ -46,7 +46,7 @@ svg .plot{fill:#fbfcfd;stroke:#d8dce1}svg .grid{stroke:#eceef1}svg text{font:11p
 svg .limit{fill:#c62828}svg .axis{fill:#1d232a}
 .mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
 .running,.signoff{display:none}
-"""
+"""  # noqa: E501  the stylesheet is emitted as written
 
 # Paged media. The running header is a fixed element, which print engines repeat on every page,
 # in a band that the cloned top padding of <main> keeps free on every page. Page numbers are an

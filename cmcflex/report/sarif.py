@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import quote
 
 from cmcflex import ctd
+from cmcflex.paths import display_path
 from cmcflex.report.common import FiredRule, all_findings, artifact_uri, fired_rules, note_text, severity_note
 from cmcflex.report.model import Finding, Report, WaivedFinding
-from cmcflex.paths import display_path
 from cmcflex.report.text import clean, json_inert
 from cmcflex.vocabulary import Severity
 

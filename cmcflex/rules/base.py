@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cmcflex.ctd import is_section, ordered
 from cmcflex.phases import PHASES, Phase
@@ -60,7 +61,7 @@ class Gap(NamedTuple):
     """
 
     message: str
-    at: "Location"
+    at: Location
     record: str | None = None
     data: Mapping[str, Any] | None = None
     severity: Severity | None = None

@@ -10,7 +10,8 @@ STAB rules judge lot results by the one criterion logic.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
 
 from cmcflex.dossier.criteria import Criterion, NumericCriterion, ReportOnlyCriterion
 from cmcflex.dossier.ids import describe_miss

@@ -7,17 +7,31 @@ conclusion cmcflex recomputes from the lot data rather than trusting it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cmcflex.dossier.ids import visible
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.models import (Change, ChangeKind, ChangeRisk, ComparisonMethod, Conclusion, ReportingCategory,
-                                    StudyDesign)
+from cmcflex.dossier.models import (
+    Change,
+    ChangeKind,
+    ChangeRisk,
+    ComparisonMethod,
+    Conclusion,
+    ReportingCategory,
+    StudyDesign,
+)
 from cmcflex.formatting import number, number_range
 from cmcflex.phases import Phase
-from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
+from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, Severity, by_phase, rule
 from cmcflex.rules.citations import (
-    CBER_2026, CFR_601_12, CGT_COMPARABILITY, FLEX_2026, Q5E, Q9_R1, TOWN_HALLS,
+    CBER_2026,
+    CFR_601_12,
+    CGT_COMPARABILITY,
+    FLEX_2026,
+    Q5E,
+    Q9_R1,
+    TOWN_HALLS,
 )
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Iterator, NamedTuple, Sequence
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 from cmcflex.dossier.ids import visible
 from cmcflex.dossier.loader import Dossier, Location
@@ -44,15 +45,45 @@ from cmcflex.rules.base import (
     rule,
 )
 from cmcflex.rules.citations import (
-    ASEPTIC_GUIDANCE, CAR_T_2024, CBER_2026, CFR_11_10, CFR_1271_290, CFR_1271_90_C1, CFR_1271_DONOR,
-    CFR_210_2_C, CFR_211_100, CFR_211_100_A, CFR_211_100_B, CFR_211_113_B, CFR_211_160_A, CFR_211_186,
-    CFR_211_188, CFR_211_192, CFR_211_22, CFR_211_25, CFR_211_42, CFR_211_63, CFR_211_67, CFR_211_68,
-    CFR_211_84_D2, CFR_600_21, CFR_601_20_D, CFR_610_15_A, CONTROL_SOURCES, DATA_INTEGRITY_2018,
-    DERIVED_MATERIALS_2024, FLEX_2026, GT_IND_2020, PHASE_1_GUIDANCE, PHS_351_A2C, QUALITY_AGREEMENTS_2016,
-    USP_1043, section,
+    ASEPTIC_GUIDANCE,
+    CAR_T_2024,
+    CBER_2026,
+    CFR_11_10,
+    CFR_210_2_C,
+    CFR_211_22,
+    CFR_211_25,
+    CFR_211_42,
+    CFR_211_63,
+    CFR_211_67,
+    CFR_211_68,
+    CFR_211_84_D2,
+    CFR_211_100,
+    CFR_211_100_A,
+    CFR_211_100_B,
+    CFR_211_113_B,
+    CFR_211_160_A,
+    CFR_211_186,
+    CFR_211_188,
+    CFR_211_192,
+    CFR_600_21,
+    CFR_601_20_D,
+    CFR_610_15_A,
+    CFR_1271_90_C1,
+    CFR_1271_290,
+    CFR_1271_DONOR,
+    CONTROL_SOURCES,
+    DATA_INTEGRITY_2018,
+    DERIVED_MATERIALS_2024,
+    FLEX_2026,
+    GT_IND_2020,
+    PHASE_1_GUIDANCE,
+    PHS_351_A2C,
+    QUALITY_AGREEMENTS_2016,
+    USP_1043,
+    section,
 )
-from cmcflex.rules.remedies import CONTROL_REMEDIES
 from cmcflex.rules.common import unresolved_lots
+from cmcflex.rules.remedies import CONTROL_REMEDIES
 from cmcflex.views import DossierViews
 
 GMP_FILE = "gmp.yaml"

@@ -17,14 +17,13 @@ tests a finding is about.
 
 from __future__ import annotations
 
-from cmcflex.formatting import number
-
 import math
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.lots import LotResult
+from cmcflex.formatting import number
 from cmcflex.rules.common import SpecRef
 
 if TYPE_CHECKING:

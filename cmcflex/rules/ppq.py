@@ -14,7 +14,8 @@ with ``use: ppq``; their results are judged by :func:`cmcflex.rules.common.out_o
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot
@@ -31,8 +32,16 @@ from cmcflex.dossier.models import (
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, Area, Context, Gap, NotEvaluated, Outcome, Severity, by_phase, rule
 from cmcflex.rules.citations import (
-    CAR_T_2024, CBER_2026, CFR_211_100_A, CFR_211_113_B, CFR_211_22_100, CGMP_QA_PPC, CGT_COMPARABILITY,
-    FLEX_2026, PV_2011, section,
+    CAR_T_2024,
+    CBER_2026,
+    CFR_211_22_100,
+    CFR_211_100_A,
+    CFR_211_113_B,
+    CGMP_QA_PPC,
+    CGT_COMPARABILITY,
+    FLEX_2026,
+    PV_2011,
+    section,
 )
 from cmcflex.rules.common import OutOfSpec
 

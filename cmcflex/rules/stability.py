@@ -7,14 +7,14 @@ through the one criterion logic in :mod:`cmcflex.rules.common`.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import StabilityPoint
 from cmcflex.dossier.models import Period, TestCategory
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of
 from cmcflex.formatting import number
-from cmcflex.rules.base import MA, MI, B, I, Area, Context, Gap, NotEvaluated, Outcome, by_phase, rule
+from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import CFR_211_166, CFR_610_53, FLEX_2026, PHASE_1_GUIDANCE, Q5C, section
 from cmcflex.rules.common import judge_stability, test_record
 from cmcflex.views import DossierViews

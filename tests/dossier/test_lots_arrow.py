@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import random
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 

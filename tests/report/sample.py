@@ -3,8 +3,9 @@ and a few test rules (in their own registry) that report on it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from typer.testing import CliRunner
 

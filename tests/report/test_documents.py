@@ -189,7 +189,8 @@ def test_ppq_digest_in_markdown_and_html_as_in_the_console():
     from cmcflex.api import check
     from cmcflex.report.common import area_summary
     from cmcflex.report.html import render as html
-    from cmcflex.report.markdown import md, render as markdown
+    from cmcflex.report.markdown import md
+    from cmcflex.report.markdown import render as markdown
     from cmcflex.rules.base import Area
 
     sample = Path(__file__).resolve().parents[2] / "sample_dossiers" / "cart-phase2"

@@ -195,7 +195,8 @@ def test_pdf_writer_fetches_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("error, message", [
-    (ImportError("No module named 'weasyprint'"), 'optional extra cmcflex[pdf] (WeasyPrint): pip install ".[pdf]" in the cmcflex sources'),
+    (ImportError("No module named 'weasyprint'"),
+     'optional extra cmcflex[pdf] (WeasyPrint): pip install ".[pdf]" in the cmcflex sources'),
     (OSError("cannot load library 'libpango-1.0-0'"), "needs the Pango system library"),
 ])
 def test_pdf_without_weasyprint_or_pango_is_a_usage_error(
@@ -215,7 +216,8 @@ def test_pdf_without_weasyprint_or_pango_is_a_usage_error(
     assert not list(tmp_path.iterdir())  # failed before any work: nothing written
 
 
-def test_binary_formats_are_not_written_to_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_binary_formats_are_not_written_to_a_terminal(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     import typer
 
     from cmcflex import cli

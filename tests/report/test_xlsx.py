@@ -18,7 +18,7 @@ from tests.report.sample import RulesRunner, sample_dossier
 pytest.importorskip("xlsxwriter")
 openpyxl = pytest.importorskip("openpyxl")
 
-from cmcflex.report.xlsx import render
+from cmcflex.report.xlsx import render  # noqa: E402  after the extras it needs are found
 
 runner = RulesRunner()
 SHEETS = ["Summary", "Findings", "Waived", "Not evaluated", "Rules", "Lot statistics"]

@@ -3,15 +3,15 @@ collapsed: each is judged and counted, and findings name the lot's results with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-
+from typing import Any
 
 from cmcflex.dossier.loader import load_dossier
 from cmcflex.views import DossierViews
 from tests.helpers import findings_for, lot_rows
-from tests.rules.test_comparability import PRE, POST_OK, change, dossier, lots
 from tests.rules import test_specifications
+from tests.rules.test_comparability import POST_OK, PRE, change, dossier, lots
 from tests.rules.test_specifications import base_lots, base_tests, with_test
 
 make = test_specifications.make  # the SPEC tests' complete CAR T dossier (phase 3 by default)

@@ -3,9 +3,9 @@ out of every judgement and reported once by SPEC-013 with their rows (firing and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-
+from typing import Any
 
 from cmcflex.dossier.loader import load_dossier
 from tests.helpers import findings_for

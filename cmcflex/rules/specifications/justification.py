@@ -12,22 +12,29 @@ Readings of the catalogue made here:
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from cmcflex.dossier.criteria import NumericCriterion, ReportOnlyCriterion
 from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.models import JustificationBasis, SpecTest
+from cmcflex.formatting import number
 from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import CBER_2026, FLEX_2026, Q6B, section
 from cmcflex.rules.common import test_record
-from cmcflex.formatting import number
+from cmcflex.rules.specifications.limit_statistics import _small_n, _statistical_basis_holds
 from cmcflex.rules.specifications.records import FILE, _plan_complete, _refs
 from cmcflex.rules.specifications.wording import (
-    FLEXIBILITY, _few_lots_sentence, _interval_limits, _label, _listing, _lots_called, _reference_figures,
-    _several_words, _unit,
+    FLEXIBILITY,
+    _few_lots_sentence,
+    _interval_limits,
+    _label,
+    _listing,
+    _lots_called,
+    _reference_figures,
+    _several_words,
+    _unit,
 )
-from cmcflex.rules.specifications.limit_statistics import _small_n, _statistical_basis_holds
-
 
 WIDE_BASES = frozenset({JustificationBasis.SAFETY, JustificationBasis.COMPENDIAL,
                         JustificationBasis.MECHANISTIC, JustificationBasis.PLATFORM})
@@ -123,7 +130,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         return
     no_lots: list[str] = []
     open_sides: list[str] = []
-    for key, sl in sorted(ctx.views.lots_by_test.items()):
+    for _key, sl in sorted(ctx.views.lots_by_test.items()):
         ref, test = sl.ref, sl.ref.test
         criterion = test.criterion
         if not isinstance(criterion, NumericCriterion) or _bases(test) & WIDE_BASES:

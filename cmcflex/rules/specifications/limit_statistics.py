@@ -13,7 +13,6 @@ from cmcflex.dossier.criteria import NumericCriterion
 from cmcflex.dossier.models import SpecTest
 from cmcflex.rules.lotstats import LotSet
 
-
 REF_COVERAGE, REF_CONFIDENCE = 0.99, 0.95  # reference tolerance limit quoted in findings
 AGREE_SD = 0.25  # SPEC-007: a proposed limit within 0.25 SD of the computed one agrees (rounding)
 

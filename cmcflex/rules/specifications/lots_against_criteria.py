@@ -16,7 +16,8 @@ Readings of the catalogue made here:
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, ReportOnlyCriterion
 from cmcflex.dossier.loader import Dossier, Location
@@ -27,15 +28,26 @@ from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import CFR_211_165, CFR_211_192_REVIEW, Q6B, section
 from cmcflex.rules.common import (
-    NOT_IN_VERSION, LotRelease, OutOfSpec, SpecVersion, SpecRef, not_accepted, out_of_spec,
+    NOT_IN_VERSION,
+    LotRelease,
+    OutOfSpec,
+    SpecRef,
+    SpecVersion,
+    not_accepted,
+    out_of_spec,
 )
 from cmcflex.rules.lotstats import ASSUMED_RELEASED, SpecLots
-from cmcflex.views import DossierViews
 from cmcflex.rules.specifications.records import FILE
 from cmcflex.rules.specifications.wording import (
-    _label, _listing, _lots_called, _range_words, _several_words, _unit, _value,
+    _label,
+    _listing,
+    _lots_called,
+    _range_words,
+    _several_words,
+    _unit,
+    _value,
 )
-
+from cmcflex.views import DossierViews
 
 # ---------------------------------------------------------------------------- SPEC-006
 

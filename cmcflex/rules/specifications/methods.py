@@ -8,7 +8,7 @@ Readings of the catalogue made here:
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from cmcflex.dossier.criteria import QualitativeCriterion
 from cmcflex.dossier.loader import Dossier, Location
@@ -17,14 +17,23 @@ from cmcflex.dossier.vocabulary import category_of
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import (
-    CFR_211_165_E, CFR_211_194_A2, CFR_600_3_S, CFR_610_10, METHODS_LIFECYCLE_2015, PHASE_1_GUIDANCE,
-    POTENCY_ASSURANCE, Q14, Q2_R2, method_sources, section,
+    CFR_211_165_E,
+    CFR_211_194_A2,
+    CFR_600_3_S,
+    CFR_610_10,
+    METHODS_LIFECYCLE_2015,
+    PHASE_1_GUIDANCE,
+    POTENCY_ASSURANCE,
+    Q2_R2,
+    Q14,
+    method_sources,
+    section,
 )
-from cmcflex.rules.remedies import method_remedy
 from cmcflex.rules.common import SpecRef, is_numeric
-from cmcflex.views import DossierViews
+from cmcflex.rules.remedies import method_remedy
 from cmcflex.rules.specifications.records import METHODS, _refs
 from cmcflex.rules.specifications.wording import _label, _listing
+from cmcflex.views import DossierViews
 
 
 def _method_at(d: Dossier, method_id: str) -> Location:

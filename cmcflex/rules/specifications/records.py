@@ -7,7 +7,6 @@ from cmcflex.dossier.models import SpecTest
 from cmcflex.rules.common import SpecRef
 from cmcflex.views import DossierViews
 
-
 FILE = "specifications.yaml"
 METHODS = "methods.yaml"
 

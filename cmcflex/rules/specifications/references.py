@@ -8,17 +8,17 @@ Readings of the catalogue made here:
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from cmcflex.dossier.ids import IdIndex, describe_miss, visible
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.rules.base import MA, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import NO_CITATION
 from cmcflex.rules.common import lot_references, misses_in_words, test_record, unresolved_lots
-from cmcflex.views import DossierViews
 from cmcflex.rules.specifications.records import FILE, METHODS, _refs
 from cmcflex.rules.specifications.wording import _label, _listing
-
+from cmcflex.views import DossierViews
 
 # ---------------------------------------------------------------------------- SPEC-013
 

@@ -13,7 +13,8 @@ Readings of the catalogue made here:
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from cmcflex.dossier.criteria import ReportOnlyCriterion
 from cmcflex.dossier.loader import Dossier, Location
@@ -22,11 +23,20 @@ from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of, is_cqa
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, Outcome, Severity, by_phase, rule
 from cmcflex.rules.citations import (
-    CBER_2026, CFR_312_23_A7, CFR_610_RELEASE, FLEX_2026, IND_GUIDANCES, Q6B, release_test_sources,
-    safety_test_sources, section, sources_for_test, union,
+    CBER_2026,
+    CFR_312_23_A7,
+    CFR_610_RELEASE,
+    FLEX_2026,
+    IND_GUIDANCES,
+    Q6B,
+    release_test_sources,
+    safety_test_sources,
+    section,
+    sources_for_test,
+    union,
 )
-from cmcflex.rules.remedies import missing_test_remedy, safety_criterion_remedy
 from cmcflex.rules.common import SpecRef
+from cmcflex.rules.remedies import missing_test_remedy, safety_criterion_remedy
 from cmcflex.rules.specifications.records import FILE, _plan_complete, _refs
 from cmcflex.rules.specifications.wording import _label, _listing, _range_words, _unit
 

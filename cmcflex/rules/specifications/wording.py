@@ -5,18 +5,18 @@ several results, the figures and problems of a recomputed interval (computed in
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from cmcflex.dossier.criteria import NumericCriterion, Result
 from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.lots import LotResult
 from cmcflex.dossier.models import SpecTest
-from cmcflex.rules.common import SpecRef
 from cmcflex.formatting import number, number_range
+from cmcflex.rules.common import SpecRef
 from cmcflex.rules.lotstats import LotSet, SpecLots
-from cmcflex.views import DossierViews
 from cmcflex.rules.specifications.limit_statistics import IntervalIssue, _recompute_interval, _reference_limits
-
+from cmcflex.views import DossierViews
 
 FLEXIBILITY = ("a limit from clinical experience with a post-approval re-evaluation plan is the "
                "flexibility CBER announced in January 2026")
