@@ -333,7 +333,7 @@ def _prepare(settings: "Effective") -> tuple[list, list, list]:
     from cmcflex.config import ConfigError, check_overrides, select_rules
     from cmcflex.dossier.errors import DossierError
     from cmcflex.report.model import InputEntry
-    from cmcflex.waivers import load_waivers_file
+    from cmcflex.waivers import LocatedWaiver, load_waivers_file
 
     registry = _registry()
     try:
@@ -351,7 +351,7 @@ def _prepare(settings: "Effective") -> tuple[list, list, list]:
             raise _fail(f"configuration: {settings.config_file}: cannot read: {exc}") from None
         extra_inputs.append(InputEntry(file=_shown(settings.config_file), sha256=hashlib.sha256(data).hexdigest(),
                                        bytes=len(data), role="config"))
-    extra_waivers = []
+    extra_waivers: list[LocatedWaiver] = []
     if settings.waivers is not None:
         try:
             extra_waivers, entry = load_waivers_file(_shown(settings.waivers))
@@ -395,7 +395,7 @@ def _evaluate(dossier: Path, settings: "Effective", *, phase: PhaseOpt | None = 
             as_of=when,
             fail_on=settings.fail_on,
             rules=rules,
-            overrides=settings.severity or None,
+            overrides=dict(settings.severity) if settings.severity else None,
             extra_waivers=extra_waivers,
             extra_inputs=extra_inputs,
             configuration=_configuration(settings),
@@ -564,7 +564,7 @@ def check(
                        follow_links=follow_links, debug=debug, quiet=quiet)
     def render(fmt: str) -> str | bytes:
         return (sarif.render(report, sarif_options) if fmt == "sarif"
-                else render_grouped(fmt, report, group_by.value))  # type: ignore[arg-type]
+                else render_grouped(fmt, report, group_by.value))
 
     for fmt, path in outputs:
         _write(path, render(fmt))
@@ -799,7 +799,9 @@ def schema(
         for kind in kinds:
             typer.echo(f"  {kind:<15} {file_kinds()[kind]:<20} -> {schema_filename(kind)}")
         return
-    sys.stdout.write(render(build_schema(chosen[0])))
+    chosen_kind = chosen[0]
+    assert chosen_kind is not None  # file_kind was checked above
+    sys.stdout.write(render(build_schema(chosen_kind)))
 
 
 class PlanFormatOpt(str, Enum):
@@ -833,7 +835,7 @@ def plan(
     try:
         roadmap = build_plan(loaded, as_of=when, path_label=display_path(dossier),
                              phase=Phase(phase.value) if phase else None, rules=rules,
-                             overrides=settings.severity or None, extra_waivers=extra_waivers)
+                             overrides=dict(settings.severity) if settings.severity else None, extra_waivers=extra_waivers)
     except InternalError as exc:
         if debug:
             raise

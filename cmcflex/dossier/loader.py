@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from cmcflex.dossier.dates import EXPECTED as DATE_EXPECTED
 from cmcflex.dossier.errors import (
@@ -156,7 +157,7 @@ class Dossier:
 class _HashingReader(io.RawIOBase):
     """A raw binary stream that hashes what passes through it."""
 
-    def __init__(self, raw: typing.BinaryIO):
+    def __init__(self, raw: io.BufferedIOBase) -> None:
         self._raw = raw
         self.digest = hashlib.sha256()
         self.size = 0
@@ -226,7 +227,7 @@ def _validation_problems(
     exc: ValidationError, model: type[BaseModel], rel: str, source: SourceMap
 ) -> list[Problem]:
     """One located problem per wrong value, saying what was expected with an example."""
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    groups: dict[tuple[Any, ...], list[ErrorDetails]] = {}
     for err in exc.errors(include_url=False):
         loc, _ = _resolve(model, tuple(err["loc"]))
         groups.setdefault(loc, []).append(err)
@@ -256,7 +257,7 @@ def _validation_problems(
     return out
 
 
-def _number_as_id(err: dict[str, Any], written: str | None) -> str:
+def _number_as_id(err: ErrorDetails, written: str | None) -> str:
     """An unquoted id YAML read as a number: what it became, and the quoted form to write."""
     number = (err.get("ctx") or {}).get("number", err.get("input"))
     text = written if written is not None else str(number)
@@ -284,7 +285,7 @@ def _resolve(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[tuple[Any, .
 
 
 def _message(model: type[BaseModel], loc: tuple[Any, ...], name: str, info: Any,
-             errs: list[dict[str, Any]]) -> str:
+             errs: list[ErrorDetails]) -> str:
     err = errs[0]
     kind = err["type"]
     got = err.get("input")

@@ -799,7 +799,7 @@ class _LotReader:
 
     # ------------------------------------------------------------ the columnar path
 
-    def add_columns(self, columns: list[Sequence[str]], lines: Sequence[int]) -> bool:
+    def add_columns(self, columns: Sequence[Sequence[str]], lines: Sequence[int]) -> bool:
         """Add a batch given as columns of fields, when every row of it is clean.
 
         Returns False, having changed nothing, when any row needs a closer look (a problem to
@@ -814,6 +814,7 @@ class _LotReader:
         level = [columns[j] for _, j in self.lot_cols if j >= 0]
         stride = _stride(lot_col, attr_col, level)
         # 1. each distinct lot: valid lot-level values that agree with its earlier rows
+        raw_level: Sequence[Sequence[str]]
         if stride:
             raw_ids, raw_level = lot_col[::stride], [c[::stride] for c in level]
         else:
@@ -821,7 +822,8 @@ class _LotReader:
         lots = self._batch_lots(raw_ids, raw_level)
         if lots is None:
             return False
-        material_of = dict(zip(raw_ids, lots.keys[0]))
+        # material is a required column and _batch_lots declines a blank one: no None here
+        material_of = dict(zip(raw_ids, cast("Sequence[str]", lots.keys[0])))
         # 2. each distinct (material, attribute) names a column; which rows go to each
         selected = self._select(stride, lot_col, attr_col, material_of)
         if selected is None:
@@ -871,7 +873,7 @@ class _LotReader:
         table.rows += n
         return True
 
-    def _batch_lots(self, raw_ids: Sequence[str], raw_level: list[Sequence[str]]) -> _BatchLots | None:
+    def _batch_lots(self, raw_ids: Sequence[str], raw_level: Sequence[Sequence[str]]) -> _BatchLots | None:
         """The distinct lots of a batch (raw lot_id fields and their lot-level fields), checked
         column by column; None when any of them needs the row-by-row path."""
         if len(set(raw_ids)) != len(raw_ids) or max(map(len, raw_ids)) > MAX_FIELD:
@@ -964,7 +966,8 @@ class _LotReader:
         kids = list(map(kid_of.__getitem__, row_keys))
         order = sorted(range(len(kids)), key=kids.__getitem__)  # stable: file order within a column
         counts = Counter(kids)
-        out, at = [], 0
+        out: list[tuple[tuple[str, str], slice | list[int]]] = []
+        at = 0
         for key, k in keys_seen.items():
             out.append((key, order[at:at + counts[k]]))
             at += counts[k]
@@ -1050,7 +1053,7 @@ class _BatchLots(NamedTuple):
 
 class _Batch(NamedTuple):
     lines: Sequence[int]                    # the line number of each row
-    columns: list[Sequence[str]] | None     # fields by column, when every row has the header's width
+    columns: Sequence[Sequence[str]] | None  # fields by column, when every row has the header's width
     rows: Callable[[], Iterable[list[str]]]  # the rows as lists of fields
 
 
@@ -1140,6 +1143,11 @@ def _plain_batch(text: str, delimiter: str, width: int, position: _Position) -> 
                   lambda: (line.split(delimiter) if line else [] for line in text.split("\n")[:n]))
 
 
+def _given(rows: list[list[str]]) -> Callable[[], list[list[str]]]:
+    """A callable returning the rows read for this batch (bound now, not at call time)."""
+    return lambda: rows
+
+
 def _csv_batches(source: Iterable[str], delimiter: str, width: int, position: _Position) -> Iterator[_Batch]:
     base = position.line
     reader = csv.reader(source, delimiter=delimiter)
@@ -1159,7 +1167,7 @@ def _csv_batches(source: Iterable[str], delimiter: str, width: int, position: _P
         if rows:
             uniform = all(len(r) == width for r in rows)
             columns = [list(c) for c in zip(*rows)] if uniform else None
-            yield _Batch(numbers, columns, lambda rows=rows: rows)
+            yield _Batch(numbers, columns, _given(rows))
         if failure is not None:
             raise failure
         if len(rows) < BATCH_ROWS:

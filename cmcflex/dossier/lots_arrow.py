@@ -179,9 +179,10 @@ def _first_seen(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return distinct[order], first[order]
 
 
-def _raw(a: np.ndarray) -> np.ndarray:
+def _raw(a: np.ndarray) -> memoryview:
     """A contiguous array as bytes, for ``array.frombytes`` (one copy, no temporary)."""
-    return np.ascontiguousarray(a).view(np.uint8)
+    # numpy's stubs declare the buffer protocol (__buffer__) for Python 3.12 on only
+    return memoryview(np.ascontiguousarray(a).view(np.uint8))  # type: ignore[arg-type]
 
 
 def _stripped_keys(values: list[str]) -> list[str]:
@@ -319,7 +320,7 @@ class _Reader:
                 if stripped[c] is not None:
                     stripped[c] = vocabulary.canonical(stripped[c]) or _decline()
         if name == "manufacture_date" and not all(is_iso_date(stripped[c]) for c in used if stripped[c] is not None):
-            raise _Decline  # type: ignore[arg-type]
+            raise _Decline
         if name == "material":
             self._material = (codes, _stripped_keys(dictionary))
         return [stripped[c] for c in per_lot.tolist()]

@@ -91,7 +91,7 @@ class _Frame:
 
     def __init__(self, container: dict[str, Any] | list[Any], path: Path, anchor: str | None,
                  start_count: int) -> None:
-        self.container = container
+        self.container: Any = container  # the dict or list is_list says (checked once, not per event)
         self.is_list = isinstance(container, list)
         self.path = path
         self.anchor = anchor
@@ -234,9 +234,9 @@ class _Builder:
     def resolve_tag(self, event: Any) -> str:
         tag = event.tag
         if tag is not None and tag != "!":
-            return tag  # type: ignore[no-any-return]
+            return tag
         if _Loader.yaml_path_resolvers:  # pragma: no cover - only if a program registered some
-            return self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-any-return]
+            return self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         return resolve_scalar(event.value, event.implicit[0])
 
     def scalar(self, event: Any, path: Path) -> Any:
@@ -285,7 +285,7 @@ def resolve_scalar(value: str, plain: bool) -> str:
     if plain:
         for tag, regexp in _IMPLICIT.get(value[:1], ()) + _WILDCARD:
             if regexp.match(value):
-                return tag  # type: ignore[no-any-return]
+                return tag
     return _STR
 
 

@@ -145,6 +145,7 @@ def chart(s: LotSeries) -> str:
 def legend(s: LotSeries) -> str:
     """An SVG strip explaining the markers that appear in the chart of ``s`` (empty when none)."""
     statuses = {lot.status for lot in s.lots} or {"patient"}
+    items: list[tuple[str, str, str, str]]
     items = [("patient", "", STATUS_TEXT[k], k) for k in ("patient", "non_clinical", "unreleased") if k in statuses]
     if s.censored:
         items.append(("patient", "<", "censored result (< or >)", "censored"))

@@ -106,8 +106,8 @@ def build(report: Report, group_by: GroupBy = "area") -> list:
             parts.append(Text(f"  {location(n.file, n.line)}: {note_text(n)}"))
     if report.not_evaluated:
         parts.append(Text(f"\nNot evaluated ({len(report.not_evaluated)})", style="bold underline"))
-        for n in report.not_evaluated:
-            parts.append(Text.assemble(("  " + n.rule + " ", "bold"), clean(n.reason)))
+        for entry in report.not_evaluated:
+            parts.append(Text.assemble(("  " + entry.rule + " ", "bold"), clean(entry.reason)))
     if report.no_records:
         parts.append(Text())
         parts.extend(Text(clean(n.note), style="dim") for n in report.no_records)

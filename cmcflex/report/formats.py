@@ -84,7 +84,7 @@ def unavailable(name: str) -> str | None:
 def renderer(name: str) -> Callable[[Report], str | bytes]:
     """The render function of a format; KeyError for an unknown name."""
     module = importlib.import_module(FORMATS[name])
-    return module.render  # type: ignore[no-any-return]
+    return module.render
 
 
 def render(report: Report, name: str) -> str | bytes:

@@ -73,9 +73,9 @@ def section_rows(report: Report) -> list[tuple[str, list[int], int]]:
             for key in sorted(keys, key=ctd.sort_key)]
 
 
-def render(name: str, report: Report, group_by: GroupBy = "area") -> str:
+def render(name: str, report: Report, group_by: GroupBy = "area") -> str | bytes:
     """One format of the report (cmcflex.report.formats), grouped as asked where the format groups."""
     from cmcflex.report.formats import renderer
 
     rendered = renderer(name)
-    return rendered(report, group_by=group_by) if name in GROUPED_FORMATS else rendered(report)  # type: ignore[call-arg]
+    return rendered(report, group_by=group_by) if name in GROUPED_FORMATS else rendered(report)  # type: ignore[call-arg]  # grouped renderers take group_by

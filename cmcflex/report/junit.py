@@ -114,8 +114,8 @@ def to_element(report: Report) -> ET.Element:
                 waived = waived_by_rule.get(rule_id, [])
                 messages, texts = [], []
                 if below_here:
-                    tally = ", ".join(f"{n} {sev.value}" for sev in reversed(list(Severity))
-                                      if (n := sum(1 for f in below_here if f.severity is sev)))
+                    tally = ", ".join(f"{count} {sev.value}" for sev in reversed(list(Severity))
+                                      if (count := sum(1 for f in below_here if f.severity is sev)))
                     messages.append(f"below --fail-on {report.fail_on.value} ({tally}): {below_here[0].message}")
                     texts += [_describe(f) for f in below_here]
                 if waived:

@@ -23,7 +23,7 @@ class PdfUnavailable(Exception):
 
 def _weasyprint() -> Any:
     try:
-        import weasyprint  # type: ignore[import-untyped]
+        import weasyprint
     except ImportError:
         raise PdfUnavailable(f"PDF output needs the optional extra cmcflex[pdf] (WeasyPrint): "
                              f"{INSTALL_HINT}") from None
@@ -55,4 +55,4 @@ def render(report: Report) -> bytes:
     """The HTML report (:func:`cmcflex.report.html.render`) laid out on A4 pages, as PDF bytes."""
     weasyprint = _weasyprint()
     document = weasyprint.HTML(string=html.render(report), url_fetcher=_no_fetching(weasyprint))
-    return document.write_pdf()  # type: ignore[no-any-return]
+    return document.write_pdf()

@@ -49,7 +49,7 @@ class MissingExtra(RuntimeError):
 
 def available() -> bool:
     try:
-        import xlsxwriter  # type: ignore[import-untyped]  # noqa: F401
+        import xlsxwriter  # noqa: F401
     except ImportError:
         return False
     return True
@@ -80,7 +80,7 @@ class _Book:
     """One workbook and its cell formats."""
 
     def __init__(self, report: Report) -> None:
-        import xlsxwriter  # type: ignore[import-untyped]
+        import xlsxwriter
 
         self.buffer = io.BytesIO()
         self.book = xlsxwriter.Workbook(self.buffer, {

@@ -473,7 +473,7 @@ def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outco
     lots = ctx.views.ppq_lots
     known = [lot for lot in lots if lot.starting_material not in (None, "not_applicable")]
     lots_non_patient = bool(known) and all(lot.starting_material in NOT_PATIENT for lot in known)
-    if planned_non_patient and not justified:
+    if planned is not None and planned_non_patient and not justified:
         yield Gap(f"{name} plans PPQ on {_material(planned.value)} starting material (not patient material) "
                   f"without a starting_material_justification{advice}.",
                   _at(d, "protocol", "starting_material"), record=record,
@@ -789,7 +789,7 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     elif _SMALL_SCALE.search(p.scale or ""):
         yield Gap(f"{name} runs PPQ at {p.scale} scale, not commercial scale{advice}.",
                   _at(d, "protocol", "scale"), record=record, data={"scale": p.scale})
-    elif not p.scale.strip().lower().startswith("commercial"):
+    elif not (p.scale or "").strip().lower().startswith("commercial"):
         yield Gap(f"{name} records its scale as '{p.scale}', which does not say whether it is the commercial "
                   f"scale, so that is not shown{advice}.", _at(d, "protocol", "scale"), record=record,
                   severity=I, data={"scale": p.scale},

@@ -118,6 +118,7 @@ def _recompute_interval(values: list[float], criterion: NumericCriterion, test: 
     if method is None:
         out["issues"].append(IntervalIssue("no_interval", {}))
         return out
+    assert spec is not None  # the method is the stated interval's
     if method == "min_max":
         lower, upper = s.min, s.max
     else:

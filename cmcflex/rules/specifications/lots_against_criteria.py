@@ -396,8 +396,10 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
     if len(kinds) == 1:  # one material: no Python step per lot
         by_material[next(iter(kinds)) or ""] = indices
     else:
+        groups: dict[str, set[int]] = {}
         for li in indices:
-            by_material.setdefault(materials[li] or "", set()).add(li)
+            groups.setdefault(materials[li] or "", set()).add(li)
+        by_material.update(groups)
     missing: dict[int, list[str]] = {}
     index = views.spec_index
     for (material, attribute) in index:  # specification order

@@ -204,6 +204,7 @@ def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             figures = _range_words(sl.released, "released lots", _unit(ref))
         if licensing and plan:
             r = test.reevaluation
+            assert r is not None  # a plan is a stated reevaluation
             yield Gap(f"CQA {_label(ref)} is 'report result' at licensure; the plan to set a limit after "
                       f"{r.after_lots} lots ({r.method}) makes this the flexibility CBER allows, "
                       f"kept visible until the limit is set{figures}.", ref.at, record=ref.record, severity=MI, data=data)
