@@ -55,3 +55,34 @@ def test_the_console_script_is_the_program_entry() -> None:
 
     project = tomllib.loads((SAMPLES.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["scripts"]["cmcflex"] == "cmcflex.__main__:main"
+
+
+def test_the_program_freezes_what_is_alive_when_a_command_ends(monkeypatch) -> None:
+    """The interpreter's last collections need not walk the models and lot columns a run leaves."""
+    import gc
+
+    import pytest
+
+    import cmcflex.cli
+
+    frozen: list[bool] = []
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    monkeypatch.setattr(cmcflex.cli, "_catch_signals", lambda: None)
+    monkeypatch.setattr(cmcflex.cli, "app", lambda: sys.exit(1))
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    with pytest.raises(SystemExit) as exit_:
+        cmcflex.cli.main()
+    assert exit_.value.code == 1 and frozen == [True]
+
+
+def test_loading_the_command_line_builds_no_dossier_model() -> None:
+    """Each model's validator is built when a file of its kind is first read, not at import."""
+    code = ("import cmcflex.cli, cmcflex.dossier.models as m\n"
+            "built = sorted(n for n, c in vars(m).items() if isinstance(c, type) and issubclass(c, m.Record)"
+            " and c.__pydantic_complete__)\n"
+            "print(len([c for c in vars(m).values() if isinstance(c, type) and issubclass(c, m.Record)]), built)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          cwd=SAMPLES.parent)
+    count, built = done.stdout.split(" ", 1)
+    assert done.returncode == 0, done.stderr
+    assert int(count) > 20 and built.strip() == "[]"

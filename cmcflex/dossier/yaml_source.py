@@ -33,11 +33,6 @@ _ALLOWED_SCALAR_TAGS = {_STR, _TIMESTAMP, _INT, _FLOAT, _P + "bool", _P + "null"
 
 Path = tuple[str | int, ...]
 
-# PyYAML's implicit resolvers by first character, read once: ``Resolver.resolve`` rebuilds a list
-# of them for every scalar. Dossier files are resolved exactly as it would (the tests compare).
-_IMPLICIT = {first: tuple(pairs) for first, pairs in _Loader.yaml_implicit_resolvers.items() if first is not None}
-_WILDCARD = tuple(_Loader.yaml_implicit_resolvers.get(None, ()))
-
 
 @dataclass
 class SourceMap:
@@ -235,9 +230,7 @@ class _Builder:
         tag = event.tag
         if tag is not None and tag != "!":
             return tag
-        if _Loader.yaml_path_resolvers:  # pragma: no cover - only if a program registered some
-            return self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-        return resolve_scalar(event.value, event.implicit[0])
+        return self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
 
     def scalar(self, event: Any, path: Path) -> Any:
         tag = self.resolve_tag(event)
@@ -277,16 +270,6 @@ def _misread_number(text: str, value: Any) -> str | None:
         return (f"YAML reads {text!r} as {value} (octal, for the leading 0); quote it ('{text}') if it is "
                 f"an id or text, or write {int(text, 10)} if that number is meant")
     return None
-
-
-def resolve_scalar(value: str, plain: bool) -> str:
-    """The tag PyYAML's resolver gives a scalar: by its implicit resolvers when it is plain
-    (unquoted), else ``str`` (``Resolver.resolve`` for a scalar node, without path resolvers)."""
-    if plain:
-        for tag, regexp in _IMPLICIT.get(value[:1], ()) + _WILDCARD:
-            if regexp.match(value):
-                return tag
-    return _STR
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
