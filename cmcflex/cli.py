@@ -33,6 +33,7 @@ from cmcflex.report.formats import NAMES as FORMAT_NAMES
 if TYPE_CHECKING:
     from cmcflex.config import Effective
     from cmcflex.dossier.loader import Dossier
+    from cmcflex.report.grouping import GroupBy
     from cmcflex.report.model import Configuration, Report
     from cmcflex.rules.base import Registry
 
@@ -427,7 +428,7 @@ def _check_outputs(dossier: Path, outputs: list[tuple[str, Path]]) -> None:
 def _portfolio(paths: list[Path], settings: "Effective", *, format: str, output: list[str] | None,
                output_dir: Path | None, phase: PhaseOpt | None, target: PhaseOpt | None,
                when: dt.date, follow_links: bool, quiet: bool = False, sarif: object = None,
-               group_by: str = "area") -> None:
+               group_by: "GroupBy" = "area") -> None:
     """Check several dossiers (cmcflex.portfolio): a summary table, one report per dossier, combined exit."""
     import json
 

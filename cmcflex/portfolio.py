@@ -30,6 +30,7 @@ from cmcflex.discovery import (  # noqa: F401 - part of this module's API
 
 if TYPE_CHECKING:
     from cmcflex.phases import Phase
+    from cmcflex.report.grouping import GroupBy
     from cmcflex.report.model import Configuration, InputEntry, Report
     from cmcflex.rules.base import Severity
     from cmcflex.waivers import LocatedWaiver
@@ -55,7 +56,7 @@ class PortfolioOptions:
     generated_at: str | None = None
     configuration: Configuration | None = None  # shown in every report
     sarif: Any = None                        # cmcflex.report.sarif.SarifOptions of SARIF reports; None: defaults
-    group_by: str = "area"                   # console, markdown, html: by area or by CTD section
+    group_by: GroupBy = "area"               # console, markdown, html: by area or by CTD section
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def _render(fmt: str, report: Report, options: PortfolioOptions) -> str | bytes:
         from cmcflex.report import sarif
 
         return sarif.render(report, options.sarif)
-    return render(fmt, report, options.group_by)  # type: ignore[arg-type]
+    return render(fmt, report, options.group_by)
 
 
 def _tracked(outcome: DossierOutcome, tick: Callable[[], None]) -> DossierOutcome:
