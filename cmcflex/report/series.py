@@ -14,17 +14,19 @@ from cmcflex.dossier.criteria import NumericCriterion
 from cmcflex.dossier.lots import LotTable
 from cmcflex.report.model import LotSeries, LotSummary, SeriesLot
 from cmcflex.stats import describe
+from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
 
 if TYPE_CHECKING:
     from cmcflex.views import DossierViews
 
 CAP = 200
-NON_CLINICAL_USES = ("development", "engineering")
-UNRELEASED = ("rejected", "pending")
+NON_CLINICAL_USES = (LotUse.DEVELOPMENT, LotUse.ENGINEERING)
+UNRELEASED = (Disposition.REJECTED, Disposition.PENDING)
 
 
 def _status(use: str | None, starting_material: str | None, disposition: str | None) -> str:
-    if use in NON_CLINICAL_USES or starting_material == "healthy_donor" or disposition == "not_applicable":
+    if (use in NON_CLINICAL_USES or starting_material == StartingMaterial.HEALTHY_DONOR
+            or disposition == Disposition.NOT_APPLICABLE):
         return "non_clinical"
     return "unreleased" if disposition in UNRELEASED else "patient"
 

@@ -20,6 +20,7 @@ from cmcflex.dossier.lots import LotResult, StabilityPoint
 from cmcflex.dossier.models import PreviousVersion, Specification
 from cmcflex.phases import Phase
 from cmcflex.views import SpecRef, material_of, test_record  # noqa: F401 (re-exported)
+from cmcflex.vocabulary import LotUse
 
 if TYPE_CHECKING:
     from cmcflex.views import DossierViews
@@ -189,7 +190,7 @@ def build_commercial_process(dossier: Dossier) -> ProcessRef:
         ref = ProcessRef(dossier.info.commercial_process, "commercial_process in dossier.yaml")
     elif dossier.lots is not None:
         versioned = [lot for lot in dossier.lots.lots() if lot.process_version]
-        ppq = [lot for lot in versioned if lot.use == "ppq"]
+        ppq = [lot for lot in versioned if lot.use == LotUse.PPQ]
         pool, basis = (ppq, "process_version of the PPQ lots") if ppq else (
             versioned, "process_version of the latest-made lot")
         if pool:

@@ -33,6 +33,7 @@ from cmcflex.rules.citations import (
     Q9_R1,
     TOWN_HALLS,
 )
+from cmcflex.vocabulary import StartingMaterial
 
 if TYPE_CHECKING:
     from cmcflex.views import DossierViews
@@ -755,7 +756,7 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         for lot_id in post:
             kind = column[index[lot_id]] or "not stated"
             starting[kind] = starting.get(kind, 0) + 1
-        if "patient" in starting:
+        if StartingMaterial.PATIENT in starting:
             continue
         if set(starting) == {"not stated"}:
             yield Gap(f"The post-change lots of change {c.id} do not record their starting material in "

@@ -85,10 +85,11 @@ from cmcflex.rules.citations import (
 from cmcflex.rules.common import unresolved_lots
 from cmcflex.rules.remedies import CONTROL_REMEDIES
 from cmcflex.views import DossierViews
+from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
 
 GMP_FILE = "gmp.yaml"
 DOSSIER_FILE = "dossier.yaml"
-LATER_PHASE_USES = ("phase_2", "phase_3", "ppq", "commercial")
+LATER_PHASE_USES = (LotUse.PHASE_2, LotUse.PHASE_3, LotUse.PPQ, LotUse.COMMERCIAL)
 APS_MAX_AGE_MONTHS = 6
 APS_INITIAL_RUNS = 3
 
@@ -977,12 +978,12 @@ def _donor_state(donor: Donor) -> dict[str, bool | None]:
             "released_from_quarantine": released}
 
 
-RELEASED = ("released", "released_under_exception")
-PATIENT_USES = ("phase_1", "phase_2", "phase_3", "ppq", "commercial")
+RELEASED = (Disposition.RELEASED, Disposition.RELEASED_UNDER_EXCEPTION)
+PATIENT_USES = (LotUse.PHASE_1, LotUse.PHASE_2, LotUse.PHASE_3, LotUse.PPQ, LotUse.COMMERCIAL)
 
 
 def _use_label(use: str) -> str:
-    return "PPQ" if use == "ppq" else use.replace("_", " ")
+    return "PPQ" if use == LotUse.PPQ else use.replace("_", " ")
 
 
 class DonorLots(NamedTuple):
@@ -1115,7 +1116,7 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     linked = {lot for donor in donors for lot in donor.lots}
     unlisted = [donor.id for donor in donors if not donor.lots]
     if linked and d.lots is not None:
-        for lot in d.lots.lots_where(starting_material="healthy_donor"):
+        for lot in d.lots.lots_where(starting_material=StartingMaterial.HEALTHY_DONOR):
             if lot.id in linked:
                 continue
             if unlisted:  # it may come from a donor that records no lots: not shown, not untraced

@@ -25,12 +25,13 @@ from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.lots import LotResult
 from cmcflex.formatting import number
 from cmcflex.rules.common import SpecRef
+from cmcflex.vocabulary import Disposition, LotUse
 
 if TYPE_CHECKING:
     from cmcflex.views import DossierViews
 
-RELEASED = ("released", "released_under_exception")
-PATIENT_USES = ("phase_1", "phase_2", "phase_3", "commercial")
+RELEASED = (Disposition.RELEASED, Disposition.RELEASED_UNDER_EXCEPTION)
+PATIENT_USES = (LotUse.PHASE_1, LotUse.PHASE_2, LotUse.PHASE_3, LotUse.COMMERCIAL)
 MAX_LISTED = 50  # lot ids listed in a summary; beyond this only counts
 
 

@@ -44,13 +44,14 @@ from cmcflex.rules.citations import (
     section,
 )
 from cmcflex.rules.common import OutOfSpec
+from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
 
 if TYPE_CHECKING:
     from cmcflex.views import DossierViews
 
 B, MI, I = Severity.BLOCKER, Severity.MINOR, Severity.INFO
 FILE = "ppq.yaml"
-PPQ_USE = "ppq"
+PPQ_USE = LotUse.PPQ
 TRADITIONAL_LOT_COUNT = 3
 
 
@@ -59,7 +60,7 @@ ELEMENTS = ("operating_conditions", "data_to_collect", "tests_and_criteria", "sa
 PREREQUISITES = ("facility_equipment_qualified", "personnel_trained", "material_sources_verified",
                  "analytical_methods_validated", "aseptic_simulation_current", "hold_times_validated",
                  "shipping_validated", "vector_process_validated")
-NOT_PATIENT = ("healthy_donor", "cell_bank")
+NOT_PATIENT = (StartingMaterial.HEALTHY_DONOR, StartingMaterial.CELL_BANK)
 NO_PROTOCOL_WHAT = "no PPQ protocol on record"
 
 
@@ -150,7 +151,7 @@ def build_missing_results(views: DossierViews) -> dict[str, list[str]]:
 def lot_passes(views: DossierViews, lot: Lot) -> bool:
     """A PPQ lot passes when it is not rejected, has a result for every specification test of
     its material, and none of them is out of specification."""
-    return (lot.disposition != "rejected" and lot.id not in views.ppq_lot_failures
+    return (lot.disposition != Disposition.REJECTED and lot.id not in views.ppq_lot_failures
             and lot.id not in views.ppq_missing_results)
 
 
@@ -396,7 +397,7 @@ def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     cr = p.concurrent_release
     if cr is None or not cr.planned:
         released = [lot for lot in ctx.views.ppq_lots
-                    if lot.disposition in ("released", "released_under_exception")]
+                    if lot.disposition in (Disposition.RELEASED, Disposition.RELEASED_UNDER_EXCEPTION)]
         report = d.ppq.report if d.ppq is not None else None
         if released and report is not None and report.status is None and report.conclusion is None:
             yield Gap(
@@ -694,7 +695,7 @@ def _lot_gaps(d: Dossier, views: DossierViews, lots: list[Lot]) -> Iterator[Outc
                 data["missing"] = missing
             yield Gap(f"PPQ lot {lot.id} fails its specification: {'; '.join(parts)}{also}.",
                       Location(first.file, first.line), record=f"lot {lot.id}", data=data)
-        elif lot.disposition == "rejected":
+        elif lot.disposition == Disposition.REJECTED:
             yield Gap(f"PPQ lot {lot.id} was rejected.", Location(lot.file, lot.line),
                       record=f"lot {lot.id}", data={"disposition": "rejected"})
         elif missing:

@@ -48,6 +48,7 @@ from cmcflex.rules.specifications.wording import (
     _value,
 )
 from cmcflex.views import DossierViews
+from cmcflex.vocabulary import Disposition
 
 # ---------------------------------------------------------------------------- SPEC-006
 
@@ -214,7 +215,7 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                     continue
                 failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
     exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_column("disposition"))
-                  if disp == "released_under_exception"}
+                  if disp == Disposition.RELEASED_UNDER_EXCEPTION}
     for lot_id in sorted(exceptions | set(failures)):
         lot = table.lot(lot_id)
         assert lot is not None
@@ -298,7 +299,7 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
     documented = f"through {pathway}, with investigation {investigation} on record"
     missing = [name for name, value in (("its exception pathway (exception_pathway)", pathway),
                                         ("its investigation (investigation)", investigation)) if not value]
-    if lot.disposition == "released_under_exception":
+    if lot.disposition == Disposition.RELEASED_UNDER_EXCEPTION:
         what = f" with {_listing(shown)}" if shown else ""
         if not missing:
             return Gap(f"Lot {lot_id} was released under exception{what}{version} {documented}{context}.",

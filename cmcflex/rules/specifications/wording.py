@@ -17,6 +17,7 @@ from cmcflex.rules.common import SpecRef
 from cmcflex.rules.lotstats import LotSet, SpecLots
 from cmcflex.rules.specifications.limit_statistics import IntervalIssue, _recompute_interval, _reference_limits
 from cmcflex.views import DossierViews
+from cmcflex.vocabulary import LotUse
 
 FLEXIBILITY = ("a limit from clinical experience with a post-approval re-evaluation plan is the "
                "flexibility CBER announced in January 2026")
@@ -110,7 +111,7 @@ def _lots_called(d: Dossier, views: DossierViews, sl: SpecLots) -> str:
         return "named"
     if uses == {d.pivotal_use}:
         return "pivotal"
-    if uses <= {"ppq", "commercial"}:
+    if uses <= {LotUse.PPQ, LotUse.COMMERCIAL}:
         return " and ".join(w for u, w in (("ppq", "PPQ"), ("commercial", "commercial")) if u in uses)
     if uses <= {"phase_1", "phase_2", "phase_3"}:
         return "clinical"
