@@ -146,7 +146,9 @@ def build_report(
 def rule_facts(rules: Iterable[Rule], fired: set[str]) -> dict[str, RuleFacts]:
     """The own citations, remedy and CTD sections of each rule in ``fired`` (evaluated or with
     findings), for formats that describe rules."""
-    return {r.id: RuleFacts(slug=r.slug, cites=list(r.cites), remedy=r.remedy, ctd=list(r.ctd))
+    return {r.id: RuleFacts(slug=r.slug, cites=list(r.cites), remedy=r.remedy, ctd=list(r.ctd), title=r.title,
+                            area=r.area.value, severity={p.value: g for p, g in r.severity.items()},
+                            partial={p.value: g for p, g in r.partial.items()})
             for r in rules if r.id in fired}
 
 

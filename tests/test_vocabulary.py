@@ -78,3 +78,18 @@ def test_a_diff_of_two_json_reports_loads_no_rule_module(tmp_path: Path) -> None
     assert json.loads((tmp_path / "diff.json").read_text(encoding="utf-8"))["counts"]  # the diff ran
     assert "cmcflex.diff" in loaded
     assert [m for m in loaded if m.startswith("cmcflex.rules")] == []
+
+
+def test_no_report_module_imports_a_rule_module() -> None:
+    """The data flow runs load → rules → report → render: the report package reads rule outputs
+    and views, never the rules themselves (not even lazily, inside a function)."""
+    import re
+    from pathlib import Path
+
+    import cmcflex.report
+
+    folder = Path(cmcflex.report.__file__).parent
+    offenders = [f"{path.name}:{n}" for path in sorted(folder.glob("*.py"))
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if re.match(r"\s*(from cmcflex\.rules\b|import cmcflex\.rules\b|from cmcflex import rules\b)", line)]
+    assert offenders == []

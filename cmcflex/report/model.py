@@ -154,13 +154,18 @@ class LotSeries(_Frozen):
 
 
 class RuleFacts(_Frozen):
-    """A fired rule's own citations and general remedy (its findings may carry narrower ones)."""
+    """An evaluated rule's own metadata: citations and general remedy (its findings may carry
+    narrower ones), CTD sections, and its grade by phase (``partial``: the lower grade of its parts)."""
 
     slug: str
     cites: list[str]
     remedy: str
     ctd: list[str] = []
     """The rule's CTD Module 3 sections (its findings may be narrowed to one material's)."""
+    title: str = ""
+    area: str = ""
+    severity: dict[str, Severity] = {}
+    partial: dict[str, Severity] = {}
 
 
 class Report(_Frozen):

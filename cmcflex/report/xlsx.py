@@ -22,7 +22,7 @@ from typing import Any
 from cmcflex.phases import PHASES
 from cmcflex.report.common import phase_text
 from cmcflex.report.model import Finding, Report
-from cmcflex.rules.base import Area, Severity
+from cmcflex.vocabulary import Area, Severity
 
 EXTRA_HINT = ("the xlsx format needs XlsxWriter, in the optional extra cmcflex[excel]: "
               "pip install '.[excel]' in the cmcflex sources")
@@ -230,8 +230,6 @@ def _summary(book: _Book, report: Report) -> None:
 
 
 def _rules(book: _Book, report: Report) -> None:
-    from cmcflex.rules.base import REGISTRY
-
     ids = sorted({*report.rules_evaluated, *(n.rule for n in report.not_evaluated),
                   *(f.rule for f in (*report.findings, *report.waived))})
     open_count = {i: sum(1 for f in report.findings if f.rule == i) for i in ids}
@@ -239,11 +237,11 @@ def _rules(book: _Book, report: Report) -> None:
     titles = {f.rule: (f.title, f.area) for f in (*report.findings, *report.waived)}
     rows = []
     for rule_id in ids:
-        rule = REGISTRY.get(rule_id)
-        if rule is not None:
-            grades = [_grade(rule, p) for p in PHASES]
-            title, area, ctd = rule.title, rule.area.value, _ctd(rule)
-        else:
+        facts = report.rule_facts.get(rule_id)
+        if facts is not None:
+            grades = [_grade(facts.severity.get(p.value), facts.partial.get(p.value)) for p in PHASES]
+            title, area, ctd = facts.title, facts.area, _ctd(facts)
+        else:  # a report read back from JSON carries no rule facts
             grades = [""] * len(PHASES)
             (title, area), ctd = titles.get(rule_id, ("", "")), ""
         rows.append([rule_id, area, title, ctd, *grades, open_count[rule_id], waived[rule_id]])
@@ -251,11 +249,9 @@ def _rules(book: _Book, report: Report) -> None:
                          "Open findings", "Waived"], rows)
 
 
-def _grade(rule: Any, phase: Any) -> str:
-    main = rule.severity.get(phase)
+def _grade(main: Severity | None, lower: Severity | None) -> str:
     if main is None:
         return ""
-    lower = rule.partial.get(phase)
     return f"{main.value} (parts {lower.value})" if lower is not None else main.value
 
 
