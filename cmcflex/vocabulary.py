@@ -56,13 +56,14 @@ class Severity(Ordered, str, Enum):
 
 
 class Area(str, Enum):
-    """The five areas the rules are filed under, in report order."""
+    """The areas the rules are filed under, in report order."""
 
     GMP = "GMP"
     SPEC = "SPEC"
     PPQ = "PPQ"
     CMP = "CMP"
     STAB = "STAB"
+    FLEX = "FLEX"
 
     @property
     def title(self) -> str:  # type: ignore[override]  # the area's heading, not str.title()
@@ -75,6 +76,7 @@ _AREA_TITLES = {
     Area.PPQ: "Process performance qualification",
     Area.CMP: "Comparability of changes",
     Area.STAB: "Stability",
+    Area.FLEX: "Use of the CMC flexibilities",
 }
 
 

@@ -55,8 +55,8 @@ def test_lot_vocabularies_are_the_enums_values_in_order() -> None:
 
 
 def test_areas_keep_their_titles() -> None:
-    assert [a.value for a in Area] == ["GMP", "SPEC", "PPQ", "CMP", "STAB"]
-    assert Area.STAB.title == "Stability"
+    assert [a.value for a in Area] == ["GMP", "SPEC", "PPQ", "CMP", "STAB", "FLEX"]
+    assert Area.STAB.title == "Stability" and Area.FLEX.title == "Use of the CMC flexibilities"
 
 
 def test_the_report_model_loads_no_rule_module(tmp_path: Path) -> None:

@@ -333,6 +333,54 @@ class ComparisonMethod(ControlledValue):
     DESCRIPTIVE = "descriptive"
 
 
+class InteractionType(ControlledValue):
+    """The kind of FDA meeting or exchange (FDA, Formal Meetings Between the FDA and Sponsors or
+    Applicants of PDUFA Products, draft guidance, September 2023; INTERACT and pre-IND for CBER)."""
+
+    INTERACT = "INTERACT"
+    PRE_IND = "pre_IND"
+    TYPE_A = "type_A"
+    TYPE_B = "type_B"
+    TYPE_B_EOP = "type_B_EOP"
+    TYPE_C = "type_C"
+    TYPE_D = "type_D"
+    PRE_BLA = "pre_BLA"
+    WRITTEN_RESPONSE = "written_response"
+    OTHER = "other"
+
+
+class InteractionOutcome(ControlledValue):
+    AGREED = "agreed"
+    AGREED_WITH_CONDITIONS = "agreed_with_conditions"
+    ADVICE = "advice"
+    NOT_AGREED = "not_agreed"
+    PENDING = "pending"
+
+
+class FlexibilityTopic(ControlledValue):
+    """A flexible choice of the May 2026 CMC flexibilities guidance that an FDA interaction can
+    have discussed (``fda_interactions[].topics``)."""
+
+    PPQ_LOT_COUNT = "ppq_lot_count"
+    CONCURRENT_RELEASE = "concurrent_release"
+    POST_LICENSURE_PPQ = "post_licensure_ppq"
+    REPORT_ONLY_CRITERIA = "report_only_criteria"
+    CRITERIA_REEVALUATION = "criteria_reevaluation"
+    CLINICAL_LOT_STABILITY = "clinical_lot_stability"
+    SINGLE_LOT_METHOD_VALIDATION = "single_lot_method_validation"
+    PLATFORM_METHOD = "platform_method"
+    RESERVE_SAMPLES = "reserve_samples"
+
+
+class ReevaluationRoute(ControlledValue):
+    """How a re-evaluation of acceptance criteria after approval reaches FDA (21 CFR 601.12)."""
+
+    PRIOR_APPROVAL_SUPPLEMENT = "prior_approval_supplement"
+    COMPARABILITY_PROTOCOL = "comparability_protocol"
+    CBE_30 = "CBE-30"
+    ANNUAL_REPORT = "annual_report"
+
+
 class Conclusion(ControlledValue):
     COMPARABLE = "comparable"
     NOT_COMPARABLE = "not_comparable"
@@ -400,6 +448,40 @@ class Site(Record):
     )
 
 
+class FdaInteraction(Record):
+    """Extension: one meeting or written exchange with FDA (CBER) and the flexibilities it discussed."""
+
+    id: Identifier | None = Field(None, description="Your reference for the interaction, e.g. MTG-2025-03")
+    type: InteractionType = Field(
+        description="INTERACT, pre_IND, type_A, type_B, type_B_EOP, type_C, type_D, pre_BLA, "
+        "written_response or other"
+    )
+    date: IsoDate = Field(description="Date of the meeting or of FDA's written response (ISO 8601)")
+    minutes: Identifier | None = Field(None, description="Document id of the meeting minutes or FDA's letter")
+    outcome: InteractionOutcome | None = Field(
+        None, description="agreed, agreed_with_conditions, advice, not_agreed or pending (minutes not yet received)"
+    )
+    topics: list[FlexibilityTopic] = Field(
+        default_factory=_empty_list,
+        description="The flexible choices discussed, e.g. [ppq_lot_count, concurrent_release]",
+    )
+    summary: str | None = Field(None, description="What was agreed or advised, in a sentence or two")
+
+
+class ClinicalLotStability(Record):
+    """Extension: the shelf life rests on lots of an earlier (clinical) process version."""
+
+    justification: str | None = Field(
+        None, description="Why the clinical lots represent the commercial process for stability"
+    )
+    change: Identifier | None = Field(
+        None, description="The change in changes.yaml whose comparability study concludes the processes comparable"
+    )
+    commitment: str | None = Field(
+        None, description="The post-approval stability commitment, e.g. first 3 commercial lots on long-term study"
+    )
+
+
 class DossierFile(Record):
     """dossier.yaml: product, phase, sites."""
 
@@ -421,9 +503,18 @@ class DossierFile(Record):
         description="Extension: why fewer than 3 lots on long-term stability support the shelf life "
         "(e.g. scarce autologous material, platform data); read by STAB-003",
     )
+    clinical_lot_stability: ClinicalLotStability | None = Field(
+        None,
+        description="Extension: long-term data on lots of an earlier process version support the shelf "
+        "life (May 2026 guidance); read by STAB-002 and STAB-003",
+    )
     sites: list[Site] = Field(
         default_factory=_empty_list,
         description="Manufacturing and testing sites; their ids are used in lots.csv and ppq.yaml"
+    )
+    fda_interactions: list[FdaInteraction] = Field(
+        default_factory=_empty_list,
+        description="Extension: meetings and written exchanges with FDA and the flexibilities they discussed",
     )
 
     @field_validator("pivotal_phase")
@@ -466,6 +557,26 @@ class DataIntegrity(Control):
     unique_logins: bool | None = Field(None, description="Every user has a unique login (no shared accounts)")
 
 
+class ReserveSampleException(Record):
+    """Extension: where reserve samples are not kept, what is not kept and why."""
+
+    justification: str | None = Field(
+        None, description="Why no reserve sample is kept, e.g. each autologous lot is administered whole"
+    )
+    scope: str | None = Field(None, description="Which lots the exception covers, e.g. autologous drug product")
+    alternative: str | None = Field(
+        None, description="What is retained instead, e.g. a cryopreserved retention vial of the cell bank or intermediate"
+    )
+
+
+class ReserveSamples(Control):
+    """Extension: reserve (retention) samples of each lot, with any documented exception."""
+
+    exception: ReserveSampleException | None = Field(
+        None, description="A documented exception where material is limited (read by GMP-018)"
+    )
+
+
 class Controls(Record):
     written_procedures: Control | None = Field(None, description="Written procedures (SOP system)")
     batch_records: Control | None = Field(None, description="Master and executed batch records")
@@ -482,6 +593,9 @@ class Controls(Record):
     )
     data_integrity: DataIntegrity | None = Field(
         None, description="Data integrity controls: audit trails, validated systems, unique logins"
+    )
+    reserve_samples: ReserveSamples | None = Field(
+        None, description="Extension: reserve (retention) samples of each lot; read by GMP-018"
     )
     chain_of_identity: Control | None = Field(
         None, description="Chain of identity and custody (autologous products)"
@@ -635,6 +749,13 @@ class Justification(Record):
 class Reevaluation(Record):
     after_lots: int | None = Field(None, ge=1, description="Re-evaluate after this many lots")
     method: str | None = Field(None, description="How the limit will be re-derived")
+    route: ReevaluationRoute | None = Field(
+        None, description="Extension: how the revised criterion reaches FDA: prior_approval_supplement, "
+        "comparability_protocol, CBE-30 or annual_report"
+    )
+    evidence: str | None = Field(
+        None, description="Extension: the evidence of consistent quality the re-evaluation will rest on"
+    )
 
 
 class SpecTest(Record):
@@ -764,6 +885,18 @@ class SpecificationsFile(Record):
 # ---------------------------------------------------------------------------- methods.yaml
 
 
+class PlatformMethod(Record):
+    """Extension: prior validation of a platform method leveraged for this product."""
+
+    source: str | None = Field(
+        None, description="The product or platform whose validation is leveraged, e.g. AAV9 platform, ABC-100"
+    )
+    report: Identifier | None = Field(None, description="The platform validation report id")
+    applicability: str | None = Field(
+        None, description="Why the platform validation applies to this product (similarity of matrix, analyte, range)"
+    )
+
+
 class Method(Record):
     id: Identifier = Field(description="Method id referred to by specifications.yaml and lots.csv, e.g. M-POT")
     name: str | None = Field(None, description="What the method measures and how")
@@ -779,6 +912,15 @@ class Method(Record):
     quantitative: bool | None = Field(None, description="The method gives a numeric result")
     replaces: Identifier | None = Field(None, description="The method this one replaced")
     bridging_study: Identifier | None = Field(None, description="Study that bridges the two methods")
+    validation_lots: list[Identifier] | None = Field(
+        None, description="Extension: the lots the validation used, e.g. [L-PPQ-01]"
+    )
+    representative_lot_justification: str | None = Field(
+        None, description="Extension: why the lot(s) the validation used represent the product (single-lot validation)"
+    )
+    platform: PlatformMethod | None = Field(
+        None, description="Extension: the platform method this validation leans on"
+    )
 
 
 class MethodsFile(Record):
@@ -798,6 +940,15 @@ class LotCountJustification(Record):
     evidence: list[Identifier] = Field(
         default_factory=_empty_list, description="Document ids the justification rests on, e.g. [PD-RPT-007]"
     )
+    process_understanding: str | None = Field(
+        None, description="Extension: the product and process understanding the number rests on"
+    )
+    process_complexity: str | None = Field(
+        None, description="Extension: how the complexity and variability of the process bear on the number"
+    )
+    control_strategy: str | None = Field(
+        None, description="Extension: how the control strategy covers the risk left by the number of lots"
+    )
 
 
 class ConcurrentRelease(Record):
@@ -809,6 +960,9 @@ class ConcurrentRelease(Record):
         None, description="The protocol commits every concurrently released lot to all release criteria"
     )
     failure_plan: str | None = Field(None, description="What happens to distributed lots if PPQ fails")
+    production_limitation: str | None = Field(
+        None, description="Extension: the PPQ production limitation that needs PPQ to complete after licensure"
+    )
 
 
 class ProtocolElements(Record):
@@ -900,10 +1054,22 @@ class PPQReport(Record):
     open_deviations: int = Field(0, ge=0, description="Number of PPQ deviations still open")
 
 
+class PostLicensureCompletion(Record):
+    """Extension: the plan to complete PPQ after licensure (May 2026 guidance)."""
+
+    plan: Identifier | None = Field(None, description="Document id of the completion plan or commitment")
+    text: str | None = Field(None, description="What remains and how it will be completed and reported")
+    lots_remaining: int | None = Field(None, ge=0, description="PPQ lots still to be made after licensure")
+    complete_by: IsoDate | None = Field(None, description="Date by which PPQ will be complete (ISO 8601)")
+
+
 class PPQFile(Record):
     protocol: Protocol | None = Field(None, description="The PPQ protocol")
     report: PPQReport | None = Field(None, description="The PPQ report")
     continued_process_verification: Identifier | None = Field(None, description="Stage 3 CPV plan id")
+    post_licensure_completion: PostLicensureCompletion | None = Field(
+        None, description="Extension: the plan to complete PPQ after licensure; read by PPQ-008"
+    )
 
 
 # ---------------------------------------------------------------------------- changes.yaml

@@ -120,6 +120,10 @@ class Rule(NamedTuple):
     """One sentence on which parts of the check take which grade (for `explain` and the docs)."""
     ctd: tuple[str, ...] = ()
     """The CTD Module 3 sections (ICH M4Q(R1) ids, :mod:`cmcflex.ctd`) its findings belong to."""
+    flexibilities: tuple[str, ...] = ()
+    """The points of the May 2026 CMC flexibilities guidance the rule models (ids of
+    :mod:`cmcflex.flexibilities`, e.g. ``PV2``): it accepts the flexibility when its conditions are
+    on record and names the missing condition when they are not."""
 
     def applies_at(self, phase: Phase) -> bool:
         return phase in self.severity
@@ -147,6 +151,11 @@ class Registry:
             raise ValueError(f"rule {rule.id} declares partial grades without grading (which parts take them)")
         if not set(rule.partial) <= set(rule.severity):
             raise ValueError(f"rule {rule.id} declares partial grades at phases where it does not apply")
+        from cmcflex.flexibilities import POINTS
+
+        strangers = [f for f in rule.flexibilities if f not in POINTS]
+        if strangers:
+            raise ValueError(f"rule {rule.id} names {', '.join(strangers)}, not a point of the flexibilities guidance")
         unknown = [s for s in rule.ctd if not is_section(s)]
         if unknown:
             raise ValueError(f"rule {rule.id} names {', '.join(unknown)}, not a CTD Module 3 section of ICH M4Q(R1)")
@@ -183,12 +192,13 @@ def rule(
     grading: str = "",
     registry: Registry = REGISTRY,
     ctd: tuple[str, ...] = (),
+    flexibilities: tuple[str, ...] = (),
 ) -> Callable[[Check], Check]:
     """Declare a rule: metadata beside its check function, added to the registry."""
 
     def register(check: Check) -> Check:
         registry.add(Rule(id, slug, title, area, dict(severity), tuple(cites), remedy, why, check,
-                          dict(partial or {}), grading, ordered(ctd)))
+                          dict(partial or {}), grading, ordered(ctd), tuple(flexibilities)))
         return check
 
     return register

@@ -17,8 +17,12 @@ from cmcflex.dossier.models import Modality, TestCategory
 
 CBER_2026 = ("FDA/CBER, Flexible Requirements for Cell and Gene Therapies to Advance Innovation "
              "(web page, January 11, 2026)")
-FLEX_2026 = ("FDA, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
-             "and Gene Therapy Products for a Biologics License Application, final guidance (May 2026)")
+FLEX_2026 = ("FDA/CBER, Chemistry, Manufacturing, and Controls Flexibilities for Developing Human Cellular "
+             "and Gene Therapy Products for a Biologics License Application, final guidance (May 5, 2026)")
+FORMAL_MEETINGS_2023 = ("FDA, Formal Meetings Between the FDA and Sponsors or Applicants of PDUFA Products, "
+                        "draft guidance (September 2023)")
+PRIOR_KNOWLEDGE_2026 = ("FDA, Leveraging Prior Knowledge in the Development of Human Gene Therapy Products "
+                        "Incorporating Genome Editing, draft guidance (June 2026)")
 GT_IND_2020 = ("FDA, Guidance for Industry: Chemistry, Manufacturing, and Control (CMC) Information for "
                "Human Gene Therapy Investigational New Drug Applications (INDs) (January 2020)")
 SOMATIC_IND_2008 = ("FDA, Guidance for FDA Reviewers and Sponsors: Content and Review of Chemistry, "
@@ -102,6 +106,9 @@ CFR_1271_290 = "21 CFR 1271.290 (tracking)"
 CFR_1271_90_C1 = "21 CFR 1271.90(c)(1) (FOR AUTOLOGOUS USE ONLY labeling)"
 CFR_601_12 = "21 CFR 601.12(b)–(d)"
 CFR_601_20_D = "21 CFR 601.20(d)"
+CFR_601_12_E = "21 CFR 601.12(e) (comparability protocols)"
+CFR_211_170 = "21 CFR 211.170 (reserve samples)"
+CFR_600_13 = "21 CFR 600.13 (retention samples)"
 CFR_600_21 = "21 CFR 600.21 (time of inspection)"
 PHS_351_A2C = "PHS Act 351(a)(2)(C)(i)(II) (facility meets standards to assure safe, pure, potent product)"
 

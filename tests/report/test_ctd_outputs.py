@@ -109,7 +109,7 @@ def test_each_grouped_format_follows_ctd_order(real: Report) -> None:
         keys = _heading_keys(heads)
         assert len(keys) == len(group_findings(real, "ctd").groups) and _in_ctd_order(keys), heads
     by_area = re.findall(r"^#### (\w+) —", markdown.render(real), flags=re.M)  # the default
-    assert by_area == [a for a in ("GMP", "SPEC", "PPQ", "CMP", "STAB") if a in by_area] and len(by_area) > 2
+    assert by_area == [a for a in ("GMP", "SPEC", "PPQ", "CMP", "STAB", "FLEX") if a in by_area] and len(by_area) > 2
 
 
 def test_check_and_plan_take_group_by_ctd(tmp_path: Path) -> None:

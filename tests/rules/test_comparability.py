@@ -168,7 +168,7 @@ def test_cmp002_late_minor_change_with_summary_needs_no_study(dossier_dir):
     assert "provided the summary covers the pivotal material" in f.message
     assert f.remedy.startswith("Confirm that the summary of change CHG-009 covers the pivotal material")
     assert "no further study is needed if it does" in f.remedy and "Run a comparability study" not in f.remedy
-    assert any("final guidance (May 2026)" in c for c in REGISTRY.get("CMP-002").cites)
+    assert any("final guidance (May 5, 2026)" in c for c in REGISTRY.get("CMP-002").cites)
 
 
 def test_cmp002_post_approval_minor_change_refers_to_commercial_lots_and_reporting(dossier_dir):
