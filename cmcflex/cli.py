@@ -693,6 +693,27 @@ def rules_command(
     console.print(rule_legend())
 
 
+@app.command("flexibilities", cls=HelpCommand)
+def flexibilities_command(
+    format: Annotated[FormatOpt, typer.Option("--format", "-f", metavar="FORMAT",
+                                              help="console, json or markdown.")] = FormatOpt.console,
+) -> None:
+    """List the May 2026 CMC flexibilities: what each needs on record, its fields and its rules
+    (markdown: docs/flexibilities.md)."""
+    from cmcflex.rules.flexibility_docs import flexibilities_json, flexibilities_markdown, flexibility_table
+
+    registry = _registry()
+    if format is FormatOpt.json:
+        sys.stdout.write(flexibilities_json(registry))
+        return
+    if format is FormatOpt.markdown:
+        sys.stdout.write(flexibilities_markdown(registry))
+        return
+    from rich.console import Console
+
+    Console().print(flexibility_table(registry))
+
+
 @app.command(cls=HelpCommand)
 def explain(rule_id: Annotated[str, typer.Argument(metavar="RULE", help="Rule id, e.g. PPQ-002, or its slug.")]) -> None:
     """Explain a rule: what it checks, why, its severity by phase, citations and remedy."""

@@ -47,14 +47,14 @@ _POINTS = (
           "An FDA interaction (INTERACT, pre-IND, Type B/C/D, pre-BLA or a written response) on record "
           "for each flexible choice the dossier makes, with its date, minutes and outcome.",
           ("dossier.yaml: fda_interactions[].type, date, minutes, outcome, topics",), "2+"),
-    Point("G4", "general", "Flexibility is conditional; the sponsor justifies it",
-          "A written justification beside each flexible choice; the licensure standard (safe, pure, "
-          "potent) does not change.",
-          ("the justification field of each flexible choice",), "2+"),
     Point("CD1", "clinical", "Phase-appropriate CGMP: phase 1 material is exempt from part 211",
           "The exemption ends once material is made for phase 2 or 3: a site making such material "
           "works under part 211.",
           ("dossier.yaml: sites[].gmp_regime, phase",), "2+"),
+    Point("CD2", "clinical", "Process and method validation reviewed on a lifecycle approach",
+          "Method qualification and process validation graded by phase: qualified methods and no PPQ "
+          "before the pivotal study, validated methods and PPQ by licensure.",
+          ("methods.yaml: methods[].status", "ppq.yaml"), "inf"),
     Point("CD3", "clinical", "Permissive release criteria for investigational lots",
           "Safety tests keep pass/fail criteria at every phase; other criteria may be wide or "
           "'report result' early.",

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from cmcflex.cli import app
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "help"
-COMMANDS = ["", "check", "pre-commit", "diff", "rules", "explain", "init", "schema", "plan"]
+COMMANDS = ["", "check", "pre-commit", "diff", "rules", "flexibilities", "explain", "init", "schema", "plan"]
 runner = CliRunner()
 
 

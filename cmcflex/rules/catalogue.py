@@ -38,6 +38,7 @@ def rule_dict(rule: Rule) -> dict:
         "remedy": rule.remedy,
         "why": rule.why,
         "ctd": list(rule.ctd),
+        "flexibilities": list(rule.flexibilities),
     }
 
 
@@ -79,7 +80,16 @@ def rules_markdown(rules: Iterable[Rule]) -> str:
                 lines += [f"Grading: {_md(r.grading)}", ""]
             lines += ["Cites:", ""] + [f"- {_md(c)}" for c in r.cites] + ["", f"Remedy: {_md(r.remedy)}", ""]
             lines += ["CTD Module 3: " + "; ".join(_md(ctd_label(s)) for s in r.ctd), ""]
+            if r.flexibilities:
+                lines += ["May 2026 flexibilities: " + "; ".join(
+                    f"[{f}](flexibilities.md#{f.lower()}) {_md(_point_title(f))}" for f in r.flexibilities), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _point_title(point_id: str) -> str:
+    from cmcflex.flexibilities import POINTS
+
+    return POINTS[point_id].title
 
 
 def _md(text: str) -> str:
@@ -132,4 +142,8 @@ def explain_text(rule: Rule) -> Text:
     t.append("\nCTD Module 3 (ICH M4Q(R1))\n", style="bold underline")
     for s in rule.ctd:
         t.append(f"  {ctd_label(s)}\n")
+    if rule.flexibilities:
+        t.append("\nMay 2026 CMC flexibilities (cmcflex flexibilities)\n", style="bold underline")
+        for f in rule.flexibilities:
+            t.append(f"  {f}  {_point_title(f)}\n")
     return t

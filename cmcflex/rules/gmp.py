@@ -240,11 +240,13 @@ def _site_index(d: Dossier, site_id: str) -> int:
     ),
     why=(
         "Phase 1 material is exempt from part 211 under 21 CFR 210.2(c) and follows the 2008 "
-        "Phase 1 guidance, and CBER's January 2026 flexibilities confirm that part 211 compliance "
-        "is not expected before product is made for phase 2/3 trials — but from then on it is, "
-        "so phase 2/3, PPQ and commercial lots made under the Phase 1 guidance fall short of CGMP."
+        "Phase 1 guidance, and CBER's flexibilities (January 2026 web page, May 2026 final guidance) "
+        "confirm that part 211 compliance is not expected before product is made for phase 2/3 trials "
+        "— but from then on it is, so phase 2/3, PPQ and commercial lots made under the Phase 1 "
+        "guidance fall short of CGMP."
     ),
     ctd=("3.2.S.2.1", "3.2.P.3.1"),
+    flexibilities=("CD1",),
 )
 def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     """P1: the Phase 1 regime note (per phase_1_guidance site). Every phase: later-phase lots
