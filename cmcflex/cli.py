@@ -695,11 +695,22 @@ def rules_command(
 
 @app.command("flexibilities", cls=HelpCommand)
 def flexibilities_command(
+    dossier: Annotated[Path | None, typer.Argument(
+        metavar="[DOSSIER]", help="A dossier folder: list the flexible choices it makes and their conditions.")] = None,
     format: Annotated[FormatOpt, typer.Option("--format", "-f", metavar="FORMAT",
-                                              help="console, json or markdown.")] = FormatOpt.console,
+                                              help="console, json or markdown (markdown: without DOSSIER).")]
+    = FormatOpt.console,
+    as_of: AsOfOpt = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
-    """List the May 2026 CMC flexibilities: what each needs on record, its fields and its rules
-    (markdown: docs/flexibilities.md)."""
+    """The May 2026 CMC flexibilities: what each needs on record, its fields and its rules
+    (markdown: docs/flexibilities.md); with DOSSIER, the flexible choices the dossier makes and
+    whether their conditions are on record."""
+    if dossier is not None:
+        _dossier_flexibilities(dossier, format, as_of, config, no_config, follow_links)
+        return
     from cmcflex.rules.flexibility_docs import flexibilities_json, flexibilities_markdown, flexibility_table
 
     registry = _registry()
@@ -712,6 +723,29 @@ def flexibilities_command(
     from rich.console import Console
 
     Console().print(flexibility_table(registry))
+
+
+def _dossier_flexibilities(dossier: Path, format: FormatOpt, as_of: str | None, config: Path | None,
+                           no_config: bool, follow_links: bool) -> None:
+    from cmcflex.api import build_report
+    from cmcflex.authoring.flexibility_use import flexibility_uses, uses_json, uses_table
+
+    if format is FormatOpt.markdown:
+        raise _fail("--format markdown lists the guidance's points; with a DOSSIER use console or json")
+    when = _parse_date(as_of)
+    settings = _settings(None, None, None, None, None, config, no_config, [dossier])
+    rules, extra_waivers, _ = _prepare(settings)
+    loaded = _load(dossier, follow_links)
+    report = build_report(loaded, as_of=when, rules=rules, path_label=display_path(dossier),
+                          overrides=dict(settings.severity) if settings.severity else None,
+                          extra_waivers=extra_waivers)
+    uses = flexibility_uses(loaded, report, list(rules))
+    if format is FormatOpt.json:
+        sys.stdout.write(uses_json(uses))
+        return
+    from rich.console import Console
+
+    Console(highlight=False).print(uses_table(uses, display_path(dossier)))
 
 
 @app.command(cls=HelpCommand)
