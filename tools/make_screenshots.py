@@ -8,8 +8,8 @@
 - ``xlsx-report.png``: the Findings sheet of the Excel report as LibreOffice Calc prints it, with
   row and column headings and gridlines, columns A to H (Rule to Line); the other columns and
   sheets are in the workbook itself. The page setup is made in a copy of the workbook, never in
-  the report cmcflex writes; so are row heights, which Calc does not fit to wrapped text on
-  opening a workbook (Excel does), estimated here from the text and column widths.
+  the report cmcflex writes; so are row heights, estimated here from the text and column widths
+  (LibreOffice Calc 7.4 opens the workbook with every row one line high).
 
 Every image is of ``sample_dossiers/cart-phase2`` checked as of 2026-11-25 with a fixed
 SOURCE_DATE_EPOCH, so a rerun on the same tools gives the same pictures. Needs Chromium, LibreOffice
