@@ -14,6 +14,7 @@ import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -109,6 +110,17 @@ class Dossier:
     def allogeneic(self) -> bool:
         return self.modality in ALLOGENEIC_MODALITIES
 
+    @cached_property
+    def lots_file(self) -> str:
+        """The file messages name for the lot data: ``lots.xlsx`` when it was read from that
+        workbook, else ``lots.csv`` (which ``lots/*.csv`` extend, and which names absent lot data)."""
+        return _table_file(self, "lots")
+
+    @cached_property
+    def stability_file(self) -> str:
+        """``stability.xlsx`` when the stability data were read from that workbook, else ``stability.csv``."""
+        return _table_file(self, "stability")
+
     @property
     def pivotal_use(self) -> str:
         """The lots.csv ``use`` value of pivotal lots."""
@@ -149,6 +161,11 @@ class Dossier:
                                                      table._lot_values["material"])
             if lot_use == use and (material is None or lot_material == material)
         ]
+
+
+def _table_file(dossier: Dossier, table: str) -> str:
+    workbook = f"{table}.xlsx"
+    return workbook if any(i.file == workbook for i in dossier.inputs) else f"{table}.csv"
 
 
 # ---------------------------------------------------------------------------- reading files

@@ -1,10 +1,11 @@
 """GitHub Actions workflow commands: the verdict first, then one annotation per finding.
 
 Blocker and major gaps are errors, minor gaps and waivers that did not apply warnings, info and
-waived findings notices, most severe first. GitHub shows at most :data:`PER_STEP` annotations of
-each kind per step (10 errors, 10 warnings, 10 notices; 50 per job): what does not fit is printed
-as plain log lines, with one closing line per kind saying how many were left out and where to
-find them. Values are escaped as the Actions toolkit does, so dossier text cannot start a workflow
+waived findings notices, most severe first. An annotation's title names the rule, its severity and
+title, and the finding's CTD Module 3 sections (``SPEC-005 (major) ... [3.2.P.5.6]``). GitHub shows
+at most :data:`PER_STEP` annotations of each kind per step (10 errors, 10 warnings, 10 notices; 50
+per job): what does not fit is printed as plain log lines, with one closing line per kind saying how
+many were left out and where to find them. Values are escaped as the Actions toolkit does, so dossier text cannot start a workflow
 command of its own.
 """
 
@@ -61,10 +62,11 @@ def _annotation(f: Finding, report: Report) -> Annotation:
     message += f"\nRemedy: {f.remedy}\nCites: {'; '.join(f.cites)}"
     if f.default_severity is not None:
         message += f"\nSeverity set by configuration; default {f.default_severity.value}."
-    title = f"{f.rule} ({f.severity.value}) {f.title}"
+    sections = f" [{', '.join(f.ctd)}]" if f.ctd else ""
+    title = f"{f.rule} ({f.severity.value}) {f.title}{sections}"
     level = LEVEL[f.severity]
     if isinstance(f, WaivedFinding):
-        level, title = "notice", f"{f.rule} waived: {f.title}"
+        level, title = "notice", f"{f.rule} waived: {f.title}{sections}"
         message += f"\nWaived: {waiver_text(f)}"
     return Annotation(level, artifact_uri(report, f.file), f.line, title, message)
 

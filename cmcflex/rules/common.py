@@ -185,7 +185,7 @@ def build_commercial_process(dossier: Dossier) -> ProcessRef:
     """The intended commercial process: dossier.yaml ``commercial_process``, else the
     process_version of the PPQ lots (the latest-made one if they differ), else the
     process_version of the latest-made lot in lots.csv (read through ``ctx.views.commercial_process``)."""
-    ref = ProcessRef(None, "no process_version in lots.csv and no commercial_process in dossier.yaml")
+    ref = ProcessRef(None, f"no process_version in {dossier.lots_file} and no commercial_process in dossier.yaml")
     if dossier.info.commercial_process:
         ref = ProcessRef(dossier.info.commercial_process, "commercial_process in dossier.yaml")
     elif dossier.lots is not None:
@@ -264,20 +264,21 @@ def build_release_versions(dossier: Dossier, current: Phase) -> dict[str, LotRel
             spec = by_material.get(material or "")
             if spec is None:
                 continue
-            found = _release_version(spec, use, made, recorded, current)
+            found = _release_version(spec, use, made, recorded, current, dossier.lots_file)
             if found is not None:
                 out[lot_id] = found
     return out
 
 
 def _release_version(spec: Specification, use: str | None, made: str | None, recorded: str | None,
-                     current: Phase) -> LotRelease | None:
-    """A lot's version when it is not the current one (None: the current one)."""
+                     current: Phase, lots_file: str) -> LotRelease | None:
+    """A lot's version when it is not the current one (None: the current one); ``lots_file`` names
+    the lot data in the reasons."""
     if recorded is not None:
         if recorded == spec.version:
             return None
         old = next((p for p in spec.previous_versions if p.version == recorded), None)
-        return None if old is None else LotRelease(_previous(spec, old), "its spec_version in lots.csv")
+        return None if old is None else LotRelease(_previous(spec, old), f"its spec_version in {lots_file}")
     date = _date(made)
     if spec.effective_from is not None and date is not None:
         dated = sorted([(p.effective_from, p) for p in spec.previous_versions if p.effective_from is not None],
@@ -300,7 +301,7 @@ def _release_version(spec: Specification, use: str | None, made: str | None, rec
     phase = _CLINICAL.get(use or "")
     if phase is not None and phase < current:
         return LotRelease(SpecVersion(spec.material, spec.version, known=False),
-                          f"it is a {use} lot, and neither a spec_version in lots.csv nor effective dates in "
+                          f"it is a {use} lot, and neither a spec_version in {lots_file} nor effective dates in "
                           "specifications.yaml say which version was in force at its release")
     return None
 

@@ -307,7 +307,7 @@ def compare_attribute(
             out.append(NotEvaluated(
                 f"{attribute} ({material}) has {len(pre)} pre-change and {len(post)} post-change lots with "
                 "numeric results; at least 2 on each side are needed"
-                + (f" (listed lots not in lots.csv: {', '.join(map(visible, lots.missing))})" if lots.missing else "")))
+                + (f" (listed lots not in {d.lots_file}: {', '.join(map(visible, lots.missing))})" if lots.missing else "")))
             continue
         summary = stats.describe(_flat(pre))
         sd = summary.sd or 0.0
@@ -336,9 +336,9 @@ def compare_attribute(
         out.append(Comparison(material, attribute, method, pre, post, summary.mean, sd, qr,
                               outside, result, passed, _unit(d, views, material, attribute), several))
     if not seen:
-        reason = f"{attribute} has no results for the study lots in lots.csv"
+        reason = f"{attribute} has no results for the study lots in {d.lots_file}"
         if not lots.pre or not lots.post:
-            reason = (f"{attribute}: no {'pre' if not lots.pre else 'post'}-change lots found in lots.csv"
+            reason = (f"{attribute}: no {'pre' if not lots.pre else 'post'}-change lots found in {d.lots_file}"
                       + (f" (listed but absent: {', '.join(map(visible, lots.missing))})" if lots.missing else ""))
         out.append(NotEvaluated(reason))
     return out
@@ -568,9 +568,10 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if study.conclusion is Conclusion.COMPARABLE:
             yield from _unresolved_study_lots(d, ctx.views, i, c)
         if len(lots.pre) < 2 or len(lots.post) < 2:
-            absent = f"; listed but not in lots.csv: {', '.join(map(visible, lots.missing))}" if lots.missing else ""
+            absent = (f"; listed but not in {d.lots_file}: {', '.join(map(visible, lots.missing))}"
+                      if lots.missing else "")
             yield NotEvaluated(f"change {c.id}: {len(lots.pre)} pre-change and {len(lots.post)} post-change "
-                               f"lots found in lots.csv; at least 2 on each side are needed{absent}")
+                               f"lots found in {d.lots_file}; at least 2 on each side are needed{absent}")
             continue
         attributes = study.attributes or c.affected_attributes
         if not attributes:
@@ -622,12 +623,12 @@ def _unresolved_study_lots(d: Dossier, views: DossierViews, i: int, c: Change) -
             continue
         many = len(misses) > 1
         yield Gap(f"Change {c.id} concludes 'comparable', but its study lists {words} lot{'s' if many else ''} "
-                  f"{misses_in_words(misses)}, which lots.csv does not hold; the recomputation leaves "
+                  f"{misses_in_words(misses)}, which {d.lots_file} does not hold; the recomputation leaves "
                   f"{'them' if many else 'it'} out, so the lot data cannot be shown to support the conclusion.",
                   at=_at(d, i, "comparability", side, ids.index(next(iter(misses)))), record=_record(c),
                   data={"change": c.id, "field": side, "missing_lots": list(misses), "suggestions": misses},
-                  remedy=f"Write each lot id in {side} exactly as lots.csv has it (the finding names the closest "
-                         "lot id), or add the lot's results to lots.csv, so that the comparison covers every "
+                  remedy=f"Write each lot id in {side} exactly as {d.lots_file} has it (the finding names the "
+                         f"closest lot id), or add the lot's results to {d.lots_file}, so that the comparison covers every "
                          "lot of the study.")
 
 
@@ -749,7 +750,7 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             continue
         post = ctx.views.study_lots(c).post
         if not post:
-            yield NotEvaluated(f"change {c.id}: no post-change lots found in lots.csv")
+            yield NotEvaluated(f"change {c.id}: no post-change lots found in {d.lots_file}")
             continue
         column, index = d.lots.lot_column("starting_material"), d.lots.index
         starting: dict[str, int] = {}
@@ -760,11 +761,11 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             continue
         if set(starting) == {"not stated"}:
             yield Gap(f"The post-change lots of change {c.id} do not record their starting material in "
-                      "lots.csv, so whether the comparability study uses patient-derived material is not "
+                      f"{d.lots_file}, so whether the comparability study uses patient-derived material is not "
                       "shown.", at=_at(d, i, "comparability"), record=_record(c), severity=I,
                       data={"change": c.id, "post_lots": post[:LISTED], "post_lot_count": len(post)},
                       remedy="Record the starting_material column (patient, healthy_donor, cell_bank) of "
-                             "the post-change lots in lots.csv, or design: split_source where it applies.")
+                             f"the post-change lots in {d.lots_file}, or design: split_source where it applies.")
             continue
         kinds = ", ".join(sorted(starting))
         note = f" ({FLEXIBILITY})" if proportionate(c) else ""

@@ -302,7 +302,7 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 data={"site": site.id, "lots": [], "commercial": True},
             )
         elif not site_lots:
-            shown = "lots.csv shows no lot from it" if d.lots is not None else "there is no lots.csv"
+            shown = f"{d.lots_file} shows no lot from it" if d.lots is not None else "there is no lots.csv"
             yield Gap(
                 f"Site {site.id} follows the Phase 1 guidance (gmp_regime: phase_1_guidance) while the "
                 f"product is at {ctx.phase.label}, and {shown}, so whether it makes phase 2/3 material "
@@ -313,7 +313,7 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 severity=I,
                 remedy=(
                     f"Record gmp_regime: part_211 for site {site.id} before it makes phase 2/3 "
-                    "material, or record in lots.csv the phase 1 lots that are its only output."
+                    f"material, or record in {d.lots_file} the phase 1 lots that are its only output."
                 ),
             )
 
@@ -1005,7 +1005,7 @@ def _donor_lots(d: Dossier, views: DossierViews, lot_ids: Sequence[str]) -> Dono
         if lot is None:
             hint = hints.get(lot_id)
             meant = f" (did you mean '{visible(hint)}'?)" if hint else ""
-            words.append(f"{visible(lot_id)}: not in lots.csv{meant}")
+            words.append(f"{visible(lot_id)}: not in {d.lots_file}{meant}")
             unknown.append(lot_id)
             continue
         state = ""
@@ -1104,8 +1104,8 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         elif lots.released:
             what = _plural(lots.released, "a lot made from it was released", "lots made from it were released")
         elif lots.unknown:
-            what = ("its lots are not in lots.csv, so whether they reached patients is unknown"
-                    if len(lots.unknown) > 1 else "its lot is not in lots.csv, so whether it reached "
+            what = (f"its lots are not in {d.lots_file}, so whether they reached patients is unknown"
+                    if len(lots.unknown) > 1 else f"its lot is not in {d.lots_file}, so whether it reached "
                     "patients is unknown")
         else:
             what = "its material was released from quarantine"

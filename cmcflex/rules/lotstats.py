@@ -56,7 +56,9 @@ def build_assumed_released(d: Dossier) -> tuple[str, ...]:
         if disp is None and use in PATIENT_USES)
 
 
-ASSUMED_RELEASED = "lots.csv gives no disposition: patient lots assumed released"
+def assumed_released(lots_file: str) -> str:
+    """The note on lots counted as released, naming the lot data's file."""
+    return f"{lots_file} gives no disposition: patient lots assumed released"
 
 
 class LotSet:

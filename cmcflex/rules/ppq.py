@@ -216,13 +216,13 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if n is None:
         n = len(counted_lots(ctx.views.ppq_lots))  # inferred: the PPQ lots made are the lots planned
         if n == 0:
-            yield Gap(f"{name} does not record the number of PPQ lots (lots_planned) and lots.csv holds "
+            yield Gap(f"{name} does not record the number of PPQ lots (lots_planned) and {d.lots_file} holds "
                       f"no PPQ lot, so the lot count is not shown{advice}.",
                       _at(d, "protocol"), record=record, severity=I,
                       remedy="Record protocol.lots_planned (and, for fewer than three lots, its "
                              "lot_count_justification).")
             return
-    plans = "plans" if p.lots_planned is not None else "records no lots_planned; lots.csv holds"
+    plans = "plans" if p.lots_planned is not None else f"records no lots_planned; {d.lots_file} holds"
     if n == 0:
         yield Gap(f"{name} plans no PPQ lots (lots_planned: 0){advice}.",
                   _at(d, "protocol", "lots_planned"), record=record, data={"lots_planned": 0})
@@ -495,7 +495,7 @@ def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outco
                   f"records one, so whether PPQ uses patient material is not shown{advice}.",
                   _at(d, "protocol"), record=record, severity=I,
                   remedy="Record protocol.starting_material (patient, healthy_donor, mixed or cell_bank), "
-                         "or the starting_material column of the PPQ lots in lots.csv.")
+                         f"or the starting_material column of the PPQ lots in {d.lots_file}.")
 
 
 _SMALL_SCALE = re.compile(r"\b(pilot|engineering|clinical|development|lab|laboratory|bench|small|reduced|"
@@ -620,12 +620,12 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         counted = counted_lots(lots)
         planned = p.lots_planned if p is not None else None
         if not lots:
-            yield Gap(f"lots.csv holds no PPQ lots (use: ppq)"
+            yield Gap(f"{d.lots_file} holds no PPQ lots (use: ppq)"
                       f"{f'; {name} plans {planned}' if planned else ''}.",
                       Location(_lots_file(d), 0), record=record, data={"lots_planned": planned})
         elif planned is not None and len(counted) < planned:
             yield Gap(f"Only {len(counted)} of the {planned} planned PPQ lots "
-                      f"{'is' if len(counted) == 1 else 'are'} in lots.csv "
+                      f"{'is' if len(counted) == 1 else 'are'} in {d.lots_file} "
                       f"({_ids(counted)}).", Location(counted[0].file, counted[0].line),
                       record=record, data={"lots_planned": planned, "lots_executed": len(counted)})
         if lots:
@@ -772,7 +772,7 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       f"one, so whether PPQ runs at a commercial site is not shown{advice}.",
                       _at(d, "protocol"), record=record, severity=I,
                       remedy="Record protocol.site (a site id of dossier.yaml), or the site column of "
-                             "the PPQ lots in lots.csv.")
+                             f"the PPQ lots in {d.lots_file}.")
     else:
         site = d.site(p.site)
         if site is None:

@@ -19,18 +19,12 @@ from cmcflex.rules.citations import CFR_211_166, CFR_610_53, FLEX_2026, PHASE_1_
 from cmcflex.rules.common import judge_stability, test_record
 from cmcflex.views import DossierViews
 
-FILE = "stability.csv"
 LONG_TERM, IN_USE = "long_term", "in_use"
 TOLERANCE = 0.01  # a time point within 1 % of a claim covers it (365 days cover 12 months)
 FLEXIBILITY = "the FDA CMC flexibilities guidance (May 2026) accepts fewer lots with a justification"
 
 
-def _file(d: Dossier) -> str:
-    """The file the stability results were read from (stability.csv or stability.xlsx)."""
-    return d.stability[0].file if d.stability else FILE
-
-
-UNKNOWN_PROCESS_REMEDY = ("Add the stability lots to lots.csv with their process_version (and use), so "
+UNKNOWN_PROCESS_REMEDY = ("Add the stability lots to {lots} with their process_version (and use), so "
                           "their data can be counted for the commercial process.")
 
 
@@ -104,7 +98,8 @@ def _long_term(d: Dossier) -> list[StabilityPoint]:
 def supports_clinical_use(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     points = d.stability or []
     if not any(p.condition == LONG_TERM for p in points):
-        where = "stability.csv holds no long_term points" if d.stability is not None else "there is no stability.csv"
+        where = (f"{d.stability_file} holds no long_term points" if d.stability is not None
+                 else "there is no stability.csv")
         yield Gap(f"No real-time stability data support storage of the clinical material: {where}.",
                   at=_claim_at(d, "shelf_life"), record="material stability")
     claim = d.info.in_use
@@ -156,10 +151,11 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if unknown_last is not None and _covers(unknown_last.months, claim):
         best = f"{_time_text(last)} ({last.lot_id})" if last is not None else "none"
         yield Gap(f"The claimed shelf life of {_fmt_period(claim)} is covered by long-term data only on lots "
-                  f"whose process is not recorded ({', '.join(unknown)}: not in lots.csv or without a "
+                  f"whose process is not recorded ({', '.join(unknown)}: not in {d.lots_file} or without a "
                   f"process_version; the longest point is {_time_text(unknown_last)}, {unknown_last.lot_id}); "
                   f"on lots of the commercial {basis} the longest point is {best}.",
-                  at=_claim_at(d, "shelf_life"), record="shelf life", severity=I, remedy=UNKNOWN_PROCESS_REMEDY,
+                  at=_claim_at(d, "shelf_life"), record="shelf life", severity=I,
+                  remedy=UNKNOWN_PROCESS_REMEDY.format(lots=d.lots_file),
                   data={"claim_months": round(claim.months, 6), "commercial_process": ctx.views.commercial_process.version,
                         "longest_by_lot_months": {k: round(v, 6) for k, v in longest.items()},
                         "lots_of_unknown_process": unknown})
@@ -167,11 +163,11 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.stability is None:
         have = "there is no stability.csv"
     elif not long_term:
-        have = "stability.csv holds no long_term points"
+        have = f"{d.stability_file} holds no long_term points"
     elif last is None:
         have = f"no long-term points are on lots of the commercial {basis}"
         if unknown:
-            have += f" (lots not in lots.csv or without a process_version: {', '.join(unknown)})"
+            have += f" (lots not in {d.lots_file} or without a process_version: {', '.join(unknown)})"
     elif basis is None:
         have = (f"the longest long-term point is {_time_text(last)} ({last.lot_id}; no process version "
                 "is known, so every lot counts)")
@@ -212,10 +208,10 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     if n + len(unknown) >= 3:
         yield Gap(f"{_lot_count_text(d, commercial, unknown, basis, bool(long_term))}; with the lots whose "
-                  f"process is not recorded ({', '.join(unknown)}: not in lots.csv or without a "
+                  f"process is not recorded ({', '.join(unknown)}: not in {d.lots_file} or without a "
                   f"process_version) {n + len(unknown)} lots are on long-term stability.",
-                  at=Location(_file(d), min((p.line for p in long_term), default=1)), record="stability lots",
-                  severity=I, remedy=UNKNOWN_PROCESS_REMEDY,
+                  at=Location(d.stability_file, min((p.line for p in long_term), default=1)),
+                  record="stability lots", severity=I, remedy=UNKNOWN_PROCESS_REMEDY.format(lots=d.lots_file),
                   data={"lots": commercial, "lots_of_unknown_process": unknown,
                         "commercial_process": ctx.views.commercial_process.version})
         return
@@ -233,7 +229,7 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     else:
         why = ", fewer than 3, and no justification is given"
     yield Gap(f"{message}{why}.",
-              at=Location(_file(d), min((p.line for p in long_term), default=1)) if d.stability is not None
+              at=Location(d.stability_file, min((p.line for p in long_term), default=1)) if d.stability is not None
               else _claim_at(d, "shelf_life"),
               record="stability lots", data=data)
 
@@ -246,9 +242,9 @@ def _lot_count_text(d: Dossier, lots: list[str], unknown: list[str], basis: str 
         if d.stability is None:
             detail = " (there is no stability.csv)"
         elif not has_long_term:
-            detail = " (stability.csv holds no long_term points)"
+            detail = f" ({d.stability_file} holds no long_term points)"
         elif unknown:
-            detail = f" (lots not in lots.csv or without a process_version: {', '.join(unknown)})"
+            detail = f" (lots not in {d.lots_file} or without a process_version: {', '.join(unknown)})"
         else:
             detail = ""
         return f"No lot{of} is on long-term stability{detail}"
@@ -282,13 +278,13 @@ def potency_on_stability(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated("stability.csv is missing: no attributes on stability to check")
         return
     if not d.stability:
-        yield NotEvaluated("stability.csv holds no results")
+        yield NotEvaluated(f"{d.stability_file} holds no results")
         return
     if any(_is_potency(ctx.views, p) for p in d.stability):
         return
     attributes = sorted({p.attribute for p in d.stability})
     yield Gap(f"No potency attribute is on stability (attributes tested: {', '.join(attributes)}).",
-              at=Location(_file(d), 1), record="stability protocol", data={"attributes": attributes})
+              at=Location(d.stability_file, 1), record="stability protocol", data={"attributes": attributes})
 
 
 # ------------------------------------------------------------------------------- STAB-005
@@ -311,7 +307,7 @@ def stability_results_in_spec(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated("stability.csv is missing: no stability results to judge")
         return
     if not d.stability:
-        yield NotEvaluated("stability.csv holds no results")
+        yield NotEvaluated(f"{d.stability_file} holds no results")
         return
     if not ctx.views.spec_index:
         yield NotEvaluated("specifications.yaml is missing or empty: no criteria to judge stability results by")

@@ -56,25 +56,75 @@ def csv_rows(path: Path) -> list[list[Any]]:
     return out
 
 
-def _findings(path: Path) -> list[tuple[Any, ...]]:
-    report = report_for(path, as_of=dt.date(2026, 11, 1))
-    return [(f.rule, f.severity, f.message, f.file.replace(".xlsx", ".csv"), f.line, f.record)
-            for f in report.findings]
+AS_OF = dt.date(2026, 11, 1)
+CSV_NAMES = ("lots.csv", "stability.csv")
 
 
-def test_the_sample_dossier_as_workbooks_gives_the_same_findings(tmp_path: Path) -> None:
-    twin = shutil.copytree(SAMPLE, tmp_path / "xlsx")
+def _as_workbooks(source: Path, twin: Path) -> Path:
+    """A copy of the dossier at ``source`` with its lots and stability tables as workbooks."""
+    shutil.copytree(source, twin)
     for name in ("lots", "stability"):
         write_sheet(twin / f"{name}.xlsx", csv_rows(twin / f"{name}.csv"))
         (twin / f"{name}.csv").unlink()
-    expected = _findings(SAMPLE)
-    assert expected and _findings(twin) == expected
-    files = {f.file for f in report_for(twin, as_of=dt.date(2026, 11, 1)).findings}
+    return twin
+
+
+def _said(path: Path) -> list[tuple[Any, ...]]:
+    """Everything a report says of its findings and unevaluated rules, in order."""
+    report = report_for(path, as_of=AS_OF)
+    return ([(f.rule, f.severity, f.message, f.remedy, f.file, f.line, f.record) for f in report.findings]
+            + [(n.rule, n.reason) for n in report.not_evaluated])
+
+
+def _in_workbook_words(item: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(v.replace("lots.csv", "lots.xlsx").replace("stability.csv", "stability.xlsx")
+                 if isinstance(v, str) else v for v in item)
+
+
+def test_the_sample_dossier_as_workbooks_gives_the_same_findings_naming_the_workbooks(tmp_path: Path) -> None:
+    twin = _as_workbooks(SAMPLE, tmp_path / "xlsx")
+    expected = _said(SAMPLE)
+    assert any("lots.csv" in str(item) for item in expected)  # the CSV dossier names its own files
+    said = _said(twin)
+    assert said == [_in_workbook_words(item) for item in expected]
+    assert not [item for item in said if any(name in str(item) for name in CSV_NAMES)]
+    files = {f.file for f in report_for(twin, as_of=AS_OF).findings}
     assert "lots.xlsx" in files and not any(f.endswith(".csv") for f in files)
     loaded = load_dossier(twin)
     assert {i.file for i in loaded.inputs} >= {"lots.xlsx", "stability.xlsx"}
+    assert (loaded.lots_file, loaded.stability_file) == ("lots.xlsx", "stability.xlsx")
     assert loaded.lots is not None and loaded.lots.lot_column("manufacture_date")[0] == \
         load_dossier(SAMPLE).lots.lot_column("manufacture_date")[0]  # type: ignore[union-attr]
+
+
+def test_spec_findings_name_the_file_the_lots_came_from(tmp_path: Path) -> None:
+    """SPEC-009 (a lot released under exception, nothing on record) and SPEC-013 (a stability lot
+    id spelt unlike its lot) name lots.xlsx and stability.xlsx, in message, remedy and location;
+    the CSV dossier they were made from names lots.csv and stability.csv."""
+    source = shutil.copytree(SAMPLE, tmp_path / "csv")
+    stability = (source / "stability.csv").read_text(encoding="utf-8")
+    (source / "stability.csv").write_text(stability.replace("\nENG-04,", "\neng-04,", 1), encoding="utf-8")
+    twin = _as_workbooks(source, tmp_path / "xlsx")
+    for root, lots, stab in ((source, "lots.csv", "stability.csv"), (twin, "lots.xlsx", "stability.xlsx")):
+        found = report_for(root, as_of=AS_OF).findings
+        exception = next(f for f in found if f.rule == "SPEC-009" and "released under exception" in f.message)
+        assert f"{lots} records neither" in exception.message and f"the {lots} columns" in (exception.remedy or "")
+        assert exception.file == lots and exception.line
+        spelling = next(f for f in found if f.rule == "SPEC-013" and "eng-04" in f.message)
+        assert spelling.message.startswith(f"{stab} names lot 'eng-04'")
+        assert f"which {lots} does not hold" in spelling.message
+        assert spelling.remedy == f"Write the lot id in {stab} exactly as {lots} has it."
+        assert (spelling.file, spelling.line) == (stab, 2)
+        other = {"lots.csv", "stability.csv", "lots.xlsx", "stability.xlsx"} - {lots, stab}
+        assert not any(name in f"{f.message} {f.remedy}" for f in (exception, spelling) for name in other)
+
+
+def test_an_empty_stability_workbook_is_named_in_the_reasons(tmp_path: Path) -> None:
+    root = write_dossier(tmp_path / "d", {"lots.csv": lot_rows("L-1", "phase_2", {"viability": 80})})
+    write_sheet(root / "stability.xlsx", [["lot_id", "material", "condition", "time", "time_unit", "attribute",
+                                           "value", "unit"]])
+    reasons = [n.reason for n in report_for(root, as_of=AS_OF).not_evaluated if n.rule.startswith("STAB")]
+    assert "stability.xlsx holds no results" in reasons and "stability.csv" not in str(reasons)
 
 
 HEADER = ["lot_id", "material", "use", "process_version", "site", "manufacture_date", "starting_material",

@@ -15,7 +15,7 @@ from cmcflex import ctd
 from cmcflex.api import build_report
 from cmcflex.cli import app
 from cmcflex.dossier.loader import load_dossier
-from cmcflex.report import console, html, junit, markdown, sarif
+from cmcflex.report import console, github, html, junit, markdown, sarif
 from cmcflex.report import json as json_report
 from cmcflex.report.grouping import group_findings
 from cmcflex.report.model import Report
@@ -85,6 +85,25 @@ def test_markdown_html_and_console_show_each_findings_sections(real: Report) -> 
     assert f"  - CTD: {line}" in markdown.render(real)
     assert f'<span class="k">CTD</span> {line}' in html.render(real)
     assert re.search(r"CTD\s+3\.2\.S\.2\.5 Process Validation", console.render(real))
+
+
+def test_github_annotation_titles_name_each_findings_sections(real: Report) -> None:
+    commands = [line for line in github.render(real, per_step=100).splitlines() if line.startswith("::")][1:]
+    findings = [*real.findings, *real.waived]
+    assert len(commands) == len(findings)
+    titles = [re.search(r",?title=(.*?)::", line).group(1) for line in commands]  # type: ignore[union-attr]
+    shown = sorted(re.search(r" \[([^\]]*)\]$", t).group(1) for t in titles)  # type: ignore[union-attr]
+    assert shown == sorted("%2C ".join(f.ctd) for f in findings)  # ", " escaped as a property value
+    spec009 = next(t for t in titles if t.startswith("SPEC-009 "))
+    assert spec009 == "SPEC-009 (major) Released lots meet the specification [3.2.P.5.4]"
+    several = next(t for t in titles if t.startswith("PPQ-008 "))
+    assert several.endswith(" [3.2.S.2.5%2C 3.2.P.3.5]")
+
+
+def test_a_github_annotation_of_a_finding_without_a_section_has_no_brackets(real: Report) -> None:
+    bare = real.model_copy(update={"findings": [real.findings[0].model_copy(update={"ctd": []})], "waived": []})
+    (command,) = [line for line in github.render(bare).splitlines() if line.startswith("::")][1:]
+    assert "[" not in command.split("::")[1]
 
 
 def test_grouping_by_ctd_orders_groups_by_section_and_shows_each_finding_once(real: Report) -> None:

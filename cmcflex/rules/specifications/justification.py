@@ -202,7 +202,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
             continue
         yield Gap(sentence, ref.at, record=ref.record, data=data)
     if no_lots:
-        yield NotEvaluated(f"no pivotal-lot results in lots.csv for {_listing(no_lots)}")
+        yield NotEvaluated(f"no pivotal-lot results in {d.lots_file} for {_listing(no_lots)}")
     if open_sides:
         yield NotEvaluated(f"censored pivotal results leave the range open for {_listing(open_sides)}")
 

@@ -36,7 +36,7 @@ from cmcflex.rules.common import (
     not_accepted,
     out_of_spec,
 )
-from cmcflex.rules.lotstats import ASSUMED_RELEASED, SpecLots
+from cmcflex.rules.lotstats import SpecLots, assumed_released
 from cmcflex.rules.specifications.records import FILE
 from cmcflex.rules.specifications.wording import (
     _label,
@@ -81,7 +81,7 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
     released_pivotal = {key: frozenset(sl.pivotal_ids) & released for key, sl in by_test.items()}
     wanted = frozenset().union(*released_pivotal.values()) if released_pivotal else frozenset()
     if not wanted:
-        yield NotEvaluated(f"no released pivotal ({d.pivotal_use}) lots in lots.csv")
+        yield NotEvaluated(f"no released pivotal ({d.pivotal_use}) lots in {d.lots_file}")
         return
     rejected: dict[tuple[str, str], list] = {}
     for oos in out_of_spec(ctx.views, wanted):
@@ -106,7 +106,7 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         assumed_here = sorted(f.lot_id for f in fails if f.lot_id in assumed)
         if assumed_here:
             data["disposition_assumed"] = assumed_here
-            message += f" ({ASSUMED_RELEASED})"
+            message += f" ({assumed_released(d.lots_file)})"
         rejected_lots = {f.lot_id for f in fails}
         several = {lot: rs for lot, rs in sl.pivotal.several.items() if lot in rejected_lots}
         retested = _several_words(several, unit)
@@ -141,7 +141,7 @@ def _released_under_earlier_versions(d: Dossier, ctx: Context, lot_ids: list[str
 
 
 UNRECORDED_REMEDY = (
-    "Record the specification version the lot was released against (lots.csv column spec_version) "
+    "Record the specification version the lot was released against ({lots} column spec_version) "
     "and that version's criteria under previous_versions in specifications.yaml (or effective_from "
     "dates on the versions), so the lot is judged against the specification in force at its release; "
     "if it did not meet that specification either, investigate (21 CFR 211.192) and record the "
@@ -150,7 +150,7 @@ UNRECORDED_REMEDY = (
 
 EXCEPTION_REMEDY = (
     "Record how the lot was released outside its specification and what the investigation found: the "
-    "lots.csv columns exception_pathway (e.g. expanded_access, physician_request, "
+    "{lots} columns exception_pathway (e.g. expanded_access, physician_request, "
     "quality_unit_exceptional_release) and investigation (the investigation report id, 21 CFR 211.192).")
 
 
@@ -184,11 +184,11 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     released = ctx.views.released_ids
     if not released:
-        yield NotEvaluated("no released lots in lots.csv")
+        yield NotEvaluated(f"no released lots in {d.lots_file}")
         return
     assumed = frozenset(ctx.views.assumed_released)
     if assumed:
-        yield NotEvaluated(f"{ASSUMED_RELEASED} ({len(assumed)} lot{'s' if len(assumed) != 1 else ''}: "
+        yield NotEvaluated(f"{assumed_released(d.lots_file)} ({len(assumed)} lot{'s' if len(assumed) != 1 else ''}: "
                            f"{_listing(sorted(assumed), 3)})")
     by_test = ctx.views.lots_by_test
     versions = ctx.views.release_versions(ctx.current)
@@ -221,7 +221,7 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         assert lot is not None
         yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed,
                            by_test)._replace(material=lot.material)
-    yield from _unshown_conformance(unshown, assumed, versions)
+    yield from _unshown_conformance(unshown, assumed, versions, d.lots_file)
     yield from _missing_results(d, ctx.views, released, assumed, versions)
     if unjudged:
         many = len(unjudged) != 1
@@ -293,7 +293,7 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
     assumption = ""
     if assumed:
         data["disposition_assumed"] = True
-        assumption = f" ({ASSUMED_RELEASED})"
+        assumption = f" ({assumed_released(d.lots_file)})"
     version = (f" (specification version {found.spec.version}, {found.how})"
                if found is not None and found.spec.known else "")
     documented = f"through {pathway}, with investigation {investigation} on record"
@@ -306,25 +306,26 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
                        at, record=record, data=data, severity=I)
         if len(missing) == 2:
             return Gap(f"Lot {lot_id} was released under exception{what}{version}; its documented pathway and "
-                       f"investigation must be on file, and lots.csv records neither{context}.", at, record=record,
-                       data=data, remedy=EXCEPTION_REMEDY)
+                       f"investigation must be on file, and {d.lots_file} records neither{context}.", at, record=record,
+                       data=data, remedy=EXCEPTION_REMEDY.format(lots=d.lots_file))
         on_file = f"pathway {pathway}" if pathway else f"investigation {investigation}"
-        return Gap(f"Lot {lot_id} was released under exception{what}{version}; lots.csv records its {on_file} "
-                   f"but not {missing[0]}{context}.", at, record=record, data=data, remedy=EXCEPTION_REMEDY)
+        return Gap(f"Lot {lot_id} was released under exception{what}{version}; {d.lots_file} records its "
+                   f"{on_file} but not {missing[0]}{context}.", at, record=record, data=data,
+                   remedy=EXCEPTION_REMEDY.format(lots=d.lots_file))
     if unknown:
         assert found is not None
-        return Gap(f"Released lot {lot_id}{assumption} measured {_listing(shown)}; lots.csv does not record the "
-                   f"specification version it was released against ({found.how}), so this does not show a "
+        return Gap(f"Released lot {lot_id}{assumption} measured {_listing(shown)}; {d.lots_file} does not record "
+                   f"the specification version it was released against ({found.how}), so this does not show a "
                    f"failed release{context}.", at, record=record, data=data, severity=I,
-                   remedy=UNRECORDED_REMEDY)
+                   remedy=UNRECORDED_REMEDY.format(lots=d.lots_file))
     if not missing:
         return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, "
                    f"released {documented}{context}.", at, record=record, data=data, severity=I)
     if len(missing) == 1:
         on_file = f"exception pathway {pathway}" if pathway else f"investigation {investigation}"
         return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}; "
-                   f"lots.csv records its {on_file} but not {missing[0]}{context}.", at, record=record,
-                   data=data, remedy=EXCEPTION_REMEDY)
+                   f"{d.lots_file} records its {on_file} but not {missing[0]}{context}.", at, record=record,
+                   data=data, remedy=EXCEPTION_REMEDY.format(lots=d.lots_file))
     return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, and no "
                f"exception is recorded, so the failure needs an investigation (21 CFR 211.192){context}.",
                at, record=record, data=data)
@@ -335,7 +336,7 @@ CENSORED_REMEDY = ("Retest the lot (or report the result) with a method whose re
                    "result (21 CFR 211.165(a)).")
 
 
-MISSING_REMEDY = ("Add the lot's results for these tests to lots.csv, or document why the lot was released "
+MISSING_REMEDY = ("Add the lot's results for these tests to {lots}, or document why the lot was released "
                   "without them (21 CFR 211.165(a)).")
 
 
@@ -352,8 +353,9 @@ def _retests(d: Dossier, lot_id: str, fails: list[OutOfSpec]) -> dict[str, list[
 
 
 def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterion]], assumed: frozenset[str],
-                         versions: dict[str, LotRelease]) -> Iterator[Outcome]:
-    """Released lots whose censored result cannot show conformance (e.g. <5.0 against <= 3.5)."""
+                         versions: dict[str, LotRelease], lots_file: str) -> Iterator[Outcome]:
+    """Released lots whose censored result cannot show conformance (e.g. <5.0 against <= 3.5);
+    ``lots_file`` names the lot data."""
     for res, ref, criterion in sorted(unshown, key=lambda u: (u[0].lot_id, _label(u[1]))):
         unit = _unit(ref)
         value = _value(res.result, unit)
@@ -365,7 +367,7 @@ def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterio
             why = "a result below the reporting limit may be below the lower limit"
         else:
             why = "a result above the reporting limit may be above the upper limit"
-        assumption = f" ({ASSUMED_RELEASED})" if res.lot_id in assumed else ""
+        assumption = f" ({assumed_released(lots_file)})" if res.lot_id in assumed else ""
         data: dict[str, Any] = {"test": _label(ref), "value": _value(res.result), "unit": unit,
                                 "criterion": criterion.describe(), "shows_conformance": None}
         if assumption:
@@ -374,9 +376,10 @@ def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterio
         if found is not None and not found.spec.known:
             data["spec_version"] = {"version": None, "known": False, "how": found.how}
             yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
-                      f"conformance to today's '{criterion.describe()}' ({why}); lots.csv does not record the "
+                      f"conformance to today's '{criterion.describe()}' ({why}); {lots_file} does not record the "
                       f"specification version it was released against ({found.how}).",
-                      Location(res.file, res.line), record=f"lot {res.lot_id}", remedy=UNRECORDED_REMEDY,
+                      Location(res.file, res.line), record=f"lot {res.lot_id}",
+                      remedy=UNRECORDED_REMEDY.format(lots=lots_file),
                       data=data, severity=I, material=ref.spec.material)
             continue
         yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
@@ -416,7 +419,7 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
         lot = table.lot(table.lot_ids[li])
         assert lot is not None
         tests = missing[li]
-        assumption = f" ({ASSUMED_RELEASED})" if lot.id in assumed else ""
+        assumption = f" ({assumed_released(d.lots_file)})" if lot.id in assumed else ""
         data: dict[str, Any] = {"material": lot.material, "missing_tests": tests, "disposition": lot.disposition,
                                 "use": lot.use}
         if assumption:
@@ -425,11 +428,13 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
         if found is not None and not found.spec.known and not any(_version_proof(index[(lot.material, t)])
                                                                  for t in tests):
             data["spec_version"] = {"version": None, "known": False, "how": found.how}
-            yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv, which "
-                      f"today's specification lists; lots.csv does not record the specification version it was "
-                      f"released against ({found.how}).", Location(lot.file, lot.line), record=f"lot {lot.id}",
-                      remedy=UNRECORDED_REMEDY, data=data, severity=I, material=lot.material)
+            yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in {d.lots_file}, "
+                      f"which today's specification lists; {d.lots_file} does not record the specification "
+                      f"version it was released against ({found.how}).", Location(lot.file, lot.line),
+                      record=f"lot {lot.id}", remedy=UNRECORDED_REMEDY.format(lots=d.lots_file), data=data,
+                      severity=I, material=lot.material)
             continue
-        yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in lots.csv; a lot is "
-                  "released only on a complete set of release results.", Location(lot.file, lot.line),
-                  record=f"lot {lot.id}", remedy=MISSING_REMEDY, data=data, material=lot.material)
+        yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in {d.lots_file}; a lot "
+                  "is released only on a complete set of release results.", Location(lot.file, lot.line),
+                  record=f"lot {lot.id}", remedy=MISSING_REMEDY.format(lots=d.lots_file), data=data,
+                  material=lot.material)

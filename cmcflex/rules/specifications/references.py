@@ -130,7 +130,7 @@ def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> I
                 unknown_material.setdefault(material, []).append((file, line, attribute))
                 continue
             attrs = sorted(a for m, a in index if m == material)
-            yield Gap(f"lots.csv has results for {material}/{attribute}, which no {material} specification "
+            yield Gap(f"{d.lots_file} has results for {material}/{attribute}, which no {material} specification "
                       f"test covers{_did_you_mean(attribute, attrs)}.", Location(file, line),
                       record=test_record(material, attribute),
                       data={"material": material, "attribute": attribute,
@@ -138,7 +138,7 @@ def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> I
         for material in sorted(unknown_material):
             rows = sorted(unknown_material[material], key=lambda r: (r[0], r[1]))
             file, line, _ = rows[0]
-            yield Gap(f"lots.csv has results for material '{material}', which no specification covers"
+            yield Gap(f"{d.lots_file} has results for material '{material}', which no specification covers"
                       f"{_did_you_mean(material, spec_materials)}.", Location(file, line),
                       record=f"material {material}",
                       data={"material": material, "attributes": sorted(r[2] for r in rows),
@@ -147,13 +147,13 @@ def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> I
     sites = table.lot_column("site")
     for site in sorted({x for x in sites if x} - set(site_ids)):
         li = sites.index(site)  # the first lot naming it
-        yield Gap(f"lots.csv names site '{visible(site)}', which dossier.yaml does not list"
+        yield Gap(f"{d.lots_file} names site '{visible(site)}', which dossier.yaml does not list"
                   f"{_did_you_mean(site, site_ids)}.", Location(*table.lot_location(li)),
                   record=f"site {site}", data={"site": site, "suggestion": _closest(site, site_ids)})
     if d.methods is not None:
         first = table.methods_not_in(set(method_ids))
         for name in sorted(first):
-            yield Gap(f"lots.csv names method '{visible(name)}', which {METHODS} does not list"
+            yield Gap(f"{d.lots_file} names method '{visible(name)}', which {METHODS} does not list"
                       f"{_did_you_mean(name, method_ids)}.", Location(*first[name]), record=f"method {name}",
                       data={"method": name, "suggestion": _closest(name, method_ids)})
     for ref in lot_references(d):
@@ -162,11 +162,11 @@ def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> I
             continue
         item = ref.ids.index(next(iter(misses)))
         yield Gap(f"{ref.what} names lot{'s' if len(misses) > 1 else ''} {misses_in_words(misses)}, absent "
-                  "from lots.csv; lot ids must match lots.csv exactly (case, spaces and invisible characters "
+                  f"from {d.lots_file}; lot ids must match {d.lots_file} exactly (case, spaces and invisible characters "
                   "included), or the lot is left out of every check that uses the list.",
                   d.where(ref.file, *ref.path, item), record=ref.record,
-                  remedy="Write each lot id exactly as lots.csv has it (the finding names the closest lot id), "
-                  "or add the lot's results to lots.csv.",
+                  remedy=f"Write each lot id exactly as {d.lots_file} has it (the finding names the closest lot "
+                  f"id), or add the lot's results to {d.lots_file}.",
                   data={"file": ref.file, "field": ".".join(str(p) for p in ref.path),
                         "missing_lots": list(misses), "suggestions": misses})
     yield from _stability_near_misses(d, views)
@@ -188,8 +188,8 @@ def _stability_near_misses(d: Dossier, views: DossierViews) -> Iterator[Outcome]
         meant = index.same_but_spelling(lot_id)
         if meant is None:
             continue
-        yield Gap(f"stability.csv names lot {describe_miss(lot_id, meant)}, which lots.csv does not hold as "
+        yield Gap(f"{d.stability_file} names lot {describe_miss(lot_id, meant)}, which {d.lots_file} does not hold as "
                   "written, so the stability rules cannot tell the lot's process.", Location(*where),
                   record=f"lot {visible(lot_id)}",
-                  remedy="Write the lot id in stability.csv exactly as lots.csv has it.",
+                  remedy=f"Write the lot id in {d.stability_file} exactly as {d.lots_file} has it.",
                   data={"file": where[0], "lot": lot_id, "suggestion": meant})
