@@ -118,8 +118,9 @@ _POINTS = (
            "changes.yaml: from_version, to_version, comparability.conclusion", "lots.csv: process_version"),
           "1", FlexibilityTopic.CLINICAL_LOT_STABILITY),
     Point("CS7", "commercial", "Exceptions to reserve-sample retention",
-          "Where material is limited (an autologous lot administered whole), the exception is "
-          "documented with its justification, scope and what is retained instead.",
+          "Where material is limited (an autologous lot administered whole), the exception to 21 CFR "
+          "211.170 / 600.13 retention is documented with its justification; its scope and what is "
+          "retained instead are asked for (not shown, info) when left out.",
           ("gmp.yaml: controls.reserve_samples.{status, exception.{justification, scope, alternative}}",),
           "1", FlexibilityTopic.RESERVE_SAMPLES),
 )
