@@ -1373,7 +1373,8 @@ def _reserve_exception(d: Dossier, ctx: Context, control: ReserveSamples) -> Ite
     if control.status is ControlStatus.PLANNED:
         outside = f" outside the exception ({scope})" if scope else " the exception does not cover"
         yield Gap(f"The reserve samples control (controls.reserve_samples) is planned, not yet in place: reserve "
-                  f"samples of the lots{outside} are not yet retained.", at=_at(d, GMP_FILE, "controls", "reserve_samples"), record="control reserve_samples",
+                  f"samples of the lots{outside} are not yet retained.",
+                  at=_at(d, GMP_FILE, "controls", "reserve_samples"), record="control reserve_samples",
                   data=data, cites=cites)
         return
     unshown = [text for value, text in ((scope, "which lots it covers (exception.scope)"),

@@ -2,7 +2,9 @@
 
 Stability points come from stability.csv; a point's process is learnt from its lot in lots.csv.
 Results are judged by the specification's shelf-life criterion (else the release criterion)
-through the one criterion logic in :mod:`cmcflex.rules.common`.
+through the one criterion logic in :mod:`cmcflex.rules.common`. Lots of an earlier process count
+toward the shelf life (STAB-002) and the lot count (STAB-003) only under the conditions of
+:mod:`cmcflex.rules.clinical_lots`.
 """
 
 from __future__ import annotations
