@@ -61,6 +61,13 @@ def join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+_SAID = {
+    Conclusion.NOT_COMPARABLE: "concludes the processes not comparable",
+    Conclusion.INCONCLUSIVE: "is inconclusive on whether the processes are comparable",
+    Conclusion.PENDING: "has no comparability conclusion yet",
+}
+
+
 def _conclusion(change: Change) -> Conclusion | None:
     return change.comparability.conclusion if change.comparability is not None else None
 
@@ -74,8 +81,7 @@ def _verdict(changes: list[Change], version: str, commercial: str) -> _Bridge:
             return _Bridge(ids, problem=f"a comparability conclusion on change {c.id} (changes.yaml "
                                         "comparability.conclusion: comparable; it records no comparability study)")
         if conclusion is not Conclusion.COMPARABLE:
-            said = conclusion.value.replace("_", " ")
-            return _Bridge(ids, refused=f"change {c.id} concludes the processes {said} "
+            return _Bridge(ids, refused=f"change {c.id} {_SAID[conclusion]} "
                                         f"(comparability.conclusion: {conclusion.value}), so lots of process "
                                         f"{version} do not count toward the shelf life of process {commercial}")
     return _Bridge(ids)

@@ -209,7 +209,7 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     else:
         have = (f"the longest long-term point on lots of the commercial {basis} is {_time_text(last)} "
                 f"({last.lot_id})")
-    note, remedy = _clinical_note(clinical, claim, long_term, with_clinical)
+    note, remedy = _clinical_note(d, clinical, claim, long_term, with_clinical)
     yield Gap(f"The claimed shelf life of {_fmt_period(claim)} is not covered by real-time data: {have}{note}.",
               at=_claim_at(d, "shelf_life"), record="shelf life", remedy=remedy,
               data={"claim_months": round(claim.months, 6), "commercial_process": ctx.views.commercial_process.version,
@@ -231,10 +231,11 @@ def _changes_text(changes: list[str]) -> str:
     return f"change {changes[0]} concludes" if len(changes) == 1 else f"changes {', '.join(changes)} conclude"
 
 
-def _clinical_note(clinical: ClinicalLots, claim: Period, long_term: list[StabilityPoint],
+def _clinical_note(d: Dossier, clinical: ClinicalLots, claim: Period, long_term: list[StabilityPoint],
                    with_clinical: StabilityPoint | None) -> tuple[str, str | None]:
     """What the clinical lots of an earlier process add to a shelf-life gap, and the remedy that
-    names the missing conditions, when their data would reach the claim (or they are counted)."""
+    names the missing conditions, when their data would reach the claim, the dossier records
+    clinical_lot_stability, or they are counted."""
     if not clinical.earlier:
         return "", None
     if clinical.counted:
@@ -242,7 +243,8 @@ def _clinical_note(clinical: ClinicalLots, claim: Period, long_term: list[Stabil
         return (f"; counting the clinical lots of an earlier process under clinical_lot_stability "
                 f"({_lots_text(clinical, clinical.counted)}), the longest point is {reach}"), None
     earlier_last = _last(p for p in long_term if p.lot_id in clinical.earlier)
-    if earlier_last is None or not _covers(earlier_last.months, claim):
+    claimed = d.info.clinical_lot_stability is not None  # the dossier leans on the flexibility
+    if earlier_last is None or not (claimed or _covers(earlier_last.months, claim)):
         return "", None
     note = (f"; lots of an earlier process reach {_time_text(earlier_last)} "
             f"({_lots_text(clinical, clinical.earlier_lots)}), but "
@@ -329,7 +331,8 @@ def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     else:
         why = ", fewer than 3, and no justification is given"
     note, remedy = "", None
-    if clinical.earlier and not clinical.counted and counted + len(clinical.earlier) >= 3:
+    claimed = d.info.clinical_lot_stability is not None
+    if clinical.earlier and not clinical.counted and (claimed or counted + len(clinical.earlier) >= 3):
         note = (f"; lots of an earlier process are on long-term stability "
                 f"({_lots_text(clinical, clinical.earlier_lots)}), but {clinical.shortfall()}")
         if clinical.missing:

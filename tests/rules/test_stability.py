@@ -306,9 +306,11 @@ def test_cs6_each_missing_condition_alone_is_named(dossier_dir):
 def test_cs6_lots_of_a_process_not_shown_comparable_do_not_count(dossier_dir, conclusion):
     path = clinical_dossier(dossier_dir, changes=[change(conclusion=conclusion)], clinical_lot_stability=JUSTIFIED)
     (f,) = findings_for(path, "STAB-002")
-    said = conclusion.replace("_", " ")
+    said = {"not_comparable": "concludes the processes not comparable",
+            "inconclusive": "is inconclusive on whether the processes are comparable",
+            "pending": "has no comparability conclusion yet"}[conclusion]
     assert f.severity.value == "blocker"
-    assert f"change CHG-2 concludes the processes {said} (comparability.conclusion: {conclusion}), so lots of " \
+    assert f"change CHG-2 {said} (comparability.conclusion: {conclusion}), so lots of " \
         "process v1 do not count toward the shelf life of process v2" in f.message
     (g,) = findings_for(path, "STAB-003")
     assert g.severity.value == "major" and "do not count" in g.message
@@ -331,6 +333,14 @@ def test_cs6_clinical_lots_that_do_not_reach_the_claim_leave_the_gap(dossier_dir
     short = clinical_dossier(dossier_dir, clinical_months=(0, 3, 9))  # no record, data short anyway: nothing to add
     (f,) = findings_for(short, "STAB-002")
     assert "earlier process" not in f.message
+    claimed = clinical_dossier(dossier_dir, changes=[change(conclusion="pending")], clinical_months=(0, 3, 9),
+                               clinical_lot_stability=JUSTIFIED)  # the dossier leans on them: say why they fail
+    (f,) = findings_for(claimed, "STAB-002")
+    assert "lots of an earlier process reach 9 months" in f.message and "has no comparability conclusion yet" in f.message
+    one = clinical_dossier(dossier_dir, changes=[change(conclusion="pending")], clinical=("D-1",),
+                           clinical_lot_stability=JUSTIFIED)
+    (g,) = findings_for(one, "STAB-003")
+    assert g.severity.value == "major" and "do not count" in g.message
 
 
 def test_cs6_counted_lots_short_of_three_still_need_a_justification(dossier_dir):
