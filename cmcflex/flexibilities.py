@@ -111,13 +111,16 @@ _POINTS = (
           ("methods.yaml: methods[].platform.{source, report, applicability}",), "1",
           FlexibilityTopic.PLATFORM_METHOD),
     Point("CS6", "commercial", "Shelf life from representative clinical lots",
-          "Long-term data on lots of an earlier process version, a change record concluding the "
-          "processes comparable, the justification and a post-approval stability commitment.",
+          "Long-term data on lots of an earlier process version count when a change record (or chain "
+          "of changes) to the commercial process concludes the processes comparable, and the "
+          "justification and a post-approval stability commitment are on record.",
           ("dossier.yaml: clinical_lot_stability.{justification, change, commitment}",
-           "changes.yaml: comparability.conclusion"), "1", FlexibilityTopic.CLINICAL_LOT_STABILITY),
+           "changes.yaml: from_version, to_version, comparability.conclusion", "lots.csv: process_version"),
+          "1", FlexibilityTopic.CLINICAL_LOT_STABILITY),
     Point("CS7", "commercial", "Exceptions to reserve-sample retention",
-          "Where material is limited (an autologous lot administered whole), the exception is "
-          "documented with its justification, scope and what is retained instead.",
+          "Where material is limited (an autologous lot administered whole), the exception to 21 CFR "
+          "211.170 / 600.13 retention is documented with its justification; its scope and what is "
+          "retained instead are asked for (not shown, info) when left out.",
           ("gmp.yaml: controls.reserve_samples.{status, exception.{justification, scope, alternative}}",),
           "1", FlexibilityTopic.RESERVE_SAMPLES),
 )

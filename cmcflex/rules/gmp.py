@@ -29,6 +29,7 @@ from cmcflex.dossier.models import (
     MaterialGrade,
     MaterialOrigin,
     MaterialRole,
+    ReserveSamples,
 )
 from cmcflex.phases import Phase
 from cmcflex.rules.base import (
@@ -62,9 +63,11 @@ from cmcflex.rules.citations import (
     CFR_211_100_B,
     CFR_211_113_B,
     CFR_211_160_A,
+    CFR_211_170,
     CFR_211_186,
     CFR_211_188,
     CFR_211_192,
+    CFR_600_13,
     CFR_600_21,
     CFR_601_20_D,
     CFR_610_15_A,
@@ -108,6 +111,7 @@ _CONTROL_LABEL = {
     "environmental_monitoring": "environmental monitoring",
     "data_integrity": "data integrity",
     "chain_of_identity": "chain of identity",
+    "reserve_samples": "reserve samples",
 }
 _STATUS_TEXT = {
     ControlStatus.PARTIAL: "is only partly in place",
@@ -1281,3 +1285,106 @@ def _no_inspection_note(d: Dossier, ctx: Context, index: int) -> Gap:
     return Gap(message, at=d.where(DOSSIER_FILE, "sites", index), record=f"site {site.id}",
                data={"site": site.id, "inspections": 0, "commercial": True},
                severity=I, remedy=remedy)
+
+
+# ---------------------------------------------------------------------------- GMP-018
+
+
+RESERVE_FLEXIBILITY = ("the May 2026 CMC flexibilities guidance allows exceptions to reserve-sample retention "
+                       "where material is limited")
+
+
+def _reserve_cites(ctx: Context, exception: bool) -> tuple[str, ...]:
+    """21 CFR 211.170 for part 211 manufacture; from BLA on also 600.13 (licensed products)."""
+    licensed = (CFR_600_13,) if ctx.phase >= Phase.BLA else ()
+    return (CFR_211_170, *licensed, *((FLEX_2026,) if exception else ()))
+
+
+@rule(
+    id="GMP-018",
+    slug="reserve-samples",
+    title="Reserve samples of each lot are retained, or a documented exception is justified",
+    area=Area.GMP,
+    severity=by_phase(None, MI, MA, MA, MA),
+    cites=(CFR_211_170, CFR_600_13, FLEX_2026),
+    grading=("A reserve_samples control left out of gmp.yaml is info (not shown: record it), as is an "
+             "exception recorded with its justification (the flexibility applies; a scope or alternative "
+             "not recorded is named); a control recorded partial, planned or absent without a justified "
+             "exception, or an exception without its justification, takes the rule's grade."),
+    remedy=(
+        "Retain an identified reserve sample of each lot (21 CFR 211.170; for a licensed product, 21 CFR "
+        "600.13) and record controls.reserve_samples as in_place with its evidence; where a lot is too "
+        "small to spare one (an autologous lot administered whole), record the exception with its "
+        "justification, scope and what is retained instead (exception.justification, scope, alternative)."
+    ),
+    why=(
+        "Reserve samples let a manufacturer and FDA re-test a lot after a complaint, adverse event or "
+        "investigation: 21 CFR 211.170 requires them for drug product made under part 211 (phase 2 "
+        "material on), and 21 CFR 600.13 requires retention samples of each lot of a licensed biological "
+        "product, with exceptions CBER may authorize when lots yield few final containers and are made "
+        "the same way in number. The May 2026 CMC flexibilities guidance mentions possible exceptions to "
+        "reserve-sample retention; this point rests on one secondary source reconstructing the guidance, "
+        "so cmcflex accepts an exception when its justification is on record (an autologous lot is often "
+        "administered whole). Phase 1 material is exempt from part 211 (21 CFR 210.2(c)), so the rule "
+        "starts at phase 2, as minor; a gap is major from pivotal manufacture on (an inspection finding, "
+        "not a reason to refuse the application). Findings belong with the manufacturing process and "
+        "controls (3.2.P.3.3), where an exception for lots administered whole is described."
+    ),
+    ctd=("3.2.P.3.3",),
+    flexibilities=("CS7",),
+)
+def reserve_samples(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    reason = _controls_missing(d, ("reserve_samples",))
+    if reason is not None:
+        yield reason
+        return
+    assert d.gmp is not None
+    control = d.gmp.controls.reserve_samples
+    if control is None or control.exception is None:
+        gap = _control_gap(d, "reserve_samples")
+        if gap is not None:
+            remedy = None if control is not None else (
+                "Record controls.reserve_samples with its status (in_place, partial, planned or absent) and "
+                "the document that shows it (evidence); where lots are administered whole, record the "
+                "exception with its justification, scope and alternative.")
+            yield gap._replace(cites=_reserve_cites(ctx, False), remedy=remedy or gap.remedy)
+        return
+    yield from _reserve_exception(d, ctx, control)
+
+
+def _reserve_exception(d: Dossier, ctx: Context, control: ReserveSamples) -> Iterator[Outcome]:
+    """A control with a recorded exception: info when justified, a gap naming what is missing."""
+    exception = control.exception
+    assert exception is not None
+    at = _at(d, GMP_FILE, "controls", "reserve_samples", "exception")
+    scope = (exception.scope or "").strip()
+    alternative = (exception.alternative or "").strip()
+    justification = (exception.justification or "").strip()
+    data = {"control": "reserve_samples", "status": control.status.value, "evidence": control.evidence,
+            "exception": {"justification": exception.justification, "scope": exception.scope,
+                          "alternative": exception.alternative}}
+    cites = _reserve_cites(ctx, True)
+    covers = f" for {scope}" if scope else ""
+    if not justification:
+        yield Gap(f"The reserve samples control (controls.reserve_samples, {control.status.value}) records an "
+                  f"exception to reserve-sample retention{covers} without its justification "
+                  "(exception.justification).", at=at, record="control reserve_samples", data=data, cites=cites,
+                  remedy=("Record why no reserve sample is kept (exception.justification), e.g. each autologous "
+                          "lot is administered whole, or retain reserve samples of every lot."))
+        return
+    if control.status is ControlStatus.PLANNED:
+        outside = f" outside the exception ({scope})" if scope else " the exception does not cover"
+        yield Gap(f"The reserve samples control (controls.reserve_samples) is planned, not yet in place: reserve "
+                  f"samples of the lots{outside} are not yet retained.",
+                  at=_at(d, GMP_FILE, "controls", "reserve_samples"), record="control reserve_samples",
+                  data=data, cites=cites)
+        return
+    unshown = [text for value, text in ((scope, "which lots it covers (exception.scope)"),
+                                        (alternative, "what is retained instead (exception.alternative)"))
+               if not value]
+    kept = f"; {alternative} is retained instead" if alternative else ""
+    note = f" Not shown: {_join(unshown)}." if unshown else ""
+    yield Gap(f"Reserve samples are not kept{covers} under a documented exception ({justification.rstrip('.')}){kept}; "
+              f"{RESERVE_FLEXIBILITY}.{note}", at=at, record="control reserve_samples", data=data, cites=cites,
+              severity=I,
+              remedy=("Nothing to do for the exception itself" + (f"; record {_join(unshown)}." if unshown else ".")))

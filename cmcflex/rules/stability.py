@@ -2,7 +2,9 @@
 
 Stability points come from stability.csv; a point's process is learnt from its lot in lots.csv.
 Results are judged by the specification's shelf-life criterion (else the release criterion)
-through the one criterion logic in :mod:`cmcflex.rules.common`.
+through the one criterion logic in :mod:`cmcflex.rules.common`. Lots of an earlier process count
+toward the shelf life (STAB-002) and the lot count (STAB-003) only under the conditions of
+:mod:`cmcflex.rules.clinical_lots`.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of
 from cmcflex.formatting import number
 from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import CFR_211_166, CFR_610_53, FLEX_2026, PHASE_1_GUIDANCE, Q5C, section
+from cmcflex.rules.clinical_lots import FLEXIBILITY, ClinicalLots, clinical_lots, join
 from cmcflex.rules.common import judge_stability, test_record
 from cmcflex.views import DossierViews
 
 LONG_TERM, IN_USE = "long_term", "in_use"
 TOLERANCE = 0.01  # a time point within 1 % of a claim covers it (365 days cover 12 months)
-FLEXIBILITY = "the FDA CMC flexibilities guidance (May 2026) accepts fewer lots with a justification"
 
 
 UNKNOWN_PROCESS_REMEDY = ("Add the stability lots to {lots} with their process_version (and use), so "
@@ -121,16 +123,26 @@ def supports_clinical_use(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="STAB-002", slug="shelf-life-supported", area=Area.STAB,
     title="The claimed shelf life is covered by real-time data on commercial-process lots",
     severity=by_phase(None, None, MI, B, B),
-    cites=(Q5C, CFR_211_166, CFR_610_53),
+    cites=(Q5C, CFR_211_166, CFR_610_53, FLEX_2026),
     remedy="Claim only the shelf life that real-time long-term data on commercial-process lots reach, "
-           "and extend it post-approval as the ongoing studies mature (with a commitment in the BLA).",
+           "and extend it post-approval as the ongoing studies mature (with a commitment in the BLA); or, "
+           "where lots of an earlier process reach it, record the change that concludes the processes "
+           "comparable, the justification and a post-approval stability commitment "
+           "(dossier.yaml clinical_lot_stability).",
     why="A biological product's dating period rests on real-time data at the storage condition on "
-        "lots of the process to be licensed (ICH Q5C); accelerated data or lots of an earlier process "
-        "do not establish it.",
+        "lots of the process to be licensed (ICH Q5C); accelerated data do not establish it. Under the "
+        "May 2026 CMC flexibilities guidance, stability data from representative clinical lots can "
+        "support a cell or gene therapy's shelf life; this point rests on one secondary source "
+        "reconstructing the guidance, so cmcflex counts long-term data on lots of an earlier process "
+        "version only when a change record concludes that process comparable to the commercial one and "
+        "the dossier records the justification and a post-approval stability commitment.",
     grading="A dossier.yaml that does not record the claimed shelf life is info (what the data must "
-            "support is not shown), as is a claim covered only by lots whose process is not recorded; "
-            "a claim the real-time data on commercial-process lots do not reach takes the phase's grade.",
+            "support is not shown), as is a claim covered only by lots whose process is not recorded, "
+            "and a claim covered with clinical lots of an earlier process whose conditions are on record "
+            "(the flexibility applies); a claim the real-time data on commercial-process lots do not "
+            "reach otherwise takes the phase's grade, naming any missing condition of the flexibility.",
     ctd=("3.2.S.7.1", "3.2.P.8.1"),
+    flexibilities=("CS6",),
 )
 def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     claim = d.info.shelf_life
@@ -146,6 +158,25 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     longest = _longest_by_lot(on_commercial)
     last = _last(on_commercial)
     if last is not None and _covers(last.months, claim):
+        return
+    clinical = clinical_lots(d, ctx.views.commercial_process.version, (p.lot_id for p in long_term))
+    counted = set(commercial) | set(clinical.counted)
+    with_clinical = _last(p for p in long_term if p.lot_id in counted)
+    if clinical.counted and with_clinical is not None and _covers(with_clinical.months, claim):
+        best = f"{_time_text(last)} ({last.lot_id})" if last is not None else "none"
+        yield Gap(f"The claimed shelf life of {_fmt_period(claim)} rests on long-term data of clinical lots of "
+                  f"an earlier process ({_lots_text(clinical, clinical.counted)}; the longest point is "
+                  f"{_time_text(with_clinical)}, {with_clinical.lot_id}); {FLEXIBILITY}, and its conditions "
+                  f"are on record: {_changes_text(clinical.changes)} the processes comparable, and "
+                  f"clinical_lot_stability records the justification and a post-approval stability "
+                  f"commitment. On lots of the commercial {basis} the longest point is {best}.",
+                  at=_claim_at(d, "shelf_life"), record="shelf life", severity=I,
+                  remedy="Nothing to do now; keep the post-approval stability commitment and extend the "
+                         "data on commercial-process lots as they mature.",
+                  data={"claim_months": round(claim.months, 6), "commercial_process": ctx.views.commercial_process.version,
+                        "longest_by_lot_months": {k: round(v, 6) for k, v in longest.items()},
+                        "clinical_lots": clinical.counted, "changes": clinical.changes,
+                        "flexibility": "CS6"})
         return
     unknown_last = _last(p for p in long_term if p.lot_id in set(unknown))
     if unknown_last is not None and _covers(unknown_last.months, claim):
@@ -174,11 +205,52 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     else:
         have = (f"the longest long-term point on lots of the commercial {basis} is {_time_text(last)} "
                 f"({last.lot_id})")
-    yield Gap(f"The claimed shelf life of {_fmt_period(claim)} is not covered by real-time data: {have}.",
-              at=_claim_at(d, "shelf_life"), record="shelf life",
+    note, remedy = _clinical_note(d, clinical, claim, long_term, with_clinical)
+    yield Gap(f"The claimed shelf life of {_fmt_period(claim)} is not covered by real-time data: {have}{note}.",
+              at=_claim_at(d, "shelf_life"), record="shelf life", remedy=remedy,
               data={"claim_months": round(claim.months, 6), "commercial_process": ctx.views.commercial_process.version,
                     "longest_by_lot_months": {k: round(v, 6) for k, v in longest.items()},
-                    "lots_of_unknown_process": unknown})
+                    "lots_of_unknown_process": unknown,
+                    **({"clinical_lots": clinical.earlier_lots, "clinical_lot_conditions_missing": clinical.missing}
+                       if clinical.earlier else {})})
+
+
+def _lots_text(clinical: ClinicalLots, lot_ids: Iterable[str]) -> str:
+    """``D-1, D-2 of process v1``, grouped by version."""
+    by_version: dict[str, list[str]] = {}
+    for lot_id in sorted(lot_ids):
+        by_version.setdefault(clinical.earlier[lot_id], []).append(lot_id)
+    return "; ".join(f"{', '.join(ids)} of process {v}" for v, ids in sorted(by_version.items()))
+
+
+def _changes_text(changes: list[str]) -> str:
+    return f"change {changes[0]} concludes" if len(changes) == 1 else f"changes {', '.join(changes)} conclude"
+
+
+def _clinical_note(d: Dossier, clinical: ClinicalLots, claim: Period, long_term: list[StabilityPoint],
+                   with_clinical: StabilityPoint | None) -> tuple[str, str | None]:
+    """What the clinical lots of an earlier process add to a shelf-life gap, and the remedy that
+    names the missing conditions, when their data would reach the claim, the dossier records
+    clinical_lot_stability, or they are counted."""
+    if not clinical.earlier:
+        return "", None
+    if clinical.counted:
+        reach = f"{_time_text(with_clinical)} ({with_clinical.lot_id})" if with_clinical is not None else "none"
+        return (f"; counting the clinical lots of an earlier process under clinical_lot_stability "
+                f"({_lots_text(clinical, clinical.counted)}), the longest point is {reach}"), None
+    earlier_last = _last(p for p in long_term if p.lot_id in clinical.earlier)
+    claimed = d.info.clinical_lot_stability is not None  # the dossier leans on the flexibility
+    if earlier_last is None or not (claimed or _covers(earlier_last.months, claim)):
+        return "", None
+    note = (f"; lots of an earlier process reach {_time_text(earlier_last)} "
+            f"({_lots_text(clinical, clinical.earlier_lots)}), but "
+            f"{clinical.shortfall()}")
+    if not clinical.missing:
+        return note, None
+    remedy = (f"To rest the shelf life on the clinical lots ({FLEXIBILITY}), put on record "
+              f"{join(clinical.missing)}; "
+              "otherwise claim only the shelf life that data on commercial-process lots reach.")
+    return note, remedy
 
 
 # ------------------------------------------------------------------------------- STAB-003
@@ -189,49 +261,83 @@ def shelf_life_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="At least 3 lots are on long-term stability, or fewer are justified",
     severity=by_phase(None, None, None, MA, MA),
     cites=(section(Q5C, "4 (selection of batches)"), FLEX_2026),
-    remedy="Put at least 3 commercial-process lots on long-term stability, or state in dossier.yaml "
-           "(`stability_lot_justification`) why fewer lots suffice (scarce patient material, platform "
-           "or development-lot data) and commit to adding lots post-approval.",
-    why="ICH Q5C expects data on at least 3 lots; under the 2026 CMC flexibilities, stability data from "
-        "representative clinical lots can support a cell or gene therapy's shelf life, so fewer "
-        "commercial-process lots with a justification are not a gap, only an unjustified shortfall is.",
-    grading="Fewer than 3 commercial-process lots with a justification is info; so is a count that "
-            "reaches 3 only with lots whose process is not recorded (not shown). An unjustified "
-            "shortfall takes the phase's grade.",
+    remedy="Put at least 3 commercial-process lots on long-term stability; or count clinical lots of an "
+           "earlier process by recording the change that concludes the processes comparable, the "
+           "justification and a post-approval stability commitment (dossier.yaml clinical_lot_stability); "
+           "or state in dossier.yaml (`stability_lot_justification`) why fewer lots suffice (scarce "
+           "patient material, platform or development-lot data) and commit to adding lots post-approval.",
+    why="ICH Q5C expects long-term data on at least 3 lots. The May 2026 CMC flexibilities guidance "
+        "lets stability data from representative clinical lots support a cell or gene therapy's shelf "
+        "life; this point rests on one secondary source reconstructing the guidance, so cmcflex counts "
+        "lots of an earlier process version only when a change record concludes that process comparable "
+        "to the commercial one and the dossier records the justification and a post-approval stability "
+        "commitment. The guidance is not known to speak to the number of stability lots: accepting fewer "
+        "than 3 lots with a written justification (scarce patient material) is cmcflex's reading, "
+        "reported as a note, not a point of the guidance.",
+    grading="Fewer than 3 lots with a justification is info, as is a count that reaches 3 with clinical "
+            "lots of an earlier process whose conditions are on record (the flexibility applies), or only "
+            "with lots whose process is not recorded (not shown). An unjustified shortfall takes the "
+            "phase's grade, naming any missing condition of the clinical-lot flexibility.",
     ctd=("3.2.S.7.3", "3.2.P.8.3"),
+    flexibilities=("CS6",),
 )
 def stability_lot_count(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     long_term = _long_term(d)
     commercial, unknown, basis = commercial_split(d, ctx.views, (p.lot_id for p in long_term))
+    clinical = clinical_lots(d, ctx.views.commercial_process.version, (p.lot_id for p in long_term))
     n = len(commercial)
     if n >= 3:
         return
-    if n + len(unknown) >= 3:
-        yield Gap(f"{_lot_count_text(d, commercial, unknown, basis, bool(long_term))}; with the lots whose "
-                  f"process is not recorded ({', '.join(unknown)}: not in {d.lots_file} or without a "
-                  f"process_version) {n + len(unknown)} lots are on long-term stability.",
-                  at=Location(d.stability_file, min((p.line for p in long_term), default=1)),
-                  record="stability lots", severity=I, remedy=UNKNOWN_PROCESS_REMEDY.format(lots=d.lots_file),
-                  data={"lots": commercial, "lots_of_unknown_process": unknown,
-                        "commercial_process": ctx.views.commercial_process.version})
+    counted = n + len(clinical.counted)
+    data: dict[str, object] = {"lots": commercial, "lots_of_unknown_process": unknown,
+                               "commercial_process": ctx.views.commercial_process.version}
+    if clinical.earlier:
+        data |= {"clinical_lots": clinical.earlier_lots, "clinical_lots_counted": clinical.counted,
+                 "clinical_lot_conditions_missing": clinical.missing}
+    message = _lot_count_text(d, commercial, unknown, basis, bool(long_term))
+    first_line = Location(d.stability_file, min((p.line for p in long_term), default=1))
+    if counted >= 3:
+        yield Gap(f"{message}; with the clinical lots of an earlier process "
+                  f"({_lots_text(clinical, clinical.counted)}) {counted} lots are on long-term stability; {FLEXIBILITY}, and its "
+                  f"conditions are on record ({_changes_text(clinical.changes)} the processes comparable; "
+                  "clinical_lot_stability records the justification and a post-approval stability commitment).",
+                  at=d.where("dossier.yaml", "clinical_lot_stability"), record="stability lots", severity=I,
+                  remedy="Nothing to do now; keep the post-approval stability commitment.",
+                  data={**data, "changes": clinical.changes, "flexibility": "CS6"})
+        return
+    if counted + len(unknown) >= 3:
+        yield Gap(f"{message}; with the lots whose process is not recorded ({', '.join(unknown)}: not in "
+                  f"{d.lots_file} or without a process_version) {counted + len(unknown)} lots are on long-term "
+                  "stability.", at=first_line, record="stability lots", severity=I,
+                  remedy=UNKNOWN_PROCESS_REMEDY.format(lots=d.lots_file), data=data)
         return
     justification = (d.info.stability_lot_justification or "").strip()
-    message = _lot_count_text(d, commercial, unknown, basis, bool(long_term))
-    data = {"lots": commercial, "lots_of_unknown_process": unknown, "commercial_process": ctx.views.commercial_process.version}
-    if justification and n >= 1:
-        yield Gap(f"{message}, fewer than 3, with a justification; {FLEXIBILITY}.",
+    if clinical.counted:
+        message += (f"; with the clinical lots of an earlier process counted under clinical_lot_stability "
+                    f"({_lots_text(clinical, clinical.counted)}) {counted} are")
+    if justification and counted >= 1:
+        yield Gap(f"{message}, fewer than 3, with a justification (stability_lot_justification), accepted "
+                  "as a note where material is scarce.",
                   at=d.where("dossier.yaml", "stability_lot_justification"), record="stability lots",
                   data=data, severity=I)
         return
-    if n == 0:
+    if counted == 0:
         why = ", and a justification cannot replace having none" if justification else \
             ", and no justification is given"
     else:
         why = ", fewer than 3, and no justification is given"
-    yield Gap(f"{message}{why}.",
-              at=Location(d.stability_file, min((p.line for p in long_term), default=1)) if d.stability is not None
-              else _claim_at(d, "shelf_life"),
-              record="stability lots", data=data)
+    note, remedy = "", None
+    claimed = d.info.clinical_lot_stability is not None
+    if clinical.earlier and not clinical.counted and (claimed or counted + len(clinical.earlier) >= 3):
+        note = (f"; lots of an earlier process are on long-term stability "
+                f"({_lots_text(clinical, clinical.earlier_lots)}), but {clinical.shortfall()}")
+        if clinical.missing:
+            remedy = (f"To count the clinical lots ({FLEXIBILITY}), put on record {join(clinical.missing)}; "
+                      "otherwise put 3 commercial-process lots on long-term stability or justify fewer "
+                      "(stability_lot_justification).")
+    yield Gap(f"{message}{why}{note}.",
+              at=first_line if d.stability is not None else _claim_at(d, "shelf_life"),
+              record="stability lots", data=data, remedy=remedy)
 
 
 def _lot_count_text(d: Dossier, lots: list[str], unknown: list[str], basis: str | None,

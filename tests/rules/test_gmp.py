@@ -1,4 +1,4 @@
-"""GMP rules (GMP-001 … GMP-017): each fires with its phase severity and stays silent when met."""
+"""GMP rules (GMP-001 … GMP-018): each fires with its phase severity and stays silent when met."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ B, MA, MI, I = "blocker", "major", "minor", "info"
 CONTROL_NAMES = (
     "written_procedures", "batch_records", "personnel_training", "deviation_management",
     "oos_investigation", "change_control", "equipment_qualification", "supplier_qualification",
-    "chain_of_identity",
+    "chain_of_identity", "reserve_samples",
 )
 
 
@@ -129,6 +129,7 @@ FIRING = [
     ("GMP-016", site(1, quality_agreement=None), {P1: MI, P2: MA, P3: MA, BLA: B}),
     ("GMP-017", site(0, inspections=[{"date": "2026-03-10", "type": "pre_license", "outcome": "VAI",
                                       "open_observations": 2}]), {P2: MI, P3: MA, BLA: B}),
+    ("GMP-018", control("reserve_samples", status="partial"), {P2: MI, P3: MA, BLA: MA, PA: MA}),
 ]
 
 # rule, a setting in which it has nothing to report (the good dossier unless stated)
@@ -837,11 +838,93 @@ def test_gmp_014_donors_left_out_are_not_evaluated(dossier_dir) -> None:
     assert "records no donors" in reason and "add each donor" in reason
 
 
+# ---------------------------------------------------------------------------- GMP-018
+
+WHOLE_LOT = {"justification": "Each autologous lot is one patient's dose and is administered whole.",
+             "scope": "autologous drug product lots",
+             "alternative": "a cryopreserved retention vial of the transduced cells (intermediate)"}
+
+
+def reserve(**value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(files: dict[str, Any]) -> None:
+        files["gmp.yaml"]["controls"]["reserve_samples"] = value
+    return mutate
+
+
+@pytest.mark.parametrize("status", ["absent", "partial", "in_place"])
+def test_gmp_018_exception_with_its_justification_is_the_flexibility_at_info(dossier_dir, status) -> None:
+    path = build(dossier_dir, reserve(status=status, exception=WHOLE_LOT))
+    for phase in (P2, P3, BLA, PA):
+        (f,) = findings_for(path, "GMP-018", phase=phase)
+        assert f.severity.value == I, phase
+        assert f.message.startswith("Reserve samples are not kept for autologous drug product lots under a "
+                                    "documented exception (Each autologous lot is one patient's dose")
+        assert "a cryopreserved retention vial of the transduced cells (intermediate) is retained instead" in f.message
+        assert "exceptions to reserve-sample retention" in f.message and "Not shown" not in f.message
+        assert "exception" in (path / "gmp.yaml").read_text().splitlines()[f.line - 1]
+    (f,) = findings_for(path, "GMP-018", phase=BLA)
+    assert any("600.13" in c for c in f.cites) and any("May 5, 2026" in c for c in f.cites)
+    (f,) = findings_for(path, "GMP-018", phase=P2)
+    assert not any("600.13" in c for c in f.cites)  # not yet a licensed product
+
+
+def test_gmp_018_exception_without_scope_or_alternative_names_them_at_info(dossier_dir) -> None:
+    path = build(dossier_dir, reserve(status="absent", exception={"justification": WHOLE_LOT["justification"]}))
+    (f,) = findings_for(path, "GMP-018", phase=BLA)
+    assert f.severity.value == I
+    assert ("Not shown: which lots it covers (exception.scope) and what is retained instead "
+            "(exception.alternative).") in f.message
+    assert "exception.scope" in f.remedy
+
+
+@pytest.mark.parametrize("status", ["absent", "in_place"])
+def test_gmp_018_exception_without_justification_is_a_gap_naming_it(dossier_dir, status) -> None:
+    path = build(dossier_dir, reserve(status=status, exception={"scope": "autologous drug product lots"}))
+    for phase, severity in ((P2, MI), (P3, MA), (BLA, MA), (PA, MA)):
+        (f,) = findings_for(path, "GMP-018", phase=phase)
+        assert f.severity.value == severity
+        assert "exception to reserve-sample retention for autologous drug product lots without its " \
+            "justification (exception.justification)" in f.message
+    blank = build(dossier_dir, reserve(status="absent", exception={"justification": "  "}))
+    assert [f.severity.value for f in findings_for(blank, "GMP-018", phase=BLA)] == [MA]
+
+
+def test_gmp_018_planned_control_is_a_gap_even_with_an_exception(dossier_dir) -> None:
+    path = build(dossier_dir, reserve(status="planned", exception=WHOLE_LOT))
+    (f,) = findings_for(path, "GMP-018", phase=BLA)
+    assert f.severity.value == MA and "is planned, not yet in place" in f.message
+
+
+def test_gmp_018_control_left_out_is_not_shown_and_phase_1_is_out_of_scope(dossier_dir) -> None:
+    def left_out(files: dict[str, Any]) -> None:
+        del files["gmp.yaml"]["controls"]["reserve_samples"]
+    path = build(dossier_dir, left_out)
+    for phase in (P2, P3, BLA, PA):
+        (f,) = findings_for(path, "GMP-018", phase=phase)
+        assert f.severity.value == I and "does not record controls.reserve_samples" in f.message
+        assert "exception" in f.remedy
+    assert "GMP-018" not in report_for(path, phase=P1).rules_evaluated  # part 211 does not apply (210.2(c))
+    absent = build(dossier_dir, control("reserve_samples", status="absent"))
+    assert "GMP-018" not in report_for(absent, phase=P1).rules_evaluated
+    (f,) = findings_for(absent, "GMP-018", phase=BLA)
+    assert f.severity.value == MA and "recorded as absent" in f.message
+
+
+def test_gmp_018_not_evaluated_without_controls(dossier_dir) -> None:
+    def no_controls(files: dict[str, Any]) -> None:
+        del files["gmp.yaml"]["controls"]
+    path = build(dossier_dir, no_controls)
+    assert findings_for(path, "GMP-018", phase=BLA) == []
+    (reason,) = not_evaluated_for(path, "GMP-018", phase=BLA)
+    assert "controls.reserve_samples" in reason
+
+
 # ---------------------------------------------------------------------------- metadata
 
 
 @pytest.mark.parametrize("rule_id", ["GMP-001", "GMP-002", "GMP-003", "GMP-004", "GMP-005", "GMP-006", "GMP-007",
-                                     "GMP-008", "GMP-009", "GMP-010", "GMP-013", "GMP-015", "GMP-017"])
+                                     "GMP-008", "GMP-009", "GMP-010", "GMP-013", "GMP-015", "GMP-017",
+                                     "GMP-018"])
 def test_rules_with_info_parts_declare_their_grading(rule_id) -> None:
     from cmcflex.rules import REGISTRY
 
