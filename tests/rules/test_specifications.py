@@ -674,9 +674,53 @@ def test_spec008_incomplete_plan(make: Callable[..., Path], phase: str, severity
         assert "after_lots" in found[0].message
 
 
-def test_spec008_complete_plan_is_silent(make: Callable[..., Path]) -> None:
-    path = make(tests=with_test(base_tests(), "potency", reevaluation={"after_lots": 30, "method": "TI"}))
-    assert findings_for(path, "SPEC-008", phase="bla") == []
+PLAN = {"after_lots": 30, "method": "TI", "route": "prior_approval_supplement",
+        "evidence": "Release trend of the first 30 commercial lots"}
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_spec008_complete_plan_is_silent(make: Callable[..., Path], phase: str) -> None:
+    path = make(tests=with_test(base_tests(), "potency", reevaluation=PLAN))
+    assert findings_for(path, "SPEC-008", phase=phase) == []
+
+
+def test_spec008_names_a_missing_route_at_bla(make: Callable[..., Path]) -> None:
+    # CS3: the re-evaluation route is agreed in advance (one secondary source): minor at BLA, never more
+    plan = {k: v for k, v in PLAN.items() if k != "route"}
+    (f,) = findings_for(make(tests=with_test(base_tests(), "potency", reevaluation=plan)), "SPEC-008", phase="bla")
+    assert f.severity is MI and f.record == "test drug_product/potency"
+    assert "does not state its route to FDA (route)" in f.message and "21 CFR 601.12" in f.message
+    assert f.data["missing"] == ["route"] and f.data["not_shown"] == []
+    assert "route: prior_approval_supplement, comparability_protocol, CBE-30 or annual_report" in f.remedy
+    from cmcflex.rules import REGISTRY
+    assert "one secondary source" in REGISTRY.get("SPEC-008").why
+
+
+def test_spec008_after_approval_a_missing_route_is_not_shown(make: Callable[..., Path]) -> None:
+    plan = {k: v for k, v in PLAN.items() if k != "route"}
+    (f,) = findings_for(make(tests=with_test(base_tests(), "potency", reevaluation=plan)), "SPEC-008",
+                        phase="post_approval")
+    assert f.severity is I and "is not shown" in f.message and f.data["not_shown"] == ["route"]
+
+
+def test_spec008_evidence_left_out_is_a_note_beside_a_graded_gap(make: Callable[..., Path]) -> None:
+    # CS2: the evidence of consistent quality; left out, it is named, never graded by itself
+    plan = {k: v for k, v in PLAN.items() if k != "evidence"}
+    (f,) = findings_for(make(tests=with_test(base_tests(), "potency", reevaluation=plan)), "SPEC-008", phase="bla")
+    assert f.severity is I and "evidence of consistent quality it rests on (evidence)" in f.message
+    bare = {"after_lots": 30, "method": "TI"}
+    (g,) = findings_for(make(tests=with_test(base_tests(), "potency", reevaluation=bare)), "SPEC-008", phase="bla")
+    assert g.severity is MI and g.data["missing"] == ["route"] and g.data["not_shown"] == ["evidence"]
+    assert "nor does it show the evidence" in g.message
+
+
+def test_spec008_a_comparability_protocol_route_cites_601_12_e(make: Callable[..., Path]) -> None:
+    from cmcflex.rules.citations import CFR_601_12_E, FLEX_2026
+
+    plan = dict(PLAN, route="comparability_protocol", after_lots=None)
+    (f,) = findings_for(make(tests=with_test(base_tests(), "potency", reevaluation=plan)), "SPEC-008", phase="bla")
+    assert f.severity is MI and f.data["missing"] == ["after_lots"] and CFR_601_12_E in f.cites
+    assert FLEX_2026 in f.cites
 
 
 # ---------------------------------------------------------------------------- SPEC-009
