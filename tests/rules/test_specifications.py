@@ -118,7 +118,9 @@ ALL_SPEC = [f"SPEC-{n:03d}" for n in range(1, 14)]
 
 @pytest.mark.parametrize("phase", ["phase_1", "phase_2", "phase_3", "bla", "post_approval"])
 def test_complete_dossier_is_silent(make: Callable[..., Path], phase: str) -> None:
-    tests = with_test(base_tests(), "potency", reevaluation={"after_lots": 30, "method": "95/99 TI"})
+    tests = with_test(base_tests(), "potency", reevaluation={"after_lots": 30, "method": "95/99 TI",
+                                                             "route": "prior_approval_supplement",
+                                                             "evidence": "Release trend of 30 commercial lots"})
     report = report_for(make(tests=tests), phase=phase)
     assert [f for f in report.findings if f.rule.startswith("SPEC")] == []
     assert [n for n in report.not_evaluated if n.rule.startswith("SPEC")] == []
@@ -231,13 +233,46 @@ def test_spec002_silent_with_criterion(make: Callable[..., Path]) -> None:
 
 @pytest.mark.parametrize("phase, severity", [("phase_1", I), ("phase_2", MI), ("phase_3", MA), ("bla", B)])
 def test_spec003_report_only_cqa_by_phase(make: Callable[..., Path], phase: str, severity: Severity) -> None:
-    path = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True))
+    # the lots are phase 1 lots: none made for an efficacy or pivotal study (CD4 below)
+    path = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True),
+                lots=base_lots(use="phase_1"))
     found = findings_for(path, "SPEC-003", phase=phase)
     assert [f.severity for f in found] == [severity]
     # "allowed" only where the grade is info; elsewhere the finding says what the phase expects
     assert ("is allowed at" in found[0].message) is (severity is I)
     if severity in (MI, MA):
         assert "is expected" in found[0].message and "needed by BLA" in found[0].message
+
+
+@pytest.mark.parametrize("use, severity", [("phase_1", I), ("development", I), ("phase_2", MI), ("phase_3", MI)])
+def test_spec003_cd4_report_only_cqa_on_efficacy_lots_is_graded_above_phase_1(
+        make: Callable[..., Path], use: str, severity: Severity) -> None:
+    # CD4 (one source): numerical criteria before phase 2 or 3 efficacy studies; conservative: minor at phase 1
+    path = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True),
+                lots=base_lots(use=use))
+    (f,) = findings_for(path, "SPEC-003", phase="phase_1")
+    assert f.severity is severity
+    if severity is MI:
+        assert "lots L-301, L-302, L-303 were made for an efficacy or pivotal study" in f.message
+        assert "numerical criteria are expected before such a study" in f.message and "is allowed" not in f.message
+        assert f.data["efficacy_lots"] == ["L-301", "L-302", "L-303"] and f.data["efficacy_lot_count"] == 3
+    else:
+        assert "is allowed at phase 1" in f.message and "efficacy_lots" not in f.data
+
+
+def test_spec003_cd4_reads_the_pivotal_phase_and_the_material(make: Callable[..., Path]) -> None:
+    tests = with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True)
+    # a phase 1 pivotal study: phase 1 is the pivotal phase, graded as phase 3 (major), never a blocker
+    assert severities(make(tests=tests, lots=base_lots(use="phase_1"), pivotal_phase="phase_1"),
+                      "SPEC-003", "phase_1") == [MA]
+    # efficacy lots of another material leave the drug product's CQA at phase 1's grade
+    other = base_lots(use="phase_1") + lot_rows("V-201", "phase_2", {"titer": 1.0}, material="vector")
+    assert severities(make(tests=tests, lots=other), "SPEC-003", "phase_1") == [I]
+    # never a blocker before BLA, whatever the lots
+    assert severities(make(tests=tests), "SPEC-003", "phase_3") == [MA]
+    from cmcflex.rules import REGISTRY
+    rule = REGISTRY.get("SPEC-003")
+    assert "CD4" in rule.flexibilities and "one secondary source" in rule.why
 
 
 def test_spec003_report_only_potency_points_to_phase_3(make: Callable[..., Path]) -> None:
