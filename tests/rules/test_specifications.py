@@ -1241,6 +1241,81 @@ def test_spec011_left_out_status_and_report_say_what_to_record(make: Callable[..
     assert "validation report is not shown (report)" in f.message and "Name the validation report" in f.remedy
 
 
+# ---------------------------------------------------------------------------- SPEC-014 (CS4, CS5)
+
+REPRESENTATIVE = "Commercial process, patient material; potency mid-range of the pivotal lots"
+PLATFORM = {"source": "CAR T platform (ABC-100)", "report": "VAL-PF-POT",
+            "applicability": "Same CAR construct family, cell matrix and read-out"}
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_spec014_single_lot_validation_accepted_with_its_justification(make: Callable[..., Path], phase: str) -> None:
+    # CS4: accepted when the lot's representativeness is justified (an info note naming the flexibility)
+    methods = _methods(**{"M-POTENCY": {"validation_lots": ["L-301"], "representative_lot_justification": REPRESENTATIVE}})
+    (f,) = findings_for(make(methods=methods), "SPEC-014", phase=phase)
+    assert f.severity is I and "single-lot validation the May 2026 guidance accepts" in f.message
+    assert f.data["lot_use"] == "phase_3" and f.file == "methods.yaml" and f.line
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_spec014_single_lot_validation_without_its_justification_names_it(make: Callable[..., Path],
+                                                                          phase: str) -> None:
+    methods = _methods(**{"M-POTENCY": {"validation_lots": ["L-301", "L-301"]}})  # one lot, written twice
+    (f,) = findings_for(make(methods=methods), "SPEC-014", phase=phase)
+    assert f.severity is MA and f.record == "method M-POTENCY"
+    assert "single lot (L-301)" in f.message and "(representative_lot_justification)" in f.message
+    assert "representative_lot_justification" in f.remedy
+
+
+@pytest.mark.parametrize("phase", ["phase_1", "phase_2", "phase_3"])
+def test_spec014_applies_from_bla(make: Callable[..., Path], phase: str) -> None:
+    methods = _methods(**{"M-POTENCY": {"validation_lots": ["L-301"]}, "M-VCN": {"platform": {"source": "X"}}})
+    assert severities(make(methods=methods), "SPEC-014", phase) == []
+
+
+def test_spec014_several_lots_a_compendial_method_and_no_record_are_silent(make: Callable[..., Path]) -> None:
+    methods = _methods(**{"M-POTENCY": {"validation_lots": ["L-301", "L-302"]},
+                          "M-STERILITY": {"status": "verified", "validation_lots": ["L-301"]}})
+    assert severities(make(methods=methods), "SPEC-014", "bla") == []
+    assert severities(make(), "SPEC-014", "bla") == []
+
+
+@pytest.mark.parametrize("left_out, named", [("applicability", ["platform.applicability"]),
+                                             ("source", ["platform.source"])])
+def test_spec014_platform_method_without_its_support_is_minor(make: Callable[..., Path], left_out: str,
+                                                              named: list[str]) -> None:
+    # CS5 (one source): conservative grade; names exactly what is missing
+    platform = {k: v for k, v in PLATFORM.items() if k != left_out}
+    (f,) = findings_for(make(methods=_methods(**{"M-POTENCY": {"platform": platform}})), "SPEC-014", phase="bla")
+    assert f.severity is MI and all(n in f.message for n in named) and f.data["missing"] == [left_out]
+    from cmcflex.rules.citations import FLEX_2026
+    assert f.cites == [FLEX_2026]  # not a genome-edited product: the June 2026 draft does not apply
+
+
+def test_spec014_platform_method_with_its_support_is_accepted(make: Callable[..., Path]) -> None:
+    (f,) = findings_for(make(methods=_methods(**{"M-POTENCY": {"platform": PLATFORM}})), "SPEC-014", phase="bla")
+    assert f.severity is I and "CAR T platform (ABC-100)" in f.message and "not shown" not in f.message
+    no_report = {k: v for k, v in PLATFORM.items() if k != "report"}
+    (g,) = findings_for(make(methods=_methods(**{"M-POTENCY": {"platform": no_report}})), "SPEC-014", phase="bla")
+    assert g.severity is I and "its report is not shown (platform.report)" in g.message
+
+
+def test_spec014_a_genome_edited_product_cites_the_prior_knowledge_draft(make: Callable[..., Path]) -> None:
+    from cmcflex.rules.citations import FLEX_2026, PRIOR_KNOWLEDGE_2026
+
+    path = make(methods=_methods(**{"M-POTENCY": {"platform": {"source": "Editing platform"}}}),
+                product={"name": "TEST-1", "modality": "gene_edited_cells"})
+    found = [f for f in findings_for(path, "SPEC-014", phase="bla")]
+    assert [f.cites for f in found] == [[FLEX_2026, PRIOR_KNOWLEDGE_2026]]
+
+
+def test_spec014_metadata_names_cs4_cs5_and_says_cs5_rests_on_one_source() -> None:
+    from cmcflex.rules import REGISTRY
+
+    rule = REGISTRY.get("SPEC-014")
+    assert rule is not None and rule.flexibilities == ("CS4", "CS5") and "one secondary source" in rule.why
+
+
 # ---------------------------------------------------------------------------- SPEC-012
 
 
