@@ -61,17 +61,19 @@ def _interval_log(test: SpecTest) -> bool:
     title="Each acceptance criterion states its basis and justification",
     area=Area.SPEC,
     severity=by_phase(I, MI, MI, MA, MA),
-    cites=(section(Q6B, "3"),),
+    cites=(section(Q6B, "3"), FLEX_2026),
     remedy="Add justification: {basis: clinical_lots | safety | compendial | statistical | capability "
     "| mechanistic | platform, text: ...} saying where the limit comes from (lots, toxicology, "
     "pharmacopoeia, mechanism).",
     why="A reviewer accepts a limit when its origin is stated; an unexplained limit invites an "
-    "information request or a tighter limit.",
+    "information request or a tighter limit. The May 2026 guidance lets release criteria be set "
+    "flexibly from few lots when appropriately justified: the justification is the condition.",
     grading="A criterion with no justification, or an empty one, takes the phase's grade; one that "
     "states its text but not its basis (a free-text justification), or its basis but no text, is "
     "info (the other part is not shown); a compendial basis needs no text (the compendium is the "
     "justification).",
     ctd=("3.2.S.4.5", "3.2.P.5.6"),
+    flexibilities=("CS1",),
 )
 def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(ctx.views):
@@ -112,7 +114,7 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="A limit wider than the pivotal lots has a safety, compendial or mechanistic basis",
     area=Area.SPEC,
     severity=by_phase(None, None, MI, MA, MA),
-    cites=(section(Q6B, "3 and 4 (introduction)"),),
+    cites=(section(Q6B, "3 and 4 (introduction)"), FLEX_2026),
     remedy="Tighten the limit to the range of the pivotal (clinical) lots, or justify the wider limit "
     "with a safety, compendial, mechanistic or platform basis (e.g. toxicology margin, dose-response "
     "data), or state the statistical interval it was derived with (justification.interval) so that it "
@@ -124,6 +126,7 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "shown); one with no justification, or a basis that is none of safety, compendial, mechanistic "
     "or platform, takes the phase's grade.",
     ctd=("3.2.S.4.5", "3.2.P.5.6"),
+    flexibilities=("CS1",),
 )
 def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
@@ -231,8 +234,11 @@ _METHOD_WORDS = {
     "and recompute it from the lots named; with fewer than 10 lots, base the limit on clinical "
     "experience and add a post-approval re-evaluation plan (reevaluation: {after_lots, method}).",
     why="A limit called statistical is only as good as the lots and the interval behind it; with "
-    "few lots the interval is wide and uninformative, and a reviewer will recompute it.",
+    "few lots the interval is wide and uninformative, and a reviewer will recompute it. The May 2026 "
+    "guidance lets criteria rest on few lots with a justification and be re-evaluated after approval "
+    "as commercial experience accrues.",
     ctd=("3.2.S.4.5", "3.2.P.5.6"),
+    flexibilities=("CS1", "CS2"),
 )
 def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     stat_refs = [r for r in _refs(ctx.views) if _bases(r.test) & STAT_BASES]
