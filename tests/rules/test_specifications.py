@@ -1525,3 +1525,21 @@ def test_out_of_spec_agrees_with_criterion_accepts(make: Callable[..., Path]) ->
                  for r, v in not_accepted(views, m, a, ref.test.criterion) if v is None}
     assert fast_none == naive_none == {("L-201", "viability"), ("L-201", "cd3_purity")}
     assert {(o.lot_id, o.ref.test.attribute) for o in out_of_spec(views, ["L-301"])} == set()
+
+
+# ---------------------------------------------------------------------------- the guidance points modelled
+
+
+@pytest.mark.parametrize("rule_id, points", [
+    ("SPEC-002", ("CD3",)), ("SPEC-003", ("CD3", "CD4", "CS1")), ("SPEC-004", ("CS1",)), ("SPEC-005", ("CS1",)),
+    ("SPEC-006", ("CS2",)), ("SPEC-007", ("CS1", "CS2")), ("SPEC-008", ("CS2", "CS3")), ("SPEC-014", ("CS4", "CS5")),
+])
+def test_spec_rules_name_the_points_they_model_and_cite_the_may_guidance(rule_id: str, points: tuple[str, ...]) -> None:
+    from cmcflex.flexibilities import POINTS
+    from cmcflex.rules import REGISTRY
+    from cmcflex.rules.citations import FLEX_2026
+
+    rule = REGISTRY.get(rule_id)
+    assert rule is not None and rule.flexibilities == points and FLEX_2026 in rule.cites
+    if any(POINTS[p].sourcing == "1" for p in points):  # a point resting on one source says so
+        assert "one secondary source" in rule.why, rule_id
