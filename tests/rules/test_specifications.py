@@ -268,7 +268,10 @@ def test_spec003_cd4_reads_the_pivotal_phase_and_the_material(make: Callable[...
     # efficacy lots of another material leave the drug product's CQA at phase 1's grade
     other = base_lots(use="phase_1") + lot_rows("V-201", "phase_2", {"titer": 1.0}, material="vector")
     assert severities(make(tests=tests, lots=other), "SPEC-003", "phase_1") == [I]
-    # never a blocker before BLA, whatever the lots
+    # after phase 1 the phase's grade stands (already above phase 1's), the lots named; never a blocker before BLA
+    (f,) = findings_for(make(tests=tests), "SPEC-003", phase="phase_2")
+    assert f.severity is MI and "is expected, and a criterion" in f.message
+    assert "were made for an efficacy or pivotal study (phase 3)" in f.message
     assert severities(make(tests=tests), "SPEC-003", "phase_3") == [MA]
     from cmcflex.rules import REGISTRY
     rule = REGISTRY.get("SPEC-003")

@@ -272,7 +272,7 @@ def _report_only_expectation(test: SpecTest, phase: Phase, efficacy: str = "") -
         return f"{efficacy}; {later}" if efficacy else f"this is allowed at {phase.label}, and {later}"
     also = f"; {efficacy}" if efficacy else ""
     if phase is Phase.PHASE_2:
-        return (f"at {phase.label} a provisional criterion from the lots made so far is expected{also}, and "
-                f"{later}")
+        return (f"at {phase.label} a provisional criterion from the lots made so far is expected, and "
+                f"{later}{also}")
     return (f"at {phase.label} a criterion set from the lots made so far is expected (with a re-evaluation "
-            f"plan where it rests on few lots){also}, and {later}")
+            f"plan where it rests on few lots), and {later}{also}")
