@@ -60,9 +60,10 @@ _POINTS = (
           "'report result' early.",
           ("specifications.yaml: tests[].criterion",), "2+"),
     Point("CD4", "clinical", "Numerical criteria before efficacy studies",
-          "A CQA of lots made for an efficacy or pivotal study has a numerical criterion, or a "
-          "justification for reporting it only.",
-          ("specifications.yaml: tests[].criterion, cqa, justification", "lots.csv: use"), "1"),
+          "A CQA of a material with lots made for an efficacy or pivotal study (use phase_2, phase_3 "
+          "or the pivotal phase) has a numerical criterion; 'report result' is then minor at phase 1 "
+          "(one source: never a blocker before BLA).",
+          ("specifications.yaml: tests[].criterion, cqa", "lots.csv: use, material"), "1"),
     Point("CD5", "clinical", "Minor changes rest on limited comparability data",
           "A minor (low-risk) change has a risk assessment and a proportionate summary of data; a "
           "moderate or major change has a comparability study.",
@@ -88,8 +89,9 @@ _POINTS = (
           "1", FlexibilityTopic.POST_LICENSURE_PPQ),
     Point("CS1", "commercial", "Release criteria set flexibly from few lots",
           "Each criterion states its basis and justification; a limit wider than clinical experience "
-          "has a safety, compendial or mechanistic basis; a report-only CQA at BLA is justified.",
-          ("specifications.yaml: tests[].justification, criterion",), "2+",
+          "has a safety, compendial, mechanistic or platform basis; a 'report result' CQA at BLA has a "
+          "post-approval re-evaluation plan (number of lots and method).",
+          ("specifications.yaml: tests[].justification, criterion, reevaluation.{after_lots, method}",), "2+",
           FlexibilityTopic.REPORT_ONLY_CRITERIA),
     Point("CS2", "commercial", "Criteria re-evaluated after approval from commercial experience",
           "A re-evaluation plan with the number of lots, the method and the evidence of consistent "
@@ -102,12 +104,12 @@ _POINTS = (
           ("specifications.yaml: tests[].reevaluation.route",), "1", FlexibilityTopic.CRITERIA_REEVALUATION),
     Point("CS4", "commercial", "Method validation on a single representative lot",
           "The lots the validation used are recorded, and one lot is supported by a justification "
-          "of its representativeness.",
+          "of its representativeness (a compendial method is verified, not validated).",
           ("methods.yaml: methods[].validation_lots, representative_lot_justification",), "2+",
           FlexibilityTopic.SINGLE_LOT_METHOD_VALIDATION),
     Point("CS5", "commercial", "Platform analytical methods",
-          "The platform source and report, and a justification that the platform validation applies "
-          "to this product.",
+          "The platform source and a justification that its validation applies to this product; the "
+          "platform validation report id is asked for as a note.",
           ("methods.yaml: methods[].platform.{source, report, applicability}",), "1",
           FlexibilityTopic.PLATFORM_METHOD),
     Point("CS6", "commercial", "Shelf life from representative clinical lots",

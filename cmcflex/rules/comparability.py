@@ -351,7 +351,7 @@ def compare_attribute(
     id="CMP-001", slug="risk-assessed", area=Area.CMP,
     title="Each change has a risk assessment naming the affected attributes",
     severity=by_phase(MI, MA, B, B, B),
-    cites=(CGT_COMPARABILITY, Q9_R1),
+    cites=(CGT_COMPARABILITY, Q9_R1, FLEX_2026),
     grading="A minor change with a risk assessment and a summary that names no affected attributes is "
             "info (the 2026 flexibility accepts proportionate data). A change with a comparability "
             "study or a summary on record that does not name its risk assessment document is info "
@@ -364,6 +364,7 @@ def compare_attribute(
     why="The risk assessment is what makes a proportionate comparability package acceptable: without it "
         "neither the reviewer nor the sponsor can tell whether a change is minor.",
     ctd=("3.2.S.2.6", "3.2.P.2.3"),
+    flexibilities=("CD5",),
 )
 def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     changes = _changes(d)
@@ -397,30 +398,39 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Moderate and major changes have a comparability study; minor changes a proportionate summary",
     severity=by_phase(I, MA, B, B, B),
     cites=(Q5E, CGT_COMPARABILITY, CBER_2026, FLEX_2026),
-    grading="A minor change without a study is info at every phase (a proportionate summary is "
-            "enough under the 2026 flexibility); a moderate or major change without a study takes "
-            "the phase's grade.",
+    grading="A minor change with its proportionate summary of data (summary) needs no study: silent "
+            "before the pivotal study, info at or after it and after approval (the 2026 flexibility). "
+            "A change with neither a study nor, for a minor change, a summary takes the phase's grade.",
     remedy="Run a comparability study of pre- and post-change lots on the affected attributes (record it "
            "under `comparability`); for a minor change a risk assessment and a short `summary` of the "
-           "evidence suffice.",
+           "data showing quality is unaffected suffice.",
     why="Clinical data gathered on one process support another only through a comparability "
-        "demonstration; the 2026 flexibility lets a minor change rest on a proportionate summary, "
-        "but not a moderate or major one.",
+        "demonstration. The May 2026 guidance lets a minor, low-risk change rest on limited "
+        "comparability data, proportionate to its risk, but not on none; a moderate or major change "
+        "needs a comparability study.",
     ctd=("3.2.S.2.6", "3.2.P.2.3"),
+    flexibilities=("CD5",),
 )
 def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     changes = _changes(d)
     if isinstance(changes, NotEvaluated):
         yield changes
         return
+    when = "" if ctx.phase > Phase.PHASE_1 else " (needed once the product moves past phase 1)"
     for i, c in changes:
         if c.comparability is not None or revises_specification(c):
             continue
         if c.risk is ChangeRisk.MINOR:
             if not (c.summary or "").strip():
                 yield Gap(f"Minor change {c.id} has neither a comparability study nor a proportionate "
-                          f"summary; {FLEXIBILITY}, so a short `summary` of the evidence is enough.",
-                          at=_at(d, i), record=_record(c), severity=I)
+                          f"summary of data (summary){when}; {FLEXIBILITY} (limited data, not none).",
+                          at=_at(d, i), record=_record(c), data={"change": c.id, "risk": "minor",
+                                                                 "missing": ["summary"]},
+                          remedy=(f"Record a short summary of the data showing that change {c.id} leaves "
+                                  "product quality unaffected (`summary`: e.g. release results of lots "
+                                  "made before and after it, or the qualification of the new material or "
+                                  "equipment), beside its risk assessment (`risk_assessment`); or run a "
+                                  "comparability study (`comparability`)."))
             elif c.phase is Phase.POST_APPROVAL:
                 yield Gap(f"Minor change {c.id} was implemented {c.phase.label}, to the licensed process, "
                           f"and rests on a proportionate summary; {FLEXIBILITY}, provided the summary "
@@ -441,7 +451,6 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                   "(the lots made for the pivotal study before and after the change); no "
                                   "further study is needed if it does."))
             continue
-        when = "" if ctx.phase > Phase.PHASE_1 else " (needed once the product moves past phase 1)"
         yield Gap(f"{c.risk.value.capitalize()} change {c.id} has no comparability study{when}.",
                   at=_at(d, i), record=_record(c))
 
@@ -453,7 +462,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-003", slug="criteria-predefined", area=Area.CMP,
     title="The comparability study's method and acceptance criteria were set in advance",
     severity=by_phase(None, MI, MA, B, B),
-    cites=(CGT_COMPARABILITY, Q5E),
+    cites=(CGT_COMPARABILITY, Q5E, FLEX_2026),
     grading="Criteria recorded as set after the data (criteria_predefined: false) take the phase's "
             "grade, or info for a minor change with a risk assessment and a summary (the 2026 "
             "flexibility accepts proportionate data); a study that leaves out criteria_predefined or "
@@ -464,6 +473,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="Criteria chosen after the data are seen can be fitted to any result, so a post hoc "
         "comparability conclusion carries little weight.",
     ctd=("3.2.S.2.6", "3.2.P.2.3"),
+    flexibilities=("CD5",),
 )
 def criteria_predefined(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     changes = _changes(d)
@@ -722,7 +732,7 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-007", slug="patient-material-in-study", area=Area.CMP,
     title="Autologous products: the comparability study uses patient-derived material",
     severity=by_phase(None, MI, MA, MA, MA),
-    cites=(f"{CGT_COMPARABILITY} (split-source designs)",),
+    cites=(f"{CGT_COMPARABILITY} (split-source designs)", FLEX_2026),
     grading="For a minor change with a risk assessment and a summary the gap is info (the 2026 "
             "flexibility accepts proportionate data); post-change lots that do not record their "
             "starting_material are info (not shown); otherwise it takes the phase's grade.",
@@ -732,6 +742,7 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         "comparability study of an autologous product on healthy-donor material alone may miss the "
         "difference that matters.",
     ctd=("3.2.S.2.6", "3.2.P.2.3"),
+    flexibilities=("CD5",),
 )
 def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not d.autologous:

@@ -182,10 +182,31 @@ def test_cmp002_post_approval_minor_change_refers_to_commercial_lots_and_reporti
     assert "commercial (licensed) lots" in f.remedy and "21 CFR 601.12" in f.remedy
 
 
-def test_cmp002_minor_change_without_summary_is_info_naming_flexibility(dossier_dir):
-    path = dossier(dossier_dir, {k: v for k, v in MINOR.items() if k != "summary"}, phase="bla")
+@pytest.mark.parametrize("phase, severity", [("phase_1", "info"), ("phase_2", "major"), ("phase_3", "blocker"),
+                                             ("bla", "blocker")])
+def test_cmp002_minor_change_without_summary_takes_the_phase_grade(dossier_dir, phase, severity):
+    # CD5: a minor change may rest on limited comparability data, not on none
+    path = dossier(dossier_dir, {k: v for k, v in MINOR.items() if k != "summary"}, phase=phase)
     (f,) = findings_for(path, "CMP-002")
-    assert f.severity.value == "info" and "flexibility" in f.message
+    assert f.severity.value == severity and f.record == "change CHG-009"
+    assert "neither a comparability study nor a proportionate summary of data (summary)" in f.message
+    assert "limited data, not none" in f.message and "`summary`" in f.remedy
+    assert f.data["missing"] == ["summary"]
+
+
+@pytest.mark.parametrize("phase", ["phase_1", "phase_2", "phase_3"])
+def test_cmp002_minor_change_with_its_summary_is_accepted(dossier_dir, phase):
+    # the same change with its summary of data: the flexibility applies, nothing to report before the pivotal study
+    assert findings_for(dossier(dossier_dir, MINOR, phase=phase), "CMP-002") == []
+
+
+def test_cmp_rules_modelling_proportionate_changes_name_cd5_and_cite_the_may_guidance():
+    from cmcflex.rules import REGISTRY
+    from cmcflex.rules.citations import FLEX_2026
+
+    for rule_id in ("CMP-001", "CMP-002", "CMP-003", "CMP-007"):
+        rule = REGISTRY.get(rule_id)
+        assert rule is not None and rule.flexibilities == ("CD5",) and FLEX_2026 in rule.cites, rule_id
 
 
 # ------------------------------------------------------------------------ CMP-003

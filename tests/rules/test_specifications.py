@@ -118,7 +118,9 @@ ALL_SPEC = [f"SPEC-{n:03d}" for n in range(1, 14)]
 
 @pytest.mark.parametrize("phase", ["phase_1", "phase_2", "phase_3", "bla", "post_approval"])
 def test_complete_dossier_is_silent(make: Callable[..., Path], phase: str) -> None:
-    tests = with_test(base_tests(), "potency", reevaluation={"after_lots": 30, "method": "95/99 TI"})
+    tests = with_test(base_tests(), "potency", reevaluation={"after_lots": 30, "method": "95/99 TI",
+                                                             "route": "prior_approval_supplement",
+                                                             "evidence": "Release trend of 30 commercial lots"})
     report = report_for(make(tests=tests), phase=phase)
     assert [f for f in report.findings if f.rule.startswith("SPEC")] == []
     assert [n for n in report.not_evaluated if n.rule.startswith("SPEC")] == []
@@ -231,13 +233,49 @@ def test_spec002_silent_with_criterion(make: Callable[..., Path]) -> None:
 
 @pytest.mark.parametrize("phase, severity", [("phase_1", I), ("phase_2", MI), ("phase_3", MA), ("bla", B)])
 def test_spec003_report_only_cqa_by_phase(make: Callable[..., Path], phase: str, severity: Severity) -> None:
-    path = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True))
+    # the lots are phase 1 lots: none made for an efficacy or pivotal study (CD4 below)
+    path = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True),
+                lots=base_lots(use="phase_1"))
     found = findings_for(path, "SPEC-003", phase=phase)
     assert [f.severity for f in found] == [severity]
     # "allowed" only where the grade is info; elsewhere the finding says what the phase expects
     assert ("is allowed at" in found[0].message) is (severity is I)
     if severity in (MI, MA):
         assert "is expected" in found[0].message and "needed by BLA" in found[0].message
+
+
+@pytest.mark.parametrize("use, severity", [("phase_1", I), ("development", I), ("phase_2", MI), ("phase_3", MI)])
+def test_spec003_cd4_report_only_cqa_on_efficacy_lots_is_graded_above_phase_1(
+        make: Callable[..., Path], use: str, severity: Severity) -> None:
+    # CD4 (one source): numerical criteria before phase 2 or 3 efficacy studies; conservative: minor at phase 1
+    path = make(tests=with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True),
+                lots=base_lots(use=use))
+    (f,) = findings_for(path, "SPEC-003", phase="phase_1")
+    assert f.severity is severity
+    if severity is MI:
+        assert "lots L-301, L-302, L-303 were made for an efficacy or pivotal study" in f.message
+        assert "numerical criteria are expected before such a study" in f.message and "is allowed" not in f.message
+        assert f.data["efficacy_lots"] == ["L-301", "L-302", "L-303"] and f.data["efficacy_lot_count"] == 3
+    else:
+        assert "is allowed at phase 1" in f.message and "efficacy_lots" not in f.data
+
+
+def test_spec003_cd4_reads_the_pivotal_phase_and_the_material(make: Callable[..., Path]) -> None:
+    tests = with_test(base_tests(), "cd3_purity", criterion="Report result", cqa=True)
+    # a phase 1 pivotal study: phase 1 is the pivotal phase, graded as phase 3 (major), never a blocker
+    assert severities(make(tests=tests, lots=base_lots(use="phase_1"), pivotal_phase="phase_1"),
+                      "SPEC-003", "phase_1") == [MA]
+    # efficacy lots of another material leave the drug product's CQA at phase 1's grade
+    other = base_lots(use="phase_1") + lot_rows("V-201", "phase_2", {"titer": 1.0}, material="vector")
+    assert severities(make(tests=tests, lots=other), "SPEC-003", "phase_1") == [I]
+    # after phase 1 the phase's grade stands (already above phase 1's), the lots named; never a blocker before BLA
+    (f,) = findings_for(make(tests=tests), "SPEC-003", phase="phase_2")
+    assert f.severity is MI and "is expected, and a criterion" in f.message
+    assert "were made for an efficacy or pivotal study (phase 3)" in f.message
+    assert severities(make(tests=tests), "SPEC-003", "phase_3") == [MA]
+    from cmcflex.rules import REGISTRY
+    rule = REGISTRY.get("SPEC-003")
+    assert "CD4" in rule.flexibilities and "one secondary source" in rule.why
 
 
 def test_spec003_report_only_potency_points_to_phase_3(make: Callable[..., Path]) -> None:
@@ -674,9 +712,53 @@ def test_spec008_incomplete_plan(make: Callable[..., Path], phase: str, severity
         assert "after_lots" in found[0].message
 
 
-def test_spec008_complete_plan_is_silent(make: Callable[..., Path]) -> None:
-    path = make(tests=with_test(base_tests(), "potency", reevaluation={"after_lots": 30, "method": "TI"}))
-    assert findings_for(path, "SPEC-008", phase="bla") == []
+PLAN = {"after_lots": 30, "method": "TI", "route": "prior_approval_supplement",
+        "evidence": "Release trend of the first 30 commercial lots"}
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_spec008_complete_plan_is_silent(make: Callable[..., Path], phase: str) -> None:
+    path = make(tests=with_test(base_tests(), "potency", reevaluation=PLAN))
+    assert findings_for(path, "SPEC-008", phase=phase) == []
+
+
+def test_spec008_names_a_missing_route_at_bla(make: Callable[..., Path]) -> None:
+    # CS3: the re-evaluation route is agreed in advance (one secondary source): minor at BLA, never more
+    plan = {k: v for k, v in PLAN.items() if k != "route"}
+    (f,) = findings_for(make(tests=with_test(base_tests(), "potency", reevaluation=plan)), "SPEC-008", phase="bla")
+    assert f.severity is MI and f.record == "test drug_product/potency"
+    assert "does not state its route to FDA (route)" in f.message and "21 CFR 601.12" in f.message
+    assert f.data["missing"] == ["route"] and f.data["not_shown"] == []
+    assert "route: prior_approval_supplement, comparability_protocol, CBE-30 or annual_report" in f.remedy
+    from cmcflex.rules import REGISTRY
+    assert "one secondary source" in REGISTRY.get("SPEC-008").why
+
+
+def test_spec008_after_approval_a_missing_route_is_not_shown(make: Callable[..., Path]) -> None:
+    plan = {k: v for k, v in PLAN.items() if k != "route"}
+    (f,) = findings_for(make(tests=with_test(base_tests(), "potency", reevaluation=plan)), "SPEC-008",
+                        phase="post_approval")
+    assert f.severity is I and "is not shown" in f.message and f.data["not_shown"] == ["route"]
+
+
+def test_spec008_evidence_left_out_is_a_note_beside_a_graded_gap(make: Callable[..., Path]) -> None:
+    # CS2: the evidence of consistent quality; left out, it is named, never graded by itself
+    plan = {k: v for k, v in PLAN.items() if k != "evidence"}
+    (f,) = findings_for(make(tests=with_test(base_tests(), "potency", reevaluation=plan)), "SPEC-008", phase="bla")
+    assert f.severity is I and "evidence of consistent quality it rests on (evidence)" in f.message
+    bare = {"after_lots": 30, "method": "TI"}
+    (g,) = findings_for(make(tests=with_test(base_tests(), "potency", reevaluation=bare)), "SPEC-008", phase="bla")
+    assert g.severity is MI and g.data["missing"] == ["route"] and g.data["not_shown"] == ["evidence"]
+    assert "nor does it show the evidence" in g.message
+
+
+def test_spec008_a_comparability_protocol_route_cites_601_12_e(make: Callable[..., Path]) -> None:
+    from cmcflex.rules.citations import CFR_601_12_E, FLEX_2026
+
+    plan = dict(PLAN, route="comparability_protocol", after_lots=None)
+    (f,) = findings_for(make(tests=with_test(base_tests(), "potency", reevaluation=plan)), "SPEC-008", phase="bla")
+    assert f.severity is MI and f.data["missing"] == ["after_lots"] and CFR_601_12_E in f.cites
+    assert FLEX_2026 in f.cites
 
 
 # ---------------------------------------------------------------------------- SPEC-009
@@ -1162,6 +1244,81 @@ def test_spec011_left_out_status_and_report_say_what_to_record(make: Callable[..
     assert "validation report is not shown (report)" in f.message and "Name the validation report" in f.remedy
 
 
+# ---------------------------------------------------------------------------- SPEC-014 (CS4, CS5)
+
+REPRESENTATIVE = "Commercial process, patient material; potency mid-range of the pivotal lots"
+PLATFORM = {"source": "CAR T platform (ABC-100)", "report": "VAL-PF-POT",
+            "applicability": "Same CAR construct family, cell matrix and read-out"}
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_spec014_single_lot_validation_accepted_with_its_justification(make: Callable[..., Path], phase: str) -> None:
+    # CS4: accepted when the lot's representativeness is justified (an info note naming the flexibility)
+    methods = _methods(**{"M-POTENCY": {"validation_lots": ["L-301"], "representative_lot_justification": REPRESENTATIVE}})
+    (f,) = findings_for(make(methods=methods), "SPEC-014", phase=phase)
+    assert f.severity is I and "single-lot validation the May 2026 guidance accepts" in f.message
+    assert f.data["lot_use"] == "phase_3" and f.file == "methods.yaml" and f.line
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_spec014_single_lot_validation_without_its_justification_names_it(make: Callable[..., Path],
+                                                                          phase: str) -> None:
+    methods = _methods(**{"M-POTENCY": {"validation_lots": ["L-301", "L-301"]}})  # one lot, written twice
+    (f,) = findings_for(make(methods=methods), "SPEC-014", phase=phase)
+    assert f.severity is MA and f.record == "method M-POTENCY"
+    assert "single lot (L-301)" in f.message and "(representative_lot_justification)" in f.message
+    assert "representative_lot_justification" in f.remedy
+
+
+@pytest.mark.parametrize("phase", ["phase_1", "phase_2", "phase_3"])
+def test_spec014_applies_from_bla(make: Callable[..., Path], phase: str) -> None:
+    methods = _methods(**{"M-POTENCY": {"validation_lots": ["L-301"]}, "M-VCN": {"platform": {"source": "X"}}})
+    assert severities(make(methods=methods), "SPEC-014", phase) == []
+
+
+def test_spec014_several_lots_a_compendial_method_and_no_record_are_silent(make: Callable[..., Path]) -> None:
+    methods = _methods(**{"M-POTENCY": {"validation_lots": ["L-301", "L-302"]},
+                          "M-STERILITY": {"status": "verified", "validation_lots": ["L-301"]}})
+    assert severities(make(methods=methods), "SPEC-014", "bla") == []
+    assert severities(make(), "SPEC-014", "bla") == []
+
+
+@pytest.mark.parametrize("left_out, named", [("applicability", ["platform.applicability"]),
+                                             ("source", ["platform.source"])])
+def test_spec014_platform_method_without_its_support_is_minor(make: Callable[..., Path], left_out: str,
+                                                              named: list[str]) -> None:
+    # CS5 (one source): conservative grade; names exactly what is missing
+    platform = {k: v for k, v in PLATFORM.items() if k != left_out}
+    (f,) = findings_for(make(methods=_methods(**{"M-POTENCY": {"platform": platform}})), "SPEC-014", phase="bla")
+    assert f.severity is MI and all(n in f.message for n in named) and f.data["missing"] == [left_out]
+    from cmcflex.rules.citations import FLEX_2026
+    assert f.cites == [FLEX_2026]  # not a genome-edited product: the June 2026 draft does not apply
+
+
+def test_spec014_platform_method_with_its_support_is_accepted(make: Callable[..., Path]) -> None:
+    (f,) = findings_for(make(methods=_methods(**{"M-POTENCY": {"platform": PLATFORM}})), "SPEC-014", phase="bla")
+    assert f.severity is I and "CAR T platform (ABC-100)" in f.message and "not shown" not in f.message
+    no_report = {k: v for k, v in PLATFORM.items() if k != "report"}
+    (g,) = findings_for(make(methods=_methods(**{"M-POTENCY": {"platform": no_report}})), "SPEC-014", phase="bla")
+    assert g.severity is I and "its report is not shown (platform.report)" in g.message
+
+
+def test_spec014_a_genome_edited_product_cites_the_prior_knowledge_draft(make: Callable[..., Path]) -> None:
+    from cmcflex.rules.citations import FLEX_2026, PRIOR_KNOWLEDGE_2026
+
+    path = make(methods=_methods(**{"M-POTENCY": {"platform": {"source": "Editing platform"}}}),
+                product={"name": "TEST-1", "modality": "gene_edited_cells"})
+    found = [f for f in findings_for(path, "SPEC-014", phase="bla")]
+    assert [f.cites for f in found] == [[FLEX_2026, PRIOR_KNOWLEDGE_2026]]
+
+
+def test_spec014_metadata_names_cs4_cs5_and_says_cs5_rests_on_one_source() -> None:
+    from cmcflex.rules import REGISTRY
+
+    rule = REGISTRY.get("SPEC-014")
+    assert rule is not None and rule.flexibilities == ("CS4", "CS5") and "one secondary source" in rule.why
+
+
 # ---------------------------------------------------------------------------- SPEC-012
 
 
@@ -1371,3 +1528,21 @@ def test_out_of_spec_agrees_with_criterion_accepts(make: Callable[..., Path]) ->
                  for r, v in not_accepted(views, m, a, ref.test.criterion) if v is None}
     assert fast_none == naive_none == {("L-201", "viability"), ("L-201", "cd3_purity")}
     assert {(o.lot_id, o.ref.test.attribute) for o in out_of_spec(views, ["L-301"])} == set()
+
+
+# ---------------------------------------------------------------------------- the guidance points modelled
+
+
+@pytest.mark.parametrize("rule_id, points", [
+    ("SPEC-002", ("CD3",)), ("SPEC-003", ("CD3", "CD4", "CS1")), ("SPEC-004", ("CS1",)), ("SPEC-005", ("CS1",)),
+    ("SPEC-006", ("CS2",)), ("SPEC-007", ("CS1", "CS2")), ("SPEC-008", ("CS2", "CS3")), ("SPEC-014", ("CS4", "CS5")),
+])
+def test_spec_rules_name_the_points_they_model_and_cite_the_may_guidance(rule_id: str, points: tuple[str, ...]) -> None:
+    from cmcflex.flexibilities import POINTS
+    from cmcflex.rules import REGISTRY
+    from cmcflex.rules.citations import FLEX_2026
+
+    rule = REGISTRY.get(rule_id)
+    assert rule is not None and rule.flexibilities == points and FLEX_2026 in rule.cites
+    if any(POINTS[p].sourcing == "1" for p in points):  # a point resting on one source says so
+        assert "one secondary source" in rule.why, rule_id

@@ -12,7 +12,8 @@ One module per family of rules:
   SPEC-007 statistical basis, SPEC-008 re-evaluation plans;
 - :mod:`.lots_against_criteria`: SPEC-006 criteria against the pivotal lots, SPEC-009 released
   lots against their specification;
-- :mod:`.methods`: SPEC-010 potency assay, SPEC-011 method validation, SPEC-012 method bridging;
+- :mod:`.methods`: SPEC-010 potency assay, SPEC-011 method validation, SPEC-012 method bridging,
+  SPEC-014 the support of a single-lot or platform validation;
 - :mod:`.references`: SPEC-013 references that resolve.
 
 They share :mod:`.records` (what they read of the specification), :mod:`.wording` (how a finding

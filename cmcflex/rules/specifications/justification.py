@@ -17,10 +17,11 @@ from typing import Any
 
 from cmcflex.dossier.criteria import NumericCriterion, ReportOnlyCriterion
 from cmcflex.dossier.loader import Dossier
-from cmcflex.dossier.models import JustificationBasis, SpecTest
+from cmcflex.dossier.models import JustificationBasis, ReevaluationRoute, SpecTest
 from cmcflex.formatting import number
+from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
-from cmcflex.rules.citations import CBER_2026, FLEX_2026, Q6B, section
+from cmcflex.rules.citations import CBER_2026, CFR_601_12, CFR_601_12_E, FLEX_2026, Q6B, section
 from cmcflex.rules.common import test_record
 from cmcflex.rules.specifications.limit_statistics import _small_n, _statistical_basis_holds
 from cmcflex.rules.specifications.records import FILE, _plan_complete, _refs
@@ -60,17 +61,19 @@ def _interval_log(test: SpecTest) -> bool:
     title="Each acceptance criterion states its basis and justification",
     area=Area.SPEC,
     severity=by_phase(I, MI, MI, MA, MA),
-    cites=(section(Q6B, "3"),),
+    cites=(section(Q6B, "3"), FLEX_2026),
     remedy="Add justification: {basis: clinical_lots | safety | compendial | statistical | capability "
     "| mechanistic | platform, text: ...} saying where the limit comes from (lots, toxicology, "
     "pharmacopoeia, mechanism).",
     why="A reviewer accepts a limit when its origin is stated; an unexplained limit invites an "
-    "information request or a tighter limit.",
+    "information request or a tighter limit. The May 2026 guidance lets release criteria be set "
+    "flexibly from few lots when appropriately justified: the justification is the condition.",
     grading="A criterion with no justification, or an empty one, takes the phase's grade; one that "
     "states its text but not its basis (a free-text justification), or its basis but no text, is "
     "info (the other part is not shown); a compendial basis needs no text (the compendium is the "
     "justification).",
     ctd=("3.2.S.4.5", "3.2.P.5.6"),
+    flexibilities=("CS1",),
 )
 def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(ctx.views):
@@ -111,7 +114,7 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="A limit wider than the pivotal lots has a safety, compendial or mechanistic basis",
     area=Area.SPEC,
     severity=by_phase(None, None, MI, MA, MA),
-    cites=(section(Q6B, "3 and 4 (introduction)"),),
+    cites=(section(Q6B, "3 and 4 (introduction)"), FLEX_2026),
     remedy="Tighten the limit to the range of the pivotal (clinical) lots, or justify the wider limit "
     "with a safety, compendial, mechanistic or platform basis (e.g. toxicology margin, dose-response "
     "data), or state the statistical interval it was derived with (justification.interval) so that it "
@@ -123,6 +126,7 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "shown); one with no justification, or a basis that is none of safety, compendial, mechanistic "
     "or platform, takes the phase's grade.",
     ctd=("3.2.S.4.5", "3.2.P.5.6"),
+    flexibilities=("CS1",),
 )
 def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:
@@ -230,8 +234,11 @@ _METHOD_WORDS = {
     "and recompute it from the lots named; with fewer than 10 lots, base the limit on clinical "
     "experience and add a post-approval re-evaluation plan (reevaluation: {after_lots, method}).",
     why="A limit called statistical is only as good as the lots and the interval behind it; with "
-    "few lots the interval is wide and uninformative, and a reviewer will recompute it.",
+    "few lots the interval is wide and uninformative, and a reviewer will recompute it. The May 2026 "
+    "guidance lets criteria rest on few lots with a justification and be re-evaluated after approval "
+    "as commercial experience accrues.",
     ctd=("3.2.S.4.5", "3.2.P.5.6"),
+    flexibilities=("CS1", "CS2"),
 )
 def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     stat_refs = [r for r in _refs(ctx.views) if _bases(r.test) & STAT_BASES]
@@ -330,27 +337,84 @@ def _summary_words(fig: dict[str, Any], unit: str | None) -> str:
 # ---------------------------------------------------------------------------- SPEC-008
 
 
+_ROUTES = "prior_approval_supplement, comparability_protocol, CBE-30 or annual_report"
+
+
 @rule(
     id="SPEC-008",
     slug="reevaluation-plan-complete",
-    title="A re-evaluation plan states the number of lots and the method",
+    title="A re-evaluation plan states the number of lots, the method and its route to FDA",
     area=Area.SPEC,
     severity=by_phase(None, None, None, MI, MI),
-    cites=(CBER_2026, FLEX_2026),
+    cites=(FLEX_2026, CBER_2026, CFR_601_12, CFR_601_12_E),
     remedy="Complete the plan: reevaluation: {after_lots: <number of commercial lots>, method: "
-    "<e.g. '95 % confidence / 99 % coverage tolerance interval of all released lots'>}.",
-    why="A post-approval commitment to revisit a limit is only checkable when it says when (after "
-    "how many lots) and how the limit will be re-derived.",
+    "<e.g. '95 % confidence / 99 % coverage tolerance interval of all released lots'>, route: "
+    f"<{_ROUTES}>, evidence: <the consistent-quality data it will rest on>}}.",
+    why="Acceptance criteria set from few lots may be re-evaluated after approval as commercial "
+    "experience accrues, provided product quality is shown consistent (May 2026 guidance; January 2026 "
+    "page). The commitment is only checkable when it says when (after how many lots), how the limit "
+    "will be re-derived and how the revised criterion reaches FDA (21 CFR 601.12; a comparability "
+    "protocol under 601.12(e)). That the route is agreed in advance (a prior approval supplement) "
+    "rests on one secondary source reconstructing the guidance, so a missing route is graded "
+    "conservatively: minor at BLA, a note after approval, when the approved application records it.",
+    grading="A plan without its number of lots or method is minor, and so is one without its route at "
+    "BLA; after approval a missing route is info (not shown), and so is a plan that does not name the "
+    "evidence of consistent quality it rests on (evidence).",
     ctd=("3.2.S.4.5", "3.2.P.5.6"),
+    flexibilities=("CS2", "CS3"),
 )
 def reevaluation_plan_complete(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    licensing = ctx.phase < Phase.POST_APPROVAL
     for i, j, spec, test in d.spec_tests():
         r = test.reevaluation
-        if r is None or _plan_complete(test):
+        if r is None:
             continue
-        missing = [name for name, v in (("the number of lots (after_lots)", r.after_lots),
-                                        ("the method", (r.method or "").strip() or None)) if v is None]
-        yield Gap(f"The re-evaluation plan of {spec.material}/{test.attribute} does not state "
-                  f"{' or '.join(missing)}.", d.where(FILE, "specifications", i, "tests", j, "reevaluation"),
-                  record=test_record(spec.material, test.attribute),
-                  data={"after_lots": r.after_lots, "method": r.method})
+        graded = [name for name, absent in (("the number of lots (after_lots)", r.after_lots is None),
+                                            ("the method (method)", not (r.method or "").strip()),
+                                            ("its route to FDA (route)", r.route is None and licensing))
+                  if absent]
+        unshown = [name for name, absent in (
+            ("its route to FDA (route)", r.route is None and not licensing),
+            ("the evidence of consistent quality it rests on (evidence)", not (r.evidence or "").strip()))
+            if absent]
+        if not graded and not unshown:
+            continue
+        name = f"{spec.material}/{test.attribute}"
+        data = {"after_lots": r.after_lots, "method": r.method, "route": r.route.value if r.route else None,
+                "evidence": r.evidence, "missing": [_key(m) for m in graded], "not_shown": [_key(m) for m in unshown]}
+        at = d.where(FILE, "specifications", i, "tests", j, "reevaluation")
+        cites = (FLEX_2026, CFR_601_12_E) if r.route is ReevaluationRoute.COMPARABILITY_PROTOCOL else None
+        if graded:
+            also = f"; nor does it show {_joined(unshown, 'and')}" if unshown else ""
+            route = (" A revised criterion reaches FDA through 21 CFR 601.12: a prior approval supplement, or "
+                     "the category an approved comparability protocol (601.12(e)) sets."
+                     if r.route is None and licensing else "")
+            yield Gap(f"The re-evaluation plan of {name} does not state {_joined(graded)}{also}.{route}",
+                      at, record=test_record(spec.material, test.attribute), data=data, cites=cites,
+                      remedy=_plan_remedy(name, graded + unshown))
+        else:
+            yield Gap(f"The re-evaluation plan of {name} does not record {_joined(unshown)}, so that "
+                      "is not shown.", at, record=test_record(spec.material, test.attribute), data=data,
+                      severity=I, cites=cites, remedy=_plan_remedy(name, unshown))
+
+
+def _joined(items: list[str], last: str = "or") -> str:
+    """'a, b or c'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def _key(words: str) -> str:
+    """'the method (method)' -> 'method'."""
+    return words[words.rindex("(") + 1:-1]
+
+
+_PLAN_FIELDS = {
+    "after_lots": "after how many commercial lots the limit is revisited (after_lots)",
+    "method": "how the limit will be re-derived (method)",
+    "route": f"how the revised criterion reaches FDA (route: {_ROUTES})",
+    "evidence": "the evidence of consistent quality the re-evaluation will rest on (evidence)",
+}
+
+
+def _plan_remedy(name: str, missing: list[str]) -> str:
+    return f"Record in the re-evaluation plan of {name} " + "; ".join(_PLAN_FIELDS[_key(m)] for m in missing) + "."

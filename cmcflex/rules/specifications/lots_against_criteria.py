@@ -26,7 +26,7 @@ from cmcflex.dossier.models import TestCategory
 from cmcflex.dossier.vocabulary import category_of
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
-from cmcflex.rules.citations import CFR_211_165, CFR_211_192_REVIEW, Q6B, section
+from cmcflex.rules.citations import CFR_211_165, CFR_211_192_REVIEW, FLEX_2026, Q6B, section
 from cmcflex.rules.common import (
     NOT_IN_VERSION,
     LotRelease,
@@ -63,13 +63,14 @@ from cmcflex.vocabulary import Disposition
     grading="After approval, a criterion revised from post-approval experience that only lots released "
             "under a recorded earlier version would fail is info (the revision route the 2026 "
             "flexibilities describe); otherwise the phase's grade.",
-    cites=(section(Q6B, "3 and 4 (introduction)"),),
+    cites=(section(Q6B, "3 and 4 (introduction)"), FLEX_2026),
     remedy="Set the limit so that every released pivotal lot meets it, or explain why the rejected "
     "lots' results are not representative (assay or process change, with data) and what the "
     "clinical outcome of those lots was.",
     why="A criterion that would have failed lots that patients received and that supported efficacy "
     "contradicts the clinical evidence it is meant to protect.",
     ctd=("3.2.S.4.4", "3.2.S.4.5", "3.2.P.5.4", "3.2.P.5.6"),
+    flexibilities=("CS2",),
 )
 def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if d.lots is None:

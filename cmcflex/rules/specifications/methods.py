@@ -1,9 +1,13 @@
-"""SPEC-010 to SPEC-012: the methods behind the release tests. A quantitative, MoA-linked potency
-assay, qualification or validation as the phase requires, and a bridge for a replaced method.
+"""SPEC-010 to SPEC-012 and SPEC-014: the methods behind the release tests. A quantitative,
+MoA-linked potency assay, qualification or validation as the phase requires, a bridge for a
+replaced method, and the support of a validation on one lot or on a platform method.
 
 Readings of the catalogue made here:
 - SPEC-012: from P3 a missing bridge is B for methods of potency or quantity tests and Ma for
   other methods.
+- SPEC-014 is apart from SPEC-011: SPEC-011 judges the status the phase requires (validated, with
+  its report, at BLA); SPEC-014 what a validation leaning on one lot (CS4) or on a platform
+  method (CS5) of the May 2026 guidance needs on record. One finding per problem.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Iterator
 
 from cmcflex.dossier.criteria import QualitativeCriterion
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.models import Method, MethodStatus, TestCategory
+from cmcflex.dossier.models import Method, MethodStatus, Modality, TestCategory
 from cmcflex.dossier.vocabulary import category_of
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
@@ -21,9 +25,11 @@ from cmcflex.rules.citations import (
     CFR_211_194_A2,
     CFR_600_3_S,
     CFR_610_10,
+    FLEX_2026,
     METHODS_LIFECYCLE_2015,
     PHASE_1_GUIDANCE,
     POTENCY_ASSURANCE,
+    PRIOR_KNOWLEDGE_2026,
     Q2_R2,
     Q14,
     method_sources,
@@ -257,3 +263,108 @@ def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                   material=_one_material(refs),
                   data={"replaces": method.replaces, "tests": [_label(r) for r in refs],
                         "potency_or_quantity": dose_defining})
+
+
+# ---------------------------------------------------------------------------- SPEC-014
+
+
+def _compendial(method: Method) -> bool:
+    """As recorded; else status verified reads the method as compendial (as SPEC-011 reads it)."""
+    return method.compendial if method.compendial is not None else method.status is MethodStatus.VERIFIED
+
+
+def _platform_cites(d: Dossier) -> tuple[str, ...]:
+    """The May 2026 guidance; for a genome-edited product also the June 2026 prior-knowledge draft."""
+    return (FLEX_2026, PRIOR_KNOWLEDGE_2026) if d.modality is Modality.GENE_EDITED_CELLS else (FLEX_2026,)
+
+
+_PLATFORM_FIELDS = {
+    "source": "the product or platform whose validation is leveraged (platform.source)",
+    "applicability": "why that validation applies to this product (platform.applicability)",
+}
+
+
+@rule(
+    id="SPEC-014",
+    slug="method-validation-support",
+    title="A validation on one lot or on a platform method records its support",
+    area=Area.SPEC,
+    severity=by_phase(None, None, None, MA, MA),
+    partial=by_phase(None, None, None, MI, MI),
+    cites=(FLEX_2026, PRIOR_KNOWLEDGE_2026, Q2_R2, Q14),
+    remedy="For a validation on one lot, record why that lot represents the product "
+    "(representative_lot_justification: e.g. made by the commercial process from patient material, "
+    "results mid-range of the pivotal lots); for a platform method, record the platform source, its "
+    "validation report and why the validation applies to this product (platform: {source, report, "
+    "applicability}).",
+    why="The May 2026 guidance accepts analytical method validation on a single representative lot "
+    "with adequate support, and leaning on platform methods validated for similar products. A "
+    "single lot shows the method on the range of the product only when it represents that range; "
+    "platform data carry over only where the product is similar. The platform flexibility rests on "
+    "one secondary source reconstructing the guidance (and, for genome-edited products, on the June "
+    "2026 prior-knowledge draft), so a platform method missing its support is graded conservatively "
+    "(minor).",
+    grading="A single-lot validation without the justification of the lot's representativeness takes "
+    "the phase's grade (major); a platform method without its source or applicability is minor; a "
+    "platform method whose report is left out, and a flexibility used with its support on record, "
+    "are info notes. A compendial (verified) method is verified, not validated: its lots are not read.",
+    ctd=("3.2.S.4.3", "3.2.P.5.3"),
+    flexibilities=("CS4", "CS5"),
+)
+def method_validation_support(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    if d.methods is None:
+        return
+    uses = _tests_by_method(ctx.views)
+    for i, method in enumerate(d.methods.methods):
+        refs = uses.get(method.id, [])
+        at = d.where(METHODS, "methods", i)
+        record = f"method {method.id}"
+        lots = list(dict.fromkeys(method.validation_lots or []))
+        if len(lots) == 1 and not _compendial(method):
+            yield _single_lot(d, method, lots[0], at, record, _one_material(refs))
+        if method.platform is not None:
+            yield _platform(d, method, at, record, _one_material(refs))
+
+
+def _single_lot(d: Dossier, method: Method, lot: str, at: Location, record: str, material: str | None) -> Gap:
+    data: dict[str, object] = {"validation_lots": [lot],
+                               "representative_lot_justification": method.representative_lot_justification}
+    found = d.lots.lot(lot) if d.lots is not None else None
+    if found is not None:
+        data["lot_use"] = found.use
+    if (method.representative_lot_justification or "").strip():
+        return Gap(f"Method {method.id} was validated on one lot ({lot}), with the justification of its "
+                   "representativeness on record: the single-lot validation the May 2026 guidance accepts "
+                   "with adequate support.", at, record=record, severity=I, data=data, material=material,
+                   cites=(FLEX_2026, Q2_R2))
+    return Gap(f"Method {method.id} was validated on a single lot ({lot}) with no justification that the "
+               "lot represents the product (representative_lot_justification); the May 2026 guidance "
+               "accepts single-lot validation with adequate support, not without it.", at, record=record,
+               data=data, material=material, cites=(FLEX_2026, Q2_R2),
+               remedy=f"Record why lot {lot} represents the product for method {method.id} "
+                      "(representative_lot_justification: its process, starting material and where its results "
+                      "lie among the clinical lots), or extend the validation to more lots.")
+
+
+def _platform(d: Dossier, method: Method, at: Location, record: str, material: str | None) -> Gap:
+    p = method.platform
+    assert p is not None
+    data: dict[str, object] = {"platform": {"source": p.source, "report": p.report, "applicability": p.applicability}}
+    missing = [k for k in ("source", "applicability") if not (getattr(p, k) or "").strip()]
+    cites = _platform_cites(d)
+    if missing:
+        data["missing"] = missing
+        return Gap(f"Method {method.id} leans on a platform validation without "
+                   + " or ".join(_PLATFORM_FIELDS[k] for k in missing) + "; platform methods may be leveraged "
+                   "across similar products where the similarity is justified.", at, record=record,
+                   severity=MI, data=data, material=material, cites=cites,
+                   remedy=f"Record for method {method.id} " + " and ".join(_PLATFORM_FIELDS[k] for k in missing)
+                          + (", with the platform validation report (platform.report)" if not p.report else "")
+                          + "; or validate the method on this product.")
+    unshown = "" if p.report else "; its report is not shown (platform.report)"
+    return Gap(f"Method {method.id} leans on the platform validation of {p.source}, with the "
+               f"justification that it applies to this product on record{unshown}: the platform flexibility "
+               "of the May 2026 guidance.", at, record=record, severity=I, data=data, material=material,
+               cites=cites,
+               remedy=(f"Name the platform validation report of method {method.id} (platform.report)."
+                       if not p.report else None))

@@ -36,9 +36,11 @@ from cmcflex.rules.citations import (
     union,
 )
 from cmcflex.rules.common import SpecRef
+from cmcflex.rules.lotstats import MAX_LISTED
 from cmcflex.rules.remedies import missing_test_remedy, safety_criterion_remedy
 from cmcflex.rules.specifications.records import FILE, _plan_complete, _refs
 from cmcflex.rules.specifications.wording import _label, _listing, _range_words, _unit
+from cmcflex.vocabulary import LotUse
 
 
 def _spec_at(d: Dossier) -> Location:
@@ -144,12 +146,15 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Safety tests have pass/fail criteria",
     area=Area.SPEC,
     severity=by_phase(B, B, B, B, B),
-    cites=union((CFR_312_23_A7,), IND_GUIDANCES, safety_test_sources()),
+    cites=union((CFR_312_23_A7,), IND_GUIDANCES, safety_test_sources(), (FLEX_2026,)),
     remedy="Give the safety test a pass/fail criterion (e.g. 'No growth', 'Negative', '<= 5 EU/kg/h "
     "dose-adjusted'); 'Report result' is a flexibility for characterisation, never for safety.",
     why="A lot is only known to be safe to give when its safety tests can fail; a recorded value "
-    "with no limit releases any result.",
+    "with no limit releases any result. The permissive release criteria the May 2026 guidance allows "
+    "for investigational lots concern product quality; the safety tests the IND guidances recommend "
+    "keep pass/fail criteria at every phase.",
     ctd=("3.2.S.4.1", "3.2.P.5.1"),
+    flexibilities=("CD3",),
 )
 def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for ref in _refs(ctx.views):
@@ -164,22 +169,42 @@ def safety_tests_have_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 # ---------------------------------------------------------------------------- SPEC-003
 
 
+EFFICACY_USES = (LotUse.PHASE_2, LotUse.PHASE_3)  # with the dossier's pivotal phase
+
+
+def efficacy_lots(d: Dossier, material: str) -> list[str]:
+    """The lots of ``material`` made for an efficacy or pivotal study (lots.csv ``use`` phase_2,
+    phase_3 or the dossier's pivotal phase), in file order."""
+    if d.lots is None:
+        return []
+    uses = {*EFFICACY_USES, d.pivotal_use}
+    return [lot_id for lot_id, use, mat in zip(d.lots.lot_ids, d.lots.lot_column("use"), d.lots.lot_column("material"))
+            if use in uses and mat == material]
+
+
 @rule(
     id="SPEC-003",
     slug="report-only-criteria",
     title="A CQA with 'report result' is justified for the phase",
     area=Area.SPEC,
     severity=by_phase(I, MI, MA, B, B),
-    cites=(section(Q6B, "3 and 4"), CBER_2026, FLEX_2026),
+    cites=(section(Q6B, "3 and 4"), FLEX_2026, CBER_2026),
     remedy="Set an acceptance criterion from the lots made so far; at BLA a 'report result' CQA "
     "needs a post-approval re-evaluation plan stating after how many lots and by which method the "
     "limit will be set (reevaluation: {after_lots, method}).",
-    why="'Report result' is acceptable while a CQA is being understood, but a licensed product's "
-    "critical attributes need limits, or at least a committed plan to set them.",
-    partial=by_phase(None, None, None, MI, MI),
-    grading="From BLA, a 'report result' CQA with a complete post-approval re-evaluation plan "
+    why="'Report result' is acceptable while a CQA is being understood (the May 2026 guidance allows "
+    "permissive criteria for investigational lots), but a licensed product's critical attributes need "
+    "limits, or at least a committed plan to set them. That numerical criteria are to be set before "
+    "phase 2 or 3 efficacy studies rests on one secondary source reconstructing the guidance, so a "
+    "'report result' CQA on lots made for such a study is graded conservatively: minor at phase 1, "
+    "never a blocker before BLA.",
+    partial=by_phase(MI, None, None, MI, MI),
+    grading="At phase 1, a 'report result' CQA of a material with lots already made for an efficacy or "
+    "pivotal study (lots.csv use phase_2, phase_3 or the pivotal phase) is minor, one grade above the "
+    "phase's info. From BLA, a 'report result' CQA with a complete post-approval re-evaluation plan "
     "(after_lots and method) is minor, kept visible until the limit is set; without one it is a blocker.",
     ctd=("3.2.S.4.1", "3.2.S.4.5", "3.2.P.5.1", "3.2.P.5.6"),
+    flexibilities=("CD3", "CD4", "CS1"),
 )
 def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     licensing = ctx.phase >= Phase.BLA
@@ -214,20 +239,40 @@ def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"CQA {_label(ref)} is 'report result' at licensure with {missing}{figures}.", ref.at,
                       record=ref.record, data=data)
         else:
-            yield Gap(f"CQA {_label(ref)} is 'report result'; {_report_only_expectation(test, ctx.phase)}"
-                      f"{figures}.", ref.at, record=ref.record, data=data)
+            efficacy = efficacy_lots(d, ref.spec.material)
+            if efficacy:
+                data["efficacy_lots"] = efficacy[:MAX_LISTED]
+                data["efficacy_lot_count"] = len(efficacy)
+            yield Gap(f"CQA {_label(ref)} is 'report result'; "
+                      f"{_report_only_expectation(test, ctx.phase, _efficacy_words(d, efficacy))}{figures}.",
+                      ref.at, record=ref.record, data=data,
+                      severity=MI if efficacy and ctx.phase is Phase.PHASE_1 else None)
 
 
-def _report_only_expectation(test: SpecTest, phase: Phase) -> str:
-    """What a 'report result' CQA needs before licensure: 'allowed' only where SPEC-003 grades it info (P1)."""
+def _efficacy_words(d: Dossier, lots: list[str]) -> str:
+    """'lots L-201 and L-202 were made for an efficacy or pivotal study (phase 2)' or ''."""
+    if not lots or d.lots is None:
+        return ""
+    index, uses = d.lots.index, d.lots.lot_column("use")
+    kinds = sorted({(uses[index[x]] or "").replace("_", " ") for x in lots})
+    named = _listing(lots)
+    many = len(lots) > 1
+    return (f"lot{'s' if many else ''} {named} {'were' if many else 'was'} made for an efficacy or pivotal "
+            f"study ({', '.join(kinds)}), and numerical criteria are expected before such a study")
+
+
+def _report_only_expectation(test: SpecTest, phase: Phase, efficacy: str = "") -> str:
+    """What a 'report result' CQA needs before licensure: 'allowed' only where SPEC-003 grades it info
+    (phase 1 with no lot made for an efficacy or pivotal study)."""
     if category_of(test) is TestCategory.POTENCY:
         later = "a potency criterion is needed from phase 3 (SPEC-001)"
     else:
         later = "a criterion (or a post-approval re-evaluation plan) is needed by BLA"
     if phase <= Phase.PHASE_1:
-        return f"this is allowed at {phase.label}, and {later}"
+        return f"{efficacy}; {later}" if efficacy else f"this is allowed at {phase.label}, and {later}"
+    also = f"; {efficacy}" if efficacy else ""
     if phase is Phase.PHASE_2:
         return (f"at {phase.label} a provisional criterion from the lots made so far is expected, and "
-                f"{later}")
+                f"{later}{also}")
     return (f"at {phase.label} a criterion set from the lots made so far is expected (with a re-evaluation "
-            f"plan where it rests on few lots), and {later}")
+            f"plan where it rests on few lots), and {later}{also}")
