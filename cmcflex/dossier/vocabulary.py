@@ -6,7 +6,7 @@ potency and quantity tests.
 
 from __future__ import annotations
 
-from cmcflex.dossier.models import SpecTest, TestCategory
+from cmcflex.dossier.models import Method, MethodStatus, SpecTest, TestCategory
 
 _S, _I, _P, _Q, _PU, _G = (
     TestCategory.SAFETY,
@@ -74,3 +74,9 @@ def is_cqa(test: SpecTest) -> bool:
     if test.cqa is not None:
         return test.cqa
     return category_of(test) in CQA_BY_DEFAULT
+
+
+def is_compendial(method: Method) -> bool:
+    """As recorded; else ``status: verified`` reads the method as compendial (verification applies
+    to compendial methods only)."""
+    return method.compendial if method.compendial is not None else method.status is MethodStatus.VERIFIED

@@ -398,9 +398,13 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Moderate and major changes have a comparability study; minor changes a proportionate summary",
     severity=by_phase(I, MA, B, B, B),
     cites=(Q5E, CGT_COMPARABILITY, CBER_2026, FLEX_2026),
-    grading="A minor change with its proportionate summary of data (summary) needs no study: silent "
-            "before the pivotal study, info at or after it and after approval (the 2026 flexibility). "
-            "A change with neither a study nor, for a minor change, a summary takes the phase's grade.",
+    grading="A minor change with its proportionate summary of data (summary), or a minor method change "
+            "whose new method has its bridging study on record, needs no study: silent before the pivotal "
+            "study, info at or after it and after approval (the 2026 flexibility). A minor change with "
+            "neither a study nor a summary takes the phase's grade, at most major (its risk is recorded "
+            "as low: the missing data is a gap to close, not a reason to refuse the application); a "
+            "moderate or major change without a study takes the phase's grade.",
+    partial=by_phase(None, None, MA, MA, MA),
     remedy="Run a comparability study of pre- and post-change lots on the affected attributes (record it "
            "under `comparability`); for a minor change a risk assessment and a short `summary` of the "
            "data showing quality is unaffected suffice.",
@@ -421,11 +425,12 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if c.comparability is not None or revises_specification(c):
             continue
         if c.risk is ChangeRisk.MINOR:
-            if not (c.summary or "").strip():
+            if not (c.summary or "").strip() and _bridged_method(d, c) is None:
                 yield Gap(f"Minor change {c.id} has neither a comparability study nor a proportionate "
                           f"summary of data (summary){when}; {FLEXIBILITY} (limited data, not none).",
                           at=_at(d, i), record=_record(c), data={"change": c.id, "risk": "minor",
                                                                  "missing": ["summary"]},
+                          severity=MA if ctx.phase >= Phase.PHASE_3 else None,
                           remedy=(f"Record a short summary of the data showing that change {c.id} leaves "
                                   "product quality unaffected (`summary`: e.g. release results of lots "
                                   "made before and after it, or the qualification of the new material or "
@@ -453,6 +458,19 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             continue
         yield Gap(f"{c.risk.value.capitalize()} change {c.id} has no comparability study{when}.",
                   at=_at(d, i), record=_record(c))
+
+
+def _bridged_method(d: Dossier, change: Change) -> str | None:
+    """For a method change: the id of a new method of an affected attribute whose bridging study
+    is on record in methods.yaml (the data that show the change leaves results comparable)."""
+    if change.kind is not ChangeKind.METHOD:
+        return None
+    attributes = set(change.affected_attributes)
+    for _, _, _, test in d.spec_tests():
+        method = d.method(test.method) if test.attribute in attributes else None
+        if method is not None and method.replaces and method.bridging_study:
+            return method.id
+    return None
 
 
 # ------------------------------------------------------------------------------- CMP-003

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from cmcflex.dossier.criteria import ReportOnlyCriterion
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import FdaInteraction, FlexibilityTopic, InteractionOutcome, TestCategory
-from cmcflex.dossier.vocabulary import category_of, is_cqa
+from cmcflex.dossier.vocabulary import category_of, is_compendial, is_cqa
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, Outcome, by_phase, rule
 from cmcflex.rules.citations import CBER_2026, FLEX_2026, FORMAL_MEETINGS_2023
@@ -100,7 +100,8 @@ def _method_choices(d: Dossier) -> list[FlexibleChoice]:
     out = []
     for i, method in enumerate(d.methods.methods):
         at = d.where("methods.yaml", "methods", i)
-        if method.validation_lots is not None and len(set(method.validation_lots)) == 1:
+        single = method.validation_lots is not None and len(set(method.validation_lots)) == 1
+        if single and not is_compendial(method):
             out.append(FlexibleChoice(FlexibilityTopic.SINGLE_LOT_METHOD_VALIDATION, f"method {method.id}", at,
                                       ("3.2.P.5.3",)))
         if method.platform is not None:

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 from cmcflex.dossier.criteria import QualitativeCriterion
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.models import Method, MethodStatus, Modality, TestCategory
-from cmcflex.dossier.vocabulary import category_of
+from cmcflex.dossier.models import Method, Modality, TestCategory
+from cmcflex.dossier.vocabulary import category_of, is_compendial
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import (
@@ -186,8 +186,7 @@ def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                             "tests": [_label(r) for r in refs], "safety": safety})
             continue
         status = method.status.value
-        compendial = (method.compendial if method.compendial is not None  # as recorded; else verified
-                      else method.status is MethodStatus.VERIFIED)        # reads compendial
+        compendial = is_compendial(method)
         suitable = compendial or status in ("qualified", "validated", "verified")
         problem = None
         severity = None
@@ -268,11 +267,6 @@ def method_change_bridged(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 # ---------------------------------------------------------------------------- SPEC-014
 
 
-def _compendial(method: Method) -> bool:
-    """As recorded; else status verified reads the method as compendial (as SPEC-011 reads it)."""
-    return method.compendial if method.compendial is not None else method.status is MethodStatus.VERIFIED
-
-
 def _platform_cites(d: Dossier) -> tuple[str, ...]:
     """The May 2026 guidance; for a genome-edited product also the June 2026 prior-knowledge draft."""
     return (FLEX_2026, PRIOR_KNOWLEDGE_2026) if d.modality is Modality.GENE_EDITED_CELLS else (FLEX_2026,)
@@ -320,7 +314,7 @@ def method_validation_support(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         at = d.where(METHODS, "methods", i)
         record = f"method {method.id}"
         lots = list(dict.fromkeys(method.validation_lots or []))
-        if len(lots) == 1 and not _compendial(method):
+        if len(lots) == 1 and not is_compendial(method):
             yield _single_lot(d, method, lots[0], at, record, _one_material(refs))
         if method.platform is not None:
             yield _platform(d, method, at, record, _one_material(refs))
