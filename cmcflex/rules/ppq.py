@@ -21,6 +21,7 @@ from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot
 from cmcflex.dossier.models import (
     EX_VIVO_MODIFIED_MODALITIES,
+    LotCountJustification,
     Modality,
     PPQConclusion,
     PPQReport,
@@ -44,6 +45,7 @@ from cmcflex.rules.citations import (
     section,
 )
 from cmcflex.rules.common import OutOfSpec
+from cmcflex.rules.lot_count_reading import FACTOR_WORDS, Reading, read_justification
 from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
 
 if TYPE_CHECKING:
@@ -191,20 +193,32 @@ def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The number of PPQ lots is justified",
     area=Area.PPQ,
     severity=by_phase(None, None, MI, MA, MA),
-    grading="Fewer than three PPQ lots with a complete justification is info naming the 2026 CBER "
-            "flexibility; a justification written in text that does not name its approach or evidence "
-            "documents is info (not shown); a missing justification takes the phase's grade. A "
-            "protocol that leaves out lots_planned is read by its executed PPQ lots; with none on "
-            "record the count is not shown (info).",
-    cites=(CGMP_QA_PPC, CBER_2026, FLEX_2026),
+    partial=by_phase(None, None, None, MI, MI),
+    grading="The justification is read factor by factor: product and process understanding (with "
+            "evidence), process complexity and the control strategy, each from its own field or, where "
+            "that is left out, from the text. Fewer than three lots: no justification (or only a "
+            "convention such as 'three is customary') takes the phase's grade; one that leaves out a "
+            "factor or its evidence is minor from BLA (info at phase 3); a complete one is info naming "
+            "the flexibility. Three or more lots: no justification is minor from BLA (info at phase 3), "
+            "one that leaves out a factor is info, a complete one is silent. A protocol that leaves out "
+            "lots_planned is read by its executed PPQ lots; with none on record the count is not shown "
+            "(info).",
+    cites=(FLEX_2026, CBER_2026, CGMP_QA_PPC),
     remedy="State in protocol.lot_count_justification why the number of lots gives confidence in "
-           "the process: the approach (process_knowledge, risk_based, statistical, "
-           "expected_coverage or platform), the reasoning in text, and the evidence documents "
-           "(development reports, clinical manufacturing history).",
-    why="No fixed number of PPQ lots is required; the number must rest on process knowledge and "
-        "data, and under the 2026 CBER flexibility fewer than three lots is acceptable only with "
-        "such a justification.",
+           "the process: the product and process understanding it rests on (process_understanding, "
+           "with the documents in evidence: development reports, clinical manufacturing history), the "
+           "complexity and variability of the process (process_complexity) and how the control "
+           "strategy covers what the lots leave open (control_strategy), in these fields or in text.",
+    why="No fixed number of PPQ lots is required (May 2026 guidance; CGMP Q&A Q5): whatever the number, "
+        "it rests on product and process understanding, and fewer than three lots is acceptable only "
+        "with such a justification. That the justification weighs the understanding, the process "
+        "complexity and the control strategy, and that 'three is customary' no longer passes, rests on "
+        "one secondary source reconstructing the guidance, so a justification that leaves out one "
+        "factor is graded below a missing one. Three or more lots without a rationale is minor at BLA: "
+        "the traditional count makes no flexible choice, and a reviewer would ask for the rationale "
+        "rather than refuse the number.",
     ctd=("3.2.S.2.5", "3.2.P.3.5"),
+    flexibilities=("PV1", "PV2"),
 )
 def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
@@ -219,8 +233,7 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"{name} does not record the number of PPQ lots (lots_planned) and lots.csv holds "
                       f"no PPQ lot, so the lot count is not shown{advice}.",
                       _at(d, "protocol"), record=record, severity=I,
-                      remedy="Record protocol.lots_planned (and, for fewer than three lots, its "
-                             "lot_count_justification).")
+                      remedy="Record protocol.lots_planned (and its lot_count_justification).")
             return
     plans = "plans" if p.lots_planned is not None else "records no lots_planned; lots.csv holds"
     if n == 0:
@@ -228,56 +241,94 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                   _at(d, "protocol", "lots_planned"), record=record, data={"lots_planned": 0})
         return
     j = p.lot_count_justification
-    missing = [part for part, absent in (
-        ("approach", j is None or j.approach is None),
-        ("text", j is None or _blank(j.text)),
-        ("evidence", j is None or not [e for e in j.evidence if not _blank(e)]),
-    ) if absent]
-    data: dict[str, Any] = {"lots_planned": n, "missing": missing}
+    r = read_justification(j)
+    few = n < TRADITIONAL_LOT_COUNT
+    lower = MI if ctx.phase >= Phase.BLA else I
     at = _at(d, "protocol", "lot_count_justification" if j is not None else "lots_planned")
-    if missing and "text" not in missing:
-        yield _reasoned_but_unlabelled(name, record, at, n, missing, data)
-        return
-    if missing:
-        lacks = ("has no lot-count justification" if j is None
-                 else f"its lot-count justification lacks {_join(missing)}")
-        if n < TRADITIONAL_LOT_COUNT:
-            msg = (f"{name} {plans} {n} PPQ lot{'s' if n != 1 else ''} but {lacks}; fewer than "
-                   f"{TRADITIONAL_LOT_COUNT} lots is acceptable under the 2026 CBER flexibility "
-                   f"only with a justification{advice}.")
-        elif j is None:
-            msg = f"{name} does not justify its number of PPQ lots ({n}): it {lacks}{advice}."
+    data: dict[str, Any] = {"lots_planned": n, "missing": list(r.missing), "on_record": list(r.on_record),
+                            "in_text": list(r.in_text), "evidence": list(r.evidence)}
+    lots = f"{n} PPQ lot{'s' if n != 1 else ''}"
+    if r.empty:
+        lacks = _no_justification(j, r)
+        if r.convention is not None:
+            data["convention"] = r.convention
+        if few:
+            msg = (f"{name} {plans} {lots} but {lacks}; fewer than {TRADITIONAL_LOT_COUNT} lots is "
+                   f"acceptable under the 2026 CBER flexibility only with a justification from product "
+                   f"and process understanding{advice}.")
         else:
-            msg = (f"{name} does not justify its number of PPQ lots ({n}): the lot-count "
-                   f"justification lacks {_join(missing)}{advice}.")
-        yield Gap(msg, at, record=record, data=data)
-    elif n < TRADITIONAL_LOT_COUNT and j is not None and j.approach is not None:
+            msg = (f"{name} does not justify its number of PPQ lots ({n}): it {lacks}; the number of "
+                   f"lots needs a rationale whatever it is, three included{advice}.")
+        yield Gap(msg, at, record=record, data=data, severity=None if few else lower,
+                  remedy=_justification_remedy(r))
+        return
+    if r.missing:
+        flexibility = (f"; the 2026 CBER flexibility for fewer than {TRADITIONAL_LOT_COUNT} PPQ lots rests on "
+                       "a justification covering each" if few else "")
+        yield Gap(f"{name} {plans} {lots}; its lot-count justification does not show "
+                  f"{_join([_unshown(f, j) for f in r.missing])}{_shown(r)}{flexibility}{advice}.",
+                  at, record=record, data=data, severity=lower if few else I,
+                  remedy=_justification_remedy(r))
+    elif few:
+        approach = f" by {j.approach.value.replace('_', ' ')}" if j is not None and j.approach is not None else ""
+        read_from = (" (each read from its text)" if len(r.in_text) == len(FACTOR_WORDS) - 1
+                     else f" ({_join([FACTOR_WORDS[f] for f in r.in_text])} read from its text)" if r.in_text else "")
         yield Gap(
-            f"{name} {plans} {n} PPQ lot{'s' if n != 1 else ''}, justified by "
-            f"{j.approach.value.replace('_', ' ')} "
-            f"({', '.join(j.evidence)}): the 2026 CBER flexibility for fewer than "
-            f"{TRADITIONAL_LOT_COUNT} PPQ lots applies.",
+            f"{name} {plans} {lots}, justified{approach} with evidence {', '.join(r.evidence)}; the "
+            f"justification covers product and process understanding, process complexity and the control "
+            f"strategy{read_from}: the 2026 CBER flexibility for fewer than {TRADITIONAL_LOT_COUNT} PPQ lots "
+            "applies.",
             at, record=record, severity=I,
-            data={"lots_planned": n, "approach": j.approach.value, "flexibility": "fewer_ppq_lots"},
+            data={**data, "approach": j.approach.value if j is not None and j.approach is not None else None,
+                  "flexibility": "fewer_ppq_lots"},
             remedy="None needed; keep the justification and its evidence with the protocol.",
         )
 
 
-def _reasoned_but_unlabelled(name: str, record: str, at: Location, n: int, missing: list[str],
-                             data: dict[str, Any]) -> Gap:
-    """A justification written out in text that omits its approach or evidence list: the reasoning
-    is on record, so the omission is 'not shown' (info), never a missing justification."""
-    what = {"approach": "its approach", "evidence": "the documents that support it (evidence)"}
-    flexibility = (f"; the 2026 CBER flexibility for fewer than {TRADITIONAL_LOT_COUNT} PPQ lots applies "
-                   "to a justified count") if n < TRADITIONAL_LOT_COUNT else ""
-    return Gap(f"{name} justifies its number of PPQ lots ({n}) in text, but does not name "
-               f"{_join([what[m] for m in missing])}{flexibility}.",
-               at, record=record, severity=I, data=data,
-               remedy="Name in protocol.lot_count_justification the " + _join(
-                   [{"approach": "approach (process_knowledge, risk_based, statistical, "
-                                 "expected_coverage or platform)",
-                     "evidence": "evidence documents (development reports, clinical manufacturing "
-                                 "history, risk assessment)"}[m] for m in missing]) + " the text rests on.")
+def _no_justification(j: LotCountJustification | None, r: Reading) -> str:
+    """Why a justification that shows nothing is none (after "it" / "but")."""
+    if r.convention is not None:
+        return (f"justifies it only by convention ('{r.convention}'), which is not a justification from "
+                "product and process understanding")
+    if j is None or (_blank(j.text) and j.approach is None):
+        return "has no lot-count justification"
+    if _blank(j.text):
+        return (f"names only an approach ({j.approach.value.replace('_', ' ') if j.approach else ''}) for it, "
+                "with no reasoning (text) and no evidence")
+    return ("gives a lot-count justification whose text speaks of none of product and process "
+            "understanding, process complexity or the control strategy, and cites no evidence")
+
+
+def _unshown(factor: str, j: LotCountJustification | None) -> str:
+    """A missing factor and where it was looked for."""
+    text = j is not None and not _blank(j.text)
+    if factor == "evidence":
+        return "evidence (no evidence list" + (", and the text cites no document)" if text else ")")
+    return f"{FACTOR_WORDS[factor]} (no {factor} field" + (", and not found in the text)" if text else ")")
+
+
+def _shown(r: Reading) -> str:
+    """What the justification does show, and where (after the missing factors)."""
+    parts = []
+    if r.on_record:
+        fields = "its own field" if len(r.on_record) == 1 else "their own fields"
+        parts.append(f"{_join([FACTOR_WORDS[f] for f in r.on_record])} in {fields}")
+    if r.in_text:
+        parts.append(f"{_join([FACTOR_WORDS[f] for f in r.in_text])} in its text")
+    return f"; it shows {_join(parts)}" if parts else ""
+
+
+def _justification_remedy(r: Reading) -> str:
+    fields = {"process_understanding": "process_understanding (the product and process understanding the "
+                                       "number rests on)",
+              "process_complexity": "process_complexity (how the complexity and variability of the "
+                                    "process bear on the number)",
+              "control_strategy": "control_strategy (how the control strategy covers what the lots leave "
+                                  "open)",
+              "evidence": "evidence (the documents it rests on: development reports, clinical "
+                          "manufacturing history, risk assessment)"}
+    return ("Record in protocol.lot_count_justification " + _join([fields[f] for f in r.missing])
+            + ", or cover " + ("it" if len(r.missing) == 1 else "them") + " in its text.")
 
 
 def _join(items: list[str]) -> str:
