@@ -64,6 +64,7 @@ PREREQUISITES = ("facility_equipment_qualified", "personnel_trained", "material_
                  "shipping_validated", "vector_process_validated")
 NOT_PATIENT = (StartingMaterial.HEALTHY_DONOR, StartingMaterial.CELL_BANK)
 NO_PROTOCOL_WHAT = "no PPQ protocol on record"
+REPORT_MUST = "; it must be complete, conclude validated and have no open deviations"
 
 
 def _waiting() -> NotEvaluated:
@@ -427,16 +428,21 @@ def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     partial=by_phase(None, None, None, MA, MA),
     grading="From BLA, a commitment recorded false (lots_meet_release_criteria: false) is a blocker, "
             "and a missing rationale or failure plan is major; a commitment left out is info (not "
-            "shown), as are PPQ lots released before a report whose status is not recorded.",
+            "shown), as are PPQ lots released before a report whose status is not recorded. A stated "
+            "PPQ production limitation stands for a rationale left out.",
     cites=(section(PV_2011, "V (concurrent release of PPQ batches)"), CBER_2026, FLEX_2026),
     remedy="In protocol.concurrent_release state the rationale (e.g. each autologous lot is one "
            "patient's only dose), commit every concurrently released lot to all release criteria "
            "(lots_meet_release_criteria: true), and give the plan if PPQ fails (how distributed "
            "lots are assessed and patients protected).",
-    why="Concurrent release lets patients receive PPQ lots before the PPQ report is complete; the "
-        "2026 CBER flexibility allows it when the protocol justifies it, holds each lot to all "
-        "release criteria, and plans for a PPQ failure.",
+    why="Concurrent release lets patients receive PPQ lots before the PPQ report is complete. The 2011 "
+        "process validation guidance (section V) asks the protocol to state its circumstances and "
+        "rationale, holds each concurrently released lot to all release criteria, and warns that a "
+        "failed PPQ bears on lots already distributed; the January 2026 page and the May 2026 guidance "
+        "(as reported by one secondary source) keep concurrent release open to CGT products on those "
+        "terms.",
     ctd=("3.2.S.2.5", "3.2.P.3.5"),
+    flexibilities=("PV3",),
 )
 def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
@@ -469,7 +475,7 @@ def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             )
         return
     at = _at(d, "protocol", "concurrent_release")
-    if _blank(cr.rationale):
+    if _blank(cr.rationale) and _blank(cr.production_limitation):  # a stated limitation is a rationale
         yield Gap(f"{name} plans concurrent release without a rationale{advice}.",
                   at, record=record, severity=MA if graded else None, data={"part": "rationale"})
     if cr.lots_meet_release_criteria is None:
@@ -651,19 +657,28 @@ def _first_key(d: Dossier, parent: tuple[str, ...], keys: list[str]) -> Location
     severity=by_phase(None, None, None, B, B),
     grading="A report that records neither status nor conclusion is info (not shown); a report "
             "recorded in progress, not validated or with open deviations takes the phase's grade. A "
-            "recorded conclusion (validated or not) implies a complete report.",
-    cites=(section(PV_2011, "IV.C.4"),),
+            "recorded conclusion (validated or not) implies a complete report. Where concurrent release "
+            "is justified by a stated PPQ production limitation and a post-licensure PPQ completion plan "
+            "is on record (May 2026 guidance, PV4), fewer lots made than planned and a report still in "
+            "progress are info naming the plan, until the plan's completion date passes; a condition "
+            "missing leaves them at the phase's grade, naming it.",
+    cites=(section(PV_2011, "IV.C.4"), FLEX_2026),
     remedy="Complete the planned PPQ lots, investigate any lot that fails its specification, close "
            "the open deviations, and issue the PPQ report with the conclusion that the process is "
            "validated.",
     why="The BLA rests on PPQ showing the commercial process consistently makes product that "
-        "meets its specification; failing lots, missing lots or an open report leave that unshown.",
+        "meets its specification; failing lots, missing lots or an open report leave that unshown. "
+        "That PPQ may complete after licensure where PPQ production limitations exist, with the "
+        "PPQ lots released concurrently, rests on one secondary source reconstructing the May 2026 "
+        "guidance: cmcflex accepts it only with the limitation stated and a completion plan on record.",
     ctd=("3.2.S.2.5", "3.2.P.3.5"),
+    flexibilities=("PV4",),
 )
 def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
     name = _name(p) if p is not None else "The PPQ protocol"
     record = "ppq lots"
+    later = _post_licensure(d, ctx)
     if d.lots is None:
         yield NotEvaluated("no lots.csv: the executed PPQ lots (use: ppq) cannot be counted or checked")
     else:
@@ -671,14 +686,15 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         counted = counted_lots(lots)
         planned = p.lots_planned if p is not None else None
         if not lots:
+            unmade = (f"; {later.plan} does not cover a PPQ with no lot made" if later.invoked else "")
             yield Gap(f"lots.csv holds no PPQ lots (use: ppq)"
-                      f"{f'; {name} plans {planned}' if planned else ''}.",
+                      f"{f'; {name} plans {planned}' if planned else ''}{unmade}.",
                       Location(_lots_file(d), 0), record=record, data={"lots_planned": planned})
         elif planned is not None and len(counted) < planned:
-            yield Gap(f"Only {len(counted)} of the {planned} planned PPQ lots "
-                      f"{'is' if len(counted) == 1 else 'are'} in lots.csv "
-                      f"({_ids(counted)}).", Location(counted[0].file, counted[0].line),
-                      record=record, data={"lots_planned": planned, "lots_executed": len(counted)})
+            short = (f"Only {len(counted)} of the {planned} planned PPQ lots "
+                     f"{'is' if len(counted) == 1 else 'are'} in lots.csv ({_ids(counted)})")
+            data: dict[str, Any] = {"lots_planned": planned, "lots_executed": len(counted)}
+            yield _later_or_gap(later, short, Location(counted[0].file, counted[0].line), record, data)
         if lots:
             yield from _lot_gaps(d, ctx.views, lots)
     if d.ppq is None:
@@ -690,10 +706,11 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     r = d.ppq.report
     label = f"PPQ report {r.id}" if r.id else "The PPQ report"
+    report_record = f"report {r.id}" if r.id else "report"
     if r.status is None and r.conclusion is None:
         yield Gap(f"{label} records neither its status nor its conclusion, so whether it concludes "
                   "the process is validated is not shown.", _at(d, "report"),
-                  record=f"report {r.id}" if r.id else "report", severity=I,
+                  record=report_record, severity=I,
                   remedy="Record report.status (not_started, in_progress or complete) and "
                          "report.conclusion (validated, not_validated or pending).")
         return
@@ -701,19 +718,87 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     status = r.status or (ReportStatus.COMPLETE if _report_complete(r) else ReportStatus.IN_PROGRESS)
     if status is not ReportStatus.COMPLETE:
         problems.append(f"is {status.value.replace('_', ' ')}")
+    open_ended = status is not ReportStatus.COMPLETE  # the parts a post-licensure completion covers
     if r.conclusion is None and status is ReportStatus.COMPLETE:
         problems.append("records no conclusion")
     elif r.conclusion is not None and r.conclusion is not PPQConclusion.VALIDATED:
         problems.append(f"concludes {r.conclusion.value.replace('_', ' ')}")
+        open_ended = open_ended and r.conclusion is PPQConclusion.PENDING
     if r.open_deviations:
         problems.append(f"has {r.open_deviations} open deviation{'s' if r.open_deviations != 1 else ''}")
+        open_ended = False
     if problems:
-        yield Gap(f"{label} {_join(problems)}; it must be complete, conclude validated and have no "
-                  "open deviations.", _at(d, "report"),
-                  record=f"report {r.id}" if r.id else "report",
-                  data={"status": r.status.value if r.status else None,
-                        "conclusion": r.conclusion.value if r.conclusion else None,
-                        "open_deviations": r.open_deviations})
+        data = {"status": r.status.value if r.status else None,
+                "conclusion": r.conclusion.value if r.conclusion else None,
+                "open_deviations": r.open_deviations}
+        if open_ended:
+            yield _later_or_gap(later, f"{label} {_join(problems)}", _at(d, "report"), report_record, data,
+                                must=REPORT_MUST)
+        else:
+            yield Gap(f"{label} {_join(problems)}{REPORT_MUST}.", _at(d, "report"), record=report_record, data=data)
+
+
+class PostLicensure(NamedTuple):
+    """Completing PPQ after licensure (May 2026 guidance, PV4): whether the dossier invokes it, the
+    plan's name, and the conditions missing."""
+
+    invoked: bool
+    plan: str
+    missing: tuple[str, ...]
+    detail: str
+    """What the plan says of the rest (lots remaining, completion date), for the message."""
+
+
+def _post_licensure(d: Dossier, ctx: Context) -> PostLicensure:
+    """The conditions of PV4 as the dossier records them: concurrent release planned and justified by a
+    stated PPQ production limitation, and a post-licensure completion plan whose date has not passed.
+    Invoked when either the limitation or the plan is on record."""
+    p = _protocol(d)
+    cr = p.concurrent_release if p is not None else None
+    limitation = cr is not None and not _blank(cr.production_limitation)
+    plc = d.ppq.post_licensure_completion if d.ppq is not None else None
+    has_plan = plc is not None and not (_blank(plc.plan) and _blank(plc.text))
+    plan = (f"post-licensure completion plan {plc.plan}" if plc is not None and not _blank(plc.plan)
+            else "the post-licensure completion plan")
+    missing = []
+    if limitation and not (cr is not None and cr.planned):
+        missing.append("concurrent release planned in the protocol (protocol.concurrent_release.planned)")
+    if not limitation:
+        missing.append("the PPQ production limitation that needs it, stated in the protocol "
+                       "(protocol.concurrent_release.production_limitation)")
+    if not has_plan:
+        missing.append("a post-licensure PPQ completion plan (post_licensure_completion.plan or .text)")
+    elif plc is not None and plc.complete_by is not None and plc.complete_by < ctx.as_of:
+        missing.append(f"a completion date not yet passed (post_licensure_completion.complete_by: "
+                       f"{plc.complete_by.isoformat()})")
+    detail = []
+    if plc is not None and plc.lots_remaining is not None:
+        detail.append(f"{plc.lots_remaining} lot{'s' if plc.lots_remaining != 1 else ''} remaining")
+    if plc is not None and plc.complete_by is not None:
+        detail.append(f"complete by {plc.complete_by.isoformat()}")
+    return PostLicensure(limitation or plc is not None, plan, tuple(missing),
+                         f" ({', '.join(detail)})" if detail else "")
+
+
+def _later_or_gap(later: PostLicensure, what: str, at: Location, record: str, data: dict[str, Any],
+                  must: str = "") -> Gap:
+    """Lots not yet made or a report in progress: info naming the plan when PPQ completes after licensure
+    with its conditions on record; else the gap, naming the conditions missing when the plan is invoked."""
+    if later.invoked and not later.missing:
+        return Gap(f"{what}; PPQ completes after licensure under {later.plan}{later.detail}, with concurrent "
+                   "release justified by the stated PPQ production limitation: the May 2026 flexibility for "
+                   "completing PPQ after licensure applies (it rests on one secondary source).",
+                   at, record=record, severity=I, cites=(FLEX_2026, section(PV_2011, "V")),
+                   data={**data, "flexibility": "post_licensure_ppq", "plan": later.plan},
+                   remedy="None needed now; complete PPQ and issue the report as the plan commits, and "
+                          "keep CBER's agreement to the plan on record.")
+    if later.invoked:
+        return Gap(f"{what}; completing PPQ after licensure (May 2026 guidance) needs "
+                   f"{_join(list(later.missing))}.", at, record=record,
+                   data={**data, "missing": list(later.missing)},
+                   remedy="Record what completing PPQ after licensure rests on: "
+                          f"{_join(list(later.missing))}; or complete PPQ before licensure.")
+    return Gap(f"{what}{must}.", at, record=record, data=data)
 
 
 def _report_complete(r: PPQReport) -> bool:

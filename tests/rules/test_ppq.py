@@ -433,6 +433,23 @@ def test_ppq005_all_parts_missing_gives_three_gaps(make):
     assert sorted(f.data["part"] for f in found) == ["failure_plan", "lots_meet_release_criteria", "rationale"]
 
 
+def test_ppq005_a_stated_production_limitation_stands_for_the_rationale(make):
+    limited = ppq(protocol__concurrent_release__rationale=MISSING,
+                  protocol__concurrent_release__production_limitation="One patient's apheresis per lot.")
+    assert findings_for(make("bla", limited), "PPQ-005") == []
+    f = one(make("bla", ppq(protocol__concurrent_release__rationale=MISSING)), "PPQ-005")
+    assert f.severity is MA and "without a rationale" in f.message
+
+
+def test_ppq005_models_concurrent_release_as_pv3():
+    from cmcflex.rules import REGISTRY
+    from cmcflex.rules.citations import FLEX_2026
+
+    rule = REGISTRY.get("PPQ-005")
+    assert rule.flexibilities == ("PV3",) and FLEX_2026 in rule.cites
+    assert any("section V" in c for c in rule.cites)
+
+
 @pytest.mark.parametrize("phase", ["phase_3", "bla"])
 def test_ppq005_silent_when_complete_or_not_planned(make, phase):
     assert findings_for(make(phase), "PPQ-005") == []
@@ -700,6 +717,83 @@ def test_ppq008_failing_lot_also_names_its_missing_results(make):
     f = one(make("bla", lot_data=rows), "PPQ-008")
     assert "fails its specification" in f.message and "no result for drug_product/sterility" in f.message
     assert f.data["missing"] == ["drug_product/sterility"]
+
+
+LIMITATION = "Each lot needs one patient's apheresis; few patients are treated before licensure."
+PLAN = {"plan": "PPQ-PLC-01", "text": "The third PPQ lot is made and reported after licensure.",
+        "lots_remaining": 1, "complete_by": "2027-06-30"}
+LATER = {"protocol__lots_planned": 3, "protocol__concurrent_release__production_limitation": LIMITATION,
+         "post_licensure_completion": PLAN, **UNEXECUTED}
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_ppq008_ppq_completing_after_licensure_with_its_conditions_is_info_naming_the_plan(make, phase):
+    found = findings_for(make(phase, ppq(**LATER)), "PPQ-008")
+    assert [(f.record, f.severity) for f in found] == [("ppq lots", I), ("report PPQ-RPT-001", I)]
+    for f in found:
+        assert "post-licensure completion plan PPQ-PLC-01 (1 lot remaining, complete by 2027-06-30)" in f.message
+        assert "one secondary source" in f.message and f.data["flexibility"] == "post_licensure_ppq"
+    assert "Only 2 of the 3 planned PPQ lots" in found[0].message
+    assert "is in progress and concludes pending" in found[1].message
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_ppq008_without_the_production_limitation_the_gap_stands_naming_it(make, phase):
+    found = findings_for(make(phase, ppq(**{**LATER, "protocol__concurrent_release__production_limitation":
+                                            MISSING})), "PPQ-008")
+    assert [f.severity for f in found] == [B, B]
+    for f in found:
+        assert "needs the PPQ production limitation" in f.message and "production_limitation" in f.remedy
+        assert "post_licensure_completion" not in " ".join(f.data["missing"])
+
+
+def test_ppq008_without_the_completion_plan_the_gap_stands_naming_it(make):
+    found = findings_for(make("bla", ppq(**{**LATER, "post_licensure_completion": MISSING})), "PPQ-008")
+    assert [f.severity for f in found] == [B, B]
+    assert all("needs a post-licensure PPQ completion plan" in f.message for f in found)
+    empty = findings_for(make("bla", ppq(**{**LATER, "post_licensure_completion": {"lots_remaining": 1}})),
+                         "PPQ-008")
+    assert [f.severity for f in empty] == [B, B] and "completion plan" in empty[0].message
+
+
+def test_ppq008_limitation_without_concurrent_release_planned_is_named(make):
+    f = findings_for(make("bla", ppq(**{**LATER, "protocol__concurrent_release__planned": False})), "PPQ-008")[0]
+    assert f.severity is B and "concurrent release planned in the protocol" in f.message
+
+
+def test_ppq008_a_plan_past_its_completion_date_no_longer_covers_the_gap(make):
+    path = make("post_approval", ppq(**{**LATER, "post_licensure_completion": {**PLAN, "complete_by": "2026-01-31"}}))
+    found = findings_for(path, "PPQ-008")
+    assert [f.severity for f in found] == [B, B]
+    assert "a completion date not yet passed (post_licensure_completion.complete_by: 2026-01-31)" in found[0].message
+
+
+def test_ppq008_the_plan_covers_neither_failing_lots_nor_a_failed_report_nor_no_lot(make):
+    bad = GOOD_LOTS[:2] + lots(("PPQ-2", {"sterility": "No growth", "viability": 50.0}))
+    path = make("bla", ppq(**{**LATER, "report__conclusion": "not_validated"}), lot_data=bad)
+    by_record = {f.record: f.severity for f in findings_for(path, "PPQ-008")}
+    assert by_record == {"ppq lots": I, "lot PPQ-2": B, "report PPQ-RPT-001": B}
+    deviations = one(make("bla", ppq(**{**LATER, "protocol__lots_planned": 2, "report__open_deviations": 1})),
+                     "PPQ-008")
+    assert deviations.severity is B and "1 open deviation" in deviations.message
+    none_made = make("bla", ppq(**LATER), lot_data=lots(("P3-1", {"viability": 80.0}), use="phase_3"))
+    (f,) = [f for f in findings_for(none_made, "PPQ-008") if f.record == "ppq lots"]
+    assert f.severity is B and "does not cover a PPQ with no lot made" in f.message
+
+
+def test_ppq008_without_either_condition_reads_as_before(make):
+    found = findings_for(make("bla", ppq(protocol__lots_planned=3, **UNEXECUTED)), "PPQ-008")
+    assert [f.severity for f in found] == [B, B]
+    assert all("post-licensure" not in f.message and "missing" not in (f.data or {}) for f in found)
+
+
+def test_ppq008_declares_the_flexibility_and_its_single_source():
+    from cmcflex.rules import REGISTRY
+    from cmcflex.rules.citations import FLEX_2026
+
+    rule = REGISTRY.get("PPQ-008")
+    assert rule.flexibilities == ("PV4",) and FLEX_2026 in rule.cites
+    assert "one secondary source" in rule.why and "post-licensure" in rule.grading
 
 
 # ---------------------------------------------------------------------------- PPQ-009
