@@ -1,9 +1,11 @@
 """PPQ rules: the process performance qualification protocol, its execution and report.
 
-Under the January 2026 CBER announcement and the 2026 FDA CMC flexibilities guidance, fewer than
-three PPQ lots and concurrent release of PPQ lots are acceptable when the protocol justifies
-them. These rules therefore never flag the lot count or concurrent release by itself: they flag
-a flexible choice that lacks its justification, and say which flexibility applies.
+Under the May 2026 FDA CMC flexibilities guidance (after the January 2026 CBER page), fewer than
+three PPQ lots (PV1, PV2), concurrent release of PPQ lots (PV3) and, where PPQ production is
+limited, PPQ completing after licensure (PV4) are acceptable when the dossier records their
+conditions. These rules therefore never flag the lot count, concurrent release or a post-licensure
+completion by itself: they flag a flexible choice that lacks a condition, name it, and say which
+flexibility applies.
 
 At phase 3 (or the pivotal phase) the rules speak as planning advice ("(needed by BLA)", the
 form the engine uses for a target); at BLA
