@@ -47,7 +47,7 @@ from cmcflex.rules.citations import (
     section,
 )
 from cmcflex.rules.common import OutOfSpec
-from cmcflex.rules.lot_count_reading import FACTOR_WORDS, Reading, read_justification
+from cmcflex.rules.lot_count_reading import FACTOR_WORDS, FACTORS, Reading, read_justification
 from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
 
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                   remedy=_justification_remedy(r))
     elif few:
         approach = f" by {j.approach.value.replace('_', ' ')}" if j is not None and j.approach is not None else ""
-        read_from = (" (each read from its text)" if len(r.in_text) == len(FACTOR_WORDS) - 1
+        read_from = (" (each read from its text)" if len(r.in_text) == len(FACTORS)
                      else f" ({_join([FACTOR_WORDS[f] for f in r.in_text])} read from its text)" if r.in_text else "")
         yield Gap(
             f"{name} {plans} {lots}, justified{approach} with evidence {', '.join(r.evidence)}; the "
@@ -688,7 +688,7 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         counted = counted_lots(lots)
         planned = p.lots_planned if p is not None else None
         if not lots:
-            unmade = (f"; {later.plan} does not cover a PPQ with no lot made" if later.invoked else "")
+            unmade = "; completing PPQ after licensure presupposes PPQ lots made" if later.invoked else ""
             yield Gap(f"lots.csv holds no PPQ lots (use: ppq)"
                       f"{f'; {name} plans {planned}' if planned else ''}{unmade}.",
                       Location(_lots_file(d), 0), record=record, data={"lots_planned": planned})

@@ -778,7 +778,7 @@ def test_ppq008_the_plan_covers_neither_failing_lots_nor_a_failed_report_nor_no_
     assert deviations.severity is B and "1 open deviation" in deviations.message
     none_made = make("bla", ppq(**LATER), lot_data=lots(("P3-1", {"viability": 80.0}), use="phase_3"))
     (f,) = [f for f in findings_for(none_made, "PPQ-008") if f.record == "ppq lots"]
-    assert f.severity is B and "does not cover a PPQ with no lot made" in f.message
+    assert f.severity is B and "presupposes PPQ lots made" in f.message
 
 
 def test_ppq008_without_either_condition_reads_as_before(make):
