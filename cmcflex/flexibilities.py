@@ -73,19 +73,24 @@ _POINTS = (
           ("ppq.yaml: protocol.lots_planned",), "2+", FlexibilityTopic.PPQ_LOT_COUNT),
     Point("PV2", "validation", "The number of PPQ lots is justified from process understanding",
           "The justification covers product and process understanding (with evidence), process "
-          "complexity and the control strategy; 'three is customary' is not a justification.",
+          "complexity and the control strategy, each in its own field or plainly in the text (the "
+          "evidence may be the documents the text cites); 'three is customary' is not a justification. "
+          "The factors are named by one source (PV2a).",
           ("ppq.yaml: protocol.lot_count_justification.{approach, text, evidence, process_understanding, "
            "process_complexity, control_strategy}",), "2+", FlexibilityTopic.PPQ_LOT_COUNT),
     Point("PV3", "validation", "Concurrent release of PPQ lots",
           "The protocol states why (e.g. each autologous lot is one patient's dose), commits each lot "
           "to all release criteria and plans for distributed lots if PPQ fails (FDA PV guidance, "
-          "2011, section V).",
+          "2011, section V); a stated PPQ production limitation stands for the rationale.",
           ("ppq.yaml: protocol.concurrent_release.{planned, rationale, lots_meet_release_criteria, "
-           "failure_plan}",), "2+", FlexibilityTopic.CONCURRENT_RELEASE),
+           "failure_plan, production_limitation}",), "2+", FlexibilityTopic.CONCURRENT_RELEASE),
     Point("PV4", "validation", "PPQ may complete after licensure",
-          "Where PPQ production limitations exist: concurrent release justified by the stated "
-          "limitation and a post-licensure plan to complete PPQ.",
-          ("ppq.yaml: protocol.concurrent_release.production_limitation, post_licensure_completion",),
+          "Where PPQ production limitations exist: concurrent release planned and justified by the "
+          "stated limitation, and a post-licensure plan to complete PPQ (its id or text) whose "
+          "completion date has not passed. Lots not yet made and a report in progress are then "
+          "accepted; failing lots, a report not validated and open deviations are not.",
+          ("ppq.yaml: protocol.concurrent_release.{planned, production_limitation}",
+           "ppq.yaml: post_licensure_completion.{plan, text, lots_remaining, complete_by}"),
           "1", FlexibilityTopic.POST_LICENSURE_PPQ),
     Point("CS1", "commercial", "Release criteria set flexibly from few lots",
           "Each criterion states its basis and justification; a limit wider than clinical experience "

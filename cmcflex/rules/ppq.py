@@ -1,9 +1,11 @@
 """PPQ rules: the process performance qualification protocol, its execution and report.
 
-Under the January 2026 CBER announcement and the 2026 FDA CMC flexibilities guidance, fewer than
-three PPQ lots and concurrent release of PPQ lots are acceptable when the protocol justifies
-them. These rules therefore never flag the lot count or concurrent release by itself: they flag
-a flexible choice that lacks its justification, and say which flexibility applies.
+Under the May 2026 FDA CMC flexibilities guidance (after the January 2026 CBER page), fewer than
+three PPQ lots (PV1, PV2), concurrent release of PPQ lots (PV3) and, where PPQ production is
+limited, PPQ completing after licensure (PV4) are acceptable when the dossier records their
+conditions. These rules therefore never flag the lot count, concurrent release or a post-licensure
+completion by itself: they flag a flexible choice that lacks a condition, name it, and say which
+flexibility applies.
 
 At phase 3 (or the pivotal phase) the rules speak as planning advice ("(needed by BLA)", the
 form the engine uses for a target); at BLA
@@ -21,6 +23,7 @@ from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot
 from cmcflex.dossier.models import (
     EX_VIVO_MODIFIED_MODALITIES,
+    LotCountJustification,
     Modality,
     PPQConclusion,
     PPQReport,
@@ -44,6 +47,7 @@ from cmcflex.rules.citations import (
     section,
 )
 from cmcflex.rules.common import OutOfSpec
+from cmcflex.rules.lot_count_reading import FACTOR_WORDS, FACTORS, Reading, read_justification
 from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
 
 if TYPE_CHECKING:
@@ -62,6 +66,7 @@ PREREQUISITES = ("facility_equipment_qualified", "personnel_trained", "material_
                  "shipping_validated", "vector_process_validated")
 NOT_PATIENT = (StartingMaterial.HEALTHY_DONOR, StartingMaterial.CELL_BANK)
 NO_PROTOCOL_WHAT = "no PPQ protocol on record"
+REPORT_MUST = "; it must be complete, conclude validated and have no open deviations"
 
 
 def _waiting() -> NotEvaluated:
@@ -191,20 +196,32 @@ def protocol_exists(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="The number of PPQ lots is justified",
     area=Area.PPQ,
     severity=by_phase(None, None, MI, MA, MA),
-    grading="Fewer than three PPQ lots with a complete justification is info naming the 2026 CBER "
-            "flexibility; a justification written in text that does not name its approach or evidence "
-            "documents is info (not shown); a missing justification takes the phase's grade. A "
-            "protocol that leaves out lots_planned is read by its executed PPQ lots; with none on "
-            "record the count is not shown (info).",
-    cites=(CGMP_QA_PPC, CBER_2026, FLEX_2026),
+    partial=by_phase(None, None, None, MI, MI),
+    grading="The justification is read factor by factor: product and process understanding (with "
+            "evidence), process complexity and the control strategy, each from its own field or, where "
+            "that is left out, from the text. Fewer than three lots: no justification (or only a "
+            "convention such as 'three is customary') takes the phase's grade; one that leaves out a "
+            "factor or its evidence is minor from BLA (info at phase 3); a complete one is info naming "
+            "the flexibility. Three or more lots: no justification is minor from BLA (info at phase 3), "
+            "one that leaves out a factor is info, a complete one is silent. A protocol that leaves out "
+            "lots_planned is read by its executed PPQ lots; with none on record the count is not shown "
+            "(info).",
+    cites=(FLEX_2026, CBER_2026, CGMP_QA_PPC),
     remedy="State in protocol.lot_count_justification why the number of lots gives confidence in "
-           "the process: the approach (process_knowledge, risk_based, statistical, "
-           "expected_coverage or platform), the reasoning in text, and the evidence documents "
-           "(development reports, clinical manufacturing history).",
-    why="No fixed number of PPQ lots is required; the number must rest on process knowledge and "
-        "data, and under the 2026 CBER flexibility fewer than three lots is acceptable only with "
-        "such a justification.",
+           "the process: the product and process understanding it rests on (process_understanding, "
+           "with the documents in evidence: development reports, clinical manufacturing history), the "
+           "complexity and variability of the process (process_complexity) and how the control "
+           "strategy covers what the lots leave open (control_strategy), in these fields or in text.",
+    why="No fixed number of PPQ lots is required (May 2026 guidance; CGMP Q&A Q5): whatever the number, "
+        "it rests on product and process understanding, and fewer than three lots is acceptable only "
+        "with such a justification. That the justification weighs the understanding, the process "
+        "complexity and the control strategy, and that 'three is customary' no longer passes, rests on "
+        "one secondary source reconstructing the guidance, so a justification that leaves out one "
+        "factor is graded below a missing one. Three or more lots without a rationale is minor at BLA: "
+        "the traditional count makes no flexible choice, and a reviewer would ask for the rationale "
+        "rather than refuse the number.",
     ctd=("3.2.S.2.5", "3.2.P.3.5"),
+    flexibilities=("PV1", "PV2"),
 )
 def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
@@ -219,8 +236,7 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"{name} does not record the number of PPQ lots (lots_planned) and {d.lots_file} holds "
                       f"no PPQ lot, so the lot count is not shown{advice}.",
                       _at(d, "protocol"), record=record, severity=I,
-                      remedy="Record protocol.lots_planned (and, for fewer than three lots, its "
-                             "lot_count_justification).")
+                      remedy="Record protocol.lots_planned (and its lot_count_justification).")
             return
     plans = "plans" if p.lots_planned is not None else f"records no lots_planned; {d.lots_file} holds"
     if n == 0:
@@ -228,56 +244,94 @@ def lot_count_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                   _at(d, "protocol", "lots_planned"), record=record, data={"lots_planned": 0})
         return
     j = p.lot_count_justification
-    missing = [part for part, absent in (
-        ("approach", j is None or j.approach is None),
-        ("text", j is None or _blank(j.text)),
-        ("evidence", j is None or not [e for e in j.evidence if not _blank(e)]),
-    ) if absent]
-    data: dict[str, Any] = {"lots_planned": n, "missing": missing}
+    r = read_justification(j)
+    few = n < TRADITIONAL_LOT_COUNT
+    lower = MI if ctx.phase >= Phase.BLA else I
     at = _at(d, "protocol", "lot_count_justification" if j is not None else "lots_planned")
-    if missing and "text" not in missing:
-        yield _reasoned_but_unlabelled(name, record, at, n, missing, data)
-        return
-    if missing:
-        lacks = ("has no lot-count justification" if j is None
-                 else f"its lot-count justification lacks {_join(missing)}")
-        if n < TRADITIONAL_LOT_COUNT:
-            msg = (f"{name} {plans} {n} PPQ lot{'s' if n != 1 else ''} but {lacks}; fewer than "
-                   f"{TRADITIONAL_LOT_COUNT} lots is acceptable under the 2026 CBER flexibility "
-                   f"only with a justification{advice}.")
-        elif j is None:
-            msg = f"{name} does not justify its number of PPQ lots ({n}): it {lacks}{advice}."
+    data: dict[str, Any] = {"lots_planned": n, "missing": list(r.missing), "on_record": list(r.on_record),
+                            "in_text": list(r.in_text), "evidence": list(r.evidence)}
+    lots = f"{n} PPQ lot{'s' if n != 1 else ''}"
+    if r.empty:
+        lacks = _no_justification(j, r)
+        if r.convention is not None:
+            data["convention"] = r.convention
+        if few:
+            msg = (f"{name} {plans} {lots} but {lacks}; fewer than {TRADITIONAL_LOT_COUNT} lots is "
+                   f"acceptable under the 2026 CBER flexibility only with a justification from product "
+                   f"and process understanding{advice}.")
         else:
-            msg = (f"{name} does not justify its number of PPQ lots ({n}): the lot-count "
-                   f"justification lacks {_join(missing)}{advice}.")
-        yield Gap(msg, at, record=record, data=data)
-    elif n < TRADITIONAL_LOT_COUNT and j is not None and j.approach is not None:
+            msg = (f"{name} does not justify its number of PPQ lots ({n}): it {lacks}; the number of "
+                   f"lots needs a rationale whatever it is, three included{advice}.")
+        yield Gap(msg, at, record=record, data=data, severity=None if few else lower,
+                  remedy=_justification_remedy(r))
+        return
+    if r.missing:
+        flexibility = (f"; the 2026 CBER flexibility for fewer than {TRADITIONAL_LOT_COUNT} PPQ lots rests on "
+                       "a justification covering each" if few else "")
+        yield Gap(f"{name} {plans} {lots}; its lot-count justification does not show "
+                  f"{_join([_unshown(f, j) for f in r.missing])}{_shown(r)}{flexibility}{advice}.",
+                  at, record=record, data=data, severity=lower if few else I,
+                  remedy=_justification_remedy(r))
+    elif few:
+        approach = f" by {j.approach.value.replace('_', ' ')}" if j is not None and j.approach is not None else ""
+        read_from = (" (each read from its text)" if len(r.in_text) == len(FACTORS)
+                     else f" ({_join([FACTOR_WORDS[f] for f in r.in_text])} read from its text)" if r.in_text else "")
         yield Gap(
-            f"{name} {plans} {n} PPQ lot{'s' if n != 1 else ''}, justified by "
-            f"{j.approach.value.replace('_', ' ')} "
-            f"({', '.join(j.evidence)}): the 2026 CBER flexibility for fewer than "
-            f"{TRADITIONAL_LOT_COUNT} PPQ lots applies.",
+            f"{name} {plans} {lots}, justified{approach} with evidence {', '.join(r.evidence)}; the "
+            f"justification covers product and process understanding, process complexity and the control "
+            f"strategy{read_from}: the 2026 CBER flexibility for fewer than {TRADITIONAL_LOT_COUNT} PPQ lots "
+            "applies.",
             at, record=record, severity=I,
-            data={"lots_planned": n, "approach": j.approach.value, "flexibility": "fewer_ppq_lots"},
+            data={**data, "approach": j.approach.value if j is not None and j.approach is not None else None,
+                  "flexibility": "fewer_ppq_lots"},
             remedy="None needed; keep the justification and its evidence with the protocol.",
         )
 
 
-def _reasoned_but_unlabelled(name: str, record: str, at: Location, n: int, missing: list[str],
-                             data: dict[str, Any]) -> Gap:
-    """A justification written out in text that omits its approach or evidence list: the reasoning
-    is on record, so the omission is 'not shown' (info), never a missing justification."""
-    what = {"approach": "its approach", "evidence": "the documents that support it (evidence)"}
-    flexibility = (f"; the 2026 CBER flexibility for fewer than {TRADITIONAL_LOT_COUNT} PPQ lots applies "
-                   "to a justified count") if n < TRADITIONAL_LOT_COUNT else ""
-    return Gap(f"{name} justifies its number of PPQ lots ({n}) in text, but does not name "
-               f"{_join([what[m] for m in missing])}{flexibility}.",
-               at, record=record, severity=I, data=data,
-               remedy="Name in protocol.lot_count_justification the " + _join(
-                   [{"approach": "approach (process_knowledge, risk_based, statistical, "
-                                 "expected_coverage or platform)",
-                     "evidence": "evidence documents (development reports, clinical manufacturing "
-                                 "history, risk assessment)"}[m] for m in missing]) + " the text rests on.")
+def _no_justification(j: LotCountJustification | None, r: Reading) -> str:
+    """Why a justification that shows nothing is none (after "it" / "but")."""
+    if r.convention is not None:
+        return (f"justifies it only by convention ('{r.convention}'), which is not a justification from "
+                "product and process understanding")
+    if j is None or (_blank(j.text) and j.approach is None):
+        return "has no lot-count justification"
+    if _blank(j.text):
+        return (f"names only an approach ({j.approach.value.replace('_', ' ') if j.approach else ''}) for it, "
+                "with no reasoning (text) and no evidence")
+    return ("gives a lot-count justification whose text speaks of none of product and process "
+            "understanding, process complexity or the control strategy, and cites no evidence")
+
+
+def _unshown(factor: str, j: LotCountJustification | None) -> str:
+    """A missing factor and where it was looked for."""
+    text = j is not None and not _blank(j.text)
+    if factor == "evidence":
+        return "evidence (no evidence list" + (", and the text cites no document)" if text else ")")
+    return f"{FACTOR_WORDS[factor]} (no {factor} field" + (", and not found in the text)" if text else ")")
+
+
+def _shown(r: Reading) -> str:
+    """What the justification does show, and where (after the missing factors)."""
+    parts = []
+    if r.on_record:
+        fields = "its own field" if len(r.on_record) == 1 else "their own fields"
+        parts.append(f"{_join([FACTOR_WORDS[f] for f in r.on_record])} in {fields}")
+    if r.in_text:
+        parts.append(f"{_join([FACTOR_WORDS[f] for f in r.in_text])} in its text")
+    return f"; it shows {_join(parts)}" if parts else ""
+
+
+def _justification_remedy(r: Reading) -> str:
+    fields = {"process_understanding": "process_understanding (the product and process understanding the "
+                                       "number rests on)",
+              "process_complexity": "process_complexity (how the complexity and variability of the "
+                                    "process bear on the number)",
+              "control_strategy": "control_strategy (how the control strategy covers what the lots leave "
+                                  "open)",
+              "evidence": "evidence (the documents it rests on: development reports, clinical "
+                          "manufacturing history, risk assessment)"}
+    return ("Record in protocol.lot_count_justification " + _join([fields[f] for f in r.missing])
+            + ", or cover " + ("it" if len(r.missing) == 1 else "them") + " in its text.")
 
 
 def _join(items: list[str]) -> str:
@@ -376,16 +430,21 @@ def quality_unit_approval(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     partial=by_phase(None, None, None, MA, MA),
     grading="From BLA, a commitment recorded false (lots_meet_release_criteria: false) is a blocker, "
             "and a missing rationale or failure plan is major; a commitment left out is info (not "
-            "shown), as are PPQ lots released before a report whose status is not recorded.",
+            "shown), as are PPQ lots released before a report whose status is not recorded. A stated "
+            "PPQ production limitation stands for a rationale left out.",
     cites=(section(PV_2011, "V (concurrent release of PPQ batches)"), CBER_2026, FLEX_2026),
     remedy="In protocol.concurrent_release state the rationale (e.g. each autologous lot is one "
            "patient's only dose), commit every concurrently released lot to all release criteria "
            "(lots_meet_release_criteria: true), and give the plan if PPQ fails (how distributed "
            "lots are assessed and patients protected).",
-    why="Concurrent release lets patients receive PPQ lots before the PPQ report is complete; the "
-        "2026 CBER flexibility allows it when the protocol justifies it, holds each lot to all "
-        "release criteria, and plans for a PPQ failure.",
+    why="Concurrent release lets patients receive PPQ lots before the PPQ report is complete. The 2011 "
+        "process validation guidance (section V) asks the protocol to state its circumstances and "
+        "rationale, holds each concurrently released lot to all release criteria, and warns that a "
+        "failed PPQ bears on lots already distributed; the January 2026 page and the May 2026 guidance "
+        "(as reported by one secondary source) keep concurrent release open to CGT products on those "
+        "terms.",
     ctd=("3.2.S.2.5", "3.2.P.3.5"),
+    flexibilities=("PV3",),
 )
 def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
@@ -418,7 +477,7 @@ def concurrent_release_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             )
         return
     at = _at(d, "protocol", "concurrent_release")
-    if _blank(cr.rationale):
+    if _blank(cr.rationale) and _blank(cr.production_limitation):  # a stated limitation is a rationale
         yield Gap(f"{name} plans concurrent release without a rationale{advice}.",
                   at, record=record, severity=MA if graded else None, data={"part": "rationale"})
     if cr.lots_meet_release_criteria is None:
@@ -600,19 +659,28 @@ def _first_key(d: Dossier, parent: tuple[str, ...], keys: list[str]) -> Location
     severity=by_phase(None, None, None, B, B),
     grading="A report that records neither status nor conclusion is info (not shown); a report "
             "recorded in progress, not validated or with open deviations takes the phase's grade. A "
-            "recorded conclusion (validated or not) implies a complete report.",
-    cites=(section(PV_2011, "IV.C.4"),),
+            "recorded conclusion (validated or not) implies a complete report. Where concurrent release "
+            "is justified by a stated PPQ production limitation and a post-licensure PPQ completion plan "
+            "is on record (May 2026 guidance, PV4), fewer lots made than planned and a report still in "
+            "progress are info naming the plan, until the plan's completion date passes; a condition "
+            "missing leaves them at the phase's grade, naming it.",
+    cites=(section(PV_2011, "IV.C.4"), FLEX_2026),
     remedy="Complete the planned PPQ lots, investigate any lot that fails its specification, close "
            "the open deviations, and issue the PPQ report with the conclusion that the process is "
            "validated.",
     why="The BLA rests on PPQ showing the commercial process consistently makes product that "
-        "meets its specification; failing lots, missing lots or an open report leave that unshown.",
+        "meets its specification; failing lots, missing lots or an open report leave that unshown. "
+        "That PPQ may complete after licensure where PPQ production limitations exist, with the "
+        "PPQ lots released concurrently, rests on one secondary source reconstructing the May 2026 "
+        "guidance: cmcflex accepts it only with the limitation stated and a completion plan on record.",
     ctd=("3.2.S.2.5", "3.2.P.3.5"),
+    flexibilities=("PV4",),
 )
 def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     p = _protocol(d)
     name = _name(p) if p is not None else "The PPQ protocol"
     record = "ppq lots"
+    later = _post_licensure(d, ctx)
     if d.lots is None:
         yield NotEvaluated("no lots.csv: the executed PPQ lots (use: ppq) cannot be counted or checked")
     else:
@@ -620,14 +688,15 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         counted = counted_lots(lots)
         planned = p.lots_planned if p is not None else None
         if not lots:
+            unmade = "; completing PPQ after licensure presupposes PPQ lots made" if later.invoked else ""
             yield Gap(f"{d.lots_file} holds no PPQ lots (use: ppq)"
-                      f"{f'; {name} plans {planned}' if planned else ''}.",
+                      f"{f'; {name} plans {planned}' if planned else ''}{unmade}.",
                       Location(_lots_file(d), 0), record=record, data={"lots_planned": planned})
         elif planned is not None and len(counted) < planned:
-            yield Gap(f"Only {len(counted)} of the {planned} planned PPQ lots "
-                      f"{'is' if len(counted) == 1 else 'are'} in {d.lots_file} "
-                      f"({_ids(counted)}).", Location(counted[0].file, counted[0].line),
-                      record=record, data={"lots_planned": planned, "lots_executed": len(counted)})
+            short = (f"Only {len(counted)} of the {planned} planned PPQ lots "
+                     f"{'is' if len(counted) == 1 else 'are'} in {d.lots_file} ({_ids(counted)})")
+            data: dict[str, Any] = {"lots_planned": planned, "lots_executed": len(counted)}
+            yield _later_or_gap(later, short, Location(counted[0].file, counted[0].line), record, data)
         if lots:
             yield from _lot_gaps(d, ctx.views, lots)
     if d.ppq is None:
@@ -639,10 +708,11 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     r = d.ppq.report
     label = f"PPQ report {r.id}" if r.id else "The PPQ report"
+    report_record = f"report {r.id}" if r.id else "report"
     if r.status is None and r.conclusion is None:
         yield Gap(f"{label} records neither its status nor its conclusion, so whether it concludes "
                   "the process is validated is not shown.", _at(d, "report"),
-                  record=f"report {r.id}" if r.id else "report", severity=I,
+                  record=report_record, severity=I,
                   remedy="Record report.status (not_started, in_progress or complete) and "
                          "report.conclusion (validated, not_validated or pending).")
         return
@@ -650,19 +720,87 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     status = r.status or (ReportStatus.COMPLETE if _report_complete(r) else ReportStatus.IN_PROGRESS)
     if status is not ReportStatus.COMPLETE:
         problems.append(f"is {status.value.replace('_', ' ')}")
+    open_ended = status is not ReportStatus.COMPLETE  # the parts a post-licensure completion covers
     if r.conclusion is None and status is ReportStatus.COMPLETE:
         problems.append("records no conclusion")
     elif r.conclusion is not None and r.conclusion is not PPQConclusion.VALIDATED:
         problems.append(f"concludes {r.conclusion.value.replace('_', ' ')}")
+        open_ended = open_ended and r.conclusion is PPQConclusion.PENDING
     if r.open_deviations:
         problems.append(f"has {r.open_deviations} open deviation{'s' if r.open_deviations != 1 else ''}")
+        open_ended = False
     if problems:
-        yield Gap(f"{label} {_join(problems)}; it must be complete, conclude validated and have no "
-                  "open deviations.", _at(d, "report"),
-                  record=f"report {r.id}" if r.id else "report",
-                  data={"status": r.status.value if r.status else None,
-                        "conclusion": r.conclusion.value if r.conclusion else None,
-                        "open_deviations": r.open_deviations})
+        data = {"status": r.status.value if r.status else None,
+                "conclusion": r.conclusion.value if r.conclusion else None,
+                "open_deviations": r.open_deviations}
+        if open_ended:
+            yield _later_or_gap(later, f"{label} {_join(problems)}", _at(d, "report"), report_record, data,
+                                must=REPORT_MUST)
+        else:
+            yield Gap(f"{label} {_join(problems)}{REPORT_MUST}.", _at(d, "report"), record=report_record, data=data)
+
+
+class PostLicensure(NamedTuple):
+    """Completing PPQ after licensure (May 2026 guidance, PV4): whether the dossier invokes it, the
+    plan's name, and the conditions missing."""
+
+    invoked: bool
+    plan: str
+    missing: tuple[str, ...]
+    detail: str
+    """What the plan says of the rest (lots remaining, completion date), for the message."""
+
+
+def _post_licensure(d: Dossier, ctx: Context) -> PostLicensure:
+    """The conditions of PV4 as the dossier records them: concurrent release planned and justified by a
+    stated PPQ production limitation, and a post-licensure completion plan whose date has not passed.
+    Invoked when either the limitation or the plan is on record."""
+    p = _protocol(d)
+    cr = p.concurrent_release if p is not None else None
+    limitation = cr is not None and not _blank(cr.production_limitation)
+    plc = d.ppq.post_licensure_completion if d.ppq is not None else None
+    has_plan = plc is not None and not (_blank(plc.plan) and _blank(plc.text))
+    plan = (f"post-licensure completion plan {plc.plan}" if plc is not None and not _blank(plc.plan)
+            else "the post-licensure completion plan")
+    missing = []
+    if limitation and not (cr is not None and cr.planned):
+        missing.append("concurrent release planned in the protocol (protocol.concurrent_release.planned)")
+    if not limitation:
+        missing.append("the PPQ production limitation that needs it, stated in the protocol "
+                       "(protocol.concurrent_release.production_limitation)")
+    if not has_plan:
+        missing.append("a post-licensure PPQ completion plan (post_licensure_completion.plan or .text)")
+    elif plc is not None and plc.complete_by is not None and plc.complete_by < ctx.as_of:
+        missing.append(f"a completion date not yet passed (post_licensure_completion.complete_by: "
+                       f"{plc.complete_by.isoformat()})")
+    detail = []
+    if plc is not None and plc.lots_remaining is not None:
+        detail.append(f"{plc.lots_remaining} lot{'s' if plc.lots_remaining != 1 else ''} remaining")
+    if plc is not None and plc.complete_by is not None:
+        detail.append(f"complete by {plc.complete_by.isoformat()}")
+    return PostLicensure(limitation or plc is not None, plan, tuple(missing),
+                         f" ({', '.join(detail)})" if detail else "")
+
+
+def _later_or_gap(later: PostLicensure, what: str, at: Location, record: str, data: dict[str, Any],
+                  must: str = "") -> Gap:
+    """Lots not yet made or a report in progress: info naming the plan when PPQ completes after licensure
+    with its conditions on record; else the gap, naming the conditions missing when the plan is invoked."""
+    if later.invoked and not later.missing:
+        return Gap(f"{what}; PPQ completes after licensure under {later.plan}{later.detail}, with concurrent "
+                   "release justified by the stated PPQ production limitation: the May 2026 flexibility for "
+                   "completing PPQ after licensure applies (it rests on one secondary source).",
+                   at, record=record, severity=I, cites=(FLEX_2026, section(PV_2011, "V")),
+                   data={**data, "flexibility": "post_licensure_ppq", "plan": later.plan},
+                   remedy="None needed now; complete PPQ and issue the report as the plan commits, and "
+                          "keep CBER's agreement to the plan on record.")
+    if later.invoked:
+        return Gap(f"{what}; completing PPQ after licensure (May 2026 guidance) needs "
+                   f"{_join(list(later.missing))}.", at, record=record,
+                   data={**data, "missing": list(later.missing)},
+                   remedy="Record what completing PPQ after licensure rests on: "
+                          f"{_join(list(later.missing))}; or complete PPQ before licensure.")
+    return Gap(f"{what}{must}.", at, record=record, data=data)
 
 
 def _report_complete(r: PPQReport) -> bool:

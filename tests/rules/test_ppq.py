@@ -29,6 +29,7 @@ PPQ: dict[str, Any] = {
             "approach": "process_knowledge",
             "text": "Stage 1 studies and 31 clinical lots of the commercial process show low variability.",
             "evidence": ["PD-RPT-007", "CLIN-MFG-SUMMARY-2"],
+            "control_strategy": "Every lot is release-tested; CPV-PLAN-01 trends every commercial lot.",
         },
         "starting_material": "patient",
         "concurrent_release": {
@@ -184,6 +185,10 @@ def test_ppq002_two_justified_lots_is_info_naming_the_flexibility(make, phase):
     f = one(make(phase), "PPQ-002")
     assert f.severity is I
     assert "2026 CBER flexibility" in f.message and f.data["flexibility"] == "fewer_ppq_lots"
+    assert f.data["on_record"] == ["control_strategy"]
+    assert f.data["in_text"] == ["process_understanding", "process_complexity"]
+    assert "(product and process understanding and process complexity read from its text)" in f.message
+    assert "with evidence PD-RPT-007, CLIN-MFG-SUMMARY-2" in f.message
 
 
 @pytest.mark.parametrize("phase,severity", [("phase_3", MI), ("bla", MA), ("post_approval", MA)])
@@ -192,56 +197,135 @@ def test_ppq002_two_lots_without_justification_is_the_gap(make, phase, severity)
     assert f.severity is severity
     assert "2 PPQ lots" in f.message and "flexibility" in f.message
     assert f.record == "protocol PPQ-PROT-001" and f.line
-    assert f.data["missing"] == ["approach", "text", "evidence"]
+    assert f.data["missing"] == ["process_understanding", "process_complexity", "control_strategy", "evidence"]
 
 
-def test_ppq002_names_each_missing_part_of_the_justification(make):
-    path = make("bla", ppq(protocol__lot_count_justification={"approach": "risk_based", "text": "  "}))
-    f = one(path, "PPQ-002")
-    assert f.severity is MA and f.data["missing"] == ["text", "evidence"]
-    assert "text and evidence" in f.message
+FACTOR_FIELDS = {
+    "process_understanding": "Stage 1 characterisation of 31 clinical lots (PC-RPT-5).",
+    "process_complexity": "Patient apheresis drives the variability; eight unit operations.",
+    "control_strategy": "Release testing of every lot and CPV of each commercial lot.",
+}
 
 
-@pytest.mark.parametrize("lots", [2, 3])
-def test_ppq002_text_without_evidence_list_is_info_not_a_missing_justification(make, lots):
-    just = {"approach": "risk_based", "text": "Three lots per risk assessment RA-PPQ-4; two operator shifts."}
-    f = one(make("post_approval", ppq(protocol__lots_planned=lots, protocol__lot_count_justification=just)),
-            "PPQ-002")
-    assert f.severity is I and f.data["missing"] == ["evidence"]
-    assert "in text" in f.message and "evidence" in f.message and "does not justify" not in f.message
-    assert "evidence documents" in f.remedy
-    assert ("flexibility" in f.message) is (lots < 3)
-
-
-def test_ppq002_text_without_approach_is_info(make):
-    just = {"text": "Stage 1 studies of the commercial process.", "evidence": ["PD-RPT-007"]}
+def test_ppq002_structured_factors_justify_two_lots_without_any_text(make):
+    just = {**FACTOR_FIELDS, "evidence": ["PC-RPT-5"]}
     f = one(make("bla", ppq(protocol__lot_count_justification=just)), "PPQ-002")
-    assert f.severity is I and f.data["missing"] == ["approach"] and "its approach" in f.message
+    assert f.severity is I and f.data["flexibility"] == "fewer_ppq_lots" and f.data["approach"] is None
+    assert f.data["on_record"] == list(FACTOR_FIELDS) and f.data["in_text"] == []
+    assert "read from the text" not in f.message
+
+
+@pytest.mark.parametrize("factor", list(FACTOR_FIELDS))
+@pytest.mark.parametrize("phase,severity", [("phase_3", I), ("bla", MI), ("post_approval", MI)])
+def test_ppq002_a_missing_factor_is_named_and_graded_below_a_missing_justification(make, factor, phase, severity):
+    just = {k: v for k, v in FACTOR_FIELDS.items() if k != factor} | {"evidence": ["PC-RPT-5"]}
+    f = one(make(phase, ppq(protocol__lot_count_justification=just)), "PPQ-002")
+    assert f.severity is severity and f.data["missing"] == [factor]
+    assert f"(no {factor} field)" in f.message and "does not show" in f.message
+    assert f"{factor} (" in f.remedy and "flexibility" in f.message
+
+
+def test_ppq002_text_that_misses_a_factor_says_it_was_not_found_in_the_text(make):
+    just = {"approach": "process_knowledge", "evidence": ["PD-RPT-007"],
+            "text": "Stage 1 studies and 31 clinical lots of the commercial process show low variability."}
+    f = one(make("bla", ppq(protocol__lot_count_justification=just)), "PPQ-002")
+    assert f.severity is MI and f.data["missing"] == ["control_strategy"]
+    assert "the control strategy (no control_strategy field, and not found in the text)" in f.message
+    assert "product and process understanding and process complexity in its text" in f.message
+    assert f.data["in_text"] == ["process_understanding", "process_complexity"]
+
+
+def test_ppq002_a_text_covering_every_factor_justifies_two_lots(make):
+    text = ("Stage 1 characterisation (PC-RPT-CRX-005) of 15 lots of the commercial process shows patient "
+            "variability, not the process, dominates; continued process verification of every lot follows.")
+    f = one(make("bla", ppq(protocol__lot_count_justification={"text": text})), "PPQ-002")
+    assert f.severity is I and f.data["flexibility"] == "fewer_ppq_lots"
+    assert f.data["evidence"] == ["PC-RPT-CRX-005"]  # the document the text cites is its evidence
+
+
+def test_ppq002_understanding_without_any_evidence_is_named(make):
+    just = {**FACTOR_FIELDS, "process_understanding": "Stage 1 characterisation of 31 clinical lots."}
+    f = one(make("bla", ppq(protocol__lot_count_justification=just)), "PPQ-002")
+    assert f.severity is MI and f.data["missing"] == ["evidence"]
+    assert "evidence (no evidence list)" in f.message and "evidence (the documents" in f.remedy
+
+
+@pytest.mark.parametrize("text,convention", [
+    ("Three PPQ lots is customary.", "customary"),
+    ("3 lots, the industry standard.", "industry standard"),
+    ("Two lots per FDA expectation for cell therapies.", "per FDA"),
+])
+def test_ppq002_a_bare_convention_is_no_justification(make, text, convention):
+    f = one(make("bla", ppq(protocol__lot_count_justification={"text": text})), "PPQ-002")
+    assert f.severity is MA and f.data["convention"] == convention
+    assert f"only by convention ('{convention}')" in f.message
+
+
+def test_ppq002_a_convention_citing_a_document_is_still_no_justification(make):
+    just = {"approach": "statistical", "text": "Three lots are standard practice (SOP-VAL-001).",
+            "evidence": ["SOP-VAL-001"]}
+    f = one(make("bla", ppq(protocol__lots_planned=3, protocol__lot_count_justification=just)), "PPQ-002")
+    assert f.severity is MI and "standard practice" in f.message
+
+
+def test_ppq002_convention_beside_a_factor_is_read_by_the_factor(make):
+    text = "Three lots is customary; they cover both operator shifts (RA-PPQ-9)."
+    f = one(make("bla", ppq(protocol__lots_planned=3, protocol__lot_count_justification={"text": text})),
+            "PPQ-002")
+    assert f.severity is I and "convention" not in f.message and "convention" not in f.data
+    assert f.data["in_text"] == ["process_complexity"]
+
+
+def test_ppq002_text_speaking_of_no_factor_without_evidence_is_no_justification(make):
+    f = one(make("bla", ppq(protocol__lot_count_justification={"text": "See protocol section 4."})), "PPQ-002")
+    assert f.severity is MA and "speaks of none of" in f.message
+
+
+def test_ppq002_text_citing_a_document_but_no_factor_is_partial(make):
+    just = {"text": "See PD-RPT-007.", "approach": "process_knowledge"}
+    f = one(make("bla", ppq(protocol__lot_count_justification=just)), "PPQ-002")
+    assert f.severity is MI and "evidence" not in f.data["missing"]
+
+
+def test_ppq002_approach_alone_is_no_justification(make):
+    f = one(make("bla", ppq(protocol__lot_count_justification={"approach": "statistical"})), "PPQ-002")
+    assert f.severity is MA and "names only an approach (statistical)" in f.message
 
 
 def test_ppq002_three_justified_lots_silent(make):
     assert findings_for(make("bla", ppq(protocol__lots_planned=3)), "PPQ-002") == []
 
 
-def test_ppq002_three_lots_without_justification_fires(make):
-    path = make("bla", ppq(protocol__lots_planned=3, protocol__lot_count_justification=MISSING))
+@pytest.mark.parametrize("phase,severity", [("phase_3", I), ("bla", MI), ("post_approval", MI)])
+def test_ppq002_three_lots_without_justification_is_minor_at_bla(make, phase, severity):
+    path = make(phase, ppq(protocol__lots_planned=3, protocol__lot_count_justification=MISSING))
     f = one(path, "PPQ-002")
-    assert f.severity is MA and "(3)" in f.message
+    assert f.severity is severity and "(3)" in f.message and "has no lot-count justification" in f.message
+    assert "flexibility" not in f.message
 
 
-def test_ppq002_declares_its_flexibility_info_grade_in_metadata():
+@pytest.mark.parametrize("phase", ["phase_3", "bla", "post_approval"])
+def test_ppq002_three_lots_with_a_factor_left_out_is_info(make, phase):
+    just = {"text": "3 patient lots span both operator teams and two vector lots (RA-PPQ-BGT)."}
+    f = one(make(phase, ppq(protocol__lots_planned=3, protocol__lot_count_justification=just)), "PPQ-002")
+    assert f.severity is I and f.data["missing"] == ["process_understanding", "control_strategy"]
+    assert "flexibility" not in f.message
+
+
+def test_ppq002_declares_its_grades_in_metadata():
     from cmcflex.rules import REGISTRY
 
     rule = REGISTRY.get("PPQ-002")
-    assert "info" in rule.grading and "flexibility" in rule.grading and not rule.partial
+    assert "info" in rule.grading and "flexibility" in rule.grading and "convention" in rule.grading
+    assert {p.value: s for p, s in rule.partial.items()} == {"bla": MI, "post_approval": MI}
+    assert rule.flexibilities == ("PV1", "PV2") and "secondary source" in rule.why
 
 
 def test_ppq002_no_justification_at_all_says_so(make):
     f = one(make("bla", ppq(protocol__lot_count_justification=MISSING)), "PPQ-002")
-    assert "has no lot-count justification" in f.message and "lacks" not in f.message
+    assert "has no lot-count justification" in f.message and "does not show" not in f.message
     f3 = one(make("bla", ppq(protocol__lot_count_justification=MISSING, protocol__lots_planned=3)), "PPQ-002")
-    assert "has no lot-count justification" in f3.message and "lacks" not in f3.message
-
+    assert "has no lot-count justification" in f3.message and "does not show" not in f3.message
 
 def test_ppq002_lot_count_left_out_is_read_from_the_executed_lots(make):
     f = one(make("bla", ppq(protocol__lots_planned=MISSING)), "PPQ-002")
@@ -347,6 +431,23 @@ def test_ppq005_all_parts_missing_gives_three_gaps(make):
     path = make("bla", ppq(protocol__concurrent_release={"planned": True}))
     found = findings_for(path, "PPQ-005")
     assert sorted(f.data["part"] for f in found) == ["failure_plan", "lots_meet_release_criteria", "rationale"]
+
+
+def test_ppq005_a_stated_production_limitation_stands_for_the_rationale(make):
+    limited = ppq(protocol__concurrent_release__rationale=MISSING,
+                  protocol__concurrent_release__production_limitation="One patient's apheresis per lot.")
+    assert findings_for(make("bla", limited), "PPQ-005") == []
+    f = one(make("bla", ppq(protocol__concurrent_release__rationale=MISSING)), "PPQ-005")
+    assert f.severity is MA and "without a rationale" in f.message
+
+
+def test_ppq005_models_concurrent_release_as_pv3():
+    from cmcflex.rules import REGISTRY
+    from cmcflex.rules.citations import FLEX_2026
+
+    rule = REGISTRY.get("PPQ-005")
+    assert rule.flexibilities == ("PV3",) and FLEX_2026 in rule.cites
+    assert any("section V" in c for c in rule.cites)
 
 
 @pytest.mark.parametrize("phase", ["phase_3", "bla"])
@@ -616,6 +717,83 @@ def test_ppq008_failing_lot_also_names_its_missing_results(make):
     f = one(make("bla", lot_data=rows), "PPQ-008")
     assert "fails its specification" in f.message and "no result for drug_product/sterility" in f.message
     assert f.data["missing"] == ["drug_product/sterility"]
+
+
+LIMITATION = "Each lot needs one patient's apheresis; few patients are treated before licensure."
+PLAN = {"plan": "PPQ-PLC-01", "text": "The third PPQ lot is made and reported after licensure.",
+        "lots_remaining": 1, "complete_by": "2027-06-30"}
+LATER = {"protocol__lots_planned": 3, "protocol__concurrent_release__production_limitation": LIMITATION,
+         "post_licensure_completion": PLAN, **UNEXECUTED}
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_ppq008_ppq_completing_after_licensure_with_its_conditions_is_info_naming_the_plan(make, phase):
+    found = findings_for(make(phase, ppq(**LATER)), "PPQ-008")
+    assert [(f.record, f.severity) for f in found] == [("ppq lots", I), ("report PPQ-RPT-001", I)]
+    for f in found:
+        assert "post-licensure completion plan PPQ-PLC-01 (1 lot remaining, complete by 2027-06-30)" in f.message
+        assert "one secondary source" in f.message and f.data["flexibility"] == "post_licensure_ppq"
+    assert "Only 2 of the 3 planned PPQ lots" in found[0].message
+    assert "is in progress and concludes pending" in found[1].message
+
+
+@pytest.mark.parametrize("phase", ["bla", "post_approval"])
+def test_ppq008_without_the_production_limitation_the_gap_stands_naming_it(make, phase):
+    found = findings_for(make(phase, ppq(**{**LATER, "protocol__concurrent_release__production_limitation":
+                                            MISSING})), "PPQ-008")
+    assert [f.severity for f in found] == [B, B]
+    for f in found:
+        assert "needs the PPQ production limitation" in f.message and "production_limitation" in f.remedy
+        assert "post_licensure_completion" not in " ".join(f.data["missing"])
+
+
+def test_ppq008_without_the_completion_plan_the_gap_stands_naming_it(make):
+    found = findings_for(make("bla", ppq(**{**LATER, "post_licensure_completion": MISSING})), "PPQ-008")
+    assert [f.severity for f in found] == [B, B]
+    assert all("needs a post-licensure PPQ completion plan" in f.message for f in found)
+    empty = findings_for(make("bla", ppq(**{**LATER, "post_licensure_completion": {"lots_remaining": 1}})),
+                         "PPQ-008")
+    assert [f.severity for f in empty] == [B, B] and "completion plan" in empty[0].message
+
+
+def test_ppq008_limitation_without_concurrent_release_planned_is_named(make):
+    f = findings_for(make("bla", ppq(**{**LATER, "protocol__concurrent_release__planned": False})), "PPQ-008")[0]
+    assert f.severity is B and "concurrent release planned in the protocol" in f.message
+
+
+def test_ppq008_a_plan_past_its_completion_date_no_longer_covers_the_gap(make):
+    path = make("post_approval", ppq(**{**LATER, "post_licensure_completion": {**PLAN, "complete_by": "2026-01-31"}}))
+    found = findings_for(path, "PPQ-008")
+    assert [f.severity for f in found] == [B, B]
+    assert "a completion date not yet passed (post_licensure_completion.complete_by: 2026-01-31)" in found[0].message
+
+
+def test_ppq008_the_plan_covers_neither_failing_lots_nor_a_failed_report_nor_no_lot(make):
+    bad = GOOD_LOTS[:2] + lots(("PPQ-2", {"sterility": "No growth", "viability": 50.0}))
+    path = make("bla", ppq(**{**LATER, "report__conclusion": "not_validated"}), lot_data=bad)
+    by_record = {f.record: f.severity for f in findings_for(path, "PPQ-008")}
+    assert by_record == {"ppq lots": I, "lot PPQ-2": B, "report PPQ-RPT-001": B}
+    deviations = one(make("bla", ppq(**{**LATER, "protocol__lots_planned": 2, "report__open_deviations": 1})),
+                     "PPQ-008")
+    assert deviations.severity is B and "1 open deviation" in deviations.message
+    none_made = make("bla", ppq(**LATER), lot_data=lots(("P3-1", {"viability": 80.0}), use="phase_3"))
+    (f,) = [f for f in findings_for(none_made, "PPQ-008") if f.record == "ppq lots"]
+    assert f.severity is B and "presupposes PPQ lots made" in f.message
+
+
+def test_ppq008_without_either_condition_reads_as_before(make):
+    found = findings_for(make("bla", ppq(protocol__lots_planned=3, **UNEXECUTED)), "PPQ-008")
+    assert [f.severity for f in found] == [B, B]
+    assert all("post-licensure" not in f.message and "missing" not in (f.data or {}) for f in found)
+
+
+def test_ppq008_declares_the_flexibility_and_its_single_source():
+    from cmcflex.rules import REGISTRY
+    from cmcflex.rules.citations import FLEX_2026
+
+    rule = REGISTRY.get("PPQ-008")
+    assert rule.flexibilities == ("PV4",) and FLEX_2026 in rule.cites
+    assert "one secondary source" in rule.why and "post-licensure" in rule.grading
 
 
 # ---------------------------------------------------------------------------- PPQ-009
