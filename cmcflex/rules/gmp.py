@@ -1382,9 +1382,11 @@ def _reserve_exception(d: Dossier, ctx: Context, control: ReserveSamples) -> Ite
     unshown = [text for value, text in ((scope, "which lots it covers (exception.scope)"),
                                         (alternative, "what is retained instead (exception.alternative)"))
                if not value]
-    kept = f"; {alternative} is retained instead" if alternative else ""
+    which = f" of {scope[0].lower()}{scope[1:]}" if scope else ""
+    kept = ", and what is retained instead" if alternative else ""
     note = f" Not shown: {_join(unshown)}." if unshown else ""
-    yield Gap(f"Reserve samples are not kept{covers} under a documented exception ({justification.rstrip('.')}){kept}; "
-              f"{RESERVE_FLEXIBILITY}.{note}", at=at, record="control reserve_samples", data=data, cites=cites,
+    yield Gap(f"No reserve sample is kept{which} under a documented exception, with its justification{kept} on "
+              f"record (controls.reserve_samples.exception); {RESERVE_FLEXIBILITY}.{note}", at=at,
+              record="control reserve_samples", data=data, cites=cites,
               severity=I,
               remedy=("Nothing to do for the exception itself" + (f"; record {_join(unshown)}." if unshown else ".")))

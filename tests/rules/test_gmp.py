@@ -857,9 +857,10 @@ def test_gmp_018_exception_with_its_justification_is_the_flexibility_at_info(dos
     for phase in (P2, P3, BLA, PA):
         (f,) = findings_for(path, "GMP-018", phase=phase)
         assert f.severity.value == I, phase
-        assert f.message.startswith("Reserve samples are not kept for autologous drug product lots under a "
-                                    "documented exception (Each autologous lot is one patient's dose")
-        assert "a cryopreserved retention vial of the transduced cells (intermediate) is retained instead" in f.message
+        assert f.message.startswith("No reserve sample is kept of autologous drug product lots under a "
+                                    "documented exception, with its justification, and what is retained instead "
+                                    "on record (controls.reserve_samples.exception)")
+        assert f.data["exception"]["alternative"].startswith("a cryopreserved retention vial")
         assert "exceptions to reserve-sample retention" in f.message and "Not shown" not in f.message
         assert "exception" in (path / "gmp.yaml").read_text().splitlines()[f.line - 1]
     (f,) = findings_for(path, "GMP-018", phase=BLA)
