@@ -108,3 +108,28 @@ def test_dossier_mode_refuses_markdown_and_reports_a_bad_dossier_located(tmp_pat
     (folder / "dossier.yaml").write_text("cmcflex: 1\nphase: [\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["flexibilities", str(folder)])
     assert result.exit_code == 2 and "dossier.yaml" in result.output and "Traceback" not in result.output
+
+
+SAMPLES = ROOT / "sample_dossiers"
+
+
+def _uses(folder: Path, as_of: str) -> dict[str, dict]:
+    result = CliRunner().invoke(app, ["flexibilities", str(folder), "--as-of", as_of, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    return {u["topic"]: u for u in json.loads(result.stdout)}
+
+
+def test_samples_use_flexibilities_with_and_without_their_conditions() -> None:
+    clean = _uses(SAMPLES / "edited-hsc-bla", "2026-12-01")
+    assert set(clean) == {"concurrent_release", "criteria_reevaluation", "single_lot_method_validation",
+                          "platform_method", "reserve_samples"}
+    assert all(u["conditions_met"] and u["fda_interactions"] for u in clean.values()), clean
+    assert {p for u in clean.values() for p in u["points"]} >= {"PV3", "CS2", "CS3", "CS4", "CS5", "CS7"}
+    with_meeting = _uses(SAMPLES / "cart-phase2", "2026-11-25")
+    assert set(with_meeting) == {"ppq_lot_count", "concurrent_release"}
+    assert all(u["conditions_met"] for u in with_meeting.values())
+    without = _uses(SAMPLES / "cart-ppq-unjustified", "2026-11-25")
+    assert set(without) == {"ppq_lot_count", "concurrent_release"}
+    for topic, rule_id in (("ppq_lot_count", "PPQ-002"), ("concurrent_release", "PPQ-005")):
+        named = {(f["rule"], f["severity"]) for f in without[topic]["findings"]}
+        assert named == {(rule_id, "major"), ("FLEX-001", "major")}, (topic, named)

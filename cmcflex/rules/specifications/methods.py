@@ -21,6 +21,7 @@ from cmcflex.dossier.vocabulary import category_of, is_compendial
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import (
+    CBER_2026,
     CFR_211_165_E,
     CFR_211_194_A2,
     CFR_600_3_S,
@@ -151,16 +152,20 @@ def _tests_by_method(views: DossierViews) -> dict[str, list[SpecRef]]:
     title="Release methods are qualified or validated as the phase requires",
     area=Area.SPEC,
     severity=by_phase(MA, MA, MA, B, B),
-    cites=(Q2_R2, Q14, CFR_211_165_E, CFR_211_194_A2, section(PHASE_1_GUIDANCE, "V.F.1")),
+    cites=(Q2_R2, Q14, CFR_211_165_E, CFR_211_194_A2, section(PHASE_1_GUIDANCE, "V.F.1"), CBER_2026),
     remedy="Qualify safety methods before first-in-human use (or use the compendial method); "
     "qualify every release method by phase 3; for the BLA, validate each method (verify a compendial "
     "one) and give the report id in methods.yaml (status, report).",
     why="A result is only as good as the method behind it: safety results must be reliable from the "
-    "first patient, and licensure needs validated methods for every release test.",
+    "first patient, and licensure needs validated methods for every release test. In between, "
+    "qualified methods are enough: CBER reviews method validation on a lifecycle approach, refined "
+    "as development goes on (January 2026 web page; the May 2026 guidance is read the same way, "
+    "an inference), so a qualified method is never a gap before the BLA.",
     grading="A method recorded below the phase's expectation takes the phase's grade; a method that "
     "does not record its status, or (from BLA) its report id, is info (not shown). status: verified "
     "reads the method as compendial.",
     ctd=("3.2.S.4.3", "3.2.P.5.3"),
+    flexibilities=("CD2",),
 )
 def method_validation_by_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     uses = _tests_by_method(ctx.views)
