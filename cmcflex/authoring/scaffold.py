@@ -177,6 +177,11 @@ def dossier_yaml(s: Starter) -> str:
             "# TODO: claimed shelf life and in-use period, e.g.",
             "# shelf_life: {value: 12, unit: months, storage: \"vapor phase of liquid nitrogen\"}",
             "# in_use: {value: 4, unit: hours, condition: \"after thaw, room temperature\"}",
+            "# The meetings with CBER that discussed each flexible CMC choice (FLEX-001; topics: see",
+            "# cmcflex flexibilities), e.g.",
+            "# fda_interactions:",
+            "#   - {type: type_B, date: 2026-03-10, minutes: MIN-2026-01, outcome: agreed, "
+            "topics: [ppq_lot_count, concurrent_release]}",
         ]
     lines += [
         "",
@@ -310,6 +315,8 @@ def ppq_yaml(s: Starter) -> str:
         "expected_coverage | platform",
         "    text: null",
         "    evidence: []",
+        "    # the justification covers (PPQ-002): process_understanding, process_complexity, "
+        "control_strategy",
         f"  starting_material: {starting}" + ("            # TODO: patient | healthy_donor | mixed | cell_bank"
                                               if starting == "null" else ""),
         "  starting_material_justification: null",
