@@ -75,6 +75,7 @@ class DossierViews:
     def __init__(self, dossier: Dossier) -> None:
         self.dossier = dossier
         self._lot_indices: dict[frozenset[str], frozenset[int]] = {}
+        self._lot_indices_of: dict[int, tuple[frozenset[str], frozenset[int]]] = {}  # by id()
         self._lots_with_results: dict[tuple[str, str], frozenset[int]] = {}
         self._candidate_rows: dict[tuple[str, str, Criterion], Iterable[int]] = {}
         self._release_versions: dict[Phase, dict[str, LotRelease]] = {}
@@ -132,13 +133,19 @@ class DossierViews:
         table = self.dossier.lots
         if table is None:
             return frozenset()
+        same = self._lot_indices_of.get(id(lot_ids))  # the very set asked for before: no comparison
+        if same is not None and same[0] is lot_ids:
+            return same[1]
         ids = lot_ids if isinstance(lot_ids, frozenset) else frozenset(lot_ids)
         found = self._lot_indices.get(ids)
         if found is None:
             found = table.indices_of(ids)
             if len(self._lot_indices) >= _MAX_LOT_SETS:
                 self._lot_indices.clear()
+                self._lot_indices_of.clear()
             self._lot_indices[ids] = found
+        if ids is lot_ids:  # kept alive by the cache, so its id stays its own
+            self._lot_indices_of[id(ids)] = (ids, found)
         return found
 
     def lots_with_results(self, material: str, attribute: str) -> frozenset[int]:

@@ -18,7 +18,7 @@ import operator
 import re
 from array import array
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple, cast
 
@@ -204,6 +204,18 @@ class LotTable:
                     result = made[key] = Result(value=col.value[k], censor=_CENSOR_CHAR[c])
             m = col.method[k]
             yield LotResult(lot_id, result, files[col.file[k]], col.line[k], methods[m] if m >= 0 else None)
+
+    def rows_of_lots(self, material: str, attribute: str, lots: Collection[int]) -> dict[int, list[int]]:
+        """Lot index -> its rows in a test's column, in file order, for the lots at ``lots`` that
+        have any: the column is searched once by a C loop, whatever the number of lots."""
+        col = self._columns.get((material, attribute))
+        out: dict[int, list[int]] = {}
+        if col is None or not lots:
+            return out
+        wanted = lots if isinstance(lots, (set, frozenset)) else set(lots)
+        for k in itertools.compress(range(len(col.lot)), map(wanted.__contains__, col.lot)):
+            out.setdefault(col.lot[k], []).append(k)
+        return out
 
     def numeric_values(
         self, material: str, attribute: str, lots: set[str] | frozenset[str] | None = None
