@@ -77,6 +77,7 @@ class DossierViews:
         self._lot_indices: dict[frozenset[str], frozenset[int]] = {}
         self._lot_indices_of: dict[int, tuple[frozenset[str], frozenset[int]]] = {}  # by id()
         self._lots_with_results: dict[tuple[str, str], frozenset[int]] = {}
+        self._lot_sets: dict[frozenset[int], frozenset[int]] = {}  # each distinct one, once
         self._candidate_rows: dict[tuple[str, str, Criterion], Iterable[int]] = {}
         self._release_versions: dict[Phase, dict[str, LotRelease]] = {}
         self._study_lots: dict[tuple[object, ...], StudyLots] = {}
@@ -156,7 +157,9 @@ class DossierViews:
         if found is None:
             from cmcflex.rules.common import build_lots_with_results
 
-            found = self._lots_with_results[key] = build_lots_with_results(self.dossier, material, attribute)
+            found = build_lots_with_results(self.dossier, material, attribute)
+            # tests that every lot has share one set: a set of many lots costs ~60 bytes a lot
+            found = self._lots_with_results[key] = self._lot_sets.setdefault(found, found)
         return found
 
     def candidate_rows(self, material: str, attribute: str, criterion: Criterion) -> Iterable[int]:

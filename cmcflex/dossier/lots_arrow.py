@@ -221,6 +221,7 @@ class _Reader:
         # each column is taken once (see column()): its Arrow buffers go as soon as it is read
         self.columns = {name: self.t.column(j) for name, j in self.pos.items()}
         del self.t
+        _give_back_freed_memory()  # the parse's buffers, freed on Arrow's threads: the columns come next
 
     def _invalid_row(self, row: pcsv.InvalidRow) -> str:
         """Whitespace-only lines are skipped and counted; any other short or long row stops the read."""
