@@ -126,6 +126,8 @@ class LotTable:
         self.units: list[str] = []
         self._unit_index: dict[str, int] = {}
         self.rows = 0
+        # lots_with_results, by its column's lot array: (rows, first lot) -> [(lot array, lot set)]
+        self._lot_sets: dict[tuple[int, bytes], list[tuple[array, frozenset[int]]]] = {}
 
     # -------------------------------------------------------------- queries
 
@@ -315,7 +317,16 @@ class LotTable:
     def lots_with_results(self, material: str, attribute: str) -> frozenset[int]:
         """Indices of the lots with at least one result row for (material, attribute)."""
         col = self._columns.get((material, attribute))
-        return frozenset(col.lot) if col is not None else frozenset()
+        if col is None:
+            return frozenset()
+        # tests every lot has list the same lots: one set for all (compared by memcmp, not rebuilt)
+        same = self._lot_sets.setdefault((len(col.lot), col.lot[:1].tobytes()), [])
+        for lots, found in same:
+            if lots == col.lot:
+                return found
+        found = frozenset(col.lot)
+        same.append((col.lot, found))
+        return found
 
     def result_at(self, material: str, attribute: str, k: int) -> LotResult:
         """The ``k``-th result row of a test's column as a LotResult."""
@@ -576,6 +587,7 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
     except csv.Error as exc:
         problem(position.line + 1, 1, "", f"unreadable CSV: {_csv_error(exc)}")
     finally:  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file
+        reader.lot_keys.clear()  # a tuple per lot: freed now, the collector need not walk them
         if collecting:
             gc.enable()
     reader.report_tally()

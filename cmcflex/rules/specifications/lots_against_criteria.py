@@ -242,7 +242,8 @@ def _version_groups(versions: dict[str, LotRelease], released: frozenset[str]
         if lot_id in released:
             by_version.setdefault(found.spec, set()).add(lot_id)
     ordered = sorted(by_version, key=lambda v: (v.material, v.version or "", v.known))
-    out: list[tuple[SpecVersion | None, frozenset[str]]] = [(None, released - versions.keys())]
+    # a frozenset (released - keys() is a set): one object, which every test's lookup recognises
+    out: list[tuple[SpecVersion | None, frozenset[str]]] = [(None, frozenset(released - versions.keys()))]
     out += [(v, frozenset(by_version[v])) for v in ordered]
     return out
 
