@@ -106,9 +106,11 @@ class DossierViews:
     @cached_property
     def released_ids(self) -> frozenset[str]:
         """Ids of the released lots (a clinical lot with no disposition counts as released)."""
-        from cmcflex.rules.lotstats import build_released_ids
+        from cmcflex.rules.lotstats import build_released
 
-        return build_released_ids(self.dossier)
+        ids, indices = build_released(self.dossier)
+        self._lot_indices_of[id(ids)] = (ids, indices)  # found with the ids: no look-up per lot later
+        return ids
 
     @cached_property
     def assumed_released(self) -> tuple[str, ...]:

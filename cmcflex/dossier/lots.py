@@ -370,6 +370,11 @@ class LotTable:
         col = self._columns.get((material, attribute))
         if col is None:
             return []
+        if len(self.lots_with_results(material, attribute)) == len(col.lot):
+            # one row per lot: no lot has rows to choose between, so every row of the lots stays
+            if lots is None:
+                return list(range(len(col.lot)))
+            return list(itertools.compress(range(len(col.lot)), map(lots.__contains__, col.lot)))
         m_idx = self.methods.index(method) if method and method in self.methods else -2
         bits = array("q")
         bits.frombytes(col.value.tobytes())  # values compared by their bits: NaN (a word) equals itself
@@ -422,16 +427,19 @@ class LotTable:
         codes = col.censor.tobytes()
         numeric: list[float] = []
         lots: set[int] = set()
+        every_row = False  # one kind of result on every row: its lots are the column's
         outside: set[int] = set()
         censored = 0
         for kind in (NO_CENSOR, BELOW, ABOVE):
             count = codes.count(bytes([kind]))
             if not count:
                 continue
-            whole = count == len(codes)
-            values = list(col.value) if whole else list(itertools.compress(col.value, map(kind.__eq__, col.censor)))
-            rows = list(col.lot) if whole else list(itertools.compress(col.lot, map(kind.__eq__, col.censor)))
-            lots.update(rows)
+            every_row = count == len(codes)
+            values = list(col.value) if every_row else list(itertools.compress(col.value, map(kind.__eq__, col.censor)))
+            rows: Sequence[int] = (col.lot if every_row
+                                   else list(itertools.compress(col.lot, map(kind.__eq__, col.censor))))
+            if not every_row:
+                lots.update(rows)
             if kind == NO_CENSOR:
                 numeric = values
             else:
@@ -440,7 +448,8 @@ class LotTable:
             rejected = {v for v in set(values) if criterion.accepts(Result(value=v, censor=censor)) is False}
             if rejected:
                 outside.update(itertools.compress(rows, map(rejected.__contains__, values)))
-        return NumericSummary(numeric, censored, len(lots), len(outside))
+        with_result = len(self.lots_with_results(material, attribute)) if every_row else len(lots)
+        return NumericSummary(numeric, censored, with_result, len(outside))
 
     def relocate(self, file: str, line_of: Callable[[int], int]) -> None:
         """Give the lots and results read from ``file`` the lines ``line_of`` maps theirs to (a
@@ -1025,8 +1034,8 @@ def _parse_values(raw: Sequence[str], decimal_comma: bool = False) -> tuple[arra
         ((value, censor, word),) = parsed.values()
         return array("d", [value]) * m, array("b", [censor]) * m, array("b", [word]) * m
     triples = list(map(parsed.__getitem__, raw))
-    return (array("d", [t[0] for t in triples]), array("b", [t[1] for t in triples]),
-            array("b", [t[2] for t in triples]))
+    first, second, third = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+    return (array("d", map(first, triples)), array("b", map(second, triples)), array("b", map(third, triples)))
 
 
 _DOT_GROUPED_FIELD = re.compile(rf"^\s*{DOT_GROUPED.pattern}\s*$", re.MULTILINE)

@@ -148,7 +148,7 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     if not chunks:
         return np.empty(0, _INT), []
     dictionary = chunks[0].dictionary.to_pylist()
-    if any(len(s) > MAX_FIELD for s in dictionary):
+    if max(map(len, dictionary), default=0) > MAX_FIELD:  # a C loop over the distinct values
         raise _Decline
     codes = np.concatenate([c.indices.to_numpy() for c in chunks]) if len(chunks) > 1 else chunks[0].indices.to_numpy()
     used = np.bincount(codes, minlength=len(dictionary)) > 0
@@ -187,7 +187,7 @@ def _raw(a: np.ndarray) -> memoryview:
 
 def _stripped_keys(values: list[str]) -> list[str]:
     """Key values stripped as the exact reader strips them; declines on an empty or merged key."""
-    keys = [s.strip() for s in values]
+    keys = list(map(str.strip, values))
     if "" in keys or len(set(keys)) != len(keys):
         raise _Decline
     return keys
@@ -324,7 +324,7 @@ class _Reader:
             raise _Decline
         if name == "material":
             self._material = (codes, _stripped_keys(dictionary))
-        return [stripped[c] for c in per_lot.tolist()]
+        return list(map(stripped.__getitem__, per_lot.tolist()))
 
     def _groups(self, material_codes: np.ndarray, materials: list[str]) -> _Groups:
         """Rows by (material, attribute) column; the material of a row is its lot's."""
