@@ -1019,8 +1019,10 @@ def _parse_values(raw: Sequence[str], decimal_comma: bool = False) -> tuple[arra
         values = array("d", map(float, raw))
     except ValueError:
         values = None
-    if (values is not None and math.isfinite(sum(values)) and max(map(len, raw)) <= MAX_FIELD
-            and "_" not in "".join(raw) and not (decimal_comma and dot_grouped(raw))):
+    joined = "".join(raw) if values is not None else ""
+    if (values is not None and math.isfinite(sum(values)) and "_" not in joined
+            and (len(joined) <= MAX_FIELD or max(map(len, raw)) <= MAX_FIELD)  # no field longer than all
+            and not (decimal_comma and dot_grouped(raw))):
         return values, array("b", bytes(m)), _MINUS_ONE_B * m
     parsed: dict[str, tuple[float, int, int]] = {}
     for text in set(raw):
