@@ -75,7 +75,9 @@ class DossierViews:
     def __init__(self, dossier: Dossier) -> None:
         self.dossier = dossier
         self._lot_indices: dict[frozenset[str], frozenset[int]] = {}
+        self._lot_indices_of: dict[int, tuple[frozenset[str], frozenset[int]]] = {}  # by id()
         self._lots_with_results: dict[tuple[str, str], frozenset[int]] = {}
+        self._lot_sets: dict[frozenset[int], frozenset[int]] = {}  # each distinct one, once
         self._candidate_rows: dict[tuple[str, str, Criterion], Iterable[int]] = {}
         self._release_versions: dict[Phase, dict[str, LotRelease]] = {}
         self._study_lots: dict[tuple[object, ...], StudyLots] = {}
@@ -104,9 +106,11 @@ class DossierViews:
     @cached_property
     def released_ids(self) -> frozenset[str]:
         """Ids of the released lots (a clinical lot with no disposition counts as released)."""
-        from cmcflex.rules.lotstats import build_released_ids
+        from cmcflex.rules.lotstats import build_released
 
-        return build_released_ids(self.dossier)
+        ids, indices = build_released(self.dossier)
+        self._lot_indices_of[id(ids)] = (ids, indices)  # found with the ids: no look-up per lot later
+        return ids
 
     @cached_property
     def assumed_released(self) -> tuple[str, ...]:
@@ -132,13 +136,19 @@ class DossierViews:
         table = self.dossier.lots
         if table is None:
             return frozenset()
+        same = self._lot_indices_of.get(id(lot_ids))  # the very set asked for before: no comparison
+        if same is not None and same[0] is lot_ids:
+            return same[1]
         ids = lot_ids if isinstance(lot_ids, frozenset) else frozenset(lot_ids)
         found = self._lot_indices.get(ids)
         if found is None:
             found = table.indices_of(ids)
             if len(self._lot_indices) >= _MAX_LOT_SETS:
                 self._lot_indices.clear()
+                self._lot_indices_of.clear()
             self._lot_indices[ids] = found
+        if ids is lot_ids:  # kept alive by the cache, so its id stays its own
+            self._lot_indices_of[id(ids)] = (ids, found)
         return found
 
     def lots_with_results(self, material: str, attribute: str) -> frozenset[int]:
@@ -149,7 +159,9 @@ class DossierViews:
         if found is None:
             from cmcflex.rules.common import build_lots_with_results
 
-            found = self._lots_with_results[key] = build_lots_with_results(self.dossier, material, attribute)
+            found = build_lots_with_results(self.dossier, material, attribute)
+            # tests that every lot has share one set: a set of many lots costs ~60 bytes a lot
+            found = self._lots_with_results[key] = self._lot_sets.setdefault(found, found)
         return found
 
     def candidate_rows(self, material: str, attribute: str, criterion: Criterion) -> Iterable[int]:

@@ -18,7 +18,7 @@ import operator
 import re
 from array import array
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple, cast
 
@@ -126,6 +126,8 @@ class LotTable:
         self.units: list[str] = []
         self._unit_index: dict[str, int] = {}
         self.rows = 0
+        # lots_with_results, by its column's lot array: (rows, first lot) -> [(lot array, lot set)]
+        self._lot_sets: dict[tuple[int, bytes], list[tuple[array, frozenset[int]]]] = {}
 
     # -------------------------------------------------------------- queries
 
@@ -204,6 +206,18 @@ class LotTable:
                     result = made[key] = Result(value=col.value[k], censor=_CENSOR_CHAR[c])
             m = col.method[k]
             yield LotResult(lot_id, result, files[col.file[k]], col.line[k], methods[m] if m >= 0 else None)
+
+    def rows_of_lots(self, material: str, attribute: str, lots: Collection[int]) -> dict[int, list[int]]:
+        """Lot index -> its rows in a test's column, in file order, for the lots at ``lots`` that
+        have any: the column is searched once by a C loop, whatever the number of lots."""
+        col = self._columns.get((material, attribute))
+        out: dict[int, list[int]] = {}
+        if col is None or not lots:
+            return out
+        wanted = lots if isinstance(lots, (set, frozenset)) else set(lots)
+        for k in itertools.compress(range(len(col.lot)), map(wanted.__contains__, col.lot)):
+            out.setdefault(col.lot[k], []).append(k)
+        return out
 
     def numeric_values(
         self, material: str, attribute: str, lots: set[str] | frozenset[str] | None = None
@@ -303,7 +317,16 @@ class LotTable:
     def lots_with_results(self, material: str, attribute: str) -> frozenset[int]:
         """Indices of the lots with at least one result row for (material, attribute)."""
         col = self._columns.get((material, attribute))
-        return frozenset(col.lot) if col is not None else frozenset()
+        if col is None:
+            return frozenset()
+        # tests every lot has list the same lots: one set for all (compared by memcmp, not rebuilt)
+        same = self._lot_sets.setdefault((len(col.lot), col.lot[:1].tobytes()), [])
+        for lots, found in same:
+            if lots == col.lot:
+                return found
+        found = frozenset(col.lot)
+        same.append((col.lot, found))
+        return found
 
     def result_at(self, material: str, attribute: str, k: int) -> LotResult:
         """The ``k``-th result row of a test's column as a LotResult."""
@@ -347,6 +370,11 @@ class LotTable:
         col = self._columns.get((material, attribute))
         if col is None:
             return []
+        if len(self.lots_with_results(material, attribute)) == len(col.lot):
+            # one row per lot: no lot has rows to choose between, so every row of the lots stays
+            if lots is None:
+                return list(range(len(col.lot)))
+            return list(itertools.compress(range(len(col.lot)), map(lots.__contains__, col.lot)))
         m_idx = self.methods.index(method) if method and method in self.methods else -2
         bits = array("q")
         bits.frombytes(col.value.tobytes())  # values compared by their bits: NaN (a word) equals itself
@@ -399,16 +427,19 @@ class LotTable:
         codes = col.censor.tobytes()
         numeric: list[float] = []
         lots: set[int] = set()
+        every_row = False  # one kind of result on every row: its lots are the column's
         outside: set[int] = set()
         censored = 0
         for kind in (NO_CENSOR, BELOW, ABOVE):
             count = codes.count(bytes([kind]))
             if not count:
                 continue
-            whole = count == len(codes)
-            values = list(col.value) if whole else list(itertools.compress(col.value, map(kind.__eq__, col.censor)))
-            rows = list(col.lot) if whole else list(itertools.compress(col.lot, map(kind.__eq__, col.censor)))
-            lots.update(rows)
+            every_row = count == len(codes)
+            values = list(col.value) if every_row else list(itertools.compress(col.value, map(kind.__eq__, col.censor)))
+            rows: Sequence[int] = (col.lot if every_row
+                                   else list(itertools.compress(col.lot, map(kind.__eq__, col.censor))))
+            if not every_row:
+                lots.update(rows)
             if kind == NO_CENSOR:
                 numeric = values
             else:
@@ -417,7 +448,8 @@ class LotTable:
             rejected = {v for v in set(values) if criterion.accepts(Result(value=v, censor=censor)) is False}
             if rejected:
                 outside.update(itertools.compress(rows, map(rejected.__contains__, values)))
-        return NumericSummary(numeric, censored, len(lots), len(outside))
+        with_result = len(self.lots_with_results(material, attribute)) if every_row else len(lots)
+        return NumericSummary(numeric, censored, with_result, len(outside))
 
     def relocate(self, file: str, line_of: Callable[[int], int]) -> None:
         """Give the lots and results read from ``file`` the lines ``line_of`` maps theirs to (a
@@ -564,6 +596,7 @@ def read_lots_csv(stream: IO[str], file: str, table: LotTable, problems: list[Pr
     except csv.Error as exc:
         problem(position.line + 1, 1, "", f"unreadable CSV: {_csv_error(exc)}")
     finally:  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file
+        reader.lot_keys.clear()  # a tuple per lot: freed now, the collector need not walk them
         if collecting:
             gc.enable()
     reader.report_tally()
@@ -986,8 +1019,10 @@ def _parse_values(raw: Sequence[str], decimal_comma: bool = False) -> tuple[arra
         values = array("d", map(float, raw))
     except ValueError:
         values = None
-    if (values is not None and math.isfinite(sum(values)) and max(map(len, raw)) <= MAX_FIELD
-            and "_" not in "".join(raw) and not (decimal_comma and dot_grouped(raw))):
+    joined = "".join(raw) if values is not None else ""
+    if (values is not None and math.isfinite(sum(values)) and "_" not in joined
+            and (len(joined) <= MAX_FIELD or max(map(len, raw)) <= MAX_FIELD)  # no field longer than all
+            and not (decimal_comma and dot_grouped(raw))):
         return values, array("b", bytes(m)), _MINUS_ONE_B * m
     parsed: dict[str, tuple[float, int, int]] = {}
     for text in set(raw):
@@ -1001,8 +1036,8 @@ def _parse_values(raw: Sequence[str], decimal_comma: bool = False) -> tuple[arra
         ((value, censor, word),) = parsed.values()
         return array("d", [value]) * m, array("b", [censor]) * m, array("b", [word]) * m
     triples = list(map(parsed.__getitem__, raw))
-    return (array("d", [t[0] for t in triples]), array("b", [t[1] for t in triples]),
-            array("b", [t[2] for t in triples]))
+    first, second, third = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+    return (array("d", map(first, triples)), array("b", map(second, triples)), array("b", map(third, triples)))
 
 
 _DOT_GROUPED_FIELD = re.compile(rf"^\s*{DOT_GROUPED.pattern}\s*$", re.MULTILINE)

@@ -14,13 +14,16 @@ of :data:`cmcflex.dossier.lots.FAST_MIN_BYTES` or more, so small dossiers never 
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import math
+import sys
 import threading
 from array import array
+from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -75,8 +78,8 @@ def read_lots_fast(path: Path, file: str, table: LotTable) -> FileDigest | None:
         return None
     finally:
         scan.join()
-    if scan.failed or scan.quotes or scan.lone_cr:
-        return None  # quoted fields and lone CRs follow the csv module's rules
+    if scan.failed or scan.quotes or scan.lone_cr or not scan.utf8:
+        return None  # quoted fields and lone CRs follow the csv module's rules; the loader locates a bad byte
     try:
         reader.add_to(table)
     except _Decline:
@@ -100,7 +103,8 @@ def _give_back_freed_memory() -> None:
 
 
 class _Scan(threading.Thread):
-    """Reads a file once in blocks: its SHA-256, and whether it holds a quote or a lone CR."""
+    """Reads a file once in blocks: its SHA-256, whether it holds a quote or a lone CR, and
+    whether it is UTF-8 (checked here, beside the parse, rather than by Arrow for every value)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(name="cmcflex-lots-scan", daemon=True)
@@ -108,14 +112,21 @@ class _Scan(threading.Thread):
         self.digest = hashlib.sha256()
         self.size = 0
         self.quotes = self.lone_cr = self.failed = False
+        self.utf8 = True
 
     def run(self) -> None:
         cr_pending = False  # the block before ended with a CR: this one must start with LF
+        utf8 = codecs.getincrementaldecoder("utf-8")()  # a character may straddle two blocks
         try:
             with open(self.path, "rb") as f:
                 while block := f.read(1 << 20):
                     self.digest.update(block)
                     self.size += len(block)
+                    if self.utf8 and (not block.isascii() or utf8.getstate()[0]):  # ASCII needs no decoding
+                        try:
+                            utf8.decode(block)
+                        except UnicodeDecodeError:
+                            self.utf8 = False
                     self.quotes = self.quotes or b'"' in block
                     if cr_pending and not block.startswith(b"\n"):
                         self.lone_cr = True
@@ -124,8 +135,21 @@ class _Scan(threading.Thread):
                     if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
                         self.lone_cr = True
             self.lone_cr = self.lone_cr or cr_pending
+            utf8.decode(b"", final=True)  # the file ends mid-character
+        except UnicodeDecodeError:
+            self.utf8 = False
         except Exception:  # noqa: BLE001 - any failure here hands the file to the exact reader
             self.failed = True
+
+
+def _quiet_undecodable_rows(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """``hook`` but silent on a short row that is not UTF-8: pyarrow cannot decode it for the
+    invalid-row handler and reports that on standard error; the read stops, the file is declined,
+    and the exact reader says where the bad byte is."""
+    def quiet(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, UnicodeDecodeError):
+            hook(unraisable)
+    return quiet
 
 
 def _trailing_blank_lines(path: Path, size: int) -> int | None:
@@ -148,7 +172,7 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     if not chunks:
         return np.empty(0, _INT), []
     dictionary = chunks[0].dictionary.to_pylist()
-    if any(len(s) > MAX_FIELD for s in dictionary):
+    if max(map(len, dictionary), default=0) > MAX_FIELD:  # a C loop over the distinct values
         raise _Decline
     codes = np.concatenate([c.indices.to_numpy() for c in chunks]) if len(chunks) > 1 else chunks[0].indices.to_numpy()
     used = np.bincount(codes, minlength=len(dictionary)) > 0
@@ -187,7 +211,7 @@ def _raw(a: np.ndarray) -> memoryview:
 
 def _stripped_keys(values: list[str]) -> list[str]:
     """Key values stripped as the exact reader strips them; declines on an empty or merged key."""
-    keys = [s.strip() for s in values]
+    keys = list(map(str.strip, values))
     if "" in keys or len(set(keys)) != len(keys):
         raise _Decline
     return keys
@@ -202,18 +226,12 @@ class _Reader:
             raise _Decline
         self._header(first.decode("utf-8-sig"))
         self.blank: list[int | None] = []  # whitespace-only lines Arrow skipped (appended from its threads)
-        self.t = pcsv.read_csv(
-            str(path),
-            read_options=pcsv.ReadOptions(skip_rows=1, column_names=self.names, use_threads=True),
-            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, quote_char=False, double_quote=False,
-                                            escape_char=False, newlines_in_values=False,
-                                            ignore_empty_lines=False, invalid_row_handler=self._invalid_row),
-            convert_options=pcsv.ConvertOptions(
-                column_types=dict.fromkeys(self.names, _DICTIONARY),
-                strings_can_be_null=False, null_values=[], check_utf8=True,
-            ),
-            memory_pool=_POOL,
-        ).unify_dictionaries(memory_pool=_POOL)
+        hook = sys.unraisablehook
+        sys.unraisablehook = _quiet_undecodable_rows(hook)
+        try:
+            self.t = self._read(path)
+        finally:
+            sys.unraisablehook = hook
         self._drop_trailing_blank_lines(path)
         self.n = self.t.num_rows
         if self.n == 0:
@@ -221,6 +239,22 @@ class _Reader:
         # each column is taken once (see column()): its Arrow buffers go as soon as it is read
         self.columns = {name: self.t.column(j) for name, j in self.pos.items()}
         del self.t
+        _give_back_freed_memory()  # the parse's buffers, freed on Arrow's threads: the columns come next
+
+    def _read(self, path: Path) -> pa.Table:
+        """The whole file as a table of dictionary-encoded columns, parsed on every core."""
+        return pcsv.read_csv(
+            str(path),
+            read_options=pcsv.ReadOptions(skip_rows=1, column_names=self.names, use_threads=True),
+            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, quote_char=False, double_quote=False,
+                                            escape_char=False, newlines_in_values=False,
+                                            ignore_empty_lines=False, invalid_row_handler=self._invalid_row),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(self.names, _DICTIONARY),
+                strings_can_be_null=False, null_values=[], check_utf8=False,  # _Scan checks it
+            ),
+            memory_pool=_POOL,
+        ).unify_dictionaries(memory_pool=_POOL)
 
     def _invalid_row(self, row: pcsv.InvalidRow) -> str:
         """Whitespace-only lines are skipped and counted; any other short or long row stops the read."""
@@ -323,7 +357,7 @@ class _Reader:
             raise _Decline
         if name == "material":
             self._material = (codes, _stripped_keys(dictionary))
-        return [stripped[c] for c in per_lot.tolist()]
+        return list(map(stripped.__getitem__, per_lot.tolist()))
 
     def _groups(self, material_codes: np.ndarray, materials: list[str]) -> _Groups:
         """Rows by (material, attribute) column; the material of a row is its lot's."""

@@ -146,7 +146,7 @@ def build_lots_with_results(dossier: Dossier, material: str, attribute: str) -> 
     excluded = {table.index[lot] for ex in dossier.unit_exclusions  # in a unit SPEC-013 reports
                 if ex.source == "lots" and (ex.material, ex.attribute) == (material, attribute)
                 for _, _, lot in ex.rows}
-    return found | excluded
+    return found | excluded if excluded else found
 
 
 class StabilityJudgement(NamedTuple):

@@ -17,6 +17,7 @@ tests a finding is about.
 
 from __future__ import annotations
 
+import itertools
 import math
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -35,15 +36,17 @@ PATIENT_USES = (LotUse.PHASE_1, LotUse.PHASE_2, LotUse.PHASE_3, LotUse.COMMERCIA
 MAX_LISTED = 50  # lot ids listed in a summary; beyond this only counts
 
 
-def build_released_ids(d: Dossier) -> frozenset[str]:
-    """Ids of the released lots of the dossier (read through ``ctx.views.released_ids``)."""
+def build_released(d: Dossier) -> tuple[frozenset[str], frozenset[int]]:
+    """Ids and lot-table indices of the released lots of the dossier (the ids read through
+    ``ctx.views.released_ids``)."""
     table = d.lots
     if table is None:
-        return frozenset()
+        return frozenset(), frozenset()
     # the lot-level columns, without a Lot object per lot
     uses, dispositions = table.lot_column("use"), table.lot_column("disposition")
-    return frozenset(lot_id for lot_id, use, disp in zip(table.lot_ids, uses, dispositions)
-                     if (disp in RELEASED if disp is not None else use in PATIENT_USES))
+    released = [disp in RELEASED if disp is not None else use in PATIENT_USES for use, disp in zip(uses, dispositions)]
+    return (frozenset(itertools.compress(table.lot_ids, released)),
+            frozenset(itertools.compress(range(len(released)), released)))
 
 
 def build_assumed_released(d: Dossier) -> tuple[str, ...]:

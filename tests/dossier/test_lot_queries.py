@@ -58,6 +58,39 @@ def test_distinct_rows_prefer_the_tests_method_and_drop_identical_rows() -> None
                                                                                   [90.0, 60.0, 95.0], 1, 0)
 
 
+ONE_ROW_PER_LOT = """lot_id,material,use,attribute,value,method,disposition
+A1,drug_product,phase_2,viability,90,M-2,released
+A1,drug_product,phase_2,potency,400,M-1,released
+A2,drug_product,phase_2,viability,60,M-1,released
+A2,drug_product,phase_2,potency,<50,M-1,released
+A3,drug_product,phase_2,viability,95,M-1,released
+A3,drug_product,phase_2,potency,300,M-1,released
+"""
+
+
+def test_columns_with_one_row_per_lot_keep_every_row_of_the_lots_asked_for() -> None:
+    t, problems = LotTable(), list[Problem]()
+    read_lots_csv(io.StringIO(ONE_ROW_PER_LOT, newline=""), "lots.csv", t, problems)
+    assert problems == []
+    # a lot whose one row is by another method keeps it: it has no row by the test's method
+    assert t.distinct_rows("drug_product", "viability", frozenset({0, 2}), "M-1") == [0, 2]
+    assert t.distinct_rows("drug_product", "viability", None, "M-1") == [0, 1, 2]
+    # columns listing the same lots share one set
+    assert t.lots_with_results("drug_product", "viability") is t.lots_with_results("drug_product", "potency")
+    every_number = t.numeric_summary("drug_product", "viability", parse_criterion(">= 70"))
+    assert (every_number.lots, every_number.outside, every_number.censored) == (3, 1, 0)
+    mixed = t.numeric_summary("drug_product", "potency", parse_criterion(">= 100"))
+    assert (mixed.values, mixed.lots, mixed.outside, mixed.censored) == ([400.0, 300.0], 3, 1, 1)
+
+
+def test_rows_of_lots_finds_each_lots_rows_in_file_order() -> None:
+    t = table()
+    assert t.rows_of_lots("drug_product", "viability", {0, 2}) == {0: [0, 1], 2: [3, 4]}
+    assert t.rows_of_lots("drug_product", "viability", set()) == {}
+    assert t.rows_of_lots("drug_product", "potency", {0}) == {}
+    assert t.result_at("drug_product", "viability", 1).result.describe() == "60"
+
+
 def test_chart_rows_keep_the_last_numeric_results() -> None:
     t = table()
     assert t.chart_rows("drug_product", "viability", 2) == (5, [(2, 95.0, ""), (2, 95.0, "")])

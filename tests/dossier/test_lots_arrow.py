@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -371,3 +372,37 @@ def test_conversion_and_exclusion_agree_on_both_paths(tmp_path: Path, monkeypatc
     assert set(exact.lots.numeric_values("drug_product", "potency")) == {(f"L{k:03d}", 500.0) for k in range(40)
                                                                           if k % 4 != 3}
     assert quick.unit_exclusions == exact.unit_exclusions and len(exact.unit_exclusions[0].rows) == 10
+
+
+def _row(lot_id: str, method: str) -> str:
+    row = {"lot_id": lot_id, "material": "drug_product", "use": "commercial", "process_version": "v2",
+           "site": "SITE-A", "manufacture_date": "2025-02-01", "disposition": "released",
+           "attribute": "viability", "value": "88.0", "unit": "%", "method": method}
+    return ",".join(row[c] for c in HEADER)
+
+
+def test_utf8_is_checked_beside_the_parse_across_block_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan that hashes the file checks it is UTF-8 (Arrow does not check each value): a
+    character split between two of its 1 MiB reads is read whole, a byte that is not UTF-8
+    anywhere sends the file to the exact reader."""
+    text = make_lots_csv(random.Random(9), 40, messy=False)
+    lots = 0
+    while len(text.encode()) < (1 << 20) - 400:
+        text += _row(f"P{lots:05d}", "M-VIAB") + "\n"
+        lots += 1
+    before = (text + _row("X0001", "M-")).encode()[:-len(",released")]  # up to the end of the method field
+    pad = (1 << 20) - 1 - len(before)  # the two bytes of 'é' end one read and start the next
+    straddling = text + _row("X0001", "M-" + "x" * pad + "é") + "\n" + _row("X0002", "M-É") + "\n"
+    assert straddling.encode().index("é".encode()) == (1 << 20) - 1
+    assert assert_same_or_declined(straddling)
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    taken, _ = fast(straddling.encode()[: (1 << 20)])  # the file ends inside the character, on a short row
+    assert not taken
+    assert unraisable == []  # pyarrow could not decode that row for the handler: nothing on standard error
+    monkeypatch.undo()
+    bad = straddling.encode().replace("M-É".encode(), b"M-\xff")
+    taken, table = fast(bad)
+    assert not taken and state(table) == EMPTY
+    taken, _ = fast(make_lots_csv(random.Random(9), 20, messy=False).replace("M-VIAB", "M-VIAB\x80"))
+    assert taken  # U+0080 is a character (two bytes), not a stray byte

@@ -21,7 +21,7 @@ from typing import Any
 
 from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, ReportOnlyCriterion
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.lots import Lot, LotResult
+from cmcflex.dossier.lots import Lot, LotResult, LotTable
 from cmcflex.dossier.models import TestCategory
 from cmcflex.dossier.vocabulary import category_of
 from cmcflex.phases import Phase
@@ -217,11 +217,12 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
     exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_column("disposition"))
                   if disp == Disposition.RELEASED_UNDER_EXCEPTION}
+    rows = _failing_lots_rows(table, failures)
     for lot_id in sorted(exceptions | set(failures)):
         lot = table.lot(lot_id)
         assert lot is not None
         yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed,
-                           by_test)._replace(material=lot.material)
+                           by_test, rows)._replace(material=lot.material)
     yield from _unshown_conformance(unshown, assumed, versions, d.lots_file)
     yield from _missing_results(d, ctx.views, released, assumed, versions)
     if unjudged:
@@ -242,7 +243,8 @@ def _version_groups(versions: dict[str, LotRelease], released: frozenset[str]
         if lot_id in released:
             by_version.setdefault(found.spec, set()).add(lot_id)
     ordered = sorted(by_version, key=lambda v: (v.material, v.version or "", v.known))
-    out: list[tuple[SpecVersion | None, frozenset[str]]] = [(None, released - versions.keys())]
+    # a frozenset (released - keys() is a set): one object, which every test's lookup recognises
+    out: list[tuple[SpecVersion | None, frozenset[str]]] = [(None, frozenset(released - versions.keys()))]
     out += [(v, frozenset(by_version[v])) for v in ordered]
     return out
 
@@ -253,8 +255,20 @@ def _version_proof(ref: SpecRef) -> bool:
     return category_of(ref.test) is TestCategory.SAFETY and isinstance(ref.test.criterion, QualitativeCriterion)
 
 
+def _failing_lots_rows(table: LotTable, failures: dict[str, list[OutOfSpec]]
+                       ) -> dict[tuple[str, str], dict[int, list[int]]]:
+    """(material, attribute) -> failing lot index -> every row of that lot in the test's column:
+    each column is searched once for all its failing lots, not once per lot."""
+    wanted: dict[tuple[str, str], set[int]] = {}
+    for lot_id, fails in failures.items():
+        for f in fails:
+            if f.ref is not None:
+                wanted.setdefault((f.ref.spec.material, f.ref.test.attribute), set()).add(table.index[lot_id])
+    return {key: table.rows_of_lots(*key, lots) for key, lots in wanted.items()}
+
+
 def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease | None, assumed: bool,
-                 by_test: dict[tuple[str, str], SpecLots]) -> Gap:
+                 by_test: dict[tuple[str, str], SpecLots], rows: dict[tuple[str, str], dict[int, list[int]]]) -> Gap:
     """SPEC-009's finding on one lot: out of specification, or released under exception."""
     lot_id = lot.id
     unrecorded = found is not None and not found.spec.known
@@ -283,7 +297,7 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
     first = fails[0].ref if fails else None
     summary = by_test[(first.spec.material, first.test.attribute)].released if first else {}
     context = _range_words(summary, "released lots", _unit(first)) if first else ""
-    retests = _retests(d, lot_id, fails)
+    retests = _retests(d, lot_id, fails, rows)
     if retests:
         data["several_results"] = {test: [{"value": _value(r.result), "file": r.file, "line": r.line}
                                           for r in rs] for test, rs in retests.items()}
@@ -341,13 +355,17 @@ MISSING_REMEDY = ("Add the lot's results for these tests to {lots}, or document 
                   "without them (21 CFR 211.165(a)).")
 
 
-def _retests(d: Dossier, lot_id: str, fails: list[OutOfSpec]) -> dict[str, list[LotResult]]:
-    """'<test> of <lot>' -> every result of the lot for each failing test that has more than one."""
-    assert d.lots is not None
+def _retests(d: Dossier, lot_id: str, fails: list[OutOfSpec],
+             rows: dict[tuple[str, str], dict[int, list[int]]]) -> dict[str, list[LotResult]]:
+    """'<test> of <lot>' -> every result of the lot for each failing test that has more than one
+    (``rows``: the failing lots' rows, see :func:`_failing_lots_rows`)."""
+    table = d.lots
+    assert table is not None
     out: dict[str, list[LotResult]] = {}
     refs = {(f.ref.spec.material, f.ref.test.attribute): f.ref for f in fails if f.ref is not None}
-    for ref in refs.values():
-        results = list(d.lots.results(ref.spec.material, ref.test.attribute, {lot_id}))
+    li = table.index[lot_id]
+    for key, ref in refs.items():
+        results = [table.result_at(*key, k) for k in rows[key].get(li, ())]
         if len({(r.result, r.method) for r in results}) > 1:
             out[f"{lot_id} {_label(ref)}"] = results
     return out

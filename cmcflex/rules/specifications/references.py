@@ -183,6 +183,8 @@ def _stability_near_misses(d: Dossier, views: DossierViews) -> Iterator[Outcome]
     for point in d.stability:
         if point.lot_id not in table.index:
             first.setdefault(point.lot_id, (point.file, point.line))
+    if not first:
+        return  # every stability lot is in lots.csv: no need to index the lot ids
     index = views.lot_id_index
     for lot_id, where in first.items():
         meant = index.same_but_spelling(lot_id)
