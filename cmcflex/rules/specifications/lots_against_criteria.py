@@ -16,6 +16,8 @@ Readings of the catalogue made here:
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Iterator
 from typing import Any
 
@@ -215,8 +217,8 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                     f"'{criterion.describe()}'")
                     continue
                 failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
-    exceptions = {lot_id for lot_id, disp in zip(table.lot_ids, table.lot_column("disposition"))
-                  if disp == Disposition.RELEASED_UNDER_EXCEPTION}
+    exceptions = set(itertools.compress(table.lot_ids, map(operator.eq, table.lot_column("disposition"),
+                                                           itertools.repeat(Disposition.RELEASED_UNDER_EXCEPTION))))
     rows = _failing_lots_rows(table, failures)
     for lot_id in sorted(exceptions | set(failures)):
         lot = table.lot(lot_id)
