@@ -729,6 +729,7 @@ def _dossier_flexibilities(dossier: Path, format: FormatOpt, as_of: str | None, 
                            no_config: bool, follow_links: bool) -> None:
     from cmcflex.api import build_report
     from cmcflex.authoring.flexibility_use import flexibility_uses, uses_json, uses_table
+    from cmcflex.views import DossierViews
 
     if format is FormatOpt.markdown:
         raise _fail("--format markdown lists the guidance's points; with a DOSSIER use console or json")
@@ -736,10 +737,11 @@ def _dossier_flexibilities(dossier: Path, format: FormatOpt, as_of: str | None, 
     settings = _settings(None, None, None, None, None, config, no_config, [dossier])
     rules, extra_waivers, _ = _prepare(settings)
     loaded = _load(dossier, follow_links)
+    views = DossierViews(loaded)
     report = build_report(loaded, as_of=when, rules=rules, path_label=display_path(dossier),
                           overrides=dict(settings.severity) if settings.severity else None,
-                          extra_waivers=extra_waivers)
-    uses = flexibility_uses(loaded, report, list(rules))
+                          extra_waivers=extra_waivers, views=views)
+    uses = flexibility_uses(loaded, report, list(rules), views)
     if format is FormatOpt.json:
         sys.stdout.write(uses_json(uses))
         return

@@ -17,6 +17,7 @@ from cmcflex.phases import rule_phase
 from cmcflex.report.model import Finding, Report
 from cmcflex.rules.base import Rule
 from cmcflex.rules.flexibility import CHOICE_WORDS, flexible_choices
+from cmcflex.views import DossierViews
 from cmcflex.vocabulary import Severity
 
 _STYLE = {Severity.BLOCKER: "bold red", Severity.MAJOR: "red", Severity.MINOR: "yellow", Severity.INFO: "dim"}
@@ -38,11 +39,12 @@ class FlexibilityUse(NamedTuple):
         return all(f.severity is Severity.INFO for f in self.findings)
 
 
-def flexibility_uses(dossier: Dossier, report: Report, rules: list[Rule]) -> list[FlexibilityUse]:
-    """The dossier's flexible choices, in the order of the guidance's points."""
+def flexibility_uses(dossier: Dossier, report: Report, rules: list[Rule], views: DossierViews) -> list[FlexibilityUse]:
+    """The dossier's flexible choices, in the order of the guidance's points (``views``: the
+    dossier's, as the report was built from them)."""
     phase = rule_phase(dossier.info.phase, dossier.info.pivotal_phase)
     by_topic: dict[FlexibilityTopic, list[str]] = {}
-    for choice in flexible_choices(dossier, phase):
+    for choice in flexible_choices(dossier, phase, views):
         by_topic.setdefault(choice.topic, []).append(choice.record)
     uses = []
     for topic, records in by_topic.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from cmcflex.ctd import narrow
 from cmcflex.dossier.criteria import ReportOnlyCriterion
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.models import FdaInteraction, FlexibilityTopic, InteractionOutcome, TestCategory
@@ -18,8 +19,10 @@ from cmcflex.dossier.vocabulary import category_of, is_compendial, is_cqa
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, Outcome, by_phase, rule
 from cmcflex.rules.citations import CBER_2026, FLEX_2026, FORMAL_MEETINGS_2023
+from cmcflex.views import DossierViews
 
 DOSSIER = "dossier.yaml"
+SPEC_SECTIONS = ("3.2.S.4.5", "3.2.P.5.6")  # justification of specification, narrowed to the test's material
 
 
 class FlexibleChoice(NamedTuple):
@@ -44,11 +47,11 @@ CHOICE_WORDS = {
 }
 
 
-def flexible_choices(d: Dossier, phase: Phase) -> list[FlexibleChoice]:
+def flexible_choices(d: Dossier, phase: Phase, views: DossierViews) -> list[FlexibleChoice]:
     """Every flexible choice the dossier makes, in topic order then record order."""
     found: list[FlexibleChoice] = []
     found += _ppq_choices(d)
-    found += _specification_choices(d, phase)
+    found += _specification_choices(views, phase)
     found += _method_choices(d)
     if d.info.clinical_lot_stability is not None:
         found.append(FlexibleChoice(FlexibilityTopic.CLINICAL_LOT_STABILITY, "clinical_lot_stability",
@@ -79,18 +82,17 @@ def _ppq_choices(d: Dossier) -> list[FlexibleChoice]:
     return out
 
 
-def _specification_choices(d: Dossier, phase: Phase) -> list[FlexibleChoice]:
+def _specification_choices(views: DossierViews, phase: Phase) -> list[FlexibleChoice]:
     out = []
-    for s_i, t_i, spec, test in d.spec_tests():
-        record = f"test {spec.material}/{test.attribute}"
-        at = d.where("specifications.yaml", "specifications", s_i, "tests", t_i)
-        ctd = ("3.2.S.4.5",) if spec.material in ("drug_substance", "vector") else ("3.2.P.5.6",)
+    for ref in views.spec_index.values():
+        test = ref.test
+        ctd = narrow(SPEC_SECTIONS, ref.spec.material)
         report_only = isinstance(test.criterion, ReportOnlyCriterion) and is_cqa(test) \
             and category_of(test) is not TestCategory.SAFETY
         if report_only and phase >= Phase.BLA:
-            out.append(FlexibleChoice(FlexibilityTopic.REPORT_ONLY_CRITERIA, record, at, ctd))
+            out.append(FlexibleChoice(FlexibilityTopic.REPORT_ONLY_CRITERIA, ref.record, ref.at, ctd))
         if test.reevaluation is not None:
-            out.append(FlexibleChoice(FlexibilityTopic.CRITERIA_REEVALUATION, record, at, ctd))
+            out.append(FlexibleChoice(FlexibilityTopic.CRITERIA_REEVALUATION, ref.record, ref.at, ctd))
     return out
 
 
@@ -143,15 +145,16 @@ def _named(x: FdaInteraction) -> str:
 )
 def flexibility_discussed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     by_topic: dict[FlexibilityTopic, list[FlexibleChoice]] = {}
-    for choice in flexible_choices(d, ctx.phase):
+    for choice in flexible_choices(d, ctx.phase, ctx.views):
         by_topic.setdefault(choice.topic, []).append(choice)
     for topic, choices in by_topic.items():
         what = CHOICE_WORDS[topic]
         records = ", ".join(c.record for c in choices)
         ctd = tuple(dict.fromkeys(s for c in choices for s in c.ctd))
         data: dict[str, object] = {"topic": topic.value, "records": [c.record for c in choices]}
-        held = [(i, x) for i, x in _interactions(d, topic) if x.date <= ctx.as_of]
-        later = [x for _, x in _interactions(d, topic) if x.date > ctx.as_of]
+        discussed = _interactions(d, topic)
+        held = [(i, x) for i, x in discussed if x.date <= ctx.as_of]
+        later = [x for _, x in discussed if x.date > ctx.as_of]
         if not held:
             planned = f"; {_named(later[0])} is scheduled but not yet held" if later else ""
             yield Gap(f"The dossier relies on {what} ({records}) with no FDA interaction on record that "
