@@ -73,14 +73,43 @@ def bytecode_cache(folder: Path) -> None:
 
 
 # Started afresh for every measured command: runs it, then prints its wall time, peak resident
-# set (KiB) and CPU time (itself and its waited-for children) and exit code.
+# set (KiB) and CPU time (itself and its waited-for children), exit code, and the peak of the
+# memory its process tree holds together (KiB): the proportional set sizes (Pss) of the command
+# and its child processes, sampled every 10 ms, where Linux gives them (else 0). The peak resident
+# set is that of the largest single process; a check that reads a large lots file with a worker
+# process is two processes, and their sum is what it costs the machine.
 LAUNCHER = (
-    "import os, subprocess, sys, time\n"
+    "import os, subprocess, sys, threading, time\n"
+    "def pss(pid):\n"
+    "    try:\n"
+    "        with open(f'/proc/{pid}/smaps_rollup') as f:\n"
+    "            return sum(int(line.split()[1]) for line in f if line.startswith('Pss:'))\n"
+    "    except (OSError, ValueError, IndexError):\n"
+    "        return 0\n"
+    "def tree(pid):\n"
+    "    pids = [pid]\n"
+    "    for p in pids:\n"
+    "        try:\n"
+    "            with open(f'/proc/{p}/task/{p}/children') as f:\n"
+    "                pids += [int(c) for c in f.read().split()]\n"
+    "        except OSError:\n"
+    "            pass\n"
+    "    return pids\n"
+    "peak = 0\n"
+    "def watch(pid, done):\n"
+    "    global peak\n"
+    "    while not done.wait(0.01):\n"
+    "        peak = max(peak, sum(map(pss, tree(pid))))\n"
     "start = time.perf_counter()\n"
     "proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+    "done = threading.Event()\n"
+    "watcher = threading.Thread(target=watch, args=(proc.pid, done), daemon=True)\n"
+    "watcher.start()\n"
     "_, status, usage = os.wait4(proc.pid, 0)\n"
     "elapsed = time.perf_counter() - start\n"
-    "print(elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status))\n"
+    "done.set()\n"
+    "watcher.join()\n"
+    "print(elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status), peak)\n"
 )
 
 
@@ -88,10 +117,10 @@ def run(cmd: Sequence[str]) -> Sample:
     """Run a command to completion through the launcher; its wall time, peak memory and CPU time."""
     done = subprocess.run([sys.executable, "-c", LAUNCHER, *cmd], capture_output=True, cwd=ROOT, env=ENV)
     fields = done.stdout.split()
-    code = int(fields[3]) if len(fields) == 4 else -1
+    code = int(fields[3]) if len(fields) == 5 else -1
     if done.returncode != 0 or code not in (0, 1):
         raise SystemExit(f"benchmark: {' '.join(cmd)} exited {code}:\n{done.stderr.decode(errors='replace')[-2000:]}")
-    return Sample(float(fields[0]), int(fields[1]) / 1024, float(fields[2]), code)
+    return Sample(float(fields[0]), max(int(fields[1]), int(fields[4])) / 1024, float(fields[2]), code)
 
 
 def run_all(cmds: Sequence[Sequence[str]]) -> Sample:

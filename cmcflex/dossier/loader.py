@@ -603,6 +603,30 @@ def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Do
     if not (root / "dossier.yaml").exists():
         problems.append(Problem("dossier.yaml", 0, 0, "", f"not a dossier: no dossier.yaml in {label}; every "
                                 "dossier needs dossier.yaml (cmcflex: 1, product, phase, sites)"))
+    worker = _start_lots_worker(root)  # reads the tail of a large lots.csv while the rest loads
+    try:
+        return _load(root, label, follow_links, problems, inputs, sources, loaded, worker)
+    finally:
+        if worker is not None:
+            worker.cancel()
+
+
+def _start_lots_worker(root: Path) -> Any:
+    """A worker process reading the tail of a large lots.csv (:mod:`cmcflex.dossier.lots_worker`), or None."""
+    path = root / "lots.csv"
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or not FAST_MIN_BYTES <= info.st_size <= MAX_CSV_BYTES:
+        return None
+    from cmcflex.dossier.lots_worker import start
+
+    return start(path, "lots.csv")
+
+
+def _load(root: Path, label: str, follow_links: bool, problems: list[Problem], inputs: list[InputFile],
+          sources: dict[str, SourceMap], loaded: dict[str, Any], worker: Any) -> Dossier:
     for name in YAML_FILES:
         loaded[name] = _load_yaml(root, name, follow_links, problems, inputs, sources)
 
@@ -624,8 +648,11 @@ def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Do
                 _load_xlsx(root, rel, follow_links, problems, inputs,
                            lambda s, r: read_lots_csv(s, r, lots, problems), lots=lots)
                 continue
+            fast: Callable[[], FastReader | None] = lambda: _fast_lots_reader(lots)  # noqa: E731
+            if rel == "lots.csv" and worker is not None:
+                fast = lambda: (lambda path, rel: worker.read(lots))  # noqa: E731
             _load_csv(root, rel, follow_links, problems, inputs,
-                      lambda s, r: read_lots_csv(s, r, lots, problems), fast=lambda: _fast_lots_reader(lots))
+                      lambda s, r: read_lots_csv(s, r, lots, problems), fast=fast)
     stability = None
     if _present(root / "stability.csv"):
         stability = _load_csv(root, "stability.csv", follow_links, problems, inputs,

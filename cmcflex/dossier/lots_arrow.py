@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import importlib.util
 import io
 import math
 import sys
@@ -23,9 +24,8 @@ import threading
 from array import array
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
@@ -44,11 +44,19 @@ from cmcflex.dossier.lots import (
     dot_grouped,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = None  # imported on the scan thread, while Arrow parses (see _Scan.run)
+    # NumPy is imported later, but a missing one fails this import, as a missing pyarrow does
+    if (sys.modules["numpy"] is None) if "numpy" in sys.modules else importlib.util.find_spec("numpy") is None:
+        raise ImportError("the fast path needs NumPy beside pyarrow")
+
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 _TAIL = 1 << 16  # bytes read to find a header line, or the blank lines that end a file
 _POOL = pa.system_memory_pool()  # gives large blocks back when freed: peak memory stays the table's
-# NumPy types of the table's arrays (typecodes i and b of the array module)
-_INT, _BYTE = np.dtype(f"i{array('i').itemsize}"), np.int8
+_INT_TYPE = f"i{array('i').itemsize}"  # NumPy's name for the table's int arrays (typecode i)
+_BYTE_TYPE = "i1"                       # and for its byte arrays (typecode b)
 
 
 class _Decline(Exception):
@@ -78,7 +86,7 @@ def read_lots_fast(path: Path, file: str, table: LotTable) -> FileDigest | None:
         return None
     finally:
         scan.join()
-    if scan.failed or scan.quotes or scan.lone_cr or not scan.utf8:
+    if scan.failed or scan.quotes or scan.lone_cr or not scan.utf8 or not _numpy_imported():
         return None  # quoted fields and lone CRs follow the csv module's rules; the loader locates a bad byte
     try:
         reader.add_to(table)
@@ -88,6 +96,18 @@ def read_lots_fast(path: Path, file: str, table: LotTable) -> FileDigest | None:
         del reader
         _give_back_freed_memory()
     return FileDigest(scan.digest.hexdigest(), scan.size)
+
+
+def _numpy_imported() -> bool:
+    """Bind ``np`` to NumPy, which the scan thread imported (False where NumPy is missing: pyarrow
+    runs without it, the table is then built by the exact reader)."""
+    global np
+    try:
+        import numpy
+    except ImportError:
+        return False
+    np = numpy
+    return True
 
 
 def _give_back_freed_memory() -> None:
@@ -115,6 +135,10 @@ class _Scan(threading.Thread):
         self.utf8 = True
 
     def run(self) -> None:
+        try:  # NumPy's import (~0.1 s) runs here, beside Arrow's parse, which holds no lock of Python's
+            import numpy  # noqa: F401
+        except ImportError:
+            pass
         cr_pending = False  # the block before ended with a CR: this one must start with LF
         utf8 = codecs.getincrementaldecoder("utf-8")()  # a character may straddle two blocks
         try:
@@ -170,7 +194,7 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     """A dictionary-encoded column: per-row codes and the values they stand for (each used)."""
     chunks = column.chunks
     if not chunks:
-        return np.empty(0, _INT), []
+        return np.empty(0, _INT_TYPE), []
     dictionary = chunks[0].dictionary.to_pylist()
     if max(map(len, dictionary), default=0) > MAX_FIELD:  # a C loop over the distinct values
         raise _Decline
@@ -300,8 +324,8 @@ class _Reader:
         if not all(map(str.isprintable, ids)):
             raise _Decline  # an invisible character in a lot id: the exact reader reports it
         lots, first_rows = _first_seen(lot_codes)
-        rank = np.zeros(len(lot_dictionary), _INT)
-        rank[lots] = np.arange(len(lots), dtype=_INT)
+        rank = np.zeros(len(lot_dictionary), _INT_TYPE)
+        rank[lots] = np.arange(len(lots), dtype=_INT_TYPE)
         lot_of_row = rank[lot_codes]
         level = {name: self._lot_level(name, lot_of_row, first_rows) for name in LOT_LEVEL}
         groups = self._groups(*self._material)
@@ -319,7 +343,7 @@ class _Reader:
         for name, per_lot in level.items():
             table._lot_values[name].extend(per_lot)
         table._lot_file.extend(array("i", [file_index]) * len(new_ids))
-        table._lot_line.frombytes(_raw((first_rows + 2).astype(_INT)))
+        table._lot_line.frombytes(_raw((first_rows + 2).astype(_INT_TYPE)))
         lot_of_row += base
         files = array("i", [file_index])
         for key, rows in groups.columns:
@@ -370,7 +394,7 @@ class _Reader:
         rank[keys] = np.arange(len(keys))
         # few columns: 16-bit group numbers, which NumPy's stable sort orders by radix in one pass
         group_of_row = rank[key].astype(np.int16 if len(keys) < 1 << 15 else np.int64)
-        rows_in_order = np.argsort(group_of_row, kind="stable").astype(_INT)  # file order within each group
+        rows_in_order = np.argsort(group_of_row, kind="stable").astype(_INT_TYPE)  # file order within each group
         bounds = np.concatenate(([0], np.cumsum(np.bincount(group_of_row, minlength=len(keys)))))
         columns = []
         for g, k in enumerate(keys.tolist()):
@@ -390,23 +414,23 @@ class _Reader:
             if (not all(map(math.isfinite, numbers)) or "_" in "".join(dictionary)
                     or (self.delimiter == ";" and dot_grouped(dictionary))):
                 raise ValueError("not finite, an underscore float() would skip, or 6.500 among decimal commas")
-            table = np.frombuffer(numbers, np.float64), np.zeros(len(numbers), _BYTE), np.full(len(numbers), -1, _BYTE)
+            table = np.frombuffer(numbers, np.float64), np.zeros(len(numbers), _BYTE_TYPE), np.full(len(numbers), -1, _BYTE_TYPE)
         except ValueError:
             try:
                 parsed = [_parse_value(s, self.delimiter == ";") for s in dictionary]
             except ValueError:
                 raise _Decline from None
-            table = (np.array([p[0] for p in parsed], np.float64), np.array([p[1] for p in parsed], _BYTE),
-                     np.array([p[2] for p in parsed], _BYTE))
+            table = (np.array([p[0] for p in parsed], np.float64), np.array([p[1] for p in parsed], _BYTE_TYPE),
+                     np.array([p[2] for p in parsed], _BYTE_TYPE))
         return table[0][codes], table[1][codes], table[2][codes]
 
     def _methods(self, table: LotTable) -> np.ndarray:
         """The table's method index of every row (-1 for none), numbered in order of first appearance."""
         column = self.column("method")
         if column is None:
-            return np.full(self.n, -1, _INT)
+            return np.full(self.n, -1, _INT_TYPE)
         codes, dictionary = _codes(column)
-        ids = np.full(len(dictionary), -1, _INT)
+        ids = np.full(len(dictionary), -1, _INT_TYPE)
         for c in _first_seen(codes)[0].tolist():
             ids[c] = table._method_id(dictionary[c].strip())
         return ids[codes]
@@ -415,9 +439,9 @@ class _Reader:
         """The table's unit index of every row (-1 for none), numbered in order of first appearance."""
         column = self.column("unit")
         if column is None:
-            return np.full(self.n, -1, _INT)
+            return np.full(self.n, -1, _INT_TYPE)
         codes, dictionary = _codes(column)
-        ids = np.full(len(dictionary), -1, _INT)
+        ids = np.full(len(dictionary), -1, _INT_TYPE)
         for c in _first_seen(codes)[0].tolist():
             ids[c] = table._unit_id(dictionary[c].strip())
         return ids[codes]
