@@ -73,11 +73,13 @@ def bytecode_cache(folder: Path) -> None:
 
 
 # Started afresh for every measured command: runs it, then prints its wall time, peak resident
-# set (KiB) and CPU time (itself and its waited-for children), exit code, and the peak of the
-# memory its process tree holds together (KiB): the proportional set sizes (Pss) of the command
-# and its child processes, sampled every 10 ms, where Linux gives them (else 0). The peak resident
-# set is that of the largest single process; a check that reads a large lots file with a worker
-# process is two processes, and their sum is what it costs the machine.
+# set (KiB) and CPU time (itself and its waited-for children), exit code, and, when its first
+# argument is 1, the peak of the memory its process tree holds together (KiB; else 0): the
+# proportional set sizes (Pss) of the command and its child processes, sampled every 10 ms where
+# Linux gives them. The peak resident set is that of the largest single process; a check that
+# reads a large lots file with a worker process is two processes, and their sum is what it costs
+# the machine. Sampling takes a lock of the measured process (reading its memory map) and slows
+# it, so memory is sampled in runs of its own, never in the timed ones.
 LAUNCHER = (
     "import os, subprocess, sys, threading, time\n"
     "def pss(pid):\n"
@@ -101,26 +103,36 @@ LAUNCHER = (
     "    while not done.wait(0.01):\n"
     "        peak = max(peak, sum(map(pss, tree(pid))))\n"
     "start = time.perf_counter()\n"
-    "proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+    "proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)\n"
     "done = threading.Event()\n"
     "watcher = threading.Thread(target=watch, args=(proc.pid, done), daemon=True)\n"
-    "watcher.start()\n"
+    "if sys.argv[1] == '1':\n"
+    "    watcher.start()\n"
     "_, status, usage = os.wait4(proc.pid, 0)\n"
     "elapsed = time.perf_counter() - start\n"
     "done.set()\n"
-    "watcher.join()\n"
+    "if watcher.is_alive():\n"
+    "    watcher.join()\n"
     "print(elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status), peak)\n"
 )
 
 
-def run(cmd: Sequence[str]) -> Sample:
-    """Run a command to completion through the launcher; its wall time, peak memory and CPU time."""
-    done = subprocess.run([sys.executable, "-c", LAUNCHER, *cmd], capture_output=True, cwd=ROOT, env=ENV)
+def run(cmd: Sequence[str], tree: bool = False) -> Sample:
+    """Run a command to completion through the launcher; its wall time, peak memory and CPU time
+    (with ``tree``, the peak memory is that of its process tree, if larger than the largest
+    process's; time that run for nothing: sampling slows it)."""
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, "1" if tree else "0", *cmd], capture_output=True,
+                          cwd=ROOT, env=ENV)
     fields = done.stdout.split()
     code = int(fields[3]) if len(fields) == 5 else -1
     if done.returncode != 0 or code not in (0, 1):
         raise SystemExit(f"benchmark: {' '.join(cmd)} exited {code}:\n{done.stderr.decode(errors='replace')[-2000:]}")
     return Sample(float(fields[0]), max(int(fields[1]), int(fields[4])) / 1024, float(fields[2]), code)
+
+
+def with_tree_memory(sample: Sample, cmd: Sequence[str]) -> Sample:
+    """``sample`` with the peak memory of one more run of ``cmd`` with its process tree sampled, if larger."""
+    return Sample(sample.seconds, max(sample.mib, run(cmd, tree=True).mib), sample.cpu, sample.code)
 
 
 def run_all(cmds: Sequence[Sequence[str]]) -> Sample:
@@ -289,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     if "c" in only:
         big = ensure_dossier(args.out, args.rows)
         size = (big / "lots.csv").stat().st_size / 1e6
-        ours, base = alternate(lambda: run([*cmc, "check", str(big), "--as-of", AS_OF]),
-                               lambda: run([PY, "-c", CSV_PASS, str(big / "lots.csv")]), args.repeats)
+        check = [*cmc, "check", str(big), "--as-of", AS_OF]
+        ours, base = alternate(lambda: run(check), lambda: run([PY, "-c", CSV_PASS, str(big / "lots.csv")]),
+                               args.repeats)
+        ours = with_tree_memory(ours, check)
         ratio = ours.seconds / base.seconds
         limit = 1.5 if arrow else 2.0
         report("(c)", f"check {args.rows:,} rows ({size:.0f} MB) vs csv.reader pass", ours, base, ratio,
@@ -303,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = sorted(int(s) for s in args.scaling.split(","))
         commands = {rows: [*cmc, "check", str(ensure_dossier(args.out, rows)), "--as-of", AS_OF] for rows in sizes}
         scaling = round_robin(commands, args.repeats)
+        scaling = {rows: with_tree_memory(found, commands[rows]) for rows, found in scaling.items()}
         points = []
         for rows in sizes:
             points.append((rows, scaling[rows]))

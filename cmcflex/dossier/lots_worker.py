@@ -30,7 +30,7 @@ import threading
 import warnings
 from array import array
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from cmcflex.dossier.errors import Problem
 from cmcflex.dossier.lots import (
@@ -307,28 +307,41 @@ def _read_tail(path: Path, rel: str, split: int) -> LotTable | None:
 
 
 def _pack(table: LotTable) -> tuple[Any, ...]:
-    """A table as few, large objects (arrays and strings), which pickle at the speed of a copy:
-    a list of every lot's id and lot-level values would cost a pickle step per lot and value."""
-    levels = []
-    for name in LOT_LEVEL:
-        values = table._lot_values[name]
-        distinct = list(dict.fromkeys(values))
-        code = {v: k for k, v in enumerate(distinct)}
-        levels.append((distinct, array("i", map(code.__getitem__, values))))
+    """A table as few, large objects (arrays and strings), which pickle at the speed of a copy
+    (pickling a list of strings costs a step per string). A lot's id and lot-level values hold no
+    line break (the worker declines a file with quotes, and only quoted fields hold one), so each
+    column of them travels as one string of lines; an absent value, None, as an empty line (a
+    value is never empty: the reader strips it and keeps None for nothing)."""
+    def lines(values: list[str | None]) -> str | list[str | None] | None:
+        if values.count(None) == len(values):
+            return None  # a column the file does not have, or leaves empty
+        text = "\n".join([v or "" for v in values] if None in values else cast("list[str]", values))
+        return text if text.count("\n") == len(values) - 1 else values  # a line break after all: as it is
+
+    levels = [lines(table._lot_values[name]) for name in LOT_LEVEL]
     columns = [(key, col.lot, col.value, col.censor, col.word, col.method, col.line, col.file, col.unit, col.units)
                for key, col in table._columns.items()]
-    return ("\n".join(table.lot_ids), len(table.lot_ids), levels, table._lot_file, table._lot_line, columns,
+    ids = lines(cast("list[str | None]", table.lot_ids))
+    return (ids, len(table.lot_ids), levels, table._lot_file, table._lot_line, columns,
             table.files, table.methods, table.units, table.rows)
 
 
 def _unpack(packed: tuple[Any, ...]) -> LotTable:
-    """The table :func:`_pack` packed (lot ids hold no line break: they are printable)."""
+    """The table :func:`_pack` packed."""
     ids, count, levels, lot_file, lot_line, columns, files, methods, units, rows = packed
+
+    def values(lines: str | list[str | None] | None) -> list[str | None]:
+        if lines is None:
+            return [None] * count
+        if not isinstance(lines, str):
+            return lines
+        return [v or None for v in lines.split("\n")] if count else []
+
     table = LotTable()
-    table.lot_ids = ids.split("\n") if count else []
+    table.lot_ids = values(ids)  # type: ignore[assignment]  # ids are never empty
     table.index = dict(zip(table.lot_ids, range(count)))
-    for name, (distinct, codes) in zip(LOT_LEVEL, levels):
-        table._lot_values[name] = list(map(distinct.__getitem__, codes))
+    for name, lines in zip(LOT_LEVEL, levels):
+        table._lot_values[name] = values(lines)
     table._lot_file, table._lot_line = lot_file, lot_line
     for key, *arrays, col_units in columns:
         col = table._columns[key] = AttributeColumn(*key)
