@@ -88,10 +88,12 @@ def build_report(
     extra_inputs: list[InputEntry] | None = None,
     configuration: Configuration | None = None,
     views: DossierViews | None = None,
+    series: bool = True,
 ) -> Report:
     """Evaluate a loaded dossier and assemble the report from the rules' findings and the
     dossier's views (``views``: those of ``dossier`` already built, e.g. by an earlier
-    milestone of a plan; else they are built here)."""
+    milestone of a plan; else they are built here). ``series=False`` leaves out the lot series,
+    for formats that do not show them (:data:`cmcflex.report.formats.SERIES`)."""
     as_of = as_of or dt.date.today()
     views = views if views is not None else DossierViews(dossier)
     assert views.dossier is dossier
@@ -136,7 +138,7 @@ def build_report(
         configuration=configuration or Configuration(),
         inputs=[InputEntry(file=i.file, sha256=i.sha256, bytes=i.size) for i in dossier.inputs]
         + list(extra_inputs or []),
-        lot_series=lot_series(views),
+        lot_series=lot_series(views) if series else [],
         summaries=summaries(views),
         generated_at=generated_at,
         rule_facts=rule_facts(rule_list, {*result.evaluated, *(f.rule for f in (*open_findings, *waived))}),

@@ -25,6 +25,7 @@ from cmcflex.report.formats import (
     ALSO_WRITTEN_AS,
     FOREIGN_EXTENSIONS,
     OUTPUT_EXTENSIONS,
+    SERIES,
     TEXT_EXTENSIONS,
     extension_format,
 )
@@ -380,8 +381,9 @@ def _load(dossier: Path, follow_links: bool, quiet: bool = False) -> "Dossier":
 
 def _evaluate(dossier: Path, settings: "Effective", *, phase: PhaseOpt | None = None,
               target: PhaseOpt | None = None, when: dt.date, follow_links: bool = False,
-              debug: bool = False, quiet: bool = False) -> "Report":
-    """Load, select rules, apply waivers and configuration: the one path of check and diff."""
+              debug: bool = False, quiet: bool = False, series: bool = True) -> "Report":
+    """Load, select rules, apply waivers and configuration: the one path of check and diff
+    (``series``: whether the report's formats show the lot series)."""
     from cmcflex.api import build_report
     from cmcflex.engine import InternalError
     from cmcflex.phases import Phase
@@ -402,6 +404,7 @@ def _evaluate(dossier: Path, settings: "Effective", *, phase: PhaseOpt | None = 
             configuration=_configuration(settings),
             path_label=display_path(dossier),
             generated_at=generated_at(),
+            series=series,
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None
@@ -561,8 +564,9 @@ def check(
     printed = named or (set() if any(f == format.value for f, _ in outputs) else {format.value})
     _require_formats({f for f, _ in outputs} | {format.value}, to_stdout=printed)
     settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [dossier])
-    report = _evaluate(dossier, settings, phase=phase, target=target, when=when,
-                       follow_links=follow_links, debug=debug, quiet=quiet)
+    report = _evaluate(dossier, settings, phase=phase, target=target, when=when, follow_links=follow_links,
+                       debug=debug, quiet=quiet, series=bool(({f for f, _ in outputs} | {format.value}) & SERIES))
+
     def render(fmt: str) -> str | bytes:
         return (sarif.render(report, sarif_options) if fmt == "sarif"
                 else render_grouped(fmt, report, group_by.value))

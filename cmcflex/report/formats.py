@@ -28,16 +28,22 @@ class OutputFormat(NamedTuple):
     description: str
     binary: bool = False
     """Rendered as bytes: written to a file, never to a terminal."""
+    series: bool = True
+    """Shows the lot series (``Report.lot_series``: charts, tables, the JSON); a report for
+    formats that do not is built without them, which saves reading every result again."""
 
 
 TABLE: tuple[OutputFormat, ...] = (
-    OutputFormat("console", "cmcflex.report.console", (), "txt", "the terminal report, as plain text in a file"),
+    OutputFormat("console", "cmcflex.report.console", (), "txt", "the terminal report, as plain text in a file",
+                 series=False),
     OutputFormat("json", "cmcflex.report.json", (".json",), "json", "the whole report, for scripts and diff"),
-    OutputFormat("sarif", "cmcflex.report.sarif", (".sarif", ".sarif.json"), "sarif", "SARIF 2.1.0, for code scanning"),
-    OutputFormat("junit", "cmcflex.report.junit", (".xml",), "xml", "JUnit XML, one test case per rule"),
-    OutputFormat("markdown", "cmcflex.report.markdown", (".md",), "md", "a Markdown summary"),
+    OutputFormat("sarif", "cmcflex.report.sarif", (".sarif", ".sarif.json"), "sarif", "SARIF 2.1.0, for code scanning",
+                 series=False),
+    OutputFormat("junit", "cmcflex.report.junit", (".xml",), "xml", "JUnit XML, one test case per rule",
+                 series=False),
+    OutputFormat("markdown", "cmcflex.report.markdown", (".md",), "md", "a Markdown summary", series=False),
     OutputFormat("html", "cmcflex.report.html", (".html", ".htm"), "html", "a self-contained HTML page"),
-    OutputFormat("github", "cmcflex.report.github", (), "txt", "GitHub Actions workflow commands"),
+    OutputFormat("github", "cmcflex.report.github", (), "txt", "GitHub Actions workflow commands", series=False),
     OutputFormat("pdf", "cmcflex.report.pdf", (".pdf",), "pdf", "the HTML report on A4 pages, to sign",
                  binary=True),
     OutputFormat("xlsx", "cmcflex.report.xlsx", (".xlsx",), "xlsx", "an Excel workbook", binary=True),
@@ -47,6 +53,7 @@ FORMATS: dict[str, str] = {f.name: f.module for f in TABLE}
 NAMES: tuple[str, ...] = tuple(FORMATS)
 SUFFIXES: dict[str, str] = {f.name: f.suffix for f in TABLE}
 BINARY = frozenset(f.name for f in TABLE if f.binary)
+SERIES = frozenset(f.name for f in TABLE if f.series)
 OUTPUT_EXTENSIONS: tuple[tuple[str, str], ...] = tuple(sorted(
     ((ext, f.name) for f in TABLE for ext in f.extensions), key=lambda item: -len(item[0])))
 """(extension, format), longest first so that ``.sarif.json`` wins over ``.json``."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
+
+import pytest
 
 from cmcflex.cli import ReportFormatOpt
 from cmcflex.report.formats import (
@@ -10,6 +13,7 @@ from cmcflex.report.formats import (
     FORMATS,
     NAMES,
     OUTPUT_EXTENSIONS,
+    SERIES,
     SUFFIXES,
     TABLE,
     TEXT_EXTENSIONS,
@@ -42,3 +46,43 @@ def test_an_extension_names_its_format_by_the_longest_known_ending() -> None:
     assert extension_format("REPORT.Json") == "json"
     assert extension_format("report.xlsx") == "xlsx" and extension_format("report.pdf") == "pdf"
     assert extension_format("notes.txt") is None and extension_format("report") is None
+
+
+def test_formats_that_show_the_lot_series_are_marked() -> None:
+    """A renderer that reads ``lot_series`` (or the pdf, which prints the html) must have its
+    report built with them; the json holds the whole report."""
+    import importlib.util
+
+    for f in TABLE:
+        spec = importlib.util.find_spec(f.module)
+        assert spec is not None and spec.origin is not None
+        reads = "lot_series" in Path(spec.origin).read_text(encoding="utf-8")
+        assert f.series == (reads or f.name in ("json", "pdf")), f.name
+    assert SERIES == {"json", "html", "pdf", "xlsx"}
+
+
+def test_a_report_for_formats_without_series_skips_them_and_json_still_has_them(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    import cmcflex.api
+    from cmcflex.cli import app
+
+    sample = str(Path(__file__).resolve().parents[2] / "sample_dossiers" / "aav-bla")
+    args = ["check", sample, "--as-of", "2026-11-25"]
+    runner = CliRunner()
+    full = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    assert full["lot_series"]
+    console = runner.invoke(app, [*args, "-o", f"markdown:{tmp_path / 'summary.md'}"]).stdout
+    real = cmcflex.api.lot_series
+    monkeypatch.setattr(cmcflex.api, "lot_series", lambda views: pytest.fail("series built for formats without them"))
+    assert runner.invoke(app, [*args, "-o", f"markdown:{tmp_path / 'again.md'}"]).stdout == console
+    assert (tmp_path / "again.md").read_text() == (tmp_path / "summary.md").read_text()
+    for fmt in ("sarif", "junit", "github"):
+        assert runner.invoke(app, [*args, "-f", fmt]).exit_code == 1
+    monkeypatch.setattr(cmcflex.api, "lot_series", real)
+    assert runner.invoke(app, [*args, "-o", f"json:{tmp_path / 'r.json'}"]).stdout == console
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert written["lot_series"] == full["lot_series"]
