@@ -260,6 +260,9 @@ def _load(monkeypatch: pytest.MonkeyPatch, folder: Path, worker: bool) -> tuple[
         dossier = loader.load_dossier(folder)
     except DossierError as exc:
         return [str(p) for p in exc.problems], started
+    finally:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(-1, os.WNOHANG)  # the loader leaves no worker behind, whatever it found
     report = build_report(dossier, as_of=dt.date(2026, 11, 25), path_label=folder.name, generated_at="-")
     assert state(dossier.lots) is not None
     return (state(dossier.lots), report.model_dump(mode="json")), started
