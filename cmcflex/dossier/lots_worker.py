@@ -102,7 +102,10 @@ def start(path: Path, rel: str) -> TailWorker | None:
         return None
     if split is None:
         return None
-    return TailWorker(path, rel, split)
+    try:
+        return TailWorker(path, rel, split)
+    except OSError:  # no process or pipe to be had (a limit reached): one process reads it all
+        return None
 
 
 def _lot_start_after(path: Path, offset: int) -> int | None:
@@ -209,6 +212,9 @@ class TailWorker:
             if pid == 0:
                 _work(path, rel, split, fd_read, fd_write)  # never returns
             self.pid = pid
+        except OSError:
+            self.cancel()  # closes the pipe's read end
+            raise
         finally:
             os.close(fd_write)
             try:

@@ -178,6 +178,21 @@ def test_cancel_stops_a_worker_that_was_never_read(tmp_path: Path) -> None:
         os.waitpid(-1, os.WNOHANG)
 
 
+def test_no_worker_when_no_process_can_be_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path, "\n".join(_lines(12, 400)) + "\n")
+    monkeypatch.setattr(lots_worker, "FAST_MIN_BYTES", 0)
+    monkeypatch.setattr(lots_worker, "available", lambda: True)
+    monkeypatch.setattr(lots_worker, "_arrow_installed", lambda: False)
+
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    before = len(os.listdir("/proc/self/fd"))
+    assert lots_worker.start(path, "lots.csv") is None
+    assert len(os.listdir("/proc/self/fd")) == before  # the pipe is closed again
+
+
 def test_split_points_fall_between_lots(tmp_path: Path) -> None:
     text = "\n".join(_lines(10, 6)) + "\n"
     path = _write(tmp_path, text)
