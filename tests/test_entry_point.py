@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,20 @@ def test_the_program_tunes_the_garbage_collector_before_the_command_line_starts(
         gc.set_threshold(*before)
     assert seen == [program.GC_THRESHOLDS]
     assert program.GC_THRESHOLDS[0] > before[0]
+
+
+def test_the_program_spares_pydantic_the_plugin_search_unless_the_user_asks(monkeypatch) -> None:
+    import cmcflex.__main__ as program
+    import cmcflex.cli
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(cmcflex.cli, "main", lambda: seen.append(os.environ.get("PYDANTIC_DISABLE_PLUGINS")))
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "-")  # records the variable's state, restored afterwards
+    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS")
+    program.main()
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "")  # the user's choice: every plugin
+    program.main()
+    assert seen == ["__all__", ""]
 
 
 def test_the_console_script_is_the_program_entry() -> None:
