@@ -70,6 +70,17 @@ def test_large_lots_files_show_a_reading_spinner(monkeypatch: pytest.MonkeyPatch
     assert "MiB of lot data" in screen.getvalue()
 
 
+def test_workbooks_count_as_the_lot_data_they_hold(tmp_path: Path) -> None:
+    folder = tmp_path / "w"
+    (folder / "lots").mkdir(parents=True)
+    (folder / "lots.xlsx").write_bytes(b"x" * 1000)
+    (folder / "stability.xlsx").write_bytes(b"x" * 10)
+    (folder / "lots" / "more.csv").write_bytes(b"x" * 7)
+    (folder / "lots" / "notes.txt").write_bytes(b"x" * 5)
+    assert cmcflex.progress.lots_bytes(folder) == 2 * 1010 + 7
+    assert cmcflex.progress.lots_bytes(tmp_path / "missing") == 0
+
+
 def test_quiet_prints_the_verdict_line_only() -> None:
     full = check("lot/a")
     quiet = check("lot/a", "-q")

@@ -1,11 +1,13 @@
-"""Reading a large lots CSV on two cores: a forked worker process reads the file's tail.
+"""Reading a large lots CSV on two cores without the ``fast`` extra: a forked worker process
+reads the file's tail.
 
 The loader starts the worker (:func:`start`) before it reads the YAML files, so the tail is read
-while this process loads them and then reads the head itself with the exact reader. The worker
-reads with the Arrow fast path when pyarrow is installed (this process then never imports it)
-and with the exact reader otherwise, into a table of its own, and sends that table back through
-a pipe; :meth:`TailWorker.read` merges it after the head. The result is the table a single read
-of the whole file builds, row for row and in the same order.
+while this process loads them and then reads the head itself. Both use the exact reader
+(:func:`cmcflex.dossier.lots.read_lots_csv`); the worker reads into a table of its own and sends
+it back through a pipe, and :meth:`TailWorker.read` appends it after the head. The result is the
+table a single read of the whole file builds, row for row and in the same order. Where pyarrow is
+installed the Arrow fast path reads the whole file instead: it already parses on every core, and
+a worker reading the tail with Arrow beside a head read here measured slower.
 
 Like the Arrow path, the split read declines whenever the file holds anything the exact reader
 treats with care (any problem to report in either part, a quote, a lone carriage return, text
@@ -25,6 +27,7 @@ import io
 import os
 import pickle
 import signal
+import stat
 import sys
 import threading
 import warnings
@@ -91,12 +94,10 @@ def start(path: Path, rel: str) -> TailWorker | None:
         info = os.lstat(path)
     except OSError:
         return None
-    import stat
-
     if not stat.S_ISREG(info.st_mode) or info.st_size < FAST_MIN_BYTES or not available():
         return None
     if _arrow_installed():
-        return None  # Arrow already parses on every core, and a split read measured slower
+        return None  # the Arrow fast path reads it (see the module's description)
     try:
         split = _lot_start_after(path, int(info.st_size * HEAD_SHARE))
     except (OSError, UnicodeDecodeError):

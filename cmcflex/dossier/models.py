@@ -859,7 +859,7 @@ class Specification(Record):
             for use in old.uses:
                 if use in covered:
                     raise ValueError(f"use '{use}' is given to versions '{covered[use]}' and '{old.version}'; "
-                                     "record each lot's spec_version in lots.csv instead")
+                                     "record each lot's spec_version in the lots table (lots.csv or lots.xlsx) instead")
                 covered[use] = old.version
             if old.version in seen:
                 raise ValueError(f"version '{old.version}' is listed twice for material {self.material}")
