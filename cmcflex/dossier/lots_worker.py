@@ -17,7 +17,9 @@ file again with the exact reader, which says what is wrong and where.
 Only on Linux (``fork``), with two or more usable cores, and from a process that has no other
 threads but the progress display's (a fork copies a lock another thread may hold) and has not
 imported pyarrow (Arrow keeps threads of its own). Portfolio workers, which already use every
-core, turn it off.
+core, turn it off. The worker ignores Ctrl-C, which this process answers by killing it; if this
+process is killed outright, the worker ends once it has read its part and finds no one to send
+it to.
 """
 
 from __future__ import annotations
