@@ -24,7 +24,7 @@ import threading
 from array import array
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -43,6 +43,7 @@ from cmcflex.dossier.lots import (
     _read_header,
     dot_grouped,
 )
+from cmcflex.dossier.plain_csv import FileDigest, PlainCheck
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,11 +64,6 @@ class _Decline(Exception):
     """The file needs the exact reader."""
 
 
-class FileDigest(NamedTuple):
-    sha256: str
-    size: int
-
-
 def read_lots_fast(path: Path, file: str, table: LotTable) -> FileDigest | None:
     """Add a whole lots CSV to an empty ``table`` and return the file's digest; None, changing
     nothing, to decline.
@@ -86,7 +82,7 @@ def read_lots_fast(path: Path, file: str, table: LotTable) -> FileDigest | None:
         return None
     finally:
         scan.join()
-    if scan.failed or scan.quotes or scan.lone_cr or not scan.utf8 or not _numpy_imported():
+    if scan.failed or not scan.check.plain or not scan.utf8 or not _numpy_imported():
         return None  # quoted fields and lone CRs follow the csv module's rules; the loader locates a bad byte
     try:
         reader.add_to(table)
@@ -123,7 +119,7 @@ def _give_back_freed_memory() -> None:
 
 
 class _Scan(threading.Thread):
-    """Reads a file once in blocks: its SHA-256, whether it holds a quote or a lone CR, and
+    """Reads a file once in blocks: its SHA-256, whether it holds a quote or a lone CR (``check``), and
     whether it is UTF-8 (checked here, beside the parse, rather than by Arrow for every value)."""
 
     def __init__(self, path: Path) -> None:
@@ -131,7 +127,8 @@ class _Scan(threading.Thread):
         self.path = path
         self.digest = hashlib.sha256()
         self.size = 0
-        self.quotes = self.lone_cr = self.failed = False
+        self.check = PlainCheck()
+        self.failed = False
         self.utf8 = True
 
     def run(self) -> None:
@@ -139,7 +136,6 @@ class _Scan(threading.Thread):
             import numpy  # noqa: F401
         except ImportError:
             pass
-        cr_pending = False  # the block before ended with a CR: this one must start with LF
         utf8 = codecs.getincrementaldecoder("utf-8")()  # a character may straddle two blocks
         try:
             with open(self.path, "rb") as f:
@@ -151,14 +147,7 @@ class _Scan(threading.Thread):
                             utf8.decode(block)
                         except UnicodeDecodeError:
                             self.utf8 = False
-                    self.quotes = self.quotes or b'"' in block
-                    if cr_pending and not block.startswith(b"\n"):
-                        self.lone_cr = True
-                    cr_pending = block.endswith(b"\r")
-                    body = block[:-1] if cr_pending else block
-                    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
-                        self.lone_cr = True
-            self.lone_cr = self.lone_cr or cr_pending
+                    self.check.see(block)
             utf8.decode(b"", final=True)  # the file ends mid-character
         except UnicodeDecodeError:
             self.utf8 = False

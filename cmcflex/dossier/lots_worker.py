@@ -35,7 +35,7 @@ import threading
 import warnings
 from array import array
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from cmcflex.dossier.errors import Problem
 from cmcflex.dossier.lots import (
@@ -48,17 +48,13 @@ from cmcflex.dossier.lots import (
     _read_header,
     read_lots_csv,
 )
+from cmcflex.dossier.plain_csv import FileDigest, PlainCheck
 
 enabled = True  # portfolio workers set this False: their pool already uses every core
 # share of the file this process reads (the head): a little less than half, as the worker
 # starts while this process still loads the YAML files (0.44, 0.47 and 0.50 measured at 1M and
 # 5M rows on 2 cores: 0.47 the fastest at 1M, 0.44 and 0.47 alike at 5M)
 HEAD_SHARE = 0.47
-
-
-class FileDigest(NamedTuple):
-    sha256: str
-    size: int
 
 
 def available() -> bool:
@@ -142,35 +138,13 @@ def _lot_start_after(path: Path, offset: int) -> int | None:
     return offset + first  # one lot longer than the chunk: its next line
 
 
-class _PlainCheck:
-    """Whether bytes seen block by block hold no quote and no lone carriage return."""
-
-    def __init__(self) -> None:
-        self.plain = True
-        self._cr = False  # the block before ended with a CR
-
-    def see(self, data: bytes) -> None:
-        if not self.plain or not data:
-            return
-        if b'"' in data or (self._cr and not data.startswith(b"\n")):
-            self.plain = False
-            return
-        self._cr = data.endswith(b"\r")
-        body = data[:-1] if self._cr else data
-        if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
-            self.plain = False
-
-    def end(self) -> bool:
-        return self.plain and not self._cr
-
-
 class _Range(io.RawIOBase):
     """A raw stream over the bytes of a file before ``end``, hashed and checked as they pass;
     ``prefix`` comes first (the worker's stream starts with the file's header line)."""
 
     def __init__(self, raw: io.BufferedReader, end: int, prefix: bytes = b"", digest: Any = None) -> None:
         self._raw, self._left, self._prefix = raw, end - raw.tell(), prefix
-        self.digest, self.check, self.lines = digest, _PlainCheck(), 0
+        self.digest, self.check, self.lines = digest, PlainCheck(), 0
 
     def readable(self) -> bool:
         return True
@@ -244,7 +218,7 @@ class TailWorker:
                 head = _Range(raw, self.split, digest=digest)
                 text = io.TextIOWrapper(io.BufferedReader(head, 1 << 20), encoding="utf-8-sig", newline="")
                 read_lots_csv(text, self.rel, table, head_problems)
-                if text.read(1) or head_problems or not head.check.end():
+                if text.read(1) or head_problems or not head.check.plain:
                     return None
                 while block := raw.read(1 << 20):  # hash the tail, from the page cache, while the worker reads
                     digest.update(block)
@@ -317,7 +291,7 @@ def _read_tail(path: Path, rel: str, split: int) -> LotTable | None:
         tail = _Range(raw, os.fstat(raw.fileno()).st_size, prefix=header)
         text = io.TextIOWrapper(io.BufferedReader(tail, 1 << 20), encoding="utf-8-sig", newline="")
         read_lots_csv(text, rel, table, problems)
-        if problems or not tail.check.end():
+        if problems or not tail.check.plain:
             return None
     return table
 
