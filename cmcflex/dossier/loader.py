@@ -14,9 +14,9 @@ import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -55,6 +55,9 @@ from cmcflex.dossier.spec_versions import version_problems
 from cmcflex.dossier.yaml_source import SourceMap, YamlProblem, parse_yaml
 from cmcflex.paths import is_inside, os_reason
 from cmcflex.phases import Phase
+
+if TYPE_CHECKING:
+    from cmcflex.dossier.lots_worker import TailWorker
 
 MAX_YAML_BYTES = 5 * 1024 * 1024
 MAX_CSV_BYTES = 2 * 1024 * 1024 * 1024
@@ -487,8 +490,11 @@ def _not_utf8_file(path: Path, rel: str) -> Problem | None:
         return None
 
 
-def _fast_lots_reader(table: LotTable) -> FastReader | None:
-    """The Arrow fast path for large lots files, when pyarrow is installed."""
+def _fast_lots_reader(table: LotTable, worker: TailWorker | None = None) -> FastReader | None:
+    """The fast path for a large lots file: the split read of ``worker`` when one reads its tail,
+    else the Arrow reader when pyarrow is installed."""
+    if worker is not None:
+        return lambda path, rel: worker.read(table)
     try:
         from cmcflex.dossier.lots_arrow import read_lots_fast
     except ImportError:
@@ -596,22 +602,15 @@ def load_dossier(path: str | os.PathLike[str], follow_links: bool = False) -> Do
         raise DossierError([Problem(label, 0, 0, "", f"cannot open the dossier folder: {os_reason(exc)}")]) from None
     if not is_folder:
         raise DossierError([Problem(label, 0, 0, "", "not a folder: a dossier is a folder holding dossier.yaml")])
-    problems: list[Problem] = []
-    inputs: list[InputFile] = []
-    sources: dict[str, SourceMap] = {}
-    loaded: dict[str, Any] = {}
-    if not (root / "dossier.yaml").exists():
-        problems.append(Problem("dossier.yaml", 0, 0, "", f"not a dossier: no dossier.yaml in {label}; every "
-                                "dossier needs dossier.yaml (cmcflex: 1, product, phase, sites)"))
     worker = _start_lots_worker(root)  # reads the tail of a large lots.csv while the rest loads
     try:
-        return _load(root, label, follow_links, problems, inputs, sources, loaded, worker)
+        return _read_dossier(root, label, follow_links, worker)
     finally:
         if worker is not None:
             worker.cancel()
 
 
-def _start_lots_worker(root: Path) -> Any:
+def _start_lots_worker(root: Path) -> TailWorker | None:
     """A worker process reading the tail of a large lots.csv (:mod:`cmcflex.dossier.lots_worker`), or None."""
     path = root / "lots.csv"
     try:
@@ -625,8 +624,15 @@ def _start_lots_worker(root: Path) -> Any:
     return start(path, "lots.csv")
 
 
-def _load(root: Path, label: str, follow_links: bool, problems: list[Problem], inputs: list[InputFile],
-          sources: dict[str, SourceMap], loaded: dict[str, Any], worker: Any) -> Dossier:
+def _read_dossier(root: Path, label: str, follow_links: bool, worker: TailWorker | None) -> Dossier:
+    """The files of the dossier folder ``root``, read (``worker`` reading the tail of lots.csv)."""
+    problems: list[Problem] = []
+    inputs: list[InputFile] = []
+    sources: dict[str, SourceMap] = {}
+    loaded: dict[str, Any] = {}
+    if not (root / "dossier.yaml").exists():
+        problems.append(Problem("dossier.yaml", 0, 0, "", f"not a dossier: no dossier.yaml in {label}; every "
+                                "dossier needs dossier.yaml (cmcflex: 1, product, phase, sites)"))
     for name in YAML_FILES:
         loaded[name] = _load_yaml(root, name, follow_links, problems, inputs, sources)
 
@@ -648,11 +654,9 @@ def _load(root: Path, label: str, follow_links: bool, problems: list[Problem], i
                 _load_xlsx(root, rel, follow_links, problems, inputs,
                            lambda s, r: read_lots_csv(s, r, lots, problems), lots=lots)
                 continue
-            fast: Callable[[], FastReader | None] = lambda: _fast_lots_reader(lots)  # noqa: E731
-            if rel == "lots.csv" and worker is not None:
-                fast = lambda: (lambda path, rel: worker.read(lots))  # noqa: E731
-            _load_csv(root, rel, follow_links, problems, inputs,
-                      lambda s, r: read_lots_csv(s, r, lots, problems), fast=fast)
+            tail = worker if rel == "lots.csv" else None  # the worker reads lots.csv only
+            _load_csv(root, rel, follow_links, problems, inputs, lambda s, r: read_lots_csv(s, r, lots, problems),
+                      fast=partial(_fast_lots_reader, lots, tail))
     stability = None
     if _present(root / "stability.csv"):
         stability = _load_csv(root, "stability.csv", follow_links, problems, inputs,
