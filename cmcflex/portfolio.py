@@ -197,7 +197,7 @@ def _bind_to_parent(parent: int) -> None:
 
     from cmcflex.dossier import lots_worker
 
-    lots_worker.enabled = False  # the pool already uses every core
+    lots_worker.disable()  # the pool already uses every core
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends its workers with SIGTERM
     if not _parent_death_signal():

@@ -619,9 +619,9 @@ def _start_lots_worker(root: Path) -> TailWorker | None:
         return None
     if not stat.S_ISREG(info.st_mode) or not FAST_MIN_BYTES <= info.st_size <= MAX_CSV_BYTES:
         return None
-    from cmcflex.dossier.lots_worker import start
+    from cmcflex.dossier.lots_worker import claim, start
 
-    return start(path, "lots.csv")
+    return claim(path) or start(path, "lots.csv")
 
 
 def _read_dossier(root: Path, label: str, follow_links: bool, worker: TailWorker | None) -> Dossier:

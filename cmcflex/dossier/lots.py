@@ -38,6 +38,7 @@ from cmcflex.dossier.criteria import (
 from cmcflex.dossier.dates import is_iso_date, parse_iso_date
 from cmcflex.dossier.errors import Problem, did_you_mean
 from cmcflex.dossier.ids import visible
+from cmcflex.dossier.plain_csv import FAST_MIN_BYTES  # noqa: F401  # lots files this large take a fast path
 from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
 
 USES: tuple[str, ...] = tuple(m.value for m in LotUse)
@@ -56,7 +57,6 @@ MAX_FIELD = 10_000  # characters in one CSV field; larger fields are errors
 MAX_PROBLEMS = 50   # per file: past this, one summary line
 MAX_COLUMNS = 10_000  # a header wider than this is not a table of results, and would cost memory per name
 MAX_SUGGEST_NAMES, MAX_SUGGEST_CHARS = 1_000, 64  # bounds of the "did you mean" search in a header
-FAST_MIN_BYTES = 16 << 20  # lots files this large go to the Arrow fast path (cmcflex.dossier.lots_arrow)
 
 WORDS: tuple[str, ...] = tuple(sorted(RESULT_WORDS))
 _WORD_INDEX = {w: i for i, w in enumerate(WORDS)}

@@ -1,10 +1,13 @@
-"""What the fast readers of a large lots file check in its bytes before they trust a quick split:
-no quote and no lone carriage return (the csv module's rules decide those, so the exact reader
-reads them), and the digest they return for the file."""
+"""What makes a lots file large enough for a fast reader, what those readers check in its bytes
+before they trust a quick split (no quote and no lone carriage return: the csv module's rules
+decide those, so the exact reader reads them), and the digest they return for the file. A module
+light enough for the program's start."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
+
+FAST_MIN_BYTES = 16 << 20  # lots files this large take a fast path (Arrow, else the split read)
 
 
 class FileDigest(NamedTuple):

@@ -309,3 +309,95 @@ def test_a_problem_in_the_tail_is_reported_where_it_is(monkeypatch: pytest.Monke
     got, started = _load(monkeypatch, folder, worker=True)
     assert started == [False] and got == expected  # declined: the exact reader says where
     assert any(f"lots.csv:{at + 1}:" in p for p in got), got  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------ begun with the program
+
+@pytest.fixture
+def early(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A copy of a sample whose lots.csv counts as large, on a machine where a worker may start."""
+    from cmcflex.dossier import plain_csv
+
+    folder = tmp_path / "d"
+    shutil.copytree(SAMPLES / "aav-bla", folder)
+    monkeypatch.setattr(plain_csv, "FAST_MIN_BYTES", 0)
+    monkeypatch.setattr(lots_worker, "FAST_MIN_BYTES", 0)
+    monkeypatch.setattr(lots_worker, "available", lambda: True)
+    monkeypatch.setattr(lots_worker, "_arrow_installed", lambda: False)
+    yield folder
+    lots_worker.end_all()
+
+
+def _no_child_left() -> None:
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+@pytest.mark.parametrize(("args", "begun"), [
+    (["check", "{d}", "--as-of", "2026-11-25"], True),
+    (["check", "--as-of", "2026-11-25", "{d}", "-f", "json"], True),
+    (["check", "{d}", "{d}"], False),             # two dossiers: a portfolio
+    (["check", "{d}", "--output-dir", "out"], False),
+    (["diff", "{d}", "{d}"], False),
+    (["check", "{d}/lots.csv"], False),           # not a dossier folder
+    ([], False),
+])
+def test_the_program_begins_a_worker_for_check_of_one_dossier(early: Path, args: list[str], begun: bool) -> None:
+    import cmcflex.__main__ as program
+
+    program._read_ahead([a.format(d=early) for a in args])
+    assert len(lots_worker._AHEAD) == (1 if begun else 0)
+    lots_worker.end_all()
+    assert not lots_worker._AHEAD
+    _no_child_left()
+
+
+def test_the_loader_claims_the_worker_begun_for_its_file(early: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cmcflex.__main__ as program
+
+    monkeypatch.setattr(loader, "FAST_MIN_BYTES", 0)
+    exact = state(loader.load_dossier(SAMPLES / "aav-bla").lots)  # no worker: a path not begun
+    program._read_ahead(["check", str(early)])
+    (worker,) = lots_worker._AHEAD.values()
+    started = []
+    monkeypatch.setattr(lots_worker, "start", lambda *a, **k: started.append(a))  # the loader's own start
+    assert state(loader.load_dossier(early).lots) == exact
+    assert not started and not lots_worker._AHEAD and worker.pid is None  # claimed, read and reaped
+    _no_child_left()
+
+
+def test_a_worker_on_a_file_changed_since_is_stopped(early: Path) -> None:
+    lots_worker.begin(early)
+    assert lots_worker._AHEAD
+    with open(early / "lots.csv", "a", encoding="utf-8") as f:
+        f.write((early / "lots.csv").read_text(encoding="utf-8").splitlines()[-1] + "\n")
+    assert lots_worker.claim(early / "lots.csv") is None
+    assert not lots_worker._AHEAD
+    _no_child_left()
+
+
+def test_the_program_stops_a_worker_no_loader_claimed(early: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cmcflex.__main__ as program
+    import cmcflex.cli
+
+    def usage_error() -> None:
+        assert lots_worker._AHEAD  # begun before the command line ran
+        raise SystemExit(2)
+
+    monkeypatch.setattr(cmcflex.cli, "main", usage_error)
+    monkeypatch.setattr(sys, "argv", ["cmcflex", "check", str(early), "--bad-option"])
+    with pytest.raises(SystemExit):
+        program.main()
+    assert not lots_worker._AHEAD
+    _no_child_left()
+
+
+def test_portfolio_workers_neither_start_nor_claim_workers(early: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lots_worker.begin(early)
+    begun = dict(lots_worker._AHEAD)
+    monkeypatch.setattr(lots_worker, "enabled", True)
+    lots_worker.disable()  # as a portfolio worker does after its fork
+    assert not lots_worker._AHEAD and not lots_worker.enabled
+    for worker in begun.values():
+        worker.cancel()
+    _no_child_left()
