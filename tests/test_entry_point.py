@@ -57,11 +57,17 @@ def test_the_program_spares_pydantic_the_plugin_search_unless_the_user_asks(monk
 
     seen: list[str | None] = []
     monkeypatch.setattr(cmcflex.cli, "main", lambda: seen.append(os.environ.get("PYDANTIC_DISABLE_PLUGINS")))
+    import gc
+
     monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "-")  # records the variable's state, restored afterwards
     monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS")
-    program.main()
-    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "")  # the user's choice: every plugin
-    program.main()
+    thresholds = gc.get_threshold()
+    try:
+        program.main()
+        monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "")  # the user's choice: every plugin
+        program.main()
+    finally:
+        gc.set_threshold(*thresholds)
     assert seen == ["__all__", ""]
 
 
