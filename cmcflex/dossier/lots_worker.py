@@ -214,7 +214,12 @@ class TailWorker:
         self.path, self.rel, self.split = path, rel, split
         self.info = info if info is not None else os.lstat(path)
         self.pid: int | None = None
-        fd_read, fd_write = os.pipe()
+        self._shared = _SharedFile()  # the table's arrays cross here; the rest through the pipe
+        try:
+            fd_read, fd_write = os.pipe()
+        except OSError:
+            self._shared.close()
+            raise
         self._fd = fd_read
         try:  # a larger pipe: the table crosses in fewer turns of the two processes
             import fcntl
@@ -230,7 +235,7 @@ class TailWorker:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 pid = os.fork()
             if pid == 0:
-                _work(path, rel, split, fd_read, fd_write)  # never returns
+                _work(path, rel, split, fd_read, fd_write, self._shared.fd)  # never returns
             self.pid = pid
         except OSError:
             self.cancel()  # closes the pipe's read end
@@ -277,11 +282,12 @@ class TailWorker:
         try:
             with os.fdopen(self._fd, "rb") as pipe:
                 self._fd = -1
-                packed = pickle.load(pipe)
-            part = None if packed is None else _unpack(packed)
+                packed = pickle.load(pipe)  # whole: the worker wrote the shared file before it
+            part = None if packed is None else _unpack(packed, self._shared.view())
         except Exception:  # noqa: BLE001 - a worker that died mid-way sent a truncated table
             part = None
         self._reap()
+        self._shared.close()
         return part
 
     def cancel(self) -> None:
@@ -289,6 +295,7 @@ class TailWorker:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        self._shared.close()
         if self.pid is not None:
             try:
                 os.kill(self.pid, 9)
@@ -305,7 +312,7 @@ class TailWorker:
             self.pid = None
 
 
-def _work(path: Path, rel: str, split: int, fd_read: int, fd_write: int) -> None:
+def _work(path: Path, rel: str, split: int, fd_read: int, fd_write: int, shared: int) -> None:
     """The worker process: read the tail, send its table (None to decline) and exit at once, never
     printing and never running this program's exit handlers or flushing its buffers."""
     code = 1
@@ -315,7 +322,7 @@ def _work(path: Path, rel: str, split: int, fd_read: int, fd_write: int) -> None
         os.close(fd_read)
         part = _read_tail(path, rel, split)
         with os.fdopen(fd_write, "wb") as out:
-            pickle.dump(None if part is None else _pack(part), out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(None if part is None else _pack(part, shared), out, protocol=pickle.HIGHEST_PROTOCOL)
         code = 0
     except BaseException:  # noqa: BLE001, S110 - a failed worker is a declined read
         pass
@@ -338,46 +345,109 @@ def _read_tail(path: Path, rel: str, split: int) -> LotTable | None:
     return table
 
 
-def _pack(table: LotTable) -> tuple[Any, ...]:
-    """A table as few, large objects (arrays and strings), which pickle at the speed of a copy
-    (pickling a list of strings costs a step per string). A lot's id and lot-level values hold no
-    line break (the worker declines a file with quotes, and only quoted fields hold one), so each
-    column of them travels as one string of lines; an absent value, None, as an empty line (a
-    value is never empty: the reader strips it and keeps None for nothing)."""
-    def lines(values: list[str | None]) -> str | list[str | None] | None:
-        if values.count(None) == len(values):
-            return None  # a column the file does not have, or leaves empty
-        text = "\n".join([v or "" for v in values] if None in values else cast("list[str]", values))
-        return text if text.count("\n") == len(values) - 1 else values  # a line break after all: as it is
+class _SharedFile:
+    """An anonymous file both processes see (memfd; else an unlinked temporary file): the worker
+    writes the table's arrays into it, this process maps it and copies them out, one copy each
+    way where pickling them through the pipe made five."""
+
+    def __init__(self) -> None:
+        self._file: Any = None
+        try:
+            self.fd = os.memfd_create("cmcflex-lots", os.MFD_CLOEXEC)
+        except (AttributeError, OSError):
+            import tempfile
+
+            self._file = tempfile.TemporaryFile()
+            self.fd = self._file.fileno()
+        self._map: Any = None
+
+    def view(self) -> memoryview:
+        """The file's bytes as the worker left them."""
+        import mmap
+
+        size = os.fstat(self.fd).st_size
+        if not size:
+            return memoryview(b"")
+        self._map = mmap.mmap(self.fd, size, prot=mmap.PROT_READ)
+        return memoryview(self._map)
+
+    def close(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        elif self.fd >= 0:
+            os.close(self.fd)
+        self.fd = -1
+
+
+def _pack(table: LotTable, shared: int) -> tuple[Any, ...]:
+    """A table as a few small objects for the pipe: its arrays are written to the file ``shared``
+    and stand here as (typecode, offset, length); a lot's id and lot-level values hold no line
+    break (the worker declines a file with quotes, and only quoted fields hold one), so each
+    column of them travels as one string of lines (pickling a list of strings costs a step per
+    string); an absent value, None, as an empty line (a value is never empty: the reader strips
+    it and keeps None for nothing)."""
+    at = 0
+
+    def placed(values: array) -> tuple[str, int, int]:
+        nonlocal at
+        data = memoryview(values).cast("B")
+        start, done = at, 0
+        while done < len(data):
+            done += os.pwrite(shared, data[done:], start + done)
+        at += len(data)
+        return values.typecode, start, len(data)
+
+    def lines(values: list[str | None]) -> tuple[str, bool] | list[str | None] | None:
+        if not any(values):
+            return None  # a column the file does not have, or leaves empty (values are never "")
+        try:
+            text, gaps = "\n".join(cast("list[str]", values)), False
+        except TypeError:  # some lots have no value (None): C loops above, a Python step per lot here
+            text, gaps = "\n".join([v or "" for v in values]), True
+        return (text, gaps) if text.count("\n") == len(values) - 1 else values  # a line break after all: as it is
 
     levels = [lines(table._lot_values[name]) for name in LOT_LEVEL]
-    columns = [(key, col.lot, col.value, col.censor, col.word, col.method, col.line, col.file, col.unit, col.units)
+    columns = [(key, *(placed(a) for a in (col.lot, col.value, col.censor, col.word, col.method, col.line, col.file,
+                                           col.unit)), col.units)
                for key, col in table._columns.items()]
     ids = lines(cast("list[str | None]", table.lot_ids))
-    return (ids, len(table.lot_ids), levels, table._lot_file, table._lot_line, columns,
+    return (ids, len(table.lot_ids), levels, placed(table._lot_file), placed(table._lot_line), columns,
             table.files, table.methods, table.units, table.rows)
 
 
-def _unpack(packed: tuple[Any, ...]) -> LotTable:
-    """The table :func:`_pack` packed."""
+def _unpack(packed: tuple[Any, ...], shared: memoryview) -> LotTable:
+    """The table :func:`_pack` packed, its arrays read from ``shared``."""
     ids, count, levels, lot_file, lot_line, columns, files, methods, units, rows = packed
 
-    def values(lines: str | list[str | None] | None) -> list[str | None]:
+    def values(lines: tuple[str, bool] | list[str | None] | None) -> list[str | None]:
         if lines is None:
             return [None] * count
-        if not isinstance(lines, str):
+        if isinstance(lines, list):
             return lines
-        return [v or None for v in lines.split("\n")] if count else []
+        text, gaps = lines
+        if not count:
+            return []
+        return [v or None for v in text.split("\n")] if gaps else text.split("\n")  # type: ignore[return-value]
+
+    def taken(place: tuple[str, int, int]) -> array:
+        typecode, start, length = place
+        out = array(typecode)
+        out.frombytes(shared[start:start + length])
+        return out
 
     table = LotTable()
     table.lot_ids = values(ids)  # type: ignore[assignment]  # ids are never empty
     table.index = dict(zip(table.lot_ids, range(count)))
     for name, lines in zip(LOT_LEVEL, levels):
         table._lot_values[name] = values(lines)
-    table._lot_file, table._lot_line = lot_file, lot_line
-    for key, *arrays, col_units in columns:
+    table._lot_file, table._lot_line = taken(lot_file), taken(lot_line)
+    for key, *places, col_units in columns:
         col = table._columns[key] = AttributeColumn(*key)
-        col.lot, col.value, col.censor, col.word, col.method, col.line, col.file, col.unit = arrays
+        col.lot, col.value, col.censor, col.word, col.method, col.line, col.file, col.unit = map(taken, places)
         col.units = col_units
     table.files, table.methods, table.units, table.rows = files, methods, units, rows
     return table
