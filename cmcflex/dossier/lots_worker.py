@@ -1,10 +1,12 @@
 """Reading a large lots CSV on two cores without the ``fast`` extra: a forked worker process
 reads the file's tail.
 
-The loader starts the worker (:func:`start`) before it reads the YAML files, so the tail is read
-while this process loads them and then reads the head itself. Both use the exact reader
-(:func:`cmcflex.dossier.lots.read_lots_csv`); the worker reads into a table of its own and sends
-it back through a pipe, and :meth:`TailWorker.read` appends it after the head. The result is the
+``cmcflex check DOSSIER`` starts the worker as the program starts (:func:`begin`, claimed by the
+loader with :func:`claim`), else the loader starts it (:func:`start`) before it reads the YAML
+files; either way the tail is read while this process imports and loads the rest, then reads the
+head itself. Both use the exact reader (:func:`cmcflex.dossier.lots.read_lots_csv`); the worker
+reads into a table of its own and sends it back, its arrays through an anonymous shared file and
+the rest through a pipe, and :meth:`TailWorker.read` appends it after the head. The result is the
 table a single read of the whole file builds, row for row and in the same order. Where pyarrow is
 installed the Arrow fast path reads the whole file instead: it already parses on every core, and
 a worker reading the tail with Arrow beside a head read here measured slower.
