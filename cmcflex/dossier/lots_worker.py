@@ -375,7 +375,10 @@ class _SharedFile:
 
     def close(self) -> None:
         if self._map is not None:
-            self._map.close()
+            try:
+                self._map.close()
+            except BufferError:  # a view of it still held (an error while copying out): freed with that
+                pass
             self._map = None
         if self._file is not None:
             self._file.close()

@@ -169,6 +169,28 @@ def test_a_worker_that_dies_is_a_decline_and_is_reaped(tmp_path: Path, monkeypat
         os.waitpid(-1, os.WNOHANG)  # no child left behind
 
 
+def test_a_table_that_cannot_be_taken_over_is_a_decline_and_leaves_nothing_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "\n".join(_lines(13)) + "\n"
+    path = _write(tmp_path, text)
+    held: list[memoryview] = []
+
+    def broken(packed: object, shared: memoryview) -> L.LotTable:
+        held.append(shared[:8])  # a view still held when the shared file is closed
+        raise ValueError("cut short")
+
+    monkeypatch.setattr(lots_worker, "_unpack", broken)
+    before = len(os.listdir("/proc/self/fd"))
+    ok, table = split_read(path, line_starts(text.encode())[10])
+    assert not ok and state(table) == EMPTY and held
+    held.clear()  # the last view goes: the mapping (and the descriptor it keeps) with it
+    import gc
+
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) == before
+    _no_child_left()
+
+
 def test_cancel_stops_a_worker_that_was_never_read(tmp_path: Path) -> None:
     text = "\n".join(_lines(9)) + "\n"
     worker = lots_worker.TailWorker(_write(tmp_path, text), "lots.csv", line_starts(text.encode())[5])
