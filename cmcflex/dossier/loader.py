@@ -32,7 +32,7 @@ from cmcflex.dossier.errors import (
     not_utf8,
     shown,
 )
-from cmcflex.dossier.lots import FAST_MIN_BYTES, LotTable, StabilityPoint, read_lots_csv, read_stability_csv
+from cmcflex.dossier.lots import LotTable, StabilityPoint, read_lots_csv, read_stability_csv
 from cmcflex.dossier.models import (
     ALLOGENEIC_MODALITIES,
     AUTOLOGOUS_MODALITIES,
@@ -50,6 +50,7 @@ from cmcflex.dossier.models import (
     SpecTest,
     WaiversFile,
 )
+from cmcflex.dossier.plain_csv import FAST_MIN_BYTES, MAX_CSV_BYTES
 from cmcflex.dossier.spec_units import UnitExclusion, convert_criteria, convert_lots, convert_stability, spec_units
 from cmcflex.dossier.spec_versions import version_problems
 from cmcflex.dossier.yaml_source import SourceMap, YamlProblem, parse_yaml
@@ -60,7 +61,6 @@ if TYPE_CHECKING:
     from cmcflex.dossier.lots_worker import TailWorker
 
 MAX_YAML_BYTES = 5 * 1024 * 1024
-MAX_CSV_BYTES = 2 * 1024 * 1024 * 1024
 
 
 class Location(NamedTuple):

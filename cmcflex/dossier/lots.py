@@ -38,7 +38,6 @@ from cmcflex.dossier.criteria import (
 from cmcflex.dossier.dates import is_iso_date, parse_iso_date
 from cmcflex.dossier.errors import Problem, did_you_mean
 from cmcflex.dossier.ids import visible
-from cmcflex.dossier.plain_csv import FAST_MIN_BYTES  # noqa: F401  # lots files this large take a fast path
 from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
 
 USES: tuple[str, ...] = tuple(m.value for m in LotUse)

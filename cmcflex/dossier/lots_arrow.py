@@ -9,7 +9,7 @@ column as a dictionary; the work per row is NumPy's, so Python runs once per dis
 attribute and value.
 
 This module imports pyarrow and NumPy; :mod:`cmcflex.dossier.loader` imports it only for files
-of :data:`cmcflex.dossier.lots.FAST_MIN_BYTES` or more, so small dossiers never pay for those imports.
+of :data:`cmcflex.dossier.plain_csv.FAST_MIN_BYTES` or more, so small dossiers never pay for those imports.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ from cmcflex.dossier.lots import (
     _read_header,
     read_lots_csv,
 )
-from cmcflex.dossier.plain_csv import FAST_MIN_BYTES, FileDigest, PlainCheck
+from cmcflex.dossier.plain_csv import FAST_MIN_BYTES, MAX_CSV_BYTES, FileDigest, PlainCheck
 
 enabled = True  # False in portfolio workers (see disable())
 # share of the file this process reads (the head): a little less than half, as the worker
@@ -98,7 +98,7 @@ def start(path: Path, rel: str, share: float = HEAD_SHARE) -> TailWorker | None:
         info = os.lstat(path)
     except OSError:
         return None
-    if not stat.S_ISREG(info.st_mode) or info.st_size < FAST_MIN_BYTES or not available():
+    if not stat.S_ISREG(info.st_mode) or not FAST_MIN_BYTES <= info.st_size <= MAX_CSV_BYTES or not available():
         return None
     if _arrow_installed():
         return None  # the Arrow fast path reads it (see the module's description)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 FAST_MIN_BYTES = 16 << 20  # lots files this large take a fast path (Arrow, else the split read)
+MAX_CSV_BYTES = 2 * 1024 * 1024 * 1024  # a CSV file larger than this is refused by the loader
 
 
 class FileDigest(NamedTuple):
