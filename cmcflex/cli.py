@@ -562,10 +562,11 @@ def check(
     _check_outputs(dossier, outputs)
     named = {f for f, p in outputs if is_stdout(p)}
     printed = named or (set() if any(f == format.value for f, _ in outputs) else {format.value})
-    _require_formats({f for f, _ in outputs} | {format.value}, to_stdout=printed)
+    formats = {f for f, _ in outputs} | {format.value}
+    _require_formats(formats, to_stdout=printed)
     settings = _settings(fail_on, select, ignore, severity, waivers, config, no_config, [dossier])
     report = _evaluate(dossier, settings, phase=phase, target=target, when=when, follow_links=follow_links,
-                       debug=debug, quiet=quiet, series=bool(({f for f, _ in outputs} | {format.value}) & SERIES))
+                       debug=debug, quiet=quiet, series=bool(formats & SERIES))
 
     def render(fmt: str) -> str | bytes:
         return (sarif.render(report, sarif_options) if fmt == "sarif"
