@@ -17,7 +17,9 @@ def main() -> None:
     # pydantic looks for plugins (validation observers) in every installed distribution's entry
     # points when it builds the first validator: 2 ms in a small environment, tens of ms in a large
     # one, on every run, for plugins a command-line check has no use for. A value the user set is kept.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    from cmcflex.plugin_discovery import skip_plugin_discovery
+
+    skip_plugin_discovery()
     _read_ahead(sys.argv[1:])
     try:
         from cmcflex.cli import main as run
