@@ -239,6 +239,31 @@ def test_yaml_numbers_written_plainly_are_read(dossier_dir: Callable[..., Path])
     assert dossier.gmp is not None and dossier.gmp.aseptic_process_simulation[0].units == 36
 
 
+
+def _records() -> list[type]:
+    """Every record model of the dossier format (waivers.yaml's included)."""
+    from cmcflex.dossier import models
+
+    seen: list[type] = []
+    todo: list[type] = [models.Record]
+    while todo:
+        cls = todo.pop()
+        seen.append(cls)
+        todo.extend(cls.__subclasses__())
+    return seen
+
+
+def test_every_number_field_refuses_digit_underscores() -> None:
+    """A quoted '1_5' is refused in every int and float field, not only in the fields tested above."""
+    from cmcflex.dossier.models import NO_DIGIT_UNDERSCORES
+
+    numeric = (int, float, int | None, float | None)
+    fields = [(cls.__name__, name, info) for cls in _records() for name, info in cls.model_fields.items()
+              if info.annotation in numeric]
+    assert len(fields) >= 11
+    assert [(c, n) for c, n, info in fields if NO_DIGIT_UNDERSCORES not in info.metadata] == []
+
+
 @pytest.mark.parametrize(("criterion", "says"), [
     (">= 1,000 cells/mL", "'1,000' may be a decimal comma or a thousands separator; write 1.000 (decimal comma) "
                           "or 1000 (thousands), whichever is meant"),
