@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from cmcflex.dossier.loader import Dossier
     from cmcflex.report.grouping import GroupBy
     from cmcflex.report.model import Configuration, Report
+    from cmcflex.report.sarif import SarifOptions
     from cmcflex.rules.base import Registry
 
 EXIT_OK, EXIT_GAPS, EXIT_ERROR = 0, 1, 2
@@ -544,11 +545,14 @@ def check(
     Several dossiers (or a folder of them) are checked on two cores; the exit code is the highest of theirs.
     """  # noqa: E501  the help text's lines are laid out as written
     from cmcflex.discovery import is_portfolio
-    from cmcflex.report import sarif
     from cmcflex.report.grouping import render as render_grouped
 
+    def sarif_options() -> "SarifOptions":
+        from cmcflex.report import sarif
+
+        return sarif.options(root=sarif_root, info=not sarif_no_info)
+
     when = _parse_date(as_of)
-    sarif_options = sarif.options(root=sarif_root, info=not sarif_no_info)
     if len(dossiers) > 1 or output_dir is not None or is_portfolio(dossiers):
         from cmcflex.discovery import find_dossiers
 
@@ -556,7 +560,7 @@ def check(
                              [*dossiers, *find_dossiers(dossiers)])
         _portfolio(dossiers, settings, format=format.value, output=output, output_dir=output_dir,
                    phase=phase, target=target, when=when, follow_links=follow_links, quiet=quiet,
-                   sarif=sarif_options, group_by=group_by.value)
+                   sarif=sarif_options(), group_by=group_by.value)
     dossier = dossiers[0]
     outputs = _parse_outputs(output or [], format.value)
     _check_outputs(dossier, outputs)
@@ -569,8 +573,11 @@ def check(
                        debug=debug, quiet=quiet, series=bool(formats & SERIES))
 
     def render(fmt: str) -> str | bytes:
-        return (sarif.render(report, sarif_options) if fmt == "sarif"
-                else render_grouped(fmt, report, group_by.value))
+        if fmt == "sarif":
+            from cmcflex.report import sarif
+
+            return sarif.render(report, sarif_options())
+        return render_grouped(fmt, report, group_by.value)
 
     for fmt, path in outputs:
         _write(path, render(fmt))
