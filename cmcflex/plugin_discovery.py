@@ -55,12 +55,12 @@ def real_loader() -> types.ModuleType:
     return module
 
 
-def skip_plugin_discovery(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+def skip_plugin_discovery() -> bool:
     """Disable pydantic plugins unless the user chose otherwise (their value of the variable is
     kept), and while they are disabled, stand in for the loader module. True if the stand-in is
     in place."""
-    environ.setdefault(ENV, "__all__")
-    if environ[ENV] not in DISABLED or LOADER in sys.modules:
+    os.environ.setdefault(ENV, "__all__")
+    if os.environ[ENV] not in DISABLED or LOADER in sys.modules:
         return False
     sys.modules[LOADER] = _StandIn(LOADER, __doc__)
     return True
