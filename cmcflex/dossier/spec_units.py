@@ -1,7 +1,9 @@
 """Criteria and results put into the unit of their specification test (see :mod:`cmcflex.dossier.units`).
 
 A test's unit is its ``unit``, else its criterion's. A criterion written in another compatible
-unit is converted to it (its text stays as written); an incompatible one is a load problem.
+unit is converted to it (its text stays as written); an incompatible one is a load problem. A
+previous version's criterion is converted likewise, to the unit of today's test of its attribute;
+one in an incompatible unit stays as written (:func:`convert_criteria`).
 A lots.csv or stability.csv result in another compatible unit is converted; one in an
 incompatible unit is recorded as a :class:`UnitExclusion`, which SPEC-013 reports with its rows,
 and is taken out of the lot table (a stability point stays, for what is on stability and when,
@@ -60,35 +62,59 @@ def test_unit(test: SpecTest) -> str | None:
 
 def convert_criteria(specs: SpecificationsFile, source: SourceMap | None,
                      problems: list[Problem]) -> SpecificationsFile:
-    """Specifications whose numeric criteria are in their test's unit; incompatible units go to ``problems``."""
+    """Specifications whose numeric criteria are in their test's unit, as lot results are; so are
+    the criteria of previous versions, in the unit of the current version's test of the same
+    attribute. A test's criterion in an incompatible unit goes to ``problems``; a previous
+    version's stays as written: it may have been measured in another unit (a changed method),
+    and its lot results in that unit are not in the table either (they are unit exclusions)."""
     new_specs = []
     changed = False
     for i, spec in enumerate(specs.specifications):
         tests = []
+        units: dict[str, str | None] = {}
         for j, test in enumerate(spec.tests):
             unit = test_unit(test)
+            units.setdefault(test.attribute, unit)
             update: dict[str, Any] = {}
             for name in ("criterion", "shelf_life_criterion"):
                 c = getattr(test, name)
-                if not isinstance(c, NumericCriterion) or not c.unit or unit is None or c.unit == unit:
-                    continue
-                f = factor(c.unit, unit)
-                if f is None:
+                new = _in_unit(c, unit)
+                if new is None and c is not None:
                     line, col = source.locate(("specifications", i, "tests", j, name)) if source else (0, 0)
                     problems.append(Problem(
                         FILE, line, col, f"specifications[{i}].tests[{j}].{name}",
                         f"the criterion '{c.describe()}' is in '{c.unit}', which cannot be converted to the "
                         f"test's unit '{unit}'; write the limit in '{unit}' (or correct the test's unit)"))
-                    continue
-                update[name] = c._replace(min=None if c.min is None else converted(c.min, f),
-                                          max=None if c.max is None else converted(c.max, f), unit=unit,
-                                          text=c.describe())
+                elif new is not c:
+                    update[name] = new
             if update:
                 changed = True
                 test = test.model_copy(update=update)
             tests.append(test)
-        new_specs.append(spec.model_copy(update={"tests": tests}))
+        versions = []
+        for version in spec.previous_versions:
+            old_tests = []
+            for old in version.tests:
+                new = _in_unit(old.criterion, units.get(old.attribute))
+                if new is not None and new is not old.criterion:
+                    changed = True
+                    old = old.model_copy(update={"criterion": new})
+                old_tests.append(old)
+            versions.append(version.model_copy(update={"tests": old_tests}))
+        new_specs.append(spec.model_copy(update={"tests": tests, "previous_versions": versions}))
     return specs.model_copy(update={"specifications": new_specs}) if changed else specs
+
+
+def _in_unit(c: Any, unit: str | None) -> Any:
+    """``c`` with its limits in ``unit`` (its text stays as written); ``c`` itself when there is
+    nothing to convert; None when its unit cannot be converted to ``unit``."""
+    if not isinstance(c, NumericCriterion) or not c.unit or unit is None or c.unit == unit:
+        return c
+    f = factor(c.unit, unit)
+    if f is None:
+        return None
+    return c._replace(min=None if c.min is None else converted(c.min, f),
+                      max=None if c.max is None else converted(c.max, f), unit=unit, text=c.describe())
 
 
 def spec_units(specs: SpecificationsFile | None) -> dict[tuple[str, str], str | None]:

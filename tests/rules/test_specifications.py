@@ -946,6 +946,37 @@ def test_spec009_pivotal_lot_judged_by_the_version_in_force_when_made(make: Call
                                              "how": "in force on its manufacture date 2024-05-01"}
 
 
+def _potency_in(criterion: str) -> list[dict[str, Any]]:
+    """Version 2.0 as above, with a potency limit written in another unit than today's pg/mL test."""
+    return [{"version": "2.0", "effective_from": "2023-01-15",
+             "tests": [{"attribute": "viability", "criterion": ">= 70 %"},
+                       {"attribute": "potency", "criterion": criterion}]}]
+
+
+def test_spec009_a_previous_version_s_limit_in_another_unit_is_read_in_the_test_s_unit(
+        make: Callable[..., Path]) -> None:
+    # every lot made under 2.0 (450-510 pg/mL) is inside 0.3-5 ng/mL (300-5000 pg/mL): no failed release
+    assert findings_for(_versioned(make, _pivotal_at(72), previous=_potency_in("0.3 - 5 ng/mL")), "SPEC-009") == []
+    # below 0.5 ng/mL (500 pg/mL): failed releases (L-303, 510 pg/mL, is not), its limit shown as written
+    found = findings_for(_versioned(make, _pivotal_at(72), previous=_potency_in(">= 0.5 ng/mL")), "SPEC-009")
+    assert [(f.record, f.severity) for f in found] == [("lot L-301", MA), ("lot L-302", MA), ("lot L-310", MA)]
+    assert "drug_product/potency 480 pg/mL against '>= 0.5 ng/mL'" in found[2].message
+
+
+def test_a_previous_version_s_limit_in_another_unit_is_converted_on_loading(make: Callable[..., Path]) -> None:
+    from cmcflex.dossier.loader import load_dossier
+
+    specs = load_dossier(_versioned(make, _pivotal_at(72), previous=_potency_in("0.3 - 5 ng/mL"))).specifications
+    assert specs is not None
+    viability, potency = (t.criterion for t in specs.specifications[0].previous_versions[0].tests)
+    assert (potency.min, potency.max, potency.unit, potency.describe()) == (300.0, 5000.0, "pg/mL", "0.3 - 5 ng/mL")
+    assert (viability.min, viability.unit) == (70.0, "%")
+    # a limit in a unit today's test cannot take (a changed method) loads as written
+    specs = load_dossier(_versioned(make, _pivotal_at(72), previous=_potency_in(">= 50 %"))).specifications
+    assert specs is not None
+    assert specs.specifications[0].previous_versions[0].tests[1].criterion.unit == "%"
+
+
 def test_spec009_spec006_still_speaks_about_the_limit(make: Callable[..., Path]) -> None:
     path = _versioned(make, _pivotal_at(72))
     spec006 = findings_for(path, "SPEC-006")
