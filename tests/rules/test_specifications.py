@@ -977,6 +977,18 @@ def test_a_previous_version_s_limit_in_another_unit_is_converted_on_loading(make
     assert specs.specifications[0].previous_versions[0].tests[1].criterion.unit == "%"
 
 
+@pytest.mark.parametrize("limit", [">= 50 %", "<= 50 %"])
+def test_spec009_does_not_judge_results_against_a_previous_limit_in_a_unit_they_cannot_take(
+        make: Callable[..., Path], limit: str) -> None:
+    # version 2.0 measured potency in % of reference; today's results are in pg/mL: 480 against 50 %
+    # is neither in nor out of that limit, and SPEC-009 says what it could not judge
+    path = _versioned(make, _pivotal_at(72), previous=_potency_in(limit))
+    assert findings_for(path, "SPEC-009") == []
+    (reason,) = [r for r in not_evaluated_for(path, "SPEC-009", "bla") if "previous version's limit" in r]
+    assert (f"drug_product/potency of L-301, L-302, L-303 and 1 more against version 2.0's '{limit}' "
+            "(results in pg/mL)") in reason
+
+
 def test_spec009_spec006_still_speaks_about_the_limit(make: Callable[..., Path]) -> None:
     path = _versioned(make, _pivotal_at(72))
     spec006 = findings_for(path, "SPEC-006")

@@ -25,6 +25,7 @@ from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, Rep
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot, LotResult, LotTable
 from cmcflex.dossier.models import TestCategory
+from cmcflex.dossier.spec_units import test_unit
 from cmcflex.dossier.vocabulary import category_of
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
@@ -199,6 +200,7 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     failures: dict[str, list[OutOfSpec]] = {}
     table = d.lots
     unjudged: list[str] = []
+    other_units: list[str] = []
     unshown: list[tuple[LotResult, SpecRef, NumericCriterion]] = []
     for (material, attribute), sl in sorted(by_test.items()):
         unit = _unit(sl.ref)
@@ -208,6 +210,16 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 continue
             if isinstance(criterion, (str, ReportOnlyCriterion)):
                 continue  # not in the lot's version, or report only
+            if (version is not None and isinstance(criterion, NumericCriterion) and criterion.unit
+                    and criterion.unit != (unit_read := test_unit(sl.ref.test)) and unit_read):
+                # an earlier version's limit in a unit today's results cannot be converted to (a changed
+                # method; convertible ones were converted on loading): comparing the numbers judges nothing
+                lots = sorted(table.lot_ids[k] for k in
+                              table.rows_of_lots(material, attribute, {table.index[i] for i in lot_ids}))
+                if lots:
+                    other_units.append(f"{_label(sl.ref)} of {_listing(lots, 3)} against version "
+                                       f"{version.version}'s '{criterion.describe()}' (results in {unit_read})")
+                continue
             for res, verdict in not_accepted(ctx.views, material, attribute, criterion, lot_ids):  # one pass
                 if verdict is None:
                     if res.result.word is None and res.result.censor and isinstance(criterion, NumericCriterion):
@@ -227,6 +239,10 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                            by_test, rows)._replace(material=lot.material)
     yield from _unshown_conformance(unshown, assumed, versions, d.lots_file)
     yield from _missing_results(d, ctx.views, released, assumed, versions)
+    if other_units:
+        yield NotEvaluated(f"released results cannot be judged against a previous version's limit written in a "
+                           f"unit they cannot be converted to: {_listing(other_units, 3)}; record that version's "
+                           f"limit in today's unit, or the lots' results in that version's unit")
     if unjudged:
         many = len(unjudged) != 1
         yield NotEvaluated(f"{len(unjudged)} released result{'s' if many else ''} cannot be judged against "
