@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple
 
 _NUM = r"[-+]?(?:\d[\d_]*(?:[.,]\d*)?|\.\d+)(?:\s*[eE]\s*[-+]?\d+|\s*[x×]\s*10\s*\^?\s*[-+]?\d+)?"
 _NUMBER_RE = re.compile(rf"^\s*({_NUM})\s*(.*?)\s*$")
+_TIMES_TEN = re.compile(r"\s*[x×]\s*10\s*\^?\s*[-+]?\d+$")  # the power of ten ending a number: ' x 10^6'
 _RANGE_RE = re.compile(rf"^\s*({_NUM})\s*(.*?)\s*(?:-|–|—|to)\s*({_NUM})\s*(.*?)\s*$", re.IGNORECASE)
 _OPERATORS: list[tuple[str, str]] = [
     ("not more than", "<="),
@@ -272,7 +273,13 @@ def parse_criterion(raw: Any) -> Criterion:
             return NumericCriterion(max=value, max_inclusive=op == "<=", unit=unit, text=text)
     m = _RANGE_RE.match(text)
     if m:
-        low, high = parse_number(m.group(1)), parse_number(m.group(3))
+        low_text, high_text = m.group(1), m.group(3)
+        factor = _TIMES_TEN.search(high_text)
+        if factor and not m.group(2) and not re.search(r"[eEx×]", low_text):
+            # '0.2 - 5.0 x 10^6 cells/kg': a power of ten written once after a range is both limits'
+            # (0.2 x 10^6 to 5.0 x 10^6), as scientific notation and product labels write dose ranges
+            low_text += factor.group(0)
+        low, high = parse_number(low_text), parse_number(high_text)
         unit = (m.group(4) or m.group(2) or "").strip() or None
         if low > high:
             raise ValueError(f"range {text!r} has its lower limit above its upper limit")

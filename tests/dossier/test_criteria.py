@@ -34,6 +34,28 @@ def test_numeric_criteria_from_the_format(text, low, high, unit):
     assert (c.min, c.max, c.unit) == (low, high, unit)
 
 
+@pytest.mark.parametrize(
+    "text, low, high, unit",
+    [
+        # a power of ten written once after a range is both limits', as dose ranges are written
+        ("0.2 - 5.0 x 10^6 CAR-positive viable T cells/kg", 2e5, 5e6, "CAR-positive viable T cells/kg"),
+        ("0.2 to 5.0 × 10^8 cells", 2e7, 5e8, "cells"),
+        ("50 - 110 x10^6 CAR+ T cells", 5e7, 1.1e8, "CAR+ T cells"),
+        ("1 - 5 x10^12 vg/mL", 1e12, 5e12, "vg/mL"),
+        ("0,2 - 5,0 x10^6 cells", 2e5, 5e6, "cells"),
+        # a limit with its own power of ten, or a unit between the limits, keeps what it says
+        ("2.0 x10^6 - 5.0 x10^6 cells/kg", 2e6, 5e6, "cells/kg"),
+        ("1E6 - 5 x10^6 cells", 1e6, 5e6, "cells"),
+        ("5 cells - 10 x10^6 cells", 5, 1e7, "cells"),
+        ("1 - 5E12 vg/mL", 1, 5e12, "vg/mL"),
+    ],
+)
+def test_a_shared_power_of_ten_in_a_range_is_read_as_meant(text, low, high, unit):
+    c = parse_criterion(text)
+    assert isinstance(c, NumericCriterion)
+    assert (c.min, c.max, c.unit) == (pytest.approx(low), pytest.approx(high), unit)
+
+
 def test_mapping_criterion():
     c = parse_criterion({"min": 70, "max": None, "unit": "%"})
     assert isinstance(c, NumericCriterion) and c.min == 70 and c.max is None and c.unit == "%"
