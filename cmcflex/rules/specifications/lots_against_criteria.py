@@ -203,22 +203,22 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     other_units: list[str] = []
     unshown: list[tuple[LotResult, SpecRef, NumericCriterion]] = []
     for (material, attribute), sl in sorted(by_test.items()):
-        unit = _unit(sl.ref)
+        unit, read_in = _unit(sl.ref), test_unit(sl.ref.test)  # shown with results; results are read in
         for version, lot_ids in groups:
             criterion = version.criterion(sl.ref) if version is not None else sl.ref.test.criterion
             if version is not None and version.material != material:
                 continue
             if isinstance(criterion, (str, ReportOnlyCriterion)):
                 continue  # not in the lot's version, or report only
-            if (version is not None and isinstance(criterion, NumericCriterion) and criterion.unit
-                    and criterion.unit != (unit_read := test_unit(sl.ref.test)) and unit_read):
+            if (version is not None and isinstance(criterion, NumericCriterion) and criterion.unit and read_in
+                    and criterion.unit != read_in):
                 # an earlier version's limit in a unit today's results cannot be converted to (a changed
                 # method; convertible ones were converted on loading): comparing the numbers judges nothing
                 lots = sorted(table.lot_ids[k] for k in
                               table.rows_of_lots(material, attribute, {table.index[i] for i in lot_ids}))
                 if lots:
                     other_units.append(f"{_label(sl.ref)} of {_listing(lots, 3)} against version "
-                                       f"{version.version}'s '{criterion.describe()}' (results in {unit_read})")
+                                       f"{version.version}'s '{criterion.describe()}' (results in {read_in})")
                 continue
             for res, verdict in not_accepted(ctx.views, material, attribute, criterion, lot_ids):  # one pass
                 if verdict is None:
