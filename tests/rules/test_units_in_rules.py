@@ -194,3 +194,42 @@ def test_a_value_beyond_float_range_once_converted_is_left_out(make: Callable[..
     (f,) = [f for f in findings_for(path, "SPEC-013", phase="bla") if "unit" in f.data]
     assert f.data["rows"][0]["lot"] == "L-302" and f.data["unit"] == "x10^15 cells"
     assert findings_for(path, "SPEC-009", phase="bla") == []
+
+
+def _potency_in_percent_until_2025(make: Callable[..., Path], lots: list[dict[str, Any]]) -> Path:
+    """A BLA dossier whose potency assay reported % of reference under version 2.0 (limit '>= 40 %
+    of reference', until 2025-09-01) and pg/mL under today's 3.0."""
+    spec = {"material": "drug_product", "version": "3.0", "effective_from": "2025-09-01", "tests": base_tests(),
+            "previous_versions": [{"version": "2.0", "effective_from": "2023-01-15",
+                                   "tests": [{"attribute": "potency", "criterion": ">= 40 % of reference"}]}]}
+    return make(lots=lots, phase="bla", extra={"specifications.yaml": {"specifications": [spec]}})
+
+
+def test_results_in_the_unit_of_their_lots_release_version_are_info(make: Callable[..., Path]) -> None:
+    # L-301 and L-302 were made in 2024 under version 2.0 and report potency in % of reference: the
+    # record of their release, not a wrong unit
+    lots = _unit(base_lots(manufacture_date="2024-05-01"), "potency", "% of reference", value="85")
+    (found,) = findings_for(_potency_in_percent_until_2025(make, lots), "SPEC-013")
+    assert found.severity.value == "info"
+    assert ("3 results of drug_product/potency (lots.csv lines" in found.message
+            and "the unit of the limit '>= 40 % of reference' of specification version 2.0, under which their "
+                "lots were released" in found.message)
+    assert found.data["version"] == "2.0" and [r["lot"] for r in found.data["rows"]] == ["L-301", "L-302", "L-303"]
+
+
+def test_a_result_in_the_old_unit_on_a_lot_of_today_s_version_stays_a_gap(make: Callable[..., Path]) -> None:
+    # L-303 was made in 2025-10 under version 3.0 (pg/mL): its % of reference is a wrong unit
+    lots = _unit(base_lots(manufacture_date="2024-05-01"), "potency", "% of reference", value="85")
+    for row in lots:
+        if row["lot_id"] == "L-303":
+            row["manufacture_date"] = "2025-10-01"
+    found = findings_for(_potency_in_percent_until_2025(make, lots), "SPEC-013")
+    assert sorted((f.severity.value, f.data["results"]) for f in found) == [("info", 2), ("major", 1)]
+    (gap,) = [f for f in found if f.severity.value == "major"]
+    assert "cannot be converted to the test's unit 'pg/mL'" in gap.message and gap.data["rows"][0]["lot"] == "L-303"
+
+
+def test_a_result_in_neither_unit_stays_a_gap(make: Callable[..., Path]) -> None:
+    lots = _unit(base_lots(manufacture_date="2024-05-01"), "potency", "IU/mL", value="85")
+    found = findings_for(_potency_in_percent_until_2025(make, lots), "SPEC-013")
+    assert [(f.severity.value, f.data["results"]) for f in found] == [("major", 3)]

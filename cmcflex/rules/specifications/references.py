@@ -4,6 +4,8 @@ Readings of the catalogue made here:
 - SPEC-013 also reports results (lots.csv, stability.csv) whose unit cannot be converted to their
   test's unit (:mod:`cmcflex.dossier.units`): the loader has left them out of every statistic and
   judgement, and this finding names their rows. A criterion in an incompatible unit is a load error.
+  Lot results in the unit of the limit of the previous version their lot was released under (a
+  method whose unit changed) are the record of that release: info.
 """
 
 from __future__ import annotations
@@ -11,11 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from cmcflex.dossier.criteria import NumericCriterion
 from cmcflex.dossier.ids import IdIndex, describe_miss, visible
 from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.units import factor
 from cmcflex.rules.base import MA, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import NO_CITATION
-from cmcflex.rules.common import lot_references, misses_in_words, test_record, unresolved_lots
+from cmcflex.rules.common import (
+    LotRelease,
+    SpecRef,
+    lot_references,
+    misses_in_words,
+    test_record,
+    unresolved_lots,
+)
 from cmcflex.rules.specifications.records import FILE, METHODS, _refs
 from cmcflex.rules.specifications.wording import _label, _listing
 from cmcflex.views import DossierViews
@@ -35,7 +46,8 @@ from cmcflex.views import DossierViews
     why="A reference that points nowhere silently drops data from every check that follows it: an "
     "attribute outside the specification is never judged, an unknown method is never assessed.",
     grading="An id that points nowhere takes the rule's grade; a test that names no method is info "
-    "(not shown).",
+    "(not shown), and so are lot results in the unit of the previous specification version their lot was "
+    "released under.",
     ctd=("3.2.S.4.1", "3.2.S.4.4", "3.2.P.5.1", "3.2.P.5.4"),
 )
 def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
@@ -52,7 +64,7 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"Test {_label(ref)} names method '{visible(mid)}', which {METHODS} does not list"
                       f"{_did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
                       data={"method": mid, "suggestion": _closest(mid, method_ids)})
-    yield from _unit_exclusions(d, ctx.views)
+    yield from _unit_exclusions(d, ctx)
     if d.lots is None:
         return
     yield from _lot_references(d, ctx.views, method_ids)
@@ -61,41 +73,91 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 UNIT_ROWS_LISTED = 10  # lines named in a unit finding's message (the data lists them all, up to 200)
 
 
-def _unit_exclusions(d: Dossier, views: DossierViews) -> Iterator[Outcome]:
+def _unit_exclusions(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     """Results in a unit that cannot be converted to their test's unit: once per test and file kind
     (lots, stability), with their units and rows. The loader has already left them out of every
-    statistic and judgement."""
-    index = views.spec_index
+    statistic and judgement. Lot results in the unit of the limit of the previous specification
+    version their lot was released under (a method whose unit changed) are the record of that
+    release, not a wrong unit: info."""
+    index = ctx.views.spec_index
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for ex in d.unit_exclusions:
         groups.setdefault((ex.source, ex.material, ex.attribute), []).append(ex)
+    versions = ctx.views.release_versions(ctx.current) if any(s == "lots" for s, _, _ in groups) else {}
     for (source, material, attribute), found in sorted(groups.items()):
         ref = index.get((material, attribute))
         rows = sorted((r, ex.unit) for ex in found for r in ex.rows)
-        units = {u: 0 for _, u in rows}
-        for _, u in rows:
-            units[u] += 1
-        file = rows[0][0][0]
-        lines = [str(r[1]) for r, _ in rows if r[0] == file]
-        n = len(rows)
-        shown = ", ".join(lines[:UNIT_ROWS_LISTED]) + (f" and {n - UNIT_ROWS_LISTED} more"
-                                                        if n > UNIT_ROWS_LISTED else "")
-        other_files = sorted({r[0] for r, _ in rows} - {file})
-        where = f"{file} line{'s' if n > 1 else ''} {shown}" + (
-            f" (and in {', '.join(other_files)})" if other_files else "")
-        written = _listing([f"'{u}'" + (f" ({c})" if len(units) > 1 else "") for u, c in units.items()])
+        released_in: dict[tuple[str, str], list[tuple[tuple[str, int, str], str]]] = {}
+        wrong = []
+        for row in rows:
+            under = _version_unit(versions.get(row[0][2]), ref, row[1]) if source == "lots" else None
+            if under is None:
+                wrong.append(row)
+            else:
+                released_in.setdefault(under, []).append(row)
+        record = ref.record if ref else test_record(material, attribute)
+        for (version, limit), kept in sorted(released_in.items()):
+            n, where, written = _rows_text(kept)
+            yield Gap(f"{n} result{'s' if n != 1 else ''} of {material}/{attribute} ({where}) "
+                      f"{'are' if n != 1 else 'is'} in {written}, the unit of the limit '{limit}' of specification "
+                      f"version {version}, under which {'their lots were' if n != 1 else 'its lot was'} released; "
+                      f"{'they are' if n != 1 else 'it is'} the record of that release, left out of today's "
+                      "statistics, and not judged against that limit.",
+                      Location(kept[0][0][0], kept[0][0][1]), record=record, severity=I,
+                      remedy="None needed for the release record. Where the unit changed with the method, the "
+                      "bridging of the two methods belongs with the method's validation (methods.yaml).",
+                      data={"source": source, "version": version, "limit": limit, "results": n,
+                            "rows": [{"file": f, "line": line, "lot": lot, "unit": u}
+                                     for (f, line, lot), u in kept[:200]]})
+        if not wrong:
+            continue
+        n, where, written = _rows_text(wrong)
+        units = _unit_counts(wrong)
         first = found[0]
         unit_words = (f"the test's unit '{first.test_unit}'" if first.declared else
                       f"'{first.test_unit}', the unit of the first result (no specification test states one)")
         yield Gap(f"{n} result{'s' if n != 1 else ''} of {material}/{attribute} ({where}) {'are' if n != 1 else 'is'}"
                   f" in {written}, which cannot be converted to {unit_words}; "
                   f"{'they are' if n != 1 else 'it is'} left out of every statistic and judgement.",
-                  Location(file, rows[0][0][1]), record=ref.record if ref else test_record(material, attribute),
+                  Location(wrong[0][0][0], wrong[0][0][1]), record=record,
                   remedy=UNIT_REMEDY,
-                  data={"source": source, "unit": rows[0][1], "units": dict(list(units.items())[:50]),
+                  data={"source": source, "unit": wrong[0][1], "units": dict(list(units.items())[:50]),
                         "test_unit": first.test_unit, "test_unit_declared": first.declared, "results": n,
                         "rows": [{"file": f, "line": line, "lot": lot, "unit": u}
-                                 for (f, line, lot), u in rows[:200]]})
+                                 for (f, line, lot), u in wrong[:200]]})
+
+
+def _version_unit(release: LotRelease | None, ref: SpecRef | None, unit: str) -> tuple[str, str] | None:
+    """(version, limit as written) when ``unit`` converts to the unit of the limit of the known
+    previous version the lot was released under; else None."""
+    if release is None or ref is None or not release.spec.known or release.spec.version is None:
+        return None
+    limit = release.spec.criterion(ref)
+    if isinstance(limit, NumericCriterion) and limit.unit and factor(unit, limit.unit) is not None:
+        return release.spec.version, limit.describe()
+    return None
+
+
+def _unit_counts(rows: list[tuple[tuple[str, int, str], str]]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for _, u in rows:
+        units[u] = units.get(u, 0) + 1
+    return units
+
+
+def _rows_text(rows: list[tuple[tuple[str, int, str], str]]) -> tuple[int, str, str]:
+    """How many rows, where they are (the lines in the first file, and the other files), and their units."""
+    units = _unit_counts(rows)
+    file = rows[0][0][0]
+    lines = [str(r[1]) for r, _ in rows if r[0] == file]
+    n = len(rows)
+    shown = ", ".join(lines[:UNIT_ROWS_LISTED]) + (f" and {n - UNIT_ROWS_LISTED} more"
+                                                    if n > UNIT_ROWS_LISTED else "")
+    other_files = sorted({r[0] for r, _ in rows} - {file})
+    where = f"{file} line{'s' if n > 1 else ''} {shown}" + (
+        f" (and in {', '.join(other_files)})" if other_files else "")
+    written = _listing([f"'{u}'" + (f" ({c})" if len(units) > 1 else "") for u, c in units.items()])
+    return n, where, written
 
 
 UNIT_REMEDY = ("Report the results in the test's unit or in one convertible to it (cmcflex converts "
