@@ -227,6 +227,9 @@ def test_a_result_in_the_old_unit_on_a_lot_of_today_s_version_stays_a_gap(make: 
     assert sorted((f.severity.value, f.data["results"]) for f in found) == [("info", 2), ("major", 1)]
     (gap,) = [f for f in found if f.severity.value == "major"]
     assert "cannot be converted to the test's unit 'pg/mL'" in gap.message and gap.data["rows"][0]["lot"] == "L-303"
+    # two findings, two keys (a waiver or a diff of one is not of the other)
+    assert sorted(f.record for f in found) == ["test drug_product/potency", "test drug_product/potency (version 2.0)"]
+    assert len({f.fingerprint for f in found}) == 2
 
 
 def test_a_result_in_neither_unit_stays_a_gap(make: Callable[..., Path]) -> None:

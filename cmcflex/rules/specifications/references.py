@@ -103,7 +103,7 @@ def _unit_exclusions(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       f"version {version}, under which {'their lots were' if n != 1 else 'its lot was'} released; "
                       f"{'they are' if n != 1 else 'it is'} the record of that release, left out of today's "
                       "statistics, and not judged against that limit.",
-                      Location(kept[0][0][0], kept[0][0][1]), record=record, severity=I,
+                      Location(kept[0][0][0], kept[0][0][1]), record=f"{record} (version {version})", severity=I,
                       remedy="None needed for the release record. Where the unit changed with the method, the "
                       "bridging of the two methods belongs with the method's validation (methods.yaml).",
                       data={"source": source, "version": version, "limit": limit, "results": n,
