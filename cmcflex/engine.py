@@ -73,8 +73,23 @@ def fingerprint(rule_id: str, file: str, record: str | None, message: str) -> st
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
+def keys_of(rule_id: str, gaps: Iterable[Gap]) -> list[str]:
+    """The fingerprints of one rule's gaps, in order: a gap on the same file and record as an
+    earlier one (two parts of a rule on one method) is told apart by its message, so that
+    waivers, ``--target`` and diffs never take one finding for another."""
+    seen: set[str] = set()
+    out = []
+    for gap in gaps:
+        key = fingerprint(rule_id, gap.at.file, gap.record, gap.message)
+        if key in seen:
+            key = fingerprint(rule_id, gap.at.file, f"{gap.record}|{gap.message}", gap.message)
+        seen.add(key)
+        out.append(key)
+    return out
+
+
 def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | None = None,
-          today: Mapping[str, Severity] | None = None) -> Finding:
+          today: Mapping[str, Severity] | None = None, key: str | None = None) -> Finding:
     """Turn a rule's gap into a finding carrying the rule's identity and severity.
 
     ``today`` (fingerprint → severity, when checking a later milestone) says how grave the same
@@ -85,7 +100,8 @@ def stamp(rule: Rule, gap: Gap, ctx: Context, overrides: dict[str, Severity] | N
     if overrides and rule.id in overrides:
         overridden, severity = severity, overrides[rule.id]
     message = gap.message
-    key = fingerprint(rule.id, gap.at.file, gap.record, gap.message)
+    if key is None:
+        key = fingerprint(rule.id, gap.at.file, gap.record, gap.message)
     if ctx.planning and ctx.target is not None and _grows_by_target(rule, severity, ctx, (today or {}).get(key)):
         body, stop = (message[:-1], ".") if message.endswith(".") else (message, "")
         message = f"{body} ({_needed(ctx.target)}){stop}"
@@ -174,6 +190,7 @@ def evaluate(
             outcomes = list(rule.check(dossier, ctx))
         except Exception as exc:  # noqa: BLE001 - reported as an internal error, exit 2
             raise InternalError(f"rule {rule.id} failed: {type(exc).__name__}: {exc}") from exc
+        keys = iter(keys_of(rule.id, [o for o in outcomes if isinstance(o, Gap)]))
         for outcome in outcomes:
             if isinstance(outcome, NotEvaluated) and outcome.none_recorded:
                 _what, ids = out.none_recorded.setdefault(outcome.none_recorded, (outcome.reason, []))
@@ -184,5 +201,5 @@ def evaluate(
             elif isinstance(outcome, NotEvaluated):
                 out.not_evaluated.append(NotEvaluatedEntry(rule=rule.id, title=rule.title, reason=outcome.reason))
             else:
-                out.findings.append(stamp(rule, outcome, ctx, overrides, today))
+                out.findings.append(stamp(rule, outcome, ctx, overrides, today, next(keys)))
     return out

@@ -209,3 +209,38 @@ def test_the_registry_refuses_partial_grades_it_cannot_explain_or_apply() -> Non
         rule(id="GMP-908", slug="late", title="Late", area=Area.GMP, severity=by_phase(None, None, MA, MA, MA),
              partial=by_phase(MI, None, None, None, None), grading="g", cites=("x",), remedy="r", why="w",
              registry=reg)(lambda d, ctx: iter(()))
+
+
+def test_two_findings_of_a_rule_on_one_record_have_their_own_fingerprints(dossier_dir):
+    """Waivers, --target and diffs key findings by fingerprint: two parts of a rule on one record
+    (a method validated on one lot and on a platform) must not share one."""
+    from cmcflex.engine import fingerprint
+
+    reg = Registry()
+
+    @rule(id="GMP-907", slug="two-parts", title="Two parts", area=Area.GMP, severity=by_phase(MI, MI, MA, MA, MA),
+          cites=("x",), remedy="r", why="w", registry=reg)
+    def two(d, ctx):
+        yield Gap("one part is missing.", Location("methods.yaml", 5), record="method M-1")
+        yield Gap("another part is missing.", Location("methods.yaml", 5), record="method M-1")
+
+    def keys() -> dict[str, str]:
+        report = build_report(load_dossier(dossier_dir(phase="phase_3")), as_of=AS_OF, rules=list(reg))
+        return {f.message: f.fingerprint for f in report.findings}
+
+    found = keys()
+    first, second = found["one part is missing."], found["another part is missing."]
+    assert first == fingerprint("GMP-907", "methods.yaml", "method M-1", "")  # the first keeps the plain key
+    assert second != first
+    assert keys() == found  # stable from run to run
+
+
+@pytest.mark.parametrize("name", ["aav-bla", "allo-phase1", "cart-phase2", "cart-ppq-unjustified", "edited-hsc-bla"])
+def test_every_finding_of_a_sample_has_its_own_fingerprint(name):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "sample_dossiers" / name
+    for phase in (None, Phase.BLA, Phase.POST_APPROVAL):
+        report = build_report(load_dossier(path), phase=phase, as_of=AS_OF)
+        keys = [f.fingerprint for f in [*report.findings, *report.waived]]
+        assert len(keys) == len(set(keys)), (name, phase)
