@@ -40,6 +40,7 @@ class UnitExclusion(NamedTuple):
     test_unit: str                         # the unit of the test (or of the column's first row: see declared)
     declared: bool                         # False when no test states a unit and test_unit is the first row's
     rows: tuple[tuple[str, int, str], ...]  # (file, line, lot id) of each result, in file order
+    results: tuple[Result, ...] = ()       # lots: each row's result as written (in ``unit``), beside ``rows``
 
 
 def converted(value: float, f: float) -> float:
@@ -164,13 +165,17 @@ def _exclude(table: LotTable, col: AttributeColumn, flagged: list[bool], target:
     """Take the flagged rows out of the column; one exclusion per unit, units in name order. Callers
     never flag a result word (``Positive``): it is judged whatever unit it was written with."""
     rows_of: dict[int, list[tuple[str, int, str]]] = {}
+    results_of: dict[int, list[Result]] = {}
     for k in itertools.compress(range(len(col.unit)), flagged):
-        rows_of.setdefault(col.unit[k], []).append((table.files[col.file[k]], col.line[k], table.lot_ids[col.lot[k]]))
+        found = table.result_at(col.material, col.attribute, k)
+        rows_of.setdefault(col.unit[k], []).append((found.file, found.line, found.lot_id))
+        results_of.setdefault(col.unit[k], []).append(found.result)
     keep = list(map(operator.not_, flagged))
     for name in _COLUMNS:
         old = getattr(col, name)
         setattr(col, name, array(old.typecode, itertools.compress(old, keep)))
-    return [UnitExclusion("lots", col.material, col.attribute, table.units[c], target, declared, tuple(rows))
+    return [UnitExclusion("lots", col.material, col.attribute, table.units[c], target, declared, tuple(rows),
+                          tuple(results_of[c]))
             for c, rows in sorted(rows_of.items(), key=lambda item: table.units[item[0]])]
 
 

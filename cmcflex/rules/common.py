@@ -18,6 +18,7 @@ from cmcflex.dossier.ids import describe_miss
 from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.lots import LotResult, StabilityPoint
 from cmcflex.dossier.models import PreviousVersion, Specification
+from cmcflex.dossier.units import factor
 from cmcflex.phases import Phase
 from cmcflex.views import SpecRef, material_of, test_record  # noqa: F401 (re-exported)
 from cmcflex.vocabulary import LotUse
@@ -230,6 +231,20 @@ class LotRelease(NamedTuple):
 
     spec: SpecVersion
     how: str
+
+
+def release_limit(release: LotRelease | None, ref: SpecRef | None, unit: str) -> tuple[str, NumericCriterion, float] | None:
+    """For a lot result written in ``unit`` that today's test cannot take: the known previous
+    version its lot was released under, that version's limit, and the factor into the limit's
+    unit, when the limit is written in a unit ``unit`` converts to (a method whose unit changed);
+    else None."""
+    if release is None or ref is None or not release.spec.known or release.spec.version is None:
+        return None
+    limit = release.spec.criterion(ref)
+    if not isinstance(limit, NumericCriterion) or not limit.unit:
+        return None
+    f = factor(unit, limit.unit)
+    return None if f is None else (release.spec.version, limit, f)
 
 
 _CLINICAL = {"phase_1": Phase.PHASE_1, "phase_2": Phase.PHASE_2, "phase_3": Phase.PHASE_3}

@@ -236,3 +236,14 @@ def test_a_result_in_neither_unit_stays_a_gap(make: Callable[..., Path]) -> None
     lots = _unit(base_lots(manufacture_date="2024-05-01"), "potency", "IU/mL", value="85")
     found = findings_for(_potency_in_percent_until_2025(make, lots), "SPEC-013")
     assert [(f.severity.value, f.data["results"]) for f in found] == [("major", 3)]
+
+
+def test_spec009_judges_results_in_their_release_version_s_unit_against_its_limit(make: Callable[..., Path]) -> None:
+    lots = _unit(base_lots(manufacture_date="2024-05-01"), "potency", "% of reference", value="85")
+    assert findings_for(_potency_in_percent_until_2025(make, lots), "SPEC-009") == []  # 85 % >= 40 %
+    _unit(lots, "potency", "% of reference", "L-302", "35")
+    (found,) = findings_for(_potency_in_percent_until_2025(make, lots), "SPEC-009")
+    assert found.record == "lot L-302" and found.severity.value == "major"
+    assert ("fails its specification (specification version 2.0, in force on its manufacture date 2024-05-01): "
+            "drug_product/potency 35 % of reference against '>= 40 % of reference'") in found.message
+    assert found.data["results"][0]["unit"] == "% of reference"

@@ -17,6 +17,7 @@ Readings of the catalogue made here:
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +26,7 @@ from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, Rep
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot, LotResult, LotTable
 from cmcflex.dossier.models import TestCategory
-from cmcflex.dossier.spec_units import test_unit
+from cmcflex.dossier.spec_units import converted, test_unit
 from cmcflex.dossier.vocabulary import category_of
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
@@ -38,6 +39,7 @@ from cmcflex.rules.common import (
     SpecVersion,
     not_accepted,
     out_of_spec,
+    release_limit,
 )
 from cmcflex.rules.lotstats import SpecLots, assumed_released
 from cmcflex.rules.specifications.records import FILE
@@ -229,6 +231,12 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                     f"'{criterion.describe()}'")
                     continue
                 failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, criterion, sl.ref))
+    for res, limit, ref in _in_release_units(d, ctx.views, versions, released):
+        verdict = limit.accepts(res.result)
+        if verdict is False:
+            failures.setdefault(res.lot_id, []).append(OutOfSpec(res.lot_id, res, limit, ref))
+        elif verdict is None:
+            unshown.append((res, ref, limit))
     exceptions = set(itertools.compress(table.lot_ids, map(operator.eq, table.lot_column("disposition"),
                                                            itertools.repeat(Disposition.RELEASED_UNDER_EXCEPTION))))
     rows = _failing_lots_rows(table, failures)
@@ -248,6 +256,24 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated(f"{len(unjudged)} released result{'s' if many else ''} cannot be judged against "
                            f"{'their criteria' if many else 'its criterion'} (a result word against a numeric "
                            f"limit or a number against a word): {_listing(unjudged, 3)}")
+
+
+def _in_release_units(d: Dossier, views: DossierViews, versions: dict[str, LotRelease], released: frozenset[str]
+                      ) -> Iterator[tuple[LotResult, NumericCriterion, SpecRef]]:
+    """Released lots' results left out of today's column because they are written in the unit of
+    the limit of the previous version their lot was released under (SPEC-013 notes them): each in
+    that limit's unit, with the limit and its test."""
+    for ex in d.unit_exclusions:
+        if ex.source != "lots":
+            continue
+        ref = views.spec_index.get((ex.material, ex.attribute))
+        for (file, line, lot_id), result in zip(ex.rows, ex.results, strict=True):
+            found = release_limit(versions.get(lot_id), ref, ex.unit) if lot_id in released else None
+            if found is None or ref is None or not math.isfinite(result.value):
+                continue
+            _version, limit, f = found
+            yield (LotResult(lot_id, result._replace(value=converted(result.value, f)), file, line, None),
+                   limit, ref)
 
 
 def _version_groups(versions: dict[str, LotRelease], released: frozenset[str]
@@ -285,6 +311,14 @@ def _failing_lots_rows(table: LotTable, failures: dict[str, list[OutOfSpec]]
     return {key: table.rows_of_lots(*key, lots) for key, lots in wanted.items()}
 
 
+def _shown_unit(f: OutOfSpec) -> str | None:
+    """The unit a failing result is in: its criterion's (today's test's, or the unit of a previous
+    version's limit its result was written in), else the test's."""
+    if isinstance(f.criterion, NumericCriterion) and f.criterion.unit:
+        return f.criterion.unit
+    return _unit(f.ref) if f.ref else None
+
+
 def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease | None, assumed: bool,
                  by_test: dict[tuple[str, str], SpecLots], rows: dict[tuple[str, str], dict[int, list[int]]]) -> Gap:
     """SPEC-009's finding on one lot: out of specification, or released under exception."""
@@ -295,14 +329,14 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
     def today(f: OutOfSpec) -> str:
         return "today's " if unrecorded and not (f.ref is not None and _version_proof(f.ref)) else ""
 
-    shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result, _unit(f.ref) if f.ref else None)}"
+    shown = [f"{_label(f.ref) if f.ref else '?'} {_value(f.result.result, _shown_unit(f))}"
              f" against {today(f)}'{f.criterion.describe()}'" for f in fails]
     data: dict[str, Any] = {
         "disposition": lot.disposition, "use": lot.use,
         "pivotal": any(f.ref is not None and lot_id in by_test[(f.ref.spec.material, f.ref.test.attribute)]
                        .pivotal_ids for f in fails),
         "results": [{"test": _label(f.ref) if f.ref else None, "value": _value(f.result.result),
-                     "unit": _unit(f.ref) if f.ref else None,
+                     "unit": _shown_unit(f),
                      "criterion": f.criterion.describe(), "file": f.result.file, "line": f.result.line,
                      "released": by_test[(f.ref.spec.material, f.ref.test.attribute)].released
                      if f.ref else None} for f in fails]}

@@ -5,7 +5,8 @@ Readings of the catalogue made here:
   test's unit (:mod:`cmcflex.dossier.units`): the loader has left them out of every statistic and
   judgement, and this finding names their rows. A criterion in an incompatible unit is a load error.
   Lot results in the unit of the limit of the previous version their lot was released under (a
-  method whose unit changed) are the record of that release: info.
+  method whose unit changed) are the record of that release: info (SPEC-009 judges them against
+  that limit).
 """
 
 from __future__ import annotations
@@ -13,17 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from cmcflex.dossier.criteria import NumericCriterion
 from cmcflex.dossier.ids import IdIndex, describe_miss, visible
 from cmcflex.dossier.loader import Dossier, Location
-from cmcflex.dossier.units import factor
 from cmcflex.rules.base import MA, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import NO_CITATION
 from cmcflex.rules.common import (
-    LotRelease,
-    SpecRef,
     lot_references,
     misses_in_words,
+    release_limit,
     test_record,
     unresolved_lots,
 )
@@ -90,11 +88,11 @@ def _unit_exclusions(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         released_in: dict[tuple[str, str], list[tuple[tuple[str, int, str], str]]] = {}
         wrong = []
         for row in rows:
-            under = _version_unit(versions.get(row[0][2]), ref, row[1]) if source == "lots" else None
+            under = release_limit(versions.get(row[0][2]), ref, row[1]) if source == "lots" else None
             if under is None:
                 wrong.append(row)
             else:
-                released_in.setdefault(under, []).append(row)
+                released_in.setdefault((under[0], under[1].describe()), []).append(row)
         record = ref.record if ref else test_record(material, attribute)
         for (version, limit), kept in sorted(released_in.items()):
             n, where, written = _rows_text(kept)
@@ -102,7 +100,7 @@ def _unit_exclusions(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       f"{'are' if n != 1 else 'is'} in {written}, the unit of the limit '{limit}' of specification "
                       f"version {version}, under which {'their lots were' if n != 1 else 'its lot was'} released; "
                       f"{'they are' if n != 1 else 'it is'} the record of that release, left out of today's "
-                      "statistics, and not judged against that limit.",
+                      "statistics and judged against that limit (SPEC-009).",
                       Location(kept[0][0][0], kept[0][0][1]), record=f"{record} (version {version})", severity=I,
                       remedy="None needed for the release record. Where the unit changed with the method, the "
                       "bridging of the two methods belongs with the method's validation (methods.yaml).",
@@ -125,17 +123,6 @@ def _unit_exclusions(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                         "test_unit": first.test_unit, "test_unit_declared": first.declared, "results": n,
                         "rows": [{"file": f, "line": line, "lot": lot, "unit": u}
                                  for (f, line, lot), u in wrong[:200]]})
-
-
-def _version_unit(release: LotRelease | None, ref: SpecRef | None, unit: str) -> tuple[str, str] | None:
-    """(version, limit as written) when ``unit`` converts to the unit of the limit of the known
-    previous version the lot was released under; else None."""
-    if release is None or ref is None or not release.spec.known or release.spec.version is None:
-        return None
-    limit = release.spec.criterion(ref)
-    if isinstance(limit, NumericCriterion) and limit.unit and factor(unit, limit.unit) is not None:
-        return release.spec.version, limit.describe()
-    return None
 
 
 def _unit_counts(rows: list[tuple[tuple[str, int, str], str]]) -> dict[str, int]:
