@@ -348,7 +348,9 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
         data.update(exception_pathway=pathway, investigation=investigation)
     first = fails[0].ref if fails else None
     summary = by_test[(first.spec.material, first.test.attribute)].released if first else {}
-    context = _range_words(summary, "released lots", _unit(first)) if first else ""
+    # today's results give context in today's unit, not beside a result in a previous version's unit
+    same_unit = bool(fails) and _shown_unit(fails[0]) == (_unit(first) if first else None)
+    context = _range_words(summary, "released lots", _unit(first)) if first and same_unit else ""
     retests = _retests(d, lot_id, fails, rows)
     if retests:
         data["several_results"] = {test: [{"value": _value(r.result), "file": r.file, "line": r.line}
