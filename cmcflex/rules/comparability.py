@@ -456,8 +456,11 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                   "(the lots made for the pivotal study before and after the change); no "
                                   "further study is needed if it does."))
             continue
-        yield Gap(f"{c.risk.value.capitalize()} change {c.id} has no comparability study{when}.",
-                  at=_at(d, i), record=_record(c))
+        # a summary may name a study (a report id): what is missing is the study on record
+        summary = (f"; its summary is not the study: a {c.risk.value} change needs the study's design, lots, "
+                   "attributes and conclusion on record" if (c.summary or "").strip() else "")
+        yield Gap(f"{c.risk.value.capitalize()} change {c.id} records no comparability study "
+                  f"(comparability){when}{summary}.", at=_at(d, i), record=_record(c))
 
 
 def _bridged_method(d: Dossier, change: Change) -> str | None:

@@ -152,6 +152,16 @@ def test_cmp002_fires_for_major_change_without_study(dossier_dir, phase, severit
     assert f.severity.value == severity and f.record == "change CHG-001"
 
 
+def test_cmp002_says_what_is_missing_not_that_no_study_exists(dossier_dir):
+    # a company names its study in free text; what the dossier lacks is the study on record
+    plain = findings_for(dossier(dossier_dir, change(comparability=None), phase="bla"), "CMP-002")[0].message
+    assert plain == "Major change CHG-001 records no comparability study (comparability)."
+    named = change(comparability=None, summary="Tech transfer with three comparability lots; report CR-2025-004.")
+    (f,) = findings_for(dossier(dossier_dir, named, phase="bla"), "CMP-002")
+    assert f.message.endswith("records no comparability study (comparability); its summary is not the study: a "
+                              "major change needs the study's design, lots, attributes and conclusion on record.")
+
+
 def test_cmp002_silent_with_study_and_for_proportionate_minor_change(dossier_dir):
     path = dossier(dossier_dir, change(), MINOR, rows=lots(PRE, POST_OK), phase="bla")
     assert findings_for(path, "CMP-002") == []
