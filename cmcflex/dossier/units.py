@@ -10,7 +10,8 @@ factor between them then converts a value (``ng/mL`` to ``pg/mL`` is 1000).
 The table below is the whole of what cmcflex knows: SI prefixes on gram, litre, molar and the
 time units, and the counted things of cell and gene therapy (cells, vg, copies, EU, IU, ...),
 which a general units library does not know. A unit that does not read this way (``CAR+ viable
-T cells``) is compared as written, ignoring case and spacing. ``10E6`` (is it 10^6 or 10^7?) is
+T cells``) is compared as written, ignoring case and spacing, after a leading power of ten
+(``x10^6 CAR+ T cells`` is a million ``CAR+ T cells``). ``10E6`` (is it 10^6 or 10^7?) is
 not read as a multiplier, so it only matches itself.
 
 Case is ignored where that cannot change the meaning (``ml`` is ``mL``, ``EU`` is ``eu``);
@@ -99,10 +100,12 @@ class Unit(NamedTuple):
 
 
 class Unread(NamedTuple):
-    """A unit the table cannot read: compared as written, ignoring case and spacing."""
+    """A unit the table cannot read: compared as written, ignoring case and spacing, after a
+    leading power of ten (``x10^6 CAR+ T cells`` is 10^6 ``CAR+ T cells``)."""
 
     words: tuple[str, ...]
     text: str
+    factor: float = 1.0
 
 
 def normalise(text: str) -> str:
@@ -119,9 +122,13 @@ def read_unit(text: str) -> Unit | Unread:
     """Read a unit as written (once per distinct spelling)."""
     s = normalise(text)
     parsed = _parse(s)
-    if parsed is None:
-        return Unread(_folded_words(s), text.strip())
-    return parsed._replace(text=text.strip())
+    if parsed is not None:
+        return parsed._replace(text=text.strip())
+    m = _MULT.match(s)
+    multiplier = _multiplier(m) if m is not None and m.group("c5") is None else None  # not '100 cells'
+    if m is not None and multiplier is not None and s[m.end():].strip():
+        return Unread(_folded_words(s[m.end():].strip()), text.strip(), multiplier)
+    return Unread(_folded_words(s), text.strip())
 
 
 def _folded_words(s: str) -> tuple[str, ...]:
@@ -203,7 +210,7 @@ def factor(source: str, target: str) -> float | None:
             return None
         return 1.0 if a.factor == b.factor else float(f"{a.factor / b.factor:.12g}")
     if isinstance(a, Unread) and isinstance(b, Unread) and _words_agree(a.words, b.words):
-        return 1.0
+        return 1.0 if a.factor == b.factor else float(f"{a.factor / b.factor:.12g}")
     return None  # one reads and the other does not: different things
 
 

@@ -41,6 +41,25 @@ def test_incompatible_units_have_no_factor(a: str, b: str) -> None:
     assert factor(a, b) is None and factor(b, a) is None
 
 
+@pytest.mark.parametrize("source, target, expected", [
+    ("x10^6 CAR+ T cells", "CAR+ T cells", 1e6), ("CAR+ T cells", "x 10^8 CAR+ T cells", 1e-8),
+    ("1.0E6 CAR+ viable T cells", "x10^6 CAR+ viable T cells", 1.0), ("×10⁶ CAR+ T cells", "CAR+ T cells", 1e6),
+])
+def test_a_power_of_ten_before_words_the_table_does_not_read_converts(source: str, target: str,
+                                                                       expected: float) -> None:
+    """A CAR-T dose written 'x10^6 CAR+ T cells' is a million 'CAR+ T cells', as a reviewer reads it."""
+    assert factor(source, target) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("10E6 CAR+ T cells", "CAR+ T cells"),   # 10E6 is not guessed
+    ("100 CAR+ T cells", "CAR+ T cells"),    # a count, not a power of ten
+    ("x10^6 CAR+ T cells", "x10^6 CAR- T cells"),
+])
+def test_no_factor_is_guessed_for_unread_units(a: str, b: str) -> None:
+    assert factor(a, b) is None and factor(b, a) is None
+
+
 def test_what_the_table_reads() -> None:
     unit = read_unit("x10^6 cells/kg")
     assert isinstance(unit, Unit) and unit.factor == pytest.approx(1e3)  # cells per gram
