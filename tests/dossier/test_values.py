@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cmcflex.cli import app
-from cmcflex.dossier.criteria import parse_criterion, parse_number, parse_result
+from cmcflex.dossier.criteria import DOT_GROUPED, parse_criterion, parse_number, parse_result
 from cmcflex.dossier.dates import parse_iso_date
 from cmcflex.dossier.errors import DossierError
 from cmcflex.dossier.loader import load_dossier
@@ -296,7 +296,9 @@ def test_a_number_is_read_as_meant_or_refused(text: str, decimal_comma: bool | N
     try:
         value = parse_number(text, decimal_comma)
     except ValueError:
-        plain = "," not in text and "_" not in text and _floatish(text)
+        # in a semicolon file a point before three digits may be a thousands separator ('1.000'): refused
+        dot_grouped = decimal_comma is True and DOT_GROUPED.fullmatch(text.strip()) is not None
+        plain = "," not in text and "_" not in text and _floatish(text) and not dot_grouped
         assert not (plain and math.isfinite(float(text))), "a plain finite number must be read"
         return
     assert math.isfinite(value) and "_" not in text
@@ -324,7 +326,7 @@ def test_generated_dates_and_values_load_or_are_located(rows: list[tuple[str, st
 
     from tests.helpers import write_dossier
 
-    lines = [lot_line(f"L{k}", date.replace(",", " ").replace("\n", " ").replace('"', ""),
+    lines = [lot_line(f"L{k}", date.replace(",", " ").replace("\n", " ").replace("\r", " ").replace('"', ""),
                       value='"' + value + '"' if "," in value else value)
              for k, (date, value) in enumerate(rows)]
     with tempfile.TemporaryDirectory() as folder:
