@@ -72,6 +72,7 @@ def convert_criteria(specs: SpecificationsFile, source: SourceMap | None,
     changed = False
     for i, spec in enumerate(specs.specifications):
         tests = []
+        touched = False  # this specification
         units: dict[str, str | None] = {}
         for j, test in enumerate(spec.tests):
             unit = test_unit(test)
@@ -89,7 +90,7 @@ def convert_criteria(specs: SpecificationsFile, source: SourceMap | None,
                 elif new is not c:
                     update[name] = new
             if update:
-                changed = True
+                touched = True
                 test = test.model_copy(update=update)
             tests.append(test)
         versions = []
@@ -98,11 +99,15 @@ def convert_criteria(specs: SpecificationsFile, source: SourceMap | None,
             for old in version.tests:
                 new = _in_unit(old.criterion, units.get(old.attribute))
                 if new is not None and new is not old.criterion:
-                    changed = True
                     old = old.model_copy(update={"criterion": new})
                 old_tests.append(old)
-            versions.append(version.model_copy(update={"tests": old_tests}))
-        new_specs.append(spec.model_copy(update={"tests": tests, "previous_versions": versions}))
+            if any(a is not b for a, b in zip(old_tests, version.tests)):
+                touched = True
+                version = version.model_copy(update={"tests": old_tests})
+            versions.append(version)
+        changed |= touched
+        new_specs.append(spec.model_copy(update={"tests": tests, "previous_versions": versions}) if touched
+                         else spec)
     return specs.model_copy(update={"specifications": new_specs}) if changed else specs
 
 
