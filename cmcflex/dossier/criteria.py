@@ -15,6 +15,7 @@ from typing import Any, Literal, NamedTuple
 _NUM = r"[-+]?(?:\d[\d_]*(?:[.,]\d*)?|\.\d+)(?:\s*[eE]\s*[-+]?\d+|\s*[x×]\s*10\s*\^?\s*[-+]?\d+)?"
 _NUMBER_RE = re.compile(rf"^\s*({_NUM})\s*(.*?)\s*$")
 _TIMES_TEN = re.compile(r"\s*[x×]\s*10\s*\^?\s*[-+]?\d+$")  # the power of ten ending a number: ' x 10^6'
+_E_EXPONENT = re.compile(r"\s*[eE]\s*([-+]?\d+)$")  # the exponent ending a number: 'E12'
 _RANGE_RE = re.compile(rf"^\s*({_NUM})\s*(.*?)\s*(?:-|–|—|to)\s*({_NUM})\s*(.*?)\s*$", re.IGNORECASE)
 _OPERATORS: list[tuple[str, str]] = [
     ("not more than", "<="),
@@ -281,6 +282,11 @@ def parse_criterion(raw: Any) -> Criterion:
             low_text += factor.group(0)
         low, high = parse_number(low_text), parse_number(high_text)
         unit = (m.group(4) or m.group(2) or "").strip() or None
+        exponent = _E_EXPONENT.search(high_text)
+        if exponent and not m.group(2) and not re.search(r"[eEx×]", low_text) and low != 0 \
+                and low <= parse_number(high_text[:exponent.start()]):
+            raise ValueError(_exponent_once(text, low_text.strip(), low, high_text.strip(), high, exponent.group(1),
+                                            unit))
         if low > high:
             raise ValueError(f"range {text!r} has its lower limit above its upper limit")
         return NumericCriterion(min=low, max=high, unit=unit, text=text)
@@ -289,6 +295,19 @@ def parse_criterion(raw: Any) -> Criterion:
         "'1.0E12 - 5.0E12 vg/mL'), a result ('No growth', 'Negative', 'Not detected', "
         "'Conforms') or 'Report result'"
     )
+
+
+def _exponent_once(text: str, low_text: str, low: float, high_text: str, high: float, e: str,
+                   unit: str | None) -> str:
+    """Why '1 - 5E12 vg/mL' is not read: E notation is its number's own, so the lower limit reads
+    as 1, yet the writer may have meant it to share the exponent (1E12); neither is read silently."""
+    unit_text = f" {unit}" if unit else ""
+    both = f"write the exponent on both limits ('{low_text}E{e} - {high_text}{unit_text}')"
+    if low > high:
+        return f"range {text!r} gives only its upper limit an exponent (E{e}): {both}"
+    mapping = f"{{min: {low:g}, max: {high_text.replace(' ', '')}{', unit: ' + unit if unit else ''}}}"
+    return (f"range {text!r} gives only its upper limit an exponent (E{e}), so its lower limit would read "
+            f"as {low:g}: {both}, or, if {low:g} is meant, the limits as min and max ({mapping})")
 
 
 def _from_mapping(raw: dict[str, Any]) -> NumericCriterion:

@@ -47,13 +47,41 @@ def test_numeric_criteria_from_the_format(text, low, high, unit):
         ("2.0 x10^6 - 5.0 x10^6 cells/kg", 2e6, 5e6, "cells/kg"),
         ("1E6 - 5 x10^6 cells", 1e6, 5e6, "cells"),
         ("5 cells - 10 x10^6 cells", 5, 1e7, "cells"),
-        ("1 - 5E12 vg/mL", 1, 5e12, "vg/mL"),
+        # E notation is its number's own: read as written where sharing it could not be meant
+        ("0 - 5E12 vg/mL", 0, 5e12, "vg/mL"),
+        ("10 - 1E4 copies/ug", 10, 1e4, "copies/ug"),
+        ("1 vg/mL - 5E12 vg/mL", 1, 5e12, "vg/mL"),
     ],
 )
 def test_a_shared_power_of_ten_in_a_range_is_read_as_meant(text, low, high, unit):
     c = parse_criterion(text)
     assert isinstance(c, NumericCriterion)
     assert (c.min, c.max, c.unit) == (pytest.approx(low), pytest.approx(high), unit)
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("1 - 5E12 vg/mL", "('1E12 - 5E12 vg/mL'), or, if 1 is meant, the limits as min and max "
+                           "({min: 1, max: 5E12, unit: vg/mL})"),
+        ("0,5 - 2,0E6 cells", "lower limit would read as 0.5"),
+        ("2.0 - 3.5E+08", "('2.0E+08 - 3.5E+08')"),
+        ("1 - 5E-3 mg", "gives only its upper limit an exponent (E-3): write the exponent on both limits "
+                        "('1E-3 - 5E-3 mg')"),
+    ],
+)
+def test_an_exponent_on_the_upper_limit_only_is_not_guessed(text, says):
+    """'1 - 5E12 vg/mL' may mean 1 vg/mL or 1E12 vg/mL; a lot below 1E12 must not pass unseen."""
+    with pytest.raises(ValueError, match="gives only its upper limit an exponent") as caught:
+        parse_criterion(text)
+    assert says in str(caught.value)
+
+
+def test_a_suggested_mapping_reads_as_the_lower_limit_written():
+    import yaml
+
+    c = parse_criterion(yaml.safe_load("{min: 1, max: 5E12, unit: vg/mL}"))
+    assert (c.min, c.max, c.unit) == (1, 5e12, "vg/mL")
 
 
 def test_mapping_criterion():
