@@ -1,8 +1,11 @@
 """Dates as a dossier writes them: ISO 8601 calendar dates, ``YYYY-MM-DD``, and nothing else.
 
 ``3/16/2026`` and ``31/12/2025`` are refused rather than guessed (month or day first cannot be
-told apart in general), as are impossible days (``2026-02-30``), year 0 and free text. A date
-accepted here is exactly ten ASCII characters, so comparing two as text compares them as dates.
+told apart in general), as are impossible days (``2026-02-30``), year 0 and free text. So is a
+time of day (``2026-03-16 14:30``): the record holds a moment, not the date it means. Midnight
+(``2026-03-16 00:00:00``) is how spreadsheets export a date cell formatted as date and time, and
+is read as its date, as a workbook's date cells are. :func:`date_text` gives the date as ten ASCII
+characters, so comparing two as text compares them as dates.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import datetime as dt
 import re
 
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MIDNIGHT = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]00:00(?::00(?:\.0+)?)?")  # a date cell exported with its time
 _TIMED = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ][0-9:.]+(?:Z|[+-][0-9:]+)?")
 _SLASHED = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
 EXPECTED = "a date written YYYY-MM-DD (ISO 8601), e.g. 2026-03-16"
@@ -18,12 +22,19 @@ EXPECTED = "a date written YYYY-MM-DD (ISO 8601), e.g. 2026-03-16"
 
 def parse_iso_date(text: str) -> dt.date:
     """The date ``text`` names; ValueError, saying the expected form, for anything else."""
-    if _ISO.fullmatch(text):
+    midnight = _MIDNIGHT.fullmatch(text)
+    day = midnight.group(1) if midnight else text
+    if _ISO.fullmatch(day):
         try:
-            return dt.date.fromisoformat(text)
+            return dt.date.fromisoformat(day)
         except ValueError as exc:
             raise ValueError(f"'{text}' is not a calendar date ({exc}); expected {EXPECTED}") from None
     raise ValueError(f"{_shown(text)} is not {EXPECTED}{_hint(text)}")
+
+
+def date_text(text: str) -> str:
+    """``text``, a date :func:`parse_iso_date` accepts, as ``YYYY-MM-DD`` (without its midnight)."""
+    return text[:10] if len(text) > 10 else text
 
 
 def is_iso_date(text: str) -> bool:

@@ -35,7 +35,7 @@ from cmcflex.dossier.criteria import (
     parse_number,
     parse_result,
 )
-from cmcflex.dossier.dates import is_iso_date, parse_iso_date
+from cmcflex.dossier.dates import date_text, is_iso_date, parse_iso_date
 from cmcflex.dossier.errors import Problem, did_you_mean
 from cmcflex.dossier.ids import visible
 from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
@@ -804,6 +804,8 @@ class _LotReader:
     def _canonical(name: str, value: str | None) -> str | None:
         """A lot-level value as meant: a vocabulary's value for a case variant of it; _UNKNOWN when
         the column has a vocabulary and the value is not in it."""
+        if name == "manufacture_date":
+            return _date_meant(value)
         vocabulary = CONTROLLED.get(name)
         if vocabulary is None or value is None:
             return value
@@ -932,6 +934,10 @@ class _LotReader:
                 meant[None] = None
                 values = list(map(meant.__getitem__, values))  # case variants: per distinct value, C loop per row
             keys[k] = values
+        exported = {v for v in set(keys[_DATE]) if v is not None and len(v) > 10}
+        if exported:  # dates exported with their midnight, read per distinct value
+            meant_dates = {v: _date_meant(v) for v in exported}
+            keys[_DATE] = [meant_dates.get(v, v) if v else v for v in keys[_DATE]]
         if not self._dates_ok(keys[_DATE]):
             return None
         known = list(map(self.table.index.get, ids))
@@ -1299,3 +1305,11 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
         problem(line + 1, 1, "", f"unreadable CSV: {_csv_error(exc)}")
     seen.report()
     return out  # a UnicodeDecodeError goes on to the loader, which finds the bad byte in the file
+
+
+def _date_meant(value: str | None) -> str | None:
+    """A manufacture date as compared: ``2026-03-16 00:00:00`` (a date cell exported with its
+    midnight) is ``2026-03-16``; anything else stays as written, for the date check to judge."""
+    if value is None or len(value) <= 10 or not is_iso_date(value):
+        return value
+    return date_text(value)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from cmcflex.dossier.dates import is_iso_date
+from cmcflex.dossier.dates import date_text, is_iso_date
 from cmcflex.dossier.errors import Problem
 from cmcflex.dossier.lots import (
     CONTROLLED,
@@ -366,8 +366,12 @@ class _Reader:
             for c in used:  # per distinct value: a case variant is read as its allowed value
                 if stripped[c] is not None:
                     stripped[c] = vocabulary.canonical(stripped[c]) or _decline()
-        if name == "manufacture_date" and not all(is_iso_date(stripped[c]) for c in used if stripped[c] is not None):
-            raise _Decline
+        if name == "manufacture_date":
+            if not all(is_iso_date(stripped[c]) for c in used if stripped[c] is not None):
+                raise _Decline
+            for c in used:  # a date exported with its midnight is that date
+                if stripped[c] is not None:
+                    stripped[c] = date_text(stripped[c])
         if name == "material":
             self._material = (codes, _stripped_keys(dictionary))
         return list(map(stripped.__getitem__, per_lot.tolist()))

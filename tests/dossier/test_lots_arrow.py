@@ -197,6 +197,15 @@ def test_values_are_read_as_python_reads_them(values: list[str]) -> None:
         assert_same_or_declined(text)
 
 
+def test_dates_exported_with_their_midnight_are_taken_as_dates() -> None:
+    rows = [f"L{k},drug_product,phase_2,{'2026-03-16 00:00:00' if k % 2 else '2026-03-17'},viability,8{k % 10}"
+            for k in range(40)]
+    text = "lot_id,material,use,manufacture_date,attribute,value\n" + "\n".join(rows) + "\n"
+    assert assert_same_or_declined(text)
+    _, table = fast(text)
+    assert {lot.manufacture_date for lot in table.lots()} == {"2026-03-16", "2026-03-17"}
+
+
 def test_every_attribute_of_the_reference_generator_round_trips() -> None:
     text = make_lots_csv(random.Random(21), 50, messy=False)
     taken, table = fast(text)

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from cmcflex.cli import app
 from cmcflex.dossier.criteria import DOT_GROUPED, parse_criterion, parse_number, parse_result
-from cmcflex.dossier.dates import parse_iso_date
+from cmcflex.dossier.dates import date_text, parse_iso_date
 from cmcflex.dossier.errors import DossierError
 from cmcflex.dossier.loader import load_dossier
 from tests.helpers import LOT_COLUMNS, base_dossier_yaml, lot_rows
@@ -59,8 +59,10 @@ def lot_line(lot_id: str, date: str = "2025-06-01", attribute: str = "viability"
     ("last tuesday", "is not a date written YYYY-MM-DD"),
     ("20260316", "is not a date written YYYY-MM-DD"),
     ("2026-W11-1", "is not a date written YYYY-MM-DD"),
-    ("2026-03-16T00:00", "write 2026-03-16 (the date alone, without a time)"),
+    ("2026-03-16T10:30", "write 2026-03-16 (the date alone, without a time)"),
     ("2026-03-16 10:30:00", "write 2026-03-16 (the date alone, without a time)"),
+    ("2026-03-16 00:00:00Z", "write 2026-03-16 (the date alone, without a time)"),
+    ("2026-02-30 00:00:00", "'2026-02-30 00:00:00' is not a calendar date"),
     ("2026-3-16", "is not a date written YYYY-MM-DD"),
 ])
 def test_lots_csv_dates_that_are_not_iso_are_located_errors(dossier_dir: Callable[..., Path], written: str,
@@ -71,6 +73,18 @@ def test_lots_csv_dates_that_are_not_iso_are_located_errors(dossier_dir: Callabl
     assert len(problems) == 1, problems  # once per value, not once per row of the lot
     assert problems[0].startswith(f"lots.csv:5:{DATE_COLUMN}: manufacture_date: manufacture_date '{written}'")
     assert says in problems[0] and "YYYY-MM-DD" in problems[0]
+
+
+@pytest.mark.parametrize("rows", [3, 600])  # the row path, and columns of clean batches
+@pytest.mark.parametrize("exported", ["2026-03-16 00:00:00", "2026-03-16T00:00", "2026-03-16 00:00:00.000"])
+def test_a_date_exported_with_its_midnight_is_that_date(dossier_dir: Callable[..., Path], rows: int,
+                                                        exported: str) -> None:
+    """A date cell formatted as date and time exports as '2026-03-16 00:00:00'; it is read as the
+    date, also beside rows of the same lot that write the date alone."""
+    lines = [lot_line(f"L{k // 2}", exported if k % 2 else "2026-03-16") for k in range(rows)]
+    dossier = load_dossier(dossier_dir({"lots.csv": lots_text(lines)}))
+    assert dossier.lots is not None
+    assert {lot.manufacture_date for lot in dossier.lots.lots()} == {"2026-03-16"}
 
 
 def test_valid_dates_are_read_including_a_leap_day(dossier_dir: Callable[..., Path]) -> None:
@@ -134,6 +148,8 @@ DATE_TEXT = st.one_of(
     st.dates().map(lambda d: f"{d.day:02d}/{d.month:02d}/{d.year:04d}"),
     st.dates().map(lambda d: d.strftime("%Y%m%d")),
     st.dates().map(lambda d: d.isoformat() + " 00:00"),
+    st.dates().map(lambda d: d.isoformat() + " 00:00:00"),
+    st.dates().map(lambda d: d.isoformat() + "T10:30"),
     st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"),
     st.text(st.characters(blacklist_categories=("Cs",)), max_size=12),
 )
@@ -146,7 +162,9 @@ def test_a_date_is_read_as_written_or_refused_saying_the_form(text: str) -> None
     except ValueError as exc:
         assert "YYYY-MM-DD" in str(exc)
     else:
-        assert day.isoformat() == text  # the only form accepted: comparing the text compares the dates
+        # ISO dates, and dates exported with their midnight; date_text makes comparing text compare dates
+        assert day.isoformat() == date_text(text)
+        assert text == day.isoformat() or re.fullmatch(r"[T ]00:00(:00(\.0+)?)?", text[10:])
 
 
 # ----------------------------------------------------------------------------------------- numbers
