@@ -20,8 +20,8 @@ CASES = [
      'cmcflex: 1\nproduct: {name: X, modality: car_t_autologus}\nphase: phase_2\n',
      "dossier.yaml:2:30: product.modality: unknown modality 'car_t_autologus' (did you mean 'car_t_autologous'?); allowed: aav, adenoviral_vector, lentiviral_vector, retroviral_vector, car_t_autologous, car_t_allogeneic, gene_modified_hsc, gene_modified_cells, gene_edited_cells, allogeneic_cell, autologous_cell, oncolytic_virus"),
     ('phase-typo', 'dossier.yaml',
-     'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: phase3\n',
-     "dossier.yaml:3:8: phase: unknown phase 'phase3' (did you mean 'phase_3'?); allowed: phase_1, phase_2, phase_3, bla, post_approval"),
+     'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: phse_3\n',
+     "dossier.yaml:3:8: phase: unknown phase 'phse_3' (did you mean 'phase_3'?); allowed: phase_1, phase_2, phase_3, bla, post_approval"),
     ('format-version', 'dossier.yaml',
      'cmcflex: 2\nproduct: {name: X, modality: aav}\nphase: phase_2\n',
      'dossier.yaml:1:10: cmcflex: must be 1 (got 2)'),
@@ -44,8 +44,8 @@ CASES = [
      'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nshelf_life: {value: twelve, unit: months}\n',
      "dossier.yaml:4:21: shelf_life.value: expected a number, e.g. 12 (got 'twelve')"),
     ('shelf-life-unit', 'dossier.yaml',
-     'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nshelf_life: {value: 12, unit: month}\n',
-     "dossier.yaml:4:31: shelf_life.unit: unknown unit 'month' (did you mean 'months'?); allowed: hours, days, months"),
+     'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nshelf_life: {value: 12, unit: monts}\n',
+     "dossier.yaml:4:31: shelf_life.unit: unknown unit 'monts' (did you mean 'months'?); allowed: hours, days, months"),
     ('shelf-life-negative', 'dossier.yaml',
      'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nshelf_life: {value: -1, unit: days}\n',
      'dossier.yaml:4:21: shelf_life.value: must be greater than 0 (got -1)'),
@@ -78,8 +78,8 @@ CASES = [
      'controls:\n  change_control: {evidence: SOP-QA-015}\n',
      "gmp.yaml:2:19: controls.change_control.status: required field 'status' is missing; add it, e.g. status: in_place"),
     ('control-status-typo', 'gmp.yaml',
-     'controls:\n  change_control: {status: inplace}\n',
-     "gmp.yaml:2:28: controls.change_control.status: unknown status 'inplace' (did you mean 'in_place'?); allowed: in_place, partial, planned, absent"),
+     'controls:\n  change_control: {status: in_plce}\n',
+     "gmp.yaml:2:28: controls.change_control.status: unknown status 'in_plce' (did you mean 'in_place'?); allowed: in_place, partial, planned, absent"),
     ('control-name-typo', 'gmp.yaml',
      'controls:\n  chain_of_identiy: {status: in_place}\n',
      "gmp.yaml:2:3: controls.chain_of_identiy: unknown key 'chain_of_identiy' (did you mean 'chain_of_identity'?)"),
@@ -145,8 +145,8 @@ CASES = [
      'report: {status: done}\n',
      "ppq.yaml:1:18: report.status: unknown status 'done'; allowed: not_started, in_progress, complete"),
     ('ppq-approach', 'ppq.yaml',
-     'protocol:\n  lot_count_justification: {approach: risk-based}\n',
-     "ppq.yaml:2:39: protocol.lot_count_justification.approach: unknown approach 'risk-based' (did you mean 'risk_based'?); allowed: process_knowledge, risk_based, statistical, expected_coverage, platform"),
+     'protocol:\n  lot_count_justification: {approach: risk_base}\n',
+     "ppq.yaml:2:39: protocol.lot_count_justification.approach: unknown approach 'risk_base' (did you mean 'risk_based'?); allowed: process_knowledge, risk_based, statistical, expected_coverage, platform"),
     ('change-kind', 'changes.yaml',
      'changes:\n  - {id: CHG-1, kind: proces, phase: phase_2, risk: minor}\n',
      "changes.yaml:2:23: changes[0].kind: unknown kind 'proces' (did you mean 'process'?); allowed: process, site, scale, raw_material, equipment, method, vector, specification"),
@@ -154,11 +154,11 @@ CASES = [
      'changes:\n  - {id: CHG-1, kind: process, phase: phase_2}\n',
      "changes.yaml:2:5: changes[0].risk: required field 'risk' is missing; add it, e.g. risk: minor"),
     ('change-reporting-category', 'changes.yaml',
-     'changes:\n  - {id: CHG-1, kind: site, phase: post_approval, risk: major, reporting_category: CBE30}\n',
-     "changes.yaml:2:84: changes[0].reporting_category: unknown reporting_category 'CBE30' (did you mean 'CBE-30'?); allowed: PAS, CBE-30, CBE-0, annual_report"),
+     'changes:\n  - {id: CHG-1, kind: site, phase: post_approval, risk: major, reporting_category: CBE-3O}\n',
+     "changes.yaml:2:84: changes[0].reporting_category: unknown reporting_category 'CBE-3O' (did you mean 'CBE-30'?); allowed: PAS, CBE-30, CBE-0, annual_report"),
     ('comparability-design', 'changes.yaml',
-     'changes:\n  - id: CHG-1\n    kind: process\n    phase: phase_3\n    risk: major\n    comparability: {design: side-by-side}\n',
-     "changes.yaml:6:29: changes[0].comparability.design: unknown design 'side-by-side' (did you mean 'side_by_side'?); allowed: side_by_side, split_source, historical"),
+     'changes:\n  - id: CHG-1\n    kind: process\n    phase: phase_3\n    risk: major\n    comparability: {design: side_by_sde}\n',
+     "changes.yaml:6:29: changes[0].comparability.design: unknown design 'side_by_sde' (did you mean 'side_by_side'?); allowed: side_by_side, split_source, historical"),
     ('waiver-blank-justification', 'waivers.yaml',
      "waivers:\n  - {rule: PPQ-006, justification: ' '}\n",
      'waivers.yaml:2:36: waivers[0].justification: a waiver needs a justification: say why the gap is accepted'),
@@ -199,7 +199,7 @@ def test_enum_problems_list_allowed_values_and_type_problems_give_an_example():
 
 def test_several_mistakes_are_reported_together_in_file_order(tmp_path):
     (tmp_path / "dossier.yaml").write_text(
-        "cmcflex: 1\nproduct: {name: X, modality: aav, orphan: maybe}\nphase: phase3\n", encoding="utf-8")
+        "cmcflex: 1\nproduct: {name: X, modality: aav, orphan: maybe}\nphase: phse_3\n", encoding="utf-8")
     (tmp_path / "methods.yaml").write_text("methods:\n  - {id: M-1, status: validatd}\n", encoding="utf-8")
     with pytest.raises(DossierError) as info:
         load_dossier(tmp_path)

@@ -31,7 +31,7 @@ def test_case_variants_name_their_value_only_when_unambiguous() -> None:
     assert Modality("CAR_T_Autologous") is Modality.CAR_T_AUTOLOGOUS
     assert _Clash("a") is _Clash.LOWER and _Clash("A") is _Clash.UPPER
     with pytest.raises(ValueError):
-        Phase("phase 2")  # only case is forgiven
+        Phase("phase two")  # spelling (case, spaces, hyphens, underscores) is forgiven, not words
     assert Vocabulary(["x", "X"]).canonical("x") == "x" and Vocabulary(["x", "X"]).canonical("X") == "X"
     assert Vocabulary(["ab", "AB"]).canonical("Ab") is None
 
@@ -42,8 +42,46 @@ def test_any_case_of_a_use_is_that_use(use: str, upper: list[bool]) -> None:
     assert Vocabulary(USES).canonical(variant) == use
 
 
+@pytest.mark.parametrize(("enum", "written", "meant"), [
+    ("Phase", "Phase 2", "phase_2"),
+    ("Phase", "post-approval", "post_approval"),
+    ("InteractionType", "pre-BLA", "pre_BLA"),
+    ("InteractionType", "Pre BLA", "pre_BLA"),
+    ("InteractionType", "Type B", "type_B"),
+    ("InteractionType", "Type B EOP", "type_B_EOP"),
+    ("InteractionType", "pre-IND", "pre_IND"),
+    ("ReportingCategory", "CBE 30", "CBE-30"),
+    ("ReportingCategory", "cbe30", "CBE-30"),
+    ("ReportingCategory", "Annual Report", "annual_report"),
+    ("ReportingCategory", "Prior Approval Supplement", "PAS"),
+    ("ReevaluationRoute", "PAS", "prior_approval_supplement"),
+    ("ReevaluationRoute", "CBE-30", "CBE-30"),
+    ("TimeUnit", "Month", "months"),
+    ("TimeUnit", "day", "days"),
+    ("GmpRegime", "Part 211", "part_211"),
+    ("StudyDesign", "side-by-side", "side_by_side"),
+])
+def test_spelling_variants_name_their_value(enum: str, written: str, meant: str) -> None:
+    import cmcflex.dossier.models as models
+
+    cls = getattr(models, enum)
+    assert cls(written).value == meant
+
+
+@pytest.mark.parametrize(("enum", "written"), [
+    ("Phase", "phase two"), ("Phase", "p2"), ("InteractionType", "Type E"), ("InteractionType", "EOP2"),
+    ("ReportingCategory", "CBE"), ("TimeUnit", "mo"), ("TimeUnit", "weeks"), ("Conclusion", "comparible"),
+])
+def test_other_values_are_not_guessed(enum: str, written: str) -> None:
+    import cmcflex.dossier.models as models
+
+    cls = getattr(models, enum)
+    with pytest.raises(ValueError):
+        cls(written)
+
+
 def test_yaml_enums_accept_case_variants(tmp_path: Path) -> None:
-    info = base_dossier_yaml(phase="Phase_2", product={"name": "P", "modality": "CAR_T_Autologous"})
+    info = base_dossier_yaml(phase="Phase 2", product={"name": "P", "modality": "CAR-T autologous"})
     info["sites"][0]["roles"] = ["Drug_Product", "TESTING"]
     methods = {"methods": [{"id": "M-1", "status": "Validated"}]}
     d = load_dossier(write_dossier(tmp_path / "d", {"dossier.yaml": info, "methods.yaml": methods}))
@@ -54,7 +92,7 @@ def test_yaml_enums_accept_case_variants(tmp_path: Path) -> None:
 
 def test_lots_csv_accepts_case_variants(tmp_path: Path) -> None:
     rows = lot_rows("L-1", "PPQ", {"potency": 1}, disposition="Released", starting_material="Patient")
-    rows += lot_rows("L-2", "Phase_2", {"potency": 2}, disposition="RELEASED")
+    rows += lot_rows("L-2", "Phase 2", {"potency": 2}, disposition="RELEASED")
     d = load_dossier(write_dossier(tmp_path / "d", {"lots.csv": rows}))
     assert d.lots is not None
     lot = d.lots.lot("L-1")
@@ -98,15 +136,22 @@ def test_stability_csv_accepts_case_variants(tmp_path: Path) -> None:
     assert (point.condition, point.time_unit, point.months) == ("long_term", "months", 3)
 
 
+def test_stability_csv_accepts_spelling_variants(tmp_path: Path) -> None:
+    text = STABILITY_HEADER + "L-1,drug_product,long-term,3,month,potency,90,%\nL-1,drug_product,In Use,6,hours,potency,88,%\n"
+    d = load_dossier(write_dossier(tmp_path / "d", {"stability.csv": text}))
+    assert d.stability is not None
+    assert [(p.condition, p.time_unit) for p in d.stability] == [("long_term", "months"), ("in_use", "hours")]
+
+
 def test_stability_csv_reports_each_bad_value_and_invisible_lot_id_once(tmp_path: Path) -> None:
-    rows = [f"L-{k},drug_product,longterm,{k},months,potency,90,%\n" for k in range(6)]
+    rows = [f"L-{k},drug_product,long trm,{k},months,potency,90,%\n" for k in range(6)]
     rows += ["L-9\u200b,drug_product,long_term,1,months,potency,90,%\n"] * 2
     root = write_dossier(tmp_path / "d", {"stability.csv": STABILITY_HEADER + "".join(rows)})
     result = runner.invoke(app, ["check", str(root)])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.startswith("stability.csv:")]
     assert lines == [
-        "stability.csv:2:3: condition: unknown condition 'longterm' (6 rows, the first here) (did you mean "
+        "stability.csv:2:3: condition: unknown condition 'long trm' (6 rows, the first here) (did you mean "
         "'long_term'?); expected one of: long_term, accelerated, in_use, shipping",
         "stability.csv:8:1: lot_id: lot_id 'L-9<U+200B>' (2 rows, the first here) holds an invisible or control "
         "character; a lot id must be plain text that dossier files can name exactly: remove the character",

@@ -1109,7 +1109,7 @@ def test_spec009_a_use_given_to_two_versions_is_a_load_error(make: Callable[...,
     with pytest.raises(DossierError) as info:
         load_dossier(_versioned(make, base_lots(), dated=False, previous=previous))
     assert "use 'phase_2' is given to versions '2.0' and '1.0'" in str(info.value.problems[0])
-    typo = [{"version": "2.0", "uses": ["phase2"], "tests": []}]
+    typo = [{"version": "2.0", "uses": ["phse_2"], "tests": []}]
     with pytest.raises(DossierError) as info:
         load_dossier(_versioned(make, base_lots(), dated=False, previous=typo))
     assert "did you mean 'phase_2'?" in str(info.value.problems[0])
