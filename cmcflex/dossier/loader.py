@@ -111,7 +111,11 @@ class Dossier:
 
     @property
     def allogeneic(self) -> bool:
-        return self.modality in ALLOGENEIC_MODALITIES
+        """Donor-derived cells: an allogeneic modality, or a cell modality recorded as not
+        patient-derived (``product.autologous: false``, e.g. allogeneic CAR-NK as gene_modified_cells)."""
+        if self.modality in ALLOGENEIC_MODALITIES:
+            return True
+        return self.info.product.autologous is False and self.modality in AUTOLOGOUS_MODALITIES
 
     @cached_property
     def lots_file(self) -> str:

@@ -401,7 +401,8 @@ class Product(Record):
     indication: str | None = Field(None, description="Indication studied")
     orphan: bool = Field(False, description="Orphan designation")
     autologous: bool | None = Field(
-        None, description="Override whether the product is patient-derived (gene_edited_cells)"
+        None, description="Override whether the product is patient-derived (gene_edited_cells); false makes "
+        "a cell product donor-derived (allogeneic), e.g. allogeneic CAR-NK recorded as gene_modified_cells"
     )
 
 

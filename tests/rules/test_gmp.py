@@ -670,6 +670,22 @@ def test_gmp_014_donor_held_in_quarantine_is_info(dossier_dir, lots) -> None:
         assert "L-101: phase 1)" in f.message
 
 
+@pytest.mark.parametrize(("modality", "autologous", "fires"), [
+    ("gene_modified_cells", False, True),  # allogeneic CAR-NK from cord blood
+    ("gene_edited_cells", False, True),
+    ("gene_modified_cells", None, False),  # patient-derived: no donor to determine
+    ("aav", False, False),                 # not a cell product
+])
+def test_gmp_014_a_cell_product_recorded_as_not_patient_derived_is_allogeneic(
+        dossier_dir, modality, autologous, fires) -> None:
+    def donor_derived(files: dict[str, Any]) -> None:
+        files["dossier.yaml"]["product"].update(modality=modality, autologous=autologous)
+        files["gmp.yaml"]["donors"] = [{"id": "CBU-7713", "eligibility_determined": False, "tests_complete": False,
+                                        "released_from_quarantine": True, "lots": ["L-101"]}]
+    found = findings_for(build(dossier_dir, donor_derived), "GMP-014", phase=P1)
+    assert [(f.record, f.severity.value) for f in found] == ([("donor CBU-7713", B)] if fires else [])
+
+
 def test_gmp_014_declares_its_info_grade_in_metadata() -> None:
     from cmcflex.rules import REGISTRY
 
