@@ -559,6 +559,15 @@ def starting_material_representative(d: Dossier, ctx: Context) -> Iterator[Outco
 
 _SMALL_SCALE = re.compile(r"\b(pilot|engineering|clinical|development|lab|laboratory|bench|small|reduced|"
                           r"scale[- ]down|scaled[- ]down|research|non[- ]?commercial)\b", re.IGNORECASE)
+_COMMERCIAL_SCALE = re.compile(r"\s*(?:the\s+|at\s+)?(?:full[- ]?(?:scale\s+)?)?commercial\b", re.IGNORECASE)
+_DESCRIPTION = re.compile(r"[,;:(]|\s[-–—]\s")  # where the scale stated ends and its description begins
+
+
+def _scale_stated(scale: str) -> str:
+    """The scale a protocol states, without the description after it: 'commercial (one patient per
+    lot, as the pivotal clinical lots)' states commercial; the words after it describe it, and may
+    name the clinical lots or deny a reduced scale."""
+    return _DESCRIPTION.split(scale, maxsplit=1)[0]
 
 
 def _material(kind: str) -> str:
@@ -925,10 +934,10 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             yield Gap(f"{name} does not record its scale, so whether PPQ runs at commercial scale is "
                       f"not shown{advice}.", _at(d, "protocol"), record=record, severity=I,
                       remedy="Record protocol.scale (e.g. commercial).")
-    elif _SMALL_SCALE.search(p.scale or ""):
+    elif _SMALL_SCALE.search(_scale_stated(p.scale or "")):
         yield Gap(f"{name} runs PPQ at {p.scale} scale, not commercial scale{advice}.",
                   _at(d, "protocol", "scale"), record=record, data={"scale": p.scale})
-    elif not (p.scale or "").strip().lower().startswith("commercial"):
+    elif not _COMMERCIAL_SCALE.match(_scale_stated(p.scale or "")):
         yield Gap(f"{name} records its scale as '{p.scale}', which does not say whether it is the commercial "
                   f"scale, so that is not shown{advice}.", _at(d, "protocol", "scale"), record=record,
                   severity=I, data={"scale": p.scale},

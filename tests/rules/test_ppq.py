@@ -918,9 +918,22 @@ def test_ppq010_scale_left_out_is_inferred_from_a_validated_ppq_only(make):
     assert "does not record its scale" in f.message and f.severity is I
 
 
-def test_ppq010_scale_may_describe_the_commercial_scale(make):
-    path = make("bla", ppq(protocol__scale="Commercial (50 L)"))
-    assert findings_for(path, "PPQ-010") == []
+@pytest.mark.parametrize("scale", [
+    "Commercial (50 L)",
+    "commercial (one patient per lot, identical to the pivotal clinical lots)",
+    "full commercial scale; not a reduced or engineering scale",
+    "Full-scale commercial - one apheresis per lot, as in the pivotal clinical study",
+])
+def test_ppq010_scale_may_describe_the_commercial_scale(make, scale):
+    """For an autologous product one lot is one patient: the clinical scale is the commercial one."""
+    assert findings_for(make("bla", ppq(protocol__scale=scale)), "PPQ-010") == []
+
+
+@pytest.mark.parametrize("scale", ["commercial scale-down model (2 L)", "reduced commercial scale, 50 L",
+                                   "engineering (commercial equipment)"])
+def test_ppq010_a_small_scale_stated_before_its_description_is_a_gap(make, scale):
+    (f,) = findings_for(make("bla", ppq(protocol__scale=scale)), "PPQ-010")
+    assert f.severity is MA and "not commercial scale" in f.message
 
 
 # ---------------------------------------------------------------------------- sample dossiers
