@@ -696,7 +696,9 @@ def executed_lots_pass(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         lots = ctx.views.ppq_lots
         counted = counted_lots(lots)
         planned = p.lots_planned if p is not None else None
-        if not lots:
+        if not lots and d.ppq is None:
+            pass  # no PPQ on record at all: PPQ-001's gap, which this rule waits on (below)
+        elif not lots:
             unmade = "; completing PPQ after licensure presupposes PPQ lots made" if later.invoked else ""
             yield Gap(f"{d.lots_file} holds no PPQ lots (use: ppq)"
                       f"{f'; {name} plans {planned}' if planned else ''}{unmade}.",

@@ -698,8 +698,13 @@ def test_ppq008_without_ppq_yaml_reports_lots_only_and_defers_report_to_ppq001(m
     assert findings_for(path, "PPQ-008") == []
     assert "PPQ-008" in next(n for n in report_for(path).no_records if n.file == "ppq.yaml").rules
     assert len(findings_for(path, "PPQ-001")) == 1
+    # no PPQ on record at all: PPQ-001's one gap, not a second blocker for the lots never made
     short = make("bla", ppq_data=None, lot_data=lots(("P3-1", {"viability": 80.0}), use="phase_3"))
-    assert [f.record for f in findings_for(short, "PPQ-008")] == ["ppq lots"]
+    assert findings_for(short, "PPQ-008") == [] and len(findings_for(short, "PPQ-001")) == 1
+    assert "PPQ-008" in next(n for n in report_for(short).no_records if n.file == "ppq.yaml").rules
+    # PPQ lots made without ppq.yaml are still judged
+    failing = make("bla", ppq_data=None, lot_data=lots(("PPQ-1", {"viability": 40.0}), use="ppq"))
+    assert [f.record for f in findings_for(failing, "PPQ-008")] == ["lot PPQ-1"]
 
 
 def test_ppq008_lot_missing_a_specification_result_is_a_gap_naming_it(make):
