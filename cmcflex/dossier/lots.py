@@ -708,7 +708,7 @@ class _LotReader:
     def add_row(self, row: list[str], line: int) -> None:
         """Add one row, or report what is wrong with it."""
         table, problem, width = self.table, self.problem, self.width
-        if not row or (len(row) == 1 and not row[0].strip()):
+        if not row or not "".join(row).strip():  # a blank line, or a row of empty cells as spreadsheets export it
             return
         if len(row) != width:
             size = sum(map(len, row))
@@ -1263,7 +1263,7 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
     try:
         for row in reader:
             line = reader.line_num + 1
-            if not row or (len(row) == 1 and not row[0].strip()):
+            if not row or not "".join(row).strip():  # a blank line, or a row of empty cells
                 continue
             if len(row) != len(header):
                 problem(line, 1, "", f"row has {len(row)} fields, the header has {len(header)}")

@@ -143,6 +143,12 @@ def test_stability_csv_accepts_spelling_variants(tmp_path: Path) -> None:
     assert [(p.condition, p.time_unit) for p in d.stability] == [("long_term", "months"), ("in_use", "hours")]
 
 
+def test_stability_csv_skips_rows_of_empty_cells(tmp_path: Path) -> None:
+    text = STABILITY_HEADER + "L-1,drug_product,long_term,3,months,potency,90,%\n,,,,,,,\n;;\n"
+    d = load_dossier(write_dossier(tmp_path / "d", {"stability.csv": text.replace(";;", ",,")}))
+    assert d.stability is not None and len(d.stability) == 1
+
+
 def test_stability_csv_reports_each_bad_value_and_invisible_lot_id_once(tmp_path: Path) -> None:
     rows = [f"L-{k},drug_product,long trm,{k},months,potency,90,%\n" for k in range(6)]
     rows += ["L-9\u200b,drug_product,long_term,1,months,potency,90,%\n"] * 2

@@ -206,6 +206,25 @@ def test_dates_exported_with_their_midnight_are_taken_as_dates() -> None:
     assert {lot.manufacture_date for lot in table.lots()} == {"2026-03-16", "2026-03-17"}
 
 
+def test_rows_of_empty_cells_are_skipped_as_the_exact_reader_skips_them(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path) -> None:
+    dossier = tmp_path / "d"
+    shutil.copytree(SAMPLES / "cart-phase2", dossier)
+    lots = dossier / "lots.csv"
+    lines = lots.read_text(encoding="utf-8").splitlines()
+    empty = "," * lines[0].count(",")
+    lots.write_text("\n".join(lines[:5] + [empty] + lines[5:] + [empty, empty]) + "\n", encoding="utf-8")
+    _with_fast_path(monkeypatch, True)
+    quick = loader.load_dossier(dossier)
+    _with_fast_path(monkeypatch, False)
+    exact = loader.load_dossier(dossier)
+    assert state(quick.lots) == state(exact.lots)
+    original = loader.load_dossier(SAMPLES / "cart-phase2")
+    assert quick.lots is not None and original.lots is not None
+    assert [lot.id for lot in quick.lots.lots()] == [lot.id for lot in original.lots.lots()]
+    assert quick.lots.rows == original.lots.rows
+
+
 def test_every_attribute_of_the_reference_generator_round_trips() -> None:
     text = make_lots_csv(random.Random(21), 50, messy=False)
     taken, table = fast(text)

@@ -87,6 +87,17 @@ def test_a_date_exported_with_its_midnight_is_that_date(dossier_dir: Callable[..
     assert {lot.manufacture_date for lot in dossier.lots.lots()} == {"2026-03-16"}
 
 
+@pytest.mark.parametrize("rows", [3, 600])  # the row path, and columns of clean batches
+def test_rows_of_empty_cells_are_blank_lines(dossier_dir: Callable[..., Path], rows: int) -> None:
+    """Spreadsheets export rows whose cells were formatted but left empty as ',,,,': not lots."""
+    empty = [""] * len(LOT_COLUMNS)
+    lines = [lot_line(f"L{k}") for k in range(rows)]
+    lines[1:1] = [empty, [" "] + empty[1:]]
+    lines += [empty, empty]
+    dossier = load_dossier(dossier_dir({"lots.csv": lots_text(lines)}))
+    assert dossier.lots is not None and len(list(dossier.lots.lots())) == rows
+
+
 def test_valid_dates_are_read_including_a_leap_day(dossier_dir: Callable[..., Path]) -> None:
     rows = lot_rows("L1", "phase_2", {"viability": "80"}, manufacture_date="2024-02-29")
     rows += lot_rows("L2", "phase_2", {"viability": "81"})
