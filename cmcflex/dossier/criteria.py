@@ -51,6 +51,9 @@ QUALITATIVE: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "absent": (frozenset({"absent", "not detected", "negative"}), frozenset({"present", "detected", "positive"})),
     "conforms": (frozenset({"conforms", "pass"}), frozenset({"does not conform", "fail"})),
     "pass": (frozenset({"pass", "conforms"}), frozenset({"fail", "does not conform"})),
+    # Gram stain
+    "no organisms seen": (frozenset({"no organisms seen", "not detected", "negative"}),
+                          frozenset({"organisms seen", "detected", "positive"})),
 }
 _QUALITATIVE_ALIASES = {
     "conforms to reference": "conforms",
@@ -59,9 +62,14 @@ _QUALITATIVE_ALIASES = {
     "complies": "conforms",
     "sterile": "no growth",
 }
+_RESULT_ALIASES = {  # results written as pharmacopoeial labs write them (Ph. Eur. 'complies')
+    **_QUALITATIVE_ALIASES,
+    "does not comply": "does not conform",
+    "not consistent with reference": "does not conform",
+}
 RESULT_WORDS = frozenset(
     {"no growth", "growth", "negative", "positive", "not detected", "detected", "conforms",
-     "does not conform", "pass", "fail", "absent", "present"}
+     "does not conform", "pass", "fail", "absent", "present", "no organisms seen", "organisms seen"}
 )
 
 
@@ -355,6 +363,7 @@ def parse_result(text: str, decimal_comma: bool | None = None) -> Result:
     except ValueError:
         pass
     word = " ".join(s.lower().split())
+    word = _RESULT_ALIASES.get(word, word)
     if word in RESULT_WORDS:
         return Result(word=word)
     raise ValueError(

@@ -126,3 +126,19 @@ def test_qualitative_results_against_qualitative_criteria():
 def test_unreadable_results(bad):
     with pytest.raises(ValueError):
         parse_result(bad)
+
+
+@pytest.mark.parametrize(("written", "word"), [
+    ("Complies", "conforms"), ("Does not comply", "does not conform"), ("Sterile", "no growth"),
+    ("No organisms seen", "no organisms seen"), ("ORGANISMS SEEN", "organisms seen"),
+])
+def test_results_written_as_labs_write_them(written, word):
+    assert parse_result(written).word == word
+
+
+def test_a_gram_stain_criterion_judges_its_results():
+    c = parse_criterion("No organisms seen")
+    assert isinstance(c, QualitativeCriterion)
+    assert [c.accepts(parse_result(r)) for r in ("No organisms seen", "Organisms seen", "Negative")] == [
+        True, False, True]
+    assert parse_criterion("Conforms").accepts(parse_result("Complies")) is True
