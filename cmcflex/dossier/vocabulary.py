@@ -53,6 +53,7 @@ TEST_CATEGORY: dict[str, TestCategory] = {
     "residual_host_cell_dna": _PU,
     "residual_host_cell_protein": _PU,
     "residual_plasmid_dna": _PU,
+    "residual_baculovirus_dna": _PU,  # insect-cell (Sf9/baculovirus) AAV production
     "residual_nuclease": _PU,
     "residual_serum_protein": _PU,
     "residual_beads": _PU,

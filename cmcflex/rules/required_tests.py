@@ -71,7 +71,10 @@ BY_MODALITY: dict[Modality, tuple[Requirement, ...]] = {
         _req("infectious_titer", from_phase=_P3),
         _req("residual_host_cell_dna", from_phase=_P3),
         _req("residual_host_cell_protein", from_phase=_P3),
-        _req("residual_plasmid_dna", from_phase=_P3),
+        # the production system's residual DNA: plasmid in transient transfection, baculovirus DNA in
+        # insect-cell (Sf9/baculovirus) production, which uses no plasmid (2020 GT CMC IND guidance:
+        # impurities of the process used)
+        _req("residual_plasmid_dna", "residual_plasmid_dna", "residual_baculovirus_dna", from_phase=_P3),
         _req("replication_competent_virus", from_phase=_P3),
     ),
     Modality.ADENOVIRAL_VECTOR: (

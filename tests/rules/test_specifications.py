@@ -197,6 +197,21 @@ def test_spec001_aav_requires_vector_tests(dossier_dir: Callable[..., Path]) -> 
     assert records["required test quantity/dose"] is MI
 
 
+@pytest.mark.parametrize("production, fires", [("residual_plasmid_dna", False), ("residual_baculovirus_dna", False),
+                                               (None, True)])
+def test_spec001_aav_residual_dna_of_its_production_system(dossier_dir: Callable[..., Path],
+                                                           production: str | None, fires: bool) -> None:
+    """Insect-cell (Sf9/baculovirus) AAV uses no plasmid: residual baculovirus DNA is its test."""
+    tests = [_t(a, "Conforms", "mechanistic") for a in ("sterility", "endotoxin", "identity", "mycoplasma")]
+    tests += [_t(production, "<= 10 ng/1.0E13 vg", "safety")] if production else []
+    path = dossier_dir({"specifications.yaml": {"specifications": [{"material": "drug_product", "tests": tests}]}},
+                       product={"name": "AAV-1", "modality": "aav"}, phase="bla")
+    found = [f for f in findings_for(path, "SPEC-001") if f.record == "required test residual_plasmid_dna"]
+    assert len(found) == fires
+    if fires:
+        assert "No specification has residual_plasmid_dna or residual_baculovirus_dna" in found[0].message
+
+
 @pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("phase_3", B), ("bla", B)])
 def test_spec001_safety_test_required_from_phase_3_is_graded_by_phase(
         dossier_dir: Callable[..., Path], phase: str, severity: Severity) -> None:
