@@ -25,3 +25,12 @@ def number(x: float | None, unit: str | None = None) -> str:
 def number_range(low: float | None, high: float | None, unit: str | None = None) -> str:
     """``59.59 to 138.9 %``: a range written the same way in every area."""
     return f"{number(low)} to {number(high, unit)}"
+
+
+def within_sentence(text: str) -> str:
+    """A recorded phrase placed mid-sentence: a capital that only starts the phrase is lowered
+    ('Autologous drug product lots'), a name or acronym is kept ('TX-144 lots', 'CAR-T lots')."""
+    first = text.split(" ", 1)[0]
+    if first[:1].isupper() and (len(first) == 1 or first[1:].islower()):
+        return first[0].lower() + text[1:]
+    return text

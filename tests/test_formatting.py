@@ -3,7 +3,7 @@
 import pytest
 
 from cmcflex.dossier.criteria import parse_result
-from cmcflex.formatting import number, number_range
+from cmcflex.formatting import number, number_range, within_sentence
 
 
 @pytest.mark.parametrize("x, text", [
@@ -24,3 +24,12 @@ def test_results_describe_in_the_same_format():
     assert parse_result("<0.50").describe() == "<0.5"
     assert parse_result("9.56E7").describe() == "9.56E7"
     assert parse_result("No growth").describe() == "no growth"
+
+
+@pytest.mark.parametrize("text, placed", [
+    ("Autologous drug product lots", "autologous drug product lots"),
+    ("TX-144 drug product lots (autologous)", "TX-144 drug product lots (autologous)"),
+    ("CAR-T lots", "CAR-T lots"), ("A lot", "a lot"), ("all lots", "all lots"), ("DP lots", "DP lots"),
+])
+def test_a_recorded_phrase_keeps_its_names_mid_sentence(text, placed):
+    assert within_sentence(text) == placed

@@ -31,6 +31,7 @@ from cmcflex.dossier.models import (
     MaterialRole,
     ReserveSamples,
 )
+from cmcflex.formatting import within_sentence
 from cmcflex.phases import Phase
 from cmcflex.rules.base import (
     MA,
@@ -1382,7 +1383,7 @@ def _reserve_exception(d: Dossier, ctx: Context, control: ReserveSamples) -> Ite
     unshown = [text for value, text in ((scope, "which lots it covers (exception.scope)"),
                                         (alternative, "what is retained instead (exception.alternative)"))
                if not value]
-    which = f" of {scope[0].lower()}{scope[1:]}" if scope else ""
+    which = f" of {within_sentence(scope)}" if scope else ""
     kept = ", and what is retained instead" if alternative else ""
     note = f" Not shown: {_join(unshown)}." if unshown else ""
     yield Gap(f"No reserve sample is kept{which} under a documented exception, with its justification{kept} on "

@@ -885,6 +885,12 @@ def test_gmp_018_exception_with_its_justification_is_the_flexibility_at_info(dos
     assert not any("600.13" in c for c in f.cites)  # not yet a licensed product
 
 
+def test_gmp_018_keeps_the_product_name_the_scope_begins_with(dossier_dir) -> None:
+    path = build(dossier_dir, reserve(status="absent", exception={**WHOLE_LOT, "scope": "TX-144 drug product lots"}))
+    (f,) = findings_for(path, "GMP-018", phase=BLA)
+    assert f.message.startswith("No reserve sample is kept of TX-144 drug product lots under")
+
+
 def test_gmp_018_exception_without_scope_or_alternative_names_them_at_info(dossier_dir) -> None:
     path = build(dossier_dir, reserve(status="absent", exception={"justification": WHOLE_LOT["justification"]}))
     (f,) = findings_for(path, "GMP-018", phase=BLA)
