@@ -165,11 +165,13 @@ def describe(values: list[float]) -> dict[str, Any]:
 class SpecLots:
     """A specification test with its pivotal lots' results and a summary of its released lots."""
 
-    def __init__(self, views: DossierViews, ref: SpecRef, pivotal_ids: frozenset[str], named: bool):
+    def __init__(self, views: DossierViews, ref: SpecRef, pivotal_ids: frozenset[str], named: bool,
+                 clinical_ids: frozenset[str] | None = None):
         self._views = views
         self.ref = ref
         self.pivotal_ids = pivotal_ids
         self.pivotal_named = named  # True when justification.lots chose the lots
+        self.clinical_ids = pivotal_ids if clinical_ids is None else clinical_ids
 
     @property
     def _key(self) -> tuple[str, str]:
@@ -190,6 +192,17 @@ class SpecLots:
         if table is None or not table.has_results(*self._key):
             return LotSet(())
         rows = self._rows(self._views.lot_indices(self.pivotal_ids))
+        return LotSet(tuple(table.result_at(*self._key, k) for k in rows))
+
+    @cached_property
+    def clinical(self) -> LotSet:
+        """The released pivotal-phase lots (clinical experience), whichever lots justification.lots names."""
+        if not self.pivotal_named:
+            return self.pivotal
+        table = self._views.dossier.lots
+        if table is None or not table.has_results(*self._key):
+            return LotSet(())
+        rows = self._rows(self._views.lot_indices(self.clinical_ids))
         return LotSet(tuple(table.result_at(*self._key, k) for k in rows))
 
     @cached_property
@@ -224,7 +237,7 @@ def build_lots_by_test(views: DossierViews) -> dict[tuple[str, str], SpecLots]:
         pivotal_all = frozenset(i for i in d.pivotal_lot_ids() if i in released)
         for key, ref in views.spec_index.items():
             named = ref.test.justification.lots if ref.test.justification else None
-            out[key] = SpecLots(views, ref, frozenset(named) if named else pivotal_all, bool(named))
+            out[key] = SpecLots(views, ref, frozenset(named) if named else pivotal_all, bool(named), pivotal_all)
     return out
 
 

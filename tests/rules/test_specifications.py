@@ -461,6 +461,26 @@ def test_spec005_named_lots_override_pivotal(make: Callable[..., Path]) -> None:
     assert findings_for(make(tests=tests, lots=lots), "SPEC-005", phase="bla") == []
 
 
+COMMERCIAL = [("C-401", 86, 610), ("C-402", 88, 640), ("C-403", 87, 655), ("C-404", 89, 700)]
+
+
+@pytest.mark.parametrize("criterion, fires", [(">= 500 pg/mL", False), (">= 450 pg/mL", False),
+                                              (">= 400 pg/mL", True)])
+def test_spec005_a_limit_within_the_pivotal_lots_is_within_clinical_experience(
+        make: Callable[..., Path], criterion: str, fires: bool) -> None:
+    """After approval a limit tightened from commercial lots (justification.lots) may sit below the
+    lowest of them and still above every pivotal lot: it is not wider than clinical experience."""
+    lots = base_lots() + base_lots(COMMERCIAL, use="commercial")
+    tests = with_test(base_tests(), "potency", criterion=criterion,
+                      justification={"basis": "clinical_lots", "text": "Tightened from 30 commercial lots",
+                                     "lots": [lot for lot, *_ in COMMERCIAL]})
+    found = findings_for(make(tests=tests, lots=lots, phase="post_approval"), "SPEC-005", phase="post_approval")
+    assert [f.severity for f in found] == ([MA] if fires else [])
+    if fires:
+        assert ("'>= 400 pg/mL' is below the lowest (610 pg/mL, C-401) of 4 commercial lots and below the "
+                "lowest pivotal lot (450 pg/mL, L-301), and its basis") in found[0].message
+
+
 # ---------------------------------------------------------------------------- SPEC-006
 
 

@@ -152,20 +152,26 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         wider = []
         data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit,
                                 "basis": sorted(b.value for b in _bases(test))}
+        clinical = sl.clinical if sl.pivotal_named else None  # a limit within it is not wider than it
+        beyond: list[str] = []  # beyond the pivotal lots too, where named lots stand in for them
         if criterion.min is not None:
             low = lots.lowest()
             if low is None:
                 open_sides.append(f"{_label(ref)} (lower)")
-            elif criterion.min < low[0]:
+            elif criterion.min < low[0] and not _within(clinical_low := clinical.lowest() if clinical is not None
+                                                         else None, criterion.min, -1):
                 wider.append(f"below the lowest ({number(low[0], unit)}, {low[1]})")
+                beyond += _beyond_clinical("below the lowest", clinical_low, unit)
                 data["lower"] = {"limit": criterion.min, "lowest_pivotal": low[0], "lot": low[1]}
         if criterion.max is not None:
             high = lots.highest()
             if high is None:
                 open_sides.append(f"{_label(ref)} (upper)")
-            elif criterion.max > high[0]:
+            elif criterion.max > high[0] and not _within(clinical_high := clinical.highest() if clinical is not None
+                                                          else None, criterion.max, 1):
                 bound = "below " if any(r.lot_id == high[1] for r in lots.censored) else ""
                 wider.append(f"above the highest ({bound}{number(high[0], unit)}, {high[1]})")
+                beyond += _beyond_clinical("above the highest", clinical_high, unit)
                 data["upper"] = {"limit": criterion.max, "highest_pivotal": high[0], "lot": high[1]}
         if not wider:
             continue
@@ -190,7 +196,7 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         else:
             why = f"and its basis ({basis or 'none stated'}) is not safety, compendial, mechanistic or platform"
         sentence = (f"{_label(ref)} '{criterion.describe()}' is " + " and ".join(wider)
-                    + f" of {len(lots.lot_ids)} {called} lots, {why}")
+                    + f" of {len(lots.lot_ids)} {called} lots" + "".join(f" and {b}" for b in beyond) + f", {why}")
         if figures:
             sentence += f"; {figures}"
         sentence += "."
@@ -209,6 +215,17 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         yield NotEvaluated(f"no pivotal-lot results in {d.lots_file} for {_listing(no_lots)}")
     if open_sides:
         yield NotEvaluated(f"censored pivotal results leave the range open for {_listing(open_sides)}")
+
+
+def _beyond_clinical(where: str, extreme: tuple[float, str] | None, unit: str | None) -> list[str]:
+    """Where named lots stand in for the pivotal ones: the pivotal lots' extreme the limit also passes."""
+    return [f"{where} pivotal lot ({number(extreme[0], unit)}, {extreme[1]})"] if extreme else []
+
+
+def _within(extreme: tuple[float, str] | None, limit: float, side: int) -> bool:
+    """Whether ``limit`` lies within the clinical lots' range on its side (``side`` -1: a lower limit
+    at or above their lowest result; 1: an upper limit at or below their highest)."""
+    return extreme is not None and (limit >= extreme[0] if side < 0 else limit <= extreme[0])
 
 
 # ---------------------------------------------------------------------------- SPEC-007
