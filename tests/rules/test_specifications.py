@@ -701,7 +701,7 @@ def test_post_approval_reevaluation_from_commercial_lots(make: Callable[..., Pat
     assert "pivotal" not in spec006.message
     wide = make(tests=_tolerance_test(300, lots=ids), lots=rows, phase="post_approval")
     spec005 = _on(wide, "SPEC-005", phase=None)[0]
-    assert "of 15 commercial lots" in spec005.message and "pivotal" not in spec005.message
+    assert "of 15 commercial lots and below the lowest pivotal lot (450 pg/mL, L-301)" in spec005.message
     assert spec005.data["lots_used"] == "commercial"
     spec007 = _on(wide, "SPEC-007", phase=None)[0]
     assert "(commercial lots: n = 15" in spec007.message and spec007.data["lots_used"] == "commercial"
