@@ -12,7 +12,8 @@ time units, and the counted things of cell and gene therapy (cells, vg, copies, 
 which a general units library does not know. A unit that does not read this way (``CAR+ viable
 T cells``) is compared as written, ignoring case and spacing, after a leading power of ten
 (``x10^6 CAR+ T cells`` is a million ``CAR+ T cells``). ``10E6`` (is it 10^6 or 10^7?) is
-not read as a multiplier, so it only matches itself.
+not read as a multiplier, so it only matches itself. ``diploid genome`` is read as ``cell``
+(``copies/diploid genome`` is ``copies/cell``, as vector copy number is reported either way).
 
 Case is ignored where that cannot change the meaning (``ml`` is ``mL``, ``EU`` is ``eu``);
 molar symbols keep their case (``nM`` is not ``nm``).
@@ -86,6 +87,9 @@ _MULT = re.compile(
     r"|10\s*(?:\^|\*\*)\s*(?P<e4>[-+]?\d+)"                               # 10^6
     rf"|(?P<c5>{_NUM})(?=\s*[A-Za-z%]))"                                  # 100 cells
 )
+# vector copy number per diploid genome is per cell: a (diploid) cell holds one diploid genome, and
+# VCN assays count the vector against a reference gene of two copies per cell
+_DIPLOID_GENOME = re.compile(r"\bdiploid\s+genomes?\b", re.IGNORECASE)
 _ATOM = re.compile(r"%|[A-Za-z][A-Za-z0-9]*")
 _SLASH = re.compile(r"\s*/\s*")
 
@@ -114,6 +118,7 @@ def normalise(text: str) -> str:
     s = _SUPER_RUN.sub(lambda m: "^" + m.group(1).translate(_SUPERSCRIPT), text)
     s = unicodedata.normalize("NFKC", s)
     s = s.replace("μ", "u").replace("µ", "u").replace("×", "x").replace("·", "*")
+    s = _DIPLOID_GENOME.sub("cell", s)
     return " ".join(s.split())
 
 

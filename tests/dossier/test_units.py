@@ -15,6 +15,7 @@ from cmcflex.dossier.units import Unit, Unread, factor, read_unit
     ("vg/mL", "VG/ml"), ("copies/cell", "copy/cells"), ("EU/mL", "eu / mL"), ("EU/kg/h", "EU/kg/hr"),
     ("%", "% CAR+ of CD3+"), ("pg/mL IFN-gamma", "pg/ml ifn-gamma"),
     ("CAR+ viable T cells", "CAR+ viable T  cells"),  # unread by the table: compared as written
+    ("copies/cell", "copies/diploid genome"), ("copies/cell", "copies / Diploid Genomes"),  # vector copy number
 ])
 def test_spellings_of_one_unit_agree(a: str, b: str) -> None:
     assert factor(a, b) == 1.0 and factor(b, a) == 1.0
@@ -36,6 +37,7 @@ def test_conversions_where_the_dimension_matches(source: str, target: str, expec
     ("mU/mL", "mu/ml"),      # and an ambiguous spelling is not guessed
     ("10E6 cells", "10^6 cells"),  # 10E6: 10^6 as meant, or 10^7 as written? not guessed
     ("cells", "CAR+ viable T cells"), ("%", "%CD3+"),
+    ("copies/cell", "copies/haploid genome"),  # only a diploid genome is a cell
 ])
 def test_incompatible_units_have_no_factor(a: str, b: str) -> None:
     assert factor(a, b) is None and factor(b, a) is None
