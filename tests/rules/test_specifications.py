@@ -461,6 +461,22 @@ def test_spec005_named_lots_override_pivotal(make: Callable[..., Path]) -> None:
     assert findings_for(make(tests=tests, lots=lots), "SPEC-005", phase="bla") == []
 
 
+def test_spec005_figures_from_results_above_a_detection_limit_say_so(make: Callable[..., Path]) -> None:
+    """Eleven of 14 pivotal lots '<0.50': the figures rest on 3 results, yet the lots are 14, not few."""
+    lots = base_lots([(f"L-3{k:02d}", 85, 500) for k in range(14)])
+    detected = {"L-300": "0.62", "L-301": "0.71", "L-302": "0.55"}
+    for row in lots:
+        if row["attribute"] == "endotoxin" and row["lot_id"] in detected:
+            row["value"] = detected[row["lot_id"]]
+    tests = with_test(base_tests(), "endotoxin", criterion="NMT 1.0 EU/mL",
+                      justification={"basis": "clinical_lots", "text": "t"})
+    (f,) = [f for f in findings_for(make(tests=tests, lots=lots), "SPEC-005", phase="bla")
+            if f.record == "test drug_product/endotoxin"]
+    assert "above the highest (0.71 EU/mL, L-301) of 14 pivotal lots" in f.message
+    assert "mean + 3 SD of the 3 uncensored results gives" in f.message
+    assert "With 3 lots" not in f.message and "of those lots" not in f.message
+
+
 COMMERCIAL = [("C-401", 86, 610), ("C-402", 88, 640), ("C-403", 87, 655), ("C-404", 89, 700)]
 
 

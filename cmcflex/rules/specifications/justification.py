@@ -202,7 +202,8 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         sentence += "."
         if lots.n < FEW_LOTS:
             data["small_n"] = _small_n(lots.n, sides)
-            sentence += _few_lots_sentence(lots.n, bool(_bases(test) & STAT_BASES))
+        if len(lots.lot_ids) < FEW_LOTS:  # few lots, not few results above a detection limit
+            sentence += _few_lots_sentence(len(lots.lot_ids), bool(_bases(test) & STAT_BASES))
         sentence += _several_words(lots.several, unit)
         if text_only:
             yield Gap(sentence, ref.at, record=ref.record, data={**data, "shown": False}, severity=I,

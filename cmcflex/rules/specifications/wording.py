@@ -20,7 +20,7 @@ from cmcflex.views import DossierViews
 from cmcflex.vocabulary import LotUse
 
 FLEXIBILITY = ("a limit from clinical experience with a post-approval re-evaluation plan is the "
-               "flexibility CBER announced in January 2026")
+               "flexibility of the May 2026 CMC flexibilities guidance")
 
 
 def _label(ref: SpecRef) -> str:
@@ -55,7 +55,9 @@ def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | No
     if ref is None:
         return "", {}
     sides, lo3, hi3, lo_k, hi_k = ref.sides, ref.lo3, ref.hi3, ref.lo_k, ref.hi_k
-    of = "of ln(result) of those lots, back-transformed," if log else "of those lots"
+    # with results below a detection limit, the figures rest on the numeric results only: say so
+    those = f"the {lots.n} uncensored results" if lots.censored else "those lots"
+    of = f"of ln(result) of {those}, back-transformed," if log else f"of {those}"
     words = []
     if sides == 2:
         words.append(f"mean ± 3 SD {of} gives {number(lo3)} to {number(hi3, unit)}")
