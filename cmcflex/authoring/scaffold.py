@@ -57,6 +57,7 @@ CRITERION_EXAMPLES = {
     "residual_host_cell_dna": "'<= 10 ng/dose'",
     "residual_host_cell_protein": "'<= 100 ng/mL'",
     "residual_plasmid_dna": "'<= 10 ng/1.0E13 vg'",
+    "residual_baculovirus_dna": "'<= 10 ng/1.0E13 vg'",
     "residual_nuclease": "'<= 0.5 ng/mL'",
     "residual_serum_protein": "'<= 1 ug/dose'",
     "residual_beads": "'<= 100 beads/3.0E6 cells'",
