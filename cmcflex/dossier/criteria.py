@@ -350,7 +350,8 @@ def parse_result(text: str, decimal_comma: bool | None = None) -> Result:
     ``decimal_comma`` says how a comma reads (see :func:`parse_number`)."""
     s = text.strip()
     if not s:
-        raise ValueError("empty value")
+        raise ValueError("empty value: write the result (a number such as 82.4, a censored number such as "
+                         "<0.50, or a result word such as Negative), or leave out the row of a test not done")
     head = s[0]
     if head in "<>≤≥":
         censor = "<" if head in "<≤" else ">"
