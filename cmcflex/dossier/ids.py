@@ -73,6 +73,10 @@ class IdIndex:
             out[ref] = best
         return out
 
+    def typo_of(self, ref: str) -> str | None:
+        """The id ``ref`` is a slip of: the same but for spelling, or the one id a single edit away."""
+        return self.same_but_spelling(ref) or self._one_edit_away(id_key(ref))[0]
+
     def _one_edit_away(self, key: str) -> tuple[str | None, bool]:
         """The one id whose folded form is a deletion, insertion, substitution or swap away from
         ``key`` (a dictionary look-up per candidate, so any number of ids costs the same); and

@@ -190,6 +190,30 @@ def test_spec013_reports_a_stability_lot_spelt_otherwise_but_not_a_stability_onl
     assert "'l-201' (did you mean 'L-201'?" in found[0].message
 
 
+def test_spec013_a_stability_attribute_no_test_covers(dossier_dir) -> None:
+    """A slip of a test's attribute drops the results from every stability judgement; another
+    attribute may be stability-only and is only noted."""
+    from cmcflex.vocabulary import Severity
+
+    stability = ("lot_id,material,condition,time,time_unit,attribute,value,unit\n"
+                 "L-201,drug_product,long_term,3,months,potency,90,%\n"
+                 "L-201,drug_product,long_term,3,months,viabilty,88,%\n"
+                 "L-201,drug_product,long_term,6,months,viabilty,86,%\n"
+                 "L-201,drug_product,long_term,3,months,container_closure_integrity,Pass,\n")
+    specs = {"specifications": [{"material": "drug_product", "tests": [
+        {"attribute": a, "criterion": c, "method": "M-1"} for a, c in (("potency", ">= 50 %"), ("viability", ">= 70 %"))]}]}
+    path = dossier_dir({"lots.csv": lots(PRE, POST_OK), "stability.csv": stability, "specifications.yaml": specs})
+    found = [f for f in findings_for(path, "SPEC-013") if f.file == "stability.csv"]
+    assert [(f.line, f.record, f.severity) for f in found] == [
+        (3, "test drug_product/viabilty", Severity.MAJOR),
+        (5, "test drug_product/container_closure_integrity", Severity.INFO)]
+    assert "(did you mean 'viability'?), so no stability rule judges them" in found[0].message
+    clean = dossier_dir({"lots.csv": lots(PRE, POST_OK), "specifications.yaml": specs,
+                         "stability.csv": stability.replace("viabilty", "viability")
+                         .replace("container_closure_integrity", "potency").replace("Pass", "90")})
+    assert [f for f in findings_for(clean, "SPEC-013") if f.file == "stability.csv"] == []
+
+
 def test_many_lots_are_searched_by_single_edits_only(monkeypatch: pytest.MonkeyPatch) -> None:
     import cmcflex.dossier.ids as ids
 

@@ -45,7 +45,8 @@ from cmcflex.views import DossierViews
     "attribute outside the specification is never judged, an unknown method is never assessed.",
     grading="An id that points nowhere takes the rule's grade; a test that names no method is info "
     "(not shown), and so are lot results in the unit of the previous specification version their lot was "
-    "released under.",
+    "released under, and stability results of an attribute no specification covers unless it is a slip "
+    "of one that does (one edit away, or but for case).",
     ctd=("3.2.S.4.1", "3.2.S.4.4", "3.2.P.5.1", "3.2.P.5.4"),
 )
 def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
@@ -219,6 +220,36 @@ def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> I
                   data={"file": ref.file, "field": ".".join(str(p) for p in ref.path),
                         "missing_lots": list(misses), "suggestions": misses})
     yield from _stability_near_misses(d, views)
+    yield from _stability_attributes(d, views)
+
+
+def _stability_attributes(d: Dossier, views: DossierViews) -> Iterator[Outcome]:
+    """stability.csv attributes no specification test covers: no stability rule judges their
+    results. A slip of a test's attribute (one edit away, or but for case) drops data silently
+    and takes the rule's grade; another attribute may be stability-only, and is info."""
+    if not d.stability or d.specifications is None:
+        return
+    index = views.spec_index
+    first: dict[tuple[str, str], tuple[str, int]] = {}
+    for point in d.stability:
+        if (point.material, point.attribute) not in index:
+            first.setdefault((point.material, point.attribute), (point.file, point.line))
+    for (material, attribute), where in first.items():
+        attrs = sorted(a for m, a in index if m == material)
+        typo = IdIndex(attrs).typo_of(attribute) if attrs else None
+        covered = f"no {material} specification test covers" if attrs else "no specification covers"
+        data = {"material": material, "attribute": attribute, "suggestion": typo or _closest(attribute, attrs)}
+        if typo is not None:
+            yield Gap(f"{d.stability_file} has results for {material}/{attribute}, which {covered} (did you mean "
+                      f"'{visible(typo)}'?), so no stability rule judges them.", Location(*where),
+                      record=test_record(material, attribute), data=data,
+                      remedy=f"Write the attribute in {d.stability_file} exactly as the specification names it.")
+            continue
+        yield Gap(f"{d.stability_file} has results for {material}/{attribute}, which {covered}"
+                  f"{_did_you_mean(attribute, attrs)}, so no rule judges them against a limit.", Location(*where),
+                  record=test_record(material, attribute), data=data, severity=I,
+                  remedy=(f"Nothing to do for a stability-only attribute; if it is a specification test, write "
+                          f"it in {d.stability_file} as the specification names it, or add the test."))
 
 
 def _stability_near_misses(d: Dossier, views: DossierViews) -> Iterator[Outcome]:
