@@ -3,8 +3,9 @@
 Long-term data on lots of an earlier process version count toward the commercial shelf life when
 (a) a change record concludes the earlier and the commercial processes comparable (a change in
 changes.yaml from that ``from_version`` to the commercial ``to_version``, or a chain of such
-changes, each with ``comparability.conclusion: comparable``; ``clinical_lot_stability.change``
-may name it), (b) dossier.yaml records the justification and (c) a post-approval stability
+changes, each with ``comparability.conclusion: comparable``, or a minor change assessed
+proportionately, with its risk assessment and summary and no study, as the comparability rules
+accept it; ``clinical_lot_stability.change`` may name it), (b) dossier.yaml records the justification and (c) a post-approval stability
 commitment (``clinical_lot_stability.justification``, ``.commitment``). STAB-002 and STAB-003 read
 the outcome; the wording of what is missing lives here once.
 """
@@ -16,6 +17,7 @@ from typing import NamedTuple
 
 from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.models import Change, Conclusion
+from cmcflex.rules.comparability import proportionate
 
 FLEXIBILITY = ("the May 2026 CMC flexibilities guidance lets stability data from representative clinical "
                "lots support the shelf life")
@@ -69,7 +71,11 @@ _SAID = {
 
 
 def _conclusion(change: Change) -> Conclusion | None:
-    return change.comparability.conclusion if change.comparability is not None else None
+    """The change's comparability conclusion; comparable for a minor change assessed proportionately
+    (risk assessment and summary, no study), as CMP-002 accepts it."""
+    if change.comparability is None:
+        return Conclusion.COMPARABLE if proportionate(change) else None
+    return change.comparability.conclusion
 
 
 def _verdict(changes: list[Change], version: str, commercial: str) -> _Bridge:
