@@ -5,8 +5,9 @@ Long-term data on lots of an earlier process version count toward the commercial
 changes.yaml from that ``from_version`` to the commercial ``to_version``, or a chain of such
 changes, each with ``comparability.conclusion: comparable``, or a minor change assessed
 proportionately, with its risk assessment and summary and no study, as the comparability rules
-accept it; ``clinical_lot_stability.change`` may name it), (b) dossier.yaml records the justification and (c) a post-approval stability
-commitment (``clinical_lot_stability.justification``, ``.commitment``). STAB-002 and STAB-003 read
+accept it; ``clinical_lot_stability.change`` may name it), (b) dossier.yaml records the
+justification and (c) a post-approval stability commitment
+(``clinical_lot_stability.justification``, ``.commitment``). STAB-002 and STAB-003 read
 the outcome; the wording of what is missing lives here once.
 """
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.helpers import findings_for
 from tests.rules.test_stability import JUSTIFIED, change, clinical_dossier
 
-
 SUMMARY = "New serum lot supplier; release data of the first two lots within history; no impact on quality (RA-2)"
 
 
