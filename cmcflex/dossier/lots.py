@@ -1217,6 +1217,7 @@ def _csv_batches(source: Iterable[str], delimiter: str, width: int, position: _P
 # ---------------------------------------------------------------------------- stability.csv
 
 STABILITY_REQUIRED = ("lot_id", "material", "condition", "time", "time_unit", "attribute", "value")
+STABILITY_OPTIONAL = ("unit", "method")
 CONDITIONS = ("long_term", "accelerated", "in_use", "shipping")
 TIME_UNITS = ("hours", "days", "months")
 STABILITY_CONTROLLED = {"condition": Vocabulary(CONDITIONS), "time_unit": Vocabulary(TIME_UNITS)}
@@ -1233,6 +1234,7 @@ class StabilityPoint(NamedTuple):
     unit: str | None
     file: str
     line: int
+    method: str | None = None  # the method id that produced the value, where written
 
     @property
     def months(self) -> float:
@@ -1251,8 +1253,8 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
         if len(problems) - start < MAX_PROBLEMS:
             problems.append(Problem(file, line, col, fld, message))
 
-    read = _read_header(stream, STABILITY_REQUIRED, STABILITY_REQUIRED + ("unit",),
-                        "lot_id, material, condition, time, time_unit, attribute, value, unit", problem)
+    read = _read_header(stream, STABILITY_REQUIRED, STABILITY_REQUIRED + STABILITY_OPTIONAL,
+                        "lot_id, material, condition, time, time_unit, attribute, value, unit, method", problem)
     if read is None:
         return out
     delimiter, header, pos = read
@@ -1300,7 +1302,8 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
                 problem(line, 1, "lot_id" if not get("lot_id") else "attribute", "empty required value")
                 continue
             out.append(StabilityPoint(get("lot_id"), get("material"), condition, time, unit_t,
-                                      get("attribute"), result, get("unit") or None, file, line))
+                                      get("attribute"), result, get("unit") or None, file, line,
+                                      get("method") or None))
     except csv.Error as exc:
         problem(line + 1, 1, "", f"unreadable CSV: {_csv_error(exc)}")
     seen.report()

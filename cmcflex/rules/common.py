@@ -72,13 +72,45 @@ def not_accepted(
     accept: False (rejected) or None (cannot tell), in file order.
 
     Each distinct result is judged once, and only rows the criterion might not accept are read.
+    Only results of the specification test count (:func:`of_the_tests_method`).
     """
     table = views.dossier.lots
     if table is None:
         return
     wanted = None if lot_ids is None else views.lot_indices(lot_ids)
-    yield from table.judge(material, attribute, criterion, views.candidate_rows(material, attribute, criterion),
-                           wanted)
+    judged = table.judge(material, attribute, criterion, views.candidate_rows(material, attribute, criterion),
+                         wanted)
+    yield from of_the_tests_method(views, material, attribute, judged)
+
+
+def of_the_tests_method(
+    views: DossierViews, material: str, attribute: str, judged: Iterable[tuple[LotResult, bool | None]]
+) -> Iterable[tuple[LotResult, bool | None]]:
+    """The judged results that are results of the specification test: where a lot has rows by the
+    test's ``method``, its rows by another method (or by none named) are another test's results and
+    are left out, as the lot statistics leave them out (:meth:`LotTable.distinct_rows`)."""
+    table = views.dossier.lots
+    ref = views.spec_index.get((material, attribute))
+    method = ref.test.method if ref is not None else None
+    if table is None or not method or method not in table.methods:
+        yield from judged  # no row names the test's method: every row is the lots' result
+        return
+    found = list(judged)
+    suspects = frozenset(table.index[r.lot_id] for r, _ in found if r.method != method)
+    measured = lots_measured_by(views, material, attribute, method, suspects) if suspects else frozenset()
+    yield from ((r, v) for r, v in found if r.method == method or table.index[r.lot_id] not in measured)
+
+
+def lots_measured_by(views: DossierViews, material: str, attribute: str, method: str,
+                     lots: frozenset[int]) -> frozenset[int]:
+    """Of the lot indices ``lots``, those with a result row for the test by ``method``: the lots
+    whose rows :meth:`LotTable.distinct_rows` narrows to that method's."""
+    table = views.dossier.lots
+    if table is None:
+        return frozenset()
+    rows = table.distinct_rows(material, attribute, lots, method)
+    return frozenset(table.index[r.lot_id] for r in (table.result_at(material, attribute, k) for k in rows)
+                     if r.method == method)
 
 
 def unresolved_lots(views: DossierViews, lot_ids: Iterable[str]) -> dict[str, str | None]:
@@ -160,19 +192,28 @@ class StabilityJudgement(NamedTuple):
 
 def judge_stability(views: DossierViews, points: Iterable[StabilityPoint]) -> list[StabilityJudgement]:
     """Stability points with a specification test, judged by the shelf-life criterion
-    (else the release criterion); points whose (material, attribute) has no test, or whose unit
-    cannot be converted to the test's, are left out."""
+    (else the release criterion); points whose (material, attribute) has no test, whose unit
+    cannot be converted to the test's, or that name another method than the test's
+    (:func:`by_another_method`) are left out."""
     index = views.spec_index
     unconvertible = {(f, line) for ex in views.dossier.unit_exclusions if ex.source == "stability"
                      for f, line, _ in ex.rows}  # reported by SPEC-013, never judged
     out = []
     for point in points:
         ref = index.get((point.material, point.attribute))
-        if ref is None or (point.file, point.line) in unconvertible:
+        if ref is None or (point.file, point.line) in unconvertible or by_another_method(views, point):
             continue
         criterion = criterion_for(ref, shelf_life=True)
         out.append(StabilityJudgement(point, criterion, criterion.accepts(point.result)))
     return out
+
+
+def by_another_method(views: DossierViews, point: StabilityPoint) -> str | None:
+    """The specification test's method when ``point`` names a different one (a result of a replaced
+    assay, not of the test); None when the point or the test names none, or they agree."""
+    ref = views.spec_index.get((point.material, point.attribute))
+    method = ref.test.method if ref is not None else None
+    return method if point.method and method and point.method != method else None
 
 
 class ProcessRef(NamedTuple):

@@ -14,12 +14,13 @@ from collections.abc import Iterable, Iterator
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import StabilityPoint
 from cmcflex.dossier.models import Period, TestCategory
+from cmcflex.dossier.spec_units import test_unit
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of
 from cmcflex.formatting import number
 from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import CFR_211_166, CFR_610_53, FLEX_2026, PHASE_1_GUIDANCE, Q5C, section
 from cmcflex.rules.clinical_lots import FLEXIBILITY, ClinicalLots, clinical_lots, join
-from cmcflex.rules.common import judge_stability, test_record
+from cmcflex.rules.common import by_another_method, judge_stability, test_record
 from cmcflex.views import DossierViews
 
 LONG_TERM, IN_USE = "long_term", "in_use"
@@ -401,11 +402,16 @@ def potency_on_stability(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     title="Stability results meet the specification through the claimed shelf life",
     severity=by_phase(MI, MA, MA, B, B),
     cites=(CFR_211_166, Q5C),
-    remedy="Investigate the results outside the specification and shorten the claimed shelf life (or "
-           "in-use period) to the last time point that met it, or justify a shelf-life criterion.",
-    why="The shelf life is the time during which the product is expected to meet its specification; "
-        "a long-term result within the claim (or an in-use result within the in-use period) outside "
-        "the shelf-life criterion (else the release criterion) contradicts the claim.",
+    remedy="Investigate the results outside the specification and shorten the claimed shelf life to the "
+           "last time point that met it, or justify a shelf-life criterion.",
+    why="The shelf life is the time during which the product, stored as labelled, is expected to meet "
+        "its specification; a long-term result within the claim outside the shelf-life criterion (else "
+        "the release criterion) contradicts the claim. Only long-term (storage condition) points are "
+        "judged: in-use points (after thaw, or diluted into an infusion bag, where a titre far below the "
+        "vial's release range is by design), shipping and accelerated points are not held to the "
+        "shelf-life or release criterion, and specifications.yaml records no criterion of their own. A "
+        "point whose stability.csv method names another method than its specification test's (a retired "
+        "assay) is not judged against that test's criterion; the rule's not-evaluated note lists it.",
     ctd=("3.2.S.7.3", "3.2.P.8.3"),
 )
 def stability_results_in_spec(d: Dossier, ctx: Context) -> Iterator[Outcome]:
@@ -418,18 +424,15 @@ def stability_results_in_spec(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if not ctx.views.spec_index:
         yield NotEvaluated("specifications.yaml is missing or empty: no criteria to judge stability results by")
         return
-    shelf, in_use = d.info.shelf_life, d.info.in_use
-
-    def within(p: StabilityPoint) -> bool:
-        if p.condition == LONG_TERM:
-            return shelf is None or p.months <= shelf.months * (1 + TOLERANCE)
-        if p.condition == IN_USE:
-            return in_use is None or p.months <= in_use.months * (1 + TOLERANCE)
-        return False
-
-    judged = judge_stability(ctx.views, (p for p in d.stability if within(p)))
+    shelf = d.info.shelf_life
+    within = [p for p in d.stability
+              if p.condition == LONG_TERM and (shelf is None or p.months <= shelf.months * (1 + TOLERANCE))]
+    other_method = [p for p in within if by_another_method(ctx.views, p)]
+    judged = judge_stability(ctx.views, within)
+    if other_method:
+        yield _other_method_note(ctx.views, other_method)
     if not judged:
-        yield NotEvaluated("no long-term or in-use stability result within the claim has a specification test")
+        yield NotEvaluated("no long-term stability result within the claimed shelf life has a specification test")
         return
     failed: dict[tuple[str, str], list] = {}
     for j in judged:
@@ -438,13 +441,39 @@ def stability_results_in_spec(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for (material, attribute), items in sorted(failed.items()):
         items.sort(key=lambda j: (j.point.lot_id, j.point.condition, j.point.months))
         first = min(items, key=lambda j: j.point.line)
-        values = "; ".join(f"{j.point.lot_id} {j.point.result.describe()} at {_time_text(j.point)} "
+        unit = _shown_unit(ctx.views, first.point)
+        values = "; ".join(f"{j.point.lot_id} {_result_text(j.point, unit)} at {_time_text(j.point)} "
                            f"({j.point.condition})" for j in items)
         claim = f" within the claimed shelf life of {_fmt_period(shelf)}" if shelf is not None else ""
         yield Gap(f"Stability results of {material}/{attribute}{claim} fall outside "
                   f"'{first.criterion.describe()}': {values}.",
                   at=Location(first.point.file, first.point.line), record=test_record(material, attribute),
-                  data={"criterion": first.criterion.describe(),
+                  data={"criterion": first.criterion.describe(), "unit": unit,
                         "results": [{"lot": j.point.lot_id, "condition": j.point.condition,
                                      "time": j.point.time, "time_unit": j.point.time_unit,
                                      "value": j.point.result.describe()} for j in items]})
+
+
+def _shown_unit(views: DossierViews, point: StabilityPoint) -> str | None:
+    """The unit a judged point's value is in: its test's (results are put into it on loading), else
+    the point's own."""
+    ref = views.spec_index.get((point.material, point.attribute))
+    return (test_unit(ref.test) if ref is not None else None) or point.unit
+
+
+def _result_text(point: StabilityPoint, unit: str | None) -> str:
+    """``890 pg/mL``, ``<0.5 EU/mL``, ``Growth``: a point's result with its unit."""
+    result = point.result
+    return result.word if result.word is not None else f"{result.censor}{number(result.value, unit)}"
+
+
+def _other_method_note(views: DossierViews, points: list[StabilityPoint]) -> NotEvaluated:
+    """STAB-005's note on the points left out for naming another method than their test's."""
+    shown = [f"{p.lot_id} {p.material}/{p.attribute} {_result_text(p, _shown_unit(views, p))} at "
+             f"{_time_text(p)} (method {p.method}; the test's is {by_another_method(views, p)})"
+             for p in sorted(points, key=lambda p: (p.lot_id, p.attribute, p.months, p.line))]
+    many = len(points) != 1
+    listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
+    return NotEvaluated(f"{len(points)} long-term stability result{'s' if many else ''} by another method than "
+                        f"{'their' if many else 'its'} specification test's {'are' if many else 'is'} not judged "
+                        f"against its criterion: {listed}")

@@ -386,7 +386,7 @@ def test_stab005_fires_on_result_below_shelf_life_criterion(dossier_dir, phase, 
     path = dossier(dossier_dir, rows, lot_ids=("L-1", "L-2", "L-3", "L-4"), phase=phase)
     (f,) = findings_for(path, "STAB-005")
     assert f.severity.value == severity and f.record == "test drug_product/viability"
-    assert "L-4 62 at 12 months" in f.message and "65" in f.message
+    assert "L-4 62 % at 12 months" in f.message and "65" in f.message
     assert f.file == "stability.csv" and f.line
 
 
@@ -414,6 +414,43 @@ def test_stab_numbers_use_the_one_number_format(dossier_dir):
                    shelf_life={"value": 1.23456, "unit": "months", "storage": "LN2"})
     (f,) = findings_for(path, "STAB-005")
     assert "claimed shelf life of 1.235 months" in f.message and "at 0.1235 months" in f.message
+
+
+AAV_SPECS = {"specifications": [{"material": "drug_product", "tests": [
+    {"attribute": "vector_genome_titer", "unit": "gc/mL", "criterion": "0.88 - 1.17 x 10^13 gc/mL"}]}]}
+INFUSION_BAG = {"value": 4, "unit": "hours", "condition": "diluted in 0.9 % NaCl infusion bag"}
+
+
+def titres(lot: str, times: list[float], value: float, condition: str = "long_term",
+           unit: str = "months") -> list[dict[str, Any]]:
+    return [{"lot_id": lot, "material": "drug_product", "condition": condition, "time": t, "time_unit": unit,
+             "attribute": "vector_genome_titer", "value": value, "unit": "gc/mL"} for t in times]
+
+
+def test_stab005_does_not_hold_in_use_points_to_the_vial_release_range(dossier_dir):
+    # diluted into the infusion bag, the titre is far below the vial's release range by design
+    rows = [r for lot in ("L-1", "L-2", "L-3") for r in titres(lot, [0, 6, 12, 24], 1.02e13)]
+    rows += titres("L-1", [0, 2, 4], 2.1e11, condition="in_use", unit="hours")
+    path = dossier(dossier_dir, rows, specs=AAV_SPECS, in_use=INFUSION_BAG,
+                   shelf_life={"value": 24, "unit": "months", "storage": "<= -60 C"})
+    assert findings_for(path, "STAB-005") == []
+    assert findings_for(path, "STAB-001", phase="phase_3") == []  # the in-use period is still covered
+
+
+def test_stab005_judges_the_storage_condition_within_the_shelf_life(dossier_dir):
+    rows = [r for lot in ("L-1", "L-2") for r in titres(lot, [0, 6, 12, 24], 1.02e13)]
+    rows += titres("L-3", [0, 12], 1.02e13) + titres("L-3", [24], 0.85e13)
+    rows += titres("L-1", [0, 4], 2.1e11, condition="in_use", unit="hours")
+    rows += titres("L-2", [1], 0.5e13, condition="accelerated") + titres("L-2", [3], 0.6e13, condition="shipping",
+                                                                           unit="days")
+    path = dossier(dossier_dir, rows, specs=AAV_SPECS, in_use=INFUSION_BAG,
+                   shelf_life={"value": 24, "unit": "months", "storage": "<= -60 C"})
+    (f,) = findings_for(path, "STAB-005")
+    assert f.severity.value == "blocker"
+    assert f.message == ("Stability results of drug_product/vector_genome_titer within the claimed shelf life of "
+                         "24 months fall outside '0.88 - 1.17 x 10^13 gc/mL': L-3 8.5E12 gc/mL at 24 months "
+                         "(long_term).")
+    assert [r["condition"] for r in f.data["results"]] == ["long_term"]
 
 
 # ------------------------------------------------------------------------ metadata as the catalogue

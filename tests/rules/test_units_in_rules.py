@@ -112,7 +112,7 @@ def test_stability_results_are_converted_or_left_out(dossier_dir: Callable[..., 
     path = dossier_dir({"specifications.yaml": STAB_SPECS, "lots.csv": lots, "stability.csv": rows},
                        phase="bla", shelf_life={"value": 12, "unit": "months", "storage": "LN2"})
     (stab,) = findings_for(path, "STAB-005")
-    assert "L-1 300 at 6 months" in stab.message and "L-2" not in stab.message
+    assert "L-1 300 pg/mL at 6 months" in stab.message and "L-2" not in stab.message
     (ref,) = [f for f in findings_for(path, "SPEC-013") if "unit" in f.data]  # others: no method named
     assert ref.file == "stability.csv" and ref.data["unit"] == "copies/cell" and ref.data["source"] == "stability"
     dossier = load_dossier(path)
