@@ -183,14 +183,16 @@ class DossierViews:
         return build_commercial_process(self.dossier)
 
     def study_lots(self, change: Change) -> StudyLots:
-        """A change's comparability study lots (listed, else by process version)."""
+        """A change's comparability study lots (listed, else by process version; post-change lots a
+        study has none of yet are not inferred)."""
+        from cmcflex.rules.comparability import build_study_lots, no_post_lots_yet
+
         study = change.comparability
         key = (change.id, change.from_version, change.to_version,
-               tuple(study.pre_lots) if study else (), tuple(study.post_lots) if study else ())
+               tuple(study.pre_lots) if study else (), tuple(study.post_lots) if study else (),
+               no_post_lots_yet(change))
         found = self._study_lots.get(key)
         if found is None:
-            from cmcflex.rules.comparability import build_study_lots
-
             found = self._study_lots[key] = build_study_lots(self.dossier, change)
         return found
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cmcflex.dossier.ids import visible
 from cmcflex.dossier.loader import Dossier, Location
+from cmcflex.dossier.lots import LotResult
 from cmcflex.dossier.models import (
     Change,
     ChangeKind,
@@ -29,8 +30,10 @@ from cmcflex.rules.citations import (
     CFR_601_12,
     CGT_COMPARABILITY,
     FLEX_2026,
+    METHODS_LIFECYCLE_2015,
     Q5E,
     Q9_R1,
+    Q14,
     TOWN_HALLS,
 )
 from cmcflex.vocabulary import StartingMaterial
@@ -90,9 +93,18 @@ class StudyLots(NamedTuple):
     missing: list[str]
 
 
+def no_post_lots_yet(change: Change) -> bool:
+    """A study that lists no post-change lots, written ``post_lots: []`` or left out while the study is
+    pending (planned, not yet run): it has none yet, so none are inferred from ``to_version``."""
+    study = change.comparability
+    return (study is not None and not study.post_lots
+            and ("post_lots" in study.model_fields_set or study.conclusion is Conclusion.PENDING))
+
+
 def build_study_lots(d: Dossier, change: Change) -> StudyLots:
     """The study's ``pre_lots``/``post_lots`` where listed, else the lots of ``from_version``/``to_version``
-    (by manufacture date); read through ``ctx.views.study_lots``."""
+    (by manufacture date), except post-change lots a study has none of yet (:func:`no_post_lots_yet`);
+    read through ``ctx.views.study_lots``."""
     study = change.comparability
     missing: list[str] = []
 
@@ -111,7 +123,7 @@ def build_study_lots(d: Dossier, change: Change) -> StudyLots:
         return [table.lot_ids[i] for i in sorted(rows, key=lambda i: (dates[i] or "", table.lot_ids[i]))]
 
     pre = side(study.pre_lots if study else [], change.from_version)
-    post = side(study.post_lots if study else [], change.to_version)
+    post = [] if no_post_lots_yet(change) else side(study.post_lots if study else [], change.to_version)
     return StudyLots(pre, post, sorted(set(missing)))
 
 
@@ -249,12 +261,23 @@ def _per_lot(pairs: list[tuple[str, float]], order: list[str]) -> dict[str, tupl
     return {lot: tuple(values[lot]) for lot in order if lot in values}
 
 
-def _several_rows(d: Dossier, material: str, attribute: str, lots: list[str]) -> dict[str, list[tuple[float, str, int]]]:
-    """The rows of the uncensored numeric results of lots with several results, in file order."""
+def _study_numbers(d: Dossier, views: DossierViews, material: str, attribute: str,
+                   lots: frozenset[str]) -> list[LotResult]:
+    """The uncensored numeric results of the study lots, in file order: by the specification test's
+    method where a lot has rows by it, identical rows of a lot once (the rows the lot statistics
+    count, :meth:`LotTable.distinct_rows`), so that two assays are never pooled into one range."""
     assert d.lots is not None
+    ref = views.spec_index.get((material, attribute))
+    rows = d.lots.distinct_rows(material, attribute, views.lot_indices(lots), ref.test.method if ref else None)
+    found = (d.lots.result_at(material, attribute, k) for k in rows)
+    return [r for r in found if r.result.word is None and not r.result.censor]
+
+
+def _several_rows(results: list[LotResult], lots: list[str]) -> dict[str, list[tuple[float, str, int]]]:
+    """The rows of the given results of lots with several results, in file order."""
     out: dict[str, list[tuple[float, str, int]]] = {lot: [] for lot in lots}
-    for r in d.lots.results(material, attribute, frozenset(lots)):
-        if r.result.word is None and not r.result.censor:
+    for r in results:
+        if r.lot_id in out:
             out[r.lot_id].append((r.result.value, r.file, r.line))
     return out
 
@@ -296,7 +319,8 @@ def compare_attribute(
         if not d.lots.has_results(material, attribute):
             continue
         seen = True
-        pairs = d.lots.numeric_values(material, attribute, pre_set | post_set)
+        numbers = _study_numbers(d, views, material, attribute, pre_set | post_set)
+        pairs = [(r.lot_id, r.result.value) for r in numbers]
         pre = _per_lot([pv for pv in pairs if pv[0] in pre_set], lots.pre)
         post = _per_lot([pv for pv in pairs if pv[0] in post_set], lots.post)
         if not pre and not post:
@@ -332,7 +356,7 @@ def compare_attribute(
         else:
             passed = not outside
         retested = [lot for lot, vs in {**pre, **post}.items() if len(vs) > 1]
-        several = _several_rows(d, material, attribute, retested) if retested else None
+        several = _several_rows(numbers, retested) if retested else None
         out.append(Comparison(material, attribute, method, pre, post, summary.mean, sd, qr,
                               outside, result, passed, _unit(d, views, material, attribute), several))
     if not seen:
@@ -397,21 +421,28 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     id="CMP-002", slug="comparability-study-present", area=Area.CMP,
     title="Moderate and major changes have a comparability study; minor changes a proportionate summary",
     severity=by_phase(I, MA, B, B, B),
-    cites=(Q5E, CGT_COMPARABILITY, CBER_2026, FLEX_2026),
-    grading="A minor change with its proportionate summary of data (summary), or a minor method change "
-            "whose new method has its bridging study on record, needs no study: silent before the pivotal "
+    cites=(Q5E, CGT_COMPARABILITY, CBER_2026, FLEX_2026, Q14, METHODS_LIFECYCLE_2015),
+    grading="A method change (kind: method) whose new method records its bridging study needs no "
+            "study at any risk, and is silent (SPEC-012 judges the bridging). A minor change with its "
+            "proportionate summary of data (summary) needs no study: silent before the pivotal "
             "study, info at or after it and after approval (the 2026 flexibility). A minor change with "
             "neither a study nor a summary takes the phase's grade, at most major (its risk is recorded "
             "as low: the missing data is a gap to close, not a reason to refuse the application); a "
-            "moderate or major change without a study takes the phase's grade.",
+            "moderate or major change without a study (a method change: without a bridging study) takes "
+            "the phase's grade.",
     partial=by_phase(None, None, MA, MA, MA),
     remedy="Run a comparability study of pre- and post-change lots on the affected attributes (record it "
            "under `comparability`); for a minor change a risk assessment and a short `summary` of the "
-           "data showing quality is unaffected suffice.",
+           "data showing quality is unaffected suffice; for a method change, the bridging study of the "
+           "new method against the one it replaces (methods.yaml `replaces` and `bridging_study`).",
     why="Clinical data gathered on one process support another only through a comparability "
         "demonstration. The May 2026 guidance lets a minor, low-risk change rest on limited "
         "comparability data, proportionate to its risk, but not on none; a moderate or major change "
-        "needs a comparability study.",
+        "needs a comparability study. A change of analytical method leaves the product as it was: its "
+        "evidence is the bridging study of the new method against the one it replaces (ICH Q14; FDA "
+        "Analytical Procedures and Methods Validation, 2015), not a study of product lots. cmcflex reads "
+        "a method change as bridged when the specification test of an affected attribute names a method "
+        "that records the method it replaces and its bridging study in methods.yaml.",
     ctd=("3.2.S.2.6", "3.2.P.2.3"),
     flexibilities=("CD5",),
 )
@@ -422,20 +453,28 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         return
     when = "" if ctx.phase > Phase.PHASE_1 else " (needed once the product moves past phase 1)"
     for i, c in changes:
-        if c.comparability is not None or revises_specification(c):
-            continue
+        if c.comparability is not None or revises_specification(c) or _bridged_method(d, c) is not None:
+            continue  # a bridged method change rests on its bridging study (SPEC-012), not on product lots
         if c.risk is ChangeRisk.MINOR:
-            if not (c.summary or "").strip() and _bridged_method(d, c) is None:
-                yield Gap(f"Minor change {c.id} has neither a comparability study nor a proportionate "
-                          f"summary of data (summary){when}; {FLEXIBILITY} (limited data, not none).",
+            if not (c.summary or "").strip():
+                method = c.kind is ChangeKind.METHOD
+                unbridged = (", and no new method of an affected attribute records its bridging study "
+                             "(methods.yaml bridging_study)" if method else "")
+                yield Gap(f"Minor {'method ' if method else ''}change {c.id} has neither a comparability study "
+                          f"nor a proportionate summary of data (summary){unbridged}{when}; {FLEXIBILITY} "
+                          "(limited data, not none).",
                           at=_at(d, i), record=_record(c), data={"change": c.id, "risk": "minor",
-                                                                 "missing": ["summary"]},
+                                                                 "missing": ["summary", *(["bridging_study"]
+                                                                                          if method else [])]},
                           severity=MA if ctx.phase >= Phase.PHASE_3 else None,
                           remedy=(f"Record a short summary of the data showing that change {c.id} leaves "
                                   "product quality unaffected (`summary`: e.g. release results of lots "
                                   "made before and after it, or the qualification of the new material or "
                                   "equipment), beside its risk assessment (`risk_assessment`); or run a "
-                                  "comparability study (`comparability`)."))
+                                  "comparability study (`comparability`)"
+                                  + ("; for a method change, the bridging study of the new method against the "
+                                     "one it replaces (methods.yaml `replaces` and `bridging_study`) is its "
+                                     "data." if method else ".")))
             elif c.phase is Phase.POST_APPROVAL:
                 yield Gap(f"Minor change {c.id} was implemented {c.phase.label}, to the licensed process, "
                           f"and rests on a proportionate summary; {FLEXIBILITY}, provided the summary "
@@ -456,6 +495,9 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                   "(the lots made for the pivotal study before and after the change); no "
                                   "further study is needed if it does."))
             continue
+        if c.kind is ChangeKind.METHOD:
+            yield _unbridged_method_change(d, i, c, when)
+            continue
         # a summary may name a study (a report id): what is missing is the study on record
         summary = (f"; its summary is not the study: a {c.risk.value} change needs the study's design, lots, "
                    "attributes and conclusion on record" if (c.summary or "").strip() else "")
@@ -463,9 +505,22 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                   f"(comparability){when}{summary}.", at=_at(d, i), record=_record(c))
 
 
+def _unbridged_method_change(d: Dossier, i: int, c: Change, when: str) -> Gap:
+    """CMP-002 on a moderate or major method change with neither a study nor a bridged new method."""
+    return Gap(f"{c.risk.value.capitalize()} method change {c.id} records neither a comparability study "
+               f"(comparability) nor, for a new method of an affected attribute, the bridging study against "
+               f"the method it replaces (methods.yaml bridging_study){when}.", at=_at(d, i), record=_record(c),
+               data={"change": c.id, "risk": c.risk.value, "kind": "method",
+                     "affected_attributes": list(c.affected_attributes)},
+               remedy=(f"Record the bridging study of the new method (methods.yaml: `replaces` and "
+                       f"`bridging_study` on the method that the specification test of an attribute in change "
+                       f"{c.id}'s `affected_attributes` names), or a comparability study (`comparability`)."))
+
+
 def _bridged_method(d: Dossier, change: Change) -> str | None:
-    """For a method change: the id of a new method of an affected attribute whose bridging study
-    is on record in methods.yaml (the data that show the change leaves results comparable)."""
+    """For a method change: the id of a new method of an affected attribute (the method its
+    specification test names) that records the method it replaces and its bridging study in
+    methods.yaml (the data that show the change leaves results comparable)."""
     if change.kind is not ChangeKind.METHOD:
         return None
     attributes = set(change.affected_attributes)
@@ -781,6 +836,12 @@ def patient_material_in_study(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                "post-change lots is unknown")
             continue
         post = ctx.views.study_lots(c).post
+        if not post and no_post_lots_yet(c):
+            yield NotEvaluated(f"change {c.id}: the comparability study lists no post-change lots yet "
+                               f"(post_lots{': []' if 'post_lots' in study.model_fields_set else ' left out'}, "
+                               f"conclusion {study.conclusion.value}); their starting material is judged once "
+                               "they are listed")
+            continue
         if not post:
             yield NotEvaluated(f"change {c.id}: no post-change lots found in {d.lots_file}")
             continue

@@ -210,6 +210,53 @@ def test_cmp002_minor_change_with_its_summary_is_accepted(dossier_dir, phase):
     assert findings_for(dossier(dossier_dir, MINOR, phase=phase), "CMP-002") == []
 
 
+POTENCY_ASSAY_CHANGE = {"id": "CHG-POT", "title": "Potency assay replaced", "kind": "method", "phase": "phase_3",
+                        "risk": "major", "risk_assessment": "RA-POT", "affected_attributes": ["potency"]}
+NEW_POTENCY_ASSAY = {"id": "M-POT-02", "status": "validated", "report": "VAL-POT-02", "replaces": "M-POT-01",
+                     "bridging_study": "BR-POT-2025-01"}
+
+
+def method_change_dossier(dossier_dir, change: dict[str, Any], method: dict[str, Any], phase: str = "bla"):
+    spec = {"specifications": [{"material": "drug_product", "tests": [
+        {"attribute": "potency", "unit": "pg/mL", "method": "M-POT-02", "criterion": ">= 1000 pg/mL"}]}]}
+    return dossier_dir({"changes.yaml": {"changes": [change]}, "specifications.yaml": spec,
+                        "methods.yaml": {"methods": [method]}}, phase=phase)
+
+
+@pytest.mark.parametrize("risk", ["moderate", "major"])
+@pytest.mark.parametrize("phase", ["phase_2", "phase_3", "bla", "post_approval"])
+def test_cmp002_a_bridged_method_change_needs_no_comparability_study_at_any_risk(dossier_dir, risk, phase):
+    # an analytical method replaced: the product is unchanged, its evidence is the bridging study (SPEC-012)
+    path = method_change_dossier(dossier_dir, {**POTENCY_ASSAY_CHANGE, "risk": risk}, NEW_POTENCY_ASSAY, phase)
+    assert findings_for(path, "CMP-002") == []
+
+
+@pytest.mark.parametrize("risk", ["moderate", "major"])
+def test_cmp002_a_method_change_without_its_bridging_study_stays_a_gap(dossier_dir, risk):
+    unbridged = {k: v for k, v in NEW_POTENCY_ASSAY.items() if k != "bridging_study"}
+    (f,) = findings_for(method_change_dossier(dossier_dir, {**POTENCY_ASSAY_CHANGE, "risk": risk}, unbridged),
+                        "CMP-002")
+    assert f.severity.value == "blocker" and f.record == "change CHG-POT"
+    assert f.message == (f"{risk.capitalize()} method change CHG-POT records neither a comparability study "
+                         "(comparability) nor, for a new method of an affected attribute, the bridging study against "
+                         "the method it replaces (methods.yaml bridging_study).")
+    assert "`bridging_study`" in f.remedy
+    process = method_change_dossier(dossier_dir, {**POTENCY_ASSAY_CHANGE, "kind": "process"}, NEW_POTENCY_ASSAY)
+    (g,) = findings_for(process, "CMP-002")  # the bridge of a method is no study of a process change
+    assert g.message == "Major change CHG-POT records no comparability study (comparability)."
+
+
+def test_cmp002_a_minor_method_change_without_bridge_or_summary_says_both_are_missing(dossier_dir):
+    unbridged = {k: v for k, v in NEW_POTENCY_ASSAY.items() if k != "bridging_study"}
+    minor = {**POTENCY_ASSAY_CHANGE, "risk": "minor", "phase": "phase_2"}
+    (f,) = findings_for(method_change_dossier(dossier_dir, minor, unbridged), "CMP-002")
+    assert f.severity.value == "major" and "Minor method change CHG-POT" in f.message
+    assert "no new method of an affected attribute records its bridging study" in f.message
+    assert f.data["missing"] == ["summary", "bridging_study"]
+    late = {**minor, "phase": "phase_3"}  # at or after the pivotal study, the bridge is still its data
+    assert findings_for(method_change_dossier(dossier_dir, late, NEW_POTENCY_ASSAY), "CMP-002") == []
+
+
 def test_cmp_rules_modelling_proportionate_changes_name_cd5_and_cite_the_may_guidance():
     from cmcflex.rules import REGISTRY
     from cmcflex.rules.citations import FLEX_2026
@@ -437,6 +484,36 @@ def test_cmp007_silent_for_patient_lots_split_source_or_allogeneic(dossier_dir):
     allo = dossier(dossier_dir, change(), rows=lots(PRE, POST_OK, post_start="healthy_donor"), phase="bla",
                    product={"name": "T", "modality": "car_t_allogeneic"})
     assert findings_for(allo, "CMP-007") == []
+
+
+PLANNED = {"design": "side_by_side", "pre_lots": list(PRE), "method": "quality_range", "criteria_predefined": True,
+           "conclusion": "pending"}
+
+
+def engineering_run() -> list[dict[str, Any]]:
+    """The pre-change patient lots and one healthy-donor engineering run of v2, in no study."""
+    return lots(PRE, {}) + lot_rows("ENG-201", "engineering", {"potency": 99.0}, process_version="v2",
+                                    starting_material="healthy_donor", disposition="not_applicable")
+
+
+@pytest.mark.parametrize("post_lots", ["left out", []])
+def test_cmp007_a_planned_study_without_post_change_lots_is_not_judged_on_inferred_lots(dossier_dir, post_lots):
+    study = dict(PLANNED) if post_lots == "left out" else {**PLANNED, "post_lots": post_lots}
+    planned = change(comparability=None)
+    planned["comparability"] = study
+    path = dossier(dossier_dir, planned, rows=engineering_run(), phase="bla")
+    assert findings_for(path, "CMP-007") == []
+    (reason,) = not_evaluated_for(path, "CMP-007")
+    assert reason.startswith("change CHG-001: the comparability study lists no post-change lots yet (post_lots")
+    assert "ENG-201" not in reason
+    # the rule still fires on post-change lots the study lists, or that a study it has run infers
+    listed = change(comparability=None)
+    listed["comparability"] = {**PLANNED, "post_lots": ["ENG-201"]}
+    (f,) = findings_for(dossier(dossier_dir, listed, rows=engineering_run(), phase="bla"), "CMP-007")
+    assert f.severity.value == "major" and "healthy_donor" in f.message and f.data["post_lots"] == ["ENG-201"]
+    concluded = change(comparability={"conclusion": "comparable"})  # post_lots left out: the to_version lots
+    (g,) = findings_for(dossier(dossier_dir, concluded, rows=engineering_run(), phase="bla"), "CMP-007")
+    assert g.data["post_lots"] == ["ENG-201"]
 
 
 # ------------------------------------------------------------------------ CMP-008
