@@ -477,6 +477,18 @@ def test_spec005_figures_from_results_above_a_detection_limit_say_so(make: Calla
     assert "With 3 lots" not in f.message and "of those lots" not in f.message
 
 
+def test_spec006_counts_the_pivotal_lots_of_the_tests_material(make: Callable[..., Path]) -> None:
+    """Three drug substance and three drug product pivotal lots: a DS criterion rejecting one of
+    its lots rejects 1 of 3, not 1 of 6."""
+    ds_lots = [r for lot, titer in (("DS-1", "2.1E13"), ("DS-2", "2.6E13"), ("DS-3", "3.0E13"))
+               for r in lot_rows(lot, "phase_3", {"vector_genome_titer": titer}, material="drug_substance")]
+    ds_spec = {"material": "drug_substance", "tests": [_t("vector_genome_titer", ">= 2.5E13 vg/mL", unit="vg/mL")]}
+    path = make(lots=base_lots() + ds_lots, extra={"specifications.yaml": {"specifications": [
+        ds_spec, {"material": "drug_product", "tests": base_tests()}]}})
+    (f,) = [f for f in findings_for(path, "SPEC-006", phase="bla") if f.record == "test drug_substance/vector_genome_titer"]
+    assert "would have rejected 1 of 3 released pivotal lots (DS-1: 2.1E13 vg/mL)" in f.message
+
+
 COMMERCIAL = [("C-401", 86, 610), ("C-402", 88, 640), ("C-403", 87, 655), ("C-404", 89, 700)]
 
 

@@ -98,7 +98,7 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         sl = by_test[key]
         ref, fails = sl.ref, rejected[key]
         unit = _unit(ref)
-        n = len(released_pivotal[key])
+        n = sum(1 for lot_id in released_pivotal[key] if _material_of(d, lot_id) == key[0])  # this material's
         shown = [f"{f.lot_id}: {_value(f.result.result, unit)}" for f in fails]
         message = (f"{_label(ref)} criterion '{ref.test.criterion.describe()}' would have rejected "
                    f"{len(fails)} of {n} released {_lots_called(d, ctx.views, sl)} lots ({_listing(shown)})")
@@ -398,6 +398,11 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
     return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, and no "
                f"exception is recorded, so the failure needs an investigation (21 CFR 211.192){context}.",
                at, record=record, data=data)
+
+
+def _material_of(d: Dossier, lot_id: str) -> str | None:
+    lot = d.lots.lot(lot_id) if d.lots is not None else None
+    return lot.material if lot is not None else None
 
 
 CENSORED_REMEDY = ("Retest the lot (or report the result) with a method whose reporting limit shows "
