@@ -947,7 +947,13 @@ def test_spec009_released_lot_missing_release_results(make: Callable[..., Path])
     assert found[0].message == ("Released lot L-302 has no result for sterility, potency in lots.csv; a lot is "
                                 "released only on a complete set of release results.")
     assert found[0].data["missing_tests"] == ["sterility", "potency"] and "211.165(a)" in found[0].remedy
+    assert any("211.165" in c for c in found[0].cites)
     assert findings_for(make(), "SPEC-009", phase="phase_3") == []
+    # phase 1 material is exempt from part 211 (21 CFR 210.2(c)): the Phase 1 CGMP guidance is cited
+    (p1,) = findings_for(path, "SPEC-009", phase="phase_1")
+    assert p1.severity is MI and "211" not in p1.remedy and not any("211" in c for c in p1.cites)
+    assert "CGMP for Phase 1 Investigational Drugs, V.F.1" in p1.remedy
+    assert any("Phase 1 Investigational Drugs (July 2008), section V.F.1" in c for c in p1.cites)
 
 
 def test_spec009_released_censored_result_that_cannot_show_conformance(make: Callable[..., Path]) -> None:

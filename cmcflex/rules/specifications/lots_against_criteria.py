@@ -30,7 +30,7 @@ from cmcflex.dossier.spec_units import converted, test_unit
 from cmcflex.dossier.vocabulary import category_of
 from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
-from cmcflex.rules.citations import CFR_211_165, CFR_211_192_REVIEW, FLEX_2026, Q6B, section
+from cmcflex.rules.citations import CFR_211_165, CFR_211_192_REVIEW, FLEX_2026, PHASE_1_GUIDANCE, Q6B, section
 from cmcflex.rules.common import (
     NOT_IN_VERSION,
     LotRelease,
@@ -245,8 +245,9 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         assert lot is not None
         yield _lot_finding(d, lot, failures.get(lot_id, []), versions.get(lot_id), lot_id in assumed,
                            by_test, rows)._replace(material=lot.material)
-    yield from _unshown_conformance(unshown, assumed, versions, d.lots_file)
-    yield from _missing_results(d, ctx.views, released, assumed, versions)
+    basis = _release_testing(ctx.phase)
+    yield from _unshown_conformance(unshown, assumed, versions, d.lots_file, basis)
+    yield from _missing_results(d, ctx.views, released, assumed, versions, basis)
     if other_units:
         yield NotEvaluated(f"released results cannot be judged against a previous version's limit written in a "
                            f"unit they cannot be converted to: {_listing(other_units, 3)}; record that version's "
@@ -407,11 +408,19 @@ def _material_of(d: Dossier, lot_id: str) -> str | None:
 
 CENSORED_REMEDY = ("Retest the lot (or report the result) with a method whose reporting limit shows "
                    "conformance to the acceptance limit, or document why the lot was released on this "
-                   "result (21 CFR 211.165(a)).")
+                   "result ({basis}).")
 
 
 MISSING_REMEDY = ("Add the lot's results for these tests to {lots}, or document why the lot was released "
-                  "without them (21 CFR 211.165(a)).")
+                  "without them ({basis}).")
+
+
+def _release_testing(phase: Phase) -> tuple[str, tuple[str, ...]]:
+    """What release testing rests on at ``phase``: phase 1 material is exempt from part 211 (21 CFR
+    210.2(c)) and follows the Phase 1 CGMP guidance's laboratory controls (section V.F.1)."""
+    if phase is Phase.PHASE_1:
+        return "CGMP for Phase 1 Investigational Drugs, V.F.1", (section(PHASE_1_GUIDANCE, "V.F.1"),)
+    return "21 CFR 211.165(a)", (CFR_211_165,)
 
 
 def _retests(d: Dossier, lot_id: str, fails: list[OutOfSpec],
@@ -431,7 +440,8 @@ def _retests(d: Dossier, lot_id: str, fails: list[OutOfSpec],
 
 
 def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterion]], assumed: frozenset[str],
-                         versions: dict[str, LotRelease], lots_file: str) -> Iterator[Outcome]:
+                         versions: dict[str, LotRelease], lots_file: str,
+                         basis: tuple[str, tuple[str, ...]]) -> Iterator[Outcome]:
     """Released lots whose censored result cannot show conformance (e.g. <5.0 against <= 3.5);
     ``lots_file`` names the lot data."""
     for res, ref, criterion in sorted(unshown, key=lambda u: (u[0].lot_id, _label(u[1]))):
@@ -462,11 +472,12 @@ def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterio
             continue
         yield Gap(f"Released lot {res.lot_id}{assumption}: the {_label(ref)} result {value} does not show "
                   f"conformance to '{criterion.describe()}': {why}.", Location(res.file, res.line),
-                  record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY, data=data, material=ref.spec.material)
+                  record=f"lot {res.lot_id}", remedy=CENSORED_REMEDY.format(basis=basis[0]), cites=basis[1],
+                  data=data, material=ref.spec.material)
 
 
 def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], assumed: frozenset[str],
-                     versions: dict[str, LotRelease]) -> Iterator[Outcome]:
+                     versions: dict[str, LotRelease], basis: tuple[str, tuple[str, ...]]) -> Iterator[Outcome]:
     """Released lots with no result row for a test of their material's specification: one finding per lot.
     A test the lot's specification version did not have is not expected."""
     table = d.lots
@@ -514,5 +525,6 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
             continue
         yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in {d.lots_file}; a lot "
                   "is released only on a complete set of release results.", Location(lot.file, lot.line),
-                  record=f"lot {lot.id}", remedy=MISSING_REMEDY.format(lots=d.lots_file), data=data,
+                  record=f"lot {lot.id}", remedy=MISSING_REMEDY.format(lots=d.lots_file, basis=basis[0]),
+                  cites=basis[1], data=data,
                   material=lot.material)
