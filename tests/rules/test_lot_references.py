@@ -214,6 +214,20 @@ def test_spec013_a_stability_attribute_no_test_covers(dossier_dir) -> None:
     assert [f for f in findings_for(clean, "SPEC-013") if f.file == "stability.csv"] == []
 
 
+def test_spec013_a_stability_method_methods_yaml_does_not_list(dossier_dir) -> None:
+    stability = ("lot_id,material,condition,time,time_unit,attribute,value,unit,method\n"
+                 "L-201,drug_product,long_term,3,months,potency,90,%,M-POT-O2\n"
+                 "L-201,drug_product,long_term,6,months,potency,88,%,M-POT-O2\n"
+                 "L-201,drug_product,long_term,9,months,potency,87,%,M-POT-02\n")
+    specs = {"specifications": [{"material": "drug_product", "tests": [
+        {"attribute": "potency", "criterion": ">= 50 %", "method": "M-POT-02"}]}]}
+    methods = {"methods": [{"id": "M-POT-02", "status": "validated"}]}
+    path = dossier_dir({"stability.csv": stability, "specifications.yaml": specs, "methods.yaml": methods})
+    found = [f for f in findings_for(path, "SPEC-013") if f.file == "stability.csv"]
+    assert [(f.line, f.record) for f in found] == [(2, "method M-POT-O2")]
+    assert "(did you mean 'M-POT-02'?)" in found[0].message
+
+
 def test_many_lots_are_searched_by_single_edits_only(monkeypatch: pytest.MonkeyPatch) -> None:
     import cmcflex.dossier.ids as ids
 

@@ -64,6 +64,8 @@ def references_resolve(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       f"{_did_you_mean(mid, method_ids)}.", ref.at, record=ref.record,
                       data={"method": mid, "suggestion": _closest(mid, method_ids)})
     yield from _unit_exclusions(d, ctx)
+    yield from _stability_attributes(d, ctx.views)
+    yield from _stability_methods(d, method_ids)
     if d.lots is None:
         return
     yield from _lot_references(d, ctx.views, method_ids)
@@ -220,7 +222,20 @@ def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> I
                   data={"file": ref.file, "field": ".".join(str(p) for p in ref.path),
                         "missing_lots": list(misses), "suggestions": misses})
     yield from _stability_near_misses(d, views)
-    yield from _stability_attributes(d, views)
+
+
+def _stability_methods(d: Dossier, method_ids: list[str]) -> Iterator[Outcome]:
+    """stability.csv method ids methods.yaml does not list, once each at its first row."""
+    if not d.stability or d.methods is None:
+        return
+    first: dict[str, tuple[str, int]] = {}
+    for point in d.stability:
+        if point.method and point.method not in method_ids:
+            first.setdefault(point.method, (point.file, point.line))
+    for name, where in first.items():
+        yield Gap(f"{d.stability_file} names method '{visible(name)}', which {METHODS} does not list"
+                  f"{_did_you_mean(name, method_ids)}.", Location(*where), record=f"method {name}",
+                  data={"method": name, "suggestion": _closest(name, method_ids)})
 
 
 def _stability_attributes(d: Dossier, views: DossierViews) -> Iterator[Outcome]:
