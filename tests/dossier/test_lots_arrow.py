@@ -208,10 +208,7 @@ def test_dates_exported_with_their_midnight_are_taken_as_dates() -> None:
 
 def test_rows_of_empty_cells_are_skipped_as_the_exact_reader_skips_them(monkeypatch: pytest.MonkeyPatch,
                                                                          tmp_path: Path) -> None:
-    dossier = tmp_path / "d"
-    shutil.copytree(SAMPLES / "cart-phase2", dossier)
-    lots = dossier / "lots.csv"
-    lines = lots.read_text(encoding="utf-8").splitlines()
+    dossier, lots, lines = _copy_of_sample(tmp_path)
     empty = "," * lines[0].count(",")
     lots.write_text("\n".join(lines[:5] + [empty] + lines[5:] + [empty, empty]) + "\n", encoding="utf-8")
     _with_fast_path(monkeypatch, True)
@@ -233,6 +230,14 @@ def test_every_attribute_of_the_reference_generator_round_trips() -> None:
 
 
 # --------------------------------------------------------------------- through the loader
+
+def _copy_of_sample(tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    """A copy of sample cart-phase2 to edit: its folder, its lots.csv and that file's lines."""
+    dossier = tmp_path / "d"
+    shutil.copytree(SAMPLES / "cart-phase2", dossier)
+    lots = dossier / "lots.csv"
+    return dossier, lots, lots.read_text(encoding="utf-8").splitlines()
+
 
 def _with_fast_path(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
     monkeypatch.setattr(loader, "FAST_MIN_BYTES", 0 if on else 1 << 62)
@@ -260,10 +265,7 @@ def test_samples_load_the_same_either_way(monkeypatch: pytest.MonkeyPatch, sampl
 
 def test_problems_are_reported_as_the_exact_reader_reports_them(monkeypatch: pytest.MonkeyPatch,
                                                                 tmp_path: Path) -> None:
-    dossier = tmp_path / "d"
-    shutil.copytree(SAMPLES / "cart-phase2", dossier)
-    lots = dossier / "lots.csv"
-    lines = lots.read_text(encoding="utf-8").splitlines()
+    dossier, lots, lines = _copy_of_sample(tmp_path)
     lines[3] = lines[3].replace(lines[3].split(",")[0], lines[4].split(",")[0] + "X", 1)
     lines[6] = lines[6] + ",extra"
     lots.write_text("\n".join(lines) + "\n", encoding="utf-8")
