@@ -129,7 +129,8 @@ BY_MODALITY: dict[Modality, tuple[Requirement, ...]] = {
     ),
     Modality.GENE_EDITED_CELLS: (
         _req("viability"),
-        _req("viable_cell_dose"),
+        # edited HSC products are dosed in CD34+ cells/kg, as gene_modified_hsc products are
+        _req("viable_cell_dose", "viable_cell_dose", "cd34_count"),
         _req("editing_efficiency", from_phase=_P3),
     ),
     Modality.ALLOGENEIC_CELL: (

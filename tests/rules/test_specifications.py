@@ -212,6 +212,20 @@ def test_spec001_aav_residual_dna_of_its_production_system(dossier_dir: Callable
         assert "No specification has residual_plasmid_dna or residual_baculovirus_dna" in found[0].message
 
 
+@pytest.mark.parametrize("dose, fires", [("viable_cell_dose", False), ("cd34_count", False), (None, True)])
+def test_spec001_an_edited_hsc_product_is_dosed_in_cd34_cells(dossier_dir: Callable[..., Path], dose: str | None,
+                                                              fires: bool) -> None:
+    tests = [_t(a, "Conforms", "mechanistic") for a in ("sterility", "endotoxin", "identity", "mycoplasma")]
+    tests += [_t("viability", ">= 70 %"), _t("editing_efficiency", ">= 60 %")]
+    tests += [_t("cd34_dose", ">= 3.0 x 10^6 CD34+ cells/kg", test=dose)] if dose else []
+    path = dossier_dir({"specifications.yaml": {"specifications": [{"material": "drug_product", "tests": tests}]}},
+                       product={"name": "HX-1", "modality": "gene_edited_cells"}, phase="bla")
+    found = [f for f in findings_for(path, "SPEC-001") if f.record == "required test viable_cell_dose"]
+    assert len(found) == fires
+    if fires:
+        assert "No specification has viable_cell_dose or cd34_count" in found[0].message
+
+
 @pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("phase_3", B), ("bla", B)])
 def test_spec001_safety_test_required_from_phase_3_is_graded_by_phase(
         dossier_dir: Callable[..., Path], phase: str, severity: Severity) -> None:
