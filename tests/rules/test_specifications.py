@@ -491,6 +491,19 @@ def test_spec005_figures_from_results_above_a_detection_limit_say_so(make: Calla
     assert "With 3 lots" not in f.message and "of those lots" not in f.message
 
 
+def test_spec006_leaves_a_failed_sterility_to_spec009(make: Callable[..., Path]) -> None:
+    """A pivotal lot that grew in sterility is a failed release, not a reason to widen 'No growth'."""
+    lots = base_lots()
+    for row in lots:
+        if row["lot_id"] == "L-302" and row["attribute"] == "sterility":
+            row["value"] = "Growth"
+    path = make(lots=lots)
+    assert findings_for(path, "SPEC-006", phase="bla") == []
+    assert [f.record for f in findings_for(path, "SPEC-009", phase="bla")] == ["lot L-302"]
+    quantitative = make(tests=with_test(base_tests(), "potency", criterion=">= 470 pg/mL"))
+    assert [f.record for f in findings_for(quantitative, "SPEC-006", phase="bla")] == ["test drug_product/potency"]
+
+
 def test_spec006_counts_the_pivotal_lots_of_the_tests_material(make: Callable[..., Path]) -> None:
     """Three drug substance and three drug product pivotal lots: a DS criterion rejecting one of
     its lots rejects 1 of 3, not 1 of 6."""
@@ -557,10 +570,10 @@ def test_spec006_censored_compared_as_what_they_say(make: Callable[..., Path]) -
 def test_spec006_qualitative(make: Callable[..., Path]) -> None:
     lots = base_lots()
     for row in lots:
-        if row["attribute"] == "mycoplasma" and row["lot_id"] == "L-302":
-            row["value"] = "Positive"
+        if row["attribute"] == "identity" and row["lot_id"] == "L-302":
+            row["value"] = "Does not conform"
     found = findings_for(make(lots=lots), "SPEC-006", phase="bla")
-    assert len(found) == 1 and found[0].data["rejected"] == {"L-302": "positive"}
+    assert len(found) == 1 and found[0].data["rejected"] == {"L-302": "does not conform"}
 
 
 # ---------------------------------------------------------------------------- SPEC-007

@@ -67,7 +67,9 @@ from cmcflex.vocabulary import Disposition
     partial=by_phase(None, None, None, None, I),
     grading="After approval, a criterion revised from post-approval experience that only lots released "
             "under a recorded earlier version would fail is info (the revision route the 2026 "
-            "flexibilities describe); otherwise the phase's grade.",
+            "flexibilities describe); otherwise the phase's grade. A pass/fail safety test (sterility, "
+            "mycoplasma, replication-competent virus) is not judged here: a pivotal lot failing it is a "
+            "failed release, which SPEC-009 reports, not a criterion to widen.",
     cites=(section(Q6B, "3 and 4 (introduction)"), FLEX_2026),
     remedy="Set the limit so that every released pivotal lot meets it, or explain why the rejected "
     "lots' results are not representative (assay or process change, with data) and what the "
@@ -97,6 +99,8 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
     for key in sorted(rejected):
         sl = by_test[key]
         ref, fails = sl.ref, rejected[key]
+        if isinstance(ref.test.criterion, QualitativeCriterion) and category_of(ref.test) is TestCategory.SAFETY:
+            continue  # a pivotal lot failing sterility is a failed release (SPEC-009), never a limit to widen
         unit = _unit(ref)
         n = sum(1 for lot_id in released_pivotal[key] if _material_of(d, lot_id) == key[0])  # this material's
         shown = [f"{f.lot_id}: {_value(f.result.result, unit)}" for f in fails]
