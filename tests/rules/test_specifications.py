@@ -504,6 +504,34 @@ def test_spec006_leaves_a_failed_sterility_to_spec009(make: Callable[..., Path])
     assert [f.record for f in findings_for(quantitative, "SPEC-006", phase="bla")] == ["test drug_product/potency"]
 
 
+def test_spec006_checks_the_pivotal_lots_whatever_lots_are_named(make: Callable[..., Path]) -> None:
+    """Naming PPQ lots in justification.lots sets the statistics; the pivotal lots patients received
+    are still checked against the limit."""
+    lots = base_lots() + base_lots([("P-1", 90, 520), ("P-2", 91, 530), ("P-3", 92, 540)], use="ppq")
+    tests = with_test(base_tests(), "potency", criterion=">= 500 pg/mL",
+                      justification={"basis": "clinical_lots", "text": "PPQ lots", "lots": ["P-1", "P-2", "P-3"]})
+    (f,) = findings_for(make(tests=tests, lots=lots), "SPEC-006", phase="bla")
+    assert f.message.startswith("drug_product/potency criterion '>= 500 pg/mL' would have rejected 2 of 3 released "
+                                "pivotal lots (L-301: 450 pg/mL, L-302: 480 pg/mL)")
+    assert f.severity is MA
+
+
+def test_spec006_remedy_for_a_lot_released_under_exception_or_a_safety_limit(make: Callable[..., Path]) -> None:
+    lots = base_lots()
+    for row in lots:
+        if row["lot_id"] == "L-301":
+            row.update(disposition="released_under_exception", exception_pathway="physician request",
+                       investigation="DEV-1")
+    tests = with_test(base_tests(), "potency", criterion=">= 470 pg/mL")
+    (f,) = findings_for(make(tests=tests, lots=lots), "SPEC-006", phase="bla")
+    assert f.message.endswith("it was released under exception.") and "clinical outcome" in f.remedy
+    assert "Set the limit" not in f.remedy
+    safety = with_test(base_tests(), "potency", criterion=">= 470 pg/mL",
+                       justification={"basis": "safety", "text": "Minimum effective dose"})
+    (g,) = findings_for(make(tests=safety), "SPEC-006", phase="bla")
+    assert g.remedy.startswith("A limit set on safety or by a compendial requirement is not widened")
+
+
 def test_spec006_counts_the_pivotal_lots_of_the_tests_material(make: Callable[..., Path]) -> None:
     """Three drug substance and three drug product pivotal lots: a DS criterion rejecting one of
     its lots rejects 1 of 3, not 1 of 6."""

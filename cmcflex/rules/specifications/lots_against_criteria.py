@@ -25,7 +25,7 @@ from typing import Any
 from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, ReportOnlyCriterion
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot, LotResult, LotTable
-from cmcflex.dossier.models import TestCategory
+from cmcflex.dossier.models import JustificationBasis, TestCategory
 from cmcflex.dossier.spec_units import converted, test_unit
 from cmcflex.dossier.vocabulary import category_of
 from cmcflex.phases import Phase
@@ -41,7 +41,7 @@ from cmcflex.rules.common import (
     out_of_spec,
     release_limit,
 )
-from cmcflex.rules.lotstats import SpecLots, assumed_released
+from cmcflex.rules.lotstats import LotSet, SpecLots, assumed_released
 from cmcflex.rules.specifications.records import FILE
 from cmcflex.rules.specifications.wording import (
     _label,
@@ -85,51 +85,93 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
         return
     by_test = ctx.views.lots_by_test
     released = ctx.views.released_ids
-    assumed = frozenset(ctx.views.assumed_released)
     released_pivotal = {key: frozenset(sl.pivotal_ids) & released for key, sl in by_test.items()}
-    wanted = frozenset().union(*released_pivotal.values()) if released_pivotal else frozenset()
+    # named lots set the statistics, but the lots patients received stay the pivotal ones: those not
+    # named are checked as well (dossier-format.md, justification.lots)
+    released_clinical = {key: (frozenset(sl.clinical_ids) - frozenset(sl.pivotal_ids)) & released
+                         for key, sl in by_test.items() if sl.pivotal_named}
+    wanted = frozenset().union(*released_pivotal.values(), *released_clinical.values())
     if not wanted:
         yield NotEvaluated(f"no released pivotal ({d.pivotal_use}) lots in {d.lots_file}")
         return
     rejected: dict[tuple[str, str], list] = {}
+    rejected_clinical: dict[tuple[str, str], list] = {}
     for oos in out_of_spec(ctx.views, wanted):
         key = (oos.ref.spec.material, oos.ref.test.attribute) if oos.ref else None
-        if key is not None and oos.lot_id in released_pivotal.get(key, ()):
-            rejected.setdefault(key, []).append(oos)
-    for key in sorted(rejected):
-        sl = by_test[key]
-        ref, fails = sl.ref, rejected[key]
-        if isinstance(ref.test.criterion, QualitativeCriterion) and category_of(ref.test) is TestCategory.SAFETY:
-            continue  # a pivotal lot failing sterility is a failed release (SPEC-009), never a limit to widen
-        unit = _unit(ref)
-        n = sum(1 for lot_id in released_pivotal[key] if _material_of(d, lot_id) == key[0])  # this material's
-        shown = [f"{f.lot_id}: {_value(f.result.result, unit)}" for f in fails]
-        message = (f"{_label(ref)} criterion '{ref.test.criterion.describe()}' would have rejected "
-                   f"{len(fails)} of {n} released {_lots_called(d, ctx.views, sl)} lots ({_listing(shown)})")
-        data: dict[str, Any] = {"criterion": ref.test.criterion.describe(), "unit": unit,
-                                "rejected": {f.lot_id: _value(f.result.result) for f in fails},
-                                "pivotal": sl.pivotal.summary(), "released": sl.released}
-        summary = data["pivotal"]
-        if summary.get("n", 0) >= 2:
-            called = _lots_called(d, ctx.views, sl)
-            message += _range_words(summary, "named lots" if called == "named" else f"released {called} lots", unit)
-        assumed_here = sorted(f.lot_id for f in fails if f.lot_id in assumed)
-        if assumed_here:
-            data["disposition_assumed"] = assumed_here
-            message += f" ({assumed_released(d.lots_file)})"
-        rejected_lots = {f.lot_id for f in fails}
-        several = {lot: rs for lot, rs in sl.pivotal.several.items() if lot in rejected_lots}
-        retested = _several_words(several, unit)
-        earlier = _released_under_earlier_versions(d, ctx, [f.lot_id for f in fails])
-        if earlier:
-            data["released_under"] = earlier
-            yield Gap(f"{message}; {'it was' if len(fails) == 1 else 'they were'} released under "
-                      f"version {_listing(sorted(set(earlier.values())))}, and the criterion was revised "
-                      f"after approval.{retested}", ref.at, record=ref.record, data=data, severity=I,
-                      remedy="Keep the revision's justification (the post-approval lots it rests on) and "
-                      "its reporting category on record (changes.yaml, kind: specification).")
+        if key is None:
             continue
-        yield Gap(message + "." + retested, ref.at, record=ref.record, data=data)
+        if oos.lot_id in released_pivotal.get(key, ()):
+            rejected.setdefault(key, []).append(oos)
+        elif oos.lot_id in released_clinical.get(key, ()):
+            rejected_clinical.setdefault(key, []).append(oos)
+    for key in sorted(set(rejected) | set(rejected_clinical)):
+        sl = by_test[key]
+        test = sl.ref.test
+        if isinstance(test.criterion, QualitativeCriterion) and category_of(test) is TestCategory.SAFETY:
+            continue  # a pivotal lot failing sterility is a failed release (SPEC-009), never a limit to widen
+        if key in rejected:
+            yield _rejection(d, ctx, sl, rejected[key], released_pivotal[key], _lots_called(d, ctx.views, sl),
+                             sl.pivotal)
+        if key in rejected_clinical:
+            yield _rejection(d, ctx, sl, rejected_clinical[key], released_clinical[key], "pivotal", sl.clinical)
+
+
+def _under_exception(d: Dossier, lot_id: str) -> bool:
+    """A lot released under exception: the criterion in force rejected it too, which is why the
+    exception was needed; what it asks for is the lot's clinical outcome, not a wider limit."""
+    lot = d.lots.lot(lot_id) if d.lots is not None else None
+    return lot is not None and lot.disposition == Disposition.RELEASED_UNDER_EXCEPTION
+
+
+FIXED_LIMIT_REMEDY = ("A limit set on safety or by a compendial requirement is not widened for a lot that "
+                      "failed it: investigate each rejected lot's release, record its outcome and the "
+                      "patients' (SPEC-009), and show why the limit stands.")
+EXCEPTION_OUTCOME_REMEDY = ("Record the clinical outcome of the patients who received the lots released under "
+                            "exception and why the criterion stands (or revise it on that evidence); keep each "
+                            "lot's exception pathway and investigation on record (SPEC-009).")
+
+
+def _rejection(d: Dossier, ctx: Context, sl: SpecLots, fails: list[OutOfSpec], pool: frozenset[str], called: str,
+               lots: LotSet) -> Gap:
+    """SPEC-006's finding on the released lots of ``pool`` (called ``called``) the criterion rejects."""
+    ref = sl.ref
+    key = (ref.spec.material, ref.test.attribute)
+    unit = _unit(ref)
+    assumed = frozenset(ctx.views.assumed_released)
+    n = sum(1 for lot_id in pool if _material_of(d, lot_id) == key[0])  # this material's
+    shown = [f"{f.lot_id}: {_value(f.result.result, unit)}" for f in fails]
+    message = (f"{_label(ref)} criterion '{ref.test.criterion.describe()}' would have rejected "
+               f"{len(fails)} of {n} released {called} lots ({_listing(shown)})")
+    data: dict[str, Any] = {"criterion": ref.test.criterion.describe(), "unit": unit,
+                            "rejected": {f.lot_id: _value(f.result.result) for f in fails},
+                            "pivotal": lots.summary(), "released": sl.released}
+    summary = data["pivotal"]
+    if summary.get("n", 0) >= 2:
+        message += _range_words(summary, "named lots" if called == "named" else f"released {called} lots", unit)
+    assumed_here = sorted(f.lot_id for f in fails if f.lot_id in assumed)
+    if assumed_here:
+        data["disposition_assumed"] = assumed_here
+        message += f" ({assumed_released(d.lots_file)})"
+    rejected_lots = {f.lot_id for f in fails}
+    several = {lot: rs for lot, rs in lots.several.items() if lot in rejected_lots}
+    retested = _several_words(several, unit)
+    earlier = _released_under_earlier_versions(d, ctx, [f.lot_id for f in fails])
+    if earlier:
+        data["released_under"] = earlier
+        return Gap(f"{message}; {'it was' if len(fails) == 1 else 'they were'} released under "
+                   f"version {_listing(sorted(set(earlier.values())))}, and the criterion was revised "
+                   f"after approval.{retested}", ref.at, record=ref.record, data=data, severity=I,
+                   remedy="Keep the revision's justification (the post-approval lots it rests on) and "
+                   "its reporting category on record (changes.yaml, kind: specification).")
+    test = ref.test
+    if test.justification is not None and {JustificationBasis.SAFETY, JustificationBasis.COMPENDIAL} & set(
+            test.justification.basis):
+        return Gap(message + "." + retested, ref.at, record=ref.record, data=data, remedy=FIXED_LIMIT_REMEDY)
+    if all(_under_exception(d, f.lot_id) for f in fails):
+        data["released_under_exception"] = sorted(rejected_lots)
+        return Gap(f"{message}; {'it was' if len(fails) == 1 else 'they were'} released under exception."
+                   + retested, ref.at, record=ref.record, data=data, remedy=EXCEPTION_OUTCOME_REMEDY)
+    return Gap(message + "." + retested, ref.at, record=ref.record, data=data)
 
 
 def _released_under_earlier_versions(d: Dossier, ctx: Context, lot_ids: list[str]) -> dict[str, str]:
