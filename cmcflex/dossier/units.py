@@ -41,6 +41,7 @@ def _add(base: str, names: tuple[str, ...], factor: float = 1.0, prefixes: str =
 _add("percent", ("%", "percent", "pct"))
 _add("g", ("g",), prefixes="fpnumk")
 _add("L", ("L", "l"), prefixes="pnumd")
+_add("L", ("cc",), 1e-3)  # a cubic centimetre is a millilitre
 _add("M", ("M",), prefixes="pnum", fold=False)  # molar: nM is not nm
 _add("s", ("s", "sec"))
 _add("s", ("min",), 60.0)
@@ -90,6 +91,7 @@ _MULT = re.compile(
 # vector copy number per diploid genome is per cell: a (diploid) cell holds one diploid genome, and
 # VCN assays count the vector against a reference gene of two copies per cell
 _DIPLOID_GENOME = re.compile(r"\bdiploid\s+genomes?\b", re.IGNORECASE)
+_PER = re.compile(r"\s*/\s*|\s+per\s+", re.IGNORECASE)
 _ATOM = re.compile(r"%|[A-Za-z][A-Za-z0-9]*")
 _SLASH = re.compile(r"\s*/\s*")
 
@@ -119,6 +121,7 @@ def normalise(text: str) -> str:
     s = unicodedata.normalize("NFKC", s)
     s = s.replace("μ", "u").replace("µ", "u").replace("×", "x").replace("·", "*")
     s = _DIPLOID_GENOME.sub("cell", s)
+    s = _PER.sub("/", s)  # 'copies per cell', 'cells /kg': one spelling of the ratio
     return " ".join(s.split())
 
 

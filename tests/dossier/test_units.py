@@ -16,6 +16,9 @@ from cmcflex.dossier.units import Unit, Unread, factor, read_unit
     ("%", "% CAR+ of CD3+"), ("pg/mL IFN-gamma", "pg/ml ifn-gamma"),
     ("CAR+ viable T cells", "CAR+ viable T  cells"),  # unread by the table: compared as written
     ("copies/cell", "copies/diploid genome"), ("copies/cell", "copies / Diploid Genomes"),  # vector copy number
+    ("copies/cell", "copies per cell"), ("EU/kg", "EU per kg"), ("mL", "cc"),
+    ("x10^6 CAR+ viable T cells/kg", "x10^6 CAR+ viable T cells /kg"),  # unread: '/' spaced or not
+    ("x10^6 CAR+ viable T cells/kg", "x10^6 CAR+ viable T cells / kg"),
 ])
 def test_spellings_of_one_unit_agree(a: str, b: str) -> None:
     assert factor(a, b) == 1.0 and factor(b, a) == 1.0
