@@ -770,7 +770,9 @@ def bridge_when_not_comparable(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     remedy="Compare the post-change lots against lots used in the pivotal study (list them in "
            "`pre_lots`), so that the pivotal clinical data support the commercial process.",
     why="After the pivotal study, the clinical evidence rests on pivotal material; a late major change "
-        "compared only against earlier or development lots leaves the commercial product unlinked to it.",
+        "compared only against earlier or development lots leaves the commercial product unlinked to it. "
+        "A change whose from_version made no pivotal lot (introduced for the pivotal study, which then ran "
+        "on the changed process) needs no pivotal pre-change lot: none exists.",
     ctd=("3.2.S.2.6", "3.2.P.2.3"),
 )
 def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
@@ -787,10 +789,13 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                            "matched to pivotal lots")
         return
     pivotal = set(d.pivotal_lot_ids())
+    versions = {lot.process_version for lot in (d.lots.lot(i) for i in pivotal) if lot is not None}
     for i, c in late:
         pre = ctx.views.study_lots(c).pre
         if pivotal.intersection(pre):
             continue
+        if c.from_version is not None and versions and c.from_version not in versions:
+            continue  # no pivotal lot was made by the process before it: the pivotal study ran on the changed one
         named = ", ".join(pre[:10]) + (f" and {len(pre) - 10} more" if len(pre) > 10 else "")
         what = (f"none of its pre-change lots ({named}) is a pivotal ({d.pivotal_use}) lot"
                 if pre else "no pre-change lots are identified")

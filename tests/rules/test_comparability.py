@@ -458,6 +458,20 @@ def test_cmp006_silent_when_pre_lots_are_pivotal_or_change_early(dossier_dir):
     assert findings_for(post_approval, "CMP-006") == []
 
 
+def test_cmp006_silent_when_the_pivotal_study_ran_on_the_changed_process(dossier_dir):
+    """A change introduced for the pivotal study: every pivotal lot is post-change, so no pivotal
+    pre-change lot exists to compare against; phase 2 lots are the right comparator."""
+    before = dossier(dossier_dir, change(phase="phase_3"), rows=lots(PRE, POST_OK, pre_use="phase_2",
+                                                                     post_use="phase_3"), phase="bla")
+    assert findings_for(before, "CMP-006") == []
+    # a pivotal lot made by the earlier process, left out of the study: the gap stands
+    rows = lots(PRE, POST_OK, pre_use="phase_2", post_use="phase_3")
+    rows += lot_rows("L-150", "phase_3", {"potency": 101.0, "viability": 88}, process_version="v1")
+    listed = change(phase="phase_3", comparability={"pre_lots": list(PRE)})
+    (f,) = findings_for(dossier(dossier_dir, listed, rows=rows, phase="bla"), "CMP-006")
+    assert f.severity.value == "blocker"
+
+
 # ------------------------------------------------------------------------ CMP-007
 
 
