@@ -532,6 +532,14 @@ def test_spec006_remedy_for_a_lot_released_under_exception_or_a_safety_limit(mak
     assert g.remedy.startswith("A limit set on safety or by a compendial requirement is not widened")
 
 
+@pytest.mark.parametrize("criterion", ["1.0 - 5.0 x 10^8 cells", ">= 1.0E8 cells"])
+def test_spec005_leaves_the_studied_dose_range_alone(make: Callable[..., Path], criterion: str) -> None:
+    """A dose range is the dose the protocol studied; lots formulated to it do not span it."""
+    tests = with_test(base_tests(), "viable_cell_dose", criterion=criterion,
+                      justification={"basis": "clinical_lots", "text": "Dose studied in the pivotal protocol"})
+    assert findings_for(make(tests=tests), "SPEC-005", phase="bla") == []
+
+
 def test_spec006_counts_the_pivotal_lots_of_the_tests_material(make: Callable[..., Path]) -> None:
     """Three drug substance and three drug product pivotal lots: a DS criterion rejecting one of
     its lots rejects 1 of 3, not 1 of 6."""
@@ -798,18 +806,18 @@ def test_log_scale_figures_are_quoted_back_transformed(make: Callable[..., Path]
     values = [2.0e8, 2.5e8, 3.1e8, 3.6e8, 4.0e8, 2.2e8, 2.9e8, 3.3e8, 3.8e8, 2.7e8, 3.0e8, 2.4e8]
     lots = base_lots([(f"L-3{i:02d}", 85, 500) for i in range(1, len(values) + 1)])
     for row in lots:
-        if row["attribute"] == "viable_cell_dose":
-            row["value"] = f"{values[int(row['lot_id'][-2:]) - 1]:.2E}"
+        if row["attribute"] == "viable_cell_dose":  # a total cell count (not a dose), on a log scale
+            row.update(attribute="cell_count", value=f"{values[int(row['lot_id'][-2:]) - 1]:.2E}")
     s = stats.describe([math.log(v) for v in values])
     k = stats.tolerance_factor(len(values), 0.99, 0.95, 1)
     interval = {"method": "tolerance_interval", "sides": 1, "log": True}
     good = f">= {math.exp(s.mean - k * s.sd):.4E} cells"
-    tests = with_test(base_tests(), "viable_cell_dose", criterion=good, unit="cells",
+    tests = with_test(base_tests(), "cell_count", criterion=good, unit="cells",
                       justification={"basis": "statistical", "text": "t", "interval": interval})
     path = make(tests=tests, lots=lots)
-    assert _on(path, "SPEC-005", "viable_cell_dose") == [] and _on(path, "SPEC-007", "viable_cell_dose") == []
-    low = with_test(tests, "viable_cell_dose", criterion=">= 1.0E7 cells")
-    f = _on(make(tests=low, lots=lots), "SPEC-005", "viable_cell_dose")[0]
+    assert _on(path, "SPEC-005", "cell_count") == [] and _on(path, "SPEC-007", "cell_count") == []
+    low = with_test(tests, "cell_count", criterion=">= 1.0E7 cells")
+    f = _on(make(tests=low, lots=lots), "SPEC-005", "cell_count")[0]
     assert f.data["scale"] == "log"
     assert f.data["mean_minus_3sd"] == pytest.approx(math.exp(s.mean - 3 * s.sd), rel=1e-5)
     assert f"of ln(result) of those lots, back-transformed, gives {number(math.exp(s.mean - 3 * s.sd), 'cells')}" \

@@ -41,6 +41,7 @@ WIDE_BASES = frozenset({JustificationBasis.SAFETY, JustificationBasis.COMPENDIAL
                         JustificationBasis.MECHANISTIC, JustificationBasis.PLATFORM})
 STAT_BASES = frozenset({JustificationBasis.STATISTICAL, JustificationBasis.CAPABILITY})
 FEW_LOTS = 10  # SPEC-007: fewer lots than this need a re-evaluation plan
+DOSE_TESTS = frozenset({"viable_cell_dose", "cd34_count"})  # SPEC-005: set by the protocol's dose, not by lots
 
 
 def _bases(test: SpecTest) -> frozenset[JustificationBasis]:
@@ -124,7 +125,9 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "covered; beyond it, safety and efficacy are unshown unless another basis supports the limit.",
     grading="A wider limit justified in text whose basis is left out is info (the basis is not "
     "shown); one with no justification, or a basis that is none of safety, compendial, mechanistic "
-    "or platform, takes the phase's grade.",
+    "or platform, takes the phase's grade. A dose test (viable_cell_dose, cd34_count) is not judged: "
+    "its range is the dose the clinical protocol studied (and the label states), and every lot is "
+    "formulated to it, so the lots' spread is not the clinical experience of the dose.",
     ctd=("3.2.S.4.5", "3.2.P.5.6"),
     flexibilities=("CS1",),
 )
@@ -139,6 +142,8 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         criterion = test.criterion
         if not isinstance(criterion, NumericCriterion) or _bases(test) & WIDE_BASES:
             continue
+        if test.test_type in DOSE_TESTS:
+            continue  # the dose range the clinical protocol studied, not a limit drawn from lot results
         lots = sl.pivotal
         if not lots.results:
             no_lots.append(_label(ref))
