@@ -21,7 +21,7 @@ from cmcflex.dossier.models import PreviousVersion, Specification
 from cmcflex.dossier.units import factor
 from cmcflex.phases import Phase
 from cmcflex.views import SpecRef, material_of, test_record  # noqa: F401 (re-exported)
-from cmcflex.vocabulary import LotUse
+from cmcflex.vocabulary import LotUse, StartingMaterial
 
 if TYPE_CHECKING:
     from cmcflex.views import DossierViews
@@ -373,3 +373,19 @@ def _date(text: str | None) -> dt.date | None:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         return None
+
+
+def per_body_weight(ref: SpecRef) -> bool:
+    """A test whose results are per kilogram of the patient (a dose in cells/kg): a lot made from a
+    healthy donor, with no patient behind it, has no such result to record."""
+    from cmcflex.dossier.spec_units import test_unit
+    from cmcflex.dossier.units import normalise
+
+    unit = test_unit(ref.test)
+    return unit is not None and normalise(unit).replace(" ", "").lower().endswith("/kg")
+
+
+def expected_of(lot_starting_material: str | None, ref: SpecRef) -> bool:
+    """Whether a lot of this starting material is expected to have a result for the test: every
+    test, except a per-kilogram one for a healthy-donor lot (no patient weight to dose by)."""
+    return not (lot_starting_material == StartingMaterial.HEALTHY_DONOR and per_body_weight(ref))

@@ -46,7 +46,7 @@ from cmcflex.rules.citations import (
     PV_2011,
     section,
 )
-from cmcflex.rules.common import OutOfSpec
+from cmcflex.rules.common import OutOfSpec, expected_of
 from cmcflex.rules.lot_count_reading import FACTOR_WORDS, FACTORS, Reading, read_justification
 from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
 
@@ -147,7 +147,8 @@ def build_missing_results(views: DossierViews) -> dict[str, list[str]]:
         for lot in views.ppq_lots:
             i = d.lots.index[lot.id]
             absent = [f"{lot.material}/{a}" for a in tests.get(lot.material, [])
-                      if i not in views.lots_with_results(lot.material, a)]
+                      if i not in views.lots_with_results(lot.material, a)
+                      and expected_of(lot.starting_material, views.spec_index[(lot.material, a)])]
             if absent:
                 out[lot.id] = absent
     return out

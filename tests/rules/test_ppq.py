@@ -970,3 +970,19 @@ def test_sample_unjustified_two_lot_ppq_gets_the_catalogue_gaps():
         "concurrent_release": True, "justification": None,
         "report_status": "complete", "report_conclusion": "validated",
     }
+
+
+@pytest.mark.parametrize(("starting_material", "missing"), [("healthy_donor", []), ("patient", ["lot PPQ-1"])])
+def test_ppq008_a_per_kilogram_dose_is_not_asked_of_a_healthy_donor_lot(make, starting_material, missing):
+    """A healthy-donor PPQ lot has no patient weight to dose by: its dose in cells/kg is not recorded."""
+    dosed = {"specifications": [{"material": "drug_product", "tests": [
+        *SPECS["specifications"][0]["tests"],
+        {"attribute": "car_t_dose", "test": "viable_cell_dose", "unit": "x10^6 CAR+ viable T cells / kg",
+         "criterion": "0.5 - 1.0"}]}]}
+    rows = lots(("PPQ-1", {"sterility": "No growth", "viability": 88.0}), starting_material=starting_material)
+    rows += lots(("PPQ-2", {"sterility": "No growth", "viability": 91.5, "car_t_dose": 0.8}),
+                 starting_material="patient")
+    path = make("bla", lot_data=rows)
+    (path / "specifications.yaml").write_text(yaml.safe_dump(dosed), encoding="utf-8")
+    assert [f.record for f in findings_for(path, "PPQ-008") if "car_t_dose" in f.message] == missing
+    assert [f.record for f in findings_for(path, "SPEC-009") if "car_t_dose" in f.message] == missing

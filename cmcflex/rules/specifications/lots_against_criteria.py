@@ -37,6 +37,7 @@ from cmcflex.rules.common import (
     OutOfSpec,
     SpecRef,
     SpecVersion,
+    expected_of,
     not_accepted,
     out_of_spec,
     release_limit,
@@ -541,6 +542,7 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
         by_material.update(groups)
     missing: dict[int, list[str]] = {}
     index = views.spec_index
+    starting = table.lot_column("starting_material")
     for (material, attribute) in index:  # specification order
         lots = by_material.get(material)
         if not lots:
@@ -549,6 +551,8 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
             found = versions.get(table.lot_ids[li])
             if found is not None and found.spec.criterion(index[(material, attribute)]) == NOT_IN_VERSION:
                 continue
+            if not expected_of(starting[li], index[(material, attribute)]):
+                continue  # a per-kilogram dose of a healthy-donor lot: no patient to dose
             missing.setdefault(li, []).append(attribute)
     for li in sorted(missing, key=lambda i: (*table.lot_location(i), i)):
         lot = table.lot(table.lot_ids[li])
