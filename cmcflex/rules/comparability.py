@@ -36,7 +36,7 @@ from cmcflex.rules.citations import (
     Q14,
     TOWN_HALLS,
 )
-from cmcflex.vocabulary import StartingMaterial
+from cmcflex.vocabulary import Disposition, StartingMaterial
 
 if TYPE_CHECKING:
     from cmcflex.views import DossierViews
@@ -103,8 +103,8 @@ def no_post_lots_yet(change: Change) -> bool:
 
 def build_study_lots(d: Dossier, change: Change) -> StudyLots:
     """The study's ``pre_lots``/``post_lots`` where listed, else the lots of ``from_version``/``to_version``
-    (by manufacture date), except post-change lots a study has none of yet (:func:`no_post_lots_yet`);
-    read through ``ctx.views.study_lots``."""
+    not rejected (by manufacture date), except post-change lots a study has none of yet
+    (:func:`no_post_lots_yet`); read through ``ctx.views.study_lots``."""
     study = change.comparability
     missing: list[str] = []
 
@@ -119,7 +119,9 @@ def build_study_lots(d: Dossier, change: Change) -> StudyLots:
         if not version:
             return []
         versions, dates = table.lot_column("process_version"), table.lot_column("manufacture_date")
-        rows = [i for i, v in enumerate(versions) if v == version]
+        rejected = table.lot_column("disposition")
+        # a rejected lot failed release and was never product: a study compares product, not failures
+        rows = [i for i, v in enumerate(versions) if v == version and rejected[i] != Disposition.REJECTED]
         return [table.lot_ids[i] for i in sorted(rows, key=lambda i: (dates[i] or "", table.lot_ids[i]))]
 
     pre = side(study.pre_lots if study else [], change.from_version)

@@ -666,3 +666,15 @@ def test_specification_revision_still_needs_a_risk_assessment(dossier_dir) -> No
     assert [f.record for f in findings_for(path, "CMP-001")] == ["change CHG-012"]
     assert findings_for(dossier(dossier_dir, dict(SPEC_REVISION, reporting_category="PAS"), phase="post_approval"),
                         "CMP-001") == []
+
+
+def test_cmp004_leaves_rejected_lots_out_of_an_inferred_study(dossier_dir):
+    """A rejected isolation failed release and was never product: it is no post-change lot of the study."""
+    rows = lots(PRE, POST_OK)
+    rows += lot_rows("L-299", "phase_3", {"potency": 40.0, "viability": 60}, process_version="v2",
+                     disposition="rejected")
+    inferred = change()
+    assert findings_for(dossier(dossier_dir, inferred, rows=rows, phase="bla"), "CMP-004") == []
+    listed = change(comparability={"post_lots": [*POST_OK, "L-299"]})  # named in the study: judged
+    assert [f.record for f in findings_for(dossier(dossier_dir, listed, rows=rows, phase="bla"), "CMP-004")] == [
+        "change CHG-001"]
