@@ -24,9 +24,14 @@ NON_CLINICAL_USES = (LotUse.DEVELOPMENT, LotUse.ENGINEERING)
 UNRELEASED = (Disposition.REJECTED, Disposition.PENDING)
 
 
+PATIENT_USES = (LotUse.PHASE_1, LotUse.PHASE_2, LotUse.PHASE_3, LotUse.COMMERCIAL)
+
+
 def _status(use: str | None, starting_material: str | None, disposition: str | None) -> str:
-    if (use in NON_CLINICAL_USES or starting_material == StartingMaterial.HEALTHY_DONOR
-            or disposition == Disposition.NOT_APPLICABLE):
+    """A lot's status in a chart. A healthy-donor lot is non-clinical unless made for patients: the
+    lots of an allogeneic (donor-derived) product are healthy-donor lots that patients receive."""
+    if (use in NON_CLINICAL_USES or disposition == Disposition.NOT_APPLICABLE
+            or (starting_material == StartingMaterial.HEALTHY_DONOR and use not in PATIENT_USES)):
         return "non_clinical"
     return "unreleased" if disposition in UNRELEASED else "patient"
 

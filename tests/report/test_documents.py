@@ -114,6 +114,15 @@ def _mixed_lots(tmp_path):  # type: ignore[no-untyped-def]
     return load_dossier(write_dossier(tmp_path / "mixed", files))
 
 
+def test_a_donor_derived_lot_made_for_patients_is_a_patient_lot() -> None:
+    from cmcflex.report.series import _status
+
+    assert _status("phase_3", "healthy_donor", "released") == "patient"  # an allogeneic product's lot
+    assert _status("commercial", "healthy_donor", "released") == "patient"
+    assert _status("ppq", "healthy_donor", "released") == "non_clinical"  # an autologous product's PPQ lot
+    assert _status("engineering", "patient", "not_applicable") == "non_clinical"
+
+
 def test_lot_series_order_by_manufacture_date_and_mark_non_patient_lots(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (viability,) = [s for s in lot_series(DossierViews(_mixed_lots(tmp_path))) if s.attribute == "viability"]
     assert [(lot.id, lot.manufactured, lot.status) for lot in viability.lots] == [

@@ -125,11 +125,11 @@ def _under_exception(d: Dossier, lot_id: str) -> bool:
 
 
 FIXED_LIMIT_REMEDY = ("A limit set on safety or by a compendial requirement is not widened for a lot that "
-                      "failed it: investigate each rejected lot's release, record its outcome and the "
-                      "patients' (SPEC-009), and show why the limit stands.")
-EXCEPTION_OUTCOME_REMEDY = ("Record the clinical outcome of the patients who received the lots released under "
-                            "exception and why the criterion stands (or revise it on that evidence); keep each "
-                            "lot's exception pathway and investigation on record (SPEC-009).")
+                      "failed it: investigate each rejected lot's release (SPEC-009), record the outcome for "
+                      "its patients, and show why the limit stands.")
+EXCEPTION_OUTCOME_REMEDY = ("Keep each lot's exception pathway and investigation on record (SPEC-009), and record "
+                            "the clinical outcome of the patients who received the lots released under exception "
+                            "and why the criterion stands, or revise it on that evidence.")
 
 
 def _rejection(d: Dossier, ctx: Context, sl: SpecLots, fails: list[OutOfSpec], pool: frozenset[str], called: str,
