@@ -20,7 +20,7 @@ from typing import Any
 _SEPARATORS = re.compile(r"[\s_-]+")
 
 WRITTEN_AS = {
-    "hour": "hours", "day": "days", "month": "months",
+    "minute": "minutes", "min": "minutes", "mins": "minutes", "hour": "hours", "day": "days", "month": "months",
     "pas": "prior_approval_supplement", "priorapprovalsupplement": "PAS",
 }
 """Other ways of writing an allowed value, by their folded spelling (:func:`fold`); used only where

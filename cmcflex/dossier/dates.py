@@ -71,3 +71,13 @@ def _hint(text: str) -> str:
     if len(readings) == 2:
         return f"; write {readings[0]} (month first) or {readings[1]} (day first), whichever is meant"
     return ""
+
+
+DAYS_IN = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1.0, "months": 30.4375}
+"""The time units of durations (a shelf life, an in-use period, a stability time point), in days;
+a month is 30.4375 days (a year of 365.25 days in twelve)."""
+
+
+def months_of(value: float, unit: str) -> float:
+    """A duration in months."""
+    return value if unit == "months" else value * DAYS_IN[unit] / DAYS_IN["months"]

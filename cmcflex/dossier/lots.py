@@ -35,7 +35,7 @@ from cmcflex.dossier.criteria import (
     parse_number,
     parse_result,
 )
-from cmcflex.dossier.dates import date_text, is_iso_date, parse_iso_date
+from cmcflex.dossier.dates import DAYS_IN, date_text, is_iso_date, months_of, parse_iso_date
 from cmcflex.dossier.errors import Problem, did_you_mean
 from cmcflex.dossier.ids import visible
 from cmcflex.vocabulary import Disposition, LotUse, StartingMaterial
@@ -1219,7 +1219,7 @@ def _csv_batches(source: Iterable[str], delimiter: str, width: int, position: _P
 STABILITY_REQUIRED = ("lot_id", "material", "condition", "time", "time_unit", "attribute", "value")
 STABILITY_OPTIONAL = ("unit", "method")
 CONDITIONS = ("long_term", "accelerated", "in_use", "shipping")
-TIME_UNITS = ("hours", "days", "months")
+TIME_UNITS = tuple(DAYS_IN)
 STABILITY_CONTROLLED = {"condition": Vocabulary(CONDITIONS), "time_unit": Vocabulary(TIME_UNITS)}
 
 
@@ -1238,10 +1238,7 @@ class StabilityPoint(NamedTuple):
 
     @property
     def months(self) -> float:
-        if self.time_unit == "months":
-            return self.time
-        days = self.time if self.time_unit == "days" else self.time / 24.0
-        return days / 30.4375
+        return months_of(self.time, self.time_unit)
 
 
 def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> list[StabilityPoint]:

@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 from cmcflex.dossier.controlled import ControlledValue
 from cmcflex.dossier.criteria import parse_criterion
 from cmcflex.dossier.dates import EXPECTED as DATE_EXPECTED
-from cmcflex.dossier.dates import parse_iso_date
+from cmcflex.dossier.dates import months_of, parse_iso_date
 from cmcflex.dossier.errors import did_you_mean
 from cmcflex.dossier.lots import CONTROLLED, USES
 from cmcflex.phases import Phase
@@ -204,6 +204,7 @@ class InspectionOutcome(ControlledValue):
 
 
 class TimeUnit(ControlledValue):
+    MINUTES = "minutes"  # an in-use period after thaw is often minutes (infuse within 20 minutes)
     HOURS = "hours"
     DAYS = "days"
     MONTHS = "months"
@@ -408,7 +409,7 @@ class Product(Record):
 
 class Period(Record):
     value: Number = Field(gt=0, description="Length of the period")
-    unit: TimeUnit = Field(description="hours | days | months")
+    unit: TimeUnit = Field(description="minutes | hours | days | months")
     storage: str | None = Field(None, description="Storage condition of the claim")
     condition: str | None = Field(None, description="Condition of the in-use period")
 
@@ -419,10 +420,7 @@ class Period(Record):
 
 def to_months(value: float, unit: TimeUnit) -> float:
     """Convert a duration to months (30.4375 days a month)."""
-    if unit is TimeUnit.MONTHS:
-        return value
-    days = value if unit is TimeUnit.DAYS else value / 24.0
-    return days / 30.4375
+    return months_of(value, unit.value)
 
 
 class Inspection(Record):

@@ -45,7 +45,7 @@ CASES = [
      "dossier.yaml:4:21: shelf_life.value: expected a number, e.g. 12 (got 'twelve')"),
     ('shelf-life-unit', 'dossier.yaml',
      'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nshelf_life: {value: 12, unit: monts}\n',
-     "dossier.yaml:4:31: shelf_life.unit: unknown unit 'monts' (did you mean 'months'?); allowed: hours, days, months"),
+     "dossier.yaml:4:31: shelf_life.unit: unknown unit 'monts' (did you mean 'months'?); allowed: minutes, hours, days, months"),
     ('shelf-life-negative', 'dossier.yaml',
      'cmcflex: 1\nproduct: {name: X, modality: aav}\nphase: bla\nshelf_life: {value: -1, unit: days}\n',
      'dossier.yaml:4:21: shelf_life.value: must be greater than 0 (got -1)'),

@@ -58,6 +58,8 @@ def test_any_case_of_a_use_is_that_use(use: str, upper: list[bool]) -> None:
     ("ReevaluationRoute", "CBE-30", "CBE-30"),
     ("TimeUnit", "Month", "months"),
     ("TimeUnit", "day", "days"),
+    ("TimeUnit", "min", "minutes"),
+    ("TimeUnit", "Minutes", "minutes"),
     ("GmpRegime", "Part 211", "part_211"),
     ("StudyDesign", "side-by-side", "side_by_side"),
 ])
@@ -141,6 +143,16 @@ def test_stability_csv_accepts_spelling_variants(tmp_path: Path) -> None:
     d = load_dossier(write_dossier(tmp_path / "d", {"stability.csv": text}))
     assert d.stability is not None
     assert [(p.condition, p.time_unit) for p in d.stability] == [("long_term", "months"), ("in_use", "hours")]
+
+
+def test_an_in_use_period_in_minutes_is_read_as_minutes(tmp_path: Path) -> None:
+    """'Infuse within 20 minutes of thaw': minutes are a unit of their own, never read as months."""
+    text = STABILITY_HEADER + "L-1,drug_product,in_use,20,minutes,viability,90,%\n"
+    info = base_dossier_yaml(in_use={"value": 20, "unit": "minutes"})
+    d = load_dossier(write_dossier(tmp_path / "d", {"dossier.yaml": info, "stability.csv": text}))
+    assert d.stability is not None and d.info.in_use is not None
+    assert d.stability[0].months == pytest.approx(20 / (60 * 24 * 30.4375))
+    assert d.info.in_use.months == pytest.approx(d.stability[0].months)
 
 
 def test_stability_csv_skips_rows_of_empty_cells(tmp_path: Path) -> None:
