@@ -611,6 +611,17 @@ def _csv_error(exc: csv.Error) -> str:
     return str(exc)
 
 
+def percent_value(raw: str, unit: str) -> tuple[str, str]:
+    """A value written with its percent sign, as a spreadsheet exports a percent-formatted cell
+    ('91.0%', '<0.5 %'): the number, and its unit ('%' where the unit column is empty). ValueError
+    when the unit column names another unit: which of the two is meant cannot be told."""
+    number = raw.rstrip()[:-1].rstrip()
+    if unit and not unit.startswith("%"):
+        raise ValueError(f"'{raw.strip()}' is written with '%' but its unit is '{unit}': write the number "
+                         f"alone in '{unit}', or correct the unit")
+    return number, unit or "%"
+
+
 def _parse_value(raw: str, decimal_comma: bool = False) -> tuple[float, int, int]:
     """(value, censor code, word index) of one lots.csv value; ValueError says what is wrong.
 
@@ -763,7 +774,10 @@ class _LotReader:
             problem(line, self.i_attr + 1, "attribute", "empty attribute")
             return
         raw = row[self.i_value]
+        unit = row[self.i_unit].strip() if self.i_unit >= 0 else ""
         try:
+            if raw.rstrip().endswith("%"):
+                raw, unit = percent_value(raw, unit)
             value, censor, word = _parse_value(raw, self.decimal_comma)
         except ValueError as exc:
             problem(line, self.i_value + 1, "value", str(exc))
@@ -776,7 +790,6 @@ class _LotReader:
         col.line.append(line)
         col.file.append(self.file_index)
         col.method.append(table._method_id(row[self.i_method].strip()) if self.i_method >= 0 else -1)
-        unit = row[self.i_unit].strip() if self.i_unit >= 0 else ""
         col.unit.append(table._unit_id(unit))
         if unit:
             col.units.add(unit)
@@ -1290,8 +1303,11 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
             except ValueError:
                 problem(line, pos["time"] + 1, "time", f"time '{get('time')}' is not a number >= 0")
                 continue
+            value, unit = get("value"), get("unit")
             try:
-                result = parse_result(get("value"), decimal_comma)
+                if value.rstrip().endswith("%"):
+                    value, unit = percent_value(value, unit)
+                result = parse_result(value, decimal_comma)
             except ValueError as exc:
                 problem(line, pos["value"] + 1, "value", str(exc))
                 continue
@@ -1299,7 +1315,7 @@ def read_stability_csv(stream: IO[str], file: str, problems: list[Problem]) -> l
                 problem(line, 1, "lot_id" if not get("lot_id") else "attribute", "empty required value")
                 continue
             out.append(StabilityPoint(get("lot_id"), get("material"), condition, time, unit_t,
-                                      get("attribute"), result, get("unit") or None, file, line,
+                                      get("attribute"), result, unit or None, file, line,
                                       get("method") or None))
     except csv.Error as exc:
         problem(line + 1, 1, "", f"unreadable CSV: {_csv_error(exc)}")

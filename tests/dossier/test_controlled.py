@@ -155,6 +155,14 @@ def test_an_in_use_period_in_minutes_is_read_as_minutes(tmp_path: Path) -> None:
     assert d.info.in_use.months == pytest.approx(d.stability[0].months)
 
 
+def test_stability_csv_reads_a_value_written_with_its_percent_sign(tmp_path: Path) -> None:
+    text = (STABILITY_HEADER + "L-1,drug_product,long_term,3,months,viability,91.0%,\n"
+            "L-1,drug_product,long_term,6,months,viability,88 %,%\n")
+    d = load_dossier(write_dossier(tmp_path / "d", {"stability.csv": text}))
+    assert d.stability is not None
+    assert [(p.result.value, p.unit) for p in d.stability] == [(91.0, "%"), (88.0, "%")]
+
+
 def test_stability_csv_skips_rows_of_empty_cells(tmp_path: Path) -> None:
     text = STABILITY_HEADER + "L-1,drug_product,long_term,3,months,potency,90,%\n,,,,,,,\n;;\n"
     d = load_dossier(write_dossier(tmp_path / "d", {"stability.csv": text.replace(";;", ",,")}))

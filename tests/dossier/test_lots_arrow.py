@@ -222,6 +222,14 @@ def test_rows_of_empty_cells_are_skipped_as_the_exact_reader_skips_them(monkeypa
     assert quick.lots.rows == original.lots.rows
 
 
+def test_values_written_with_a_percent_sign_go_to_the_exact_reader() -> None:
+    rows = [f"L{k},drug_product,phase_2,viability,{80 + k % 10}.0%,%" for k in range(40)]
+    text = "lot_id,material,use,attribute,value,unit\n" + "\n".join(rows) + "\n"
+    assert not assert_same_or_declined(text)  # declined: the exact reader reads them
+    exact, problems = columnar(text)
+    assert not problems and exact.rows == 40
+
+
 def test_every_attribute_of_the_reference_generator_round_trips() -> None:
     text = make_lots_csv(random.Random(21), 50, messy=False)
     taken, table = fast(text)

@@ -98,6 +98,25 @@ def test_rows_of_empty_cells_are_blank_lines(dossier_dir: Callable[..., Path], r
     assert dossier.lots is not None and len(list(dossier.lots.lots())) == rows
 
 
+@pytest.mark.parametrize("rows", [3, 600])  # the row path, and columns of clean batches
+def test_a_value_written_with_its_percent_sign_is_read_in_percent(dossier_dir: Callable[..., Path],
+                                                                  rows: int) -> None:
+    """Excel saves a percent-formatted cell as '91.0%': the number, in %."""
+    lines = [lot_line(f"L{k}", value="91.0%" if k % 3 == 0 else "88.5", unit="%") for k in range(rows)]
+    lines[1] = lot_line("L1", value="<0.5 %", unit="")
+    dossier = load_dossier(dossier_dir({"lots.csv": lots_text(lines)}))
+    assert dossier.lots is not None
+    results = {r.lot_id: (r.result.value, r.result.censor) for r in dossier.lots.results("drug_product", "viability")}
+    assert results["L0"] == (91.0, "") and results["L1"] == (0.5, "<") and results["L2"] == (88.5, "")
+
+
+def test_a_percent_sign_against_another_unit_is_a_located_error(dossier_dir: Callable[..., Path]) -> None:
+    lines = [lot_line("L1"), lot_line("L2", value="44%", unit="cells"), lot_line("L3")]
+    problems = problems_of(dossier_dir({"lots.csv": lots_text(lines)}))
+    assert problems == [f"lots.csv:3:{VALUE_COLUMN}: value: '44%' is written with '%' but its unit is 'cells': "
+                        "write the number alone in 'cells', or correct the unit"]
+
+
 def test_valid_dates_are_read_including_a_leap_day(dossier_dir: Callable[..., Path]) -> None:
     rows = lot_rows("L1", "phase_2", {"viability": "80"}, manufacture_date="2024-02-29")
     rows += lot_rows("L2", "phase_2", {"viability": "81"})
