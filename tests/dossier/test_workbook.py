@@ -211,3 +211,40 @@ def test_cells_are_written_as_the_sheet_shows_them(value: Any, text: str) -> Non
 
 def test_column_letters() -> None:
     assert [column_letters(c) for c in (1, 3, 26, 27, 52, 703)] == ["A", "C", "Z", "AA", "AZ", "AAA"]
+
+
+def test_number_formats_that_change_a_cell_are_read_as_excel_shows_them(tmp_path: Path) -> None:
+    """A percent cell is its percent; an identifier keeps the zero padding and decimals it shows."""
+    root = write_dossier(tmp_path / "d", {})
+    book = xlsxwriter.Workbook(str(root / "lots.xlsx"))
+    ws = book.add_worksheet("lots")
+    percent, one_decimal, padded = (book.add_format({"num_format": f}) for f in ("0.0%", "0.0", "0000000"))
+    ws.write_row(0, 0, HEADER)
+    for r, (lot, version, viability) in enumerate(((100198, 2.0, 0.9123), (100199, 2.0, 0.88)), start=1):
+        row = lot_rows(str(lot), "phase_2", {"viability": 0})[0]
+        for c, name in enumerate(HEADER):
+            if name == "lot_id":
+                ws.write_number(r, c, lot, padded)
+            elif name == "process_version":
+                ws.write_number(r, c, version, one_decimal)
+            elif name == "value":
+                ws.write_number(r, c, viability, percent)
+            elif name == "unit":
+                ws.write_string(r, c, "%")
+            elif name == "manufacture_date":
+                ws.write_string(r, c, "2025-06-01")
+            elif row.get(name, "") != "":
+                ws.write_string(r, c, str(row[name]))
+    book.close()
+    lots = load_dossier(root).lots
+    assert lots is not None
+    assert [(lot.id, lot.process_version) for lot in lots.lots()] == [("0100198", "2.0"), ("0100199", "2.0")]
+    assert [r.result.value for r in lots.results("drug_product", "viability")] == [91.23, 88.0]
+
+
+def test_a_format_changes_nothing_in_a_value_column_but_a_percent() -> None:
+    from cmcflex.dossier.workbook import CellFormat, shown_text
+
+    assert shown_text(82.456, CellFormat(1, 1, False), identifier=False) == "82.456"  # full precision
+    assert shown_text(7.0, CellFormat(3, 0, False), identifier=True) == "007"
+    assert shown_text(0.125, CellFormat(1, 1, True), identifier=False) == "12.5%"
