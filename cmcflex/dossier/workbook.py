@@ -172,8 +172,10 @@ def to_csv(rows: Any, col_offset: int,
                     cells[j] = shown_text(float(v), fmt, name in IDENTIFIER_COLUMNS)
         if not "".join(cells).strip():
             continue
-        if not names:
+        if not names and any(c.strip().lower() == "lot_id" for c in cells):
             names = cells
+            kept.clear()  # title rows above the header (a sheet's heading) are not the table
+            width = 0
         last = len(cells)
         while not cells[last - 1].strip():
             last -= 1

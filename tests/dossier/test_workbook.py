@@ -248,3 +248,12 @@ def test_a_format_changes_nothing_in_a_value_column_but_a_percent() -> None:
     assert shown_text(82.456, CellFormat(1, 1, False), identifier=False) == "82.456"  # full precision
     assert shown_text(7.0, CellFormat(3, 0, False), identifier=True) == "007"
     assert shown_text(0.125, CellFormat(1, 1, True), identifier=False) == "12.5%"
+
+
+def test_title_rows_above_the_header_are_not_the_table(tmp_path: Path) -> None:
+    root = write_dossier(tmp_path / "d", {})
+    rows = _lots([82.4, 80.0])
+    write_sheet(root / "lots.xlsx", [["HX-1101 batch analysis, exported 2026-11-20"], ["Confidential"], [], *rows])
+    lots = load_dossier(root).lots
+    assert lots is not None and [lot.id for lot in lots.lots()] == ["L-0", "L-1"]
+    assert [lot.line for lot in lots.lots()] == [5, 6]  # their sheet rows
