@@ -66,11 +66,14 @@ _RESULT_ALIASES = {  # results written as pharmacopoeial labs write them (Ph. Eu
     **_QUALITATIVE_ALIASES,
     "does not comply": "does not conform",
     "not consistent with reference": "does not conform",
+    "result pending": "pending",
 }
 RESULT_WORDS = frozenset(
     {"no growth", "growth", "negative", "positive", "not detected", "detected", "conforms",
-     "does not conform", "pass", "fail", "absent", "present", "no organisms seen", "organisms seen"}
+     "does not conform", "pass", "fail", "absent", "present", "no organisms seen", "organisms seen",
+     "pending"}  # a result not yet available: a fresh product released before its 14-day sterility
 )
+PENDING = "pending"
 
 
 class NumberError(ValueError):

@@ -1019,6 +1019,21 @@ def test_spec009_released_lot_missing_release_results(make: Callable[..., Path])
     assert any("Phase 1 Investigational Drugs (July 2008), section V.F.1" in c for c in p1.cites)
 
 
+@pytest.mark.parametrize("written", ["Pending", "result pending"])
+def test_spec009_a_pending_result_is_noted_not_missing(make: Callable[..., Path], written: str) -> None:
+    """A fresh product is released before its 14-day sterility: the result is pending, not missing."""
+    lots = base_lots()
+    for row in lots:
+        if row["lot_id"] == "L-302" and row["attribute"] == "sterility":
+            row["value"] = written
+    path = make(lots=lots)
+    assert findings_for(path, "SPEC-009", phase="bla") == []
+    (note,) = [n for n in not_evaluated_for(path, "SPEC-009", "bla") if "pending" in n]
+    assert "L-302 drug_product/sterility" in note and "record each result when it is available" in note
+    missing = make(lots=[r for r in lots if not (r["lot_id"] == "L-302" and r["attribute"] == "sterility")])
+    assert [f.record for f in findings_for(missing, "SPEC-009", phase="bla")] == ["lot L-302"]
+
+
 def test_spec009_released_censored_result_that_cannot_show_conformance(make: Callable[..., Path]) -> None:
     lots = base_lots()
     for row in lots:

@@ -22,7 +22,7 @@ import operator
 from collections.abc import Iterator
 from typing import Any
 
-from cmcflex.dossier.criteria import NumericCriterion, QualitativeCriterion, ReportOnlyCriterion
+from cmcflex.dossier.criteria import PENDING, NumericCriterion, QualitativeCriterion, ReportOnlyCriterion
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot, LotResult, LotTable
 from cmcflex.dossier.models import JustificationBasis, TestCategory
@@ -249,6 +249,7 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     failures: dict[str, list[OutOfSpec]] = {}
     table = d.lots
     unjudged: list[str] = []
+    pending: list[str] = []  # results recorded 'pending': released before them (a fresh product)
     other_units: list[str] = []
     unshown: list[tuple[LotResult, SpecRef, NumericCriterion]] = []
     for (material, attribute), sl in sorted(by_test.items()):
@@ -273,6 +274,9 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 if verdict is None:
                     if res.result.word is None and res.result.censor and isinstance(criterion, NumericCriterion):
                         unshown.append((res, sl.ref, criterion))
+                        continue
+                    if res.result.word == PENDING:
+                        pending.append(f"{res.lot_id} {_label(sl.ref)}")
                         continue
                     unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result, unit)}' against "
                                     f"'{criterion.describe()}'")
@@ -299,6 +303,12 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated(f"released results cannot be judged against a previous version's limit written in a "
                            f"unit they cannot be converted to: {_listing(other_units, 3)}; record that version's "
                            f"limit in today's unit, or the lots' results in that version's unit")
+    if pending:
+        many = len(pending) != 1
+        yield NotEvaluated(f"{len(pending)} release result{'s' if many else ''} of released lots "
+                           f"{'are' if many else 'is'} recorded as pending (a lot released before the "
+                           f"result, as a fresh product is before its 14-day sterility): "
+                           f"{_listing(sorted(pending), 3)}; record each result when it is available")
     if unjudged:
         many = len(unjudged) != 1
         yield NotEvaluated(f"{len(unjudged)} released result{'s' if many else ''} cannot be judged against "
