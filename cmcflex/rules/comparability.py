@@ -412,8 +412,9 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       at=_at(d, i), record=_record(c))
         elif not c.affected_attributes and not studied:
             note = f"; {FLEXIBILITY}, but it should still name what it may affect" if proportionate(c) else ""
-            yield Gap(f"Change {c.id}'s risk assessment {c.risk_assessment} names no affected attributes"
-                      f"{note}.", at=_at(d, i, "risk_assessment"), record=_record(c), severity=_severity(c))
+            yield Gap(f"Change {c.id} records no affected attributes (affected_attributes) from its risk "
+                      f"assessment {c.risk_assessment}{note}.", at=_at(d, i, "risk_assessment"), record=_record(c),
+                      severity=_severity(c))
 
 
 # ------------------------------------------------------------------------------- CMP-002

@@ -81,7 +81,7 @@ def test_cmp001_study_attributes_count_as_the_affected_attributes(dossier_dir):
     assert findings_for(path, "CMP-001") == []
     bare = change(affected_attributes=None, comparability=None)
     (f,) = findings_for(dossier(dossier_dir, bare, phase="bla"), "CMP-001")
-    assert f.severity.value == "blocker" and "names no affected attributes" in f.message
+    assert f.severity.value == "blocker" and "records no affected attributes (affected_attributes)" in f.message
 
 
 def test_cmp001_study_on_record_without_risk_assessment_id_is_not_shown(dossier_dir):
