@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -550,6 +551,17 @@ def test_spec006_counts_the_pivotal_lots_of_the_tests_material(make: Callable[..
         ds_spec, {"material": "drug_product", "tests": base_tests()}]}})
     (f,) = [f for f in findings_for(path, "SPEC-006", phase="bla") if f.record == "test drug_substance/vector_genome_titer"]
     assert "would have rejected 1 of 3 released pivotal lots (DS-1: 2.1E13 vg/mL)" in f.message
+
+
+def test_spec005_never_quotes_a_negative_lower_figure_for_a_positive_quantity(make: Callable[..., Path]) -> None:
+    """Three titres spread widely: mean − 3 SD is below zero, which says nothing of a titre's limit."""
+    lots = base_lots([("L-301", 85, 120), ("L-302", 86, 480), ("L-303", 87, 900)])
+    tests = with_test(base_tests(), "potency", criterion=">= 50 pg/mL")
+    (f,) = [f for f in findings_for(make(tests=tests, lots=lots), "SPEC-005", phase="bla")
+            if f.record == "test drug_product/potency"]
+    assert "falls below zero, so it says nothing of where the lower limit should be" in f.message
+    assert not re.search(r"gives -\d|is -\d", f.message)
+    assert f.data["mean_minus_3sd"] < 0  # the figure itself stays in the data
 
 
 COMMERCIAL = [("C-401", 86, 610), ("C-402", 88, 640), ("C-403", 87, 655), ("C-404", 89, 700)]

@@ -55,6 +55,14 @@ def _reference_figures(lots: LotSet, criterion: NumericCriterion, unit: str | No
     if ref is None:
         return "", {}
     sides, lo3, hi3, lo_k, hi_k = ref.sides, ref.lo3, ref.hi3, ref.lo_k, ref.hi_k
+    lower_shown = sides == 2 or "lower" in criterion.sides
+    if lower_shown and not log and lots.values() and min(lots.values()) > 0 and min(lo3, lo_k) < 0:
+        # a titre or a count cannot be negative: a lower figure below zero says only that the lots
+        # are too few, or spread too widely on this scale, for the figure to mean anything
+        return (f"{'mean − 3 SD' if lo3 < 0 else 'the 95 %/99 % lower tolerance limit'} of "
+                f"{'the uncensored results' if lots.censored else 'those lots'} falls below zero, so it "
+                "says nothing of where the lower limit should be (too few lots, or too wide a spread on a "
+                "linear scale)"), ref.data()
     # with results below a detection limit, the figures rest on the numeric results only: say so
     those = f"the {lots.n} uncensored results" if lots.censored else "those lots"
     of = f"of ln(result) of {those}, back-transformed," if log else f"of {those}"
