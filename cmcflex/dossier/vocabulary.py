@@ -6,6 +6,8 @@ potency and quantity tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from cmcflex.dossier.models import Method, MethodStatus, SpecTest, TestCategory
 
 _S, _I, _P, _Q, _PU, _G = (
@@ -70,10 +72,15 @@ def category_of(test: SpecTest) -> TestCategory | None:
     return TEST_CATEGORY.get(test.test_type)
 
 
-def is_cqa(test: SpecTest) -> bool:
-    """``cqa`` as written, else true for safety, identity, potency and quantity tests."""
+def is_cqa(test: SpecTest, tests: Iterable[SpecTest] = ()) -> bool:
+    """``cqa`` as written, else true for safety, identity, potency and quantity tests; except a
+    particle titre (p24, physical titre) beside a functional titre in the same specification
+    (``tests``): the functional titre is the vector's dose-defining quantity, and the particle titre
+    is characterisation, as lentiviral vector specifications report it."""
     if test.cqa is not None:
         return test.cqa
+    if test.test_type == "particle_titer" and any(t.test_type == "functional_titer" for t in tests):
+        return False
     return category_of(test) in CQA_BY_DEFAULT
 
 

@@ -87,7 +87,7 @@ def _specification_choices(views: DossierViews, phase: Phase) -> list[FlexibleCh
     for ref in views.spec_index.values():
         test = ref.test
         ctd = narrow(SPEC_SECTIONS, ref.spec.material)
-        report_only = isinstance(test.criterion, ReportOnlyCriterion) and is_cqa(test) \
+        report_only = isinstance(test.criterion, ReportOnlyCriterion) and is_cqa(test, ref.spec.tests) \
             and category_of(test) is not TestCategory.SAFETY
         if report_only and phase >= Phase.BLA:
             out.append(FlexibleChoice(FlexibilityTopic.REPORT_ONLY_CRITERIA, ref.record, ref.at, ctd))

@@ -227,6 +227,18 @@ def test_spec001_an_edited_hsc_product_is_dosed_in_cd34_cells(dossier_dir: Calla
         assert "No specification has viable_cell_dose or cd34_count" in found[0].message
 
 
+@pytest.mark.parametrize("functional, fires", [(True, False), (False, True)])
+def test_spec003_a_particle_titre_beside_a_functional_titre_is_characterisation(
+        make: Callable[..., Path], functional: bool, fires: bool) -> None:
+    """A lentiviral vector's dose-defining quantity is its functional titre; p24 is reported."""
+    vector = [_t("particle_titer", "Report result", test="particle_titer", unit="ng/mL")]
+    vector += [_t("functional_titer", ">= 1.0E8 TU/mL")] if functional else []
+    specs = {"specifications": [{"material": "vector", "tests": vector},
+                                {"material": "drug_product", "tests": base_tests()}]}
+    found = findings_for(make(extra={"specifications.yaml": specs}), "SPEC-003", phase="phase_3")
+    assert [f.record for f in found] == (["test vector/particle_titer"] if fires else [])
+
+
 @pytest.mark.parametrize("phase, severity", [("phase_1", MI), ("phase_2", MA), ("phase_3", B), ("bla", B)])
 def test_spec001_safety_test_required_from_phase_3_is_graded_by_phase(
         dossier_dir: Callable[..., Path], phase: str, severity: Severity) -> None:

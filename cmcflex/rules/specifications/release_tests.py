@@ -211,7 +211,7 @@ def report_only_criteria(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     owned_by_001 = {r.record for _, matching in _criterion_missing(d, ctx) for r in matching}
     for ref in _refs(ctx.views):
         test = ref.test
-        if not isinstance(test.criterion, ReportOnlyCriterion) or not is_cqa(test):
+        if not isinstance(test.criterion, ReportOnlyCriterion) or not is_cqa(test, ref.spec.tests):
             continue
         if category_of(test) is TestCategory.SAFETY:
             continue  # SPEC-002
