@@ -960,6 +960,49 @@ def commercial_site_and_scale(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       data={"lots": [lot.id for lot in lots]})
 
 
+# ---------------------------------------------------------------------------- PPQ-011
+
+MANUFACTURING_ROLES = frozenset({SiteRole.DRUG_SUBSTANCE, SiteRole.DRUG_PRODUCT})
+
+
+@rule(
+    id="PPQ-011",
+    slug="every-commercial-site-qualified",
+    title="Every commercial manufacturing site has PPQ",
+    area=Area.PPQ,
+    severity=by_phase(None, None, I, MA, MA),
+    grading=("Read only where the PPQ lots record their site (or the protocol names one): a commercial "
+             "drug substance or drug product site with no PPQ lot and not the protocol's site takes "
+             "the phase's grade; before any PPQ lot is made it is info."),
+    cites=(section(PV_2011, "IV.C.2"),),
+    remedy="Run PPQ at each commercial manufacturing site (a bracketing or reduced-lot design may be "
+           "justified from process understanding), or record that the site is not yet commercial "
+           "(commercial: false) until it is qualified.",
+    why="PPQ qualifies the commercial process in the facility, equipment and staff that will make it; "
+        "a second commercial site, or a site added by a change, is qualified on its own lots.",
+    ctd=("3.2.S.2.5", "3.2.P.3.5"),
+)
+def every_commercial_site_qualified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    p = _protocol(d)
+    if p is None:
+        yield _waiting()
+        return
+    lots = ctx.views.ppq_lots
+    qualified: set[str] = {lot.site for lot in lots if lot.site}
+    if p.site and not _blank(p.site):
+        qualified.add(p.site)
+    if not qualified or any(not lot.site for lot in lots):
+        return  # which sites PPQ ran at is not on record for every lot: PPQ-010 says what is missing
+    for i, site in enumerate(d.info.sites):
+        if not site.commercial or not MANUFACTURING_ROLES & set(site.roles) or site.id in qualified:
+            continue
+        yield Gap(f"Commercial {' and '.join(r.value.replace('_', ' ') for r in site.roles if r in MANUFACTURING_ROLES)}"
+                  f" site {site.id} has no PPQ lot in {d.lots_file} and is not {_name(p)}'s site "
+                  f"(PPQ lots were made at {', '.join(sorted(qualified))}).", d.where("dossier.yaml", "sites", i),
+                  record=f"site {site.id}", data={"site": site.id, "ppq_sites": sorted(qualified)},
+                  severity=Severity.INFO if not lots else None)
+
+
 # ---------------------------------------------------------------------------- summary
 
 
