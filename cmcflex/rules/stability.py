@@ -105,16 +105,38 @@ def supports_clinical_use(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                  else "there is no stability.csv")
         yield Gap(f"No real-time stability data support storage of the clinical material: {where}.",
                   at=_claim_at(d, "shelf_life"), record="material stability")
+    yield from _in_use_not_covered(d)
+
+
+def _in_use_not_covered(d: Dossier) -> Iterator[Gap]:
+    """The in-use period dossier.yaml claims (after thaw or preparation), when no in_use point reaches it."""
     claim = d.info.in_use
     if claim is None:
         return
-    last = _last(p for p in points if p.condition == IN_USE)
+    last = _last(p for p in d.stability or [] if p.condition == IN_USE)
     if last is None or not _covers(last.months, claim):
         have = "there are no in_use points" if last is None else f"in_use data reach {_time_text(last)} ({last.lot_id})"
         yield Gap(f"The claimed in-use period of {_fmt_period(claim)} is not covered: {have}.",
                   at=_claim_at(d, "in_use"), record="in-use period",
                   data={"claim_months": round(claim.months, 6),
                         "longest_in_use_months": None if last is None else round(last.months, 6)})
+
+
+@rule(
+    id="STAB-006", slug="in-use-period-supported", area=Area.STAB,
+    title="The in-use period claimed for licensure is covered by in-use data",
+    severity=by_phase(None, None, None, MA, MA),
+    cites=(CFR_211_166, Q5C),
+    remedy="Test the product at its in-use condition (after thaw, dilution or preparation, as labelled) "
+           "up to the claimed time on representative lots, or claim only the period the data reach.",
+    why="The label's hold time after thaw or preparation is part of the expiry: the product must meet its "
+        "specification until it is administered, as 21 CFR 211.166(a)(5) asks of a product reconstituted "
+        "before use (testing at the time of dispensing, as directed in the labeling, and after "
+        "reconstitution). STAB-001 reads the in-use period for the trial; this rule for the licensed product.",
+    ctd=("3.2.P.8.1", "3.2.P.8.3"),
+)
+def in_use_period_supported(d: Dossier, ctx: Context) -> Iterator[Outcome]:
+    yield from _in_use_not_covered(d)
 
 
 # ------------------------------------------------------------------------------- STAB-002
