@@ -15,7 +15,7 @@ from cmcflex.report.model import Report
 from tests.helpers import report_for
 
 NOTE = "changes.yaml: no manufacturing changes recorded; CMP-001..CMP-007 have nothing to check"
-PPQ_NOTE = "ppq.yaml: no PPQ protocol on record; PPQ-002..PPQ-010 wait on it (see PPQ-001)"
+PPQ_NOTE = "ppq.yaml: no PPQ protocol on record; PPQ-002..PPQ-011 wait on it (see PPQ-001)"
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_json_carries_the_file_the_note_and_the_rules(quiet: Report) -> None:
     assert data["no_records"] == [{"file": "changes.yaml", "note": NOTE,
                                    "rules": [f"CMP-00{i}" for i in range(1, 8)]},
                                   {"file": "ppq.yaml", "note": PPQ_NOTE,
-                                   "rules": [f"PPQ-0{i:02d}" for i in range(2, 11)]}]
+                                   "rules": [f"PPQ-0{i:02d}" for i in range(2, 12)]}]
     assert [f["severity"] for f in data["findings"] if f["rule"] == "PPQ-001"] == ["blocker"]
     assert not [n for n in data["not_evaluated"] if n["rule"].startswith("CMP-")]
     assert data["counts"]["not_evaluated"] == len(data["not_evaluated"])
@@ -83,4 +83,4 @@ def test_phase_3_without_a_protocol_is_one_line_too(dossier_dir: Callable[..., P
     report = report_for(dossier_dir({"changes.yaml": {"changes": []}}, phase="phase_3"))
     assert [(f.rule, f.severity.value) for f in report.findings if f.area == "PPQ"] == [("PPQ-001", "minor")]
     (entry,) = report.no_records
-    assert entry.note == "ppq.yaml: no PPQ protocol on record; PPQ-002..PPQ-007, PPQ-010 wait on it (see PPQ-001)"
+    assert entry.note == "ppq.yaml: no PPQ protocol on record; PPQ-002..PPQ-007, PPQ-010, PPQ-011 wait on it (see PPQ-001)"
