@@ -54,7 +54,16 @@ QUALITATIVE: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # Gram stain
     "no organisms seen": (frozenset({"no organisms seen", "not detected", "negative"}),
                           frozenset({"organisms seen", "detected", "positive"})),
+    # identity by PCR or flow: the expected result is presence
+    "positive": (frozenset({"positive", "detected"}), frozenset({"negative", "not detected"})),
+    "detected": (frozenset({"detected", "positive"}), frozenset({"not detected", "negative"})),
 }
+COMPLIANCE = (frozenset({"conforms", "pass"}), frozenset({"does not conform", "fail"}))
+"""Result words that state the result against the criterion itself ('Complies', 'Fail'): they
+pass or fail whatever result the criterion expects."""
+ABSENCE = (frozenset({"not detected", "negative", "absent", "no growth"}),
+           frozenset({"detected", "positive", "present", "growth"}))
+"""Result words of a presence test, judged by a limit of absence ('< 1 RCA per 3 x 10^10 vp')."""
 _QUALITATIVE_ALIASES = {
     "conforms to reference": "conforms",
     "conforms to standard": "conforms",
@@ -159,8 +168,15 @@ class NumericCriterion(NamedTuple):
     kind: Literal["numeric"] = "numeric"
 
     def accepts(self, result: Result) -> bool | None:
-        """Whether a result meets the criterion; None when it cannot be told (wrong kind)."""
+        """Whether a result meets the criterion; None when it cannot be told (wrong kind). A limit
+        of absence ('< 1 RCA per 3 x 10^10 vp', '<1 CFU', '0 CFU': see :attr:`absence`) judges the
+        words of a presence test: 'Not detected' meets it, 'Detected' does not."""
         if result.word is not None:
+            if self.absence:
+                if result.word in ABSENCE[0] or result.word in COMPLIANCE[0]:
+                    return True
+                if result.word in ABSENCE[1] or result.word in COMPLIANCE[1]:
+                    return False
             return None
         v, c = result.value, result.censor
         verdicts = []
@@ -188,6 +204,11 @@ class NumericCriterion(NamedTuple):
         return self.text or _describe_range(self)
 
     @property
+    def absence(self) -> bool:
+        """A limit of absence: fewer than one (or none) of what a presence test counts."""
+        return self.min in (None, 0) and (self.max == 0 or (self.max == 1 and not self.max_inclusive))
+
+    @property
     def sides(self) -> tuple[str, ...]:
         return tuple(s for s, b in (("lower", self.min), ("upper", self.max)) if b is not None)
 
@@ -203,9 +224,9 @@ class QualitativeCriterion(NamedTuple):
         if result.word is None:
             return None
         passing, failing = QUALITATIVE.get(self.expected, (frozenset({self.expected}), frozenset()))
-        if result.word in passing:
+        if result.word in passing or result.word in COMPLIANCE[0]:
             return True
-        if result.word in failing:
+        if result.word in failing or result.word in COMPLIANCE[1]:
             return False
         return None
 

@@ -142,3 +142,17 @@ def test_a_gram_stain_criterion_judges_its_results():
     assert [c.accepts(parse_result(r)) for r in ("No organisms seen", "Organisms seen", "Negative")] == [
         True, False, True]
     assert parse_criterion("Conforms").accepts(parse_result("Complies")) is True
+
+
+@pytest.mark.parametrize(("criterion", "result", "verdict"), [
+    ("No growth", "Complies", True), ("No growth", "Does not comply", False), ("No growth", "Fail", False),
+    ("Negative", "Pass", True), ("Not detected", "Does not conform", False),
+    ("Positive", "Detected", True), ("Positive", "Negative", False), ("Detected", "Not detected", False),
+    # a limit of absence judges the words of a presence test
+    ("< 1 RCA per 3 x 10^10 vp", "Detected", False), ("< 1 RCA per 3 x 10^10 vp", "Not detected", True),
+    ("0 - 0 CFU", "Growth", False),
+    # any other numeric limit cannot judge a word
+    ("<= 10 ng/dose", "Detected", None), ("< 0.5 EU/mL", "Not detected", None), ("<= 1 CFU", "Negative", None),
+])
+def test_result_words_are_judged_where_they_say_something_of_the_criterion(criterion, result, verdict):
+    assert parse_criterion(criterion).accepts(parse_result(result)) is verdict

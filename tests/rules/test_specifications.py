@@ -1043,6 +1043,16 @@ def test_spec009_released_lot_missing_release_results(make: Callable[..., Path])
     assert any("Phase 1 Investigational Drugs (July 2008), section V.F.1" in c for c in p1.cites)
 
 
+@pytest.mark.parametrize("written", ["Does not comply", "Fail"])
+def test_spec009_a_sterility_written_as_not_complying_fails(make: Callable[..., Path], written: str) -> None:
+    lots = base_lots()
+    for row in lots:
+        if row["lot_id"] == "L-302" and row["attribute"] == "sterility":
+            row["value"] = written
+    (f,) = findings_for(make(lots=lots), "SPEC-009", phase="bla")
+    assert f.record == "lot L-302" and "drug_product/sterility" in f.message
+
+
 @pytest.mark.parametrize("written", ["Pending", "result pending"])
 def test_spec009_a_pending_result_is_noted_not_missing(make: Callable[..., Path], written: str) -> None:
     """A fresh product is released before its 14-day sterility: the result is pending, not missing."""

@@ -312,8 +312,9 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     if unjudged:
         many = len(unjudged) != 1
         yield NotEvaluated(f"{len(unjudged)} released result{'s' if many else ''} cannot be judged against "
-                           f"{'their criteria' if many else 'its criterion'} (a result word against a numeric "
-                           f"limit or a number against a word): {_listing(unjudged, 3)}")
+                           f"{'their criteria' if many else 'its criterion'} (a result the criterion neither "
+                           f"passes nor fails: a word against a numeric limit, a number against a word, or a "
+                           f"word of another test): {_listing(unjudged, 3)}")
 
 
 def _in_release_units(d: Dossier, views: DossierViews, versions: dict[str, LotRelease], released: frozenset[str]
