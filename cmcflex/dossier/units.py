@@ -60,6 +60,10 @@ _add("CFU", ("CFU",))
 _add("PFU", ("PFU",))
 _add("IFU", ("IFU",))
 _add("TCID50", ("TCID50",))
+_add("RCA", ("RCA",))  # replication-competent adenovirus, lentivirus, retrovirus, AAV: counted units
+_add("RCL", ("RCL",))
+_add("RCR", ("RCR",))
+_add("rcAAV", ("rcAAV",))
 _add("U", ("U",), prefixes="umk", fold=False)  # enzyme or cytokine units: mU is not MU
 _add("U", ("MU",), 1e6, fold=False)
 _add("dose", ("dose", "doses"))
@@ -91,7 +95,7 @@ _MULT = re.compile(
 # vector copy number per diploid genome is per cell: a (diploid) cell holds one diploid genome, and
 # VCN assays count the vector against a reference gene of two copies per cell
 _DIPLOID_GENOME = re.compile(r"\bdiploid\s+genomes?\b", re.IGNORECASE)
-_PER = re.compile(r"\s*/\s*|\s+per\s+", re.IGNORECASE)
+_PER = re.compile(r"\s*[/:]\s*|\s+per\s+", re.IGNORECASE)  # 'VP:IU' is the ratio vp/IU
 _ATOM = re.compile(r"%|[A-Za-z][A-Za-z0-9]*")
 _SLASH = re.compile(r"\s*/\s*")
 

@@ -17,6 +17,8 @@ from cmcflex.dossier.units import Unit, Unread, factor, read_unit
     ("CAR+ viable T cells", "CAR+ viable T  cells"),  # unread by the table: compared as written
     ("copies/cell", "copies/diploid genome"), ("copies/cell", "copies / Diploid Genomes"),  # vector copy number
     ("copies/cell", "copies per cell"), ("EU/kg", "EU per kg"), ("mL", "cc"),
+    ("RCA/3E10 vp", "RCA per 3 x 10^10 vp"), ("RCA/3.0E10 vp", "RCA/3E10 vp"), ("VP:IU", "vp/IU"),
+    ("rcAAV/1E10 vg", "rcAAV per 1.0E10 vg"),
     ("x10^6 CAR+ viable T cells/kg", "x10^6 CAR+ viable T cells /kg"),  # unread: '/' spaced or not
     ("x10^6 CAR+ viable T cells/kg", "x10^6 CAR+ viable T cells / kg"),
 ])
@@ -41,6 +43,7 @@ def test_conversions_where_the_dimension_matches(source: str, target: str, expec
     ("10E6 cells", "10^6 cells"),  # 10E6: 10^6 as meant, or 10^7 as written? not guessed
     ("cells", "CAR+ viable T cells"), ("%", "%CD3+"),
     ("copies/cell", "copies/haploid genome"),  # only a diploid genome is a cell
+    ("RCA/3E10 vp", "RCL/3E10 vp"),
 ])
 def test_incompatible_units_have_no_factor(a: str, b: str) -> None:
     assert factor(a, b) is None and factor(b, a) is None
