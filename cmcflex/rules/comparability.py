@@ -775,7 +775,8 @@ def bridge_when_not_comparable(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     why="After the pivotal study, the clinical evidence rests on pivotal material; a late major change "
         "compared only against earlier or development lots leaves the commercial product unlinked to it. "
         "A change whose from_version made no pivotal lot (introduced for the pivotal study, which then ran "
-        "on the changed process) needs no pivotal pre-change lot: none exists.",
+        "on the changed process) needs no pivotal pre-change lot: none exists; nor does a change of "
+        "analytical method, bridged on its method (CMP-002, SPEC-012).",
     ctd=("3.2.S.2.6", "3.2.P.2.3"),
 )
 def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
@@ -784,7 +785,8 @@ def late_major_change(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield changes
         return
     late = [(i, c) for i, c in changes
-            if c.risk is ChangeRisk.MAJOR and _late(d, c) and not revises_specification(c)]
+            if c.risk is ChangeRisk.MAJOR and _late(d, c) and not revises_specification(c)
+            and c.kind is not ChangeKind.METHOD]  # an assay change is bridged on its method (CMP-002, SPEC-012)
     if not late:
         return
     if d.lots is None:

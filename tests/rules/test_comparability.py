@@ -458,6 +458,14 @@ def test_cmp006_silent_when_pre_lots_are_pivotal_or_change_early(dossier_dir):
     assert findings_for(post_approval, "CMP-006") == []
 
 
+def test_cmp006_leaves_a_method_change_to_its_bridging_study(dossier_dir):
+    """A potency assay replaced after the pivotal study changes how the product is measured, not the
+    product: no pivotal pre-change lot is asked for."""
+    method = change(phase="bla", kind="method", comparability=None, from_version=None, to_version=None)
+    rows = lots(PRE, POST_OK, pre_use="phase_2", post_use="ppq")
+    assert findings_for(dossier(dossier_dir, method, rows=rows, phase="bla"), "CMP-006") == []
+
+
 def test_cmp006_silent_when_the_pivotal_study_ran_on_the_changed_process(dossier_dir):
     """A change introduced for the pivotal study: every pivotal lot is post-change, so no pivotal
     pre-change lot exists to compare against; phase 2 lots are the right comparator."""
