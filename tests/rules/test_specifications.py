@@ -504,6 +504,17 @@ def test_spec005_figures_from_results_above_a_detection_limit_say_so(make: Calla
     assert "With 3 lots" not in f.message and "of those lots" not in f.message
 
 
+def test_spec006_leaves_a_failed_numeric_safety_test_to_spec009(make: Callable[..., Path]) -> None:
+    """A pivotal lot above the endotoxin limit failed release: not a reason to widen 5 EU/kg."""
+    lots = base_lots()
+    for row in lots:
+        if row["lot_id"] == "L-302" and row["attribute"] == "endotoxin":
+            row["value"] = "6.2"
+    path = make(lots=lots)
+    assert findings_for(path, "SPEC-006", phase="bla") == []
+    assert [f.record for f in findings_for(path, "SPEC-009", phase="bla")] == ["lot L-302"]
+
+
 def test_spec006_leaves_a_failed_sterility_to_spec009(make: Callable[..., Path]) -> None:
     """A pivotal lot that grew in sterility is a failed release, not a reason to widen 'No growth'."""
     lots = base_lots()
@@ -619,9 +630,9 @@ def test_spec006_ignores_rejected_lots(make: Callable[..., Path]) -> None:
 def test_spec006_censored_compared_as_what_they_say(make: Callable[..., Path]) -> None:
     lots = base_lots()
     for row in lots:
-        if row["attribute"] == "endotoxin":
+        if row["attribute"] == "vector_copy_number":
             row["value"] = {"L-301": "<0.50", "L-302": "<1.0", "L-303": ">8"}[row["lot_id"]]
-    path = make(tests=with_test(base_tests(), "endotoxin", criterion="<= 0.5 EU/mL"), lots=lots)
+    path = make(tests=with_test(base_tests(), "vector_copy_number", criterion="<= 0.5"), lots=lots)
     found = findings_for(path, "SPEC-006", phase="bla")
     # <0.50 meets <= 0.5; <1.0 cannot be told; >8 fails
     assert len(found) == 1 and found[0].data["rejected"] == {"L-303": ">8"}

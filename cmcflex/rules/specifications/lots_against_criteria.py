@@ -68,8 +68,8 @@ from cmcflex.vocabulary import Disposition
     partial=by_phase(None, None, None, None, I),
     grading="After approval, a criterion revised from post-approval experience that only lots released "
             "under a recorded earlier version would fail is info (the revision route the 2026 "
-            "flexibilities describe); otherwise the phase's grade. A pass/fail safety test (sterility, "
-            "mycoplasma, replication-competent virus) is not judged here: a pivotal lot failing it is a "
+            "flexibilities describe); otherwise the phase's grade. A safety test (sterility, mycoplasma, "
+            "endotoxin, replication-competent virus) is not judged here: a pivotal lot failing it is a "
             "failed release, which SPEC-009 reports, not a criterion to widen.",
     cites=(section(Q6B, "3 and 4 (introduction)"), FLEX_2026),
     remedy="Set the limit so that every released pivotal lot meets it, or explain why the rejected "
@@ -108,8 +108,8 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
     for key in sorted(set(rejected) | set(rejected_clinical)):
         sl = by_test[key]
         test = sl.ref.test
-        if isinstance(test.criterion, QualitativeCriterion) and category_of(test) is TestCategory.SAFETY:
-            continue  # a pivotal lot failing sterility is a failed release (SPEC-009), never a limit to widen
+        if category_of(test) is TestCategory.SAFETY:
+            continue  # a pivotal lot failing sterility or RCA is a failed release (SPEC-009), never a limit to widen
         if key in rejected:
             yield _rejection(d, ctx, sl, rejected[key], released_pivotal[key], _lots_called(d, ctx.views, sl),
                              sl.pivotal)
