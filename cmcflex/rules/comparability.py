@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from cmcflex.dossier.criteria import NumericCriterion
 from cmcflex.dossier.ids import visible
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import LotResult
@@ -152,6 +153,7 @@ class Comparison(NamedTuple):
     passed: bool = True
     unit: str | None = None  # the results' unit, where lots.csv or the specification gives one
     several: dict[str, list[tuple[float, str, int]]] | None = None  # lots with several results: (value, file, line)
+    lower: dict[str, float] = {}  # post lots below the range of an attribute whose limit is upper-only (better)
 
     @property
     def weak(self) -> str:
@@ -197,6 +199,12 @@ class Comparison(NamedTuple):
         lo, hi = self.quality_range
         return f"{name}: {summary}, quality range {number_range(lo, hi, u)}; outside: {outside}{self._several()}"
 
+    def range_compared(self) -> tuple[float, float]:
+        """The range post-change lots are compared with: the pre-change min-max, or the quality range."""
+        if self.method is ComparisonMethod.MIN_MAX:
+            return min(_flat(self.pre)), max(_flat(self.pre))
+        return self.quality_range
+
     def _several(self) -> str:
         """' (L-3 has several results: 0.4 at lots.csv line 12, 0.5 at line 30; each is compared, none averaged)'."""
         if not self.several:
@@ -235,6 +243,8 @@ class Comparison(NamedTuple):
             "outside_count": len(self.outside),
             "outside": {k: _num(v) for k, v in list(self.outside.items())[:LISTED]},
         }
+        if self.lower:
+            data["below_on_the_allowed_side"] = {k: _num(v) for k, v in list(self.lower.items())[:LISTED]}
         if self.tost is not None:
             t = self.tost
             data["tost"] = {"difference": _num(t.difference), "ci_lower": _num(t.ci_lower),
@@ -306,6 +316,15 @@ def _unit(d: Dossier, views: DossierViews, material: str, attribute: str) -> str
     return getattr(ref.test.criterion, "unit", None) or ref.test.unit
 
 
+def _upper_only(views: DossierViews, material: str, attribute: str) -> bool:
+    """Whether the attribute's specification limits it from above only (an impurity: residual DNA,
+    host-cell protein, endotoxin), so that a post-change lot below the pre-change range differs on
+    the side the limit allows: a question for the study's discussion, not evidence against it."""
+    ref = views.spec_index.get((material, attribute))
+    c = ref.test.criterion if ref is not None else None
+    return isinstance(c, NumericCriterion) and c.max is not None and c.min is None
+
+
 def compare_attribute(
     d: Dossier, views: DossierViews, lots: StudyLots, materials: list[str], attribute: str, method: ComparisonMethod | None
 ) -> list[Comparison | NotEvaluated]:
@@ -343,9 +362,13 @@ def compare_attribute(
         else:
             lo, hi = qr
         outside: dict[str, float] = {}
+        lower: dict[str, float] = {}
+        upper_only = _upper_only(views, material, attribute)
         for lot, vs in post.items():  # every result of a post-change lot is compared
             for v in vs:
-                if not lo <= v <= hi:
+                if v < lo and upper_only:
+                    lower.setdefault(lot, v)  # fewer impurities: a difference on the side the limit allows
+                elif not lo <= v <= hi:
                     outside.setdefault(lot, v)
         result = None
         if method is ComparisonMethod.EQUIVALENCE:
@@ -360,7 +383,7 @@ def compare_attribute(
         retested = [lot for lot, vs in {**pre, **post}.items() if len(vs) > 1]
         several = _several_rows(numbers, retested) if retested else None
         out.append(Comparison(material, attribute, method, pre, post, summary.mean, sd, qr,
-                              outside, result, passed, _unit(d, views, material, attribute), several))
+                              outside, result, passed, _unit(d, views, material, attribute), several, lower))
     if not seen:
         reason = f"{attribute} has no results for the study lots in {d.lots_file}"
         if not lots.pre or not lots.post:
@@ -620,7 +643,9 @@ _WEAK_REMEDY = (
     grading="A 'comparable' claim the recomputed data contradict takes the phase's grade, even for a "
             "minor change, and so does a 'comparable' study listing lots that lots.csv does not hold "
             "(the recomputation would leave them out); a descriptive comparison, or one with too few "
-            "lots to detect a difference, is info (weak evidence).",
+            "lots to detect a difference, is info (weak evidence), and so are post-change lots below the "
+            "range of an attribute limited from above only (lower impurities: a difference on the side "
+            "the limit allows, for the study to discuss, ICH Q5E).",
     remedy="Reconcile the conclusion with the lot data: investigate the post-change results the study's "
            "method rejects, add lots where the comparison has too few to decide, and revise the "
            "conclusion (with a nonclinical or clinical bridge) if the difference is real.",
@@ -697,6 +722,17 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 yield Gap(f"Change {c.id}'s 'comparable' conclusion agrees with the lot data, but the "
                           "comparison is weak evidence: " + _weak_words(weak, lead=False),
                           at=at, record=_record(c), data=data, severity=I, remedy=_WEAK_REMEDY)
+        lower = [r for r in results if r.lower]
+        if lower and not failed:
+            shown = "; ".join(f"{r.attribute} ({r.material}): " + ", ".join(
+                f"{lot} = {number(v, r.unit)}" for lot, v in list(r.lower.items())[:10])
+                + f", below the range {number_range(*r.range_compared(), r.unit)}" for r in lower)
+            yield Gap(f"Change {c.id}'s post-change lots are below the pre-change range of attributes limited "
+                      f"from above only ({shown}): lower impurities, a difference on the side the limit "
+                      "allows (ICH Q5E), for the study to discuss rather than evidence against it.",
+                      at=at, record=_record(c), data=data, severity=I,
+                      remedy="Discuss the lower values in the comparability report (their cause, and that "
+                             "they have no adverse impact on quality, safety or efficacy).")
 
 
 def _unresolved_study_lots(d: Dossier, views: DossierViews, i: int, c: Change) -> Iterator[Gap]:

@@ -686,3 +686,29 @@ def test_cmp004_leaves_rejected_lots_out_of_an_inferred_study(dossier_dir):
     listed = change(comparability={"post_lots": [*POST_OK, "L-299"]})  # named in the study: judged
     assert [f.record for f in findings_for(dossier(dossier_dir, listed, rows=rows, phase="bla"), "CMP-004")] == [
         "change CHG-001"]
+
+
+def test_cmp004_lower_impurities_after_a_change_are_not_evidence_against_comparability(dossier_dir):
+    """Residual DNA limited from above only: post-change lots below the pre-change range differ on
+    the side the limit allows (ICH Q5E); above it, the study's conclusion is contradicted."""
+    specs = {"specifications": [{"material": "drug_product", "tests": [
+        {"attribute": "residual_host_cell_dna", "unit": "ng/dose", "criterion": "<= 10 ng/dose"}]}]}
+
+    def rows(post: list[float]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for k, v in enumerate([0.88, 1.05, 0.97, 0.92]):
+            out += lot_rows(f"L-10{k}", "phase_2", {"residual_host_cell_dna": v}, process_version="v1")
+        for k, v in enumerate(post):
+            out += lot_rows(f"L-20{k}", "phase_3", {"residual_host_cell_dna": v}, process_version="v2")
+        return out
+
+    study = change(affected_attributes=["residual_host_cell_dna"],
+                   comparability={"attributes": ["residual_host_cell_dna"]})
+    lower = dossier_dir({"changes.yaml": {"changes": [study]}, "lots.csv": rows([0.31, 0.28, 0.35, 0.30]),
+                         "specifications.yaml": specs}, phase="bla")
+    found = findings_for(lower, "CMP-004")
+    assert [f.severity.value for f in found] == ["info"]
+    assert "below the pre-change range of attributes limited from above only" in found[0].message
+    higher = dossier_dir({"changes.yaml": {"changes": [study]}, "lots.csv": rows([2.1, 2.4, 1.9, 2.2]),
+                          "specifications.yaml": specs}, phase="bla")
+    assert [f.severity.value for f in findings_for(higher, "CMP-004")] == ["blocker"]
