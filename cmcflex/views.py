@@ -207,12 +207,16 @@ class DossierViews:
 
     @cached_property
     def ppq_lot_failures(self) -> dict[str, list[OutOfSpec]]:
-        """Out-of-specification results of the PPQ lots, by lot id."""
-        from cmcflex.rules.common import out_of_spec
+        """Out-of-specification results of the PPQ lots, by lot id: judged against the specification
+        version in force at each lot's release where it is recorded (a limit tightened after approval
+        does not fail the PPQ it followed), else today's."""
+        from cmcflex.rules.common import fails_its_release_version, out_of_spec
 
+        versions = self.release_versions(self.dossier.info.phase)
         out: dict[str, list[OutOfSpec]] = {}
         for oos in out_of_spec(self, [lot.id for lot in self.ppq_lots]):
-            out.setdefault(oos.lot_id, []).append(oos)
+            if fails_its_release_version(oos, versions.get(oos.lot_id)):
+                out.setdefault(oos.lot_id, []).append(oos)
         return out
 
     @cached_property

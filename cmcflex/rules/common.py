@@ -18,6 +18,7 @@ from cmcflex.dossier.ids import describe_miss
 from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.lots import LotResult, StabilityPoint
 from cmcflex.dossier.models import PreviousVersion, Specification
+from cmcflex.dossier.spec_units import test_unit
 from cmcflex.dossier.units import factor
 from cmcflex.phases import Phase
 from cmcflex.views import SpecRef, material_of, test_record  # noqa: F401 (re-exported)
@@ -274,6 +275,20 @@ class LotRelease(NamedTuple):
     how: str
 
 
+def fails_its_release_version(oos: OutOfSpec, release: LotRelease | None) -> bool:
+    """Whether a result today's criterion rejects also fails the version its lot was released under:
+    True unless that version is recorded and its criterion accepts the result, does not judge it, or
+    the test was not in it."""
+    if release is None or not release.spec.known or release.spec.version is None or oos.ref is None:
+        return True
+    then = release.spec.criterion(oos.ref)
+    if isinstance(then, str) or isinstance(then, ReportOnlyCriterion):
+        return False
+    if isinstance(then, NumericCriterion) and then.unit and then.unit != test_unit(oos.ref.test):
+        return True  # a limit in another unit (a changed method): today's judgement stands
+    return then.accepts(oos.result.result) is False
+
+
 def release_limit(release: LotRelease | None, ref: SpecRef | None, unit: str) -> tuple[str, NumericCriterion, float] | None:
     """For a lot result written in ``unit`` that today's test cannot take: the known previous
     version its lot was released under, that version's limit, and the factor into the limit's
@@ -378,7 +393,6 @@ def _date(text: str | None) -> dt.date | None:
 def per_body_weight(ref: SpecRef) -> bool:
     """A test whose results are per kilogram of the patient (a dose in cells/kg): a lot made from a
     healthy donor, with no patient behind it, has no such result to record."""
-    from cmcflex.dossier.spec_units import test_unit
     from cmcflex.dossier.units import normalise
 
     unit = test_unit(ref.test)

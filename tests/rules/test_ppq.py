@@ -986,3 +986,19 @@ def test_ppq008_a_per_kilogram_dose_is_not_asked_of_a_healthy_donor_lot(make, st
     (path / "specifications.yaml").write_text(yaml.safe_dump(dosed), encoding="utf-8")
     assert [f.record for f in findings_for(path, "PPQ-008") if "car_t_dose" in f.message] == missing
     assert [f.record for f in findings_for(path, "SPEC-009") if "car_t_dose" in f.message] == missing
+
+
+def test_ppq008_judges_a_ppq_lot_by_the_version_it_was_released_under(make):
+    """A limit tightened after approval from commercial experience does not fail the PPQ it followed."""
+    tightened = {"specifications": [{"material": "drug_product", "version": "3.0", "effective_from": "2026-01-01",
+                                     "tests": [{"attribute": "sterility", "criterion": "No growth"},
+                                               {"attribute": "viability", "unit": "%", "criterion": ">= 90"}],
+                                     "previous_versions": [{"version": "2.0", "effective_from": "2024-01-01",
+                                                            "tests": [{"attribute": "viability",
+                                                                       "criterion": ">= 70"}]}]}]}
+    path = make("post_approval")  # PPQ-1 at 88.0 % made 2025-06-01, under version 2.0
+    (path / "specifications.yaml").write_text(yaml.safe_dump(tightened), encoding="utf-8")
+    assert findings_for(path, "PPQ-008") == []
+    today_only = {"specifications": [{**tightened["specifications"][0], "previous_versions": []}]}
+    (path / "specifications.yaml").write_text(yaml.safe_dump(today_only), encoding="utf-8")
+    assert [f.record for f in findings_for(path, "PPQ-008")] == ["lot PPQ-1"]
