@@ -1054,6 +1054,24 @@ def test_spec009_released_lot_missing_release_results(make: Callable[..., Path])
     assert any("Phase 1 Investigational Drugs (July 2008), section V.F.1" in c for c in p1.cites)
 
 
+@pytest.mark.parametrize(("modality", "severity"), [("car_t_autologous", I), ("allogeneic_cell", MA)])
+def test_spec009_an_exception_does_not_release_a_many_patient_lot_failing_a_safety_test(
+        make: Callable[..., Path], modality: str, severity: Severity) -> None:
+    """An exception is a one-patient construct; a donor-derived lot dosing many patients that fails
+    endotoxin is rejected (21 CFR 211.165(f)), whatever is documented."""
+    lots = base_lots()
+    for row in lots:
+        if row["lot_id"] == "L-302":
+            row.update(disposition="released_under_exception", exception_pathway="quality_unit_exceptional_release",
+                       investigation="INV-1")
+            if row["attribute"] == "endotoxin":
+                row["value"] = "6.2"
+    path = make(lots=lots, product={"name": "P-1", "modality": modality})
+    (f,) = findings_for(path, "SPEC-009", phase="bla")
+    assert f.record == "lot L-302" and f.severity is severity
+    assert ("is rejected, not released under exception (21 CFR 211.165(f))" in f.message) is (severity is MA)
+
+
 @pytest.mark.parametrize("written", ["Does not comply", "Fail"])
 def test_spec009_a_sterility_written_as_not_complying_fails(make: Callable[..., Path], written: str) -> None:
     lots = base_lots()

@@ -217,7 +217,9 @@ EXCEPTION_REMEDY = (
     grading="A released lot judged against the specification version in force at its release takes "
             "the phase's grade; a lot released under a documented exception (pathway and investigation "
             "on record), or a clinical lot outside today's criteria whose release version is not recorded, "
-            "is info (a failed pass/fail safety test excepted: it fails every version).",
+            "is info (a failed pass/fail safety test excepted: it fails every version; and a lot of a "
+            "product made for many patients, not autologous, that fails a safety test keeps the phase's "
+            "grade whatever exception is documented).",
     cites=(CFR_211_165, CFR_211_192_REVIEW),
     remedy="Investigate each out-of-specification result of a released lot (21 CFR 211.192) and "
     "record its outcome; for a lot released under exception, cite the documented pathway (e.g. "
@@ -427,11 +429,16 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
     documented = f"through {pathway}, with investigation {investigation} on record"
     missing = [name for name, value in (("its exception pathway (exception_pathway)", pathway),
                                         ("its investigation (investigation)", investigation)) if not value]
+    # an exception is a one-patient construct (an autologous lot, expanded access); a lot dosing many
+    # patients that fails a safety test is rejected (21 CFR 211.165(f)), whatever is documented
+    unsafe = [_label(f.ref) for f in fails if f.ref is not None and category_of(f.ref.test) is TestCategory.SAFETY]
+    not_excepted = (f"; a lot made for many patients that fails a safety test ({_listing(unsafe)}) is rejected, "
+                    "not released under exception (21 CFR 211.165(f))") if unsafe and not d.autologous else ""
     if lot.disposition == Disposition.RELEASED_UNDER_EXCEPTION:
         what = f" with {_listing(shown)}" if shown else ""
         if not missing:
-            return Gap(f"Lot {lot_id} was released under exception{what}{version} {documented}{context}.",
-                       at, record=record, data=data, severity=I)
+            return Gap(f"Lot {lot_id} was released under exception{what}{version} {documented}{not_excepted}"
+                       f"{context}.", at, record=record, data=data, severity=None if not_excepted else I)
         if len(missing) == 2:
             return Gap(f"Lot {lot_id} was released under exception{what}{version}; its documented pathway and "
                        f"investigation must be on file, and {d.lots_file} records neither{context}.", at, record=record,
@@ -448,7 +455,8 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
                    remedy=UNRECORDED_REMEDY.format(lots=d.lots_file))
     if not missing:
         return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, "
-                   f"released {documented}{context}.", at, record=record, data=data, severity=I)
+                   f"released {documented}{not_excepted}{context}.", at, record=record, data=data,
+                   severity=None if not_excepted else I)
     if len(missing) == 1:
         on_file = f"exception pathway {pathway}" if pathway else f"investigation {investigation}"
         return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}; "
