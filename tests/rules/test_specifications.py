@@ -692,6 +692,19 @@ def test_spec007_wider_than_stated_interval(make: Callable[..., Path], phase: st
     assert f.data["n"] == 12 and f.data["sides"] == 1
 
 
+def test_spec007_notes_a_statistical_basis_beside_a_safety_one(make: Callable[..., Path]) -> None:
+    """A limit tightened on safety grounds, with capability as supporting evidence: the capability
+    figures are shown, not graded; the safety basis carries the limit."""
+    tests = _stat_test(">= 300 pg/mL", {"method": "tolerance_interval", "coverage": 0.99, "confidence": 0.95})
+    for t in tests:
+        if t["attribute"] == "potency":
+            t["justification"]["basis"] = ["capability", "safety"]
+    (f,) = findings_for(make(tests=tests, lots=_stat_lots(TWELVE)), "SPEC-007", phase="bla")
+    assert f.severity is I and "wider than" in f.message
+    assert f.message.endswith("The limit also rests on its safety basis, which carries it; the capability basis "
+                              "is supporting evidence.")
+
+
 def test_spec007_identifies_howe_factor(make: Callable[..., Path]) -> None:
     values = [470, 490, 505, 520, 540]
     howe = stats.tolerance_factor(5, 0.99, 0.95, 2, "howe")

@@ -252,6 +252,9 @@ _METHOD_WORDS = {
     title="A statistical or capability basis agrees with the lots it rests on",
     area=Area.SPEC,
     severity=by_phase(None, None, MI, MA, MA),
+    grading="A limit that also rests on a safety, compendial, mechanistic or platform basis is noted at "
+            "info: that basis carries it (SPEC-005 reads it so), and the statistical one is supporting "
+            "evidence whose recomputation is shown; otherwise the phase's grade.",
     cites=(section(Q6B, "2.6 (statistical concepts) and 4"), CBER_2026, FLEX_2026),
     remedy="State the interval (justification.interval: method, coverage, confidence, sides, k, log) "
     "and recompute it from the lots named; with fewer than 10 lots, base the limit on clinical "
@@ -339,7 +342,11 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         if few:  # the first sentence says how few; the second points to the flexibility
             message += f" {FLEXIBILITY[0].upper()}{FLEXIBILITY[1:]}."
         message += _several_words(lots.several, unit)
-        yield Gap(message, ref.at, record=ref.record, data=base_data)
+        backed = sorted(b.value for b in _bases(test) & WIDE_BASES)
+        if backed:
+            message += (f" The limit also rests on its {'/'.join(backed)} basis, which carries it; the "
+                        f"{basis} basis is supporting evidence.")
+        yield Gap(message, ref.at, record=ref.record, data=base_data, severity=I if backed else None)
     if skipped:
         yield NotEvaluated(f"statistical basis not recomputed for {_listing(skipped)}")
 
