@@ -41,6 +41,7 @@ class UnitExclusion(NamedTuple):
     declared: bool                         # False when no test states a unit and test_unit is the first row's
     rows: tuple[tuple[str, int, str], ...]  # (file, line, lot id) of each result, in file order
     results: tuple[Result, ...] = ()       # lots: each row's result as written (in ``unit``), beside ``rows``
+    methods: tuple[str | None, ...] = ()   # each row's method id, where written, beside ``rows``
 
 
 def converted(value: float, f: float) -> float:
@@ -171,16 +172,18 @@ def _exclude(table: LotTable, col: AttributeColumn, flagged: list[bool], target:
     never flag a result word (``Positive``): it is judged whatever unit it was written with."""
     rows_of: dict[int, list[tuple[str, int, str]]] = {}
     results_of: dict[int, list[Result]] = {}
+    methods_of: dict[int, list[str | None]] = {}
     for k in itertools.compress(range(len(col.unit)), flagged):
         found = table.result_at(col.material, col.attribute, k)
         rows_of.setdefault(col.unit[k], []).append((found.file, found.line, found.lot_id))
         results_of.setdefault(col.unit[k], []).append(found.result)
+        methods_of.setdefault(col.unit[k], []).append(found.method)
     keep = list(map(operator.not_, flagged))
     for name in _COLUMNS:
         old = getattr(col, name)
         setattr(col, name, array(old.typecode, itertools.compress(old, keep)))
     return [UnitExclusion("lots", col.material, col.attribute, table.units[c], target, declared, tuple(rows),
-                          tuple(results_of[c]))
+                          tuple(results_of[c]), tuple(methods_of[c]))
             for c, rows in sorted(rows_of.items(), key=lambda item: table.units[item[0]])]
 
 
@@ -190,6 +193,7 @@ def convert_stability(points: list[StabilityPoint], units: dict[tuple[str, str],
     the list as written (they count for what is on stability and when) but are never judged."""
     kept: list[StabilityPoint] = []
     bad: dict[tuple[str, str, str, str, bool], list[tuple[str, int, str]]] = {}
+    bad_methods: dict[tuple[str, str, str, str, bool], list[str | None]] = {}
     first: dict[tuple[str, str], str] = {}  # where no test states a unit: the first point's unit
     for p in points:
         if p.unit is not None:
@@ -206,8 +210,10 @@ def convert_stability(points: list[StabilityPoint], units: dict[tuple[str, str],
         if p.result.word is None and (value is None or math.isinf(value)):
             # kept (it shows what is on stability, and when), never judged: see rules.common.judge_stability
             bad.setdefault((p.material, p.attribute, p.unit, target, declared), []).append((p.file, p.line, p.lot_id))
+            bad_methods.setdefault((p.material, p.attribute, p.unit, target, declared), []).append(p.method)
         elif value is not None and f != 1.0:
             p = p._replace(result=Result(value=value, censor=p.result.censor), unit=target)
         kept.append(p)
-    return kept, [UnitExclusion("stability", m, a, u, t, declared, tuple(rows))
+    return kept, [UnitExclusion("stability", m, a, u, t, declared, tuple(rows),
+                                methods=tuple(bad_methods[(m, a, u, t, declared)]))
                   for (m, a, u, t, declared), rows in bad.items()]

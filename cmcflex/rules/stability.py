@@ -15,6 +15,7 @@ from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import StabilityPoint
 from cmcflex.dossier.models import Period, TestCategory
 from cmcflex.dossier.spec_units import test_unit
+from cmcflex.dossier.units import factor
 from cmcflex.dossier.vocabulary import TEST_CATEGORY, category_of
 from cmcflex.formatting import number
 from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
@@ -480,7 +481,10 @@ def _shown_unit(views: DossierViews, point: StabilityPoint) -> str | None:
     """The unit a judged point's value is in: its test's (results are put into it on loading), else
     the point's own."""
     ref = views.spec_index.get((point.material, point.attribute))
-    return (test_unit(ref.test) if ref is not None else None) or point.unit
+    unit = test_unit(ref.test) if ref is not None else None
+    if point.unit and unit and point.unit != unit and factor(point.unit, unit) is None:
+        return point.unit  # a result in a unit the test's cannot take (a replaced assay's) stays in its own
+    return unit or point.unit
 
 
 def _result_text(point: StabilityPoint, unit: str | None) -> str:

@@ -154,3 +154,24 @@ def test_stab005_judges_the_tests_method_and_points_naming_none(dossier_dir: Cal
     assert found.message.endswith("fall outside '>= 1000 pg/mL': W17-0319 950 pg/mL at 12 months (long_term); "
                                   "W17-0320 980 pg/mL at 6 months (long_term).")
     assert "890" not in found.message and found.data["unit"] == "pg/mL"
+
+
+def test_spec013_notes_a_replaced_assays_results_in_their_own_unit(dossier_dir: Any) -> None:
+    """Lot and stability results of the retired potency assay, in its unit, beside today's assay in
+    '% inhibition': another method's record (info), and shown in their own unit."""
+    specs = {"specifications": [{"material": "drug_product", "tests": [
+        {"attribute": "potency", "unit": "% inhibition", "method": "QC-POT-IL2RA", "criterion": ">= 30"}]}]}
+    methods = {"methods": [{"id": "QC-POT-TNFR1", "status": "validated"},
+                           {"id": "QC-POT-IL2RA", "status": "validated", "replaces": "QC-POT-TNFR1",
+                            "bridging_study": "BR-1"}]}
+    lots = (lot_rows("P-1", "phase_3", {"potency": 30.6}, unit="pg/10^6 cells", method="QC-POT-TNFR1")
+            + lot_rows("P-2", "phase_3", {"potency": 45.0}, unit="% inhibition", method="QC-POT-IL2RA"))
+    stability = ("lot_id,material,condition,time,time_unit,attribute,value,unit,method\n"
+                 "P-1,drug_product,long_term,0,months,potency,30.6,pg/10^6 cells,QC-POT-TNFR1\n")
+    path = dossier_dir({"specifications.yaml": specs, "methods.yaml": methods, "lots.csv": lots,
+                        "stability.csv": stability}, phase="bla")
+    found = [f for f in findings_for(path, "SPEC-013") if "by method QC-POT-TNFR1" in f.message]
+    assert sorted((f.file, f.severity.value) for f in found) == [("lots.csv", "info"), ("stability.csv", "info")]
+    assert all("not the test's method QC-POT-IL2RA" in f.message for f in found)
+    notes = not_evaluated_for(path, "STAB-005")
+    assert any("30.6 pg/10^6 cells at 0 months" in n for n in notes), notes

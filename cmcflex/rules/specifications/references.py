@@ -45,7 +45,8 @@ from cmcflex.views import DossierViews
     "attribute outside the specification is never judged, an unknown method is never assessed.",
     grading="An id that points nowhere takes the rule's grade; a test that names no method is info "
     "(not shown), and so are lot results in the unit of the previous specification version their lot was "
-    "released under, and stability results of an attribute no specification covers unless it is a slip "
+    "released under, results by another method than the test's in a unit of their own (a replaced "
+    "assay), and stability results of an attribute no specification covers unless it is a slip "
     "of one that does (one edit away, or but for case).",
     ctd=("3.2.S.4.1", "3.2.S.4.4", "3.2.P.5.1", "3.2.P.5.4"),
 )
@@ -87,16 +88,34 @@ def _unit_exclusions(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     versions = ctx.views.release_versions(ctx.current) if any(s == "lots" for s, _, _ in groups) else {}
     for (source, material, attribute), found in sorted(groups.items()):
         ref = index.get((material, attribute))
-        rows = sorted((r, ex.unit) for ex in found for r in ex.rows)
+        rows = sorted((r, ex.unit, ex.methods[k] if k < len(ex.methods) else None)
+                      for ex in found for k, r in enumerate(ex.rows))
         released_in: dict[tuple[str, str], list[tuple[tuple[str, int, str], str]]] = {}
+        by_method: dict[str, list[tuple[tuple[str, int, str], str]]] = {}
         wrong = []
-        for row in rows:
-            under = release_limit(versions.get(row[0][2]), ref, row[1]) if source == "lots" else None
-            if under is None:
-                wrong.append(row)
-            else:
+        test_method = ref.test.method if ref is not None else None
+        for where, unit, method in rows:
+            row = (where, unit)
+            under = release_limit(versions.get(where[2]), ref, unit) if source == "lots" else None
+            if under is not None:
                 released_in.setdefault((under[0], under[1].describe()), []).append(row)
+            elif method and test_method and method != test_method:
+                by_method.setdefault(method, []).append(row)  # a replaced assay's result, in its own unit
+            else:
+                wrong.append(row)
         record = ref.record if ref else test_record(material, attribute)
+        for method, kept in sorted(by_method.items()):
+            n, where_text, written = _rows_text(kept)
+            yield Gap(f"{n} result{'s' if n != 1 else ''} of {material}/{attribute} ({where_text}) "
+                      f"{'are' if n != 1 else 'is'} in {written} by method {method}, not the test's method "
+                      f"{test_method}: results of that method in its own unit, left out of today's statistics "
+                      "and judgements.",
+                      Location(kept[0][0][0], kept[0][0][1]), record=f"{record} (method {method})", severity=I,
+                      remedy="None needed for another method's results. Where the unit changed with the method, "
+                      "the bridging of the two methods belongs with the method's validation (methods.yaml).",
+                      data={"source": source, "method": method, "test_method": test_method, "results": n,
+                            "rows": [{"file": f, "line": line, "lot": lot, "unit": u}
+                                     for (f, line, lot), u in kept[:200]]})
         for (version, limit), kept in sorted(released_in.items()):
             n, where, written = _rows_text(kept)
             yield Gap(f"{n} result{'s' if n != 1 else ''} of {material}/{attribute} ({where}) "
