@@ -46,7 +46,7 @@ from cmcflex.views import DossierViews
     grading="An id that points nowhere takes the rule's grade; a test that names no method is info "
     "(not shown), and so are lot results in the unit of the previous specification version their lot was "
     "released under, results by another method than the test's in a unit of their own (a replaced "
-    "assay), and stability results of an attribute no specification covers unless it is a slip "
+    "assay), and lot or stability results of an attribute no specification covers unless it is a slip "
     "of one that does (one edit away, or but for case).",
     ctd=("3.2.S.4.1", "3.2.S.4.4", "3.2.P.5.1", "3.2.P.5.4"),
 )
@@ -201,11 +201,20 @@ def _lot_references(d: Dossier, views: DossierViews, method_ids: list[str]) -> I
                 unknown_material.setdefault(material, []).append((file, line, attribute))
                 continue
             attrs = sorted(a for m, a in index if m == material)
+            typo = IdIndex(attrs).typo_of(attribute) if attrs else None
+            data = {"material": material, "attribute": attribute, "suggestion": typo or _closest(attribute, attrs),
+                    "results": results}
+            if typo is not None:  # a slip of a test's attribute: its results are never judged
+                yield Gap(f"{d.lots_file} has results for {material}/{attribute}, which no {material} specification "
+                          f"test covers (did you mean '{visible(typo)}'?).", Location(file, line),
+                          record=test_record(material, attribute), data=data)
+                continue
             yield Gap(f"{d.lots_file} has results for {material}/{attribute}, which no {material} specification "
-                      f"test covers{_did_you_mean(attribute, attrs)}.", Location(file, line),
-                      record=test_record(material, attribute),
-                      data={"material": material, "attribute": attribute,
-                            "suggestion": _closest(attribute, attrs), "results": results})
+                      f"test covers{_did_you_mean(attribute, attrs)}: characterisation results, reported with the "
+                      "batch analyses, are judged by no limit.", Location(file, line),
+                      record=test_record(material, attribute), data=data, severity=I,
+                      remedy=(f"Nothing to do for characterisation results; if {attribute} is a release test, "
+                              f"add it to the {material} specification, or write it as the specification names it."))
         for material in sorted(unknown_material):
             rows = sorted(unknown_material[material], key=lambda r: (r[0], r[1]))
             file, line, _ = rows[0]
