@@ -146,9 +146,14 @@ def build_missing_results(views: DossierViews) -> dict[str, list[str]]:
             tests.setdefault(material, []).append(attribute)
         for lot in views.ppq_lots:
             i = d.lots.index[lot.id]
-            absent = [f"{lot.material}/{a}" for a in tests.get(lot.material, [])
-                      if i not in views.lots_with_results(lot.material, a)
-                      and expected_of(lot.starting_material, views.spec_index[(lot.material, a)])]
+            absent = []
+            for a in tests.get(lot.material, []):
+                if not expected_of(lot.starting_material, views.spec_index[(lot.material, a)]):
+                    continue
+                if i not in views.lots_with_results(lot.material, a):
+                    absent.append(f"{lot.material}/{a}")
+                elif i not in d.lots.lots_with_results(lot.material, a):  # only rows left out for their unit
+                    absent.append(f"{lot.material}/{a} (in a unit its test's cannot take: SPEC-013)")
             if absent:
                 out[lot.id] = absent
     return out

@@ -1002,3 +1002,14 @@ def test_ppq008_judges_a_ppq_lot_by_the_version_it_was_released_under(make):
     today_only = {"specifications": [{**tightened["specifications"][0], "previous_versions": []}]}
     (path / "specifications.yaml").write_text(yaml.safe_dump(today_only), encoding="utf-8")
     assert [f.record for f in findings_for(path, "PPQ-008")] == ["lot PPQ-1"]
+
+
+def test_ppq008_a_result_in_a_unit_its_test_cannot_take_does_not_show_the_lot_passes(make):
+    """A PPQ lot whose only dose result is in an unconvertible unit is not shown to pass (and is not
+    counted as passing), rather than passing unseen."""
+    rows = lots(("PPQ-1", {"sterility": "No growth", "viability": 88.0}),
+                ("PPQ-2", {"sterility": "No growth"}))
+    rows += lot_rows("PPQ-2", "ppq", {"viability": 60.0}, unit="x10^6 cells")  # a failing value, unreadable
+    (f,) = findings_for(make("bla", lot_data=rows), "PPQ-008")
+    assert f.record == "lot PPQ-2"
+    assert "drug_product/viability (in a unit its test's cannot take: SPEC-013)" in f.message
