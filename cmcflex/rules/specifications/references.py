@@ -104,31 +104,24 @@ def _unit_exclusions(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             else:
                 wrong.append(row)
         record = ref.record if ref else test_record(material, attribute)
+        bridging = ("Where the unit changed with the method, the bridging of the two methods belongs with the "
+                    "method's validation (methods.yaml).")
         for method, kept in sorted(by_method.items()):
-            n, where_text, written = _rows_text(kept)
-            yield Gap(f"{n} result{'s' if n != 1 else ''} of {material}/{attribute} ({where_text}) "
-                      f"{'are' if n != 1 else 'is'} in {written} by method {method}, not the test's method "
-                      f"{test_method}: results of that method in its own unit, left out of today's statistics "
-                      "and judgements.",
-                      Location(kept[0][0][0], kept[0][0][1]), record=f"{record} (method {method})", severity=I,
-                      remedy="None needed for another method's results. Where the unit changed with the method, "
-                      "the bridging of the two methods belongs with the method's validation (methods.yaml).",
-                      data={"source": source, "method": method, "test_method": test_method, "results": n,
-                            "rows": [{"file": f, "line": line, "lot": lot, "unit": u}
-                                     for (f, line, lot), u in kept[:200]]})
+            yield _record_of_its_own(
+                source, f"{material}/{attribute}", kept,
+                f" by method {method}, not the test's method {test_method}: results of that method in its own "
+                "unit, left out of today's statistics and judgements",
+                f"{record} (method {method})", f"None needed for another method's results. {bridging}",
+                {"method": method, "test_method": test_method})
         for (version, limit), kept in sorted(released_in.items()):
-            n, where, written = _rows_text(kept)
-            yield Gap(f"{n} result{'s' if n != 1 else ''} of {material}/{attribute} ({where}) "
-                      f"{'are' if n != 1 else 'is'} in {written}, the unit of the limit '{limit}' of specification "
-                      f"version {version}, under which {'their lots were' if n != 1 else 'its lot was'} released; "
-                      f"{'they are' if n != 1 else 'it is'} the record of that release, left out of today's "
-                      "statistics and judged against that limit (SPEC-009).",
-                      Location(kept[0][0][0], kept[0][0][1]), record=f"{record} (version {version})", severity=I,
-                      remedy="None needed for the release record. Where the unit changed with the method, the "
-                      "bridging of the two methods belongs with the method's validation (methods.yaml).",
-                      data={"source": source, "version": version, "limit": limit, "results": n,
-                            "rows": [{"file": f, "line": line, "lot": lot, "unit": u}
-                                     for (f, line, lot), u in kept[:200]]})
+            many = len(kept) != 1
+            yield _record_of_its_own(
+                source, f"{material}/{attribute}", kept,
+                f", the unit of the limit '{limit}' of specification version {version}, under which "
+                f"{'their lots were' if many else 'its lot was'} released; {'they are' if many else 'it is'} the "
+                "record of that release, left out of today's statistics and judged against that limit (SPEC-009)",
+                f"{record} (version {version})", f"None needed for the release record. {bridging}",
+                {"version": version, "limit": limit})
         if not wrong:
             continue
         n, where, written = _rows_text(wrong)
@@ -145,6 +138,18 @@ def _unit_exclusions(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                         "test_unit": first.test_unit, "test_unit_declared": first.declared, "results": n,
                         "rows": [{"file": f, "line": line, "lot": lot, "unit": u}
                                  for (f, line, lot), u in wrong[:200]]})
+
+
+def _record_of_its_own(source: str, label: str, kept: list[tuple[tuple[str, int, str], str]],
+                       said: str, record: str, remedy: str, extra: dict[str, Any]) -> Gap:
+    """SPEC-013's info note on results in a unit of their own that are another record's (a previous
+    version's release, a replaced method's): ``said`` says whose, after the unit."""
+    n, where, written = _rows_text(kept)
+    return Gap(f"{n} result{'s' if n != 1 else ''} of {label} ({where}) {'are' if n != 1 else 'is'} in "
+               f"{written}{said}.", Location(kept[0][0][0], kept[0][0][1]), record=record, severity=I,
+               remedy=remedy,
+               data={"source": source, **extra, "results": n,
+                     "rows": [{"file": f, "line": line, "lot": lot, "unit": u} for (f, line, lot), u in kept[:200]]})
 
 
 def _unit_counts(rows: list[tuple[tuple[str, int, str], str]]) -> dict[str, int]:
