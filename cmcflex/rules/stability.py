@@ -80,7 +80,11 @@ def commercial_split(d: Dossier, views: DossierViews, lot_ids: Iterable[str]) ->
 
 
 def _long_term(d: Dossier) -> list[StabilityPoint]:
-    return [p for p in d.stability or [] if p.condition == LONG_TERM]
+    """The long-term points the claimed shelf life rests on: the drug product's where there are any
+    (a drug substance hold or the vector's stability is a claim of its own), else every one."""
+    points = [p for p in d.stability or [] if p.condition == LONG_TERM]
+    product = [p for p in points if p.material.startswith("drug_product")]
+    return product or points
 
 
 # ------------------------------------------------------------------------------- STAB-001

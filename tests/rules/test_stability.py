@@ -471,3 +471,15 @@ def test_stab_severities_and_slugs_match_the_catalogue(shared_dir):
         assert rule is not None and rule.slug == slug, rule_id
         expected = {p: short[s] for p, s in zip(PHASES, severities) if s != "—"}
         assert {p: s.value for p, s in rule.severity.items()} == expected, rule_id
+
+
+def test_stab002_a_drug_substance_hold_does_not_cover_the_drug_product_shelf_life(dossier_dir):
+    """Long-term data of the drug substance (a frozen bulk hold) to 36 months do not support a
+    36-month drug product shelf life whose own data reach 12 months."""
+    rows = stable(months=(0, 3, 6, 12))
+    rows += [dict(r, material="drug_substance", time=t) for r in points("L-1", [0]) for t in (0, 12, 24, 36)]
+    path = dossier(dossier_dir, rows, shelf_life={"value": 36, "unit": "months", "storage": "-70 C"})
+    (f,) = findings_for(path, "STAB-002")
+    assert "12 months" in f.message
+    only_ds = [dict(r, material="drug_substance") for r in stable(months=(0, 12, 24, 36))]
+    assert findings_for(dossier(dossier_dir, only_ds, shelf_life={"value": 36, "unit": "months"}), "STAB-002") == []
