@@ -1054,15 +1054,16 @@ def test_spec009_released_lot_missing_release_results(make: Callable[..., Path])
              if r["attribute"] != "sterility"]  # not released: no finding
     path = make(lots=lots)
     found = findings_for(path, "SPEC-009", phase="phase_3")
-    assert [(f.record, f.severity, f.line) for f in found] == [("lot L-302", MA, _row_line(lots, "L-302", "endotoxin"))]
+    assert [(f.record, f.severity, f.line) for f in found] == [("lot L-302", B, _row_line(lots, "L-302", "endotoxin"))]
     assert found[0].message == ("Released lot L-302 has no result for sterility, potency in lots.csv; a lot is "
-                                "released only on a complete set of release results.")
+                                "released only on a complete set of release results, and never without its "
+                                "safety tests (sterility).")
     assert found[0].data["missing_tests"] == ["sterility", "potency"] and "211.165(a)" in found[0].remedy
     assert any("211.165" in c for c in found[0].cites)
     assert findings_for(make(), "SPEC-009", phase="phase_3") == []
     # phase 1 material is exempt from part 211 (21 CFR 210.2(c)): the Phase 1 CGMP guidance is cited
     (p1,) = findings_for(path, "SPEC-009", phase="phase_1")
-    assert p1.severity is MI and "211" not in p1.remedy and not any("211" in c for c in p1.cites)
+    assert p1.severity is B and "211" not in p1.remedy and not any("211" in c for c in p1.cites)
     assert "CGMP for Phase 1 Investigational Drugs, V.F.1" in p1.remedy
     assert any("Phase 1 Investigational Drugs (July 2008), section V.F.1" in c for c in p1.cites)
 
@@ -1355,12 +1356,13 @@ def test_spec009_a_failed_safety_test_is_a_failed_release_whatever_the_version(m
         if row["lot_id"] == "L-201" and row["attribute"] == "sterility":
             row["value"] = "Growth"
     found = findings_for(make(lots=lots), "SPEC-009", phase="bla")
-    assert [(f.record, f.severity) for f in found] == [("lot L-201", MA)]
+    assert [(f.record, f.severity) for f in found] == [("lot L-201", B)]  # a failed safety test: every phase
     assert "fails its specification: drug_product/sterility growth against 'No growth'" in found[0].message
     assert "viability 70 % against today's '>= 80 %'" in found[0].message
     missing = [r for r in base_lots([("L-202", 85, 480)], use="phase_2") if r["attribute"] != "sterility"]
     found = findings_for(make(lots=base_lots() + missing), "SPEC-009", phase="bla")
-    assert [(f.record, f.severity) for f in found] == [("lot L-202", MA)]
+    assert [(f.record, f.severity) for f in found] == [("lot L-202", B)]
+    assert "never without its safety tests (sterility)" in found[0].message
     missing = [r for r in base_lots([("L-203", 85, 480)], use="phase_2") if r["attribute"] != "cd3_purity"]
     found = findings_for(make(lots=base_lots() + missing), "SPEC-009", phase="bla")
     assert [(f.record, f.severity) for f in found] == [("lot L-203", I)]

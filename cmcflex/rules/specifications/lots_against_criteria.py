@@ -29,7 +29,7 @@ from cmcflex.dossier.models import JustificationBasis, TestCategory
 from cmcflex.dossier.spec_units import converted, test_unit
 from cmcflex.dossier.vocabulary import category_of
 from cmcflex.phases import Phase
-from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
+from cmcflex.rules.base import MA, MI, Area, B, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import CFR_211_165, CFR_211_192_REVIEW, FLEX_2026, PHASE_1_GUIDANCE, Q6B, section
 from cmcflex.rules.common import (
     NOT_IN_VERSION,
@@ -213,8 +213,11 @@ EXCEPTION_REMEDY = (
     title="Released lots meet the specification",
     area=Area.SPEC,
     severity=by_phase(MI, MA, MA, MA, MA),
-    partial=by_phase(I, I, I, I, I),
-    grading="A released lot judged against the specification version in force at its release takes "
+    partial=by_phase(B, B, B, B, B),
+    grading="A released lot that fails a safety test (sterility, mycoplasma, endotoxin, replication-"
+            "competent virus), or lacks its result, is a blocker at every phase: a lot released without "
+            "them puts every patient dosed at risk, as a safety test without a criterion does (SPEC-002). "
+            "Otherwise a released lot judged against the specification version in force at its release takes "
             "the phase's grade; a lot released under a documented exception (pathway and investigation "
             "on record), or a clinical lot outside today's criteria whose release version is not recorded, "
             "is info (a failed pass/fail safety test excepted: it fails every version; and a lot of a "
@@ -461,10 +464,10 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
         on_file = f"exception pathway {pathway}" if pathway else f"investigation {investigation}"
         return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}; "
                    f"{d.lots_file} records its {on_file} but not {missing[0]}{context}.", at, record=record,
-                   data=data, remedy=EXCEPTION_REMEDY.format(lots=d.lots_file))
+                   data=data, remedy=EXCEPTION_REMEDY.format(lots=d.lots_file), severity=B if unsafe else None)
     return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, and no "
                f"exception is recorded, so the failure needs an investigation (21 CFR 211.192){context}.",
-               at, record=record, data=data)
+               at, record=record, data=data, severity=B if unsafe else None)
 
 
 def _material_of(d: Dossier, lot_id: str) -> str | None:
@@ -592,8 +595,11 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
                       record=f"lot {lot.id}", remedy=UNRECORDED_REMEDY.format(lots=d.lots_file), data=data,
                       severity=I, material=lot.material)
             continue
+        unsafe = [t for t in tests if category_of(views.spec_index[(lot.material, t)].test) is TestCategory.SAFETY]
         yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in {d.lots_file}; a lot "
-                  "is released only on a complete set of release results.", Location(lot.file, lot.line),
+                  "is released only on a complete set of release results"
+                  + (f", and never without its safety tests ({', '.join(unsafe)})" if unsafe else "") + ".",
+                  Location(lot.file, lot.line),
                   record=f"lot {lot.id}", remedy=MISSING_REMEDY.format(lots=d.lots_file, basis=basis[0]),
-                  cites=basis[1], data=data,
+                  cites=basis[1], data=data, severity=B if unsafe else None,
                   material=lot.material)
