@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from cmcflex.dossier.criteria import PENDING
 from cmcflex.dossier.loader import Dossier, Location
 from cmcflex.dossier.lots import Lot
 from cmcflex.dossier.models import (
@@ -154,6 +155,8 @@ def build_missing_results(views: DossierViews) -> dict[str, list[str]]:
                     absent.append(f"{lot.material}/{a}")
                 elif i not in d.lots.lots_with_results(lot.material, a):  # only rows left out for their unit
                     absent.append(f"{lot.material}/{a} (in a unit its test's cannot take: SPEC-013)")
+                elif all(r.result.word == PENDING for r in d.lots.results(lot.material, a, frozenset({lot.id}))):
+                    absent.append(f"{lot.material}/{a} (pending)")  # not yet known: not shown to pass
             if absent:
                 out[lot.id] = absent
     return out

@@ -1013,3 +1013,10 @@ def test_ppq008_a_result_in_a_unit_its_test_cannot_take_does_not_show_the_lot_pa
     (f,) = findings_for(make("bla", lot_data=rows), "PPQ-008")
     assert f.record == "lot PPQ-2"
     assert "drug_product/viability (in a unit its test's cannot take: SPEC-013)" in f.message
+
+
+def test_ppq008_a_ppq_lot_with_a_pending_result_is_not_shown_to_pass(make):
+    rows = lots(("PPQ-1", {"sterility": "No growth", "viability": 88.0}),
+                ("PPQ-2", {"sterility": "Pending", "viability": 91.5}))
+    (f,) = findings_for(make("bla", lot_data=rows), "PPQ-008")
+    assert f.record == "lot PPQ-2" and "drug_product/sterility (pending)" in f.message
