@@ -4,6 +4,7 @@ figures behind lot-based findings are recomputed from lots.csv."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import pytest
 
 from cmcflex import stats
 from cmcflex.rules.base import Severity
-from tests.helpers import findings_for, lot_rows, not_evaluated_for, report_for
+from tests.helpers import AS_OF, findings_for, lot_rows, not_evaluated_for, report_for
 
 B, MA, MI, I = Severity.BLOCKER, Severity.MAJOR, Severity.MINOR, Severity.INFO
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_dossiers"
@@ -1101,14 +1102,31 @@ def test_spec009_a_pending_result_is_noted_not_missing(make: Callable[..., Path]
     """A fresh product is released before its 14-day sterility: the result is pending, not missing."""
     lots = base_lots()
     for row in lots:
-        if row["lot_id"] == "L-302" and row["attribute"] == "sterility":
-            row["value"] = written
+        if row["lot_id"] == "L-302":
+            row["manufacture_date"] = (AS_OF - dt.timedelta(days=10)).isoformat()  # made ten days ago
+            if row["attribute"] == "sterility":
+                row["value"] = written
     path = make(lots=lots)
     assert findings_for(path, "SPEC-009", phase="bla") == []
     (note,) = [n for n in not_evaluated_for(path, "SPEC-009", "bla") if "pending" in n]
     assert "L-302 drug_product/sterility" in note and "record each result when it is available" in note
     missing = make(lots=[r for r in lots if not (r["lot_id"] == "L-302" and r["attribute"] == "sterility")])
     assert [f.record for f in findings_for(missing, "SPEC-009", phase="bla")] == ["lot L-302"]
+
+
+def test_spec009_a_result_still_pending_long_after_it_was_due_is_a_gap(make: Callable[..., Path]) -> None:
+    """A frozen lot's sterility still 'pending' 85 days after manufacture is overdue: released without it."""
+    lots = base_lots()
+    for row in lots:
+        if row["lot_id"] == "L-302":
+            row["manufacture_date"] = (AS_OF - dt.timedelta(days=85)).isoformat()
+            if row["attribute"] in ("sterility", "potency"):
+                row["value"] = "Pending"
+    found = findings_for(make(lots=lots), "SPEC-009", phase="bla")
+    assert sorted((f.severity.value, f.message.split(" result")[0]) for f in found) == [
+        ("blocker", "Released lot L-302 records its drug_product/sterility"),
+        ("major", "Released lot L-302 records its drug_product/potency")]
+    assert "pending 85 days after it was made" in found[0].message
 
 
 def test_spec009_released_censored_result_that_cannot_show_conformance(make: Callable[..., Path]) -> None:

@@ -117,6 +117,19 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
             yield _rejection(d, ctx, sl, rejected_clinical[key], released_clinical[key], "pivotal", sl.clinical)
 
 
+PENDING_DAYS = 30  # a 14-day sterility culture, its reading and its report, with a margin
+
+
+def _days_since_made(d: Dossier, lot_id: str, as_of: Any) -> int | None:
+    """Days from the lot's manufacture date to ``as_of``; None where the date is not recorded."""
+    import datetime as dt
+
+    lot = d.lots.lot(lot_id) if d.lots is not None else None
+    if lot is None or not lot.manufacture_date:
+        return None
+    return (as_of - dt.date.fromisoformat(lot.manufacture_date)).days
+
+
 def _under_exception(d: Dossier, lot_id: str) -> bool:
     """A lot released under exception: the criterion in force rejected it too, which is why the
     exception was needed; what it asks for is the lot's clinical outcome, not a wider limit."""
@@ -255,6 +268,7 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     table = d.lots
     unjudged: list[str] = []
     pending: list[str] = []  # results recorded 'pending': released before them (a fresh product)
+    overdue: list[tuple[LotResult, SpecRef, int]] = []  # ... and still pending long after they were due
     other_units: list[str] = []
     unshown: list[tuple[LotResult, SpecRef, NumericCriterion]] = []
     for (material, attribute), sl in sorted(by_test.items()):
@@ -281,7 +295,11 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                         unshown.append((res, sl.ref, criterion))
                         continue
                     if res.result.word == PENDING:
-                        pending.append(f"{res.lot_id} {_label(sl.ref)}")
+                        overdue_days = _days_since_made(d, res.lot_id, ctx.as_of)
+                        if overdue_days is not None and overdue_days > PENDING_DAYS:
+                            overdue.append((res, sl.ref, overdue_days))
+                        else:
+                            pending.append(f"{res.lot_id} {_label(sl.ref)}")
                         continue
                     unjudged.append(f"{res.lot_id} {_label(sl.ref)} '{_value(res.result, unit)}' against "
                                     f"'{criterion.describe()}'")
@@ -308,6 +326,15 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         yield NotEvaluated(f"released results cannot be judged against a previous version's limit written in a "
                            f"unit they cannot be converted to: {_listing(other_units, 3)}; record that version's "
                            f"limit in today's unit, or the lots' results in that version's unit")
+    for res, ref, days in overdue:
+        safety = category_of(ref.test) is TestCategory.SAFETY
+        yield Gap(f"Released lot {res.lot_id} records its {_label(ref)} result as pending {days} days after it was "
+                  f"made; a release result still pending after {PENDING_DAYS} days (a 14-day sterility test "
+                  "and its report) is overdue, and the lot is released without it.",
+                  Location(res.file, res.line), record=f"lot {res.lot_id}", severity=B if safety else None,
+                  remedy=f"Record the {_label(ref)} result of lot {res.lot_id}, or the investigation of why it "
+                         "is missing, and the notification of the treating physician where it failed.",
+                  data={"test": _label(ref), "pending_days": days}, material=ref.spec.material)
     if pending:
         many = len(pending) != 1
         yield NotEvaluated(f"{len(pending)} release result{'s' if many else ''} of released lots "
