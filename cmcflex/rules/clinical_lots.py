@@ -1,5 +1,8 @@
 """Shelf life from representative clinical lots (point CS6 of the May 2026 CMC flexibilities guidance).
 
+Clinical lots are lots made for patients or for PPQ (``use`` other than development or engineering):
+an engineering run of an earlier process carries no shelf life.
+
 Long-term data on lots of an earlier process version count toward the commercial shelf life when
 (a) a change record concludes the earlier and the commercial processes comparable (a change in
 changes.yaml from that ``from_version`` to the commercial ``to_version``, or a chain of such
@@ -19,6 +22,9 @@ from typing import NamedTuple
 from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.models import Change, Conclusion
 from cmcflex.rules.comparability import proportionate
+from cmcflex.vocabulary import LotUse
+
+NOT_CLINICAL = frozenset({LotUse.DEVELOPMENT, LotUse.ENGINEERING})
 
 FLEXIBILITY = ("the May 2026 CMC flexibilities guidance lets stability data from representative clinical "
                "lots support the shelf life")
@@ -143,7 +149,8 @@ def clinical_lots(d: Dossier, commercial: str | None, lot_ids: Iterable[str]) ->
     if commercial is not None and d.lots is not None:
         for lot_id in sorted(set(lot_ids)):
             lot = d.lots.lot(lot_id)
-            if lot is not None and lot.process_version is not None and lot.process_version != commercial:
+            if (lot is not None and lot.process_version is not None and lot.process_version != commercial
+                    and lot.use not in NOT_CLINICAL):  # an engineering run is no clinical lot (CS6)
                 earlier[lot_id] = lot.process_version
     if not earlier or commercial is None:
         return ClinicalLots(earlier, [], [], [], [])

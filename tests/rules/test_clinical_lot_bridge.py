@@ -33,3 +33,17 @@ def test_a_minor_change_whose_study_is_pending_does_not(dossier_dir):
     path = clinical_dossier(dossier_dir, changes=[record], clinical_lot_stability=JUSTIFIED)
     (f,) = findings_for(path, "STAB-002")
     assert f.severity.value != "info"
+
+
+def test_an_engineering_run_of_an_earlier_process_is_no_clinical_lot(dossier_dir):
+    """The flexibility rests on representative clinical lots; an engineering run carries no shelf life."""
+    from tests.rules.test_stability import SPECS, lots, stable
+
+    path = dossier_dir({"specifications.yaml": SPECS,
+                        "stability.csv": stable(("L-1",), months=(0, 3, 6)) + stable(("E-1",), months=(0, 6, 12, 24)),
+                        "lots.csv": lots("L-1") + lots("E-1", version="v1", use="engineering"),
+                        "changes.yaml": {"changes": [change()]}},
+                       phase="bla", shelf_life={"value": 12, "unit": "months"}, commercial_process="v2",
+                       clinical_lot_stability=JUSTIFIED)
+    (f,) = findings_for(path, "STAB-002")
+    assert f.severity.value == "blocker" and "E-1" not in f.data.get("clinical_lots_counted", [])
