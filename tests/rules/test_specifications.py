@@ -706,6 +706,20 @@ def test_spec007_notes_a_statistical_basis_beside_a_safety_one(make: Callable[..
                               "is supporting evidence.")
 
 
+@pytest.mark.parametrize("written, silent", [("<0.2", True), ("<0.1", True), ("<0.5", False)])
+def test_spec007_a_limit_at_the_reporting_limit_every_lot_is_below(make: Callable[..., Path], written: str,
+                                                                   silent: bool) -> None:
+    """'< 0.2 ng/mL' set at the LOQ, every lot '<0.2': the tightest limit the method allows."""
+    lots = base_lots()
+    for row in lots:
+        if row["attribute"] == "vector_copy_number":
+            row["value"] = written
+    tests = with_test(base_tests(), "vector_copy_number", criterion="< 0.2",
+                      justification={"basis": "capability", "text": "All lots below the LOQ (0.2)"})
+    found = findings_for(make(tests=tests, lots=lots), "SPEC-007", phase="bla")
+    assert (found == []) is silent
+
+
 def test_spec007_identifies_howe_factor(make: Callable[..., Path]) -> None:
     values = [470, 490, 505, 520, 540]
     howe = stats.tolerance_factor(5, 0.99, 0.95, 2, "howe")

@@ -23,6 +23,7 @@ from cmcflex.phases import Phase
 from cmcflex.rules.base import MA, MI, Area, Context, Gap, I, NotEvaluated, Outcome, by_phase, rule
 from cmcflex.rules.citations import CBER_2026, CFR_601_12, CFR_601_12_E, FLEX_2026, Q6B, section
 from cmcflex.rules.common import test_record
+from cmcflex.rules.lotstats import LotSet
 from cmcflex.rules.specifications.limit_statistics import _small_n, _statistical_basis_holds
 from cmcflex.rules.specifications.records import FILE, _plan_complete, _refs
 from cmcflex.rules.specifications.wording import (
@@ -223,6 +224,13 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         yield NotEvaluated(f"censored pivotal results leave the range open for {_listing(open_sides)}")
 
 
+def _all_below_the_limit(lots: LotSet, criterion: NumericCriterion) -> bool:
+    """Whether every result is censored below a reporting limit at or inside an upper-only limit
+    ('< 0.2 ng/mL' results of a '< 0.2 ng/mL' limit): the tightest limit the method allows."""
+    return (criterion.min is None and criterion.max is not None and bool(lots.censored) and not lots.numeric
+            and all(r.result.censor == "<" and r.result.value <= criterion.max for r in lots.censored))
+
+
 def _beyond_clinical(where: str, extreme: tuple[float, str] | None, unit: str | None) -> list[str]:
     """Where named lots stand in for the pivotal ones: the pivotal lots' extreme the limit also passes."""
     return [f"{where} pivotal lot ({number(extreme[0], unit)}, {extreme[1]})"] if extreme else []
@@ -289,6 +297,8 @@ def statistical_basis_sound(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         base_data: dict[str, Any] = {"criterion": criterion.describe(), "unit": unit, "basis": basis,
                                      "lots_used": who, "pivotal": lots.summary(), "released": sl.released,
                                      "reevaluation_plan": plan}
+        if lots.n < 2 and _all_below_the_limit(lots, criterion):
+            continue  # every lot below the reporting limit at or inside the limit: nothing to compute, nothing wider
         if lots.n < 2:
             yield Gap(f"{_label(ref)}: the {basis} basis of '{criterion.describe()}' rests on {lots.n} {who} lot"
                       f"{'s' if lots.n != 1 else ''} with an uncensored result, too few to compute any "
