@@ -127,7 +127,8 @@ def required_release_tests(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         else:
             severity = None
         when = "at every phase" if req.from_phase is Phase.PHASE_1 else "from phase 3 (the pivotal study) on"
-        yield Gap(f"No specification has {req.describe()}, which a {d.modality.value} product needs {when}.",
+        article = "an" if d.modality.value[0] in "aeiou" else "a"
+        yield Gap(f"No specification has {req.describe()}, which {article} {d.modality.value} product needs {when}.",
                   at, record=f"required test {req.name}", severity=severity,
                   cites=union(sources_for_test(req.tests[0] if req.tests else None, category, d.modality),
                               (CFR_312_23_A7,)),
