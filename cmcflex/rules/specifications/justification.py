@@ -126,7 +126,9 @@ def criterion_justified(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     "covered; beyond it, safety and efficacy are unshown unless another basis supports the limit.",
     grading="A wider limit justified in text whose basis is left out is info (the basis is not "
     "shown); one with no justification, or a basis that is none of safety, compendial, mechanistic "
-    "or platform, takes the phase's grade. A dose test (viable_cell_dose, cd34_count) is not judged: "
+    "or platform, takes the phase's grade. With ten pivotal lots or more, all measured, a limit beyond "
+    "their extreme lot but within their mean ∓ 3 SD is within clinical experience (the extreme of many "
+    "lots understates the spread they show). A dose test (viable_cell_dose, cd34_count) is not judged: "
     "its range is the dose the clinical protocol studied (and the label states), and every lot is "
     "formulated to it, so the lots' spread is not the clinical experience of the dose.",
     ctd=("3.2.S.4.5", "3.2.P.5.6"),
@@ -165,7 +167,8 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
             if low is None:
                 open_sides.append(f"{_label(ref)} (lower)")
             elif criterion.min < low[0] and not _within(clinical_low := clinical.lowest() if clinical is not None
-                                                         else None, criterion.min, -1):
+                                                         else None, criterion.min, -1) \
+                    and not _within_spread(lots, criterion.min, -1):
                 wider.append(f"below the lowest ({number(low[0], unit)}, {low[1]})")
                 beyond += _beyond_clinical("below the lowest", clinical_low, unit)
                 data["lower"] = {"limit": criterion.min, "lowest_pivotal": low[0], "lot": low[1]}
@@ -174,7 +177,8 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
             if high is None:
                 open_sides.append(f"{_label(ref)} (upper)")
             elif criterion.max > high[0] and not _within(clinical_high := clinical.highest() if clinical is not None
-                                                          else None, criterion.max, 1):
+                                                          else None, criterion.max, 1) \
+                    and not _within_spread(lots, criterion.max, 1):
                 bound = "below " if any(r.lot_id == high[1] for r in lots.censored) else ""
                 wider.append(f"above the highest ({bound}{number(high[0], unit)}, {high[1]})")
                 beyond += _beyond_clinical("above the highest", clinical_high, unit)
@@ -222,6 +226,20 @@ def limit_within_clinical_experience(d: Dossier, ctx: Context) -> Iterator[Outco
         yield NotEvaluated(f"no pivotal-lot results in {d.lots_file} for {_listing(no_lots)}")
     if open_sides:
         yield NotEvaluated(f"censored pivotal results leave the range open for {_listing(open_sides)}")
+
+
+def _within_spread(lots: LotSet, limit: float, side: int) -> bool:
+    """Whether, with ten lots or more all measured, ``limit`` lies within mean ∓ 3 SD of the
+    pivotal lots on its side: beyond their extreme lot yet inside the spread they show, which is
+    clinical experience read statistically (the extreme of many lots understates it)."""
+    from cmcflex import stats
+
+    if lots.n < FEW_LOTS or lots.censored:
+        return False
+    s = stats.describe(lots.values())
+    if s.sd is None:
+        return False
+    return limit >= s.mean - 3 * s.sd if side < 0 else limit <= s.mean + 3 * s.sd
 
 
 def _all_below_the_limit(lots: LotSet, criterion: NumericCriterion) -> bool:
