@@ -1218,7 +1218,10 @@ def third_party_quality_agreement(d: Dossier, ctx: Context) -> Iterator[Outcome]
     severity=by_phase(None, MI, MA, B, B),
     cites=(CFR_601_20_D, PHS_351_A2C, CFR_600_21),
     grading=("A commercial site with no inspection on record is an info note on pre-license "
-             "inspection readiness from BLA on; OAI and open observations take the rule's grade."),
+             "inspection readiness from BLA on; OAI and open observations take the rule's grade, except "
+             "open observations of a licensed product's site that is not OAI: minor, a CAPA in progress "
+             "after an inspection that called for no regulatory action."),
+    partial=by_phase(None, None, None, None, MI),
     remedy=(
         "Complete the CAPA of every open Form 483 observation and record open_observations: 0; "
         "for a commercial site classified OAI, resolve the findings and obtain a re-inspection "
@@ -1257,12 +1260,16 @@ def inspection_readiness(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 at = d.where(DOSSIER_FILE, "sites", i, "inspections", open_items[0][0], "open_observations")
         if problems and at is not None:
             kind = "Commercial site" if site.commercial else "Site"
+            licensed_capa = ctx.phase is Phase.POST_APPROVAL and oai is None  # follow-up of a licensed site
             yield Gap(
                 f"{kind} {site.id} {' and '.join(problems)}.",
                 at=at,
                 record=f"site {site.id}",
                 data={"site": site.id, "oai": oai is not None,
                       "open_observations": sum(x.open_observations for _, x in open_items)},
+                severity=MI if licensed_capa else None,
+                remedy=("Complete the CAPA of the open Form 483 observations on the dates committed in the "
+                        "response to FDA, and record open_observations: 0 once done.") if licensed_capa else None,
             )
 
 

@@ -946,10 +946,19 @@ def test_gmp_018_not_evaluated_without_controls(dossier_dir) -> None:
 
 
 @pytest.mark.parametrize("rule_id", ["GMP-001", "GMP-002", "GMP-003", "GMP-004", "GMP-005", "GMP-006", "GMP-007",
-                                     "GMP-008", "GMP-009", "GMP-010", "GMP-013", "GMP-015", "GMP-017",
-                                     "GMP-018"])
+                                     "GMP-008", "GMP-009", "GMP-010", "GMP-013", "GMP-015", "GMP-018"])
 def test_rules_with_info_parts_declare_their_grading(rule_id) -> None:
     from cmcflex.rules import REGISTRY
 
     rule = REGISTRY.get(rule_id)
     assert "info" in rule.grading and not rule.partial, rule_id
+
+
+def test_gmp017_declares_the_minor_grade_of_a_licensed_sites_capa() -> None:
+    from cmcflex.phases import Phase
+    from cmcflex.rules import REGISTRY
+    from cmcflex.vocabulary import Severity
+
+    rule = REGISTRY.get("GMP-017")
+    assert "info" in rule.grading and "minor" in rule.grading
+    assert dict(rule.partial) == {Phase.POST_APPROVAL: Severity.MINOR}
