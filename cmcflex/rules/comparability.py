@@ -643,7 +643,8 @@ _WEAK_REMEDY = (
     grading="A 'comparable' claim the recomputed data contradict takes the phase's grade, even for a "
             "minor change, and so does a 'comparable' study listing lots that lots.csv does not hold "
             "(the recomputation would leave them out); a descriptive comparison, or one with too few "
-            "lots to detect a difference, is info (weak evidence), and so are post-change lots below the "
+            "lots to detect a difference, is info (weak evidence) unless its lots, read with a quality "
+            "range from more than three pre-change lots, contradict the conclusion; and so are post-change lots below the "
             "range of an attribute limited from above only (lower impurities: a difference on the side "
             "the limit allows, for the study to discuss, ICH Q5E).",
     remedy="Reconcile the conclusion with the lot data: investigate the post-change results the study's "
@@ -670,10 +671,7 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
             continue
         if study.method is ComparisonMethod.DESCRIPTIVE:
             if study.conclusion is Conclusion.COMPARABLE:
-                yield Gap(f"Change {c.id} concludes 'comparable' from a descriptive comparison, which "
-                          "sets no acceptance criteria and is weak evidence; nothing can be recomputed.",
-                          at=at, record=_record(c), severity=I,
-                          data={"change": c.id, "method": "descriptive"}, remedy=_DESCRIPTIVE_REMEDY)
+                yield _descriptive(d, ctx.views, i, c, at)
             continue
         if d.lots is None:
             yield NotEvaluated(f"change {c.id}: lots.csv is missing, so the comparison cannot be recomputed")
@@ -733,6 +731,33 @@ def data_support_conclusion(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                       at=at, record=_record(c), data=data, severity=I,
                       remedy="Discuss the lower values in the comparability report (their cause, and that "
                              "they have no adverse impact on quality, safety or efficacy).")
+
+
+def _descriptive(d: Dossier, views: DossierViews, i: int, c: Change, at: Location) -> Gap:
+    """CMP-004 on a 'comparable' conclusion from a descriptive comparison: weak evidence (info), unless
+    the lots, read with a quality range as a study without criteria would be, show a difference it
+    could detect (pre-change lots enough for the range): the label sets no criteria, but the data
+    are there to read."""
+    study = c.comparability
+    assert study is not None
+    failed: list[Comparison] = []
+    lots = views.study_lots(c)
+    attributes = study.attributes or c.affected_attributes
+    if d.lots is not None and len(lots.pre) >= 2 and len(lots.post) >= 2:
+        for attribute in attributes:
+            for item in compare_attribute(d, views, lots, study_materials(d, lots), attribute,
+                                          ComparisonMethod.QUALITY_RANGE):
+                if isinstance(item, Comparison) and item.passed is False and not item.weak:
+                    failed.append(item)
+    data = {"change": c.id, "method": "descriptive", "attributes": [r.as_data() for r in failed]}
+    if failed:
+        return Gap(f"Change {c.id} concludes 'comparable' from a descriptive comparison, which sets no acceptance "
+                   "criteria; read with a quality range (pre-change mean ± 3 SD), the lot data contradict it: "
+                   + "; ".join(r.describe() for r in failed) + ".", at=at, record=_record(c), data=data,
+                   remedy=_FAILED_REMEDY[ComparisonMethod.QUALITY_RANGE])
+    return Gap(f"Change {c.id} concludes 'comparable' from a descriptive comparison, which sets no acceptance "
+               "criteria and is weak evidence.", at=at, record=_record(c), severity=I, data=data,
+               remedy=_DESCRIPTIVE_REMEDY)
 
 
 def _unresolved_study_lots(d: Dossier, views: DossierViews, i: int, c: Change) -> Iterator[Gap]:

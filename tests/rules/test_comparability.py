@@ -712,3 +712,15 @@ def test_cmp004_lower_impurities_after_a_change_are_not_evidence_against_compara
     higher = dossier_dir({"changes.yaml": {"changes": [study]}, "lots.csv": rows([2.1, 2.4, 1.9, 2.2]),
                           "specifications.yaml": specs}, phase="bla")
     assert [f.severity.value for f in findings_for(higher, "CMP-004")] == ["blocker"]
+
+
+def test_cmp004_a_descriptive_study_the_lot_data_contradict_is_graded(dossier_dir):
+    """'Descriptive' sets no criteria, but the data are there: four pre-change lots read with a
+    quality range put a post-change lot far outside, as a study without criteria would be read."""
+    descriptive = change(comparability={"method": "descriptive"})
+    low = dossier(dossier_dir, descriptive, rows=lots(PRE, POST_LOW), phase="bla")
+    (f,) = findings_for(low, "CMP-004")
+    assert f.severity.value == "blocker" and "read with a quality range" in f.message and "L-202" in f.message
+    ok = dossier(dossier_dir, descriptive, rows=lots(PRE, POST_OK), phase="bla")
+    (g,) = findings_for(ok, "CMP-004")
+    assert g.severity.value == "info" and "weak evidence" in g.message
