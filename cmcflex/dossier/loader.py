@@ -120,7 +120,8 @@ class Dossier:
     @cached_property
     def lots_file(self) -> str:
         """The file messages name for the lot data: ``lots.xlsx`` when it was read from that
-        workbook, else ``lots.csv`` (which ``lots/*.csv`` extend, and which names absent lot data)."""
+        workbook, ``lots/*.csv`` when the folder alone holds it, else ``lots.csv`` (which ``lots/*.csv``
+        extend, and which names absent lot data)."""
         return _table_file(self, "lots")
 
     @cached_property
@@ -171,8 +172,13 @@ class Dossier:
 
 
 def _table_file(dossier: Dossier, table: str) -> str:
-    workbook = f"{table}.xlsx"
-    return workbook if any(i.file == workbook for i in dossier.inputs) else f"{table}.csv"
+    workbook, single = f"{table}.xlsx", f"{table}.csv"
+    files = {i.file for i in dossier.inputs}
+    if workbook in files:
+        return workbook
+    if single not in files and any(f.startswith(f"{table}/") for f in files):
+        return f"{table}/*.csv"  # the lot data are the files of the folder alone
+    return single
 
 
 # ---------------------------------------------------------------------------- reading files

@@ -294,3 +294,17 @@ def test_the_bundled_blocker_survives_a_misspelt_lot(tmp_path: Path, near: str) 
     assert f"'{visible(near)}' (did you mean 'DS-2006'?" in f.message
     result = runner.invoke(app, ["check", str(root), "--as-of", "2026-11-25"])
     assert result.exit_code == 1 and "CMP-004" in result.output
+
+
+def test_findings_name_the_lots_folder_when_it_alone_holds_the_lot_data(tmp_path: Path) -> None:
+    import shutil
+
+    from cmcflex.dossier.loader import load_dossier
+
+    d = tmp_path / "d"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "sample_dossiers" / "cart-phase2", d)
+    (d / "lots").mkdir()
+    (d / "lots.csv").rename(d / "lots" / "site-a.csv")
+    assert load_dossier(d).lots_file == "lots/*.csv"
+    (f,) = [f for f in findings_for(d, "SPEC-009") if f.record == "lot CRX19-021"]
+    assert "lots/*.csv records neither" in f.message and f.file == "lots/site-a.csv"
