@@ -30,6 +30,7 @@ from cmcflex.dossier.models import (
     MaterialOrigin,
     MaterialRole,
     ReserveSamples,
+    SiteRole,
 )
 from cmcflex.formatting import within_sentence
 from cmcflex.phases import Phase
@@ -236,7 +237,8 @@ def _site_index(d: Dossier, site_id: str) -> int:
     cites=(CFR_210_2_C, PHASE_1_GUIDANCE, CBER_2026, FLEX_2026),
     grading=("A Phase 1 guidance site with no lot on record while the product is past phase 1 is "
              "info (whether it makes phase 2/3 material is not shown); one that made phase 2/3, PPQ "
-             "or commercial lots, or is named commercial, takes the rule's grade."),
+             "or commercial lots, or is named commercial, takes the rule's grade, and so does the "
+             "dossier's only testing site while lots.csv holds phase 2/3 lots (it tests them)."),
     remedy=(
         "Bring every site that makes phase 2, phase 3, PPQ or commercial material under 21 CFR "
         "part 211 (record gmp_regime: part_211 once its quality system, procedures and records "
@@ -305,6 +307,21 @@ def cgmp_regime_matches_phase(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                 at=regime_at,
                 record=f"site {site.id}",
                 data={"site": site.id, "lots": [], "commercial": True},
+            )
+        elif (set(site.roles) == {SiteRole.TESTING} and d.lots is not None
+              and any(lot.use in LATER_PHASE_USES for lot in d.lots.lots())
+              and not any(SiteRole.TESTING in s.roles for s in sites if s is not site)):
+            # lots.csv names the site that made a lot, never the laboratory that tested it: the
+            # dossier's only testing site tests its phase 2/3 lots, and testing is manufacture
+            later_ids = [lot.id for lot in d.lots.lots() if lot.use in LATER_PHASE_USES]
+            yield Gap(
+                f"Testing site {site.id} follows the Phase 1 guidance (gmp_regime: phase_1_guidance), yet it "
+                f"is the dossier's only testing site and {d.lots_file} holds phase 2/3 lots "
+                f"({_ids(later_ids)}); release testing is part of manufacture (21 CFR 210.3(b)(12)) and, "
+                "for phase 2/3 material, falls under 21 CFR part 211 (211.160 to 211.194).",
+                at=regime_at,
+                record=f"site {site.id}",
+                data={"site": site.id, "lots": later_ids[:50], "testing": True},
             )
         elif not site_lots:
             shown = f"{d.lots_file} shows no lot from it" if d.lots is not None else "there is no lots.csv"
