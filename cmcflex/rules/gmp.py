@@ -1031,9 +1031,9 @@ def _donor_lots(d: Dossier, views: DossierViews, lot_ids: Sequence[str]) -> Dono
             unknown.append(lot_id)
             continue
         state = ""
-        if lot.disposition in RELEASED:
+        if lot.disposition in RELEASED or lot_id in views.released_ids:  # a patient lot with no disposition: released
             released.append(lot_id)
-            state = f", {lot.disposition.replace('_', ' ')}"
+            state = f", {(lot.disposition or 'released, assumed').replace('_', ' ')}"
             if lot.use in PATIENT_USES:
                 to_patients.append(lot_id)
         words.append(f"{lot_id}: {_use_label(lot.use)}{state}")
@@ -1141,8 +1141,8 @@ def donor_eligibility(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     unlisted = [donor.id for donor in donors if not donor.lots]
     if linked and d.lots is not None:
         for lot in d.lots.lots_where(starting_material=StartingMaterial.HEALTHY_DONOR):
-            if lot.id in linked:
-                continue
+            if lot.id in linked or lot.id not in ctx.views.released_ids:
+                continue  # a lot never released (an engineering run) reached no patient: no donor to trace
             if unlisted:  # it may come from a donor that records no lots: not shown, not untraced
                 who = f"donors {_ids(unlisted)} record" if len(unlisted) > 1 else f"donor {unlisted[0]} records"
                 yield Gap(

@@ -686,6 +686,27 @@ def test_gmp_014_a_cell_product_recorded_as_not_patient_derived_is_allogeneic(
     assert [(f.record, f.severity.value) for f in found] == ([("donor CBU-7713", B)] if fires else [])
 
 
+def test_gmp_014_a_patient_lot_with_no_disposition_was_released(dossier_dir) -> None:
+    """lots.csv leaving disposition blank on a patient lot means released (as SPEC-009 reads it): the
+    lots of a donor never found eligible went to patients."""
+    def blank(files: dict[str, Any]) -> None:
+        files["lots.csv"] = (lot_rows("L-D1", "development", {"viability": 80}, disposition="not_applicable")
+                             + lot_rows("L-101", "phase_1", {"viability": 80}, disposition=""))
+    path = build(dossier_dir, _donor(**INCOMPLETE, lots=["L-101"]), blank)
+    (f,) = findings_for(path, "GMP-014", phase=P1)
+    assert f.severity.value == B and "given to patients (L-101: phase 1" in f.message
+
+
+def test_gmp_014_an_engineering_run_no_donor_lists_is_not_untraced(dossier_dir) -> None:
+    """An engineering run from a research leukopak reached no patient: its donor is not asked for."""
+    def engineering(files: dict[str, Any]) -> None:
+        allogeneic(files)
+        files["lots.csv"] = (lot_rows("L-101", "phase_2", {"viability": 80}, starting_material="healthy_donor")
+                             + lot_rows("ENG-01", "engineering", {"viability": 80}, starting_material="healthy_donor",
+                                        disposition="not_applicable"))
+    assert findings_for(build(dossier_dir, engineering), "GMP-014", phase=P2) == []
+
+
 def test_gmp_014_declares_its_info_grade_in_metadata() -> None:
     from cmcflex.rules import REGISTRY
 
