@@ -207,15 +207,18 @@ class DossierViews:
 
     @cached_property
     def ppq_lot_failures(self) -> dict[str, list[OutOfSpec]]:
-        """Out-of-specification results of the PPQ lots, by lot id: judged against the specification
-        version in force at each lot's release where it is recorded (a limit tightened after approval
-        does not fail the PPQ it followed), else today's."""
+        """Out-of-specification results of the PPQ lots, by lot id. Before approval, against today's
+        (proposed) specification: PPQ shows the process meets the specification of the BLA. After
+        approval, against the version in force at each lot's release where it is recorded: a limit
+        tightened from commercial experience does not fail the PPQ it followed."""
+        from cmcflex.phases import Phase
         from cmcflex.rules.common import fails_its_release_version, out_of_spec
 
-        versions = self.release_versions(self.dossier.info.phase)
+        licensed = self.dossier.info.phase is Phase.POST_APPROVAL
+        versions = self.release_versions(self.dossier.info.phase) if licensed else {}
         out: dict[str, list[OutOfSpec]] = {}
         for oos in out_of_spec(self, [lot.id for lot in self.ppq_lots]):
-            if fails_its_release_version(oos, versions.get(oos.lot_id)):
+            if not licensed or fails_its_release_version(oos, versions.get(oos.lot_id)):
                 out.setdefault(oos.lot_id, []).append(oos)
         return out
 

@@ -90,6 +90,7 @@ _MULT = re.compile(
     rf"|(?P<c2>{_NUM})[eE](?P<e2>[-+]?\d+)"                              # 1E6, 1.0E13 (not 10E6)
     r"|[x*]\s*10\s*(?:\^|\*\*|[eE])\s*(?P<e3>[-+]?\d+)"                   # x10^6, x10E6
     r"|10\s*(?:\^|\*\*)\s*(?P<e4>[-+]?\d+)"                               # 10^6
+    r"|[eE](?P<e5>[-+]?\d+)(?=\s)"                                         # E9 (before a unit)
     rf"|(?P<c5>{_NUM})(?=\s*[A-Za-z%]))"                                  # 100 cells
 )
 # vector copy number per diploid genome is per cell: a (diploid) cell holds one diploid genome, and
@@ -195,6 +196,8 @@ def _multiplier(m: re.Match[str]) -> float | None:
         return 10.0 ** int(g["e3"])
     if g["e4"] is not None:
         return 10.0 ** int(g["e4"])
+    if g["e5"] is not None:
+        return 10.0 ** int(g["e5"])
     return float(g["c5"])
 
 

@@ -102,17 +102,26 @@ BY_MODALITY: dict[Modality, tuple[Requirement, ...]] = {
         )
         for m in (Modality.LENTIVIRAL_VECTOR, Modality.RETROVIRAL_VECTOR)
     },
-    **{
-        m: (
-            _req("viability"),
-            _req("viable_cell_dose"),
-            _RCV,
-            _req("transduction_efficiency"),
-            _req("vector_copy_number", from_phase=_P3),
-            _req("cd3_purity", from_phase=_P3),
-        )
-        for m in (Modality.CAR_T_AUTOLOGOUS, Modality.CAR_T_ALLOGENEIC)
-    },
+    Modality.CAR_T_AUTOLOGOUS: (
+        _req("viability"),
+        _req("viable_cell_dose"),
+        _RCV,
+        _req("transduction_efficiency"),
+        _req("vector_copy_number", from_phase=_P3),
+        _req("cd3_purity", from_phase=_P3),
+    ),
+    Modality.CAR_T_ALLOGENEIC: (
+        _req("viability"),
+        # an off-the-shelf lot doses several patients: its dose-defining test is a viable cell count
+        # per vial or per mL, each patient's dose drawn up from it
+        _req("viable_cell_dose", "viable_cell_dose", "cell_count"),
+        _RCV,
+        _req("transduction_efficiency"),
+        _req("vector_copy_number", from_phase=_P3),
+        # a TRAC knockout removes CD3 from the surface: purity is then shown by another purity test
+        # (residual TCR-alpha/beta-positive cells, CD45+)
+        Requirement("cd3_purity", tests=("cd3_purity",), categories=(TestCategory.PURITY,), from_phase=_P3),
+    ),
     Modality.GENE_MODIFIED_HSC: (
         _req("viability"),
         _req("cd34_count"),

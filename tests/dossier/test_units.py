@@ -28,7 +28,8 @@ def test_spellings_of_one_unit_agree(a: str, b: str) -> None:
 
 @pytest.mark.parametrize("source, target, expected", [
     ("ng/mL", "pg/mL", 1000.0), ("pg/mL", "ng/mL", 0.001), ("ug/mL", "ng/mL", 1000.0),
-    ("1E6 cells", "cells", 1e6), ("x10^6 cells/mL", "cells/mL", 1e6), ("cells", "10^6 cells", 1e-6),
+    ("1E6 cells", "cells", 1e6),
+    ("E9 viable cells", "viable cells", 1e9), ("x10^6 cells/mL", "cells/mL", 1e6), ("cells", "10^6 cells", 1e-6),
     ("ng/1.0E13 vg", "pg/1.0E13 vg", 1000.0), ("uM kynurenine", "nM kynurenine", 1000.0),
     ("vg/uL", "vg/mL", 1000.0), ("kU/mL", "U/mL", 1000.0), ("mU/mL", "MU/mL", 1e-9), ("EU/kg/min", "EU/kg/h", 60.0),
 ])

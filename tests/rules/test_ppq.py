@@ -999,6 +999,10 @@ def test_ppq008_judges_a_ppq_lot_by_the_version_it_was_released_under(make):
     path = make("post_approval")  # PPQ-1 at 88.0 % made 2025-06-01, under version 2.0
     (path / "specifications.yaml").write_text(yaml.safe_dump(tightened), encoding="utf-8")
     assert findings_for(path, "PPQ-008") == []
+    # before approval PPQ shows the process meets the specification the BLA proposes: today's
+    proposed = make("bla")
+    (proposed / "specifications.yaml").write_text(yaml.safe_dump(tightened), encoding="utf-8")
+    assert [f.record for f in findings_for(proposed, "PPQ-008")] == ["lot PPQ-1"]
     today_only = {"specifications": [{**tightened["specifications"][0], "previous_versions": []}]}
     (path / "specifications.yaml").write_text(yaml.safe_dump(today_only), encoding="utf-8")
     assert [f.record for f in findings_for(path, "PPQ-008")] == ["lot PPQ-1"]

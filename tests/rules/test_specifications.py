@@ -603,6 +603,18 @@ def test_spec005_never_quotes_a_negative_lower_figure_for_a_positive_quantity(ma
     assert f.data["mean_minus_3sd"] < 0  # the figure itself stays in the data
 
 
+def test_spec005_a_spread_whose_lower_bound_falls_below_zero_exempts_nothing(make: Callable[..., Path]) -> None:
+    """Fourteen potencies from 900 to 40,000 pg/mL: mean − 3 SD is negative, so a limit 9x below the
+    lowest lot is wider than clinical experience."""
+    values = [900, 1500, 2600, 3900, 5200, 7800, 9100, 12000, 15500, 19000, 24000, 28500, 33000, 40000]
+    lots = base_lots([(f"L-3{k:02d}", 85, v) for k, v in enumerate(values)])
+    tests = with_test(base_tests(), "potency", criterion=">= 100 pg/mL",
+                      justification={"basis": "clinical_lots", "text": "Pivotal lots"})
+    found = [f for f in findings_for(make(tests=tests, lots=lots), "SPEC-005", phase="bla")
+             if f.record == "test drug_product/potency"]
+    assert [f.severity for f in found] == [MA]
+
+
 COMMERCIAL = [("C-401", 86, 610), ("C-402", 88, 640), ("C-403", 87, 655), ("C-404", 89, 700)]
 
 
@@ -1098,7 +1110,7 @@ def test_spec009_released_lot_missing_release_results(make: Callable[..., Path])
     assert any("Phase 1 Investigational Drugs (July 2008), section V.F.1" in c for c in p1.cites)
 
 
-@pytest.mark.parametrize(("modality", "severity"), [("car_t_autologous", I), ("allogeneic_cell", MA)])
+@pytest.mark.parametrize(("modality", "severity"), [("car_t_autologous", I), ("allogeneic_cell", B)])
 def test_spec009_an_exception_does_not_release_a_many_patient_lot_failing_a_safety_test(
         make: Callable[..., Path], modality: str, severity: Severity) -> None:
     """An exception is a one-patient construct; a donor-derived lot dosing many patients that fails
@@ -1113,7 +1125,7 @@ def test_spec009_an_exception_does_not_release_a_many_patient_lot_failing_a_safe
     path = make(lots=lots, product={"name": "P-1", "modality": modality})
     (f,) = findings_for(path, "SPEC-009", phase="bla")
     assert f.record == "lot L-302" and f.severity is severity
-    assert ("is rejected, not released under exception (21 CFR 211.165(f))" in f.message) is (severity is MA)
+    assert ("is rejected, not released under exception (21 CFR 211.165(f))" in f.message) is (severity is B)
 
 
 @pytest.mark.parametrize("written", ["Does not comply", "Fail"])
@@ -1141,6 +1153,30 @@ def test_spec009_a_pending_result_is_noted_not_missing(make: Callable[..., Path]
     assert "L-302 drug_product/sterility" in note and "record each result when it is available" in note
     missing = make(lots=[r for r in lots if not (r["lot_id"] == "L-302" and r["attribute"] == "sterility")])
     assert [f.record for f in findings_for(missing, "SPEC-009", phase="bla")] == ["lot L-302"]
+
+
+def test_spec009_a_fresh_lot_without_its_sterility_yet_is_asked_to_record_it_pending(
+        make: Callable[..., Path]) -> None:
+    """A fresh lot made 4 days ago cannot have its 14-day sterility: graded as a missing result, not
+    as a lot released without its safety tests."""
+    lots = [r for r in base_lots() if not (r["lot_id"] == "L-302" and r["attribute"] == "sterility")]
+    for row in lots:
+        if row["lot_id"] == "L-302":
+            row["manufacture_date"] = (AS_OF - dt.timedelta(days=4)).isoformat()
+    (f,) = findings_for(make(lots=lots), "SPEC-009", phase="bla")
+    assert f.severity is MA and "made 4 days ago" in f.message and "'Pending'" in f.message
+
+
+def test_spec009_a_detected_rca_fails_every_version(make: Callable[..., Path]) -> None:
+    """'< 1 RCA per ...' is a limit of absence: a pivotal lot with RCA detected failed whatever version
+    it was released under, recorded or not."""
+    tests = with_test(base_tests(), "replication_competent_virus", criterion="< 1 RCA per 3 x 10^10 vp")
+    lots = base_lots() + base_lots([("L-201", 85, 480)], use="phase_2")
+    for row in lots:
+        if row["lot_id"] == "L-201" and row["attribute"] == "replication_competent_virus":
+            row["value"] = "2"
+    found = [f for f in findings_for(make(tests=tests, lots=lots), "SPEC-009", phase="bla") if f.record == "lot L-201"]
+    assert [f.severity for f in found] == [B]
 
 
 def test_spec009_a_result_still_pending_long_after_it_was_due_is_a_gap(make: Callable[..., Path]) -> None:

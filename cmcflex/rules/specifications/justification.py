@@ -239,7 +239,12 @@ def _within_spread(lots: LotSet, limit: float, side: int) -> bool:
     s = stats.describe(lots.values())
     if s.sd is None:
         return False
-    return limit >= s.mean - 3 * s.sd if side < 0 else limit <= s.mean + 3 * s.sd
+    if side < 0:
+        bound = s.mean - 3 * s.sd
+        # on a linear scale, results spread so widely that the bound falls to zero or below (titres,
+        # potency, counts) say nothing of a lower limit: the lowest lot stands
+        return bound > 0 and limit >= bound
+    return limit <= s.mean + 3 * s.sd
 
 
 def _all_below_the_limit(lots: LotSet, criterion: NumericCriterion) -> bool:

@@ -117,7 +117,7 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
             yield _rejection(d, ctx, sl, rejected_clinical[key], released_clinical[key], "pivotal", sl.clinical)
 
 
-PENDING_DAYS = 30  # a 14-day sterility culture, its reading and its report, with a margin
+PENDING_DAYS = 45  # a 14-day sterility or 28-day mycoplasma culture, its reading and its report
 
 
 def _days_since_made(d: Dossier, lot_id: str, as_of: Any) -> int | None:
@@ -233,9 +233,9 @@ EXCEPTION_REMEDY = (
             "Otherwise a released lot judged against the specification version in force at its release takes "
             "the phase's grade; a lot released under a documented exception (pathway and investigation "
             "on record), or a clinical lot outside today's criteria whose release version is not recorded, "
-            "is info (a failed pass/fail safety test excepted: it fails every version; and a lot of a "
-            "product made for many patients, not autologous, that fails a safety test keeps the phase's "
-            "grade whatever exception is documented).",
+            "is info (a failed safety test with a pass/fail criterion or a limit of absence excepted: it "
+            "fails every version; and a lot of a product made for many patients, not autologous, that "
+            "fails a safety test is a blocker whatever exception is documented).",
     cites=(CFR_211_165, CFR_211_192_REVIEW),
     remedy="Investigate each out-of-specification result of a released lot (21 CFR 211.192) and "
     "record its outcome; for a lot released under exception, cite the documented pathway (e.g. "
@@ -321,7 +321,7 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                            by_test, rows)._replace(material=lot.material)
     basis = _release_testing(ctx.phase)
     yield from _unshown_conformance(unshown, assumed, versions, d.lots_file, basis)
-    yield from _missing_results(d, ctx.views, released, assumed, versions, basis)
+    yield from _missing_results(d, ctx.views, released, assumed, versions, basis, ctx.as_of)
     if other_units:
         yield NotEvaluated(f"released results cannot be judged against a previous version's limit written in a "
                            f"unit they cannot be converted to: {_listing(other_units, 3)}; record that version's "
@@ -329,8 +329,8 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for res, ref, days in overdue:
         safety = category_of(ref.test) is TestCategory.SAFETY
         yield Gap(f"Released lot {res.lot_id} records its {_label(ref)} result as pending {days} days after it was "
-                  f"made; a release result still pending after {PENDING_DAYS} days (a 14-day sterility test "
-                  "and its report) is overdue, and the lot is released without it.",
+                  f"made; a release result still pending after {PENDING_DAYS} days (longer than a 14-day sterility "
+                  "or 28-day mycoplasma culture and its report) is overdue, and the lot is released without it.",
                   Location(res.file, res.line), record=f"lot {res.lot_id}", severity=B if safety else None,
                   remedy=f"Record the {_label(ref)} result of lot {res.lot_id}, or the investigation of why it "
                          "is missing, and the notification of the treating physician where it failed.",
@@ -385,9 +385,12 @@ def _version_groups(versions: dict[str, LotRelease], released: frozenset[str]
 
 
 def _version_proof(ref: SpecRef) -> bool:
-    """A safety test with a pass/fail criterion ('No growth', 'Negative'): every version of a
-    specification has it, so a released lot that fails it failed whatever version it was released under."""
-    return category_of(ref.test) is TestCategory.SAFETY and isinstance(ref.test.criterion, QualitativeCriterion)
+    """A safety test with a pass/fail criterion ('No growth', 'Negative') or a limit of absence
+    ('< 1 RCA per 3 x 10^10 vp'): every version of a specification has it, so a released lot that
+    fails it failed whatever version it was released under."""
+    criterion = ref.test.criterion
+    return category_of(ref.test) is TestCategory.SAFETY and (
+        isinstance(criterion, QualitativeCriterion) or (isinstance(criterion, NumericCriterion) and criterion.absence))
 
 
 def _failing_lots_rows(table: LotTable, failures: dict[str, list[OutOfSpec]]
@@ -468,15 +471,16 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
         what = f" with {_listing(shown)}" if shown else ""
         if not missing:
             return Gap(f"Lot {lot_id} was released under exception{what}{version} {documented}{not_excepted}"
-                       f"{context}.", at, record=record, data=data, severity=None if not_excepted else I)
+                       f"{context}.", at, record=record, data=data, severity=B if not_excepted else I)
         if len(missing) == 2:
             return Gap(f"Lot {lot_id} was released under exception{what}{version}; its documented pathway and "
-                       f"investigation must be on file, and {d.lots_file} records neither{context}.", at, record=record,
-                       data=data, remedy=EXCEPTION_REMEDY.format(lots=d.lots_file))
+                       f"investigation must be on file, and {d.lots_file} records neither{not_excepted}{context}.",
+                       at, record=record, data=data, remedy=EXCEPTION_REMEDY.format(lots=d.lots_file),
+                       severity=B if unsafe else None)
         on_file = f"pathway {pathway}" if pathway else f"investigation {investigation}"
         return Gap(f"Lot {lot_id} was released under exception{what}{version}; {d.lots_file} records its "
-                   f"{on_file} but not {missing[0]}{context}.", at, record=record, data=data,
-                   remedy=EXCEPTION_REMEDY.format(lots=d.lots_file))
+                   f"{on_file} but not {missing[0]}{not_excepted}{context}.", at, record=record, data=data,
+                   remedy=EXCEPTION_REMEDY.format(lots=d.lots_file), severity=B if unsafe else None)
     if unknown:
         assert found is not None
         return Gap(f"Released lot {lot_id}{assumption} measured {_listing(shown)}; {d.lots_file} does not record "
@@ -486,7 +490,7 @@ def _lot_finding(d: Dossier, lot: Lot, fails: list[OutOfSpec], found: LotRelease
     if not missing:
         return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}, "
                    f"released {documented}{not_excepted}{context}.", at, record=record, data=data,
-                   severity=None if not_excepted else I)
+                   severity=B if not_excepted else I)
     if len(missing) == 1:
         on_file = f"exception pathway {pathway}" if pathway else f"investigation {investigation}"
         return Gap(f"Released lot {lot_id}{assumption} fails its specification{version}: {_listing(shown)}; "
@@ -573,7 +577,8 @@ def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterio
 
 
 def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], assumed: frozenset[str],
-                     versions: dict[str, LotRelease], basis: tuple[str, tuple[str, ...]]) -> Iterator[Outcome]:
+                     versions: dict[str, LotRelease], basis: tuple[str, tuple[str, ...]],
+                     as_of: Any) -> Iterator[Outcome]:
     """Released lots with no result row for a test of their material's specification: one finding per lot.
     A test the lot's specification version did not have is not expected."""
     table = d.lots
@@ -623,10 +628,18 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
                       severity=I, material=lot.material)
             continue
         unsafe = [t for t in tests if category_of(views.spec_index[(lot.material, t)].test) is TestCategory.SAFETY]
+        age = _days_since_made(d, lot.id, as_of)
+        recent = age is not None and age <= PENDING_DAYS  # a fresh product's culture may not be read yet
+        if unsafe and recent:
+            said = (f"; it was made {age} days ago, so a culture may not be read yet: record a result not yet "
+                    "available as 'Pending'")
+        elif unsafe:
+            said = f", and never without its safety tests ({', '.join(unsafe)})"
+        else:
+            said = ""
         yield Gap(f"Released lot {lot.id}{assumption} has no result for {', '.join(tests)} in {d.lots_file}; a lot "
-                  "is released only on a complete set of release results"
-                  + (f", and never without its safety tests ({', '.join(unsafe)})" if unsafe else "") + ".",
+                  f"is released only on a complete set of release results{said}.",
                   Location(lot.file, lot.line),
                   record=f"lot {lot.id}", remedy=MISSING_REMEDY.format(lots=d.lots_file, basis=basis[0]),
-                  cites=basis[1], data=data, severity=B if unsafe else None,
+                  cites=basis[1], data=data, severity=B if unsafe and not recent else None,
                   material=lot.material)
