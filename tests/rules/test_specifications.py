@@ -228,6 +228,25 @@ def test_spec001_an_edited_hsc_product_is_dosed_in_cd34_cells(dossier_dir: Calla
         assert "No specification has viable_cell_dose or cd34_count" in found[0].message
 
 
+@pytest.mark.parametrize(("extra", "fires"), [
+    ([_t("tcr_negative", ">= 99.0 %", category="purity"), _t("vcc", "5.0 - 40.0 x10^6 viable cells/mL",
+                                                           test="cell_count")], set()),
+    ([], {"required test viable_cell_dose", "required test quantity/dose"}),
+])
+def test_spec001_an_allogeneic_tcr_knockout_car_t(dossier_dir: Callable[..., Path], extra: list[dict[str, Any]],
+                                                  fires: set[str]) -> None:
+    """A TRAC knockout has no surface CD3: purity is shown by residual TCR-alpha/beta-positive cells;
+    an off-the-shelf lot is dosed from its viable cell concentration."""
+    tests = [_t(a, c, "safety") for a, c in (("sterility", "No growth"), ("endotoxin", "<= 5"), ("identity", "Conforms"),
+                                            ("mycoplasma", "Negative"), ("viability", ">= 70"),
+                                            ("replication_competent_virus", "Not detected"),
+                                            ("transduction_efficiency", ">= 20"), ("vector_copy_number", "<= 5"),
+                                            ("potency", ">= 10"))] + extra
+    path = dossier_dir({"specifications.yaml": {"specifications": [{"material": "drug_product", "tests": tests}]}},
+                       product={"name": "ALLO-1", "modality": "car_t_allogeneic"}, phase="phase_3")
+    assert {f.record for f in findings_for(path, "SPEC-001")} == fires
+
+
 @pytest.mark.parametrize("functional, fires", [(True, False), (False, True)])
 def test_spec003_a_particle_titre_beside_a_functional_titre_is_characterisation(
         make: Callable[..., Path], functional: bool, fires: bool) -> None:
