@@ -211,7 +211,6 @@ class DossierViews:
         (proposed) specification: PPQ shows the process meets the specification of the BLA. After
         approval, against the version in force at each lot's release where it is recorded: a limit
         tightened from commercial experience does not fail the PPQ it followed."""
-        from cmcflex.phases import Phase
         from cmcflex.rules.common import fails_its_release_version, out_of_spec
 
         licensed = self.dossier.info.phase is Phase.POST_APPROVAL

@@ -19,7 +19,7 @@ from cmcflex.dossier.loader import Dossier
 from cmcflex.dossier.lots import LotResult, StabilityPoint
 from cmcflex.dossier.models import PreviousVersion, Specification
 from cmcflex.dossier.spec_units import test_unit
-from cmcflex.dossier.units import factor
+from cmcflex.dossier.units import factor, normalise
 from cmcflex.phases import Phase
 from cmcflex.views import SpecRef, material_of, test_record  # noqa: F401 (re-exported)
 from cmcflex.vocabulary import LotUse, StartingMaterial
@@ -282,7 +282,7 @@ def fails_its_release_version(oos: OutOfSpec, release: LotRelease | None) -> boo
     if release is None or not release.spec.known or release.spec.version is None or oos.ref is None:
         return True
     then = release.spec.criterion(oos.ref)
-    if isinstance(then, str) or isinstance(then, ReportOnlyCriterion):
+    if isinstance(then, (str, ReportOnlyCriterion)):
         return False
     if isinstance(then, NumericCriterion) and then.unit and then.unit != test_unit(oos.ref.test):
         return True  # a limit in another unit (a changed method): today's judgement stands
@@ -390,11 +390,16 @@ def _date(text: str | None) -> dt.date | None:
         return None
 
 
+def days_since_made(dossier: Dossier, lot_id: str, as_of: dt.date) -> int | None:
+    """Days from a lot's manufacture date to ``as_of``; None where the date is not recorded."""
+    lot = dossier.lots.lot(lot_id) if dossier.lots is not None else None
+    made = _date(lot.manufacture_date) if lot is not None else None
+    return None if made is None else (as_of - made).days
+
+
 def per_body_weight(ref: SpecRef) -> bool:
     """A test whose results are per kilogram of the patient (a dose in cells/kg): a lot made from a
     healthy donor, with no patient behind it, has no such result to record."""
-    from cmcflex.dossier.units import normalise
-
     unit = test_unit(ref.test)
     return unit is not None and normalise(unit).replace(" ", "").lower().endswith("/kg")
 

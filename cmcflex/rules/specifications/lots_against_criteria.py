@@ -16,6 +16,7 @@ Readings of the catalogue made here:
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 import operator
@@ -37,6 +38,7 @@ from cmcflex.rules.common import (
     OutOfSpec,
     SpecRef,
     SpecVersion,
+    days_since_made,
     expected_of,
     not_accepted,
     out_of_spec,
@@ -118,16 +120,6 @@ def criteria_accept_clinical_lots(d: Dossier, ctx: Context) -> Iterator[Outcome]
 
 
 PENDING_DAYS = 45  # a 14-day sterility or 28-day mycoplasma culture, its reading and its report
-
-
-def _days_since_made(d: Dossier, lot_id: str, as_of: Any) -> int | None:
-    """Days from the lot's manufacture date to ``as_of``; None where the date is not recorded."""
-    import datetime as dt
-
-    lot = d.lots.lot(lot_id) if d.lots is not None else None
-    if lot is None or not lot.manufacture_date:
-        return None
-    return (as_of - dt.date.fromisoformat(lot.manufacture_date)).days
 
 
 def _under_exception(d: Dossier, lot_id: str) -> bool:
@@ -295,7 +287,7 @@ def lots_meet_specification(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                         unshown.append((res, sl.ref, criterion))
                         continue
                     if res.result.word == PENDING:
-                        overdue_days = _days_since_made(d, res.lot_id, ctx.as_of)
+                        overdue_days = days_since_made(d, res.lot_id, ctx.as_of)
                         if overdue_days is not None and overdue_days > PENDING_DAYS:
                             overdue.append((res, sl.ref, overdue_days))
                         else:
@@ -578,7 +570,7 @@ def _unshown_conformance(unshown: list[tuple[LotResult, SpecRef, NumericCriterio
 
 def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], assumed: frozenset[str],
                      versions: dict[str, LotRelease], basis: tuple[str, tuple[str, ...]],
-                     as_of: Any) -> Iterator[Outcome]:
+                     as_of: dt.date) -> Iterator[Outcome]:
     """Released lots with no result row for a test of their material's specification: one finding per lot.
     A test the lot's specification version did not have is not expected."""
     table = d.lots
@@ -628,7 +620,7 @@ def _missing_results(d: Dossier, views: DossierViews, released: frozenset[str], 
                       severity=I, material=lot.material)
             continue
         unsafe = [t for t in tests if category_of(views.spec_index[(lot.material, t)].test) is TestCategory.SAFETY]
-        age = _days_since_made(d, lot.id, as_of)
+        age = days_since_made(d, lot.id, as_of)
         recent = age is not None and age <= PENDING_DAYS  # a fresh product's culture may not be read yet
         if unsafe and recent:
             said = (f"; it was made {age} days ago, so a culture may not be read yet: record a result not yet "
