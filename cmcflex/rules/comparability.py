@@ -442,12 +442,16 @@ def risk_assessed(d: Dossier, ctx: Context) -> Iterator[Outcome]:
 
 # ------------------------------------------------------------------------------- CMP-002
 
+# A change to the product or process is judged by the comparability sources; only a method change
+# also rests on the analytical-procedure guidances, so its findings alone cite those.
+_PRODUCT_CHANGE_CITES = (Q5E, CGT_COMPARABILITY, CBER_2026, FLEX_2026)
+
 
 @rule(
     id="CMP-002", slug="comparability-study-present", area=Area.CMP,
     title="Moderate and major changes have a comparability study; minor changes a proportionate summary",
     severity=by_phase(I, MA, B, B, B),
-    cites=(Q5E, CGT_COMPARABILITY, CBER_2026, FLEX_2026, Q14, METHODS_LIFECYCLE_2015),
+    cites=(*_PRODUCT_CHANGE_CITES, Q14, METHODS_LIFECYCLE_2015),
     grading="A method change (kind: method) whose new method records its bridging study needs no "
             "study at any risk, and is silent (SPEC-012 judges the bridging). A minor change with its "
             "proportionate summary of data (summary) needs no study: silent before the pivotal "
@@ -481,6 +485,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
     for i, c in changes:
         if c.comparability is not None or revises_specification(c) or _bridged_method(d, c) is not None:
             continue  # a bridged method change rests on its bridging study (SPEC-012), not on product lots
+        cites = None if c.kind is ChangeKind.METHOD else _PRODUCT_CHANGE_CITES
         if c.risk is ChangeRisk.MINOR:
             if not (c.summary or "").strip():
                 method = c.kind is ChangeKind.METHOD
@@ -493,6 +498,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                                                                  "missing": ["summary", *(["bridging_study"]
                                                                                           if method else [])]},
                           severity=MA if ctx.phase >= Phase.PHASE_3 else None,
+                          cites=cites,
                           remedy=(f"Record a short summary of the data showing that change {c.id} leaves "
                                   "product quality unaffected (`summary`: e.g. release results of lots "
                                   "made before and after it, or the qualification of the new material or "
@@ -507,6 +513,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                           "covers commercial lots and the change is reported in its 21 CFR 601.12 "
                           "reporting category.",
                           at=_at(d, i, "summary"), record=_record(c), severity=I,
+                          cites=cites,
                           remedy=(f"Confirm that the summary of change {c.id} covers commercial (licensed) "
                                   "lots made before and after the change, and report the change in its "
                                   "reporting category under 21 CFR 601.12 (usually the annual report, "
@@ -517,6 +524,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
                           f"of the pivotal study, and rests on a proportionate summary; {FLEXIBILITY}, also at "
                           "this stage, provided the summary covers the pivotal material.",
                           at=_at(d, i, "summary"), record=_record(c), severity=I,
+                          cites=cites,
                           remedy=(f"Confirm that the summary of change {c.id} covers the pivotal material "
                                   "(the lots made for the pivotal study before and after the change); no "
                                   "further study is needed if it does."))
@@ -528,7 +536,7 @@ def comparability_study_present(d: Dossier, ctx: Context) -> Iterator[Outcome]:
         summary = (f"; its summary is not the study: a {c.risk.value} change needs the study's design, lots, "
                    "attributes and conclusion on record" if (c.summary or "").strip() else "")
         yield Gap(f"{c.risk.value.capitalize()} change {c.id} records no comparability study "
-                  f"(comparability){when}{summary}.", at=_at(d, i), record=_record(c))
+                  f"(comparability){when}{summary}.", at=_at(d, i), record=_record(c), cites=cites)
 
 
 def _unbridged_method_change(d: Dossier, i: int, c: Change, when: str) -> Gap:

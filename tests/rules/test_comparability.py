@@ -244,6 +244,9 @@ def test_cmp002_a_method_change_without_its_bridging_study_stays_a_gap(dossier_d
     process = method_change_dossier(dossier_dir, {**POTENCY_ASSAY_CHANGE, "kind": "process"}, NEW_POTENCY_ASSAY)
     (g,) = findings_for(process, "CMP-002")  # the bridge of a method is no study of a process change
     assert g.message == "Major change CHG-POT records no comparability study (comparability)."
+    # a method change cites the analytical-procedure guidances; a process change does not
+    assert any("Q14" in c for c in f.cites) and not any("Q14" in c or "Analytical" in c for c in g.cites)
+    assert any("Q5E" in c for c in g.cites)
 
 
 def test_cmp002_a_minor_method_change_without_bridge_or_summary_says_both_are_missing(dossier_dir):
@@ -253,6 +256,7 @@ def test_cmp002_a_minor_method_change_without_bridge_or_summary_says_both_are_mi
     assert f.severity.value == "major" and "Minor method change CHG-POT" in f.message
     assert "no new method of an affected attribute records its bridging study" in f.message
     assert f.data["missing"] == ["summary", "bridging_study"]
+    assert any("Q14" in c for c in f.cites)
     late = {**minor, "phase": "phase_3"}  # at or after the pivotal study, the bridge is still its data
     assert findings_for(method_change_dossier(dossier_dir, late, NEW_POTENCY_ASSAY), "CMP-002") == []
 
